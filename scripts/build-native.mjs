@@ -1,0 +1,43 @@
+// Builds the native addon with node-gyp at `npm install`.
+// A failed build never fails the install: tsgpt then runs on the pure-TypeScript `js` backend.
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { createRequire } from "node:module";
+
+const verbose = process.argv.includes("--verbose");
+if (process.env.TSGPT_SKIP_NATIVE) {
+  console.log("tsgpt: TSGPT_SKIP_NATIVE is set; skipping the native build (js backend only).");
+  process.exit(0);
+}
+if (!existsSync("binding.gyp")) process.exit(0);
+
+// node-gyp ships with npm; find its entry script beside the running npm.
+function nodeGypBin() {
+  const fromEnv = process.env.npm_config_node_gyp;
+  if (fromEnv && existsSync(fromEnv)) return fromEnv;
+  try {
+    const require = createRequire(import.meta.url);
+    return require.resolve("node-gyp/bin/node-gyp.js");
+  } catch {}
+  const npmDir = process.env.npm_execpath ? dirname(process.env.npm_execpath) : null;
+  if (npmDir) {
+    const p = join(npmDir, "..", "node_modules", "node-gyp", "bin", "node-gyp.js");
+    if (existsSync(p)) return p;
+  }
+  return null;
+}
+
+const gyp = nodeGypBin();
+if (!gyp) {
+  console.warn("tsgpt: node-gyp not found; the native backend is not built (js backend only).");
+  process.exit(0);
+}
+const r = spawnSync(process.execPath, [gyp, "rebuild"], { stdio: verbose ? "inherit" : "pipe", encoding: "utf8" });
+if (r.status !== 0) {
+  console.warn("tsgpt: the native addon did not build; tsgpt will run on the js backend.");
+  if (!verbose && r.stderr) console.warn(r.stderr.split("\n").slice(-15).join("\n"));
+} else {
+  console.log("tsgpt: native addon built.");
+}
+process.exit(0);

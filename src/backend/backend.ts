@@ -1,0 +1,177 @@
+// The kernel interface: every numeric loop of tsgpt goes through one of these functions.
+//
+// Two implementations exist: `js` (src/backend/js.ts, the readable reference and the
+// oracle in tests) and `native` (native/*.cc through src/backend/native.ts, SIMD and
+// multi-threaded). They must agree within the tolerances stated in the tests.
+//
+// Conventions (read these once, they hold for every kernel):
+// - Buffers are plain typed arrays, row-major, and contiguous unless a kernel takes strides.
+//   Float kernels take Float32Array; indices are Int32Array; masks are Uint8Array (0/1).
+// - A kernel never allocates its output: the caller passes `out` with the right length.
+// - Sizes are element counts, never bytes. Offsets are element offsets.
+// - "rows × cols" kernels work on the last axis: `rows` is the product of the leading dims.
+// - Backward kernels write (overwrite) their gradient outputs unless they say "accumulates".
+// - Kernels that read indices validate them and throw a RangeError naming the bad index:
+//   native code must never read or write out of bounds.
+
+/** Element-wise functions of one float argument. */
+export type UnaryOp =
+  | "neg" | "exp" | "log" | "sqrt" | "rsqrt" | "abs" | "tanh" | "sigmoid" | "relu"
+  | "gelu"        // exact: x * 0.5 * (1 + erf(x / sqrt(2)))
+  | "gelu_tanh"   // tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+  | "silu"        // x * sigmoid(x)
+  | "square" | "sin" | "cos";
+
+/** Element-wise functions of two arguments (with broadcasting by strides). */
+export type BinaryOp =
+  | "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum"
+  // comparisons write 1 or 0 into a Uint8Array output
+  | "eq" | "ne" | "lt" | "le" | "gt" | "ge";
+
+export type ReduceOp = "sum" | "max" | "min";
+
+/** Any buffer a tensor may own. */
+export type DataArray = Float32Array | Int32Array | Uint8Array;
+
+export interface MatmulArgs {
+  /** Number of independent products. */
+  batch: number;
+  /** C[b] is m × n; the inner dimension is k. */
+  m: number;
+  n: number;
+  k: number;
+  /** A[b] is m × k (or k × m stored when transA), starting at aOffset + b * aBatchStride. */
+  a: Float32Array;
+  aOffset: number;
+  aBatchStride: number; // 0 broadcasts one A over the batch
+  transA: boolean;
+  /** B[b] is k × n (or n × k stored when transB), starting at bOffset + b * bBatchStride. */
+  b: Float32Array;
+  bOffset: number;
+  bBatchStride: number; // 0 broadcasts one B over the batch
+  transB: boolean;
+  /** C is contiguous batch × m × n, starting at index 0 of c. */
+  c: Float32Array;
+  /** When true, C += A·B instead of C = A·B (gradient accumulation without a temporary). */
+  accumulate: boolean;
+}
+
+export interface Backend {
+  readonly name: "js" | "native";
+
+  /** Batched C = op(A) · op(B) with op = identity or transpose. See MatmulArgs. */
+  matmul(args: MatmulArgs): void;
+
+  /** out[i] = op(x[i]) for i < x.length. out may alias x. */
+  unary(op: UnaryOp, x: Float32Array, out: Float32Array): void;
+
+  /**
+   * Gradient of a unary op: gx[i] = gy[i] * op'(x[i]).
+   * `y` is the forward output op(x) (some derivatives are cheaper from it: exp, tanh, sigmoid).
+   */
+  unaryBackward(op: UnaryOp, x: Float32Array, y: Float32Array, gy: Float32Array, gx: Float32Array): void;
+
+  /**
+   * out = op(a, b) over `shape`, with broadcasting expressed as strides:
+   * element at multi-index i reads a[aOffset + Σ i_d * aStrides[d]] (stride 0 on broadcast dims),
+   * likewise b; out is contiguous over `shape`.
+   * Float ops: a, b, out are Float32Array. Comparisons: out is Uint8Array; a and b may be
+   * Float32Array or Int32Array (both the same type).
+   * For "add"/"sub"/"mul"/"div"/"maximum"/"minimum" on Int32Array inputs, out is Int32Array
+   * (the js backend must support this; native may throw "unsupported" and the caller falls back).
+   */
+  binary(
+    op: BinaryOp,
+    a: Float32Array | Int32Array, aOffset: number, aStrides: readonly number[],
+    b: Float32Array | Int32Array, bOffset: number, bStrides: readonly number[],
+    out: DataArray, shape: readonly number[],
+  ): void;
+
+  /**
+   * Reduce the middle axis of a contiguous (outer, size, inner) array:
+   * out[o * inner + j] = op over s of x[(o * size + s) * inner + j].
+   */
+  reduce(op: ReduceOp, x: Float32Array, outer: number, size: number, inner: number, out: Float32Array): void;
+
+  /** Index of the max (or min) along the middle axis, first index on ties. */
+  argReduce(op: "argmax" | "argmin", x: Float32Array, outer: number, size: number, inner: number, out: Int32Array): void;
+
+  /** Row-wise softmax (or log-softmax when log is true) over the last axis. Numerically stable. */
+  softmax(x: Float32Array, rows: number, cols: number, out: Float32Array, log: boolean): void;
+
+  /**
+   * Gradient of softmax given its output y:
+   * softmax:     gx = y * (gy - Σ gy*y)
+   * log-softmax: gx = gy - exp(y) * Σ gy
+   */
+  softmaxBackward(y: Float32Array, gy: Float32Array, rows: number, cols: number, gx: Float32Array, log: boolean): void;
+
+  /**
+   * LayerNorm over the last axis: out = (x - mean) * rstd * w + b (w, b optional).
+   * Writes mean[rows] and rstd[rows] (1/sqrt(var + eps), biased variance) for the backward pass.
+   */
+  layerNorm(
+    x: Float32Array, w: Float32Array | null, b: Float32Array | null,
+    rows: number, cols: number, eps: number,
+    out: Float32Array, mean: Float32Array, rstd: Float32Array,
+  ): void;
+
+  /** Gradients of layerNorm: writes gx; accumulates into gw and gb when they are given. */
+  layerNormBackward(
+    x: Float32Array, w: Float32Array | null, mean: Float32Array, rstd: Float32Array, gy: Float32Array,
+    rows: number, cols: number,
+    gx: Float32Array, gw: Float32Array | null, gb: Float32Array | null,
+  ): void;
+
+  /** RMSNorm over the last axis: out = x * rstd * w, rstd = 1/sqrt(mean(x^2) + eps). Writes rstd[rows]. */
+  rmsNorm(x: Float32Array, w: Float32Array | null, rows: number, cols: number, eps: number, out: Float32Array, rstd: Float32Array): void;
+
+  /** Gradients of rmsNorm: writes gx; accumulates into gw when given. */
+  rmsNormBackward(
+    x: Float32Array, w: Float32Array | null, rstd: Float32Array, gy: Float32Array,
+    rows: number, cols: number, gx: Float32Array, gw: Float32Array | null,
+  ): void;
+
+  /** out[i, :] = weight[ids[i], :] for a (vocab × dim) weight. Throws RangeError on an id outside [0, vocab). */
+  embedding(weight: Float32Array, vocab: number, dim: number, ids: Int32Array, out: Float32Array): void;
+
+  /** gw[ids[i], :] += gy[i, :] (accumulates). Ids already validated by the forward pass. */
+  embeddingBackward(gy: Float32Array, ids: Int32Array, dim: number, gw: Float32Array): void;
+
+  /**
+   * Per-row cross-entropy of logits (rows × cols) against integer targets:
+   * losses[r] = logsumexp(logits[r]) - logits[r, t], or 0 where targets[r] == ignoreIndex.
+   * Writes lse[r] = logsumexp(logits[r]) for the backward pass.
+   * Throws RangeError on a target outside [0, cols) that is not ignoreIndex.
+   */
+  crossEntropy(
+    logits: Float32Array, targets: Int32Array, rows: number, cols: number, ignoreIndex: number,
+    losses: Float32Array, lse: Float32Array,
+  ): void;
+
+  /**
+   * Gradient of cross-entropy: glogits[r, c] = gLoss[r] * (softmax(logits[r])[c] - [c == t]),
+   * zero rows where targets[r] == ignoreIndex. gLoss is per row (the caller folds the
+   * reduction — mean over non-ignored rows, or sum — into it).
+   */
+  crossEntropyBackward(
+    logits: Float32Array, targets: Int32Array, lse: Float32Array, gLoss: Float32Array,
+    rows: number, cols: number, ignoreIndex: number, glogits: Float32Array,
+  ): void;
+
+  /**
+   * Gather a strided view into a contiguous buffer:
+   * out[flat(i)] = src[offset + Σ i_d * strides[d]] over `shape`. src and out have the same type.
+   */
+  copyStrided(src: DataArray, offset: number, shape: readonly number[], strides: readonly number[], out: DataArray): void;
+
+  /**
+   * One AdamW step in place (decoupled weight decay, bias-corrected moments), PyTorch's formula:
+   * p -= lr * wd * p; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²;
+   * p -= lr * (m / (1 - b1^step)) / (sqrt(v / (1 - b2^step)) + eps).
+   */
+  adamw(
+    p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
+    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
+  ): void;
+}

@@ -1,0 +1,71 @@
+// Shared option parsing for CLI commands, on node's util.parseArgs.
+// Each command declares its options once; `--help` prints them; errors name the option.
+import { parseArgs } from "node:util";
+
+export interface OptionSpec {
+  type: "string" | "boolean";
+  /** Shown in --help. */
+  help: string;
+  /** Placeholder in --help, e.g. PATH. */
+  arg?: string;
+  default?: string | boolean;
+  short?: string;
+  multiple?: boolean;
+}
+
+export type OptionSpecs = Record<string, OptionSpec>;
+
+export class UsageError extends Error {}
+
+export function helpText(command: string, summary: string, specs: OptionSpecs, positionals = ""): string {
+  const rows = Object.entries(specs).map(([name, s]) => {
+    const flag = `--${name}${s.type === "string" ? ` ${s.arg ?? "VALUE"}` : ""}`;
+    const def = s.default !== undefined && s.default !== false ? ` (default: ${s.default})` : "";
+    return [flag, `${s.help}${def}`] as const;
+  });
+  const width = Math.max(0, ...rows.map(([f]) => f.length));
+  return [
+    `usage: tsgpt ${command}${positionals ? ` ${positionals}` : ""} [options]`,
+    "",
+    summary,
+    "",
+    "options:",
+    ...rows.map(([f, h]) => `  ${f.padEnd(width)}  ${h}`),
+    `  ${"--help".padEnd(width)}  show this help`,
+  ].join("\n");
+}
+
+/**
+ * Parses argv against specs. Returns null when --help was printed.
+ * Unknown options and missing values raise UsageError with the option's name.
+ */
+export function parseOptions(
+  command: string, summary: string, argv: string[], specs: OptionSpecs, positionals = "",
+): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } | null {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(helpText(command, summary, specs, positionals));
+    return null;
+  }
+  const options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean; default?: string | boolean }> = {};
+  for (const [name, s] of Object.entries(specs)) {
+    options[name] = { type: s.type, ...(s.short ? { short: s.short } : {}), ...(s.multiple ? { multiple: true } : {}), ...(s.default !== undefined ? { default: s.default } : {}) };
+  }
+  try {
+    const r = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    return { values: r.values as Record<string, string | boolean | string[] | undefined>, positionals: r.positionals };
+  } catch (err) {
+    throw new UsageError(`${command}: ${(err as Error).message}`);
+  }
+}
+
+/** Reads a numeric option, checking it is a finite number within [min, max]. */
+export function numberOption(values: Record<string, unknown>, name: string, opts: { min?: number; max?: number; integer?: boolean } = {}): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  if (typeof raw !== "string" || raw.trim() === "" || !Number.isFinite(v)) throw new UsageError(`--${name}: expected a number, got '${String(raw)}'`);
+  if (opts.integer && !Number.isInteger(v)) throw new UsageError(`--${name}: expected an integer, got '${raw}'`);
+  if (opts.min !== undefined && v < opts.min) throw new UsageError(`--${name}: must be >= ${opts.min}, got ${v}`);
+  if (opts.max !== undefined && v > opts.max) throw new UsageError(`--${name}: must be <= ${opts.max}, got ${v}`);
+  return v;
+}

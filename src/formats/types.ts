@@ -1,0 +1,83 @@
+// What every checkpoint reader returns, whatever the file format on disk.
+//
+// Inside tsgpt, weights always use Hugging Face tensor names and conventions
+// (LlamaForCausalLM / GPT2LMHeadModel). In particular Llama q_proj / k_proj rows follow
+// HF's rotary layout (rotate halves); readers of llama2.c `.bin` and GGUF, whose rotary
+// layout rotates adjacent pairs, permute those rows on load (and writers permute back).
+
+/** Storage dtypes of a tensor in a file or in memory. */
+export type StorageDType = "F32" | "F16" | "BF16" | "I32" | "I64" | "U8" | "BOOL" | "Q8_0" | "Q4_0";
+
+export interface StoredTensor {
+  dtype: StorageDType;
+  /** Logical shape, row-major (out_features, in_features) for linear weights. */
+  shape: number[];
+  /**
+   * The elements: Float32Array for F32, Uint16Array (raw bits) for F16 / BF16, Int32Array for I32,
+   * BigInt64Array for I64, Uint8Array (raw blocks) for U8 / BOOL / Q8_0 / Q4_0.
+   */
+  data: Float32Array | Uint16Array | Int32Array | BigInt64Array | Uint8Array;
+}
+
+/** Llama-family config, with the names of Hugging Face's config.json. */
+export interface LlamaConfig {
+  model_type: "llama";
+  vocab_size: number;
+  hidden_size: number;
+  intermediate_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  num_key_value_heads: number;
+  max_position_embeddings: number;
+  rms_norm_eps: number;
+  rope_theta: number;
+  tie_word_embeddings: boolean;
+  bos_token_id?: number;
+  eos_token_id?: number;
+  pad_token_id?: number;
+}
+
+/** GPT-2 config, with the names of Hugging Face's config.json. */
+export interface GPT2Config {
+  model_type: "gpt2";
+  vocab_size: number;
+  n_embd: number;
+  n_layer: number;
+  n_head: number;
+  n_positions: number;
+  n_inner?: number | null; // default 4 * n_embd
+  layer_norm_epsilon: number;
+  activation_function?: string; // "gelu_new" (tanh form) by default
+  tie_word_embeddings?: boolean; // true by default
+  bias?: boolean; // tsgpt extension: false drops every bias (nanoGPT's option); default true
+  bos_token_id?: number;
+  eos_token_id?: number;
+  pad_token_id?: number;
+}
+
+export type ModelConfig = LlamaConfig | GPT2Config;
+
+/** Generation defaults from generation_config.json (HF snake_case names). */
+export interface GenerationDefaults {
+  temperature?: number;
+  top_k?: number;
+  top_p?: number;
+  min_p?: number;
+  repetition_penalty?: number;
+  max_new_tokens?: number;
+  do_sample?: boolean;
+  bos_token_id?: number;
+  eos_token_id?: number | number[];
+  pad_token_id?: number;
+}
+
+/** A loaded checkpoint: config + named tensors (HF names) + where its tokenizer is. */
+export interface Checkpoint {
+  config: ModelConfig;
+  tensors: Map<string, StoredTensor>;
+  /** Path of a SentencePiece .model (or llama2.c tokenizer.bin) found beside the weights, if any. */
+  tokenizerPath?: string;
+  generation?: GenerationDefaults;
+  /** Where it was read from and in which format, for messages and `tsgpt inspect`. */
+  source: { path: string; format: "hf" | "llama2c" | "gguf" };
+}

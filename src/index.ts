@@ -1,0 +1,2 @@
+// Public API of tsgpt. Each layer re-exports its own public names from its index file.
+export * from "./tensor/index.js";
