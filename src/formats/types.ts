@@ -71,6 +71,23 @@ export interface GenerationDefaults {
   pad_token_id?: number;
 }
 
+/**
+ * A tokenizer vocabulary carried inside a weights file (GGUF's `tokenizer.ggml.*`). Pieces are
+ * written as SentencePiece writes them (U+2581 for a space). Token types follow SentencePiece
+ * (and GGUF): 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte.
+ */
+export interface EmbeddedVocab {
+  /** GGUF's tokenizer.ggml.model: "llama" for a SentencePiece BPE vocabulary. */
+  model: string;
+  tokens: string[];
+  scores?: Float32Array;
+  tokenTypes?: Int32Array;
+  bosId?: number;
+  eosId?: number;
+  unkId?: number;
+  padId?: number;
+}
+
 /** A loaded checkpoint: config + named tensors (HF names) + where its tokenizer is. */
 export interface Checkpoint {
   config: ModelConfig;
@@ -78,6 +95,18 @@ export interface Checkpoint {
   /** Path of a SentencePiece .model (or llama2.c tokenizer.bin) found beside the weights, if any. */
   tokenizerPath?: string;
   generation?: GenerationDefaults;
+  /**
+   * Format-specific arrays that are not model weights (llama2.c's precomputed RoPE tables), kept
+   * only so that writing back to the same format reproduces the file byte for byte.
+   */
+  extras?: Map<string, StoredTensor>;
+  /** A vocabulary stored in the weights file itself (GGUF), when there is one. */
+  vocab?: EmbeddedVocab;
+  /**
+   * Format-level key/values that config and vocab do not already hold (GGUF metadata such as
+   * general.name, as GGUFValue objects), kept so that a round trip to the same format loses nothing.
+   */
+  metadata?: Map<string, unknown>;
   /** Where it was read from and in which format, for messages and `tsgpt inspect`. */
   source: { path: string; format: "hf" | "llama2c" | "gguf" };
 }

@@ -1,0 +1,68 @@
+{
+  # The native backend. Compiled for the baseline of the target architecture; the AVX2 and
+  # AVX-512 matmul kernels live in their own static libraries compiled with their own flags,
+  # and native/cpu_features.cc picks one at run time. On other architectures those files
+  # compile to nothing and the portable kernels run.
+  "target_defaults": {
+    "cflags!": ["-fno-exceptions"],
+    "cflags_cc!": ["-fno-exceptions", "-std=gnu++1y", "-std=gnu++14"],
+    "cflags_cc": ["-std=c++17", "-O3", "-fexceptions"],
+    "cflags": ["-O3"],
+    "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+    "xcode_settings": {
+      "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+      "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+      "OTHER_CPLUSPLUSFLAGS": ["-O3"]
+    },
+    "msvs_settings": { "VCCLCompilerTool": { "ExceptionHandling": 1, "AdditionalOptions": ["/std:c++17"] } }
+  },
+  "targets": [
+    {
+      "target_name": "tsgpt_gemm_avx512",
+      "type": "static_library",
+      "sources": ["native/gemm_avx512.cc"],
+      "conditions": [
+        ["target_arch=='x64' and OS!='win'", {
+          "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mfma", "-mavx2"],
+          "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-O3", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mfma", "-mavx2"] }
+        }],
+        ["target_arch=='x64' and OS=='win'", {
+          "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/std:c++17", "/arch:AVX512"] } }
+        }]
+      ]
+    },
+    {
+      "target_name": "tsgpt_gemm_avx2",
+      "type": "static_library",
+      "sources": ["native/gemm_avx2.cc"],
+      "conditions": [
+        ["target_arch=='x64' and OS!='win'", {
+          "cflags_cc": ["-mavx2", "-mfma"],
+          "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-O3", "-mavx2", "-mfma"] }
+        }],
+        ["target_arch=='x64' and OS=='win'", {
+          "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/std:c++17", "/arch:AVX2"] } }
+        }]
+      ]
+    },
+    {
+      "target_name": "tsgpt_native",
+      "sources": [
+        "native/addon.cc",
+        "native/thread_pool.cc",
+        "native/cpu_features.cc",
+        "native/gemm.cc",
+        "native/gemm_generic.cc",
+        "native/elementwise.cc",
+        "native/reduce.cc",
+        "native/rowwise.cc",
+        "native/embedding.cc"
+      ],
+      "dependencies": ["tsgpt_gemm_avx512", "tsgpt_gemm_avx2"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "conditions": [
+        ["OS=='linux'", { "libraries": ["-lpthread"] }]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,67 @@
+// AVX2 + FMA matmul kernels (compiled with -mavx2 -mfma; chosen at run time).
+#include "gemm.h"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+namespace tsgpt {
+namespace avx2 {
+
+constexpr int MR = 6;
+constexpr int NR = 16;
+constexpr int64_t KC = 256;
+constexpr int64_t MC = 72;
+constexpr int64_t NC = 3072;
+
+// 6×16 tile: 12 ymm accumulators, 2 ymm for B, 1 for the broadcast of A.
+static inline void micro_kernel(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, bool beta) {
+  __m256 acc0[MR], acc1[MR];
+  for (int i = 0; i < MR; i++) { acc0[i] = _mm256_setzero_ps(); acc1[i] = _mm256_setzero_ps(); }
+  for (int64_t p = 0; p < kc; p++) {
+    const __m256 b0 = _mm256_load_ps(bp);
+    const __m256 b1 = _mm256_load_ps(bp + 8);
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; i++) {
+      const __m256 a = _mm256_broadcast_ss(ap + i);
+      acc0[i] = _mm256_fmadd_ps(a, b0, acc0[i]);
+      acc1[i] = _mm256_fmadd_ps(a, b1, acc1[i]);
+    }
+    ap += MR;
+    bp += NR;
+  }
+  for (int i = 0; i < MR; i++) {
+    float* row = c + i * ldc;
+    if (beta) {
+      acc0[i] = _mm256_add_ps(acc0[i], _mm256_loadu_ps(row));
+      acc1[i] = _mm256_add_ps(acc1[i], _mm256_loadu_ps(row + 8));
+    }
+    _mm256_storeu_ps(row, acc0[i]);
+    _mm256_storeu_ps(row + 8, acc1[i]);
+  }
+}
+
+static void pack_a_rows(int64_t kc, const float* src, int64_t rs, float* ap) {
+  for (int64_t p = 0; p < kc; p++)
+    for (int i = 0; i < MR; i++) ap[p * MR + i] = src[i * rs + p];
+}
+
+static void pack_b_cols(int64_t kc, const float* src, int64_t cs, float* bp) {
+  for (int64_t p = 0; p < kc; p++)
+    for (int j = 0; j < NR; j++) bp[p * NR + j] = src[j * cs + p];
+}
+
+#include "gemm_driver.inc"
+
+}  // namespace avx2
+
+GemmKernels gemm_kernels_avx2() { return {avx2::run_gemm, avx2::run_gemv, avx2::MR, avx2::NR}; }
+
+}  // namespace tsgpt
+
+#else
+
+namespace tsgpt {
+GemmKernels gemm_kernels_avx2() { return {nullptr, nullptr, 0, 0}; }
+}  // namespace tsgpt
+
+#endif

@@ -1,0 +1,42 @@
+// Portable matmul kernels: plain C++ loops the compiler vectorizes for the baseline
+// instruction set of the target (SSE2 on x86-64, NEON on arm64).
+#include "gemm.h"
+
+namespace tsgpt {
+namespace generic {
+
+constexpr int MR = 4;
+constexpr int NR = 16;
+constexpr int64_t KC = 256;
+constexpr int64_t MC = 64;
+constexpr int64_t NC = 2048;
+
+static inline void micro_kernel(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, bool beta) {
+  float acc[MR][NR] = {};
+  for (int64_t p = 0; p < kc; p++) {
+    for (int i = 0; i < MR; i++) {
+      const float a = ap[p * MR + i];
+      for (int j = 0; j < NR; j++) acc[i][j] += a * bp[p * NR + j];
+    }
+  }
+  for (int i = 0; i < MR; i++)
+    for (int j = 0; j < NR; j++) c[i * ldc + j] = (beta ? c[i * ldc + j] : 0.0f) + acc[i][j];
+}
+
+static void pack_a_rows(int64_t kc, const float* src, int64_t rs, float* ap) {
+  for (int64_t p = 0; p < kc; p++)
+    for (int i = 0; i < MR; i++) ap[p * MR + i] = src[i * rs + p];
+}
+
+static void pack_b_cols(int64_t kc, const float* src, int64_t cs, float* bp) {
+  for (int64_t p = 0; p < kc; p++)
+    for (int j = 0; j < NR; j++) bp[p * NR + j] = src[j * cs + p];
+}
+
+#include "gemm_driver.inc"
+
+}  // namespace generic
+
+GemmKernels gemm_kernels_generic() { return {generic::run_gemm, generic::run_gemv, generic::MR, generic::NR}; }
+
+}  // namespace tsgpt

@@ -1,0 +1,58 @@
+// Backend selection: which kernel implementation the tensor library calls.
+//
+// Default: `native` when the addon loads, else `js` with one line on stderr saying why.
+// TSGPT_BACKEND=js|native forces one (forcing native when it is unavailable is an error);
+// setBackend() switches at run time (tests use it to run one suite on both backends).
+import type { Backend } from "./backend.js";
+import { jsBackend } from "./js.js";
+import { loadNativeBackend, nativeUnavailableReason } from "./native.js";
+
+export type { Backend } from "./backend.js";
+export { jsBackend } from "./js.js";
+
+export type BackendName = "js" | "native";
+
+let current: Backend | null = null;
+let warned = false;
+
+function nativeOrThrow(why: string): Backend {
+  const native = loadNativeBackend();
+  if (!native) {
+    throw new Error(`tsgpt: ${why} asks for the native backend, but it is unavailable (${nativeUnavailableReason() ?? "unknown reason"})`);
+  }
+  return native;
+}
+
+function chooseDefault(): Backend {
+  const forced = process.env.TSGPT_BACKEND;
+  if (forced !== undefined && forced !== "") {
+    if (forced === "js") return jsBackend;
+    if (forced === "native") return nativeOrThrow("TSGPT_BACKEND=native");
+    throw new Error(`tsgpt: TSGPT_BACKEND must be "js" or "native", got "${forced}"`);
+  }
+  const native = loadNativeBackend();
+  if (native) return native;
+  if (!warned) {
+    warned = true;
+    process.stderr.write(`tsgpt: native backend unavailable (${nativeUnavailableReason() ?? "unknown reason"}); using the js backend\n`);
+  }
+  return jsBackend;
+}
+
+/** The backend every tensor op uses now. */
+export function getBackend(): Backend {
+  if (!current) current = chooseDefault();
+  return current;
+}
+
+/** Switch backends. "native" throws a clear error when the addon is unavailable. */
+export function setBackend(name: BackendName): void {
+  if (name === "js") current = jsBackend;
+  else if (name === "native") current = nativeOrThrow('setBackend("native")');
+  else throw new TypeError(`setBackend: expected "js" or "native", got "${String(name)}"`);
+}
+
+/** Names of the backends that can run here ("js" always; "native" when the addon loads). */
+export function availableBackends(): BackendName[] {
+  return loadNativeBackend() ? ["js", "native"] : ["js"];
+}

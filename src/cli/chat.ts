@@ -1,0 +1,141 @@
+// `tsgpt chat`: talk with a checkpoint through a prompt template, keeping the history.
+//   tsgpt chat --model ./my-chat-model --template llama2 --system "You are concise."
+//
+// Ctrl-C while the model writes stops that reply (what it wrote so far stays in the history);
+// Ctrl-C at the prompt asks once more, and a second Ctrl-C (or Ctrl-D, or /exit) leaves.
+// /reset forgets the conversation.
+import { createInterface } from "node:readline/promises";
+import { parseOptions, UsageError, type OptionSpecs } from "./args.js";
+import { TextGenerator } from "../generate/text_generator.js";
+import { describeSettings, resolveGenerateOptions } from "../generate/generate.js";
+import { encodeChat, getTemplate, templateForCheckpoint, TEMPLATES, type ChatMessage, type PromptTemplate } from "../generate/templates.js";
+import { SAMPLING_SPECS, mergeOptions, samplingFromFlags } from "./generate.js";
+
+const SPECS: OptionSpecs = {
+  model: { type: "string", arg: "PATH", help: "checkpoint: Hugging Face directory, llama2.c .bin or GGUF" },
+  tokenizer: { type: "string", arg: "M.model", help: "SentencePiece model (default: the one beside the checkpoint)" },
+  template: { type: "string", arg: "NAME", help: `prompt template: ${Object.keys(TEMPLATES).join(" | ")} (default: from the checkpoint's chat_template)` },
+  system: { type: "string", arg: "TEXT", help: "system prompt" },
+  ...SAMPLING_SPECS,
+  verbose: { type: "boolean", help: "print the effective settings and the KV cache size (stderr)" },
+};
+
+const SUMMARY = "Interactive chat with a checkpoint through a prompt template (Llama-2, Alpaca, Vicuna).";
+
+export async function run(argv: string[]): Promise<number> {
+  try {
+    return await runOrThrow(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`tsgpt chat: ${err.message.replace(/^chat: /, "")}\nRun 'tsgpt chat --help' for the options.`);
+      return 2;
+    }
+    console.error(`tsgpt chat: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+async function runOrThrow(argv: string[]): Promise<number> {
+  const parsed = parseOptions("chat", SUMMARY, argv, SPECS);
+  if (!parsed) return 0;
+  const v = parsed.values;
+  if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
+  if (typeof v.model !== "string") throw new UsageError("--model is required");
+  const flags = samplingFromFlags(v);
+  let template: PromptTemplate | undefined;
+  if (typeof v.template === "string") {
+    try {
+      template = getTemplate(v.template);
+    } catch (err) {
+      throw new UsageError(`--template: ${(err as Error).message}`);
+    }
+  } else {
+    template = templateForCheckpoint(v.model);
+    if (!template) throw new UsageError(`--template is required: the checkpoint declares no template we know (${Object.keys(TEMPLATES).join(", ")})`);
+  }
+  const verbose = v.verbose === true;
+  const log = (line: string) => { if (verbose) process.stderr.write(`${line}\n`); };
+
+  const gen = await TextGenerator.load(v.model, { tokenizerPath: v.tokenizer as string | undefined });
+  const base = mergeOptions(gen, { ...flags, stop: [...template.stop, ...(flags.stop ?? [])] });
+  const resolved = resolveGenerateOptions(base);
+  base.seed = resolved.seed;
+  log(`template: ${template.name}; settings: ${describeSettings(resolved)}`);
+  const tokenizer = gen.tokenizer;
+
+  const history: ChatMessage[] = typeof v.system === "string" ? [{ role: "system", content: v.system }] : [];
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY === true });
+  let closed = false;
+  rl.on("close", () => { closed = true; });
+  let reply: AbortController | null = null; // set while the model is writing
+  let exitArmed = false;
+  const onInterrupt = () => {
+    if (reply) { reply.abort(); return; }
+    if (exitArmed) { rl.close(); return; }
+    exitArmed = true;
+    process.stdout.write("\n(press Ctrl-C again to exit)\n> ");
+  };
+  rl.on("SIGINT", onInterrupt);
+  process.on("SIGINT", onInterrupt);
+  process.stdout.write(`chat (${template.name} template); Ctrl-C stops a reply, /reset clears the history, /exit leaves\n`);
+
+  try {
+    while (!closed) {
+      let line: string;
+      try {
+        line = await rl.question("> ");
+      } catch {
+        break; // input closed
+      }
+      exitArmed = false;
+      const text = line.trim();
+      if (text === "") continue;
+      if (text === "/exit" || text === "/quit") break;
+      if (text === "/reset") {
+        history.splice(history[0]?.role === "system" ? 1 : 0);
+        process.stdout.write("(history cleared)\n");
+        continue;
+      }
+      history.push({ role: "user", content: text });
+      const ids = fitToContext(history, (msgs) => encodeChat(tokenizer, template!, msgs), gen.model.dims.context - (base.maxNewTokens ?? 256));
+      reply = new AbortController();
+      let answer = "";
+      try {
+        const s = gen.stream(ids, { ...base, signal: reply.signal, onInfo: log });
+        for await (const piece of s) {
+          const shown = answer === "" ? piece.trimStart() : piece; // templates leave a space before the reply
+          answer += shown;
+          process.stdout.write(shown);
+        }
+      } catch (err) {
+        if ((err as Error).name !== "AbortError") throw err;
+        process.stdout.write(" [stopped]");
+      } finally {
+        reply = null;
+      }
+      process.stdout.write("\n");
+      history.push({ role: "assistant", content: answer.trim() });
+    }
+  } finally {
+    process.removeListener("SIGINT", onInterrupt);
+    rl.close();
+  }
+  return 0;
+}
+
+/**
+ * Encodes the conversation, dropping the oldest exchanges (never the system prompt or the
+ * last message) until it fits in `budget` tokens.
+ */
+function fitToContext(history: ChatMessage[], encode: (m: ChatMessage[]) => number[], budget: number): number[] {
+  let ids = encode(history);
+  while (ids.length > budget) {
+    const first = history[0]?.role === "system" ? 1 : 0;
+    if (history.length - first <= 1) {
+      throw new Error(`the message is ${ids.length} tokens long, more than the ${budget} the context leaves for it (lower --max-new-tokens?)`);
+    }
+    history.splice(first, 2); // one user message and its answer
+    ids = encode(history);
+  }
+  return ids;
+}

@@ -1,0 +1,280 @@
+// Llama models in GGUF, as llama.cpp names them, mapped to and from Hugging Face names.
+//
+//   token_embd.weight              model.embed_tokens.weight
+//   blk.N.attn_norm.weight         model.layers.N.input_layernorm.weight
+//   blk.N.attn_{q,k,v}.weight      model.layers.N.self_attn.{q,k,v}_proj.weight
+//   blk.N.attn_output.weight       model.layers.N.self_attn.o_proj.weight
+//   blk.N.ffn_norm.weight          model.layers.N.post_attention_layernorm.weight
+//   blk.N.ffn_{gate,up,down}.weight  model.layers.N.mlp.{gate,up,down}_proj.weight
+//   output_norm.weight             model.norm.weight
+//   output.weight                  lm_head.weight (absent when tied to the embedding)
+//
+// GGUF, like llama2.c, rotates adjacent pairs: attn_q / attn_k rows are permuted on the way in
+// and out (rotary_permute.ts). The config comes from `llama.*` keys, the vocabulary from
+// `tokenizer.ggml.*`; other metadata (general.name, ...) is kept in `checkpoint.metadata`.
+import type { Checkpoint, EmbeddedVocab, LlamaConfig, StorageDType, StoredTensor } from "./types.js";
+import { FormatError } from "./errors.js";
+import { GGUFReader, writeGGUF, type GGUFArray, type GGUFValue } from "./gguf.js";
+import { halvesToPairs, pairsToHalves } from "./rotary_permute.js";
+import { convertFloat } from "./dtypes.js";
+import { readVocab } from "./vocab.js";
+import type { TensorSource } from "./safetensors.js";
+
+const LAYER_NAMES: Array<[string, string]> = [
+  ["attn_norm", "input_layernorm"],
+  ["attn_q", "self_attn.q_proj"],
+  ["attn_k", "self_attn.k_proj"],
+  ["attn_v", "self_attn.v_proj"],
+  ["attn_output", "self_attn.o_proj"],
+  ["ffn_norm", "post_attention_layernorm"],
+  ["ffn_gate", "mlp.gate_proj"],
+  ["ffn_up", "mlp.up_proj"],
+  ["ffn_down", "mlp.down_proj"],
+];
+const GLOBAL_NAMES: Array<[string, string]> = [
+  ["token_embd.weight", "model.embed_tokens.weight"],
+  ["output_norm.weight", "model.norm.weight"],
+  ["output.weight", "lm_head.weight"],
+];
+
+/** HF name of a GGUF tensor name, or null when it is not a Llama weight tsgpt knows. */
+export function hfNameOfGGUF(name: string): string | null {
+  for (const [g, h] of GLOBAL_NAMES) if (name === g) return h;
+  const m = /^blk\.(\d+)\.([a-z_]+)\.weight$/.exec(name);
+  const pair = m && LAYER_NAMES.find(([g]) => g === m[2]);
+  return m && pair ? `model.layers.${m[1]}.${pair[1]}.weight` : null;
+}
+
+/** GGUF name of an HF Llama tensor name, or null. */
+export function ggufNameOfHF(name: string): string | null {
+  for (const [g, h] of GLOBAL_NAMES) if (name === h) return g;
+  const m = /^model\.layers\.(\d+)\.(.+)\.weight$/.exec(name);
+  const pair = m && LAYER_NAMES.find(([, h]) => h === m[2]);
+  return m && pair ? `blk.${m[1]}.${pair[0]}.weight` : null;
+}
+
+/** Keys this module derives from the config and vocabulary (everything else passes through). */
+const TOKENIZER_KEYS: Record<string, keyof EmbeddedVocab> = {
+  "tokenizer.ggml.model": "model",
+  "tokenizer.ggml.tokens": "tokens",
+  "tokenizer.ggml.scores": "scores",
+  "tokenizer.ggml.token_type": "tokenTypes",
+  "tokenizer.ggml.bos_token_id": "bosId",
+  "tokenizer.ggml.eos_token_id": "eosId",
+  "tokenizer.ggml.unknown_token_id": "unkId",
+  "tokenizer.ggml.padding_token_id": "padId",
+};
+const LLAMA_KEYS = ["context_length", "embedding_length", "block_count", "feed_forward_length", "rope.dimension_count",
+  "attention.head_count", "attention.head_count_kv", "attention.layer_norm_rms_epsilon", "rope.freq_base"].map((k) => `llama.${k}`);
+const DERIVED = new Set(["general.architecture", "general.file_type", ...LLAMA_KEYS, ...Object.keys(TOKENIZER_KEYS)]);
+
+/** Typed metadata access with errors naming the file and key. */
+class Meta {
+  constructor(private readonly path: string, private readonly m: Map<string, GGUFValue>) {}
+
+  private fail(key: string, msg: string): never {
+    throw new FormatError(this.path, key, msg);
+  }
+
+  int(key: string, fallback?: number): number {
+    const v = this.m.get(key);
+    if (!v) return fallback ?? this.fail(key, "required key is missing");
+    const n = typeof v.value === "bigint" ? Number(v.value) : v.value;
+    if (!["u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64"].includes(v.type) || typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) {
+      this.fail(key, `expected a non-negative integer, got ${String(v.value)} (${v.type})`);
+    }
+    return n as number;
+  }
+
+  float(key: string, fallback?: number): number {
+    const v = this.m.get(key);
+    if (!v) return fallback ?? this.fail(key, "required key is missing");
+    if ((v.type !== "f32" && v.type !== "f64") || typeof v.value !== "number" || !Number.isFinite(v.value)) this.fail(key, `expected a float, got ${String(v.value)} (${v.type})`);
+    return v.value as number;
+  }
+
+  string(key: string): string | undefined {
+    const v = this.m.get(key);
+    if (!v) return undefined;
+    if (v.type !== "string") this.fail(key, `expected a string, got ${v.type}`);
+    return v.value as string;
+  }
+
+  array(key: string, elementType: string): GGUFArray | undefined {
+    const v = this.m.get(key);
+    if (!v) return undefined;
+    const arr = v.value as GGUFArray;
+    if (v.type !== "array" || arr.elementType !== elementType) this.fail(key, `expected an array of ${elementType}, got ${v.type === "array" ? `an array of ${arr.elementType}` : v.type}`);
+    return arr;
+  }
+}
+
+/** The f32 round-trip of rms_norm_eps as stored (f32) turned back into the decimal users wrote. */
+function tidyFloat(x: number): number {
+  return Number(x.toPrecision(7));
+}
+
+function readVocabFromMeta(path: string, meta: Meta): EmbeddedVocab | undefined {
+  const model = meta.string("tokenizer.ggml.model");
+  const tokens = meta.array("tokenizer.ggml.tokens", "string");
+  if (model === undefined || tokens === undefined) return undefined;
+  const v: EmbeddedVocab = { model, tokens: tokens.values as string[] };
+  const scores = meta.array("tokenizer.ggml.scores", "f32");
+  const types = meta.array("tokenizer.ggml.token_type", "i32");
+  if (scores) {
+    if (scores.values.length !== v.tokens.length) throw new FormatError(path, "tokenizer.ggml.scores", `has ${scores.values.length} entries for ${v.tokens.length} tokens`);
+    v.scores = Float32Array.from(scores.values as number[]);
+  }
+  if (types) {
+    if (types.values.length !== v.tokens.length) throw new FormatError(path, "tokenizer.ggml.token_type", `has ${types.values.length} entries for ${v.tokens.length} tokens`);
+    v.tokenTypes = Int32Array.from(types.values as number[]);
+  }
+  const id = (key: string): number | undefined => {
+    const n = meta.int(key, -1);
+    if (n === -1) return undefined;
+    if (n >= v.tokens.length) throw new FormatError(path, key, `token id ${n} is outside the vocabulary of ${v.tokens.length}`);
+    return n;
+  };
+  v.bosId = id("tokenizer.ggml.bos_token_id");
+  v.eosId = id("tokenizer.ggml.eos_token_id");
+  v.unkId = id("tokenizer.ggml.unknown_token_id");
+  v.padId = id("tokenizer.ggml.padding_token_id");
+  for (const k of ["bosId", "eosId", "unkId", "padId"] as const) if (v[k] === undefined) delete v[k];
+  return v;
+}
+
+/** Reads a llama-architecture GGUF file into HF names (q/k permuted to rotate-halves). */
+export function readGGUFCheckpoint(path: string): Checkpoint {
+  const r = GGUFReader.open(path);
+  try {
+    const meta = new Meta(path, r.metadata);
+    const arch = meta.string("general.architecture");
+    if (arch !== "llama") throw new FormatError(path, "general.architecture", `expected "llama", got ${JSON.stringify(arch ?? null)}`);
+    const hidden = meta.int("llama.embedding_length");
+    const heads = meta.int("llama.attention.head_count");
+    const kvHeads = meta.int("llama.attention.head_count_kv", heads);
+    if (heads === 0 || hidden % heads !== 0) throw new FormatError(path, "llama.attention.head_count", `${heads} does not divide embedding_length ${hidden}`);
+    if (kvHeads === 0 || heads % kvHeads !== 0) throw new FormatError(path, "llama.attention.head_count_kv", `${kvHeads} does not divide head_count ${heads}`);
+    const ropeDims = meta.int("llama.rope.dimension_count", hidden / heads);
+    if (ropeDims !== hidden / heads) throw new FormatError(path, "llama.rope.dimension_count", `expected the head size ${hidden / heads} (partial rotary is not supported), got ${ropeDims}`);
+    if (!r.has("token_embd.weight")) throw new FormatError(path, "token_embd.weight", "tensor missing");
+    const vocab = readVocabFromMeta(path, meta);
+    const embShape = r.tensors.find((t) => t.name === "token_embd.weight")!.shape;
+    const config: LlamaConfig = {
+      model_type: "llama",
+      vocab_size: embShape[0]!,
+      hidden_size: hidden,
+      intermediate_size: meta.int("llama.feed_forward_length"),
+      num_hidden_layers: meta.int("llama.block_count"),
+      num_attention_heads: heads,
+      num_key_value_heads: kvHeads,
+      max_position_embeddings: meta.int("llama.context_length"),
+      rms_norm_eps: tidyFloat(meta.float("llama.attention.layer_norm_rms_epsilon")),
+      rope_theta: tidyFloat(meta.float("llama.rope.freq_base", 10000)),
+      tie_word_embeddings: !r.has("output.weight"),
+    };
+    if (vocab?.bosId !== undefined) config.bos_token_id = vocab.bosId;
+    if (vocab?.eosId !== undefined) config.eos_token_id = vocab.eosId;
+    if (vocab?.padId !== undefined) config.pad_token_id = vocab.padId;
+
+    const tensors = new Map<string, StoredTensor>();
+    const extras = new Map<string, StoredTensor>();
+    for (const info of r.tensors) {
+      const name = hfNameOfGGUF(info.name);
+      let t = r.read(info.name);
+      if (name === null) {
+        extras.set(info.name, t); // e.g. rope_freqs.weight: kept, not used by tsgpt's model
+        continue;
+      }
+      if (info.name.endsWith(".attn_q.weight")) t = pairsToHalves(t, heads);
+      if (info.name.endsWith(".attn_k.weight")) t = pairsToHalves(t, kvHeads);
+      tensors.set(name, t);
+    }
+    const metadata = new Map<string, unknown>([...r.metadata].filter(([k]) => !DERIVED.has(k)));
+    const ck: Checkpoint = { config, tensors, source: { path, format: "gguf" }, metadata };
+    if (extras.size > 0) ck.extras = extras;
+    if (vocab) ck.vocab = vocab;
+    return ck;
+  } finally {
+    r.close();
+  }
+}
+
+export interface SaveGGUFOptions {
+  /** Store 2-D float weights in this dtype (norm vectors always stay F32, as llama.cpp expects). */
+  dtype?: "F32" | "F16" | "BF16";
+}
+
+/** llama.cpp's general.file_type for the dtype most weights have. */
+const FILE_TYPES: Partial<Record<StorageDType, number>> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7, BF16: 32 };
+
+const u32 = (value: number): GGUFValue => ({ type: "u32", value });
+const f32 = (value: number): GGUFValue => ({ type: "f32", value });
+
+/** Writes a Llama checkpoint as GGUF (atomically), with its vocabulary when one is known. */
+export function writeGGUFCheckpoint(path: string, checkpoint: Checkpoint, options: SaveGGUFOptions = {}): void {
+  const c = checkpoint.config;
+  if (c.model_type !== "llama") throw new Error(`GGUF export supports Llama models only, this checkpoint is ${c.model_type}`);
+  const headDim = c.hidden_size / c.num_attention_heads;
+
+  const tensors: Array<[string, TensorSource]> = [];
+  const dtypeCounts = new Map<StorageDType, number>();
+  for (const [name, t] of checkpoint.tensors) {
+    if (name === "lm_head.weight" && c.tie_word_embeddings) continue;
+    const gname = ggufNameOfHF(name);
+    if (gname === null) throw new Error(`tensor ${name} has no GGUF name (not a Llama weight)`);
+    const isFloat = t.dtype === "F32" || t.dtype === "F16" || t.dtype === "BF16";
+    const dtype: StorageDType = !isFloat ? t.dtype : t.shape.length === 1 ? "F32" : options.dtype ?? t.dtype;
+    if (t.shape.length > 1) dtypeCounts.set(dtype, (dtypeCounts.get(dtype) ?? 0) + 1);
+    const heads = gname.endsWith(".attn_q.weight") ? c.num_attention_heads : gname.endsWith(".attn_k.weight") ? c.num_key_value_heads : 0;
+    tensors.push([gname, {
+      dtype, shape: [...t.shape],
+      load: () => {
+        let out = dtype === t.dtype ? t : convertFloat(t, dtype as "F32" | "F16" | "BF16");
+        if (heads) out = halvesToPairs(out, heads);
+        return out.data;
+      },
+    }]);
+  }
+  for (const [name, t] of checkpoint.extras ?? []) {
+    if (checkpoint.source.format === "gguf") tensors.push([name, t]); // GGUF-only tensors go back where they came from
+  }
+  const mainDtype = [...dtypeCounts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "F32";
+
+  const kept = checkpoint.source.format === "gguf" ? [...(checkpoint.metadata ?? [])] as Array<[string, GGUFValue]> : [];
+  const metadata: Array<[string, GGUFValue]> = [
+    ["general.architecture", { type: "string", value: "llama" }],
+    ...kept.filter(([k]) => k.startsWith("general.")),
+    ["general.file_type", u32(FILE_TYPES[mainDtype] ?? 0)],
+    ["llama.context_length", u32(c.max_position_embeddings)],
+    ["llama.embedding_length", u32(c.hidden_size)],
+    ["llama.block_count", u32(c.num_hidden_layers)],
+    ["llama.feed_forward_length", u32(c.intermediate_size)],
+    ["llama.rope.dimension_count", u32(headDim)],
+    ["llama.attention.head_count", u32(c.num_attention_heads)],
+    ["llama.attention.head_count_kv", u32(c.num_key_value_heads)],
+    ["llama.attention.layer_norm_rms_epsilon", f32(c.rms_norm_eps)],
+    ["llama.rope.freq_base", f32(c.rope_theta)],
+    ...kept.filter(([k]) => !k.startsWith("general.") && !k.startsWith("tokenizer.")),
+    ...vocabMetadata(checkpoint),
+    ...kept.filter(([k]) => k.startsWith("tokenizer.")),
+  ];
+  writeGGUF(path, { metadata, tensors });
+}
+
+function vocabMetadata(checkpoint: Checkpoint): Array<[string, GGUFValue]> {
+  let v = checkpoint.vocab;
+  if (!v && checkpoint.tokenizerPath) v = readVocab(checkpoint.tokenizerPath);
+  if (!v) return [];
+  const out: Array<[string, GGUFValue]> = [
+    ["tokenizer.ggml.model", { type: "string", value: v.model }],
+    ["tokenizer.ggml.tokens", { type: "array", value: { elementType: "string", values: v.tokens } }],
+  ];
+  if (v.scores) out.push(["tokenizer.ggml.scores", { type: "array", value: { elementType: "f32", values: [...v.scores] } }]);
+  if (v.tokenTypes) out.push(["tokenizer.ggml.token_type", { type: "array", value: { elementType: "i32", values: [...v.tokenTypes] } }]);
+  if (v.bosId !== undefined) out.push(["tokenizer.ggml.bos_token_id", u32(v.bosId)]);
+  if (v.eosId !== undefined) out.push(["tokenizer.ggml.eos_token_id", u32(v.eosId)]);
+  if (v.unkId !== undefined) out.push(["tokenizer.ggml.unknown_token_id", u32(v.unkId)]);
+  if (v.padId !== undefined) out.push(["tokenizer.ggml.padding_token_id", u32(v.padId)]);
+  return out;
+}

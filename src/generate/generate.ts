@@ -1,0 +1,340 @@
+// The generation loop: prompt in, tokens out, one forward step per token.
+//
+//   1. Encode each prompt (BOS first when the tokenizer has one).
+//   2. Left-pad the prompts to one length; each row's positions start at 0 on its first real
+//      token, and padding slots are masked out of attention (so a row in a batch gives the same
+//      output as alone).
+//   3. Size the KV cache to prompt + maxNewTokens (capped by the model's context) and report
+//      the estimate before allocating it.
+//   4. Prefill: feed the prompts in chunks, checking the AbortSignal between chunks.
+//   5. Decode: for each row still running, pick a token (sampling.ts), turn it into text with
+//      the tokenizer's incremental decoder, check EOS / stop strings / maxNewTokens; then one
+//      forward step for every row. The AbortSignal is checked between tokens.
+//
+// The loop is an async generator of events, pulled one token at a time: `generate` drains it,
+// `stream` hands its text to the reader as it comes.
+import { randomInt } from "node:crypto";
+import type { GenerationDefaults } from "../formats/types.js";
+import type { InferenceModel } from "./decoder.js";
+import { kvCacheEstimate } from "./kv_cache.js";
+import { SamplingRng } from "./rng.js";
+import {
+  isGreedy, logSoftmax, resolveSamplingOptions, sampleToken, type ResolvedSamplingOptions, type SamplingOptions,
+} from "./sampling.js";
+import { StopStringFilter, TextStream } from "./stream.js";
+
+/** What the loop needs from a tokenizer (SentencePieceProcessor has all of it). */
+export interface GenerationTokenizer {
+  encodeAsIds(text: string): number[];
+  decode(ids: readonly number[]): string;
+  readonly bosId: number;
+  readonly eosId: number;
+  /** Text of ids pushed one at a time, never half a UTF-8 character. */
+  createStreamDecoder(): { push(id: number): string; flush(): string };
+}
+
+/** Options of one generation request (Hugging Face names in camelCase). */
+export interface GenerateOptions extends SamplingOptions {
+  /** Most tokens to generate per prompt (default 256). */
+  maxNewTokens?: number;
+  /** Seed of the sampler; the same seed gives the same text. Default: a random one, reported in the result. */
+  seed?: number;
+  /** Stop when the generated text contains one of these (it is not included in the text). */
+  stop?: string | string[];
+  /** Token ids that end a sequence (default: the tokenizer's EOS and the config's eos_token_id). */
+  eosTokenId?: number | number[];
+  /** Put the BOS token before a text prompt (default true when the tokenizer has one). */
+  addBos?: boolean;
+  /** Report the log-probabilities of this many most likely alternatives per token (default 0). */
+  topLogprobs?: number;
+  /** Cancels generation, during prompt processing or between tokens; the promise rejects with its reason. */
+  signal?: AbortSignal;
+  /** Human-readable messages before work starts (e.g. the KV cache estimate). */
+  onInfo?: (message: string) => void;
+  /** Prompt processing progress: tokens fed so far (per row) and the total. */
+  onPrefill?: (done: number, total: number) => void;
+  /** Prompt tokens fed per forward call during prefill (default 64). */
+  prefillChunkSize?: number;
+}
+
+/** Every option with a value, as the loop uses them. */
+export interface ResolvedGenerateOptions extends ResolvedSamplingOptions {
+  maxNewTokens: number;
+  seed: number;
+  stop: string[];
+  topLogprobs: number;
+  prefillChunkSize: number;
+}
+
+export interface TokenLogprob {
+  token: number;
+  /** log P(token) under the model (raw logits, before the sampling processors). */
+  logprob: number;
+  /** The most likely tokens at this step, most likely first (empty unless topLogprobs > 0). */
+  top: { token: number; logprob: number }[];
+}
+
+export type FinishReason = "eos" | "stop" | "length";
+
+export interface GenerationResult {
+  /** The generated text (prompt excluded; stop string and EOS excluded). */
+  text: string;
+  /** Generated token ids (EOS excluded). */
+  tokens: number[];
+  logprobs: TokenLogprob[];
+  finishReason: FinishReason;
+  /** Prompt length in tokens (BOS included). */
+  promptTokens: number;
+  /** The seed used, to reproduce the run. */
+  seed: number;
+}
+
+/** A piece of text released for one row of the batch. */
+export interface GenerationEvent {
+  row: number;
+  text: string;
+}
+
+export const GENERATE_DEFAULTS = { maxNewTokens: 256, prefillChunkSize: 64, topLogprobs: 0 } as const;
+
+/** camelCase options from generation_config.json's snake_case fields. */
+export function optionsFromGenerationConfig(g: GenerationDefaults | undefined): GenerateOptions {
+  const o: GenerateOptions = {};
+  if (!g) return o;
+  if (g.temperature !== undefined) o.temperature = g.temperature;
+  if (g.top_k !== undefined) o.topK = g.top_k;
+  if (g.top_p !== undefined) o.topP = g.top_p;
+  if (g.min_p !== undefined) o.minP = g.min_p;
+  if (g.repetition_penalty !== undefined) o.repetitionPenalty = g.repetition_penalty;
+  if (g.max_new_tokens !== undefined) o.maxNewTokens = g.max_new_tokens;
+  if (g.do_sample !== undefined) o.doSample = g.do_sample;
+  if (g.eos_token_id !== undefined) o.eosTokenId = g.eos_token_id;
+  return o;
+}
+
+/** Fills defaults and checks every option; errors name the option. */
+export function resolveGenerateOptions(options: GenerateOptions): ResolvedGenerateOptions {
+  const sampling = resolveSamplingOptions(options);
+  const int = (name: string, v: number, min: number) => {
+    if (!Number.isInteger(v) || v < min) throw new RangeError(`${name}: expected an integer >= ${min}, got ${v}`);
+    return v;
+  };
+  const stop = options.stop === undefined ? [] : Array.isArray(options.stop) ? options.stop : [options.stop];
+  for (const s of stop) if (typeof s !== "string" || s === "") throw new TypeError(`stop: expected non-empty strings, got ${JSON.stringify(s)}`);
+  const seed = options.seed ?? randomInt(0, 2 ** 31);
+  if (!Number.isFinite(seed)) throw new RangeError(`seed: expected a number, got ${seed}`);
+  return {
+    ...sampling,
+    maxNewTokens: int("maxNewTokens", options.maxNewTokens ?? GENERATE_DEFAULTS.maxNewTokens, 0),
+    seed,
+    stop,
+    topLogprobs: int("topLogprobs", options.topLogprobs ?? GENERATE_DEFAULTS.topLogprobs, 0),
+    prefillChunkSize: int("prefillChunkSize", options.prefillChunkSize ?? GENERATE_DEFAULTS.prefillChunkSize, 1),
+  };
+}
+
+/** One line with the effective settings, for --verbose and logs. */
+export function describeSettings(o: ResolvedGenerateOptions): string {
+  const mode = isGreedy(o) ? "greedy (argmax)" : `sampling: temperature ${o.temperature}, top-k ${o.topK || "off"}, top-p ${o.topP}, min-p ${o.minP}`;
+  const stops = o.stop.length ? `, stop ${JSON.stringify(o.stop)}` : "";
+  return `${mode}, repetition penalty ${o.repetitionPenalty}, max new tokens ${o.maxNewTokens}, seed ${o.seed}${stops}`;
+}
+
+/** Lets timers and abort events run between chunks of synchronous work. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** State of one row of the batch. */
+interface Row {
+  prompt: number[];
+  generated: number[];
+  logprobs: TokenLogprob[];
+  text: string;
+  decoder: { push(id: number): string; flush(): string };
+  stops: StopStringFilter;
+  rng: SamplingRng;
+  finish: FinishReason | null;
+}
+
+/**
+ * The loop itself: yields text as it is released, returns one result per prompt.
+ * Prompts are strings (encoded here) or token ids (used as given).
+ */
+export async function* generationLoop(
+  model: InferenceModel, tokenizer: GenerationTokenizer, prompts: readonly (string | readonly number[])[], options: GenerateOptions = {},
+): AsyncGenerator<GenerationEvent, GenerationResult[], void> {
+  const o = resolveGenerateOptions(options);
+  const signal = options.signal;
+  signal?.throwIfAborted();
+  if (prompts.length === 0) return [];
+  const addBos = options.addBos ?? tokenizer.bosId >= 0;
+  const eos = new Set<number>(eosIds(options.eosTokenId, tokenizer));
+
+  const rows: Row[] = prompts.map((p, i) => {
+    const ids = typeof p === "string" ? [...(addBos ? [tokenizer.bosId] : []), ...tokenizer.encodeAsIds(p)] : [...p];
+    if (ids.length === 0) throw new RangeError(`prompt ${i} is empty: give some text, or set addBos so the model starts from BOS`);
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= model.dims.vocabSize) throw new RangeError(`prompt ${i}: token id ${id} is outside the vocabulary [0, ${model.dims.vocabSize})`);
+    }
+    const decoder = tokenizer.createStreamDecoder();
+    for (const id of ids) decoder.push(id); // decode the continuation in context (leading spaces)
+    return {
+      prompt: ids, generated: [], logprobs: [], text: "", decoder,
+      stops: new StopStringFilter(o.stop), rng: new SamplingRng(o.seed), finish: null,
+    };
+  });
+
+  const B = rows.length;
+  const T = Math.max(...rows.map((r) => r.prompt.length));
+  const context = model.dims.context;
+  if (T > context) throw new RangeError(`the prompt has ${T} tokens, more than the model's context of ${context}`);
+  const results = () => rows.map((r) => ({
+    text: r.text, tokens: r.generated, logprobs: r.logprobs, finishReason: r.finish ?? "length", promptTokens: r.prompt.length, seed: o.seed,
+  }));
+  if (o.maxNewTokens === 0) return results();
+
+  // The cache holds the prompt and every generated token but the last (which is never fed back).
+  const capacity = Math.min(T + o.maxNewTokens - 1, context);
+  const estimate = kvCacheEstimate({ layers: model.dims.layers, batch: B, capacity, kvDim: model.dims.kvHeads * model.dims.headDim });
+  options.onInfo?.(estimate.description);
+  const cache = model.createCache(B, capacity);
+
+  // Prefill, left-padded: row b's prompt occupies columns T - len_b … T - 1.
+  let logits: Float32Array = new Float32Array(0);
+  for (let c0 = 0; c0 < T; c0 += o.prefillChunkSize) {
+    signal?.throwIfAborted();
+    const steps = Math.min(o.prefillChunkSize, T - c0);
+    const tokens = new Int32Array(B * steps), positions = new Int32Array(B * steps), valid = new Uint8Array(B * steps);
+    rows.forEach((r, b) => {
+      const pad = T - r.prompt.length;
+      for (let t = 0; t < steps; t++) {
+        const col = c0 + t;
+        if (col < pad) continue;
+        tokens[b * steps + t] = r.prompt[col - pad]!;
+        positions[b * steps + t] = col - pad;
+        valid[b * steps + t] = 1;
+      }
+    });
+    logits = model.forward(cache, tokens, positions, valid, steps);
+    options.onPrefill?.(c0 + steps, T);
+    await yieldToEventLoop();
+  }
+  signal?.throwIfAborted();
+
+  const V = model.dims.vocabSize;
+  for (let step = 0; ; step++) {
+    // Pick a token for every running row, and release its text.
+    for (let b = 0; b < B; b++) {
+      const r = rows[b]!;
+      if (r.finish) continue;
+      const rowLogits = logits.subarray(b * V, (b + 1) * V);
+      const history = o.repetitionPenalty !== 1 ? r.prompt.concat(r.generated) : [];
+      const token = sampleToken(rowLogits, o, r.rng, history);
+      if (eos.has(token)) {
+        r.finish = "eos";
+        yield* finishRow(r, b);
+        continue;
+      }
+      r.generated.push(token);
+      r.logprobs.push(tokenLogprob(rowLogits, token, o.topLogprobs));
+      const { text, stopped } = r.stops.push(r.decoder.push(token));
+      r.text += text;
+      if (text) yield { row: b, text };
+      if (stopped) {
+        r.finish = "stop";
+        continue;
+      }
+      if (r.generated.length >= o.maxNewTokens || cache.remaining === 0) {
+        r.finish = "length";
+        yield* finishRow(r, b);
+      }
+    }
+    if (rows.every((r) => r.finish)) break;
+
+    // Feed the new tokens back: one forward step for the whole batch (finished rows as padding).
+    signal?.throwIfAborted();
+    await yieldToEventLoop();
+    signal?.throwIfAborted();
+    const tokens = new Int32Array(B), positions = new Int32Array(B), valid = new Uint8Array(B);
+    rows.forEach((r, b) => {
+      if (r.finish) return;
+      tokens[b] = r.generated[r.generated.length - 1]!;
+      positions[b] = r.prompt.length + r.generated.length - 1;
+      valid[b] = 1;
+    });
+    logits = model.forward(cache, tokens, positions, valid, 1);
+  }
+  return results();
+}
+
+/** Releases what the decoder and the stop filter still hold for a row that ended without a stop string. */
+function* finishRow(r: Row, b: number): Generator<GenerationEvent, void, void> {
+  const tail = r.stops.push(r.decoder.flush());
+  let text = tail.text;
+  if (tail.stopped) r.finish = "stop";
+  else text += r.stops.flush();
+  r.text += text;
+  if (text) yield { row: b, text };
+}
+
+function eosIds(option: number | number[] | undefined, tokenizer: GenerationTokenizer): number[] {
+  if (option !== undefined) return Array.isArray(option) ? option : [option];
+  return tokenizer.eosId >= 0 ? [tokenizer.eosId] : [];
+}
+
+/** log P(token) and the top-n alternatives, from the raw logits. */
+function tokenLogprob(logits: Float32Array, token: number, topN: number): TokenLogprob {
+  const lp = logSoftmax(logits);
+  const top: { token: number; logprob: number }[] = [];
+  if (topN > 0) {
+    // Keep a small sorted list instead of sorting the whole vocabulary.
+    for (let i = 0; i < lp.length; i++) {
+      const v = lp[i]!;
+      if (top.length === topN && v <= top[topN - 1]!.logprob) continue;
+      let at = top.length;
+      while (at > 0 && top[at - 1]!.logprob < v) at--;
+      top.splice(at, 0, { token: i, logprob: v });
+      if (top.length > topN) top.pop();
+    }
+  }
+  return { token, logprob: lp[token]!, top };
+}
+
+/** Generates from several prompts at once (left-padded batch); one result per prompt. */
+export async function generateBatch(
+  model: InferenceModel, tokenizer: GenerationTokenizer, prompts: readonly (string | readonly number[])[], options: GenerateOptions = {},
+): Promise<GenerationResult[]> {
+  const loop = generationLoop(model, tokenizer, prompts, options);
+  for (;;) {
+    const step = await loop.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Generates from one prompt; resolves with the text, tokens and log-probabilities. */
+export async function generate(
+  model: InferenceModel, tokenizer: GenerationTokenizer, prompt: string | readonly number[], options: GenerateOptions = {},
+): Promise<GenerationResult> {
+  const [result] = await generateBatch(model, tokenizer, [prompt], options);
+  return result!;
+}
+
+/** Streams the text of one prompt as it is generated (see TextStream). */
+export function stream(
+  model: InferenceModel, tokenizer: GenerationTokenizer, prompt: string | readonly number[], options: GenerateOptions = {},
+): TextStream<GenerationResult> {
+  async function* pieces(): AsyncGenerator<string, GenerationResult, void> {
+    const loop = generationLoop(model, tokenizer, [prompt], options);
+    try {
+      for (;;) {
+        const step = await loop.next();
+        if (step.done) return step.value[0]!;
+        yield step.value.text;
+      }
+    } finally {
+      await loop.return([]);
+    }
+  }
+  return new TextStream(pieces());
+}

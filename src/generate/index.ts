@@ -1,0 +1,24 @@
+// Public API of text generation: sampling, the inference model with its KV cache, the
+// generation loop, streaming and prompt templates.
+export {
+  SAMPLING_DEFAULTS, resolveSamplingOptions, isGreedy, processLogits, sampleToken, argmax, softmax, logSoftmax,
+  repetitionPenalty, temperature, topK, topP, minP, drawFromProbabilities,
+  type SamplingOptions, type ResolvedSamplingOptions,
+} from "./sampling.js";
+export { explainStep, type ExplainedStep, type ExplainedCandidate, type ExplainOptions, type CutBy } from "./explain.js";
+export { SamplingRng, type UniformSource } from "./rng.js";
+export { KVCache, kvCacheEstimate, type KVCacheShape, type KVCacheEstimate } from "./kv_cache.js";
+export { DecoderModel, type DecoderDims, type InferenceModel } from "./decoder.js";
+export {
+  generate, generateBatch, stream, generationLoop, resolveGenerateOptions, optionsFromGenerationConfig, describeSettings,
+  GENERATE_DEFAULTS,
+  type GenerateOptions, type ResolvedGenerateOptions, type GenerationResult, type GenerationEvent, type TokenLogprob,
+  type FinishReason, type GenerationTokenizer,
+} from "./generate.js";
+export { StopStringFilter, TextStream } from "./stream.js";
+export { TextGenerator, type LoadOptions } from "./text_generator.js";
+export {
+  TEMPLATES, getTemplate, detectTemplate, templateForCheckpoint, encodeChat,
+  llama2Template, alpacaTemplate, vicunaTemplate,
+  type PromptTemplate, type TemplateName, type ChatMessage, type PromptSegment, type Role, type ChatTokenizer,
+} from "./templates.js";

@@ -1,0 +1,89 @@
+// TextGenerator: a checkpoint, its tokenizer and its generation defaults in one object.
+//
+//   const gen = await TextGenerator.load("stories260K.bin", { tokenizerPath: "tok512.model" });
+//   const { text } = await gen.generate("Once upon a time", { temperature: 0 });
+//   for await (const piece of gen.stream("Once upon a time", { seed: 1 })) process.stdout.write(piece);
+//
+// Options given to a call override the checkpoint's generation_config.json, which overrides
+// the library defaults (sampling.ts, generate.ts).
+import { existsSync, statSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import type { Checkpoint } from "../formats/types.js";
+import { loadCheckpoint } from "../formats/load.js";
+import { SentencePieceProcessor } from "../tokenizer/processor.js";
+import { DecoderModel } from "./decoder.js";
+import {
+  generate, generateBatch, optionsFromGenerationConfig, stream,
+  type GenerateOptions, type GenerationResult, type GenerationTokenizer,
+} from "./generate.js";
+import type { TextStream } from "./stream.js";
+
+export interface LoadOptions {
+  /** A SentencePiece .model; default: the checkpoint's own, or a .model beside the weights. */
+  tokenizerPath?: string;
+}
+
+export class TextGenerator {
+  constructor(
+    readonly model: DecoderModel,
+    readonly tokenizer: GenerationTokenizer,
+    /** Defaults from the checkpoint (generation_config.json and config eos id). */
+    readonly defaults: GenerateOptions = {},
+  ) {}
+
+  /** Loads a checkpoint (HF directory, llama2.c .bin, …) and its SentencePiece tokenizer. */
+  static async load(modelPath: string, options: LoadOptions = {}): Promise<TextGenerator> {
+    const ckpt = await loadCheckpoint(modelPath);
+    const tokPath = options.tokenizerPath ?? findTokenizer(ckpt, modelPath);
+    if (!tokPath) {
+      throw new Error(`${modelPath}: no SentencePiece tokenizer (.model) found beside the weights; pass one with --tokenizer / tokenizerPath`);
+    }
+    if (tokPath.endsWith(".bin")) {
+      throw new Error(`${tokPath}: a llama2.c tokenizer.bin cannot be used for generation; pass the SentencePiece .model it was made from`);
+    }
+    const tokenizer = SentencePieceProcessor.load(tokPath);
+    return TextGenerator.fromCheckpoint(ckpt, tokenizer);
+  }
+
+  /** Builds a generator from an already loaded checkpoint and tokenizer. */
+  static fromCheckpoint(ckpt: Checkpoint, tokenizer: GenerationTokenizer): TextGenerator {
+    const model = DecoderModel.fromCheckpoint(ckpt);
+    const vocab = (tokenizer as { vocabSize?: number }).vocabSize;
+    if (vocab !== undefined && vocab > model.dims.vocabSize) {
+      throw new Error(`${ckpt.source.path}: the tokenizer has ${vocab} pieces but the model only ${model.dims.vocabSize} embeddings`);
+    }
+    return new TextGenerator(model, tokenizer, optionsFromGenerationConfig(ckpt.generation));
+  }
+
+  /** Defaults merged under the call's options. */
+  options(options: GenerateOptions = {}): GenerateOptions {
+    const merged: GenerateOptions = { ...this.defaults };
+    for (const [k, v] of Object.entries(options)) if (v !== undefined) (merged as Record<string, unknown>)[k] = v;
+    return merged;
+  }
+
+  generate(prompt: string | readonly number[], options?: GenerateOptions): Promise<GenerationResult> {
+    return generate(this.model, this.tokenizer, prompt, this.options(options));
+  }
+
+  generateBatch(prompts: readonly (string | readonly number[])[], options?: GenerateOptions): Promise<GenerationResult[]> {
+    return generateBatch(this.model, this.tokenizer, prompts, this.options(options));
+  }
+
+  stream(prompt: string | readonly number[], options?: GenerateOptions): TextStream<GenerationResult> {
+    return stream(this.model, this.tokenizer, prompt, this.options(options));
+  }
+}
+
+/** The checkpoint's tokenizer, else tokenizer.model or tok<vocab>.model (llama2.c's naming) beside the weights. */
+function findTokenizer(ckpt: Checkpoint, modelPath: string): string | undefined {
+  if (ckpt.tokenizerPath && !ckpt.tokenizerPath.endsWith(".bin")) return ckpt.tokenizerPath;
+  const dir = existsSync(modelPath) && statSync(modelPath).isDirectory() ? modelPath : dirname(modelPath);
+  const stem = basename(modelPath).replace(/\.[^.]*$/, "");
+  const candidates = ["tokenizer.model", `${stem}.model`, `tok${ckpt.config.vocab_size}.model`];
+  for (const c of candidates) {
+    const p = join(dir, c);
+    if (existsSync(p)) return p;
+  }
+  return ckpt.tokenizerPath; // may be a .bin: load() explains
+}

@@ -1,0 +1,284 @@
+// Neural-network functions (PyTorch's torch.nn.functional): softmax, logSoftmax,
+// crossEntropy, embedding, layerNorm, rmsNorm, dropout, linear. Each calls one fused backend
+// kernel forward and one backward, so they are fast and numerically stable.
+import { getBackend } from "../backend/index.js";
+import { record } from "./autograd.js";
+import { Generator, defaultGenerator } from "./random.js";
+import { normDim, numelOf, sameShape, shapeStr, type Shape } from "./shape.js";
+import { Tensor, assertTensor } from "./tensor.js";
+import { add, mul, neg, where, eq } from "./ops/elementwise.js";
+import { matmul } from "./ops/linalg.js";
+import { gather } from "./ops/indexing.js";
+import { mean } from "./ops/reduce.js";
+import { contiguous, permute, reshape, squeeze, t as transpose2d, transpose, unsqueeze } from "./ops/views.js";
+
+function requireFloat(op: string, name: string, x: Tensor): void {
+  assertTensor(op, name, x);
+  if (x.dtype !== "float32") throw new TypeError(`${op}: ${name} must be float32, got ${x.dtype}`);
+}
+
+// ---------------------------------------------------------------------------------------
+// softmax / logSoftmax
+// ---------------------------------------------------------------------------------------
+
+function softmaxImpl(op: "softmax" | "logSoftmax", x: Tensor, dim: number): Tensor {
+  requireFloat(op, "input", x);
+  if (dim === undefined) throw new TypeError(`${op}: dim is required`);
+  const d = normDim(op, dim, x.ndim);
+  const last = Math.max(x.ndim - 1, 0);
+  // The kernel works on the last axis: move `dim` there and back (views).
+  if (d !== last) return transpose(softmaxImpl(op, transpose(x, d, last), last), d, last);
+  const log = op === "logSoftmax";
+  const cols = x.ndim === 0 ? 1 : x.shape[last];
+  const rows = cols === 0 ? 0 : x.numel / cols;
+  const xs = x.data() as Float32Array;
+  const ys = new Float32Array(xs.length);
+  getBackend().softmax(xs, rows, cols, ys, log);
+  const out = new Tensor(ys, x.shape);
+  return record(out, op, [x], (g) => {
+    const gx = new Float32Array(xs.length);
+    getBackend().softmaxBackward(ys, g.data() as Float32Array, rows, cols, gx, log);
+    return [new Tensor(gx, x.shape)];
+  });
+}
+
+/** exp(x) / sum(exp(x)) along `dim`, computed stably. */
+export function softmax(x: Tensor, dim: number): Tensor {
+  return softmaxImpl("softmax", x, dim);
+}
+
+/** log(softmax(x)) along `dim`, without the round trip through exp. */
+export function logSoftmax(x: Tensor, dim: number): Tensor {
+  return softmaxImpl("logSoftmax", x, dim);
+}
+
+// ---------------------------------------------------------------------------------------
+// crossEntropy
+// ---------------------------------------------------------------------------------------
+
+export interface CrossEntropyOptions {
+  /** Targets equal to this are skipped (no loss, no gradient, not counted by "mean"). Default -100. */
+  ignoreIndex?: number;
+  /** "mean" (default: over non-ignored targets), "sum", or "none" (one loss per target). */
+  reduction?: "mean" | "sum" | "none";
+  /** Mixes the one-hot target with the uniform distribution (0 = off, the default). */
+  labelSmoothing?: number;
+}
+
+/**
+ * Cross-entropy of unnormalised `logits` against class indices `targets` (int32), like
+ * torch.nn.functional.cross_entropy: logits (N, C) with targets (N), logits (C) with a 0-D
+ * target, or logits (N, C, d1, ...) with targets (N, d1, ...). For a language model, flatten
+ * first: crossEntropy(logits.view(-1, V), targets.view(-1)).
+ */
+export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  requireFloat("crossEntropy", "logits", logits);
+  assertTensor("crossEntropy", "targets", targets);
+  if (targets.dtype !== "int32") throw new TypeError(`crossEntropy: targets must be int32 class indices, got ${targets.dtype}`);
+  const ignoreIndex = opts.ignoreIndex ?? -100;
+  const reduction = opts.reduction ?? "mean";
+  const smoothing = opts.labelSmoothing ?? 0;
+  if (!["mean", "sum", "none"].includes(reduction)) {
+    throw new TypeError(`crossEntropy: reduction must be "mean", "sum" or "none", got ${JSON.stringify(reduction)}`);
+  }
+  if (!Number.isInteger(ignoreIndex)) throw new TypeError(`crossEntropy: ignoreIndex must be an integer, got ${ignoreIndex}`);
+  if (!(smoothing >= 0 && smoothing <= 1)) throw new RangeError(`crossEntropy: labelSmoothing must be in [0, 1], got ${smoothing}`);
+
+  // Expected target shape: logits' shape without the class dim (dim 1, or dim 0 for 1-D logits).
+  if (logits.ndim === 0) throw new RangeError("crossEntropy: logits must have at least 1 dimension (the classes)");
+  const classDim = logits.ndim === 1 ? 0 : 1;
+  const expected = logits.shape.filter((_, i) => i !== classDim);
+  if (!sameShape(expected, targets.shape)) {
+    throw new RangeError(`crossEntropy: logits shape ${shapeStr(logits.shape)} and targets shape ${shapeStr(targets.shape)} do not match (expected targets of shape ${shapeStr(expected)})`);
+  }
+  const classes = logits.shape[classDim];
+  // Rows × classes: move the class dim last (a no-op for the usual (N, C)).
+  let rows2d = logits;
+  if (logits.ndim > 2) {
+    const order = [0, ...logits.shape.map((_, i) => i).slice(2), 1];
+    rows2d = contiguous(permute(logits, order));
+  }
+  rows2d = reshape(rows2d, [-1, classes]);
+  const flatTargets = reshape(targets, [-1]);
+  const perRow = smoothing > 0
+    ? smoothedRowLosses(rows2d, flatTargets, ignoreIndex, smoothing)
+    : rowLosses(rows2d, flatTargets, ignoreIndex);
+  if (reduction === "none") return reshape(perRow, targets.shape);
+  const total = sumRows(perRow);
+  if (reduction === "sum") return total;
+  let count = 0;
+  for (const t of flatTargets.data()) if (t !== ignoreIndex) count++;
+  return mul(total, 1 / count); // NaN when every target is ignored, as in PyTorch
+}
+
+/** Per-row losses from the fused kernel (0 for ignored rows). */
+function rowLosses(logits: Tensor, targets: Tensor, ignoreIndex: number): Tensor {
+  const [rows, cols] = logits.shape;
+  const xs = logits.data() as Float32Array;
+  const ts = targets.data() as Int32Array;
+  const losses = new Float32Array(rows);
+  const lse = new Float32Array(rows);
+  getBackend().crossEntropy(xs, ts, rows, cols, ignoreIndex, losses, lse);
+  return record(new Tensor(losses, [rows]), "crossEntropy", [logits], (g) => {
+    const gx = new Float32Array(xs.length);
+    getBackend().crossEntropyBackward(xs, ts, lse, g.data() as Float32Array, rows, cols, ignoreIndex, gx);
+    return [new Tensor(gx, logits.shape)];
+  });
+}
+
+/** Per-row losses with label smoothing: (1-ε)·nll + ε·mean over classes of -log p. */
+function smoothedRowLosses(logits: Tensor, targets: Tensor, ignoreIndex: number, eps: number): Tensor {
+  const ts = targets.data() as Int32Array;
+  const cols = logits.shape[1];
+  const safe = new Int32Array(ts.length);
+  ts.forEach((t, r) => {
+    if (t === ignoreIndex) return; // stays 0: a valid index whose loss is masked below
+    if (t < 0 || t >= cols) throw new RangeError(`crossEntropy: target ${t} at row ${r} is out of range for ${cols} classes`);
+    safe[r] = t;
+  });
+  const logp = logSoftmax(logits, -1);
+  const nll = neg(squeeze(gather(logp, 1, unsqueeze(new Tensor(safe, [ts.length]), 1)), 1));
+  const uniform = neg(mean(logp, -1));
+  const loss = add(mul(nll, 1 - eps), mul(uniform, eps));
+  return where(eq(targets, ignoreIndex), 0, loss);
+}
+
+/** Sum of a 1-D float tensor, accumulated in float64 (the reduction of a loss). */
+function sumRows(x: Tensor): Tensor {
+  const v = x.data() as Float32Array;
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i];
+  const out = new Tensor(new Float32Array([s]), []);
+  return record(out, "sum", [x], (g) => [new Tensor(new Float32Array(v.length).fill(g.item()), x.shape)]);
+}
+
+// ---------------------------------------------------------------------------------------
+// embedding, linear
+// ---------------------------------------------------------------------------------------
+
+/** Rows of `weight` (vocab × dim) picked by int32 `ids` of any shape → (...ids.shape, dim). */
+export function embedding(ids: Tensor, weight: Tensor): Tensor {
+  assertTensor("embedding", "ids", ids);
+  if (ids.dtype !== "int32") throw new TypeError(`embedding: ids must be an int32 tensor, got ${ids.dtype}`);
+  requireFloat("embedding", "weight", weight);
+  if (weight.ndim !== 2) throw new RangeError(`embedding: weight must be 2-D (vocab, dim), got shape ${shapeStr(weight.shape)}`);
+  const [vocab, dim] = weight.shape;
+  const idv = ids.data() as Int32Array;
+  const out = new Float32Array(idv.length * dim);
+  getBackend().embedding(weight.data() as Float32Array, vocab, dim, idv, out);
+  return record(new Tensor(out, [...ids.shape, dim]), "embedding", [weight], (g) => {
+    const gw = new Float32Array(vocab * dim);
+    getBackend().embeddingBackward(g.data() as Float32Array, idv, dim, gw);
+    return [new Tensor(gw, weight.shape)];
+  });
+}
+
+/** x @ weightᵀ + bias, with weight (out, in) as in torch.nn.Linear. */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  requireFloat("linear", "weight", weight);
+  const y = matmul(x, weight.ndim === 2 ? transpose2d(weight) : weight);
+  return bias ? add(y, bias) : y;
+}
+
+// ---------------------------------------------------------------------------------------
+// Normalisation
+// ---------------------------------------------------------------------------------------
+
+/** Checks that x ends with `normalized` and returns (rows, cols) for the kernels. */
+function normRows(op: string, x: Tensor, normalized: Shape): [number, number] {
+  const n = normalized.length;
+  if (n === 0 || x.ndim < n || !sameShape(x.shape.slice(x.ndim - n), normalized)) {
+    throw new RangeError(`${op}: input shape ${shapeStr(x.shape)} does not end with the normalized shape ${shapeStr(normalized)}`);
+  }
+  const cols = numelOf(normalized);
+  return [cols === 0 ? 0 : x.numel / cols, cols];
+}
+
+function checkParam(op: string, name: string, p: Tensor | null | undefined, shape: Shape): Tensor | null {
+  if (p === undefined || p === null) return null;
+  requireFloat(op, name, p);
+  if (!sameShape(p.shape, shape)) {
+    throw new RangeError(`${op}: ${name} shape ${shapeStr(p.shape)} does not match the normalized shape ${shapeStr(shape)}`);
+  }
+  return p;
+}
+
+/**
+ * Layer normalisation over the trailing `normalizedShape` dims:
+ * (x - mean) / sqrt(var + eps) * weight + bias (biased variance), like F.layer_norm.
+ */
+export function layerNorm(
+  x: Tensor, normalizedShape: number | readonly number[],
+  weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5,
+): Tensor {
+  requireFloat("layerNorm", "input", x);
+  const shape = typeof normalizedShape === "number" ? [normalizedShape] : normalizedShape.slice();
+  const [rows, cols] = normRows("layerNorm", x, shape);
+  const w = checkParam("layerNorm", "weight", weight, shape);
+  const b = checkParam("layerNorm", "bias", bias, shape);
+  const xs = x.data() as Float32Array;
+  const ws = w ? (w.data() as Float32Array) : null;
+  const out = new Float32Array(xs.length);
+  const meanBuf = new Float32Array(rows);
+  const rstd = new Float32Array(rows);
+  getBackend().layerNorm(xs, ws, b ? (b.data() as Float32Array) : null, rows, cols, eps, out, meanBuf, rstd);
+  return record(new Tensor(out, x.shape), "layerNorm", [x, w, b], (g, needs) => {
+    const gx = new Float32Array(xs.length);
+    const gw = needs[1] ? new Float32Array(cols) : null;
+    const gb = needs[2] ? new Float32Array(cols) : null;
+    getBackend().layerNormBackward(xs, ws, meanBuf, rstd, g.data() as Float32Array, rows, cols, gx, gw, gb);
+    return [
+      needs[0] ? new Tensor(gx, x.shape) : null,
+      gw ? new Tensor(gw, shape) : null,
+      gb ? new Tensor(gb, shape) : null,
+    ];
+  });
+}
+
+/**
+ * RMS normalisation (Llama): x / sqrt(mean(x²) + eps) * weight, over the trailing dims of
+ * weight's shape (the last dim when weight is null).
+ */
+export function rmsNorm(x: Tensor, weight?: Tensor | null, eps = 1e-6): Tensor {
+  requireFloat("rmsNorm", "input", x);
+  const shape = weight ? weight.shape.slice() : [x.shape[x.ndim - 1] ?? 1];
+  const [rows, cols] = normRows("rmsNorm", x, shape);
+  const w = checkParam("rmsNorm", "weight", weight, shape);
+  const xs = x.data() as Float32Array;
+  const ws = w ? (w.data() as Float32Array) : null;
+  const out = new Float32Array(xs.length);
+  const rstd = new Float32Array(rows);
+  getBackend().rmsNorm(xs, ws, rows, cols, eps, out, rstd);
+  return record(new Tensor(out, x.shape), "rmsNorm", [x, w], (g, needs) => {
+    const gx = new Float32Array(xs.length);
+    const gw = needs[1] ? new Float32Array(cols) : null;
+    getBackend().rmsNormBackward(xs, ws, rstd, g.data() as Float32Array, rows, cols, gx, gw);
+    return [needs[0] ? new Tensor(gx, x.shape) : null, gw ? new Tensor(gw, shape) : null];
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Dropout
+// ---------------------------------------------------------------------------------------
+
+export interface DropoutOptions {
+  /** Random stream for the mask (default: the global generator seeded by manualSeed). */
+  generator?: Generator;
+}
+
+/**
+ * Zeroes each element with probability p and scales the rest by 1/(1-p) when `training`;
+ * returns x unchanged otherwise. The mask comes from the seeded generator, so it is the
+ * same on every backend.
+ */
+export function dropout(x: Tensor, p = 0.5, training = true, opts: DropoutOptions = {}): Tensor {
+  requireFloat("dropout", "input", x);
+  if (typeof p !== "number" || !(p >= 0 && p <= 1)) throw new RangeError(`dropout: p must be in [0, 1], got ${p}`);
+  if (!training || p === 0) return x;
+  if (p === 1) return mul(x, 0);
+  const gen = opts.generator ?? defaultGenerator;
+  const scale = 1 / (1 - p);
+  const mask = new Float32Array(x.numel);
+  for (let i = 0; i < mask.length; i++) mask[i] = gen.random() >= p ? scale : 0;
+  return mul(x, new Tensor(mask, x.shape));
+}

@@ -1,0 +1,56 @@
+// Reader for a darts-clone double-array trie, the format of the trie inside SentencePiece's
+// `precompiled_charsmap`. Each unit is a little-endian uint32:
+//   bit 8           has_leaf: a key ends here; the value sits in the unit at (pos ^ offset)
+//   bits 0-7, 31    label: the byte that leads to this unit (bit 31 set marks a value unit)
+//   bits 10-31      offset, shifted left by 8 more bits when bit 9 is set
+//   bits 0-30       value (in a value unit)
+
+export interface PrefixMatch {
+  /** Bytes of the key matched. */
+  length: number;
+  value: number;
+}
+
+export class DoubleArrayTrie {
+  private readonly units: Uint32Array;
+
+  /** `blob` holds the units; its length must be a multiple of 4. */
+  constructor(blob: Uint8Array) {
+    const n = blob.length >>> 2;
+    const view = new DataView(blob.buffer, blob.byteOffset, n * 4);
+    this.units = new Uint32Array(n);
+    for (let i = 0; i < n; i++) this.units[i] = view.getUint32(i * 4, true);
+  }
+
+  get size(): number {
+    return this.units.length;
+  }
+
+  private static offset(unit: number): number {
+    return (unit >>> 10) << ((unit & (1 << 9)) >>> 6);
+  }
+
+  /**
+   * Every key that is a prefix of bytes[pos..end), shortest first. Out-of-range positions (a
+   * corrupted trie) end the search instead of reading past the array.
+   */
+  commonPrefixSearch(bytes: Uint8Array, pos: number, end: number): PrefixMatch[] {
+    const results: PrefixMatch[] = [];
+    const units = this.units;
+    if (units.length === 0) return results;
+    let node = DoubleArrayTrie.offset(units[0]!);
+    for (let i = pos; i < end; i++) {
+      const c = bytes[i]!;
+      node ^= c;
+      if (node >= units.length) return results;
+      const unit = units[node]!;
+      if ((unit & 0x800000ff) >>> 0 !== c) return results;
+      node ^= DoubleArrayTrie.offset(unit);
+      if ((unit >>> 8) & 1) {
+        if (node >= units.length) return results;
+        results.push({ length: i - pos + 1, value: units[node]! & 0x7fffffff });
+      }
+    }
+    return results;
+  }
+}

@@ -1,0 +1,13 @@
+// Public API of the tokenizer layer: SentencePiece models (read, write, encode, decode),
+// normalization, batch encoding with padding.
+export { SentencePieceProcessor, type EncodeOptions, type EncodedToken } from "./processor.js";
+export { encodeBatch, type BatchEncodeOptions, type BatchEncoding, type BatchTokenizer } from "./batch.js";
+export { StreamDecoder } from "./stream_decoder.js";
+export { Normalizer, CharsMap, SPACE_SYMBOL, type NormalizedText, type NormalizerOptions } from "./normalizer.js";
+export {
+  parseModelProto, serializeModelProto, trainerSpecWithDefaults, normalizerSpecWithDefaults, pieceTypeOf,
+  PieceType, ModelType, ProtoError,
+  type ModelProto, type SentencePiece, type TrainerSpec, type NormalizerSpec, type SelfTestData, type UnknownField,
+} from "./model_proto.js";
+export { byteToPiece, pieceToByte } from "./vocab.js";
+export { writeFileAtomic } from "./atomic_write.js";

@@ -1,0 +1,240 @@
+// SentencePiece `ModelProto` (sentencepiece_model.proto): types, schema, read and write.
+//
+// parseModelProto(serializeModelProto(m)) === m, and serializeModelProto(parseModelProto(b))
+// gives back the bytes b of any model the C++ library wrote: fields keep their presence
+// (absent stays `undefined`), and fields this schema does not know are kept raw.
+import { decodeMessage, encodeMessage, withDefaults, type FieldSpec, type MessageSchema, type UnknownField } from "./protobuf.js";
+
+export { ProtoError, type UnknownField } from "./protobuf.js";
+
+/** SentencePiece.Type. */
+export const PieceType = {
+  NORMAL: 1,
+  UNKNOWN: 2,
+  CONTROL: 3,
+  USER_DEFINED: 4,
+  UNUSED: 5,
+  BYTE: 6,
+} as const;
+export type PieceTypeValue = (typeof PieceType)[keyof typeof PieceType];
+
+/** TrainerSpec.ModelType. */
+export const ModelType = { UNIGRAM: 1, BPE: 2, WORD: 3, CHAR: 4 } as const;
+export type ModelTypeValue = (typeof ModelType)[keyof typeof ModelType];
+
+export interface SentencePiece {
+  piece: string;
+  score?: number;
+  /** One of PieceType; absent means NORMAL. */
+  type?: number;
+  unknownFields?: UnknownField[];
+}
+
+export interface TrainerSpec {
+  input?: string[];
+  inputFormat?: string;
+  modelPrefix?: string;
+  modelType?: number;
+  vocabSize?: number;
+  acceptLanguage?: string[];
+  selfTestSampleSize?: number;
+  enableDifferentialPrivacy?: boolean;
+  differentialPrivacyNoiseLevel?: number;
+  differentialPrivacyClippingThreshold?: number;
+  characterCoverage?: number;
+  inputSentenceSize?: number;
+  shuffleInputSentence?: boolean;
+  miningSentenceSize?: number;
+  trainingSentenceSize?: number;
+  seedSentencepieceSize?: number;
+  shrinkingFactor?: number;
+  maxSentenceLength?: number;
+  numThreads?: number;
+  numSubIterations?: number;
+  maxSentencepieceLength?: number;
+  splitByUnicodeScript?: boolean;
+  splitByNumber?: boolean;
+  splitByWhitespace?: boolean;
+  treatWhitespaceAsSuffix?: boolean;
+  allowWhitespaceOnlyPieces?: boolean;
+  splitDigits?: boolean;
+  pretokenizationDelimiter?: string;
+  controlSymbols?: string[];
+  userDefinedSymbols?: string[];
+  requiredChars?: string;
+  byteFallback?: boolean;
+  vocabularyOutputPieceScore?: boolean;
+  hardVocabLimit?: boolean;
+  useAllVocab?: boolean;
+  unkId?: number;
+  bosId?: number;
+  eosId?: number;
+  padId?: number;
+  unkPiece?: string;
+  bosPiece?: string;
+  eosPiece?: string;
+  padPiece?: string;
+  unkSurface?: string;
+  trainExtremelyLargeCorpus?: boolean;
+  seedSentencepiecesFile?: string;
+  unknownFields?: UnknownField[];
+}
+
+export interface NormalizerSpec {
+  name?: string;
+  precompiledCharsmap?: Uint8Array;
+  addDummyPrefix?: boolean;
+  removeExtraWhitespaces?: boolean;
+  escapeWhitespaces?: boolean;
+  normalizationRuleTsv?: string;
+  unknownFields?: UnknownField[];
+}
+
+export interface SelfTestSample {
+  input?: string;
+  expected?: string;
+  unknownFields?: UnknownField[];
+}
+
+export interface SelfTestData {
+  samples?: SelfTestSample[];
+  unknownFields?: UnknownField[];
+}
+
+export interface ModelProto {
+  pieces: SentencePiece[];
+  trainerSpec?: TrainerSpec;
+  normalizerSpec?: NormalizerSpec;
+  selfTestData?: SelfTestData;
+  denormalizerSpec?: NormalizerSpec;
+  unknownFields?: UnknownField[];
+}
+
+function field(num: number, protoName: string, kind: FieldSpec["kind"], extra: Partial<FieldSpec> = {}): FieldSpec {
+  const name = protoName.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+  return { num, name, protoName, kind, ...extra };
+}
+
+export const TRAINER_SPEC_SCHEMA: MessageSchema = {
+  name: "TrainerSpec",
+  fields: [
+    field(1, "input", "string", { repeated: true }),
+    field(7, "input_format", "string"),
+    field(2, "model_prefix", "string"),
+    field(3, "model_type", "enum", { default: ModelType.UNIGRAM }),
+    field(4, "vocab_size", "int32", { default: 8000 }),
+    field(5, "accept_language", "string", { repeated: true }),
+    field(6, "self_test_sample_size", "int32", { default: 0 }),
+    field(50, "enable_differential_privacy", "bool", { default: false }),
+    field(51, "differential_privacy_noise_level", "float", { default: 0 }),
+    field(52, "differential_privacy_clipping_threshold", "uint64", { default: 0 }),
+    field(10, "character_coverage", "float", { default: Math.fround(0.9995) }),
+    field(11, "input_sentence_size", "uint64", { default: 0 }),
+    field(19, "shuffle_input_sentence", "bool", { default: true }),
+    field(12, "mining_sentence_size", "int32"),
+    field(13, "training_sentence_size", "int32"),
+    field(14, "seed_sentencepiece_size", "int32", { default: 1000000 }),
+    field(15, "shrinking_factor", "float", { default: Math.fround(0.75) }),
+    field(18, "max_sentence_length", "int32", { default: 4192 }),
+    field(16, "num_threads", "int32", { default: 16 }),
+    field(17, "num_sub_iterations", "int32", { default: 2 }),
+    field(20, "max_sentencepiece_length", "int32", { default: 16 }),
+    field(21, "split_by_unicode_script", "bool", { default: true }),
+    field(23, "split_by_number", "bool", { default: true }),
+    field(22, "split_by_whitespace", "bool", { default: true }),
+    field(24, "treat_whitespace_as_suffix", "bool", { default: false }),
+    field(26, "allow_whitespace_only_pieces", "bool", { default: false }),
+    field(25, "split_digits", "bool", { default: false }),
+    field(53, "pretokenization_delimiter", "string", { default: "" }),
+    field(30, "control_symbols", "string", { repeated: true }),
+    field(31, "user_defined_symbols", "string", { repeated: true }),
+    field(36, "required_chars", "string", { default: "" }),
+    field(35, "byte_fallback", "bool", { default: false }),
+    field(32, "vocabulary_output_piece_score", "bool", { default: true }),
+    field(33, "hard_vocab_limit", "bool", { default: true }),
+    field(34, "use_all_vocab", "bool", { default: false }),
+    field(40, "unk_id", "int32", { default: 0 }),
+    field(41, "bos_id", "int32", { default: 1 }),
+    field(42, "eos_id", "int32", { default: 2 }),
+    field(43, "pad_id", "int32", { default: -1 }),
+    field(45, "unk_piece", "string", { default: "<unk>" }),
+    field(46, "bos_piece", "string", { default: "<s>" }),
+    field(47, "eos_piece", "string", { default: "</s>" }),
+    field(48, "pad_piece", "string", { default: "<pad>" }),
+    field(44, "unk_surface", "string", { default: " \u2047 " }),
+    field(49, "train_extremely_large_corpus", "bool", { default: false }),
+    field(54, "seed_sentencepieces_file", "string", { default: "" }),
+  ],
+};
+
+export const NORMALIZER_SPEC_SCHEMA: MessageSchema = {
+  name: "NormalizerSpec",
+  fields: [
+    field(1, "name", "string", { default: "" }),
+    field(2, "precompiled_charsmap", "bytes"),
+    field(3, "add_dummy_prefix", "bool", { default: true }),
+    field(4, "remove_extra_whitespaces", "bool", { default: true }),
+    field(5, "escape_whitespaces", "bool", { default: true }),
+    field(6, "normalization_rule_tsv", "string", { default: "" }),
+  ],
+};
+
+const SAMPLE_SCHEMA: MessageSchema = {
+  name: "SelfTestData.Sample",
+  fields: [field(1, "input", "string"), field(2, "expected", "string")],
+};
+
+const SELF_TEST_DATA_SCHEMA: MessageSchema = {
+  name: "SelfTestData",
+  fields: [field(1, "samples", "message", { repeated: true, message: SAMPLE_SCHEMA })],
+};
+
+export const SENTENCE_PIECE_SCHEMA: MessageSchema = {
+  name: "SentencePiece",
+  fields: [
+    field(1, "piece", "string"),
+    field(2, "score", "float", { default: 0 }),
+    field(3, "type", "enum", { default: PieceType.NORMAL }),
+  ],
+};
+
+export const MODEL_PROTO_SCHEMA: MessageSchema = {
+  name: "ModelProto",
+  fields: [
+    field(1, "pieces", "message", { repeated: true, message: SENTENCE_PIECE_SCHEMA }),
+    field(2, "trainer_spec", "message", { message: TRAINER_SPEC_SCHEMA }),
+    field(3, "normalizer_spec", "message", { message: NORMALIZER_SPEC_SCHEMA }),
+    field(4, "self_test_data", "message", { message: SELF_TEST_DATA_SCHEMA }),
+    field(5, "denormalizer_spec", "message", { message: NORMALIZER_SPEC_SCHEMA }),
+  ],
+};
+
+/**
+ * Parses the bytes of a `.model` file. `fileNameForErrors` names the file in error messages,
+ * e.g. "tokenizer.model: ModelProto.pieces[17].score: truncated 32-bit value at byte 420".
+ */
+export function parseModelProto(bytes: Uint8Array, fileNameForErrors = "<model>"): ModelProto {
+  const msg = decodeMessage(MODEL_PROTO_SCHEMA, bytes, fileNameForErrors) as unknown as ModelProto;
+  if (msg.pieces === undefined) msg.pieces = [];
+  return msg;
+}
+
+/** Serializes a ModelProto to `.model` bytes, byte-identical to what the C++ library writes. */
+export function serializeModelProto(proto: ModelProto): Uint8Array {
+  return encodeMessage(MODEL_PROTO_SCHEMA, proto as unknown as Record<string, unknown>);
+}
+
+/** The trainer spec with every absent field set to its proto2 default. */
+export function trainerSpecWithDefaults(spec: TrainerSpec | undefined): Required<TrainerSpec> {
+  return withDefaults(TRAINER_SPEC_SCHEMA, spec);
+}
+
+/** The normalizer spec with every absent field set to its proto2 default. */
+export function normalizerSpecWithDefaults(spec: NormalizerSpec | undefined): Required<NormalizerSpec> {
+  return withDefaults(NORMALIZER_SPEC_SCHEMA, spec);
+}
+
+/** The piece's type, NORMAL when absent. */
+export function pieceTypeOf(p: SentencePiece): number {
+  return p.type ?? PieceType.NORMAL;
+}

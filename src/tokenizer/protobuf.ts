@@ -1,0 +1,343 @@
+// A small schema-driven protobuf (proto2) codec: just what SentencePiece's `.model` files need.
+//
+// A message schema lists its fields (number, name, kind). Decoding gives a plain object whose
+// keys are the field names; a field absent from the bytes stays `undefined` (proto2 keeps
+// "present" apart from "default", and so must we to give back the same bytes). Fields the
+// schema does not know are kept, raw, in `unknownFields` and written back after the known
+// ones, which is where the C++ library puts them too. Known fields are written in field-number
+// order, as the C++ library does.
+
+/** Scalar and nested kinds used by SentencePiece's protos. */
+export type FieldKind = "string" | "bytes" | "bool" | "int32" | "uint64" | "float" | "enum" | "message";
+
+export interface FieldSpec {
+  num: number;
+  /** Property name in the decoded object (camelCase). */
+  name: string;
+  /** Name in the .proto file (snake_case), used in error messages. */
+  protoName: string;
+  kind: FieldKind;
+  repeated?: boolean;
+  /** proto2 default, returned by the `*WithDefaults` helpers when the field is absent. */
+  default?: unknown;
+  /** Nested message schema for kind "message". */
+  message?: MessageSchema;
+}
+
+export interface MessageSchema {
+  name: string;
+  fields: FieldSpec[];
+}
+
+/** A field the schema does not know: its field number and its full encoding (tag included). */
+export interface UnknownField {
+  num: number;
+  raw: Uint8Array;
+}
+
+/** Raised for malformed bytes; the message names the file and the field path. */
+export class ProtoError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ProtoError";
+  }
+}
+
+const WIRE_VARINT = 0;
+const WIRE_FIXED64 = 1;
+const WIRE_LEN = 2;
+const WIRE_FIXED32 = 5;
+
+function wireTypeOf(kind: FieldKind): number {
+  switch (kind) {
+    case "float": return WIRE_FIXED32;
+    case "string": case "bytes": case "message": return WIRE_LEN;
+    default: return WIRE_VARINT;
+  }
+}
+
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const utf8Encoder = new TextEncoder();
+
+/** Reads one message's bytes; every read is bounds-checked. */
+class Reader {
+  pos: number;
+  constructor(readonly buf: Uint8Array, readonly start: number, readonly end: number, readonly where: () => string) {
+    this.pos = start;
+  }
+
+  fail(what: string, at = this.pos): never {
+    throw new ProtoError(`${this.where()}: ${what} at byte ${at}`);
+  }
+
+  /** A varint as [low 32 bits (unsigned), high 32 bits (unsigned)]. */
+  varint64(): [number, number] {
+    let lo = 0, hi = 0;
+    const begin = this.pos;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.end) this.fail("truncated varint", begin);
+      const b = this.buf[this.pos++]!;
+      if (i < 4) lo |= (b & 0x7f) << (7 * i);
+      else if (i === 4) { lo |= (b & 0x0f) << 28; hi |= (b & 0x7f) >>> 4; }
+      else hi |= (b & 0x7f) << (7 * i - 32);
+      if (b < 0x80) return [lo >>> 0, hi >>> 0];
+    }
+    this.fail("varint longer than 10 bytes", begin);
+  }
+
+  /** A varint that must fit a JavaScript number exactly (tags, lengths, uint64 fields). */
+  varintNumber(what: string): number {
+    const begin = this.pos;
+    const [lo, hi] = this.varint64();
+    if (hi >= 0x200000) this.fail(`${what} does not fit in 53 bits`, begin);
+    return hi * 0x100000000 + lo;
+  }
+
+  fixed32(): Uint8Array {
+    if (this.pos + 4 > this.end) this.fail("truncated 32-bit value");
+    const v = this.buf.subarray(this.pos, this.pos + 4);
+    this.pos += 4;
+    return v;
+  }
+
+  lengthDelimited(): [number, number] {
+    const len = this.varintNumber("length");
+    if (len > this.end - this.pos) this.fail(`length ${len} runs past the end of the data (${this.end - this.pos} bytes left)`);
+    const s = this.pos;
+    this.pos += len;
+    return [s, this.pos];
+  }
+
+  skip(wire: number): void {
+    switch (wire) {
+      case WIRE_VARINT: this.varint64(); return;
+      case WIRE_FIXED64:
+        if (this.pos + 8 > this.end) this.fail("truncated 64-bit value");
+        this.pos += 8; return;
+      case WIRE_LEN: this.lengthDelimited(); return;
+      case WIRE_FIXED32: this.fixed32(); return;
+      default: this.fail(`unsupported wire type ${wire}`);
+    }
+  }
+}
+
+/**
+ * Decodes `buf` as a message of `schema`. `where` names the file for error messages.
+ * Throws ProtoError naming the file, the field path and the byte offset on malformed input.
+ */
+export function decodeMessage(schema: MessageSchema, buf: Uint8Array, where: string): Record<string, unknown> {
+  return decodeRange(schema, buf, 0, buf.length, where, schema.name);
+}
+
+function decodeRange(schema: MessageSchema, buf: Uint8Array, start: number, end: number, file: string, path: string): Record<string, unknown> {
+  const byNum = new Map(schema.fields.map((f) => [f.num, f]));
+  const out: Record<string, unknown> = {};
+  const unknown: UnknownField[] = [];
+  let fieldPath = path;
+  const r = new Reader(buf, start, end, () => `${file}: ${fieldPath}`);
+  while (r.pos < end) {
+    const tagStart = r.pos;
+    fieldPath = path;
+    const tag = r.varintNumber("tag");
+    const num = Math.floor(tag / 8);
+    const wire = tag % 8;
+    if (num === 0) r.fail("field number 0 (corrupted data)", tagStart);
+    const spec = byNum.get(num);
+    if (!spec) {
+      r.skip(wire);
+      unknown.push({ num, raw: copyBytes(buf, tagStart, r.pos) });
+      continue;
+    }
+    const index = spec.repeated ? ((out[spec.name] as unknown[] | undefined)?.length ?? 0) : -1;
+    fieldPath = `${path}.${spec.protoName}${index >= 0 ? `[${index}]` : ""}`;
+    if (wire !== wireTypeOf(spec.kind)) {
+      r.fail(`wire type ${wire} does not match the field's type (${spec.kind})`, tagStart);
+    }
+    const value = decodeValue(spec, r, file, fieldPath);
+    if (spec.repeated) {
+      const list = (out[spec.name] as unknown[] | undefined) ?? [];
+      list.push(value);
+      out[spec.name] = list;
+    } else {
+      out[spec.name] = value;
+    }
+  }
+  if (unknown.length > 0) out.unknownFields = unknown;
+  return out;
+}
+
+function decodeValue(spec: FieldSpec, r: Reader, file: string, fieldPath: string): unknown {
+  switch (spec.kind) {
+    case "bool": {
+      const [lo, hi] = r.varint64();
+      return lo !== 0 || hi !== 0;
+    }
+    case "int32": case "enum": {
+      const [lo] = r.varint64();
+      return lo | 0; // int32 is the low 32 bits, sign included
+    }
+    case "uint64": return r.varintNumber("uint64 value");
+    case "float": {
+      const b = r.fixed32();
+      return new DataView(b.buffer, b.byteOffset, 4).getFloat32(0, true);
+    }
+    case "bytes": {
+      const [s, e] = r.lengthDelimited();
+      return copyBytes(r.buf, s, e);
+    }
+    case "string": {
+      const [s, e] = r.lengthDelimited();
+      try {
+        return utf8Decoder.decode(r.buf.subarray(s, e));
+      } catch {
+        return r.fail("string is not valid UTF-8", s);
+      }
+    }
+    case "message": {
+      const [s, e] = r.lengthDelimited();
+      return decodeRange(spec.message!, r.buf, s, e, file, fieldPath);
+    }
+  }
+}
+
+/** A plain Uint8Array copy (a Node Buffer's slice would be a view of the file's memory). */
+function copyBytes(buf: Uint8Array, start: number, end: number): Uint8Array {
+  return new Uint8Array(buf.subarray(start, end));
+}
+
+/** Growable byte buffer for encoding. */
+class Writer {
+  private buf = new Uint8Array(1024);
+  length = 0;
+
+  private ensure(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.length + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+  }
+
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.length++] = b;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.length);
+    this.length += b.length;
+  }
+
+  /** Unsigned varint of a non-negative safe integer. */
+  varint(v: number): void {
+    while (v >= 0x80) {
+      this.byte((v % 0x80) | 0x80);
+      v = Math.floor(v / 0x80);
+    }
+    this.byte(v);
+  }
+
+  /** int32 varint: negative values are sign-extended to 64 bits (10 bytes), as protobuf does. */
+  int32(v: number): void {
+    if (v >= 0) { this.varint(v); return; }
+    let lo = v >>> 0; // two's complement low 32 bits; high 32 bits are all ones
+    for (let i = 0; i < 4; i++) { this.byte((lo & 0x7f) | 0x80); lo >>>= 7; }
+    // byte 4 holds the top 4 bits of lo and the low 3 bits of hi (all ones)
+    this.byte((lo & 0x0f) | 0x70 | 0x80);
+    for (let i = 0; i < 4; i++) this.byte(0xff);
+    this.byte(0x01);
+  }
+
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.length);
+  }
+}
+
+/** Encodes a message object of `schema` (the shape `decodeMessage` returns). */
+export function encodeMessage(schema: MessageSchema, msg: Record<string, unknown>): Uint8Array {
+  const w = new Writer();
+  writeMessage(w, schema, msg, schema.name);
+  return w.finish();
+}
+
+function writeMessage(w: Writer, schema: MessageSchema, msg: Record<string, unknown>, path: string): void {
+  const fields = [...schema.fields].sort((a, b) => a.num - b.num);
+  for (const spec of fields) {
+    const value = msg[spec.name];
+    if (value === undefined) continue;
+    if (spec.repeated) {
+      if (!Array.isArray(value)) throw new TypeError(`${path}.${spec.protoName}: expected an array`);
+      value.forEach((v, i) => writeField(w, spec, v, `${path}.${spec.protoName}[${i}]`));
+    } else {
+      writeField(w, spec, value, `${path}.${spec.protoName}`);
+    }
+  }
+  const unknown = msg.unknownFields as UnknownField[] | undefined;
+  if (unknown) for (const u of unknown) w.bytes(u.raw);
+}
+
+function writeField(w: Writer, spec: FieldSpec, value: unknown, path: string): void {
+  w.varint(spec.num * 8 + wireTypeOf(spec.kind));
+  const bad = (expected: string): never => {
+    throw new TypeError(`${path}: expected ${expected}, got ${typeof value}`);
+  };
+  switch (spec.kind) {
+    case "bool":
+      if (typeof value !== "boolean") bad("a boolean");
+      w.varint(value ? 1 : 0);
+      return;
+    case "int32": case "enum":
+      if (typeof value !== "number" || !Number.isInteger(value) || value < -0x80000000 || value > 0x7fffffff) bad("a 32-bit integer");
+      w.int32(value as number);
+      return;
+    case "uint64":
+      if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) bad("a non-negative safe integer");
+      w.varint(value as number);
+      return;
+    case "float": {
+      if (typeof value !== "number") bad("a number");
+      const b = new Uint8Array(4);
+      new DataView(b.buffer).setFloat32(0, value as number, true);
+      w.bytes(b);
+      return;
+    }
+    case "bytes":
+      if (!(value instanceof Uint8Array)) bad("a Uint8Array");
+      w.varint((value as Uint8Array).length);
+      w.bytes(value as Uint8Array);
+      return;
+    case "string": {
+      if (typeof value !== "string") bad("a string");
+      const b = utf8Encoder.encode(value as string);
+      w.varint(b.length);
+      w.bytes(b);
+      return;
+    }
+    case "message": {
+      if (typeof value !== "object" || value === null) bad("an object");
+      const inner = new Writer();
+      writeMessage(inner, spec.message!, value as Record<string, unknown>, path);
+      const b = inner.finish();
+      w.varint(b.length);
+      w.bytes(b);
+      return;
+    }
+  }
+}
+
+/** A copy of `msg` with every absent scalar field of `schema` set to its proto2 default. */
+export function withDefaults<T extends object>(schema: MessageSchema, msg: T | undefined): Required<T> {
+  const out: Record<string, unknown> = { ...(msg ?? {}) };
+  for (const f of schema.fields) {
+    if (out[f.name] !== undefined) continue;
+    if (f.repeated) out[f.name] = [];
+    else if (f.default !== undefined) out[f.name] = f.default;
+    else if (f.kind === "string") out[f.name] = "";
+    else if (f.kind === "bytes") out[f.name] = new Uint8Array(0);
+    else if (f.kind === "bool") out[f.name] = false;
+    else if (f.kind !== "message") out[f.name] = 0;
+  }
+  return out as Required<T>;
+}

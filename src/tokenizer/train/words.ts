@@ -1,0 +1,52 @@
+// Splitting normalized sentences into words at the space symbol, and counting the words
+// (TrainerInterface::SplitSentencesByWhitespace / SplitIntoWords).
+import { sortedByValue } from "./order.js";
+import type { Sentence } from "./sentences.js";
+
+const WS = "\u2581";
+
+/**
+ * "▁a▁b" → ["▁a", "▁b"]; with `suffix` the space ends a word instead ("a▁b▁" → ["a▁", "b▁"]).
+ * With `allowWhitespaceOnly`, a run of spaces stays together as one word.
+ */
+export function splitIntoWords(text: string, suffix: boolean, allowWhitespaceOnly: boolean): string[] {
+  const words: string[] = [];
+  let inWsRun = false;
+  if (suffix) {
+    if (text.length > 0) words.push("");
+    for (let i = 0; i < text.length; ) {
+      const ch = String.fromCodePoint(text.codePointAt(i)!);
+      const isWs = ch === WS;
+      if (isWs) inWsRun = true;
+      else if (inWsRun) {
+        if (allowWhitespaceOnly) words.push("");
+        inWsRun = false;
+      }
+      words[words.length - 1] += ch;
+      i += ch.length;
+      if (i < text.length && isWs && !allowWhitespaceOnly) words.push("");
+    }
+  } else {
+    for (let i = 0; i < text.length; ) {
+      const ch = String.fromCodePoint(text.codePointAt(i)!);
+      const isWs = ch === WS;
+      if (i === 0 || (isWs && (!inWsRun || !allowWhitespaceOnly))) {
+        words.push("");
+        inWsRun = true;
+      }
+      if (inWsRun && !isWs) inWsRun = false;
+      words[words.length - 1] += ch;
+      i += ch.length;
+    }
+  }
+  return words;
+}
+
+/** Word → total frequency, most frequent first (ties in code point order). */
+export function countWords(sentences: Sentence[], suffix: boolean, allowWhitespaceOnly: boolean): Sentence[] {
+  const counts = new Map<string, number>();
+  for (const s of sentences) {
+    for (const w of splitIntoWords(s.text, suffix, allowWhitespaceOnly)) counts.set(w, (counts.get(w) ?? 0) + s.freq);
+  }
+  return sortedByValue(counts).map(([text, freq]) => ({ text, freq }));
+}
