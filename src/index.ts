@@ -1,3 +1,4 @@
 // Public API of tsgpt. Each layer re-exports its own public names from its index file.
 export * from "./tensor/index.js";
 export * from "./tokenizer/index.js";
+export * from "./formats/index.js";

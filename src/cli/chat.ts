@@ -4,7 +4,7 @@
 // Ctrl-C while the model writes stops that reply (what it wrote so far stays in the history);
 // Ctrl-C at the prompt asks once more, and a second Ctrl-C (or Ctrl-D, or /exit) leaves.
 // /reset forgets the conversation.
-import { createInterface } from "node:readline/promises";
+import { createInterface, type Interface } from "node:readline";
 import { parseOptions, UsageError, type OptionSpecs } from "./args.js";
 import { TextGenerator } from "../generate/text_generator.js";
 import { describeSettings, resolveGenerateOptions } from "../generate/generate.js";
@@ -65,8 +65,7 @@ async function runOrThrow(argv: string[]): Promise<number> {
 
   const history: ChatMessage[] = typeof v.system === "string" ? [{ role: "system", content: v.system }] : [];
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY === true });
-  let closed = false;
-  rl.on("close", () => { closed = true; });
+  const lines = new LineQueue(rl);
   let reply: AbortController | null = null; // set while the model is writing
   let exitArmed = false;
   const onInterrupt = () => {
@@ -80,13 +79,11 @@ async function runOrThrow(argv: string[]): Promise<number> {
   process.stdout.write(`chat (${template.name} template); Ctrl-C stops a reply, /reset clears the history, /exit leaves\n`);
 
   try {
-    while (!closed) {
-      let line: string;
-      try {
-        line = await rl.question("> ");
-      } catch {
-        break; // input closed
-      }
+    for (;;) {
+      rl.setPrompt("> ");
+      rl.prompt();
+      const line = await lines.next();
+      if (line === null) break; // input closed (Ctrl-D, end of piped input)
       exitArmed = false;
       const text = line.trim();
       if (text === "") continue;
@@ -121,6 +118,34 @@ async function runOrThrow(argv: string[]): Promise<number> {
     rl.close();
   }
   return 0;
+}
+
+/**
+ * Lines typed (or piped) in, one at a time. Lines that arrive while the model is writing wait
+ * in the queue, so piped input is not lost.
+ */
+class LineQueue {
+  private readonly queued: string[] = [];
+  private waiting: ((line: string | null) => void) | null = null;
+  private closed = false;
+
+  constructor(rl: Interface) {
+    rl.on("line", (line) => {
+      if (this.waiting) { this.waiting(line); this.waiting = null; } else this.queued.push(line);
+    });
+    rl.on("close", () => {
+      this.closed = true;
+      if (this.waiting) { this.waiting(null); this.waiting = null; }
+    });
+  }
+
+  /** The next line, or null once the input is closed and nothing is left. */
+  next(): Promise<string | null> {
+    const line = this.queued.shift();
+    if (line !== undefined) return Promise.resolve(line);
+    if (this.closed) return Promise.resolve(null);
+    return new Promise((resolve) => { this.waiting = resolve; });
+  }
 }
 
 /**

@@ -14,7 +14,7 @@ const COMMANDS: Record<string, Command> = {
   generate: { summary: "generate text from a checkpoint", module: "./generate.js" },
   chat: { summary: "chat with a checkpoint using a prompt template", module: "./chat.js" },
   inspect: { summary: "describe a checkpoint: architecture, parameters, tensors, tokenizer", module: "./inspect.js" },
-  convert: { summary: "convert a checkpoint between formats (hf, gguf)", module: "./convert.js" },
+  convert: { summary: "convert a checkpoint between formats (hf, gguf, llama2c)", module: "./convert.js" },
   finetune: { summary: "LoRA fine-tuning with PEFT-compatible adapters", module: "./finetune.js" },
   merge: { summary: "merge a LoRA adapter into its base model", module: "./merge.js" },
   quantize: { summary: "quantize a model to q8_0, q4_0 or q4_k", module: "./quantize.js" },

@@ -161,8 +161,18 @@ export function readLlama2c(path: string): Checkpoint {
         tensors.set(s.name(l), t);
       }
     }
-    return { config: llama2cConfig(h), tensors, extras, source: { path, format: "llama2c" } };
+    return { config: llama2cConfig(h), tensors: layerOrder(tensors, h.nLayers), extras, source: { path, format: "llama2c" } };
   });
+}
+
+/** The same tensors in Hugging Face's order: embedding, layer by layer, final norm, head. */
+function layerOrder(tensors: Map<string, StoredTensor>, nLayers: number): Map<string, StoredTensor> {
+  const perLayer = ["input_layernorm", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+    "post_attention_layernorm", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"];
+  const names = ["model.embed_tokens.weight"];
+  for (let l = 0; l < nLayers; l++) for (const n of perLayer) names.push(`model.layers.${l}.${n}.weight`);
+  names.push("model.norm.weight", "lm_head.weight");
+  return new Map(names.filter((n) => tensors.has(n)).map((n) => [n, tensors.get(n)!]));
 }
 
 /** llama2.c's precomputed RoPE tables (cos / sin of pos * theta^(-2i/hs)), for files that lack them. */

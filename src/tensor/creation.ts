@@ -155,30 +155,35 @@ export function tensor(data: NestedData | ArrayLike<number> | Tensor, opts: Tens
 
 /** A tensor of `size` filled with `fillValue`; dtype inferred from the value when not given. */
 export function full(size: Size, fillValue: number | boolean, opts: TensorOptions = {}): Tensor {
-  const shape = checkSize("full", size);
+  return filled("full", size, fillValue, opts);
+}
+
+/** full() under the name of the public function that called it (for error messages). */
+function filled(op: string, size: Size, fillValue: number | boolean, opts: TensorOptions): Tensor {
+  const shape = checkSize(op, size);
   if (typeof fillValue !== "number" && typeof fillValue !== "boolean") {
-    throw new TypeError(`full: fillValue must be a number or a boolean, got ${fillValue === null ? "null" : typeof fillValue}`);
+    throw new TypeError(`${op}: fillValue must be a number or a boolean, got ${fillValue === null ? "null" : typeof fillValue}`);
   }
-  const dtype = opts.dtype === undefined ? inferDType(fillValue) : checkDType("full", opts.dtype);
-  const one = storeValues("full", [fillValue], dtype)[0];
+  const dtype = opts.dtype === undefined ? inferDType(fillValue) : checkDType(op, opts.dtype);
+  const one = storeValues(op, [fillValue], dtype)[0];
   const storage = allocate(dtype, numelOf(shape));
   if (one !== 0) storage.fill(one);
-  return finish("full", storage, shape, opts);
+  return finish(op, storage, shape, opts);
 }
 
 /** Zeros (float32 unless dtype says otherwise). */
 export function zeros(size: Size, opts: TensorOptions = {}): Tensor {
-  return full(size, 0, { ...opts, dtype: opts.dtype ?? "float32" });
+  return filled("zeros", size, 0, { ...opts, dtype: opts.dtype ?? "float32" });
 }
 
 /** Ones (float32 unless dtype says otherwise). */
 export function ones(size: Size, opts: TensorOptions = {}): Tensor {
-  return full(size, 1, { ...opts, dtype: opts.dtype ?? "float32" });
+  return filled("ones", size, 1, { ...opts, dtype: opts.dtype ?? "float32" });
 }
 
 /** An uninitialised tensor in PyTorch; here always zero-filled (typed arrays start at 0). */
 export function empty(size: Size, opts: TensorOptions = {}): Tensor {
-  return zeros(size, opts);
+  return filled("empty", size, 0, { ...opts, dtype: opts.dtype ?? "float32" });
 }
 
 /** Options of the *Like functions: the template's dtype unless overridden. */

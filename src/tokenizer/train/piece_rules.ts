@@ -30,8 +30,11 @@ function isValidCodepoint(c: number): boolean {
   return c < 0xd800 || (c >= 0xe000 && c <= 0x10ffff);
 }
 
-/** True when the code points `piece[begin..end)` may form one piece. */
-export function isValidPiece(piece: ArrayLike<number>, rules: PieceRules, begin = 0, end = piece.length): boolean {
+/**
+ * True when the code points `piece[begin..end)` may form one piece. With `asPrefix`, true when
+ * some longer piece starting with them might be valid (a trailing space symbol is then allowed).
+ */
+export function isValidPiece(piece: ArrayLike<number>, rules: PieceRules, begin = 0, end = piece.length, asPrefix = false): boolean {
   const size = end - begin;
   if (size <= 0 || size > rules.maxSentencepieceLength) return false;
 
@@ -48,7 +51,7 @@ export function isValidPiece(piece: ArrayLike<number>, rules: PieceRules, begin 
       if (rules.allowWhitespaceOnlyPieces && allWhitespace) continue;
       if (rules.treatWhitespaceAsSuffix) {
         if ((rules.splitByWhitespace && pos < size - 1) || (!rules.splitByWhitespace && pos < size - 1 && pos === 0)) return false;
-      } else if ((rules.splitByWhitespace && pos > 0) || (!rules.splitByWhitespace && pos > 0 && pos === size - 1)) {
+      } else if ((rules.splitByWhitespace && pos > 0) || (!rules.splitByWhitespace && !asPrefix && pos > 0 && pos === size - 1)) {
         return false;
       }
       continue;

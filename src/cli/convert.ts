@@ -1,0 +1,62 @@
+// `tsgpt convert`: rewrite a checkpoint in another format.
+//   tsgpt convert --input stories260K.bin --output out/stories --to hf
+//   tsgpt convert --input out/stories --output stories.gguf --to gguf --dtype f16
+//   tsgpt convert --input stories.gguf --output copy.bin --to llama2c
+import { existsSync } from "node:fs";
+import { parseOptions, UsageError, type OptionSpecs } from "./args.js";
+import { loadCheckpointSync, parameterCount, saveCheckpointSync, type CheckpointFormat } from "../formats/load.js";
+
+const SPECS: OptionSpecs = {
+  input: { type: "string", arg: "PATH", help: "checkpoint to read (HF directory, .gguf or llama2.c .bin)" },
+  output: { type: "string", arg: "PATH", help: "where to write (a directory for hf, a file otherwise)" },
+  to: { type: "string", arg: "FORMAT", help: "hf, gguf or llama2c" },
+  dtype: { type: "string", arg: "DTYPE", help: "f32, f16 or bf16 for the weights (default: keep; llama2c is always f32)" },
+  force: { type: "boolean", help: "overwrite an existing output" },
+};
+
+const SUMMARY = "Convert a checkpoint between Hugging Face (safetensors), GGUF and llama2.c formats.";
+
+const FORMATS: CheckpointFormat[] = ["hf", "gguf", "llama2c"];
+const DTYPES = { f32: "F32", f16: "F16", bf16: "BF16" } as const;
+
+export async function run(argv: string[]): Promise<number> {
+  try {
+    return runOrThrow(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`tsgpt convert: ${err.message.replace(/^convert: /, "")}\nRun 'tsgpt convert --help' for the options.`);
+      return 2;
+    }
+    console.error(`tsgpt convert: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+function runOrThrow(argv: string[]): number {
+  const parsed = parseOptions("convert", SUMMARY, argv, SPECS);
+  if (!parsed) return 0;
+  const v = parsed.values;
+  if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
+  if (typeof v.input !== "string") throw new UsageError("--input is required");
+  if (typeof v.output !== "string") throw new UsageError("--output is required");
+  if (typeof v.to !== "string" || !FORMATS.includes(v.to as CheckpointFormat)) {
+    throw new UsageError(`--to: expected one of ${FORMATS.join(", ")}, got '${String(v.to ?? "")}'`);
+  }
+  const format = v.to as CheckpointFormat;
+  let dtype: "F32" | "F16" | "BF16" | undefined;
+  if (v.dtype !== undefined) {
+    const d = String(v.dtype).toLowerCase();
+    if (d === "q8_0" || d === "q4_0" || d === "q4_k") {
+      throw new UsageError(`--dtype ${d}: quantized export is not supported yet by convert (use 'tsgpt quantize' when it is available)`);
+    }
+    if (!(d in DTYPES)) throw new UsageError(`--dtype: expected f32, f16 or bf16, got '${String(v.dtype)}'`);
+    dtype = DTYPES[d as keyof typeof DTYPES];
+  }
+  if (existsSync(v.output) && v.force !== true && format !== "hf") {
+    throw new UsageError(`--output ${v.output} already exists (add --force to overwrite)`);
+  }
+  const ck = loadCheckpointSync(v.input);
+  saveCheckpointSync(v.output, ck, format, dtype ? { dtype } : {});
+  console.log(`wrote ${v.output} (${format}${dtype ? `, ${dtype}` : ""}, ${parameterCount(ck).toLocaleString("en-US")} parameters) from ${ck.source.format} ${v.input}`);
+  return 0;
+}

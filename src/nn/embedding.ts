@@ -1,0 +1,21 @@
+// Embedding table: row i of the (num, dim) weight is the vector of token (or position) i.
+import { Tensor, embedding } from "../tensor/index.js";
+import { InitOptions, normalInit } from "./init.js";
+import { checkSize } from "./linear.js";
+import { Module, Parameter } from "./module.js";
+
+export class Embedding extends Module {
+  readonly weight: Parameter; // (num, dim), no weight decay
+
+  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, opts: InitOptions = {}) {
+    super();
+    checkSize("Embedding", "numEmbeddings", numEmbeddings);
+    checkSize("Embedding", "embeddingDim", embeddingDim);
+    this.weight = this.registerParameter("weight", new Parameter(normalInit([numEmbeddings, embeddingDim], opts)));
+  }
+
+  /** int32 ids of any shape → (...ids.shape, dim). */
+  forward(ids: Tensor): Tensor {
+    return embedding(ids, this.weight);
+  }
+}

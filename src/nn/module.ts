@@ -1,0 +1,206 @@
+// Module and Parameter: the bookkeeping every layer shares (like torch.nn.Module).
+//
+// A Module owns Parameters (tensors the optimizer updates) and child Modules, each under a
+// name. Names chain with dots into the Hugging Face tensor names that checkpoints use:
+// "model.layers.0.self_attn.q_proj.weight". Children are registered explicitly, in the order
+// the layer is built, so the names and their order never depend on JS property names.
+//
+// Weight decay: each Parameter carries `decay`. The rule (PyTorch / nanoGPT practice) is set
+// by the layer that creates the parameter: Linear weights decay; biases, norm weights and
+// embeddings do not. Optimizers read `param.decay` to build their two groups.
+import { Tensor, noGrad } from "../tensor/index.js";
+
+export interface ParameterOptions {
+  /** Whether AdamW's weight decay applies to this parameter (default false). */
+  decay?: boolean;
+}
+
+/** A tensor the optimizer trains: requiresGrad is true, and it knows whether it decays. */
+export class Parameter extends Tensor {
+  decay: boolean;
+
+  /** Wraps the elements of `data` (made contiguous; shares storage when it already is). */
+  constructor(data: Tensor, opts: ParameterOptions = {}) {
+    const src = data.isContiguous() && data.dtype === "float32" ? data : data.float().contiguous();
+    const storage = src.offset === 0 && src.storage.length === src.numel
+      ? src.storage
+      : src.storage.slice(src.offset, src.offset + src.numel);
+    super(storage, src.shape.slice());
+    this.decay = opts.decay ?? false;
+    this.requiresGrad_(true);
+  }
+}
+
+/** Factory form of `new Parameter(t, opts)`. */
+export function parameter(t: Tensor, opts: ParameterOptions = {}): Parameter {
+  return new Parameter(t, opts);
+}
+
+export interface LoadStateDictOptions {
+  /** When true (default), missing or unexpected names are errors. */
+  strict?: boolean;
+}
+
+export interface LoadStateDictResult {
+  missing: string[];
+  unexpected: string[];
+}
+
+export class Module {
+  /** True in training mode (dropout active); see train() / eval(). */
+  training = true;
+  private readonly paramSlots = new Map<string, Parameter | null>();
+  private readonly childSlots = new Map<string, Module>();
+
+  /** Registers a parameter under `name` (null reserves the name, e.g. an absent bias). */
+  protected registerParameter<P extends Parameter | null>(name: string, p: P): P {
+    checkName(name);
+    this.paramSlots.set(name, p);
+    return p;
+  }
+
+  /** Registers a child module under `name`; its parameters appear as "name.…". */
+  protected registerModule<M extends Module>(name: string, m: M): M {
+    checkName(name);
+    this.childSlots.set(name, m);
+    return m;
+  }
+
+  /** Direct children with their names, in registration order. */
+  namedChildren(): Array<[string, Module]> {
+    return [...this.childSlots];
+  }
+
+  /** This module and every descendant, depth first, with dotted names ("" for this one). */
+  namedModules(prefix = ""): Array<[string, Module]> {
+    const out: Array<[string, Module]> = [[prefix, this]];
+    for (const [name, child] of this.childSlots) out.push(...child.namedModules(join(prefix, name)));
+    return out;
+  }
+
+  /**
+   * Every parameter with its dotted name, in registration order. A parameter shared by two
+   * modules (tied embeddings) is listed once, under its first name, like PyTorch.
+   */
+  namedParameters(prefix = ""): Array<[string, Parameter]> {
+    const out: Array<[string, Parameter]> = [];
+    const seen = new Set<Parameter>();
+    for (const [modName, mod] of this.namedModules(prefix)) {
+      for (const [name, p] of mod.paramSlots) {
+        if (!p || seen.has(p)) continue;
+        seen.add(p);
+        out.push([join(modName, name), p]);
+      }
+    }
+    return out;
+  }
+
+  parameters(): Parameter[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  /** Total number of trainable elements (shared parameters counted once). */
+  numParameters(): number {
+    let n = 0;
+    for (const p of this.parameters()) n += p.numel;
+    return n;
+  }
+
+  /** Sets training mode on this module and every descendant. */
+  train(mode = true): this {
+    for (const [, m] of this.namedModules()) m.training = mode;
+    return this;
+  }
+
+  /** Evaluation mode: train(false). */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Clears every parameter's .grad. */
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.zeroGrad();
+  }
+
+  /** Parameter values by name (detached views sharing storage: cheap, but they change with training). */
+  stateDict(): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    for (const [name, p] of this.namedParameters()) out.set(name, p.detach());
+    return out;
+  }
+
+  /**
+   * Copies values from `state` into the parameters with the same names. Shapes must match
+   * exactly. With strict (the default) a missing or unexpected name is an error; otherwise
+   * they are returned.
+   */
+  loadStateDict(state: Map<string, Tensor>, opts: LoadStateDictOptions = {}): LoadStateDictResult {
+    const strict = opts.strict ?? true;
+    const params = new Map(this.namedParameters());
+    const missing = [...params.keys()].filter((n) => !state.has(n));
+    const unexpected = [...state.keys()].filter((n) => !params.has(n));
+    if (strict && (missing.length > 0 || unexpected.length > 0)) {
+      const parts: string[] = [];
+      if (missing.length > 0) parts.push(`missing keys: ${listNames(missing)}`);
+      if (unexpected.length > 0) parts.push(`unexpected keys: ${listNames(unexpected)}`);
+      throw new Error(`loadStateDict: ${parts.join("; ")}`);
+    }
+    for (const [name, p] of params) {
+      const src = state.get(name);
+      if (!src) continue;
+      if (src.ndim !== p.ndim || src.shape.some((d, i) => d !== p.shape[i])) {
+        throw new Error(`loadStateDict: '${name}' has shape [${src.shape.join(", ")}] but the model expects [${p.shape.join(", ")}]`);
+      }
+    }
+    noGrad(() => {
+      for (const [name, p] of params) {
+        const src = state.get(name);
+        if (src) p.copy_(src.dtype === "float32" ? src : src.float());
+      }
+    });
+    return { missing, unexpected };
+  }
+}
+
+/** A list of modules named "0", "1", … (torch.nn.ModuleList): transformer layers. */
+export class ModuleList<M extends Module = Module> extends Module {
+  readonly items: M[] = [];
+
+  constructor(modules: Iterable<M> = []) {
+    super();
+    for (const m of modules) this.append(m);
+  }
+
+  append(m: M): this {
+    this.registerModule(String(this.items.length), m);
+    this.items.push(m);
+    return this;
+  }
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  at(i: number): M {
+    const m = this.items[i];
+    if (!m) throw new RangeError(`ModuleList: index ${i} out of range for ${this.items.length} modules`);
+    return m;
+  }
+
+  [Symbol.iterator](): Iterator<M> {
+    return this.items[Symbol.iterator]();
+  }
+}
+
+function join(prefix: string, name: string): string {
+  return prefix === "" ? name : `${prefix}.${name}`;
+}
+
+function checkName(name: string): void {
+  if (name === "" || name.includes(".")) throw new Error(`Module: invalid name '${name}' (non-empty, no dots)`);
+}
+
+function listNames(names: string[]): string {
+  const shown = names.slice(0, 8).join(", ");
+  return names.length > 8 ? `${shown}, … (${names.length} in all)` : shown;
+}

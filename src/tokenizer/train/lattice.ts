@@ -1,0 +1,256 @@
+// Lattices for Unigram training. Every text (a word, or a piece being judged for pruning) is
+// matched once against the seed vocabulary: `candidates` lists each (begin, length, seed) that
+// fits. The vocabulary only shrinks during training, so a lattice for the current vocabulary
+// is these candidates whose seed is still alive (`pieceOfSeed[seed] >= 0`), plus an unknown
+// node (score `unkScore`) wherever no one-character piece starts, as unigram_model.cc does.
+// Log-space arithmetic is rounded to float32, like the library's `float` lattices.
+
+const f32 = Math.fround;
+const MINUS_LOG_EPSILON = 50;
+
+/** log(exp(x) + exp(y)), as the library's LogSumExp. */
+export function logSumExp(x: number, y: number): number {
+  const vmin = Math.min(x, y), vmax = Math.max(x, y);
+  if (vmax > vmin + MINUS_LOG_EPSILON) return vmax;
+  return f32(vmax + f32(Math.log(Math.exp(vmin - vmax) + 1.0)));
+}
+
+/** Texts with their candidate nodes, sorted by begin, then length. */
+export class CandidateTexts {
+  /** Length of each text in code points. */
+  readonly lengths: Int32Array;
+  /** Nodes of text t: nodeStart[t] .. nodeStart[t+1]. */
+  readonly nodeStart: Int32Array;
+  readonly nodeBegin: Int32Array;
+  readonly nodeLength: Int32Array;
+  readonly nodeSeed: Int32Array;
+
+  /** Matches every substring of each text (up to maxLength code points) against `seedIds`. */
+  constructor(texts: string[], seedIds: Map<string, number>, maxLength: number) {
+    this.lengths = new Int32Array(texts.length);
+    this.nodeStart = new Int32Array(texts.length + 1);
+    let begins: number[] = [], lens: number[] = [], seeds: number[] = [];
+    const chunksB: Int32Array[] = [], chunksL: Int32Array[] = [], chunksS: Int32Array[] = [];
+    let total = 0;
+    const flush = (): void => {
+      chunksB.push(Int32Array.from(begins));
+      chunksL.push(Int32Array.from(lens));
+      chunksS.push(Int32Array.from(seeds));
+      begins = [];
+      lens = [];
+      seeds = [];
+    };
+    for (let t = 0; t < texts.length; t++) {
+      const chars = Array.from(texts[t]!);
+      this.lengths[t] = chars.length;
+      this.nodeStart[t] = total;
+      for (let b = 0; b < chars.length; b++) {
+        let piece = "";
+        for (let l = 1; l <= maxLength && b + l <= chars.length; l++) {
+          piece += chars[b + l - 1]!;
+          const id = seedIds.get(piece);
+          if (id === undefined) continue;
+          begins.push(b);
+          lens.push(l);
+          seeds.push(id);
+          total++;
+        }
+      }
+      if (begins.length > 1 << 20) flush();
+    }
+    flush();
+    this.nodeStart[texts.length] = total;
+    this.nodeBegin = concat(chunksB, total);
+    this.nodeLength = concat(chunksL, total);
+    this.nodeSeed = concat(chunksS, total);
+  }
+
+  get size(): number {
+    return this.lengths.length;
+  }
+}
+
+function concat(chunks: Int32Array[], total: number): Int32Array {
+  const out = new Int32Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
+/** The current vocabulary as the lattices see it. */
+export interface LatticeModel {
+  /** seed id → current piece index, or -1 once the piece is gone. */
+  pieceOfSeed: Int32Array;
+  /** Score (log probability) of each current piece. */
+  scores: Float32Array;
+  /** Score of the unknown node: the lowest score minus 10. */
+  unkScore: number;
+}
+
+/** One text's lattice: live nodes (begin, end, piece or -1 for unknown, score). */
+export class Lattice {
+  begin = new Int32Array(256);
+  end = new Int32Array(256);
+  piece = new Int32Array(256);
+  score = new Float64Array(256);
+  count = 0;
+  length = 0;
+  private fwd = new Float64Array(64);
+  private bwd = new Float64Array(64);
+
+  build(texts: CandidateTexts, t: number, model: LatticeModel): void {
+    const len = texts.lengths[t]!;
+    this.length = len;
+    this.count = 0;
+    const from = texts.nodeStart[t]!, to = texts.nodeStart[t + 1]!;
+    let k = from;
+    for (let b = 0; b < len; b++) {
+      let single = false;
+      for (; k < to && texts.nodeBegin[k] === b; k++) {
+        const piece = model.pieceOfSeed[texts.nodeSeed[k]!]!;
+        if (piece < 0) continue;
+        const l = texts.nodeLength[k]!;
+        if (l === 1) single = true;
+        this.push(b, b + l, piece, model.scores[piece]!);
+      }
+      if (!single) this.push(b, b + 1, -1, model.unkScore);
+    }
+  }
+
+  private push(b: number, e: number, piece: number, score: number): void {
+    if (this.count === this.begin.length) {
+      const grow = <T extends Int32Array | Float64Array>(a: T): T => {
+        const n = new (a.constructor as new (n: number) => T)(a.length * 2);
+        n.set(a);
+        return n;
+      };
+      this.begin = grow(this.begin);
+      this.end = grow(this.end);
+      this.piece = grow(this.piece);
+      this.score = grow(this.score);
+    }
+    const i = this.count++;
+    this.begin[i] = b;
+    this.end[i] = e;
+    this.piece[i] = piece;
+    this.score[i] = score;
+  }
+
+  private ensure(n: number): void {
+    if (this.fwd.length < n) {
+      this.fwd = new Float64Array(n * 2);
+      this.bwd = new Float64Array(n * 2);
+    }
+  }
+
+  /**
+   * Forward-backward: adds freq x the marginal probability of every piece node to
+   * `expected`; returns log Z (the log-likelihood of the text).
+   */
+  addMarginals(freq: number, expected: Float32Array): number {
+    const len = this.length, n = this.count;
+    this.ensure(len + 1);
+    const fwd = this.fwd, bwd = this.bwd;
+    // fwd[pos]: log-sum over paths from the start to pos (nodes taken in begin order).
+    fwd.fill(NaN, 0, len + 1);
+    fwd[0] = 0;
+    for (let i = 0; i < n; i++) {
+      const e = this.end[i]!;
+      const v = f32(this.score[i]! + fwd[this.begin[i]!]!);
+      fwd[e] = Number.isNaN(fwd[e]!) ? v : logSumExp(fwd[e]!, v);
+    }
+    // bwd[pos]: log-sum over paths from pos to the end.
+    bwd.fill(NaN, 0, len + 1);
+    bwd[len] = 0;
+    let i = n - 1;
+    while (i >= 0) {
+      const b = this.begin[i]!;
+      let j = i;
+      while (j > 0 && this.begin[j - 1] === b) j--;
+      for (let k = j; k <= i; k++) {
+        const v = f32(this.score[k]! + bwd[this.end[k]!]!);
+        bwd[b] = Number.isNaN(bwd[b]!) ? v : logSumExp(bwd[b]!, v);
+      }
+      i = j - 1;
+    }
+    const z = fwd[len]!;
+    for (let k = 0; k < n; k++) {
+      const p = this.piece[k]!;
+      if (p < 0) continue;
+      expected[p] = expected[p]! + freq * Math.exp(fwd[this.begin[k]!]! + this.score[k]! + bwd[this.end[k]!]! - z);
+    }
+    return freq * z;
+  }
+
+  /** The best segmentation as node indices (ties: the node with the earliest begin). */
+  viterbi(): number[] {
+    const len = this.length, n = this.count;
+    this.ensure(len + 1);
+    const best = this.fwd;
+    const back = new Int32Array(len + 1).fill(-1);
+    best.fill(-Infinity, 0, len + 1);
+    best[0] = 0;
+    for (let i = 0; i < n; i++) {
+      const e = this.end[i]!;
+      const v = f32(best[this.begin[i]!]! + this.score[i]!);
+      if (back[e] === -1 || v > best[e]!) {
+        best[e] = v;
+        back[e] = i;
+      }
+    }
+    const path: number[] = [];
+    for (let pos = len; pos > 0; pos = this.begin[back[pos]!]!) path.push(back[pos]!);
+    return path.reverse();
+  }
+
+  /**
+   * The two best segmentations (node indices), best first; one when there is no other.
+   * Keeps the two best partial paths at every position.
+   */
+  twoBest(): number[][] {
+    const len = this.length, n = this.count;
+    // For each position, up to two entries: score, node, rank of the entry at node's begin.
+    const score = new Float64Array(2 * (len + 1)).fill(-Infinity);
+    const node = new Int32Array(2 * (len + 1)).fill(-2);
+    const rank = new Int32Array(2 * (len + 1));
+    score[0] = 0;
+    node[0] = -1;
+    for (let i = 0; i < n; i++) {
+      const b = this.begin[i]!, e = this.end[i]!;
+      for (let r = 0; r < 2; r++) {
+        if (node[2 * b + r] === -2) continue;
+        const v = f32(score[2 * b + r]! + this.score[i]!);
+        const s0 = 2 * e, s1 = s0 + 1;
+        if (node[s0] === -2 || v > score[s0]!) {
+          score[s1] = score[s0]!;
+          node[s1] = node[s0]!;
+          rank[s1] = rank[s0]!;
+          score[s0] = v;
+          node[s0] = i;
+          rank[s0] = r;
+        } else if (node[s1] === -2 || v > score[s1]!) {
+          score[s1] = v;
+          node[s1] = i;
+          rank[s1] = r;
+        }
+      }
+    }
+    const paths: number[][] = [];
+    for (let r = 0; r < 2; r++) {
+      if (node[2 * len + r] === -2) continue;
+      const path: number[] = [];
+      let pos = len, rr = r;
+      while (pos > 0) {
+        const i = node[2 * pos + rr]!;
+        path.push(i);
+        rr = rank[2 * pos + rr]!;
+        pos = this.begin[i]!;
+      }
+      paths.push(path.reverse());
+    }
+    return paths;
+  }
+}

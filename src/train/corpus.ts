@@ -1,0 +1,94 @@
+// A tokenized corpus: the training text turned into one array of token ids, through the
+// token cache (token_cache.ts) so each text is tokenized only once per tokenizer.
+//
+// Lines are tokenized one at a time and joined by a line-break token: the tokenizer's own
+// piece for "\n" when it has one (character vocabularies do), else its EOS id, else nothing.
+// The corpus is then split by position: the first part trains, the last part validates
+// (nanoGPT's 90 / 10 split), as views of the same array (no copies).
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync } from "node:fs";
+import { basename, join } from "node:path";
+import { DataError, forEachLine, hashFiles } from "./text_source.js";
+import { readTokenCache, readTokenCacheHeader, writeTokenCache, type TokenIds } from "./token_cache.js";
+
+/** What tokenizing a corpus needs from a tokenizer (SentencePieceProcessor has it). */
+export interface CorpusTokenizer {
+  encodeAsIds(text: string): number[];
+  readonly vocabSize: number;
+  readonly eosId: number;
+  readonly unkId: number;
+  serialize(): Uint8Array;
+}
+
+export interface TokenCorpus {
+  ids: TokenIds;
+  /** Path of the cache file the ids came from. */
+  cachePath: string;
+  /** True when the cache was (re)built in this call. */
+  built: boolean;
+}
+
+/** The ids put between lines (see the file comment). */
+export function lineBreakIds(tokenizer: CorpusTokenizer): number[] {
+  const ids = tokenizer.encodeAsIds("\n");
+  if (ids.length === 1 && ids[0] !== tokenizer.unkId) return ids;
+  return tokenizer.eosId >= 0 ? [tokenizer.eosId] : [];
+}
+
+/** sha256 of a tokenizer's serialized model (identifies it in caches and checkpoints). */
+export function tokenizerChecksum(tokenizer: Pick<CorpusTokenizer, "serialize">): string {
+  return createHash("sha256").update(tokenizer.serialize()).digest("hex");
+}
+
+/**
+ * Tokenizes `files` into a cache file under `cacheDir` (reused when the text and the tokenizer
+ * are unchanged) and returns the ids. `name` names the cache file.
+ */
+export function loadTokenCorpus(files: readonly string[], tokenizer: CorpusTokenizer, cacheDir: string, name = basename(files[0] ?? "corpus")): TokenCorpus {
+  const tokSha = tokenizerChecksum(tokenizer);
+  mkdirSync(cacheDir, { recursive: true });
+  const cachePath = join(cacheDir, `${name.replace(/[^A-Za-z0-9._-]/g, "_")}.${tokSha.slice(0, 12)}.tokens`);
+  if (existsSync(cachePath)) {
+    const current = isCurrent(cachePath, tokSha, files);
+    if (current) {
+      const { ids } = readTokenCache(cachePath, { tokenizerSha256: tokSha, sourceSha256: current, vocabSize: tokenizer.vocabSize });
+      return { ids, cachePath, built: false };
+    }
+  }
+  const breakIds = lineBreakIds(tokenizer);
+  writeTokenCache(cachePath, {
+    vocabSize: tokenizer.vocabSize,
+    tokenizerSha256: tokSha,
+    produce: (push) => {
+      let first = true;
+      const sourceSha256 = forEachLine(files, (line) => {
+        if (!first) for (const id of breakIds) push(id);
+        first = false;
+        for (const id of tokenizer.encodeAsIds(line)) push(id);
+      });
+      return { sourceSha256 };
+    },
+  });
+  const { ids } = readTokenCache(cachePath, { tokenizerSha256: tokSha });
+  if (ids.length === 0) throw new DataError(files.join(", "), "the text gives no tokens");
+  return { ids, cachePath, built: true };
+}
+
+/** The source checksum when the cache at `path` matches this tokenizer and text; null when it must be rebuilt. */
+function isCurrent(path: string, tokSha: string, files: readonly string[]): string | null {
+  try {
+    const h = readTokenCacheHeader(path);
+    if (h.tokenizerSha256 !== tokSha) return null;
+    const src = hashFiles(files);
+    return h.sourceSha256 === src ? src : null;
+  } catch {
+    return null; // a damaged cache is rebuilt, never trusted
+  }
+}
+
+/** The train and validation parts of a corpus: the last `valFraction` of the ids validates. */
+export function splitCorpus(ids: TokenIds, valFraction: number): { train: TokenIds; val: TokenIds } {
+  if (!(valFraction >= 0 && valFraction < 1)) throw new RangeError(`splitCorpus: valFraction must be in [0, 1), got ${valFraction}`);
+  const cut = Math.round(ids.length * (1 - valFraction));
+  return { train: ids.subarray(0, cut), val: ids.subarray(cut) };
+}
