@@ -18,14 +18,14 @@ const INV_SQRT_PI = 1 / Math.sqrt(Math.PI);
 
 /**
  * The error function in float64, accurate to ~1e-15.
- * |x| < 3: its Taylor series (terms stay small enough that no precision is lost);
- * |x| ≥ 3: 1 - erfc(x) with erfc's continued fraction, which converges fast there.
+ * |x| < 2: its Taylor series (terms stay small enough that little precision is lost);
+ * |x| ≥ 2: 1 - erfc(x) with erfc's continued fraction, which converges fast there.
  */
 export function erf(x: number): number {
   if (Number.isNaN(x)) return NaN;
   const ax = Math.abs(x);
   if (ax >= 6) return Math.sign(x); // erfc(6) ≈ 2e-17: below float64 resolution of 1
-  if (ax < 3) {
+  if (ax < 2) {
     // erf(x) = 2/sqrt(pi) * Σ (-1)^n x^(2n+1) / (n! (2n+1))
     let term = x; // x^(2n+1) (-1)^n / n!
     let sum = x;
@@ -185,6 +185,16 @@ function forEachBroadcast(
   }
 }
 
+/** True when strides walk `shape` row-major without gaps (the common, fast case). */
+function isDense(shape: readonly number[], strides: readonly number[]): boolean {
+  let expected = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (shape[d] !== 1 && strides[d] !== expected) return false;
+    expected *= shape[d];
+  }
+  return true;
+}
+
 function checkLength(what: string, arr: { length: number }, need: number): void {
   if (arr.length < need) throw new RangeError(`${what}: buffer has ${arr.length} elements, needs ${need}`);
 }
@@ -261,6 +271,13 @@ function binary(
   const isInt = a instanceof Int32Array;
   const f = isInt ? INT_ARITH[op] : ARITH[op as keyof typeof ARITH];
   if (!f) throw new TypeError(`binary: op "${op}" is not supported on ${isInt ? "int32" : "float32"}`);
+  if (isDense(shape, aStrides) && isDense(shape, bStrides)) {
+    // Fast path: both operands are plain contiguous arrays.
+    let n = 1;
+    for (const s of shape) n *= s;
+    for (let i = 0; i < n; i++) out[i] = f(a[aOffset + i], b[bOffset + i]);
+    return;
+  }
   forEachBroadcast(shape, aOffset, aStrides, bOffset, bStrides, (o, ai, bi) => {
     out[o] = f(a[ai], b[bi]);
   });

@@ -257,27 +257,30 @@ export function randn(size: Size, opts: RandomOptions = {}): Tensor {
 }
 
 /**
- * Uniform integers in [low, high): randint(low, high, size) or randint(high, size).
- * int32 unless dtype says float32.
+ * Uniform integers in [low, high): randint(low, high, size) or randint(high, size) with
+ * size an array in the short form. int32 unless dtype says float32.
  */
-export function randint(low: number, high: number | readonly number[], size?: Size, opts: RandomOptions = {}): Tensor {
-  if (Array.isArray(high) || size === undefined) {
-    // randint(high, size[, opts])
-    if (size !== undefined && !Array.isArray(size) && typeof size === "object") opts = size as unknown as RandomOptions;
-    size = high as Size;
-    high = low;
-    low = 0;
+export function randint(high: number, size: readonly number[], opts?: RandomOptions): Tensor;
+export function randint(low: number, high: number, size: Size, opts?: RandomOptions): Tensor;
+export function randint(a: number, b: number | readonly number[], c?: Size | RandomOptions, d?: RandomOptions): Tensor {
+  let low: number;
+  let high: number;
+  let size: Size;
+  let opts: RandomOptions;
+  if (typeof b === "number") {
+    [low, high, size, opts] = [a, b, c as Size, d ?? {}];
+  } else {
+    [low, high, size, opts] = [0, a, b, (c as RandomOptions | undefined) ?? {}];
   }
+  if (size === undefined) throw new TypeError("randint: size is required: randint(low, high, size) or randint(high, [sizes])");
   const shape = checkSize("randint", size);
   const gen = opts.generator ?? defaultGenerator;
-  const lo = low;
-  const hi = high as number;
-  if (!Number.isInteger(lo) || !Number.isInteger(hi) || hi <= lo) {
-    throw new RangeError(`randint: need integers low < high, got low=${lo}, high=${hi}`);
+  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
+    throw new RangeError(`randint: need integers low < high, got low=${low}, high=${high}`);
   }
   const dtype = checkDType("randint", opts.dtype ?? "int32");
   const values = new Array<number>(numelOf(shape));
-  for (let i = 0; i < values.length; i++) values[i] = gen.randint(lo, hi);
+  for (let i = 0; i < values.length; i++) values[i] = gen.randint(low, high);
   return finish("randint", storeValues("randint", values, dtype), shape, opts);
 }
 

@@ -116,6 +116,12 @@ function rowLosses(logits: Tensor, targets: Tensor, ignoreIndex: number): Tensor
   const [rows, cols] = logits.shape;
   const xs = logits.data() as Float32Array;
   const ts = targets.data() as Int32Array;
+  // Checked here so every backend reports a bad target the same way.
+  ts.forEach((t, r) => {
+    if (t !== ignoreIndex && (t < 0 || t >= cols)) {
+      throw new RangeError(`crossEntropy: target ${t} at row ${r} is out of range for ${cols} classes (ignoreIndex is ${ignoreIndex})`);
+    }
+  });
   const losses = new Float32Array(rows);
   const lse = new Float32Array(rows);
   getBackend().crossEntropy(xs, ts, rows, cols, ignoreIndex, losses, lse);
@@ -164,6 +170,9 @@ export function embedding(ids: Tensor, weight: Tensor): Tensor {
   if (weight.ndim !== 2) throw new RangeError(`embedding: weight must be 2-D (vocab, dim), got shape ${shapeStr(weight.shape)}`);
   const [vocab, dim] = weight.shape;
   const idv = ids.data() as Int32Array;
+  idv.forEach((id, i) => {
+    if (id < 0 || id >= vocab) throw new RangeError(`embedding: index ${id} at position ${i} is out of range for a vocabulary of ${vocab}`);
+  });
   const out = new Float32Array(idv.length * dim);
   getBackend().embedding(weight.data() as Float32Array, vocab, dim, idv, out);
   return record(new Tensor(out, [...ids.shape, dim]), "embedding", [weight], (g) => {

@@ -2,8 +2,7 @@
 // It loads and normalizes the text (train/sentences.ts), runs the BPE, Unigram, char or word
 // trainer, and lays the pieces out around the special pieces exactly as the library does,
 // so the result loads in the C++ library and in tsgpt alike.
-import { mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync, rmSync } from "node:fs";
-import { dirname } from "node:path";
+import { writeFileAtomic } from "./atomic_write.js";
 import { serializeModelProto, type ModelProto, type SentencePiece } from "./model_proto.js";
 import { resolveOptions, toNormalizerSpec, toTrainerSpec, type ResolvedOptions, type TrainerOptions } from "./trainer_options.js";
 import { loadCharsmap } from "./train/charsmaps.js";
@@ -139,25 +138,6 @@ function layOut(o: ResolvedOptions, meta: Map<number, MetaPiece>, learned: Array
   return { pieces };
 }
 
-/** Writes bytes to `path` atomically: temp file, fsync, rename. */
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  mkdirSync(dirname(path) || ".", { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  const fd = openSync(tmp, "w");
-  try {
-    const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
-}
-
 /** A float as C++ `std::ostream << float` prints it (%g, 6 significant digits). */
 export function formatScore(x: number): string {
   if (x === 0) return Object.is(x, -0) ? "-0" : "0";
@@ -183,6 +163,6 @@ export function writeModelFiles(proto: ModelProto, prefix: string): { model: str
   if (!prefix) throw new Error("writeModelFiles: a model prefix is required");
   const model = `${prefix}.model`, vocab = `${prefix}.vocab`;
   writeFileAtomic(model, serializeModelProto(proto));
-  writeFileAtomic(vocab, vocabText(proto));
+  writeFileAtomic(vocab, Buffer.from(vocabText(proto), "utf8"));
   return { model, vocab };
 }

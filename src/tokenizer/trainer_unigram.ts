@@ -1,5 +1,22 @@
+// The SentencePiece Unigram trainer (unigram_model_trainer.cc):
+//  1. Seed vocabulary: all characters and the frequent substrings (train/seed_pieces.ts).
+//  2. EM: the E step segments every word in all possible ways (forward-backward over its
+//     lattice) and collects the expected count of each piece; the M step turns counts into
+//     log probabilities with the Bayesian (digamma) update and drops pieces expected < 0.5
+//     times. `numSubIterations` EM steps per round.
+//  3. Pruning: for each piece, how much would the likelihood drop if it were replaced by its
+//     second-best segmentation? Keep the pieces that cost most, shrinking the vocabulary by
+//     `shrinkingFactor` per round, until it is within 110% of the target.
+//  4. Final vocabulary: the alphabet, then the best-scoring pieces, sorted by score.
+import { CandidateTexts, Lattice, type LatticeModel } from "./train/lattice.js";
+import { makeSeedPieces } from "./train/seed_pieces.js";
+import { compareCodepoints, sortedByValue } from "./train/order.js";
+import { countWords } from "./train/words.js";
 import type { PieceRules } from "./train/piece_rules.js";
 import type { Sentence } from "./train/sentences.js";
+
+const f32 = Math.fround;
+
 export interface UnigramInput {
   sentences: Sentence[];
   requiredChars: Array<[number, number]>;
@@ -9,12 +26,209 @@ export interface UnigramInput {
   seedSentencepieceSize: number;
   shrinkingFactor: number;
   numSubIterations: number;
+  /** split_by_whitespace: run EM on counted words instead of whole sentences. */
   splitIntoWords: boolean;
   treatWhitespaceAsSuffix: boolean;
   allowWhitespaceOnlyPieces: boolean;
   inputFormatTsv: boolean;
   onProgress?: (message: string) => void;
 }
+
+/** The library's digamma approximation. */
+export function digamma(x: number): number {
+  let result = 0;
+  for (; x < 7; ++x) result -= 1 / x;
+  x -= 1 / 2;
+  const xx = 1 / x, xx2 = xx * xx, xx4 = xx2 * xx2;
+  result += Math.log(x) + (1 / 24) * xx2 - (7 / 960) * xx4 + (31 / 8064) * xx4 * xx2 - (127 / 30720) * xx4 * xx4;
+  return result;
+}
+
+/** The vocabulary during training: a subset of the seeds, in order, with scores. */
+class Vocabulary implements LatticeModel {
+  readonly pieceOfSeed: Int32Array;
+  seeds: Int32Array = new Int32Array(0);
+  scores: Float32Array = new Float32Array(0);
+  unkScore = 0;
+  minScore = 0;
+
+  constructor(numSeeds: number) {
+    this.pieceOfSeed = new Int32Array(numSeeds);
+  }
+
+  get size(): number {
+    return this.seeds.length;
+  }
+
+  set(seeds: ArrayLike<number>, scores: ArrayLike<number>): void {
+    this.seeds = Int32Array.from(seeds);
+    this.scores = Float32Array.from(scores);
+    this.pieceOfSeed.fill(-1);
+    let min = Infinity;
+    for (let i = 0; i < this.seeds.length; i++) {
+      this.pieceOfSeed[this.seeds[i]!] = i;
+      if (this.scores[i]! < min) min = this.scores[i]!;
+    }
+    this.minScore = min;
+    this.unkScore = f32(min - 10);
+  }
+}
+
 export function trainUnigramPieces(input: UnigramInput): Array<[string, number]> {
-  throw new Error("todo " + input.vocabSize);
+  const { rules, onProgress } = input;
+  const seeds = makeSeedPieces({
+    sentences: input.sentences,
+    rules,
+    seedSentencepieceSize: input.seedSentencepieceSize,
+    duplicateSentences: input.inputFormatTsv,
+  });
+  onProgress?.(`Unigram: ${seeds.length} seed pieces`);
+  const seedText = seeds.map((s) => s[0]);
+  const seedIds = new Map(seedText.map((s, i) => [s, i]));
+
+  const words = input.splitIntoWords
+    ? countWords(input.sentences, input.treatWhitespaceAsSuffix, input.allowWhitespaceOnlyPieces)
+    : input.sentences;
+  const wordLattices = new CandidateTexts(words.map((w) => w.text), seedIds, rules.maxSentencepieceLength);
+  const wordFreq = Float64Array.from(words.map((w) => w.freq));
+  const pieceLattices = new CandidateTexts(seedText, seedIds, rules.maxSentencepieceLength);
+  onProgress?.(`Unigram: EM on ${words.length} ${input.splitIntoWords ? "distinct words" : "sentences"}`);
+
+  const vocab = new Vocabulary(seeds.length);
+  vocab.set(seeds.map((_, i) => i), seeds.map((s) => s[1]));
+  const desired = Math.floor(input.vocabSize * 1.1);
+  const lattice = new Lattice();
+
+  for (let round = 0; ; round++) {
+    for (let iter = 0; iter < input.numSubIterations; iter++) {
+      const { expected, objective } = eStep(vocab, wordLattices, wordFreq, lattice);
+      mStep(vocab, expected);
+      onProgress?.(`Unigram: round ${round} EM ${iter}: ${vocab.size} pieces, objective ${objective.toFixed(4)}`);
+    }
+    if (vocab.size <= desired) break;
+    prune(vocab, wordLattices, wordFreq, pieceLattices, lattice, desired, input.shrinkingFactor);
+  }
+  return finalPieces(vocab, seedText, input);
+}
+
+/** Expected count of every piece over all words, and the average negative log-likelihood. */
+function eStep(vocab: Vocabulary, texts: CandidateTexts, freq: Float64Array, lattice: Lattice): { expected: Float32Array; objective: number } {
+  const expected = new Float32Array(vocab.size);
+  let all = 0;
+  for (const f of freq) all += f;
+  let objective = 0;
+  for (let t = 0; t < texts.size; t++) {
+    lattice.build(texts, t, vocab);
+    const z = lattice.addMarginals(freq[t]!, expected);
+    if (Number.isNaN(z)) throw new Error("Unigram trainer: likelihood is NaN (a sentence may be too long)");
+    objective -= z / all;
+  }
+  return { expected, objective };
+}
+
+/** Bayesian M step: drop pieces expected < 0.5 times, score = digamma(count) - digamma(total). */
+function mStep(vocab: Vocabulary, expected: Float32Array): void {
+  const seeds: number[] = [], counts: number[] = [];
+  let sum = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const c = expected[i]!;
+    if (c < 0.5) continue;
+    seeds.push(vocab.seeds[i]!);
+    counts.push(c);
+    sum = f32(sum + c);
+  }
+  const logsum = f32(digamma(sum));
+  vocab.set(seeds, counts.map((c) => f32(digamma(c) - logsum)));
+}
+
+/** Keeps the pieces whose removal would cost most likelihood (PruneSentencePieces). */
+function prune(
+  vocab: Vocabulary, words: CandidateTexts, wordFreq: Float64Array, pieceTexts: CandidateTexts,
+  lattice: Lattice, desired: number, shrinkingFactor: number,
+): void {
+  const size = vocab.size;
+  // How each piece would be segmented without it: its second-best segmentation.
+  const alwaysKeep = new Uint8Array(size).fill(1);
+  const alternatives: number[][] = Array.from({ length: size }, () => []);
+  for (let i = 0; i < size; i++) {
+    lattice.build(pieceTexts, vocab.seeds[i]!, vocab);
+    const nbest = lattice.twoBest();
+    if (nbest.length === 1) continue;
+    if (nbest[0]!.length >= 2) alwaysKeep[i] = 0; // its best segmentation splits it anyway
+    else if (nbest[0]!.length === 1) for (const k of nbest[1]!) alternatives[i]!.push(lattice.piece[k]!);
+  }
+
+  // Viterbi counts over the corpus, and where each piece is used.
+  const freq = new Float32Array(size);
+  const inverted: number[][] = Array.from({ length: size }, () => []);
+  let vsum = 0;
+  for (let t = 0; t < words.size; t++) {
+    lattice.build(words, t, vocab);
+    const f = wordFreq[t]!;
+    vsum = f32(vsum + f);
+    for (const k of lattice.viterbi()) {
+      const p = lattice.piece[k]!;
+      if (p < 0) continue;
+      freq[p] = freq[p]! + f;
+      inverted[p]!.push(t);
+    }
+  }
+  let sumD = 0;
+  for (const f of freq) sumD += f;
+  const sum = f32(sumD);
+  const logsum = f32(Math.log(sum));
+
+  const kept: number[] = [];
+  const candidates: Array<[number, number]> = [];
+  for (let i = 0; i < size; i++) {
+    if (freq[i] === 0 || !alwaysKeep[i]) continue;
+    const alt = alternatives[i]!;
+    if (alt.length === 0) {
+      kept.push(i);
+      continue;
+    }
+    let F = 0;
+    for (const t of inverted[i]!) F = f32(F + wordFreq[t]!);
+    F = f32(F / vsum);
+    const logprobSp = f32(Math.log(freq[i]!) - logsum);
+    const logsumAlt = f32(Math.log(f32(sum + f32(freq[i]! * (alt.length - 1)))));
+    let logprobAlt = 0;
+    for (const n of alt) {
+      const fn = n >= 0 ? freq[n]! : 0;
+      logprobAlt = f32(logprobAlt + f32(Math.log(f32(fn + freq[i]!)) - logsumAlt));
+    }
+    candidates.push([i, f32(F * f32(logprobSp - logprobAlt))]);
+  }
+  const prunedSize = Math.max(desired, Math.trunc(f32(f32(shrinkingFactor) * size)));
+  for (const [i] of sortedByValue(candidates)) {
+    if (kept.length === prunedSize) break;
+    kept.push(i);
+  }
+  vocab.set(kept.map((i) => vocab.seeds[i]!), kept.map((i) => vocab.scores[i]!));
+}
+
+/** The alphabet (with a small penalty for characters the model lost), then the best pieces. */
+function finalPieces(vocab: Vocabulary, seedText: string[], input: UnigramInput): Array<[string, number]> {
+  const current = new Map<string, number>();
+  for (let i = 0; i < vocab.size; i++) current.set(seedText[vocab.seeds[i]!]!, vocab.scores[i]!);
+  const final = new Map<string, number>();
+  let penalty = 0;
+  for (const [c] of input.requiredChars) {
+    const s = String.fromCodePoint(c);
+    const score = current.get(s);
+    if (score !== undefined) final.set(s, score);
+    else {
+      final.set(s, f32(vocab.minScore + penalty));
+      penalty = f32(penalty + f32(0.0001));
+    }
+  }
+  const room = input.vocabSize - input.metaCount;
+  if (room <= 0) throw new Error(`vocabSize ${input.vocabSize} leaves no room beside ${input.metaCount} special pieces`);
+  for (const [piece, score] of sortedByValue(current)) {
+    if (final.has(piece)) continue;
+    if (final.size === room) break;
+    final.set(piece, score);
+  }
+  void compareCodepoints;
+  return sortedByValue(final);
 }

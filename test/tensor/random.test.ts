@@ -78,7 +78,7 @@ test("distributions: ranges and moments", () => {
   assert.ok(k.every((v) => v >= -3 && v < 4));
   assert.equal(new Set(k).size, 7);
   assert.deepEqual(randint(5, [3], { generator: new Generator(1) }).shape, [3]);
-  assert.deepEqual(randperm(8, { generator: g }).tolist().sort(), [0, 1, 2, 3, 4, 5, 6, 7].sort());
+  assert.deepEqual((randperm(8, { generator: g }).tolist() as number[]).sort(), [0, 1, 2, 3, 4, 5, 6, 7].sort());
   assert.throws(() => randint(3, 3, [2]), RangeError);
   assert.throws(() => manualSeed(-1), RangeError);
   assert.throws(() => manualSeed(Number.NaN), RangeError);

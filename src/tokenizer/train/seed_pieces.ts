@@ -43,8 +43,8 @@ export function makeSeedPieces(input: SeedInput): Array<[string, number]> {
   }
 
   // Level 1: positions whose character could start a piece; node id = dense char id.
-  let positions = new Int32Array(len);
-  let nodeIds = new Int32Array(len);
+  let positions: Int32Array = new Int32Array(len);
+  let nodeIds: Int32Array = new Int32Array(len);
   let count = 0;
   const charIds = new Map<number, number>();
   let counts: number[] = [];
@@ -72,7 +72,7 @@ export function makeSeedPieces(input: SeedInput): Array<[string, number]> {
     const childOffset: number[] = [];
     const numChildren = new Int32Array(counts.length);
     const parentOffset = new Int32Array(counts.length).fill(-1);
-    const next = new Int32Array(count);
+    const next: Int32Array = new Int32Array(count);
     for (let i = 0; i < count; i++) {
       const p = positions[i]!, parent = nodeIds[i]!;
       if (parentOffset[parent] === -1) parentOffset[parent] = p;

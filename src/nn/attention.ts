@@ -1,0 +1,204 @@
+// Causal self-attention with padding masks, position ids, grouped-query attention and RoPE.
+//
+//   att = softmax(q kᵀ / √hd  masked so that query t sees key j only when j ≤ t and j is not a pad)
+//   y   = att v
+//
+// Masks. The causal rule (j ≤ t) and the padding mask (B, T) of 1 = token, 0 = pad are
+// applied together inside one fused op, `maskedCausalSoftmax`, which only visits the allowed
+// keys: no (T, T) mask tensor is built, and the masked half of the softmax costs nothing. A
+// query that may see no key at all (a pad at the start of a left-padded row) gets all-zero
+// weights instead of the NaN a plain softmax of −∞ would give.
+//
+// Positions. With a padding mask and no explicit position ids, each token's position is the
+// number of real tokens before it — cumsum(mask) − 1, clamped at 0 — as Hugging Face computes
+// them for generation, so a left-padded sequence sees the same positions as on its own.
+//
+// Grouped-query attention (num_key_value_heads < num_attention_heads): the `group` query heads
+// that share one key/value head are stacked along the rows, q (B, nKV, group·T, hd), so one
+// batched matmul serves them all and k, v are never repeated in memory.
+import { Tensor, matmul } from "../tensor/index.js";
+import { record } from "../tensor/autograd.js";
+import { InitOptions } from "./init.js";
+import { Linear } from "./linear.js";
+import { Module } from "./module.js";
+import { RotaryEmbedding } from "./rope.js";
+
+/** Per-forward facts every attention layer needs, computed once from the model's inputs. */
+export interface AttentionContext {
+  batch: number;
+  time: number;
+  /** (B·T) 1 = real token, 0 = pad; null when nothing is padded. */
+  keyValid: Uint8Array | null;
+  /** (B·T) position of each token. */
+  positions: Int32Array;
+}
+
+/**
+ * Builds the AttentionContext for input ids of shape (B, T) from an optional attention mask
+ * (B, T) of 1/0 (int32, bool or float) and optional position ids (B, T) or (T).
+ */
+export function attentionContext(batch: number, time: number, attentionMask?: Tensor | null, positionIds?: Tensor | null): AttentionContext {
+  let keyValid: Uint8Array | null = null;
+  if (attentionMask) {
+    if (attentionMask.ndim !== 2 || attentionMask.shape[0] !== batch || attentionMask.shape[1] !== time) {
+      throw new RangeError(`attention: attentionMask must have shape [${batch}, ${time}] like the input ids, got [${attentionMask.shape.join(", ")}]`);
+    }
+    const m = attentionMask.data();
+    keyValid = new Uint8Array(batch * time);
+    let padded = false;
+    for (let i = 0; i < m.length; i++) {
+      keyValid[i] = m[i] !== 0 ? 1 : 0;
+      if (!keyValid[i]) padded = true;
+    }
+    if (!padded) keyValid = null;
+  }
+  return { batch, time, keyValid, positions: positionsOf(batch, time, keyValid, positionIds) };
+}
+
+function positionsOf(batch: number, time: number, keyValid: Uint8Array | null, positionIds?: Tensor | null): Int32Array {
+  const positions = new Int32Array(batch * time);
+  if (positionIds) {
+    const ok = (positionIds.ndim === 2 && positionIds.shape[0] === batch && positionIds.shape[1] === time)
+      || (positionIds.ndim === 1 && positionIds.shape[0] === time);
+    if (!ok) throw new RangeError(`attention: positionIds must have shape [${batch}, ${time}] or [${time}], got [${positionIds.shape.join(", ")}]`);
+    if (positionIds.dtype !== "int32") throw new TypeError(`attention: positionIds must be int32, got ${positionIds.dtype}`);
+    const p = positionIds.data();
+    for (let i = 0; i < positions.length; i++) positions[i] = p[positionIds.ndim === 1 ? i % time : i]!;
+    return positions;
+  }
+  for (let b = 0; b < batch; b++) {
+    let seen = 0; // real tokens so far in this row
+    for (let t = 0; t < time; t++) {
+      const i = b * time + t;
+      if (!keyValid) positions[i] = t;
+      else {
+        seen += keyValid[i]!;
+        positions[i] = Math.max(seen - 1, 0);
+      }
+    }
+  }
+  return positions;
+}
+
+/**
+ * softmax(scale · scores) over the keys each query may see, as one autograd op.
+ * scores: (B, G, R, T) contiguous, where row r is the query at time r mod T (R = group·T).
+ * Masked entries are exactly 0 in the output and receive no gradient.
+ */
+export function maskedCausalSoftmax(scores: Tensor, scale: number, ctx: AttentionContext): Tensor {
+  const [B, G, R, T] = scores.shape as [number, number, number, number];
+  if (scores.ndim !== 4 || B !== ctx.batch || T !== ctx.time || R % T !== 0) {
+    throw new RangeError(`maskedCausalSoftmax: scores [${scores.shape.join(", ")}] do not fit batch ${ctx.batch} × time ${ctx.time}`);
+  }
+  const s = scores.data() as Float32Array;
+  const y = new Float32Array(s.length);
+  const valid = ctx.keyValid;
+  for (let b = 0; b < B; b++) {
+    const vOff = b * T;
+    for (let row = 0; row < G * R; row++) {
+      const o = (b * G * R + row) * T;
+      const last = row % R % T; // keys 0 … last are causally visible
+      let max = -Infinity;
+      for (let j = 0; j <= last; j++) {
+        if (valid && !valid[vOff + j]) continue;
+        const v = s[o + j]! * scale;
+        if (v > max) max = v;
+      }
+      if (max === -Infinity) continue; // nothing visible: the row stays zero
+      let sum = 0;
+      for (let j = 0; j <= last; j++) {
+        if (valid && !valid[vOff + j]) continue;
+        const e = Math.exp(s[o + j]! * scale - max);
+        y[o + j] = e;
+        sum += e;
+      }
+      const inv = 1 / sum;
+      for (let j = 0; j <= last; j++) y[o + j] = y[o + j]! * inv;
+    }
+  }
+  return record(new Tensor(y, scores.shape), "maskedCausalSoftmax", [scores], (g) => {
+    // d scores = scale · y ⊙ (g − Σ_j g_j y_j); zero where y is zero (masked keys).
+    const gy = g.data() as Float32Array;
+    const gs = new Float32Array(y.length);
+    for (let row = 0; row < B * G * R; row++) {
+      const o = row * T;
+      const last = row % R % T;
+      let dot = 0;
+      for (let j = 0; j <= last; j++) dot += gy[o + j]! * y[o + j]!;
+      for (let j = 0; j <= last; j++) gs[o + j] = scale * y[o + j]! * (gy[o + j]! - dot);
+    }
+    return [new Tensor(gs, scores.shape)];
+  });
+}
+
+/**
+ * Attention of q (B, nH, T, hd) over k, v (B, nKV, T, hd), nKV dividing nH.
+ * Returns (B, T, nH·hd): the heads concatenated per token, ready for the output projection.
+ */
+export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, ctx: AttentionContext): Tensor {
+  const [B, nH, T, hd] = q.shape as [number, number, number, number];
+  const nKV = k.shape[1]!;
+  if (nH % nKV !== 0) throw new RangeError(`attention: ${nKV} key/value heads do not divide ${nH} query heads`);
+  const group = nH / nKV;
+  const qg = q.contiguous().view(B, nKV, group * T, hd); // query heads of a group stacked on rows
+  const scores = matmul(qg, k.mT); // (B, nKV, group·T, T)
+  const att = maskedCausalSoftmax(scores, 1 / Math.sqrt(hd), ctx);
+  const y = matmul(att, v); // (B, nKV, group·T, hd) = (B, nH, T, hd)
+  return y.view(B, nH, T, hd).transpose(1, 2).reshape(B, T, nH * hd); // (B, T, C)
+}
+
+export interface SelfAttentionOptions extends InitOptions {
+  hidden: number;
+  heads: number;
+  /** Key/value heads (grouped-query attention); default `heads`. */
+  kvHeads?: number;
+  /** Biases on the q/k/v/o projections (default false, as in Llama). */
+  bias?: boolean;
+  /** Rotary embeddings applied to q and k (shared by every layer of a model). */
+  rope?: RotaryEmbedding | null;
+  /** Init std of o_proj, the projection into the residual stream (default `std`). */
+  outStd?: number;
+}
+
+/** Llama-style attention: separate q_proj, k_proj, v_proj, o_proj (HF names). */
+export class SelfAttention extends Module {
+  readonly heads: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  readonly q_proj: Linear;
+  readonly k_proj: Linear;
+  readonly v_proj: Linear;
+  readonly o_proj: Linear;
+  private readonly rope: RotaryEmbedding | null;
+
+  constructor(opts: SelfAttentionOptions) {
+    super();
+    const { hidden, heads } = opts;
+    const kvHeads = opts.kvHeads ?? heads;
+    if (hidden % heads !== 0) throw new RangeError(`SelfAttention: hidden size ${hidden} is not divisible by ${heads} heads`);
+    if (heads % kvHeads !== 0) throw new RangeError(`SelfAttention: ${kvHeads} key/value heads do not divide ${heads} heads`);
+    this.heads = heads;
+    this.kvHeads = kvHeads;
+    this.headDim = hidden / heads;
+    this.rope = opts.rope ?? null;
+    const lin = { bias: opts.bias ?? false, generator: opts.generator, std: opts.std };
+    const kvDim = kvHeads * this.headDim;
+    this.q_proj = this.registerModule("q_proj", new Linear(hidden, hidden, lin));
+    this.k_proj = this.registerModule("k_proj", new Linear(hidden, kvDim, lin));
+    this.v_proj = this.registerModule("v_proj", new Linear(hidden, kvDim, lin));
+    this.o_proj = this.registerModule("o_proj", new Linear(hidden, hidden, { ...lin, std: opts.outStd ?? opts.std }));
+  }
+
+  /** x (B, T, C) → (B, T, C). */
+  forward(x: Tensor, ctx: AttentionContext): Tensor {
+    const [B, T] = x.shape as [number, number];
+    const hd = this.headDim;
+    const q = this.q_proj.forward(x).view(B, T, this.heads, hd); // (B, T, nH, hd)
+    const k = this.k_proj.forward(x).view(B, T, this.kvHeads, hd); // (B, T, nKV, hd)
+    const v = this.v_proj.forward(x).view(B, T, this.kvHeads, hd).transpose(1, 2).contiguous(); // (B, nKV, T, hd)
+    const qh = this.rope ? this.rope.apply(q, ctx.positions) : q.transpose(1, 2); // (B, nH, T, hd)
+    const kh = this.rope ? this.rope.apply(k, ctx.positions) : k.transpose(1, 2); // (B, nKV, T, hd)
+    const y = scaledDotProductAttention(qh, kh, v, ctx); // (B, T, C)
+    return this.o_proj.forward(y);
+  }
+}

@@ -1,0 +1,101 @@
+// The readable reference of the quantized matmul: out (m × n) = x (m × k) · Wᵀ, with W (n × k)
+// kept quantized. Like llama.cpp, x is quantized to 8-bit blocks first (activations.ts), so each
+// block's dot product is a sum of integer products; floats enter once per block:
+//
+//   Q8_0:   Σ_b  dW_b · dx_b · Σ_j qW_j·qx_j
+//   Q4_0:   Σ_b  dW_b · dx_b · (Σ_j c_j·qx_j − 8·Σ_j qx_j)          (codes c = q + 8 ∈ [0, 15])
+//   Q4_K:   Σ_sub (d·sc)·dx · Σ_j c_j·qx_j − (dmin·m)·dx · Σ_j qx_j
+//   Q8_ROW: scale_row · Σ_b dx_b · Σ_j qW_j·qx_j
+//
+// The native kernels (native/quant.cc) compute the same integer sums with SIMD.
+import { halfToFloat } from "../tensor/half.js";
+import { type QuantizedTensor, matrixShape, rowBytes } from "./types.js";
+import { type QuantizedActivations, ACT_BLOCK, quantizeActivations } from "./activations.js";
+import { scaleMinK4 } from "./q4_k.js";
+import { q8RowScale } from "./q8_row.js";
+
+type RowDot = (w: Uint8Array, wo: number, a: QuantizedActivations, ao: number, nb: number) => number;
+
+const f16 = (w: Uint8Array, o: number): number => halfToFloat(w[o]! | (w[o + 1]! << 8));
+
+function dotQ8_0(w: Uint8Array, wo: number, a: QuantizedActivations, ao: number, nb: number): number {
+  let acc = 0;
+  for (let b = 0; b < nb; b++) {
+    const o = wo + 34 * b, x0 = (ao + b) * ACT_BLOCK;
+    let s = 0;
+    for (let j = 0; j < 32; j++) s += ((w[o + 2 + j]! << 24) >> 24) * a.q[x0 + j]!; // byte → int8
+    acc += f16(w, o) * a.d[ao + b]! * s;
+  }
+  return acc;
+}
+
+function dotQ4_0(w: Uint8Array, wo: number, a: QuantizedActivations, ao: number, nb: number): number {
+  let acc = 0;
+  for (let b = 0; b < nb; b++) {
+    const o = wo + 18 * b, x0 = (ao + b) * ACT_BLOCK;
+    let s = 0;
+    for (let j = 0; j < 16; j++) {
+      const byte = w[o + 2 + j]!;
+      s += (byte & 0x0f) * a.q[x0 + j]! + (byte >> 4) * a.q[x0 + 16 + j]!;
+    }
+    acc += f16(w, o) * a.d[ao + b]! * (s - 8 * a.sum[ao + b]!);
+  }
+  return acc;
+}
+
+function dotQ4_K(w: Uint8Array, wo: number, a: QuantizedActivations, ao: number, nb: number): number {
+  let acc = 0;
+  for (let sb = 0; sb < nb / 8; sb++) {
+    const o = wo + 144 * sb;
+    const d = f16(w, o), dmin = f16(w, o + 2);
+    for (let j = 0; j < 8; j++) {
+      const [sc, m] = scaleMinK4(j, w, o + 4);
+      const blk = ao + 8 * sb + j, x0 = blk * ACT_BLOCK;
+      const codes = o + 16 + 32 * (j >> 1), shift = (j & 1) * 4;
+      let s = 0;
+      for (let l = 0; l < 32; l++) s += ((w[codes + l]! >> shift) & 0x0f) * a.q[x0 + l]!;
+      acc += d * sc * a.d[blk]! * s - dmin * m * a.d[blk]! * a.sum[blk]!;
+    }
+  }
+  return acc;
+}
+
+function dotQ8Row(w: Uint8Array, wo: number, a: QuantizedActivations, ao: number, nb: number): number {
+  let acc = 0;
+  for (let b = 0; b < nb; b++) {
+    const o = wo + 32 * b, x0 = (ao + b) * ACT_BLOCK;
+    let s = 0;
+    for (let j = 0; j < 32; j++) s += ((w[o + j]! << 24) >> 24) * a.q[x0 + j]!;
+    acc += a.d[ao + b]! * s;
+  }
+  return acc;
+}
+
+const DOTS: Record<QuantizedTensor["dtype"], RowDot> = { Q8_0: dotQ8_0, Q4_0: dotQ4_0, Q4_K: dotQ4_K, Q8_ROW: dotQ8Row };
+
+/** Checks the sizes of a quantized matmul; returns n (the output features). */
+export function checkQuantizedMatmul(x: Float32Array, m: number, k: number, w: QuantizedTensor, out: Float32Array): number {
+  const { rows: n, cols } = matrixShape(w);
+  if (!Number.isSafeInteger(m) || m < 0 || !Number.isSafeInteger(k) || k <= 0) throw new RangeError(`quantized matmul: invalid sizes m = ${m}, k = ${k}`);
+  if (cols !== k) throw new RangeError(`quantized matmul: the weight has rows of ${cols} values, x has k = ${k}`);
+  if (k % ACT_BLOCK !== 0) throw new RangeError(`quantized matmul: k = ${k} is not a multiple of ${ACT_BLOCK}`);
+  if (x.length < m * k) throw new RangeError(`quantized matmul: x has ${x.length} values, m × k = ${m * k}`);
+  if (out.length < m * n) throw new RangeError(`quantized matmul: out has ${out.length} values, m × n = ${m * n}`);
+  return n;
+}
+
+/** out[i, r] = Σ_c x[i, c] · W[r, c] with W quantized (js reference). */
+export function quantizedMatmulJs(x: Float32Array, m: number, k: number, w: QuantizedTensor, out: Float32Array): void {
+  const n = checkQuantizedMatmul(x, m, k, w, out);
+  const a = quantizeActivations(x.subarray(0, m * k), m, k);
+  const nb = k / ACT_BLOCK;
+  const dot = DOTS[w.dtype];
+  const stride = rowBytes(w.dtype, k);
+  for (let i = 0; i < m; i++) {
+    for (let r = 0; r < n; r++) {
+      let v = dot(w.data, r * stride, a, i * nb, nb);
+      if (w.dtype === "Q8_ROW") v *= q8RowScale(w.data, n, k, r);
+      out[i * n + r] = v;
+    }
+  }
+}

@@ -1,0 +1,80 @@
+// The quantized dtypes of tsgpt and how their bytes are laid out.
+//
+// A quantized weight is one Uint8Array holding every row back to back; each row is a run of
+// whole blocks (or, for Q8_ROW, int8 values with one scale per row at the end of the array).
+// Q8_0, Q4_0 and Q4_K are llama.cpp's block formats, byte for byte, so they go into GGUF
+// files unchanged:
+//
+//   Q8_0  32 values, 34 bytes:  f16 d | 32 × int8 q                 x ≈ d·q
+//   Q4_0  32 values, 18 bytes:  f16 d | 16 bytes of nibbles         x ≈ d·(q − 8)
+//         byte j holds value j in its low nibble and value j+16 in its high nibble
+//   Q4_K 256 values, 144 bytes: f16 d | f16 dmin | 12 bytes of 6-bit (scale, min) pairs for
+//         8 sub-blocks of 32 | 128 bytes of nibbles                 x ≈ d·sc·q − dmin·m
+//         byte 32·p + l holds value l of sub-block 2p (low nibble) and of 2p+1 (high nibble)
+//   Q8_ROW per output channel (row) int8, symmetric: rows × cols int8 q, then rows × f32 scale
+//         (little-endian) at byte rows·cols.                         x ≈ scale[row]·q
+//
+// Q8_ROW is tsgpt's own (ggml has no per-row int8 type): it is for in-memory use and is not
+// written to GGUF.
+import type { StoredTensor } from "../formats/types.js";
+
+export type QuantDType = "Q8_0" | "Q4_0" | "Q4_K" | "Q8_ROW";
+
+export const QUANT_DTYPES: readonly QuantDType[] = ["Q8_0", "Q4_0", "Q4_K", "Q8_ROW"];
+
+/** A quantized 2-D weight: shape [rows, cols] (out_features, in_features), raw bytes. */
+export interface QuantizedTensor {
+  dtype: QuantDType;
+  shape: number[];
+  data: Uint8Array;
+}
+
+/** Values per block and bytes per block of the block formats. */
+export const BLOCK: Record<Exclude<QuantDType, "Q8_ROW">, { values: number; bytes: number }> = {
+  Q8_0: { values: 32, bytes: 34 },
+  Q4_0: { values: 32, bytes: 18 },
+  Q4_K: { values: 256, bytes: 144 },
+};
+
+/** Values that a row length must be a multiple of for this dtype. */
+export function rowMultiple(dtype: QuantDType): number {
+  return dtype === "Q8_ROW" ? 1 : BLOCK[dtype].values;
+}
+
+/** Bytes of one quantized row of `cols` values (Q8_ROW: the int8 values only, not the scale). */
+export function rowBytes(dtype: QuantDType, cols: number): number {
+  if (dtype === "Q8_ROW") return cols;
+  const b = BLOCK[dtype];
+  if (cols % b.values !== 0) throw new RangeError(`${dtype}: a row of ${cols} values is not a multiple of the block size ${b.values}`);
+  return (cols / b.values) * b.bytes;
+}
+
+/** Bytes of a whole quantized tensor of shape [rows, cols]. */
+export function quantizedBytes(dtype: QuantDType, rows: number, cols: number): number {
+  return rows * rowBytes(dtype, cols) + (dtype === "Q8_ROW" ? 4 * rows : 0);
+}
+
+export function isQuantDType(s: string): s is QuantDType {
+  return (QUANT_DTYPES as readonly string[]).includes(s);
+}
+
+/** True when a stored tensor holds one of the quantized dtypes. */
+export function isQuantized(t: StoredTensor | QuantizedTensor): t is QuantizedTensor {
+  return isQuantDType(t.dtype);
+}
+
+/** Rows and columns of a tensor viewed as 2-D (a 1-D tensor is one row), checked against its bytes. */
+export function matrixShape(t: QuantizedTensor): { rows: number; cols: number } {
+  const shape = t.shape;
+  if (shape.length < 1 || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+    throw new RangeError(`${t.dtype} tensor: invalid shape [${shape.join(", ")}]`);
+  }
+  const cols = shape[shape.length - 1]!;
+  const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  const expected = quantizedBytes(t.dtype, rows, cols);
+  if (!(t.data instanceof Uint8Array)) throw new TypeError(`${t.dtype} tensor: data must be a Uint8Array`);
+  if (t.data.byteLength !== expected) {
+    throw new RangeError(`${t.dtype} tensor of shape [${shape.join(", ")}] needs ${expected} bytes, data has ${t.data.byteLength}`);
+  }
+  return { rows, cols };
+}

@@ -1,0 +1,270 @@
+// Training checkpoints: a Hugging Face model directory plus what an exact resume needs.
+//
+//   OUT/checkpoint-STEP/
+//     config.json, model.safetensors, generation_config.json, tokenizer.model   (formats/hf.ts)
+//     optimizer.safetensors   AdamW moments: "<param>.exp_avg", "<param>.exp_avg_sq"
+//     trainer_state.json      step, RNG states, data position, best validation loss, the run's
+//                             settings, and the sha256 of every other file (written last)
+//   OUT/last/, OUT/best/      the newest and the lowest-validation-loss checkpoints (hard links
+//                             to the same files, or copies where links are not possible)
+//
+// Saving is atomic at the directory level: everything is written (and fsynced) into
+// OUT/.tmp-XXXX, which is then renamed to its final name. A process killed at any moment
+// leaves every directory with a real name complete: either the old one or the new one.
+// Replacing a directory takes two renames (old → .trash-XXXX, new → name); if a kill falls
+// between them the name is briefly missing, and `latestCheckpoint` falls back to the newest
+// checkpoint-STEP that verifies. Leftover .tmp-/.trash- directories are removed on the next save.
+import { createHash, randomBytes } from "node:crypto";
+import {
+  closeSync, copyFileSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync,
+  readSync, renameSync, rmSync, statSync,
+} from "node:fs";
+import { join } from "node:path";
+import { FormatError } from "../formats/errors.js";
+import { readHFCheckpoint, saveHFCheckpoint } from "../formats/hf.js";
+import { readSafetensors, writeSafetensors } from "../formats/safetensors.js";
+import { writeBytesAtomic } from "../formats/atomic.js";
+import type { Checkpoint } from "../formats/types.js";
+import type { RngState } from "../tensor/index.js";
+import type { DatasetState } from "./dataset.js";
+
+export const TRAINER_STATE_FILE = "trainer_state.json";
+export const OPTIMIZER_FILE = "optimizer.safetensors";
+const STATE_FORMAT = "tsgpt-trainer-state";
+const STATE_VERSION = 1;
+
+/** Everything besides tensors that a resume restores. */
+export interface TrainerState {
+  /** Optimizer updates done. */
+  step: number;
+  /** Target tokens trained on so far. */
+  tokensSeen: number;
+  bestValLoss: number | null;
+  bestStep: number | null;
+  rng: { global: RngState };
+  data: DatasetState;
+  /** The run's settings (so `--resume` continues with the same ones). */
+  settings: Record<string, unknown>;
+}
+
+interface StateFile extends TrainerState {
+  format: typeof STATE_FORMAT;
+  version: number;
+  /** sha256 of every other file of the directory. */
+  files: Record<string, string>;
+}
+
+export interface SaveOptions {
+  /** Keep this many checkpoint-STEP directories (oldest pruned); 0 keeps all. */
+  keepLast?: number;
+  /** Also publish this checkpoint as OUT/best. */
+  isBest?: boolean;
+}
+
+/** Saves OUT/checkpoint-STEP atomically, updates OUT/last (and OUT/best), prunes old ones. Returns the directory. */
+export function saveTrainingCheckpoint(
+  outDir: string,
+  model: Checkpoint,
+  optimizer: Map<string, { shape: number[]; data: Float32Array }>,
+  state: TrainerState,
+  options: SaveOptions = {},
+): string {
+  mkdirSync(outDir, { recursive: true });
+  removeLeftovers(outDir);
+  const tmp = join(outDir, `.tmp-${randomBytes(6).toString("hex")}`);
+  mkdirSync(tmp);
+  try {
+    saveHFCheckpoint(tmp, model);
+    writeSafetensors(join(tmp, OPTIMIZER_FILE), [...optimizer].map(([name, t]) => [name, { dtype: "F32", shape: t.shape, data: t.data }] as const), {
+      format: "pt", step: String(state.step),
+    });
+    const files: Record<string, string> = {};
+    for (const name of readdirSync(tmp).sort()) {
+      if (name.startsWith(".")) continue; // a writer's own temporary file
+      files[name] = sha256File(join(tmp, name));
+    }
+    const body: StateFile = { format: STATE_FORMAT, version: STATE_VERSION, ...state, files };
+    writeBytesAtomic(join(tmp, TRAINER_STATE_FILE), JSON.stringify(body, null, 1) + "\n");
+    syncDir(tmp);
+    const final = join(outDir, `checkpoint-${state.step}`);
+    replaceDir(outDir, tmp, final);
+    publish(outDir, final, "last");
+    if (options.isBest) publish(outDir, final, "best");
+    prune(outDir, options.keepLast ?? 0);
+    return final;
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** The checkpoint-STEP directories of a run, oldest first. */
+export function listCheckpoints(outDir: string): { step: number; dir: string }[] {
+  if (!existsSync(outDir)) return [];
+  return readdirSync(outDir)
+    .map((n) => /^checkpoint-(\d+)$/.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ step: Number(m[1]), dir: join(outDir, m[0]) }))
+    .sort((a, b) => a.step - b.step);
+}
+
+/**
+ * The directory to resume from: `path` itself when it is a checkpoint (has trainer_state.json),
+ * else, for a run directory, OUT/last when it verifies, else the newest checkpoint-STEP that does.
+ */
+export function latestCheckpoint(path: string): string {
+  if (existsSync(join(path, TRAINER_STATE_FILE))) return path;
+  const candidates = [join(path, "last"), ...listCheckpoints(path).reverse().map((c) => c.dir)].filter((d) => existsSync(d));
+  let firstError: unknown = null;
+  for (const dir of candidates) {
+    try {
+      verifyCheckpoint(dir);
+      return dir;
+    } catch (err) {
+      firstError ??= err;
+    }
+  }
+  if (firstError) throw firstError;
+  throw new FormatError(path, TRAINER_STATE_FILE, "not a training checkpoint (no trainer_state.json) and no checkpoint-STEP directory inside");
+}
+
+/** Reads trainer_state.json and checks every file it lists against its sha256. Throws FormatError naming the file. */
+export function verifyCheckpoint(dir: string): TrainerState & { files: Record<string, string> } {
+  const statePath = join(dir, TRAINER_STATE_FILE);
+  if (!existsSync(statePath)) throw new FormatError(statePath, "file", "missing: a training checkpoint needs trainer_state.json");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(statePath, "utf8"));
+  } catch (err) {
+    throw new FormatError(statePath, "JSON", `corrupted: ${(err as Error).message}`);
+  }
+  const s = parsed as Partial<StateFile>;
+  if (typeof s !== "object" || s === null || s.format !== STATE_FORMAT) throw new FormatError(statePath, "format", `expected "${STATE_FORMAT}"`);
+  if (s.version !== STATE_VERSION) throw new FormatError(statePath, "version", `expected ${STATE_VERSION}, got ${JSON.stringify(s.version)}`);
+  if (!Number.isSafeInteger(s.step) || (s.step as number) < 0) throw new FormatError(statePath, "step", `expected a non-negative integer, got ${JSON.stringify(s.step)}`);
+  if (typeof s.files !== "object" || s.files === null) throw new FormatError(statePath, "files", "expected an object of file name → sha256");
+  if (!s.rng || !s.data || typeof s.settings !== "object") throw new FormatError(statePath, "rng/data/settings", "missing");
+  for (const required of ["config.json", "model.safetensors", OPTIMIZER_FILE]) {
+    if (!(required in s.files)) throw new FormatError(statePath, "files", `does not list ${required}`);
+  }
+  for (const [name, sum] of Object.entries(s.files)) {
+    const p = join(dir, name);
+    if (name.includes("/") || name.includes("\\") || name.startsWith(".")) throw new FormatError(statePath, `files.${name}`, "not a plain file name");
+    if (!existsSync(p)) throw new FormatError(p, "file", "missing (listed in trainer_state.json)");
+    if (sha256File(p) !== sum) throw new FormatError(p, "sha256", "checksum mismatch: the file is corrupted or was changed after saving");
+  }
+  return s as StateFile;
+}
+
+export interface LoadedTrainingCheckpoint {
+  dir: string;
+  checkpoint: Checkpoint;
+  optimizer: Map<string, { shape: number[]; data: Float32Array }>;
+  state: TrainerState;
+}
+
+/** Verifies and reads a training checkpoint (a checkpoint directory or a run directory, see latestCheckpoint). */
+export function loadTrainingCheckpoint(path: string): LoadedTrainingCheckpoint {
+  const dir = latestCheckpoint(path);
+  const state = verifyCheckpoint(dir);
+  const checkpoint = readHFCheckpoint(dir);
+  const optPath = join(dir, OPTIMIZER_FILE);
+  const { tensors } = readSafetensors(optPath);
+  const optimizer = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [name, t] of tensors) {
+    if (t.dtype !== "F32") throw new FormatError(optPath, name, `expected F32, got ${t.dtype}`);
+    optimizer.set(name, { shape: t.shape, data: t.data as Float32Array });
+  }
+  return { dir, checkpoint, optimizer, state };
+}
+
+/** Hex sha256 of a file, read in chunks. */
+export function sha256File(path: string): string {
+  const hash = createHash("sha256");
+  const fd = openSync(path, "r");
+  try {
+    const buf = new Uint8Array(1 << 20);
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      hash.update(buf.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest("hex");
+}
+
+/** Puts `src` (a finished directory) at `dest`, replacing what was there. */
+function replaceDir(outDir: string, src: string, dest: string): void {
+  let trash: string | null = null;
+  if (existsSync(dest)) {
+    trash = join(outDir, `.trash-${randomBytes(6).toString("hex")}`);
+    renameSync(dest, trash);
+  }
+  renameSync(src, dest);
+  syncDir(outDir);
+  if (trash) rmSync(trash, { recursive: true, force: true });
+}
+
+/** Makes OUT/<name> a copy of `checkpointDir` (hard links: no extra disk, files are never modified in place). */
+function publish(outDir: string, checkpointDir: string, name: string): void {
+  const tmp = join(outDir, `.tmp-${randomBytes(6).toString("hex")}`);
+  mkdirSync(tmp);
+  try {
+    for (const f of readdirSync(checkpointDir)) {
+      const from = join(checkpointDir, f);
+      const to = join(tmp, f);
+      try {
+        linkSync(from, to);
+      } catch {
+        copyFileSync(from, to);
+        fsyncFile(to);
+      }
+    }
+    syncDir(tmp);
+    replaceDir(outDir, tmp, join(outDir, name));
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+function prune(outDir: string, keepLast: number): void {
+  if (keepLast <= 0) return;
+  const all = listCheckpoints(outDir);
+  for (const c of all.slice(0, Math.max(0, all.length - keepLast))) {
+    // Rename first so a kill mid-delete never leaves a half-deleted checkpoint under its name.
+    const trash = join(outDir, `.trash-${randomBytes(6).toString("hex")}`);
+    renameSync(c.dir, trash);
+    rmSync(trash, { recursive: true, force: true });
+  }
+}
+
+/** Removes .tmp- and .trash- directories left by a process killed during a save. */
+function removeLeftovers(outDir: string): void {
+  for (const n of readdirSync(outDir)) {
+    if (n.startsWith(".tmp-") || n.startsWith(".trash-")) rmSync(join(outDir, n), { recursive: true, force: true });
+  }
+}
+
+function fsyncFile(path: string): void {
+  const fd = openSync(path, "r");
+  try { fsyncSync(fd); } finally { closeSync(fd); }
+}
+
+function syncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, "r");
+    try { fsyncSync(fd); } finally { closeSync(fd); }
+  } catch { /* not every platform can fsync a directory */ }
+}
+
+/** True when `dir` holds a training checkpoint (trainer_state.json). */
+export function isTrainingCheckpoint(dir: string): boolean {
+  try {
+    return statSync(dir).isDirectory() && existsSync(join(dir, TRAINER_STATE_FILE));
+  } catch {
+    return false;
+  }
+}

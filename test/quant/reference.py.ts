@@ -1,0 +1,127 @@
+// Reference quantizers in numpy, ported from ggml's quantize_row_q8_0_ref, quantize_row_q4_0_ref
+// and quantize_row_q4_K_ref (ggml/src/ggml-quants.c). Every operation is float32, in ggml's
+// order; running sums are sequential (np.add.accumulate), as the C loops are.
+// Input on stdin: "<kind>\n" then little-endian float32 values. Output: the quantized bytes.
+export const REFERENCE_QUANTIZERS = String.raw`
+import sys
+import numpy as np
+F = np.float32
+
+def fp16_bytes(v):
+    return np.array([v], dtype=np.float32).astype(np.float16).tobytes()
+
+def roundf(v):  # C roundf: half away from zero
+    v = np.asarray(v, dtype=np.float64)
+    return np.sign(v) * np.floor(np.abs(v) + 0.5)
+
+def nearest_int(v):  # ggml nearest_int: ties to even
+    return np.rint(np.asarray(v, dtype=np.float32)).astype(np.int64)
+
+def seqsum(a):
+    a = np.asarray(a, dtype=np.float32)
+    return np.add.accumulate(a, dtype=np.float32)[-1]
+
+def q8_0(x):
+    out = bytearray()
+    for b in x.reshape(-1, 32):
+        amax = np.max(np.abs(b))
+        d = F(amax / F(127))
+        idv = F(F(1) / d) if d != 0 else F(0)
+        out += fp16_bytes(d)
+        out += roundf((b * idv).astype(np.float32)).astype(np.int8).tobytes()
+    return bytes(out)
+
+def q4_0(x):
+    out = bytearray()
+    for b in x.reshape(-1, 32):
+        i = int(np.argmax(np.abs(b)))  # first index of the largest magnitude, like the strict < loop
+        mx = b[i] if np.abs(b[i]) > 0 else F(0)
+        d = F(mx / F(-8))
+        idv = F(F(1) / d) if d != 0 else F(0)
+        out += fp16_bytes(d)
+        q = np.minimum(15, np.trunc(((b * idv).astype(np.float32) + F(8.5)).astype(np.float32))).astype(np.uint8)
+        out += (q[:16] | (q[16:] << 4)).astype(np.uint8).tobytes()
+    return bytes(out)
+
+def make_qkx2(x, w, nmax, rmin, rdelta, nstep):
+    n = len(x)
+    mn = min(F(0), F(np.min(x)))
+    mx = F(np.max(x))
+    sum_w = seqsum(w)
+    sum_x = seqsum((w * x).astype(np.float32))
+    if mx == mn:
+        return F(0), F(-mn), np.zeros(n, dtype=np.int64)
+    iscale = F(F(nmax) / F(mx - mn))
+    scale = F(F(1) / iscale)
+    L = np.clip(nearest_int(iscale * (x - mn).astype(np.float32)), 0, nmax)
+    diff = ((F(scale) * L.astype(np.float32)).astype(np.float32) + mn).astype(np.float32) - x
+    best = seqsum(w * (diff * diff).astype(np.float32))
+    for s in range(nstep + 1):
+        iscale = F(F(F(rmin + F(rdelta * F(s))) + F(nmax)) / F(mx - mn))
+        La = np.clip(nearest_int(iscale * (x - mn).astype(np.float32)), 0, nmax)
+        Lf = La.astype(np.float32)
+        wl = (w * Lf).astype(np.float32)
+        sum_l = seqsum(wl)
+        sum_l2 = seqsum(wl * Lf)
+        sum_xl = seqsum(wl * x)
+        D = F(F(sum_w * sum_l2) - F(sum_l * sum_l))
+        if D > 0:
+            this_scale = F(F(F(sum_w * sum_xl) - F(sum_x * sum_l)) / D)
+            this_min = F(F(F(sum_l2 * sum_x) - F(sum_l * sum_xl)) / D)
+            if this_min > 0:
+                this_min = F(0)
+                this_scale = F(sum_xl / sum_l2)
+            diff = ((this_scale * Lf).astype(np.float32) + this_min).astype(np.float32) - x
+            err = seqsum(w * (diff * diff).astype(np.float32))
+            if err < best:
+                L, best, scale, mn = La, err, this_scale, this_min
+    return scale, F(-mn), L
+
+def q4_k(x):
+    out = bytearray()
+    for b in x.reshape(-1, 256):
+        scales = np.zeros(8, np.float32); mins = np.zeros(8, np.float32); L = np.zeros(256, np.int64)
+        for j in range(8):
+            xs = b[32*j:32*j+32]
+            av = F(np.sqrt(F(seqsum(xs * xs) / F(32))))
+            w = (av + np.abs(xs)).astype(np.float32)
+            scales[j], mins[j], L[32*j:32*j+32] = make_qkx2(xs, w, 15, F(-1), F(0.1), 20)
+        max_scale = max(F(0), F(np.max(scales))); max_min = max(F(0), F(np.max(mins)))
+        inv_s = F(F(63) / max_scale) if max_scale > 0 else F(0)
+        inv_m = F(F(63) / max_min) if max_min > 0 else F(0)
+        sc = bytearray(12)
+        for j in range(8):
+            ls = min(63, int(nearest_int(F(inv_s * scales[j]))) & 0xff)
+            lm = min(63, int(nearest_int(F(inv_m * mins[j]))) & 0xff)
+            if j < 4:
+                sc[j] = ls; sc[j + 4] = lm
+            else:
+                sc[j + 4] = (ls & 15) | ((lm & 15) << 4)
+                sc[j - 4] |= (ls >> 4) << 6
+                sc[j] |= (lm >> 4) << 6
+        dh = np.array([F(max_scale / F(63))], np.float32).astype(np.float16)
+        mh = np.array([F(max_min / F(63))], np.float32).astype(np.float16)
+        d = F(dh[0]); dmin = F(mh[0])
+        for j in range(8):
+            if j < 4:
+                s, m = sc[j] & 63, sc[j + 4] & 63
+            else:
+                s = (sc[j + 4] & 15) | ((sc[j - 4] >> 6) << 4)
+                m = (sc[j + 4] >> 4) | ((sc[j] >> 6) << 4)
+            dj = F(d * F(s))
+            if dj == 0:
+                continue
+            dm = F(dmin * F(m))
+            L[32*j:32*j+32] = np.clip(nearest_int(((b[32*j:32*j+32] + dm).astype(np.float32) / dj).astype(np.float32)), 0, 15)
+        out += dh.tobytes() + mh.tobytes() + bytes(sc)
+        for p in range(4):
+            out += (L[64*p:64*p+32] | (L[64*p+32:64*p+64] << 4)).astype(np.uint8).tobytes()
+    return bytes(out)
+
+data = sys.stdin.buffer.read()
+nl = data.index(b"\n")
+kind = data[:nl].decode()
+x = np.frombuffer(data[nl + 1:], dtype="<f4").astype(np.float32)
+with np.errstate(all="ignore"):
+    sys.stdout.buffer.write({"q8_0": q8_0, "q4_0": q4_0, "q4_k": q4_k}[kind](x))
+`;
