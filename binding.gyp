@@ -23,7 +23,7 @@
       "sources": ["native/gemm_avx512.cc"],
       "conditions": [
         ["target_arch=='x64' and OS!='win'", {
-          "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mfma", "-mavx2"],
+          "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mfma", "-mavx2", "-mprefer-vector-width=512"],
           "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-O3", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mfma", "-mavx2"] }
         }],
         ["target_arch=='x64' and OS=='win'", {

@@ -10,7 +10,7 @@
 // The model is a random Llama with stories15M's shape (weights do not change the timing).
 import { parseArgs } from "node:util";
 import { DecoderModel } from "../src/generate/decoder.js";
-import { SamplingRng } from "../src/generate/rng.js";
+import { Generator } from "../src/tensor/random.js";
 import { getBackend, setBackend } from "../src/backend/index.js";
 import type { Checkpoint, StoredTensor } from "../src/formats/types.js";
 
@@ -30,7 +30,7 @@ const POSITIONS = [16, 1024];
 const CONTEXT = 1024 + STEPS + 1;
 
 function randomLlama(): Checkpoint {
-  const rng = new SamplingRng(1);
+  const rng = new Generator(1);
   const I = Math.round((8 * H) / 3 / 32) * 32;
   const t = new Map<string, StoredTensor>();
   const rand = (shape: number[], scale: number): StoredTensor => {

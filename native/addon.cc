@@ -155,7 +155,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
     const int32_t* pa = static_cast<const int32_t*>(a.data) + a_off;
     const int32_t* pb = static_cast<const int32_t*>(b.data) + b_off;
     if (cmp) compare_i32(int(op), pa, pb, s, static_cast<uint8_t*>(out.data));
-    else binary_i32(int(op), pa, pb, s, static_cast<int32_t*>(out.data));
+    else if (!binary_i32(int(op), pa, pb, s, static_cast<int32_t*>(out.data))) args.range_error("integer division by zero");
   }
   return info.Env().Undefined();
 }

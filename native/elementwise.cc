@@ -1,5 +1,6 @@
 // Element-wise kernels: unary ops and their gradients, broadcasting binary ops, strided
 // copies and the AdamW update. Large arrays are split over the thread pool.
+#include <atomic>
 #include <cmath>
 #include <cstring>
 
@@ -190,8 +191,7 @@ inline T nan_min(T x, T y) {
   return x < y ? x : y;
 }
 
-// Int32 arithmetic as JavaScript stores it into an Int32Array: exact result modulo 2^32,
-// division truncated toward zero, x / 0 → 0.
+// Int32 arithmetic wraps modulo 2^32 (as C int32 and Math.imul); division truncates toward zero.
 inline int32_t wrap32(int64_t v) { return int32_t(uint32_t(uint64_t(v))); }
 
 template <typename T>
@@ -261,15 +261,25 @@ void binary_f32(int op, const float* a, const float* b, const StridedShape& s, f
   }
 }
 
-void binary_i32(int op, const int32_t* a, const int32_t* b, const StridedShape& s, int32_t* out) {
+bool binary_i32(int op, const int32_t* a, const int32_t* b, const StridedShape& s, int32_t* out) {
+  std::atomic<bool> divided_by_zero{false};
   switch (op) {
     case kAdd: map_binary(a, b, s, out, [](int32_t x, int32_t y) { return wrap32(int64_t(x) + y); }); break;
     case kSub: map_binary(a, b, s, out, [](int32_t x, int32_t y) { return wrap32(int64_t(x) - y); }); break;
     case kMul: map_binary(a, b, s, out, [](int32_t x, int32_t y) { return wrap32(int64_t(x) * y); }); break;
-    case kDiv: map_binary(a, b, s, out, [](int32_t x, int32_t y) { return y == 0 ? 0 : wrap32(int64_t(x) / y); }); break;
+    case kDiv:
+      map_binary(a, b, s, out, [&](int32_t x, int32_t y) {
+        if (y == 0) {
+          divided_by_zero.store(true, std::memory_order_relaxed);
+          return 0;
+        }
+        return wrap32(int64_t(x) / y);
+      });
+      break;
     case kMaximum: map_binary(a, b, s, out, [](int32_t x, int32_t y) { return x > y ? x : y; }); break;
     case kMinimum: map_binary(a, b, s, out, [](int32_t x, int32_t y) { return x < y ? x : y; }); break;
   }
+  return !divided_by_zero.load();
 }
 
 void compare_f32(int op, const float* a, const float* b, const StridedShape& s, uint8_t* out) {

@@ -50,6 +50,32 @@ static void pack_b_cols(int64_t kc, const float* src, int64_t cs, float* bp) {
     for (int j = 0; j < NR; j++) bp[p * NR + j] = src[j * cs + p];
 }
 
+// acc[j] += Σ_p x[p]·m[p*rs + j]: four rows per pass, 8 columns per vector.
+static void gemv_rows(int64_t jb, int64_t k, const float* x, const float* m, int64_t rs, float* acc) {
+  int64_t p = 0;
+  for (; p + 4 <= k; p += 4) {
+    const __m256 x0 = _mm256_set1_ps(x[p]), x1 = _mm256_set1_ps(x[p + 1]), x2 = _mm256_set1_ps(x[p + 2]), x3 = _mm256_set1_ps(x[p + 3]);
+    const float* r0 = m + p * rs;
+    const float* r1 = r0 + rs;
+    const float* r2 = r1 + rs;
+    const float* r3 = r2 + rs;
+    int64_t j = 0;
+    for (; j + 8 <= jb; j += 8) {
+      __m256 a = _mm256_loadu_ps(acc + j);
+      a = _mm256_fmadd_ps(x0, _mm256_loadu_ps(r0 + j), a);
+      a = _mm256_fmadd_ps(x1, _mm256_loadu_ps(r1 + j), a);
+      a = _mm256_fmadd_ps(x2, _mm256_loadu_ps(r2 + j), a);
+      a = _mm256_fmadd_ps(x3, _mm256_loadu_ps(r3 + j), a);
+      _mm256_storeu_ps(acc + j, a);
+    }
+    for (; j < jb; j++) acc[j] += x[p] * r0[j] + x[p + 1] * r1[j] + x[p + 2] * r2[j] + x[p + 3] * r3[j];
+  }
+  for (; p < k; p++) {
+    const float* r = m + p * rs;
+    for (int64_t j = 0; j < jb; j++) acc[j] += x[p] * r[j];
+  }
+}
+
 #include "gemm_driver.inc"
 
 }  // namespace avx2

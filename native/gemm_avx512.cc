@@ -7,10 +7,19 @@
 namespace tsgpt {
 namespace avx512 {
 
-constexpr int MR = 12;
+#ifndef TSGPT_AVX512_MR
+#define TSGPT_AVX512_MR 12
+#endif
+#ifndef TSGPT_AVX512_KC
+#define TSGPT_AVX512_KC 256
+#endif
+#ifndef TSGPT_AVX512_MC
+#define TSGPT_AVX512_MC 192
+#endif
+constexpr int MR = TSGPT_AVX512_MR;
 constexpr int NR = 32;
-constexpr int64_t KC = 256;
-constexpr int64_t MC = 192;
+constexpr int64_t KC = TSGPT_AVX512_KC;
+constexpr int64_t MC = TSGPT_AVX512_MC;
 constexpr int64_t NC = 3072;
 
 // MR×32 tile: 2·MR zmm accumulators; each step loads two zmm of B and broadcasts MR of A.
@@ -48,6 +57,32 @@ static void pack_a_rows(int64_t kc, const float* src, int64_t rs, float* ap) {
 static void pack_b_cols(int64_t kc, const float* src, int64_t cs, float* bp) {
   for (int64_t p = 0; p < kc; p++)
     for (int j = 0; j < NR; j++) bp[p * NR + j] = src[j * cs + p];
+}
+
+// acc[j] += Σ_p x[p]·m[p*rs + j]: four rows per pass, 16 columns per vector.
+static void gemv_rows(int64_t jb, int64_t k, const float* x, const float* m, int64_t rs, float* acc) {
+  int64_t p = 0;
+  for (; p + 4 <= k; p += 4) {
+    const __m512 x0 = _mm512_set1_ps(x[p]), x1 = _mm512_set1_ps(x[p + 1]), x2 = _mm512_set1_ps(x[p + 2]), x3 = _mm512_set1_ps(x[p + 3]);
+    const float* r0 = m + p * rs;
+    const float* r1 = r0 + rs;
+    const float* r2 = r1 + rs;
+    const float* r3 = r2 + rs;
+    int64_t j = 0;
+    for (; j + 16 <= jb; j += 16) {
+      __m512 a = _mm512_loadu_ps(acc + j);
+      a = _mm512_fmadd_ps(x0, _mm512_loadu_ps(r0 + j), a);
+      a = _mm512_fmadd_ps(x1, _mm512_loadu_ps(r1 + j), a);
+      a = _mm512_fmadd_ps(x2, _mm512_loadu_ps(r2 + j), a);
+      a = _mm512_fmadd_ps(x3, _mm512_loadu_ps(r3 + j), a);
+      _mm512_storeu_ps(acc + j, a);
+    }
+    for (; j < jb; j++) acc[j] += x[p] * r0[j] + x[p + 1] * r1[j] + x[p + 2] * r2[j] + x[p + 3] * r3[j];
+  }
+  for (; p < k; p++) {
+    const float* r = m + p * rs;
+    for (int64_t j = 0; j < jb; j++) acc[j] += x[p] * r[j];
+  }
 }
 
 #include "gemm_driver.inc"

@@ -33,6 +33,23 @@ static void pack_b_cols(int64_t kc, const float* src, int64_t cs, float* bp) {
     for (int j = 0; j < NR; j++) bp[p * NR + j] = src[j * cs + p];
 }
 
+// acc[j] += Σ_p x[p]·m[p*rs + j]: four rows per pass over acc.
+static void gemv_rows(int64_t jb, int64_t k, const float* x, const float* m, int64_t rs, float* acc) {
+  int64_t p = 0;
+  for (; p + 4 <= k; p += 4) {
+    const float x0 = x[p], x1 = x[p + 1], x2 = x[p + 2], x3 = x[p + 3];
+    const float* r0 = m + p * rs;
+    const float* r1 = r0 + rs;
+    const float* r2 = r1 + rs;
+    const float* r3 = r2 + rs;
+    for (int64_t j = 0; j < jb; j++) acc[j] += x0 * r0[j] + x1 * r1[j] + x2 * r2[j] + x3 * r3[j];
+  }
+  for (; p < k; p++) {
+    const float* r = m + p * rs;
+    for (int64_t j = 0; j < jb; j++) acc[j] += x[p] * r[j];
+  }
+}
+
 #include "gemm_driver.inc"
 
 }  // namespace generic

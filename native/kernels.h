@@ -29,7 +29,8 @@ struct StridedShape {
 void unary(int op, const float* x, float* out, int64_t n);
 void unary_backward(int op, const float* x, const float* y, const float* gy, float* gx, int64_t n);
 void binary_f32(int op, const float* a, const float* b, const StridedShape& s, float* out);
-void binary_i32(int op, const int32_t* a, const int32_t* b, const StridedShape& s, int32_t* out);
+/** Returns false when an integer division by zero occurred (those outputs are 0). */
+bool binary_i32(int op, const int32_t* a, const int32_t* b, const StridedShape& s, int32_t* out);
 void compare_f32(int op, const float* a, const float* b, const StridedShape& s, uint8_t* out);
 void compare_i32(int op, const int32_t* a, const int32_t* b, const StridedShape& s, uint8_t* out);
 /** Gather src (strides in s.a_strides) into contiguous out; elem_size is 1, 2, 4 or 8 bytes. */

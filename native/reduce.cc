@@ -93,10 +93,11 @@ void arg_reduce(int op, const float* x, int64_t outer, int64_t size, int64_t inn
         const float* p = x + o * size * inner + j;
         float best = p[0];
         int64_t at = 0;
-        for (int64_t s = 1; s < size; s++) {
+        // Strict comparison keeps the first index on ties; a NaN counts as the extreme
+        // value, so the first NaN wins (as torch.argmax).
+        for (int64_t s = 1; s < size && best == best; s++) {
           const float v = p[s * inner];
-          // Strict comparison keeps the first index on ties.
-          if (op == kArgmax ? v > best : v < best) { best = v; at = s; }
+          if (v != v || (op == kArgmax ? v > best : v < best)) { best = v; at = s; }
         }
         out[o * inner + j] = int32_t(at);
       }

@@ -29,7 +29,7 @@ float row_max(const float* x, int64_t n) {
 // log Σ exp(x_i), stable: shifted by the max.
 double log_sum_exp(const float* x, int64_t n) {
   const float m = row_max(x, n);
-  if (m == -INFINITY) return -INFINITY;
+  if (m == -INFINITY || m == INFINITY) return m;  // all -inf (masked), or an inf logit
   double s = 0;
   for (int64_t i = 0; i < n; i++) s += std::exp(x[i] - m);
   return double(m) + std::log(s);

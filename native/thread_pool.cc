@@ -10,25 +10,38 @@
 namespace tsgpt {
 namespace {
 
-// One job at a time: the caller publishes it, bumps `generation` and wakes the workers.
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// One job at a time. The caller publishes it under `mu` and bumps `generation`; workers
+// take task indices from `next`, whose high 32 bits hold the job's generation, so a worker
+// that wakes late can never take a task of a newer job with the old job's function.
+// The caller waits until every task is done, not until every worker has woken: a task
+// nobody has claimed yet it runs itself, so a descheduled worker costs no waiting.
 struct Pool {
   std::mutex mu;
-  std::condition_variable wake;       // workers wait here for a new generation
-  std::condition_variable done;       // the caller waits here for the last worker
+  std::condition_variable wake;   // workers sleep here between jobs
+  std::condition_variable done;   // the caller sleeps here for the last task
   std::vector<std::thread> workers;
-  std::atomic<uint64_t> generation{0};
   bool stopping = false;
+  int sleeping = 0;               // workers inside wake.wait (guarded by mu)
+  bool caller_waiting = false;    // guarded by mu
 
-  // The current job.
+  // The current job (written under mu, before generation is bumped).
+  std::atomic<uint64_t> generation{0};
   TaskFn fn = nullptr;
   void* ctx = nullptr;
   int64_t n_tasks = 0;
-  int active_workers = 0;              // workers that take part in this job
-  std::atomic<int64_t> next_task{0};
-  std::atomic<int> running{0};         // workers still busy with this job
+  std::atomic<uint64_t> next{0};      // (generation << 32) | next task index
+  std::atomic<int64_t> finished{0};   // tasks of the current job that are done
 
-  int threads = 0;                     // 0 = not initialised yet
-  std::mutex call_mu;                  // one parallel_for at a time (JS worker threads)
+  int threads = 0;                    // 0 = not initialised yet
+  std::mutex call_mu;                 // one parallel_for at a time (JS worker threads)
 };
 
 Pool& pool() {
@@ -45,39 +58,47 @@ int default_threads() {
   return hw == 0 ? 1 : int(hw);
 }
 
-void run_tasks(Pool& p) {
+// Claims and runs tasks of job `gen` until none is left (or a newer job replaced it).
+void run_tasks(Pool& p, uint64_t gen, TaskFn fn, void* ctx, int64_t n_tasks) {
+  uint64_t v = p.next.load(std::memory_order_acquire);
   for (;;) {
-    int64_t t = p.next_task.fetch_add(1, std::memory_order_relaxed);
-    if (t >= p.n_tasks) break;
-    p.fn(p.ctx, t);
+    if ((v >> 32) != (gen & 0xffffffffu)) return;
+    const int64_t t = int64_t(v & 0xffffffffu);
+    if (t >= n_tasks) return;
+    if (!p.next.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel)) continue;
+    fn(ctx, t);
+    if (p.finished.fetch_add(1, std::memory_order_acq_rel) + 1 == n_tasks) {
+      std::lock_guard<std::mutex> g(p.mu);
+      if (p.caller_waiting) p.done.notify_one();
+    }
+    v = p.next.load(std::memory_order_acquire);
   }
 }
 
-void worker_main(int index) {
+// `seen` is the generation when the worker was created (read by its creator).
+void worker_main(uint64_t seen) {
   Pool& p = pool();
-  uint64_t seen = p.generation.load();
   for (;;) {
-    // Spin briefly (a few microseconds) before sleeping: back-to-back kernel calls then
-    // avoid a futex round trip, and an idle process still sleeps.
-    bool got = false;
-    for (int spin = 0; spin < 2000; spin++) {
-      if (p.generation.load(std::memory_order_acquire) != seen) { got = true; break; }
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#endif
+    // Spin briefly before sleeping: back-to-back kernel calls then skip the futex round
+    // trip, and an idle process still sleeps.
+    for (int spin = 0; spin < 4000 && p.generation.load(std::memory_order_acquire) == seen; spin++) cpu_relax();
+    TaskFn fn;
+    void* ctx;
+    int64_t n_tasks;
+    {
+      std::unique_lock<std::mutex> lock(p.mu);
+      if (!p.stopping && p.generation.load() == seen) {
+        p.sleeping++;
+        p.wake.wait(lock, [&] { return p.stopping || p.generation.load() != seen; });
+        p.sleeping--;
+      }
+      if (p.stopping) return;
+      seen = p.generation.load();
+      fn = p.fn;
+      ctx = p.ctx;
+      n_tasks = p.n_tasks;
     }
-    std::unique_lock<std::mutex> lock(p.mu);
-    if (!got) p.wake.wait(lock, [&] { return p.stopping || p.generation.load() != seen; });
-    if (p.stopping) return;
-    seen = p.generation.load();
-    bool take_part = index < p.active_workers;
-    lock.unlock();
-    if (!take_part) continue;
-    run_tasks(p);
-    if (p.running.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      std::lock_guard<std::mutex> g(p.mu);
-      p.done.notify_one();
-    }
+    run_tasks(p, seen, fn, ctx, n_tasks);
   }
 }
 
@@ -94,7 +115,7 @@ void stop_workers(Pool& p) {
 
 void start_workers(Pool& p, int threads) {
   p.threads = threads;
-  for (int i = 0; i < threads - 1; i++) p.workers.emplace_back(worker_main, i);
+  for (int i = 0; i < threads - 1; i++) p.workers.emplace_back(worker_main, p.generation.load());
 }
 
 void ensure_started(Pool& p) {
@@ -124,39 +145,38 @@ void parallel_for(int64_t n_tasks, TaskFn fn, void* ctx) {
   if (n_tasks <= 0) return;
   Pool& p = pool();
   std::unique_lock<std::mutex> call(p.call_mu, std::try_to_lock);
-  // Busy (another JS thread is using the pool) or nothing to share: run here.
-  if (!call.owns_lock() || n_tasks == 1) {
+  // Busy (another JS thread is using the pool), a single task, or no workers: run here.
+  if (!call.owns_lock() || n_tasks == 1 || n_tasks > 0x7fffffff) {
     for (int64_t t = 0; t < n_tasks; t++) fn(ctx, t);
     return;
   }
   ensure_started(p);
-  int helpers = int(p.workers.size());
-  if (int64_t(helpers) > n_tasks - 1) helpers = int(n_tasks - 1);
-  if (helpers <= 0) {
+  if (p.workers.empty()) {
     for (int64_t t = 0; t < n_tasks; t++) fn(ctx, t);
     return;
   }
+  uint64_t gen;
+  bool wake_needed;
   {
     std::lock_guard<std::mutex> g(p.mu);
+    gen = p.generation.load() + 1;
     p.fn = fn;
     p.ctx = ctx;
     p.n_tasks = n_tasks;
-    p.active_workers = helpers;
-    p.next_task.store(0, std::memory_order_relaxed);
-    p.running.store(helpers, std::memory_order_relaxed);
-    p.generation.fetch_add(1, std::memory_order_release);
+    p.finished.store(0, std::memory_order_relaxed);
+    p.next.store((gen & 0xffffffffu) << 32, std::memory_order_relaxed);
+    p.generation.store(gen, std::memory_order_release);
+    wake_needed = p.sleeping > 0;
   }
-  p.wake.notify_all();
-  run_tasks(p);
-  // Wait for the helpers: spin a little, then sleep.
-  for (int spin = 0; spin < 4000 && p.running.load(std::memory_order_acquire) != 0; spin++) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-  }
-  if (p.running.load(std::memory_order_acquire) != 0) {
+  if (wake_needed) p.wake.notify_all();
+  run_tasks(p, gen, fn, ctx, n_tasks);
+  // Tasks claimed by workers may still be running: spin a little, then sleep.
+  for (int spin = 0; spin < 4000 && p.finished.load(std::memory_order_acquire) < n_tasks; spin++) cpu_relax();
+  if (p.finished.load(std::memory_order_acquire) < n_tasks) {
     std::unique_lock<std::mutex> lock(p.mu);
-    p.done.wait(lock, [&] { return p.running.load(std::memory_order_acquire) == 0; });
+    p.caller_waiting = true;
+    p.done.wait(lock, [&] { return p.finished.load(std::memory_order_acquire) >= n_tasks; });
+    p.caller_waiting = false;
   }
 }
 

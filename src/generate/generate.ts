@@ -17,7 +17,7 @@ import { randomInt } from "node:crypto";
 import type { GenerationDefaults } from "../formats/types.js";
 import type { InferenceModel } from "./decoder.js";
 import { kvCacheEstimate } from "./kv_cache.js";
-import { SamplingRng } from "./rng.js";
+import { Generator as RandomGenerator } from "../tensor/random.js";
 import {
   isGreedy, logSoftmax, resolveSamplingOptions, sampleToken, type ResolvedSamplingOptions, type SamplingOptions,
 } from "./sampling.js";
@@ -122,7 +122,7 @@ export function resolveGenerateOptions(options: GenerateOptions): ResolvedGenera
   const stop = options.stop === undefined ? [] : Array.isArray(options.stop) ? options.stop : [options.stop];
   for (const s of stop) if (typeof s !== "string" || s === "") throw new TypeError(`stop: expected non-empty strings, got ${JSON.stringify(s)}`);
   const seed = options.seed ?? randomInt(0, 2 ** 31);
-  if (!Number.isFinite(seed)) throw new RangeError(`seed: expected a number, got ${seed}`);
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed: expected a non-negative integer, got ${seed}`);
   return {
     ...sampling,
     maxNewTokens: int("maxNewTokens", options.maxNewTokens ?? GENERATE_DEFAULTS.maxNewTokens, 0),
@@ -153,7 +153,7 @@ interface Row {
   text: string;
   decoder: { push(id: number): string; flush(): string };
   stops: StopStringFilter;
-  rng: SamplingRng;
+  rng: RandomGenerator;
   finish: FinishReason | null;
 }
 
@@ -181,7 +181,7 @@ export async function* generationLoop(
     for (const id of ids) decoder.push(id); // decode the continuation in context (leading spaces)
     return {
       prompt: ids, generated: [], logprobs: [], text: "", decoder,
-      stops: new StopStringFilter(o.stop), rng: new SamplingRng(o.seed), finish: null,
+      stops: new StopStringFilter(o.stop), rng: new RandomGenerator(o.seed), finish: null,
     };
   });
 

@@ -1,12 +1,12 @@
 // Public API of text generation: sampling, the inference model with its KV cache, the
 // generation loop, streaming and prompt templates.
+// (argmax / softmax helpers of sampling.ts are not re-exported: the tensor library owns those names.)
 export {
-  SAMPLING_DEFAULTS, resolveSamplingOptions, isGreedy, processLogits, sampleToken, argmax, softmax, logSoftmax,
+  SAMPLING_DEFAULTS, resolveSamplingOptions, isGreedy, processLogits, sampleToken,
   repetitionPenalty, temperature, topK, topP, minP, drawFromProbabilities,
-  type SamplingOptions, type ResolvedSamplingOptions,
+  type SamplingOptions, type ResolvedSamplingOptions, type UniformSource,
 } from "./sampling.js";
 export { explainStep, type ExplainedStep, type ExplainedCandidate, type ExplainOptions, type CutBy } from "./explain.js";
-export { SamplingRng, type UniformSource } from "./rng.js";
 export { KVCache, kvCacheEstimate, type KVCacheShape, type KVCacheEstimate } from "./kv_cache.js";
 export { DecoderModel, type DecoderDims, type InferenceModel } from "./decoder.js";
 export {

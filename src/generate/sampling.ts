@@ -16,7 +16,14 @@
 //
 // Every cut keeps at least one token (the most likely one), and tokens tied with the last
 // token kept are kept too, so a result never depends on the order of token ids.
-import type { UniformSource } from "./rng.js";
+
+/**
+ * Anything that yields uniform floats in [0, 1): the tensor library's seeded `Generator`
+ * (src/tensor/random.ts, MT19937) is what the generation loop uses.
+ */
+export interface UniformSource {
+  random(): number;
+}
 
 /** Sampling settings, with Hugging Face's names in camelCase. */
 export interface SamplingOptions {

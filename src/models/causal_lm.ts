@@ -37,8 +37,12 @@ export const IGNORE_INDEX = -100;
  * labels. Computed without slicing the big logits tensor: the labels are shifted left by one
  * instead and the last position of each row gets IGNORE_INDEX, which gives the same sum and
  * the same count.
+ *
+ * `keyValid` (B·T, 1 = real token) makes pad positions produce no loss even when the label
+ * after them is real: in a left-padded row HF would score the last pad's logits against the
+ * first real token, a term that carries no information; here it is dropped.
  */
-export function causalLMLoss(logits: Tensor, labels: Tensor): Tensor {
+export function causalLMLoss(logits: Tensor, labels: Tensor, keyValid: Uint8Array | null = null): Tensor {
   const [B, T, V] = logits.shape as [number, number, number];
   if (labels.ndim !== 2 || labels.shape[0] !== B || labels.shape[1] !== T) {
     throw new RangeError(`forward: labels must have shape [${B}, ${T}] like the input ids, got [${labels.shape.join(", ")}]`);
@@ -47,7 +51,10 @@ export function causalLMLoss(logits: Tensor, labels: Tensor): Tensor {
   const src = labels.data() as Int32Array;
   const shifted = new Int32Array(B * T);
   for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) shifted[b * T + t] = t + 1 < T ? src[b * T + t + 1]! : IGNORE_INDEX;
+    for (let t = 0; t < T; t++) {
+      const i = b * T + t;
+      shifted[i] = t + 1 < T && (!keyValid || keyValid[i]) ? src[i + 1]! : IGNORE_INDEX;
+    }
   }
   return crossEntropy(logits.reshape(B * T, V), new Tensor(shifted, [B * T]), { ignoreIndex: IGNORE_INDEX });
 }

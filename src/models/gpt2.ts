@@ -116,6 +116,6 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
     const ctx = attentionContext(B, T, opts.attentionMask, opts.positionIds);
     const h = this.transformer.forward(inputIds, ctx); // (B, T, C)
     const logits = linear(h, this.transformer.wte.weight); // (B, T, vocab): the head is wte, tied
-    return opts.labels ? { logits, loss: causalLMLoss(logits, opts.labels) } : { logits };
+    return opts.labels ? { logits, loss: causalLMLoss(logits, opts.labels, ctx.keyValid) } : { logits };
   }
 }

@@ -100,6 +100,6 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     const ctx = attentionContext(B, T, opts.attentionMask, opts.positionIds);
     const h = this.model.forward(inputIds, ctx); // (B, T, C)
     const logits = this.lm_head ? this.lm_head.forward(h) : linear(h, this.model.embed_tokens.weight); // (B, T, vocab)
-    return opts.labels ? { logits, loss: causalLMLoss(logits, opts.labels) } : { logits };
+    return opts.labels ? { logits, loss: causalLMLoss(logits, opts.labels, ctx.keyValid) } : { logits };
   }
 }

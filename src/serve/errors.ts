@@ -8,6 +8,9 @@
 export type ErrorType = "invalid_request_error" | "not_found_error" | "rate_limit_error" | "server_error";
 
 export class ApiError extends Error {
+  /** Extra response headers (e.g. Allow on a 405). */
+  headers: Record<string, string> = {};
+
   constructor(
     readonly status: number,
     message: string,

@@ -85,13 +85,14 @@ function learnPieces(o: ResolvedOptions, corpus: Corpus, metaCount: number): Arr
 
 /** Char model: the alphabet, scored by log frequency (char_model_trainer.cc). */
 function charPieces(o: ResolvedOptions, corpus: Corpus, metaCount: number): Array<[string, number]> {
+  // float logarithms, as char_model_trainer.cc computes them.
   let sum = 0;
-  for (const [, f] of corpus.requiredChars) sum = Math.fround(sum + f);
-  const logsum = Math.fround(Math.log(sum));
+  for (const [, f] of corpus.requiredChars) sum += f;
+  const logsum = Math.fround(Math.log(Math.fround(sum)));
   const out: Array<[string, number]> = [];
   for (const [c, f] of corpus.requiredChars) {
     if (!o.useAllVocab && out.length === o.vocabSize - metaCount) break;
-    out.push([String.fromCodePoint(c), Math.fround(Math.log(f) - logsum)]);
+    out.push([String.fromCodePoint(c), Math.fround(Math.fround(Math.log(Math.fround(f))) - logsum)]);
   }
   return out;
 }

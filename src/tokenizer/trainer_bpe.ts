@@ -1,13 +1,16 @@
 // The SentencePiece BPE trainer (bpe_model_trainer.cc), step for step:
 //  1. Split the normalized sentences into words and count them.
 //  2. Every character is a symbol; every adjacent pair of symbols that could be a valid piece
-//     is a candidate, with the total frequency of the words where it occurs.
+//     is a candidate, with the total frequency of the words where it occurs (counted as the
+//     library counts: in "aaa" the pair "aa" counts once, see computeFreq).
 //  3. Repeatedly take the most frequent candidate (ties: the shorter piece, then the smaller
 //     string), make it a piece with score -(its rank), and merge it everywhere, updating the
 //     counts of the neighbouring pairs. A piece already made from other parts is skipped.
 //  4. Append the alphabet (most frequent character first).
-// The library rescans a set of "active" candidates; we keep exact counts in a priority queue,
-// which picks the same pair whenever the library's active set holds the best one.
+// The library rescans a set of "active" candidates (the top 5%, refreshed every 100 merges);
+// we keep every candidate in a priority queue, which picks the same pair whenever the
+// library's active set holds the best one (it did in all our comparisons: the models of
+// ../shared/testdata/tokenizer come out byte-identical).
 import { countWords } from "./train/words.js";
 import { isValidPiece, UNK_CHAR, type PieceRules } from "./train/piece_rules.js";
 import { compareCodepoints } from "./train/order.js";
@@ -199,7 +202,7 @@ export function trainBpePieces(input: BpeInput): Array<[string, number]> {
   // occurrences are forgotten for good, as in the library (so counts can run low).
   const computeFreq = (id: number): void => {
     if (syms.freq[id]! > 0) return;
-    let list = syms.positions[id]!;
+    const list = syms.positions[id]!;
     if (unsorted.has(id)) {
       list.sort((a, b) => a - b);
       unsorted.delete(id);
@@ -265,7 +268,6 @@ export function trainBpePieces(input: BpeInput): Array<[string, number]> {
     }
     made.add(text);
     pieces.push([text, -pieces.length]);
-    if (process.env.BPE_DEBUG) console.error(pieces.length, text, syms.freq[best]);
     if (pieces.length % 1000 === 0) onProgress?.(`BPE: ${pieces.length}/${input.numMerges} pieces (freq ${syms.freq[best]}, '${text}')`);
 
     const left = syms.left[best]!, right = syms.right[best]!;

@@ -10,7 +10,7 @@
 //  4. Final vocabulary: the alphabet, then the best-scoring pieces, sorted by score.
 import { CandidateTexts, Lattice, type LatticeModel } from "./train/lattice.js";
 import { makeSeedPieces } from "./train/seed_pieces.js";
-import { compareCodepoints, sortedByValue } from "./train/order.js";
+import { sortedByValue } from "./train/order.js";
 import { countWords } from "./train/words.js";
 import type { PieceRules } from "./train/piece_rules.js";
 import type { Sentence } from "./train/sentences.js";
@@ -152,7 +152,7 @@ function prune(
   const alternatives: number[][] = Array.from({ length: size }, () => []);
   for (let i = 0; i < size; i++) {
     lattice.build(pieceTexts, vocab.seeds[i]!, vocab);
-    const nbest = lattice.twoBest();
+    const nbest = lattice.nBest(2);
     if (nbest.length === 1) continue;
     if (nbest[0]!.length >= 2) alwaysKeep[i] = 0; // its best segmentation splits it anyway
     else if (nbest[0]!.length === 1) for (const k of nbest[1]!) alternatives[i]!.push(lattice.piece[k]!);
@@ -194,8 +194,8 @@ function prune(
     const logsumAlt = f32(Math.log(f32(sum + f32(freq[i]! * (alt.length - 1)))));
     let logprobAlt = 0;
     for (const n of alt) {
-      const fn = n >= 0 ? freq[n]! : 0;
-      logprobAlt = f32(logprobAlt + f32(Math.log(f32(fn + freq[i]!)) - logsumAlt));
+      const fn = freq[n]!;
+      logprobAlt = f32(logprobAlt + (Math.log(f32(fn + freq[i]!)) - logsumAlt));
     }
     candidates.push([i, f32(F * f32(logprobSp - logprobAlt))]);
   }
@@ -229,6 +229,5 @@ function finalPieces(vocab: Vocabulary, seedText: string[], input: UnigramInput)
     if (final.size === room) break;
     final.set(piece, score);
   }
-  void compareCodepoints;
   return sortedByValue(final);
 }

@@ -11,7 +11,7 @@ import {
   sampleToken, resolveSamplingOptions, argmax, repetitionPenalty, topK, topP, minP, processLogits,
   type SamplingOptions,
 } from "../../src/generate/sampling.js";
-import { SamplingRng } from "../../src/generate/rng.js";
+import { Generator } from "../../src/tensor/random.js";
 import { explainStep } from "../../src/generate/explain.js";
 
 const DRAWS = 100_000;
@@ -87,7 +87,7 @@ function chiSquare(counts: number[], expected: number[]): { stat: number; df: nu
 
 function drawCounts(logits: number[], options: SamplingOptions, seed = 1234): number[] {
   const o = resolveSamplingOptions(options);
-  const rng = new SamplingRng(seed);
+  const rng = new Generator(seed);
   const l = Float32Array.from(logits);
   const counts = new Array<number>(logits.length).fill(0);
   for (let i = 0; i < DRAWS; i++) counts[sampleToken(l, o, rng)]!++;
@@ -179,14 +179,14 @@ describe("sampling rules", () => {
   test("same seed, same draws; different seed, different draws", () => {
     const o = resolveSamplingOptions({ temperature: 1 });
     const l = Float32Array.from(L);
-    const run = (seed: number) => { const r = new SamplingRng(seed); return Array.from({ length: 50 }, () => sampleToken(l, o, r)); };
+    const run = (seed: number) => { const r = new Generator(seed); return Array.from({ length: 50 }, () => sampleToken(l, o, r)); };
     assert.deepEqual(run(7), run(7));
     assert.notDeepEqual(run(7), run(8));
   });
 
   test("greedy: temperature 0 or doSample false takes the first maximum", () => {
     const l = Float32Array.from([0, 3, 1, 3]);
-    const r = new SamplingRng(1);
+    const r = new Generator(1);
     assert.equal(sampleToken(l, resolveSamplingOptions({ temperature: 0 }), r), 1);
     assert.equal(sampleToken(l, resolveSamplingOptions({ doSample: false, temperature: 5 }), r), 1);
     assert.equal(argmax(l), 1);
@@ -197,7 +197,7 @@ describe("sampling rules", () => {
     repetitionPenalty(l, [0, 1, 0, 1], 2);
     assert.deepEqual(Array.from(l), [1, -4, 1, 4]);
     // Greedy honours it: token 3 was seen, and 4 / 5 = 0.8 falls below token 2's logit 1.
-    const r = new SamplingRng(1);
+    const r = new Generator(1);
     assert.equal(sampleToken(Float32Array.from([0, 0, 1, 4]), resolveSamplingOptions({ temperature: 0, repetitionPenalty: 5 }), r, [3]), 2);
   });
 

@@ -1,8 +1,8 @@
 // Tiny random Llama and GPT-2 checkpoints for tests (HF tensor names, (out, in) linear weights).
 import type { Checkpoint, StoredTensor } from "../../src/formats/types.js";
-import { SamplingRng } from "../../src/generate/rng.js";
+import { Generator } from "../../src/tensor/random.js";
 
-function randomTensor(rng: SamplingRng, shape: number[], scale: number, offset = 0): StoredTensor {
+function randomTensor(rng: Generator, shape: number[], scale: number, offset = 0): StoredTensor {
   const n = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = offset + (rng.random() * 2 - 1) * scale;
@@ -12,7 +12,7 @@ function randomTensor(rng: SamplingRng, shape: number[], scale: number, offset =
 export function tinyLlama(seed = 1, opts: { vocab?: number; hidden?: number; layers?: number; heads?: number; kvHeads?: number; context?: number } = {}): Checkpoint {
   const V = opts.vocab ?? 40, H = opts.hidden ?? 16, Lr = opts.layers ?? 2, nh = opts.heads ?? 4, nkv = opts.kvHeads ?? 2;
   const hd = H / nh, I = 24, kv = nkv * hd;
-  const rng = new SamplingRng(seed);
+  const rng = new Generator(seed);
   const t = new Map<string, StoredTensor>();
   t.set("model.embed_tokens.weight", randomTensor(rng, [V, H], 1));
   for (let l = 0; l < Lr; l++) {
@@ -41,7 +41,7 @@ export function tinyLlama(seed = 1, opts: { vocab?: number; hidden?: number; lay
 
 export function tinyGPT2(seed = 2): Checkpoint {
   const V = 40, H = 16, Lr = 2, nh = 4, ctx = 64, I = 4 * H;
-  const rng = new SamplingRng(seed);
+  const rng = new Generator(seed);
   const t = new Map<string, StoredTensor>();
   t.set("transformer.wte.weight", randomTensor(rng, [V, H], 1));
   t.set("transformer.wpe.weight", randomTensor(rng, [ctx, H], 0.3));

@@ -2,17 +2,25 @@
 // matched once against the seed vocabulary: `candidates` lists each (begin, length, seed) that
 // fits. The vocabulary only shrinks during training, so a lattice for the current vocabulary
 // is these candidates whose seed is still alive (`pieceOfSeed[seed] >= 0`), plus an unknown
-// node (score `unkScore`) wherever no one-character piece starts, as unigram_model.cc does.
+// node (score `unkScore`, counted as piece 0) wherever no one-character piece starts, as
+// unigram_model.cc does.
 // Log-space arithmetic is rounded to float32, like the library's `float` lattices.
 
 const f32 = Math.fround;
+
+/**
+ * The piece an unknown node counts as. The library's training model never sets its unknown
+ * id, which stays at its default 0: expected counts and Viterbi counts of unknown spans go to
+ * the first piece. We do the same to train the same vocabularies.
+ */
+const UNK_PIECE = 0;
 const MINUS_LOG_EPSILON = 50;
 
 /** log(exp(x) + exp(y)), as the library's LogSumExp. */
 export function logSumExp(x: number, y: number): number {
   const vmin = Math.min(x, y), vmax = Math.max(x, y);
-  if (vmax > vmin + MINUS_LOG_EPSILON) return vmax;
-  return f32(vmax + f32(Math.log(Math.exp(vmin - vmax) + 1.0)));
+  if (vmax > f32(vmin + MINUS_LOG_EPSILON)) return vmax;
+  return f32(vmax + Math.log(Math.exp(f32(vmin - vmax)) + 1.0));
 }
 
 /** Texts with their candidate nodes, sorted by begin, then length. */
@@ -90,7 +98,7 @@ export interface LatticeModel {
   unkScore: number;
 }
 
-/** One text's lattice: live nodes (begin, end, piece or -1 for unknown, score). */
+/** One text's lattice: live nodes (begin, end, piece, score), sorted by begin then length. */
 export class Lattice {
   begin = new Int32Array(256);
   end = new Int32Array(256);
@@ -116,7 +124,7 @@ export class Lattice {
         if (l === 1) single = true;
         this.push(b, b + l, piece, model.scores[piece]!);
       }
-      if (!single) this.push(b, b + 1, -1, model.unkScore);
+      if (!single) this.push(b, b + 1, UNK_PIECE, model.unkScore);
     }
   }
 
@@ -180,9 +188,11 @@ export class Lattice {
     for (let k = 0; k < n; k++) {
       const p = this.piece[k]!;
       if (p < 0) continue;
-      expected[p] = expected[p]! + freq * Math.exp(fwd[this.begin[k]!]! + this.score[k]! + bwd[this.end[k]!]! - z);
+      // float arithmetic inside, double exp, as the library does.
+      const logp = f32(f32(f32(fwd[this.begin[k]!]! + this.score[k]!) + bwd[this.end[k]!]!) - z);
+      expected[p] = expected[p]! + freq * Math.exp(logp);
     }
-    return freq * z;
+    return f32(freq * z);
   }
 
   /** The best segmentation as node indices (ties: the node with the earliest begin). */
@@ -207,50 +217,94 @@ export class Lattice {
   }
 
   /**
-   * The two best segmentations (node indices), best first; one when there is no other.
-   * Keeps the two best partial paths at every position.
+   * The `n` best segmentations (node indices), best first, by A* search from the end with
+   * the Viterbi score as the (exact) estimate of the rest of the path, as the library does.
    */
-  twoBest(): number[][] {
-    const len = this.length, n = this.count;
-    // For each position, up to two entries: score, node, rank of the entry at node's begin.
-    const score = new Float64Array(2 * (len + 1)).fill(-Infinity);
-    const node = new Int32Array(2 * (len + 1)).fill(-2);
-    const rank = new Int32Array(2 * (len + 1));
-    score[0] = 0;
-    node[0] = -1;
-    for (let i = 0; i < n; i++) {
-      const b = this.begin[i]!, e = this.end[i]!;
-      for (let r = 0; r < 2; r++) {
-        if (node[2 * b + r] === -2) continue;
-        const v = f32(score[2 * b + r]! + this.score[i]!);
-        const s0 = 2 * e, s1 = s0 + 1;
-        if (node[s0] === -2 || v > score[s0]!) {
-          score[s1] = score[s0]!;
-          node[s1] = node[s0]!;
-          rank[s1] = rank[s0]!;
-          score[s0] = v;
-          node[s0] = i;
-          rank[s0] = r;
-        } else if (node[s1] === -2 || v > score[s1]!) {
-          score[s1] = v;
-          node[s1] = i;
-          rank[s1] = r;
-        }
+  nBest(n: number): number[][] {
+    const len = this.length, count = this.count;
+    // Viterbi scores (best path from the start through each node) and nodes by end position.
+    const atPos = new Float64Array(len + 1).fill(-Infinity);
+    atPos[0] = 0;
+    const through = new Float64Array(count);
+    const endingAt: number[][] = Array.from({ length: len + 1 }, () => []);
+    for (let i = 0; i < count; i++) {
+      const e = this.end[i]!;
+      const v = f32(atPos[this.begin[i]!]! + this.score[i]!);
+      through[i] = v;
+      if (endingAt[e]!.length === 0 || v > atPos[e]!) atPos[e] = v;
+      endingAt[e]!.push(i);
+    }
+    // Hypotheses: a node (-1 = the start) and the rest of the path to the end.
+    const hNode: number[] = [], hNext: number[] = [], hG: number[] = [], hF: number[] = [];
+    const agenda = new MaxHeap(hF);
+    const add = (node: number, next: number, g: number, f: number): void => {
+      hNode.push(node);
+      hNext.push(next);
+      hG.push(g);
+      hF.push(f);
+      agenda.push(hNode.length - 1);
+    };
+    add(-2, -1, 0, 0); // the end
+    const results: number[][] = [];
+    // Pieces are short, so the agenda stays small; the cap only guards against pathological input.
+    while (agenda.size > 0 && results.length < n && hNode.length < 1_000_000) {
+      const top = agenda.pop();
+      const node = hNode[top]!;
+      if (node === -1) {
+        const path: number[] = [];
+        for (let h = hNext[top]!; hNode[h]! !== -2; h = hNext[h]!) path.push(hNode[h]!);
+        results.push(path);
+        continue;
+      }
+      const pos = node === -2 ? len : this.begin[node]!;
+      if (pos === 0) {
+        add(-1, top, hG[top]!, hG[top]!);
+        continue;
+      }
+      for (const l of endingAt[pos]!) {
+        const g = f32(this.score[l]! + hG[top]!);
+        add(l, top, g, f32(through[l]! + hG[top]!));
       }
     }
-    const paths: number[][] = [];
-    for (let r = 0; r < 2; r++) {
-      if (node[2 * len + r] === -2) continue;
-      const path: number[] = [];
-      let pos = len, rr = r;
-      while (pos > 0) {
-        const i = node[2 * pos + rr]!;
-        path.push(i);
-        rr = rank[2 * pos + rr]!;
-        pos = this.begin[i]!;
-      }
-      paths.push(path.reverse());
+    return results;
+  }
+}
+
+/** Max-heap of hypothesis indices ordered by their priority. */
+class MaxHeap {
+  private readonly items: number[] = [];
+  constructor(private readonly key: number[]) {}
+  get size(): number {
+    return this.items.length;
+  }
+  push(x: number): void {
+    const a = this.items, k = this.key;
+    a.push(x);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (k[a[p]!]! >= k[a[i]!]!) break;
+      [a[p], a[i]] = [a[i]!, a[p]!];
+      i = p;
     }
-    return paths;
+  }
+  pop(): number {
+    const a = this.items, k = this.key;
+    const top = a[0]!;
+    const last = a.pop()!;
+    if (a.length > 0) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < a.length && k[a[l]!]! > k[a[m]!]!) m = l;
+        if (r < a.length && k[a[r]!]! > k[a[m]!]!) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i]!, a[m]!];
+        i = m;
+      }
+    }
+    return top;
   }
 }

@@ -16,6 +16,16 @@ export function compareCodepoints(a: string, b: string): number {
 }
 
 /**
+ * The order in which a suffix tree lists its nodes (the library's seed pieces come from one):
+ * code point order, except that a string comes after the strings it is a prefix of.
+ */
+export function compareSuffixTreeOrder(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  if (a.slice(0, n) === b.slice(0, n)) return b.length - a.length;
+  return compareCodepoints(a, b);
+}
+
+/**
  * SentencePiece's Sorted(): by value descending, then key ascending (code point order for
  * strings, numeric for numbers).
  */

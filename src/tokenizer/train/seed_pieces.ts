@@ -5,7 +5,7 @@
 // extending only those that occur twice or more and could still become a valid piece, which
 // finds the same set.
 import { isValidPiece, UNK_CHAR, type PieceRules } from "./piece_rules.js";
-import { compareCodepoints, sortedByValue } from "./order.js";
+import { compareSuffixTreeOrder, sortedByValue } from "./order.js";
 import type { Sentence } from "./sentences.js";
 
 const BOUNDARY = 0;
@@ -109,17 +109,18 @@ export function makeSeedPieces(input: SeedInput): Array<[string, number]> {
     counts = childCounts;
   }
 
-  // The best seedSentencepieceSize substrings (ties: string order).
+  // The best seedSentencepieceSize substrings; ties in the order the library's suffix tree
+  // lists them (it matters: later ties between pieces are broken by their position).
   const substrings = found.map(([off, l, score]): [string, number] => [String.fromCodePoint(...text.subarray(off, off + l)), score]);
-  substrings.sort((a, b) => (a[1] !== b[1] ? b[1] - a[1] : compareCodepoints(a[0], b[0])));
+  substrings.sort((a, b) => (a[1] !== b[1] ? b[1] - a[1] : compareSuffixTreeOrder(a[0], b[0])));
   if (substrings.length > input.seedSentencepieceSize) substrings.length = input.seedSentencepieceSize;
 
   const seeds: Array<[string, number]> = [...sortedByValue(charFreq), ...substrings];
   // Scores become log probabilities (float arithmetic, as in the library).
   let sum = 0;
-  for (const [, v] of seeds) sum = Math.fround(sum + v);
+  for (const [, v] of seeds) sum = Math.fround(sum + Math.fround(v));
   const logsum = Math.fround(Math.log(sum));
-  for (const s of seeds) s[1] = Math.fround(Math.log(s[1]) - logsum);
+  for (const s of seeds) s[1] = Math.fround(Math.log(Math.fround(s[1])) - logsum);
   return seeds;
 }
 

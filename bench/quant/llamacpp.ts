@@ -1,0 +1,117 @@
+// Quantized stories260K in tsgpt and in llama.cpp (through node-llama-cpp), in the same run:
+//   1. tsgpt quantizes the model to q8_0 / q4_0 / q4_k GGUF files,
+//   2. both decode the same prompt greedily from each file: the texts must be the same,
+//   3. perplexity of f32 vs each dtype on simple stories (stories.txt) and held-out lines,
+//   4. the quantized matmul kernels (js, native) against the f32 matmul on a 2048 × 2048 GEMV.
+// Run: npx tsx bench/quant/llamacpp.ts [--tokens 64]
+// llama.cpp part: needs node-llama-cpp installed (its prebuilt CPU binaries); skipped otherwise.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadCheckpointSync } from "../../src/formats/load.js";
+import { readGGUFCheckpoint } from "../../src/formats/gguf_llama.js";
+import { SentencePieceProcessor } from "../../src/tokenizer/processor.js";
+import { TextGenerator } from "../../src/generate/text_generator.js";
+import { getBackend } from "../../src/backend/index.js";
+import { dequantizeCheckpoint } from "../../src/quant/checkpoint.js";
+import { evaluateQuantization } from "../../src/quant/evaluate.js";
+import { quantizeTensor } from "../../src/quant/quantize.js";
+import { quantizedMatmulJs } from "../../src/quant/matmul.js";
+import { quantKernelInfo, quantizedMatmul } from "../../src/quant/kernels.js";
+import { main as cli } from "../../src/cli/main.js";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const shared = process.env.TSGPT_SHARED_DIR ?? resolve(here, "..", "..", "..", "shared");
+const modelPath = join(shared, "models", "stories260K", "stories260K.bin");
+const tokPath = join(shared, "models", "stories260K", "tok512.model");
+const tokensArg = process.argv.indexOf("--tokens");
+const maxTokens = tokensArg > 0 ? Number(process.argv[tokensArg + 1]) : 64;
+const prompt = "Once upon a time";
+const dir = mkdtempSync(join(tmpdir(), "tsgpt-quant-bench-"));
+
+async function loadLlamaCpp(): Promise<null | ((path: string) => Promise<{ text: string; tokPerS: number }>)> {
+  let mod: typeof import("node-llama-cpp");
+  try {
+    mod = await import(process.env.TSGPT_NODE_LLAMA_CPP ?? "node-llama-cpp");
+  } catch {
+    return null;
+  }
+  const llama = await mod.getLlama({ gpu: false, build: "never", logLevel: mod.LlamaLogLevel.error });
+  return async (path) => {
+    const model = await llama.loadModel({ modelPath: path });
+    const ctx = await model.createContext({ contextSize: 512 });
+    const completion = new mod.LlamaCompletion({ contextSequence: ctx.getSequence() });
+    const t0 = performance.now();
+    const text = await completion.generateCompletion(prompt, { maxTokens, temperature: 0 });
+    const s = (performance.now() - t0) / 1000;
+    const n = model.tokenize(text).length;
+    await ctx.dispose();
+    await model.dispose();
+    return { text, tokPerS: n / s };
+  };
+}
+
+async function tsgptGreedy(path: string): Promise<{ text: string; tokPerS: number }> {
+  const gen = TextGenerator.fromCheckpoint(dequantizeCheckpoint(readGGUFCheckpoint(path)), SentencePieceProcessor.load(tokPath));
+  const t0 = performance.now();
+  const r = await gen.generate(prompt, { maxNewTokens: maxTokens, temperature: 0 });
+  return { text: r.text, tokPerS: r.tokens.length / ((performance.now() - t0) / 1000) };
+}
+
+function gemvBench(): void {
+  const n = 2048, k = 2048, reps = 20;
+  const x = Float32Array.from({ length: k }, (_, i) => Math.sin(i));
+  const wf = Float32Array.from({ length: n * k }, (_, i) => Math.cos(i * 0.37) * 0.05);
+  const out = new Float32Array(n);
+  const time = (f: () => void, r = reps) => {
+    f();
+    const t0 = performance.now();
+    for (let i = 0; i < r; i++) f();
+    return (performance.now() - t0) / r;
+  };
+  const be = getBackend();
+  const f32 = time(() => be.matmul({ batch: 1, m: 1, n, k, a: x, aOffset: 0, aBatchStride: 0, transA: false, b: wf, bOffset: 0, bBatchStride: 0, transB: true, c: out, accumulate: false }));
+  console.log(`\nGEMV 1×${k} · (${n}×${k})ᵀ, ${be.name} f32 matmul: ${f32.toFixed(3)} ms; quantized kernel: ${quantKernelInfo().kernel}`);
+  for (const dt of ["Q8_0", "Q4_0", "Q4_K", "Q8_ROW"] as const) {
+    const w = quantizeTensor({ data: wf, shape: [n, k] }, dt);
+    const q = time(() => quantizedMatmul(x, 1, k, w, out));
+    const js = time(() => quantizedMatmulJs(x, 1, k, w, out), 2);
+    console.log(`  ${dt.padEnd(6)} ${(w.data.length / 2 ** 20).toFixed(2)} MiB  kernel ${q.toFixed(3)} ms (${(f32 / q).toFixed(2)}× f32)  js ${js.toFixed(1)} ms`);
+  }
+}
+
+try {
+  const llamaCpp = await loadLlamaCpp();
+  if (!llamaCpp) console.log("node-llama-cpp not installed: llama.cpp comparison skipped");
+  console.log(`greedy "${prompt}", ${maxTokens} tokens (tsgpt backend: ${getBackend().name}; weights dequantized to f32 for the decoder)`);
+  for (const dtype of ["q8_0", "q4_0", "q4_k"]) {
+    const out = join(dir, `stories260K-${dtype}.gguf`);
+    const code = await cli(["quantize", "--model", modelPath, "--dtype", dtype, "--out", out]);
+    if (code !== 0) throw new Error(`quantize ${dtype} failed`);
+    const ours = await tsgptGreedy(out);
+    console.log(`\n[${dtype}] tsgpt     ${ours.tokPerS.toFixed(0)} tok/s: ${JSON.stringify(ours.text.slice(0, 100))}…`);
+    if (llamaCpp) {
+      const ref = await llamaCpp(out);
+      console.log(`[${dtype}] llama.cpp ${ref.tokPerS.toFixed(0)} tok/s: ${JSON.stringify(ref.text.slice(0, 100))}…`);
+      console.log(`[${dtype}] greedy texts equal: ${ours.text === ref.text}${ours.text === ref.text ? "" : ` (first difference at char ${[...ours.text].findIndex((c, i) => c !== ref.text[i])})`}`);
+    }
+  }
+
+  const sp = SentencePieceProcessor.load(tokPath);
+  const ckpt = loadCheckpointSync(modelPath);
+  const bos = ckpt.config.bos_token_id ?? 1;
+  const stories = readFileSync(join(here, "stories.txt"), "utf8").split("\n").filter((l) => l.trim());
+  const heldout = readFileSync(join(shared, "testdata", "corpus", "heldout.txt"), "utf8").split("\n")
+    .filter((l) => /^[\x20-\x7e]{40,300}$/.test(l)).slice(0, 40); // plain-ASCII English lines
+  for (const [name, lines] of [["stories.txt (simple children's stories)", stories], ["heldout.txt (40 ASCII lines: web text, far from TinyStories)", heldout]] as const) {
+    const seqs = lines.map((l) => [bos, ...sp.encode(l)]);
+    const rows = evaluateQuantization(ckpt, seqs, ["Q8_0", "Q4_0", "Q4_K", "Q8_ROW"]);
+    console.log(`\nperplexity on ${name}, ${seqs.reduce((s, q) => s + q.length - 1, 0)} predicted tokens`);
+    console.log("| dtype | perplexity | Δ vs f32 | weight bytes |\n| --- | ---: | ---: | ---: |");
+    for (const r of rows) console.log(`| ${r.dtype} | ${r.perplexity.toFixed(4)} | ${r.dtype === "F32" ? "" : `${(((r.perplexity / rows[0]!.perplexity) - 1) * 100).toFixed(2)} %`} | ${r.weightBytes} |`);
+  }
+  gemvBench();
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,470 @@
+// Quantized matmul: out (m × n) = x (m × k) · Wᵀ with W (n × k) kept in llama.cpp's block
+// formats (src/quant/types.ts describes the bytes; src/quant/matmul.ts is the readable reference).
+//
+// Like llama.cpp, each row of x is first quantized to blocks of 32 int8 codes with one scale
+// (d = amax/127, round to nearest even: the same codes as src/quant/activations.ts), so the
+// inner loops are int8 dot products:
+//   - AVX-512 VNNI (vpdpbusd on 256-bit registers: unsigned × signed bytes, summed in int32),
+//   - AVX2 (vpmaddubsw + vpmaddwd),
+//   - portable scalar code.
+// The best level is chosen at run time (__builtin_cpu_supports); each SIMD function carries
+// its own target attribute, so this file needs no special compiler flags.
+// Signed × signed bytes (Q8_0, Q8_ROW) use the sign trick: |w| · (a · sign(w)).
+// Q4_0 and Q4_K codes are unsigned nibbles; their offset (8) or minimum is applied once per block
+// with the block's code sum Σa.
+#include "quant.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "thread_pool.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace tsgpt {
+namespace {
+
+constexpr int kBlock = 32;
+
+enum class QuantType { q8_0, q4_0, q4_k, q8_row };
+enum class QuantLevel { scalar = 0, avx2 = 1, avx512vnni = 2 };
+
+// ---- f16 → f32 (portable) ----
+
+float half_to_float(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000) << 16;
+  const uint32_t exp = (h >> 10) & 0x1f;
+  uint32_t mant = h & 0x3ff;
+  uint32_t bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000 | (mant << 13);
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112) << 23) | (mant << 13);
+  } else if (mant == 0) {
+    bits = sign;
+  } else {  // subnormal: normalize
+    uint32_t e = 113;
+    while ((mant & 0x400) == 0) {
+      mant <<= 1;
+      e--;
+    }
+    bits = sign | (e << 23) | ((mant & 0x3ff) << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+inline uint16_t load_u16(const uint8_t* p) { return uint16_t(p[0] | (p[1] << 8)); }
+
+inline void scale_min_k4(int j, const uint8_t* q, int* sc, int* m) {
+  if (j < 4) {
+    *sc = q[j] & 63;
+    *m = q[j + 4] & 63;
+  } else {
+    *sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+    *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+// ---- activations ----
+
+struct Acts {
+  std::vector<int8_t> q;   // m × k codes
+  std::vector<float> d;    // m × k/32 scales
+  std::vector<int32_t> s;  // m × k/32 code sums
+};
+
+void quantize_acts(const float* x, int64_t m, int64_t k, Acts* a) {
+  const int64_t nb = m * k / kBlock;
+  a->q.resize(size_t(m * k));
+  a->d.resize(size_t(nb));
+  a->s.resize(size_t(nb));
+  for (int64_t b = 0; b < nb; b++) {
+    const float* xb = x + b * kBlock;
+    float amax = 0.0f;
+    for (int j = 0; j < kBlock; j++) amax = std::fmax(amax, std::fabs(xb[j]));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    int32_t sum = 0;
+    for (int j = 0; j < kBlock; j++) {
+      const int v = int(std::nearbyint(xb[j] * id));  // default rounding: to nearest even
+      a->q[size_t(b * kBlock + j)] = int8_t(v);
+      sum += v;
+    }
+    a->d[size_t(b)] = d;
+    a->s[size_t(b)] = sum;
+  }
+}
+
+// One output value: the dot product of a weight row with one quantized activation row.
+struct RowArgs {
+  const uint8_t* w;   // the weight row
+  const int8_t* q;    // activation codes of the row
+  const float* d;     // activation block scales
+  const int32_t* s;   // activation block sums
+  int64_t nb;         // blocks of 32 in the row
+};
+
+// ---- scalar ----
+
+float dot_q8_0_scalar(const RowArgs& r) {
+  float acc = 0.0f;
+  for (int64_t b = 0; b < r.nb; b++) {
+    const uint8_t* w = r.w + 34 * b;
+    const int8_t* wq = reinterpret_cast<const int8_t*>(w + 2);
+    int32_t s = 0;
+    for (int j = 0; j < kBlock; j++) s += int32_t(wq[j]) * r.q[b * kBlock + j];
+    acc += half_to_float(load_u16(w)) * r.d[b] * float(s);
+  }
+  return acc;
+}
+
+float dot_q4_0_scalar(const RowArgs& r) {
+  float acc = 0.0f;
+  for (int64_t b = 0; b < r.nb; b++) {
+    const uint8_t* w = r.w + 18 * b;
+    const int8_t* a = r.q + b * kBlock;
+    int32_t s = 0;
+    for (int j = 0; j < 16; j++) s += int32_t(w[2 + j] & 0xF) * a[j] + int32_t(w[2 + j] >> 4) * a[j + 16];
+    acc += half_to_float(load_u16(w)) * r.d[b] * float(s - 8 * r.s[b]);
+  }
+  return acc;
+}
+
+float dot_q4_k_scalar(const RowArgs& r) {
+  float acc = 0.0f;
+  for (int64_t sb = 0; sb < r.nb / 8; sb++) {
+    const uint8_t* w = r.w + 144 * sb;
+    const float d = half_to_float(load_u16(w)), dmin = half_to_float(load_u16(w + 2));
+    for (int j = 0; j < 8; j++) {
+      int sc, m;
+      scale_min_k4(j, w + 4, &sc, &m);
+      const int64_t blk = 8 * sb + j;
+      const uint8_t* codes = w + 16 + 32 * (j >> 1);
+      const int shift = (j & 1) * 4;
+      const int8_t* a = r.q + blk * kBlock;
+      int32_t s = 0;
+      for (int l = 0; l < 32; l++) s += int32_t((codes[l] >> shift) & 0xF) * a[l];
+      acc += d * float(sc) * r.d[blk] * float(s) - dmin * float(m) * r.d[blk] * float(r.s[blk]);
+    }
+  }
+  return acc;
+}
+
+float dot_q8_row_scalar(const RowArgs& r) {
+  const int8_t* wq = reinterpret_cast<const int8_t*>(r.w);
+  float acc = 0.0f;
+  for (int64_t b = 0; b < r.nb; b++) {
+    int32_t s = 0;
+    for (int j = 0; j < kBlock; j++) s += int32_t(wq[b * kBlock + j]) * r.q[b * kBlock + j];
+    acc += r.d[b] * float(s);
+  }
+  return acc;
+}
+
+#if defined(__x86_64__)
+
+// ---- AVX2 ----
+// The integer dot of 32 unsigned bytes u with 32 signed bytes s, as 8 int32 lanes.
+#define TSGPT_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+TSGPT_AVX2 inline __m256i dot_u8s8_avx2(__m256i u, __m256i s) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+
+TSGPT_AVX2 inline float hsum_avx2(__m256 v) {
+  __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+  x = _mm_add_ss(x, _mm_movehdup_ps(x));
+  return _mm_cvtss_f32(x);
+}
+
+TSGPT_AVX2 inline float f16_avx2(const uint8_t* p) { return _cvtsh_ss(load_u16(p)); }
+
+// Nibbles of 16 bytes → 32 bytes: low nibbles (values 0..15) then high nibbles (16..31).
+TSGPT_AVX2 inline __m256i unpack_q4_0(const uint8_t* p) {
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i mask = _mm_set1_epi8(0x0F);
+  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(b, 4), mask), _mm_and_si128(b, mask));
+}
+
+// The per-type block loops are written once, for any "dot of unsigned × signed bytes".
+template <__m256i (*Dot)(__m256i, __m256i)>
+TSGPT_AVX2 inline float q8_0_row(const RowArgs& r) {
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < r.nb; b++) {
+    const uint8_t* w = r.w + 34 * b;
+    const __m256i wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 2));
+    const __m256i aq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r.q + b * kBlock));
+    const __m256i p = Dot(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(aq, wq));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(f16_avx2(w) * r.d[b]), _mm256_cvtepi32_ps(p), acc);
+  }
+  return hsum_avx2(acc);
+}
+
+template <__m256i (*Dot)(__m256i, __m256i)>
+TSGPT_AVX2 inline float q4_0_row(const RowArgs& r) {
+  __m256 acc = _mm256_setzero_ps();
+  float offset = 0.0f;  // Σ_b dW·dx·8·Σa, subtracted at the end
+  for (int64_t b = 0; b < r.nb; b++) {
+    const uint8_t* w = r.w + 18 * b;
+    const __m256i aq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r.q + b * kBlock));
+    const __m256i p = Dot(unpack_q4_0(w + 2), aq);
+    const float scale = f16_avx2(w) * r.d[b];
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(scale), _mm256_cvtepi32_ps(p), acc);
+    offset += scale * float(8 * r.s[b]);
+  }
+  return hsum_avx2(acc) - offset;
+}
+
+template <__m256i (*Dot)(__m256i, __m256i)>
+TSGPT_AVX2 inline float q4_k_row(const RowArgs& r) {
+  __m256 acc = _mm256_setzero_ps();
+  float mins = 0.0f;
+  const __m256i mask = _mm256_set1_epi8(0x0F);
+  for (int64_t sb = 0; sb < r.nb / 8; sb++) {
+    const uint8_t* w = r.w + 144 * sb;
+    const float d = f16_avx2(w), dmin = f16_avx2(w + 2);
+    for (int p = 0; p < 4; p++) {
+      const __m256i codes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 16 + 32 * p));
+      for (int h = 0; h < 2; h++) {
+        const int j = 2 * p + h;
+        int sc, m;
+        scale_min_k4(j, w + 4, &sc, &m);
+        const int64_t blk = 8 * sb + j;
+        const __m256i nib = _mm256_and_si256(h == 0 ? codes : _mm256_srli_epi16(codes, 4), mask);
+        const __m256i aq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r.q + blk * kBlock));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d * float(sc) * r.d[blk]), _mm256_cvtepi32_ps(Dot(nib, aq)), acc);
+        mins += dmin * float(m) * r.d[blk] * float(r.s[blk]);
+      }
+    }
+  }
+  return hsum_avx2(acc) - mins;
+}
+
+template <__m256i (*Dot)(__m256i, __m256i)>
+TSGPT_AVX2 inline float q8_row_row(const RowArgs& r) {
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < r.nb; b++) {
+    const __m256i wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r.w + b * kBlock));
+    const __m256i aq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r.q + b * kBlock));
+    const __m256i p = Dot(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(aq, wq));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(r.d[b]), _mm256_cvtepi32_ps(p), acc);
+  }
+  return hsum_avx2(acc);
+}
+
+TSGPT_AVX2 float dot_q8_0_avx2(const RowArgs& r) { return q8_0_row<dot_u8s8_avx2>(r); }
+TSGPT_AVX2 float dot_q4_0_avx2(const RowArgs& r) { return q4_0_row<dot_u8s8_avx2>(r); }
+TSGPT_AVX2 float dot_q4_k_avx2(const RowArgs& r) { return q4_k_row<dot_u8s8_avx2>(r); }
+TSGPT_AVX2 float dot_q8_row_avx2(const RowArgs& r) { return q8_row_row<dot_u8s8_avx2>(r); }
+
+// ---- AVX-512 VNNI (256-bit registers: vpdpbusd does the u8 × s8 → int32 sum in one step) ----
+#define TSGPT_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+
+TSGPT_VNNI inline __m256i dot_u8s8_vnni(__m256i u, __m256i s) {
+  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+}
+
+TSGPT_VNNI float dot_q8_0_vnni(const RowArgs& r) { return q8_0_row<dot_u8s8_vnni>(r); }
+TSGPT_VNNI float dot_q4_0_vnni(const RowArgs& r) { return q4_0_row<dot_u8s8_vnni>(r); }
+TSGPT_VNNI float dot_q4_k_vnni(const RowArgs& r) { return q4_k_row<dot_u8s8_vnni>(r); }
+TSGPT_VNNI float dot_q8_row_vnni(const RowArgs& r) { return q8_row_row<dot_u8s8_vnni>(r); }
+
+#endif  // __x86_64__
+
+// ---- dispatch ----
+
+using DotFn = float (*)(const RowArgs&);
+
+std::vector<QuantLevel> available_levels() {
+  std::vector<QuantLevel> out;
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  if (avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
+    out.push_back(QuantLevel::avx512vnni);
+  if (avx2) out.push_back(QuantLevel::avx2);
+#endif
+  out.push_back(QuantLevel::scalar);
+  return out;
+}
+
+const char* level_name(QuantLevel l) {
+  switch (l) {
+    case QuantLevel::avx512vnni: return "avx512vnni";
+    case QuantLevel::avx2: return "avx2";
+    default: return "scalar";
+  }
+}
+
+QuantLevel& current_level() {
+  static QuantLevel level = available_levels().front();
+  return level;
+}
+
+DotFn dot_for(QuantType t, QuantLevel l) {
+#if defined(__x86_64__)
+  if (l == QuantLevel::avx512vnni) {
+    switch (t) {
+      case QuantType::q8_0: return dot_q8_0_vnni;
+      case QuantType::q4_0: return dot_q4_0_vnni;
+      case QuantType::q4_k: return dot_q4_k_vnni;
+      case QuantType::q8_row: return dot_q8_row_vnni;
+    }
+  }
+  if (l == QuantLevel::avx2) {
+    switch (t) {
+      case QuantType::q8_0: return dot_q8_0_avx2;
+      case QuantType::q4_0: return dot_q4_0_avx2;
+      case QuantType::q4_k: return dot_q4_k_avx2;
+      case QuantType::q8_row: return dot_q8_row_avx2;
+    }
+  }
+#endif
+  switch (t) {
+    case QuantType::q8_0: return dot_q8_0_scalar;
+    case QuantType::q4_0: return dot_q4_0_scalar;
+    case QuantType::q4_k: return dot_q4_k_scalar;
+    default: return dot_q8_row_scalar;
+  }
+}
+
+// Bytes of one weight row of k values; the row multiple of k.
+int64_t row_bytes(QuantType t, int64_t k) {
+  switch (t) {
+    case QuantType::q8_0: return k / 32 * 34;
+    case QuantType::q4_0: return k / 32 * 18;
+    case QuantType::q4_k: return k / 256 * 144;
+    default: return k;
+  }
+}
+int64_t row_multiple(QuantType t) { return t == QuantType::q4_k ? 256 : 32; }
+
+// ---- argument checks (throw JS errors, never touch memory outside a buffer) ----
+
+[[noreturn]] void throw_type(Napi::Env env, const std::string& fn, const std::string& msg) {
+  throw Napi::TypeError::New(env, fn + ": " + msg);
+}
+[[noreturn]] void throw_range(Napi::Env env, const std::string& fn, const std::string& msg) {
+  throw Napi::RangeError::New(env, fn + ": " + msg);
+}
+
+int64_t size_arg(const Napi::CallbackInfo& info, size_t i, const std::string& fn, const char* name) {
+  if (!info[i].IsNumber()) throw_type(info.Env(), fn, std::string(name) + " must be a number");
+  const double v = info[i].As<Napi::Number>().DoubleValue();
+  if (!(v >= 0 && v <= 9007199254740991.0) || std::floor(v) != v)
+    throw_range(info.Env(), fn, std::string(name) + " must be an integer ≥ 0");
+  return int64_t(v);
+}
+
+template <typename T>
+T* typed_arg(const Napi::CallbackInfo& info, size_t i, napi_typedarray_type type, const std::string& fn, const char* name,
+             int64_t* len) {
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != type)
+    throw_type(info.Env(), fn, std::string(name) + (type == napi_float32_array ? " must be a Float32Array" : " must be a Uint8Array"));
+  auto a = info[i].As<Napi::TypedArray>();
+  *len = int64_t(a.ElementLength());
+  return reinterpret_cast<T*>(static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset());
+}
+
+int64_t checked_mul(Napi::Env env, const std::string& fn, int64_t a, int64_t b) {
+  if (a != 0 && b > INT64_MAX / a) throw_range(env, fn, "sizes overflow");
+  return a * b;
+}
+
+// matmulX(x: Float32Array, m, k, w: Uint8Array, n, out: Float32Array)
+Napi::Value QuantMatmul(const Napi::CallbackInfo& info, QuantType type, const std::string& fn) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 6) throw_type(env, fn, "expected 6 arguments (x, m, k, w, n, out)");
+  int64_t x_len, w_len, out_len;
+  const float* x = typed_arg<const float>(info, 0, napi_float32_array, fn, "x", &x_len);
+  const int64_t m = size_arg(info, 1, fn, "m");
+  const int64_t k = size_arg(info, 2, fn, "k");
+  const uint8_t* w = typed_arg<const uint8_t>(info, 3, napi_uint8_array, fn, "w", &w_len);
+  const int64_t n = size_arg(info, 4, fn, "n");
+  float* out = typed_arg<float>(info, 5, napi_float32_array, fn, "out", &out_len);
+  if (k == 0 || k % row_multiple(type) != 0)
+    throw_range(env, fn, "k = " + std::to_string(k) + " is not a positive multiple of " + std::to_string(row_multiple(type)));
+  const int64_t rb = row_bytes(type, k);
+  const int64_t w_needed = checked_mul(env, fn, n, rb) + (type == QuantType::q8_row ? checked_mul(env, fn, n, 4) : 0);
+  if (x_len < checked_mul(env, fn, m, k)) throw_range(env, fn, "x has " + std::to_string(x_len) + " values, m × k needs more");
+  if (w_len != w_needed) throw_range(env, fn, "w has " + std::to_string(w_len) + " bytes, expected " + std::to_string(w_needed));
+  if (out_len < checked_mul(env, fn, m, n)) throw_range(env, fn, "out has " + std::to_string(out_len) + " values, m × n needs more");
+  if (m == 0 || n == 0) return env.Undefined();
+
+  Acts acts;
+  quantize_acts(x, m, k, &acts);
+  const DotFn dot = dot_for(type, current_level());
+  const int64_t nb = k / kBlock;
+  const float* row_scales = nullptr;
+  std::vector<float> scales;
+  if (type == QuantType::q8_row) {  // f32 scales after the codes (may be unaligned: copy)
+    scales.resize(size_t(n));
+    std::memcpy(scales.data(), w + n * k, size_t(n) * 4);
+    row_scales = scales.data();
+  }
+  // Split the output features over threads; each task does every row of x for its features.
+  const int64_t min_chunk = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, k * m));
+  parallel_range(n, min_chunk, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; r++) {
+      for (int64_t i = 0; i < m; i++) {
+        RowArgs a{w + r * rb, acts.q.data() + i * k, acts.d.data() + i * nb, acts.s.data() + i * nb, nb};
+        float v = dot(a);
+        if (row_scales) v *= row_scales[r];
+        out[i * n + r] = v;
+      }
+    }
+  });
+  return env.Undefined();
+}
+
+Napi::Value MatmulQ8_0(const Napi::CallbackInfo& info) { return QuantMatmul(info, QuantType::q8_0, "matmulQ8_0"); }
+Napi::Value MatmulQ4_0(const Napi::CallbackInfo& info) { return QuantMatmul(info, QuantType::q4_0, "matmulQ4_0"); }
+Napi::Value MatmulQ4_K(const Napi::CallbackInfo& info) { return QuantMatmul(info, QuantType::q4_k, "matmulQ4_K"); }
+Napi::Value MatmulQ8Row(const Napi::CallbackInfo& info) { return QuantMatmul(info, QuantType::q8_row, "matmulQ8Row"); }
+
+Napi::Value QuantSimdLevel(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), level_name(current_level()));
+}
+
+Napi::Value QuantSimdLevels(const Napi::CallbackInfo& info) {
+  const auto levels = available_levels();
+  Napi::Array out = Napi::Array::New(info.Env(), levels.size());
+  for (size_t i = 0; i < levels.size(); i++) out.Set(uint32_t(i), Napi::String::New(info.Env(), level_name(levels[i])));
+  return out;
+}
+
+Napi::Value SetQuantSimdLevel(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsString()) throw_type(info.Env(), "setQuantSimdLevel", "level must be a string");
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  for (QuantLevel l : available_levels()) {
+    if (name == level_name(l)) {
+      current_level() = l;
+      return info.Env().Undefined();
+    }
+  }
+  throw_range(info.Env(), "setQuantSimdLevel", "level \"" + name + "\" is not available on this CPU");
+}
+
+}  // namespace
+
+void RegisterQuantKernels(Napi::Env env, Napi::Object exports) {
+  exports.Set("matmulQ8_0", Napi::Function::New(env, MatmulQ8_0, "matmulQ8_0"));
+  exports.Set("matmulQ4_0", Napi::Function::New(env, MatmulQ4_0, "matmulQ4_0"));
+  exports.Set("matmulQ4_K", Napi::Function::New(env, MatmulQ4_K, "matmulQ4_K"));
+  exports.Set("matmulQ8Row", Napi::Function::New(env, MatmulQ8Row, "matmulQ8Row"));
+  exports.Set("quantSimdLevel", Napi::Function::New(env, QuantSimdLevel, "quantSimdLevel"));
+  exports.Set("quantSimdLevels", Napi::Function::New(env, QuantSimdLevels, "quantSimdLevels"));
+  exports.Set("setQuantSimdLevel", Napi::Function::New(env, SetQuantSimdLevel, "setQuantSimdLevel"));
+}
+
+}  // namespace tsgpt

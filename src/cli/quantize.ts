@@ -1,0 +1,64 @@
+// `tsgpt quantize`: write a quantized GGUF that llama.cpp loads.
+//   tsgpt quantize --model stories260K.bin --dtype q8_0 --out stories260K-q8_0.gguf
+//
+// Which tensor gets which dtype is explained in src/quant/checkpoint.ts (norms stay F32; rows
+// that the block size does not divide fall back as llama-quantize does). --verbose lists them.
+import { existsSync, statSync } from "node:fs";
+import { parseOptions, UsageError, type OptionSpecs } from "./args.js";
+import { loadCheckpoint } from "../formats/load.js";
+import { writeGGUFCheckpoint } from "../formats/gguf_llama.js";
+import { quantizeCheckpoint, weightBytes } from "../quant/checkpoint.js";
+import type { QuantDType } from "../quant/types.js";
+
+const SUMMARY = "Quantize a Llama checkpoint (HF directory, GGUF or llama2.c .bin) to a GGUF file.";
+const SPECS: OptionSpecs = {
+  model: { type: "string", arg: "PATH", help: "the checkpoint to quantize" },
+  dtype: { type: "string", arg: "TYPE", help: "q8_0, q4_0 or q4_k" },
+  out: { type: "string", arg: "PATH", help: "the GGUF file to write" },
+  embeddings: { type: "string", arg: "TYPE", help: "token embedding dtype: same, f16 or f32", default: "same" },
+  verbose: { type: "boolean", help: "print the dtype of every tensor" },
+};
+const DTYPES: Record<string, QuantDType> = { q8_0: "Q8_0", q4_0: "Q4_0", q4_k: "Q4_K" };
+
+export async function run(argv: string[]): Promise<number> {
+  try {
+    return await runOrThrow(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`tsgpt quantize: ${err.message.replace(/^quantize: /, "")}\nRun 'tsgpt quantize --help' for the options.`);
+      return 2;
+    }
+    console.error(`tsgpt quantize: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+async function runOrThrow(argv: string[]): Promise<number> {
+  const parsed = parseOptions("quantize", SUMMARY, argv, SPECS);
+  if (!parsed) return 0;
+  const v = parsed.values;
+  if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
+  if (typeof v.model !== "string") throw new UsageError("--model is required");
+  if (typeof v.out !== "string") throw new UsageError("--out is required");
+  const dtype = DTYPES[String(v.dtype ?? "").toLowerCase()];
+  if (!dtype) throw new UsageError(`--dtype must be q8_0, q4_0 or q4_k${v.dtype ? `, got '${v.dtype}'` : ""}`);
+  const emb = String(v.embeddings).toLowerCase();
+  if (!["same", "f16", "f32"].includes(emb)) throw new UsageError(`--embeddings must be same, f16 or f32, got '${v.embeddings}'`);
+  if (existsSync(v.out) && statSync(v.out).isDirectory()) throw new UsageError(`--out ${v.out} is a directory; give a file name`);
+
+  const ckpt = await loadCheckpoint(v.model);
+  if (ckpt.config.model_type !== "llama") throw new Error(`${v.model}: GGUF export supports Llama models only, this is ${ckpt.config.model_type}`);
+  const counts = new Map<string, number>();
+  const q = quantizeCheckpoint(ckpt, dtype, {
+    embeddings: emb === "same" ? "same" : (emb.toUpperCase() as "F16" | "F32"),
+    onTensor: (name, from, to) => {
+      counts.set(to, (counts.get(to) ?? 0) + 1);
+      if (v.verbose) console.error(`  ${name}: ${from} -> ${to}`);
+    },
+  });
+  writeGGUFCheckpoint(v.out, q);
+  const mib = (n: number) => (n / 2 ** 20).toFixed(2);
+  const summary = [...counts].map(([t, n]) => `${n} ${t}`).join(", ");
+  console.log(`${v.out}: ${summary} tensors; weights ${mib(weightBytes(ckpt))} MiB -> ${mib(weightBytes(q))} MiB`);
+  return 0;
+}

@@ -1,0 +1,97 @@
+// `tsgpt serve`: the OpenAI-compatible HTTP server and the web playground.
+//   tsgpt serve --model stories260K.bin --template llama2
+//   tsgpt serve --model ./my-model --adapter ./my-lora --host 0.0.0.0 --port 8000
+//
+// Then open http://127.0.0.1:8080/ for the playground, or point an OpenAI client at
+// http://127.0.0.1:8080/v1. Ctrl-C stops the server (running generations are cancelled).
+import { basename, resolve } from "node:path";
+import { parseOptions, numberOption, UsageError, type OptionSpecs } from "./args.js";
+import { TextGenerator } from "../generate/text_generator.js";
+import { getTemplate, templateForCheckpoint, TEMPLATES, type PromptTemplate } from "../generate/templates.js";
+import { loadCheckpoint } from "../formats/load.js";
+import { applyAdapter } from "../formats/peft.js";
+import { createServer } from "../serve/index.js";
+
+const SPECS: OptionSpecs = {
+  model: { type: "string", arg: "PATH", help: "checkpoint: Hugging Face directory, llama2.c .bin or GGUF" },
+  tokenizer: { type: "string", arg: "M.model", help: "SentencePiece model (default: the one beside the checkpoint)" },
+  adapter: { type: "string", arg: "DIR", help: "LoRA adapter (PEFT directory) merged into the model at load" },
+  template: { type: "string", arg: "NAME", help: `chat template: ${Object.keys(TEMPLATES).join(" | ")} (default: from the checkpoint's chat_template; none: chat is refused)` },
+  "model-name": { type: "string", arg: "NAME", help: "model id in the API (default: the checkpoint's file or folder name)" },
+  host: { type: "string", arg: "HOST", help: "address to listen on", default: "127.0.0.1" },
+  port: { type: "string", arg: "PORT", help: "port to listen on (0: any free port)", default: "8080" },
+  concurrency: { type: "string", arg: "N", help: "generations running at once", default: "1" },
+  "max-queue": { type: "string", arg: "N", help: "requests waiting at most; more get HTTP 429", default: "16" },
+  "max-tokens": { type: "string", arg: "N", help: "largest max_tokens a request may ask (default: the model's context)" },
+  verbose: { type: "boolean", help: "log every request and server errors to stderr" },
+};
+
+const SUMMARY = "Serve a checkpoint over HTTP: OpenAI-compatible /v1/completions, /v1/chat/completions, /v1/models, /tokenize, and the playground at /.";
+
+export async function run(argv: string[]): Promise<number> {
+  try {
+    return await runOrThrow(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`tsgpt serve: ${err.message.replace(/^serve: /, "")}\nRun 'tsgpt serve --help' for the options.`);
+      return 2;
+    }
+    console.error(`tsgpt serve: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+async function runOrThrow(argv: string[]): Promise<number> {
+  const parsed = parseOptions("serve", SUMMARY, argv, SPECS);
+  if (!parsed) return 0;
+  const v = parsed.values;
+  if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
+  if (typeof v.model !== "string") throw new UsageError("--model is required");
+  const port = numberOption(v, "port", { min: 0, max: 65535, integer: true })!;
+  const concurrency = numberOption(v, "concurrency", { min: 1, integer: true })!;
+  const maxQueued = numberOption(v, "max-queue", { min: 0, integer: true })!;
+  const maxTokens = numberOption(v, "max-tokens", { min: 1, integer: true });
+  let template: PromptTemplate | undefined;
+  if (typeof v.template === "string") {
+    try {
+      template = getTemplate(v.template);
+    } catch (err) {
+      throw new UsageError(`--template: ${(err as Error).message}`);
+    }
+  }
+
+  const t0 = performance.now();
+  const generator = await loadGenerator(v.model, v.tokenizer as string | undefined, v.adapter as string | undefined);
+  template ??= templateForCheckpoint(v.model);
+  const d = generator.model.dims;
+  const modelName = typeof v["model-name"] === "string" ? v["model-name"] : basename(resolve(v.model)).replace(/\.(bin|gguf)$/, "");
+  const log = v.verbose === true ? (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`) : undefined;
+  const handle = createServer({
+    generator, modelName, template, concurrency, maxQueued, log,
+    limits: maxTokens !== undefined ? { maxTokens: Math.min(maxTokens, d.context) } : {},
+  });
+  const url = await handle.listen(port, v.host as string);
+  process.stderr.write(
+    `model ${modelName} (${d.arch}, ${d.layers} layers, vocab ${d.vocabSize}, context ${d.context}) loaded in ${(performance.now() - t0).toFixed(0)} ms; ` +
+    `chat template: ${template?.name ?? "none (chat requests are refused; pass --template)"}\n` +
+    `playground: ${url}/   API: ${url}/v1   (Ctrl-C stops)\n`,
+  );
+  await new Promise<void>((done) => {
+    const stop = () => {
+      process.stderr.write("stopping…\n");
+      void handle.close().then(done);
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  return 0;
+}
+
+/** The model, with the LoRA adapter merged in when one is given. */
+async function loadGenerator(model: string, tokenizerPath: string | undefined, adapter: string | undefined): Promise<TextGenerator> {
+  const base = await TextGenerator.load(model, { tokenizerPath });
+  if (adapter === undefined) return base;
+  // The base load found the tokenizer; the weights are read again and the adapter merged into them.
+  const merged = applyAdapter(await loadCheckpoint(model), adapter);
+  return TextGenerator.fromCheckpoint(merged, base.tokenizer);
+}

@@ -1,0 +1,7 @@
+// Public API of the HTTP server: `createServer({ generator })` gives a node http.Server
+// serving the OpenAI-compatible API and the web playground, with `listen()` and `close()`.
+export { createServer, type ServeOptions, type ServeHandle } from "./server.js";
+export { GenerationQueue, type QueueStats } from "./queue.js";
+export { ApiError } from "./errors.js";
+export { applyPenalties, TokenCounts, type Penalties } from "./penalties.js";
+export type { Limits } from "./context.js";
