@@ -2,3 +2,4 @@
 export * from "./tensor/index.js";
 export * from "./tokenizer/index.js";
 export * from "./formats/index.js";
+export { createServer, type ServeOptions, type ServeHandle } from "./serve/index.js";

@@ -11,3 +11,5 @@ export {
 } from "./model_proto.js";
 export { byteToPiece, pieceToByte } from "./vocab.js";
 export { writeFileAtomic } from "./atomic_write.js";
+export { trainSentencePiece, writeModelFiles, vocabText, type TrainerOptions } from "./trainer.js";
+export { NORMALIZATION_RULES, TrainerOptionError, type ModelTypeName, type NormalizationRuleName } from "./trainer_options.js";
