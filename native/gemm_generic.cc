@@ -50,6 +50,21 @@ static void gemv_rows(int64_t jb, int64_t k, const float* x, const float* m, int
   }
 }
 
+// y[j] (+)= Σ_p x[p]·m[j*cs + p]: 16 partial sums per dot product so the loop vectorizes.
+static void gemv_dots(int64_t n, int64_t k, const float* x, const float* m, int64_t cs, float* y, bool accumulate) {
+  for (int64_t j = 0; j < n; j++) {
+    const float* col = m + j * cs;
+    float part[16] = {0};
+    int64_t p = 0;
+    for (; p + 16 <= k; p += 16)
+      for (int l = 0; l < 16; l++) part[l] += x[p + l] * col[p + l];
+    float s = 0.0f;
+    for (int l = 0; l < 16; l++) s += part[l];
+    for (; p < k; p++) s += x[p] * col[p];
+    y[j] = (accumulate ? y[j] : 0.0f) + s;
+  }
+}
+
 #include "gemm_driver.inc"
 
 }  // namespace generic

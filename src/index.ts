@@ -3,3 +3,10 @@ export * from "./tensor/index.js";
 export * from "./tokenizer/index.js";
 export * from "./formats/index.js";
 export { createServer, type ServeOptions, type ServeHandle } from "./serve/index.js";
+export {
+  TextGenerator, DecoderModel, KVCache, kvCacheEstimate, generate, generateBatch, stream, explainStep,
+  processLogits, sampleToken, resolveGenerateOptions, getTemplate, encodeChat, templateForCheckpoint,
+  repetitionPenalty, temperature, topK, topP, minP,
+  StopStringFilter, TextStream,
+  type GenerateOptions, type GenerationResult, type SamplingOptions, type PromptTemplate, type ChatMessage,
+} from "./generate/index.js";

@@ -1,8 +1,9 @@
 // Public API of text generation: sampling, the inference model with its KV cache, the
 // generation loop, streaming and prompt templates.
-// (argmax / softmax helpers of sampling.ts are not re-exported: the tensor library owns those names.)
+// argmax / softmax / logSoftmax here work on plain Float32Array logits; the tensor library has
+// Tensor functions of the same names, so src/index.ts re-exports this module by explicit names.
 export {
-  SAMPLING_DEFAULTS, resolveSamplingOptions, isGreedy, processLogits, sampleToken,
+  SAMPLING_DEFAULTS, resolveSamplingOptions, isGreedy, processLogits, sampleToken, argmax, softmax, logSoftmax,
   repetitionPenalty, temperature, topK, topP, minP, drawFromProbabilities,
   type SamplingOptions, type ResolvedSamplingOptions, type UniformSource,
 } from "./sampling.js";

@@ -84,7 +84,7 @@ export function saveTrainingCheckpoint(
       files[name] = sha256File(join(tmp, name));
     }
     const body: StateFile = { format: STATE_FORMAT, version: STATE_VERSION, ...state, files };
-    writeBytesAtomic(join(tmp, TRAINER_STATE_FILE), JSON.stringify(body, null, 1) + "\n");
+    writeBytesAtomic(join(tmp, TRAINER_STATE_FILE), stateJson(body));
     syncDir(tmp);
     const final = join(outDir, `checkpoint-${state.step}`);
     replaceDir(outDir, tmp, final);
@@ -96,6 +96,12 @@ export function saveTrainingCheckpoint(
     rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** One top-level field per line; values (such as the 624-word RNG state) stay on their line. */
+function stateJson(body: StateFile): string {
+  const lines = Object.entries(body).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
+  return `{\n${lines.join(",\n")}\n}\n`;
 }
 
 /** The checkpoint-STEP directories of a run, oldest first. */

@@ -92,3 +92,25 @@ export function splitCorpus(ids: TokenIds, valFraction: number): { train: TokenI
   const cut = Math.round(ids.length * (1 - valFraction));
   return { train: ids.subarray(0, cut), val: ids.subarray(cut) };
 }
+
+/** Tokenizes `files` into one in-memory array (for evaluation texts; training corpora go through the cache). */
+export function tokenizeFiles(files: readonly string[], tokenizer: CorpusTokenizer): Uint32Array {
+  const breakIds = lineBreakIds(tokenizer);
+  let ids = new Uint32Array(1 << 16);
+  let n = 0;
+  const push = (id: number) => {
+    if (n === ids.length) {
+      const grown = new Uint32Array(ids.length * 2);
+      grown.set(ids);
+      ids = grown;
+    }
+    ids[n++] = id;
+  };
+  let first = true;
+  forEachLine(files, (line) => {
+    if (!first) for (const id of breakIds) push(id);
+    first = false;
+    for (const id of tokenizer.encodeAsIds(line)) push(id);
+  });
+  return ids.slice(0, n);
+}

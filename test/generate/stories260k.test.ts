@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { sharedPath, skipUnlessShared } from "../helpers/shared.js";
 import { TextGenerator } from "../../src/generate/text_generator.js";
 import type { GenerationResult } from "../../src/generate/generate.js";
+import { availableBackends, getBackend, setBackend } from "../../src/backend/index.js";
 
 const skip = skipUnlessShared("models", "stories260K", "stories260K.bin");
 const REF = "greedy_once_upon_a_time.json";
@@ -23,16 +24,24 @@ describe("stories260K generation", { skip }, () => {
   let gen: Promise<TextGenerator> | undefined;
   const get = () => (gen ??= load());
 
-  test("greedy 256 steps equals llama2.c run.c exactly (ids and text)", async () => {
-    const ref = JSON.parse(readFileSync(sharedPath("models", "stories260K", REF), "utf8")) as Reference;
-    const g = await get();
-    const promptIds = g.tokenizer.encodeAsIds(ref.prompt);
-    const maxNewTokens = ref.steps - (promptIds.length + 1) + 1;
-    const r = await g.generate(ref.prompt, { temperature: 0, maxNewTokens, eosTokenId: 1 });
-    assert.deepEqual([...promptIds, ...r.tokens], ref.ids_after_bos);
-    assert.equal(ref.prompt + r.text + "\n", ref.text);
-    assert.equal(r.finishReason, "length");
-  });
+  for (const backend of availableBackends()) {
+    test(`greedy 256 steps equals llama2.c run.c exactly (ids and text), ${backend} backend`, async () => {
+      const ref = JSON.parse(readFileSync(sharedPath("models", "stories260K", REF), "utf8")) as Reference;
+      const g = await get();
+      const promptIds = g.tokenizer.encodeAsIds(ref.prompt);
+      const maxNewTokens = ref.steps - (promptIds.length + 1) + 1;
+      const before = getBackend().name;
+      setBackend(backend);
+      try {
+        const r = await g.generate(ref.prompt, { temperature: 0, maxNewTokens, eosTokenId: 1 });
+        assert.deepEqual([...promptIds, ...r.tokens], ref.ids_after_bos);
+        assert.equal(ref.prompt + r.text + "\n", ref.text);
+        assert.equal(r.finishReason, "length");
+      } finally {
+        setBackend(before);
+      }
+    });
+  }
 
   test("streaming yields the same text, piece by piece", async () => {
     const g = await get();
