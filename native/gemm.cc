@@ -152,7 +152,11 @@ void gemm(const GemmArgs& g) {
     job.m_splits = 1;
     job.m_unit = 1;
     job.n_unit = 64;
-    job.n_splits = splits > 1 ? (len / 64 < splits ? (len / 64 > 0 ? len / 64 : 1) : splits) : 1;
+    // Memory-bound and nothing is packed, so finer chunks cost nothing: 4 per thread lets a
+    // thread that wakes late still take a share instead of leaving it all to the caller.
+    const int64_t want = parallel && g.batch < 4 * threads ? 4 * threads : 1;
+    const int64_t chunks = len / 64 > 0 ? len / 64 : 1;
+    job.n_splits = want < chunks ? want : chunks;
     parallel_for(g.batch * job.n_splits, gemv_task, &job);
     return;
   }

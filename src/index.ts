@@ -10,3 +10,7 @@ export {
   StopStringFilter, TextStream,
   type GenerateOptions, type GenerationResult, type SamplingOptions, type PromptTemplate, type ChatMessage,
 } from "./generate/index.js";
+export * from "./nn/index.js";
+export * from "./models/index.js";
+export * from "./train/index.js";
+export { IGNORE_INDEX } from "./models/index.js";

@@ -13,6 +13,7 @@ import { SAMPLING_SPECS, mergeOptions, samplingFromFlags } from "./generate.js";
 
 const SPECS: OptionSpecs = {
   model: { type: "string", arg: "PATH", help: "checkpoint: Hugging Face directory, llama2.c .bin or GGUF" },
+  adapter: { type: "string", arg: "DIR", help: "PEFT LoRA adapter directory, merged into the weights" },
   tokenizer: { type: "string", arg: "M.model", help: "SentencePiece model (default: the one beside the checkpoint)" },
   template: { type: "string", arg: "NAME", help: `prompt template: ${Object.keys(TEMPLATES).join(" | ")} (default: from the checkpoint's chat_template)` },
   system: { type: "string", arg: "TEXT", help: "system prompt" },
@@ -56,7 +57,7 @@ async function runOrThrow(argv: string[]): Promise<number> {
   const verbose = v.verbose === true;
   const log = (line: string) => { if (verbose) process.stderr.write(`${line}\n`); };
 
-  const gen = await TextGenerator.load(v.model, { tokenizerPath: v.tokenizer as string | undefined });
+  const gen = await TextGenerator.load(v.model, { tokenizerPath: v.tokenizer as string | undefined, adapter: v.adapter as string | undefined });
   const base = mergeOptions(gen, { ...flags, stop: [...template.stop, ...(flags.stop ?? [])] });
   const resolved = resolveGenerateOptions(base);
   base.seed = resolved.seed;

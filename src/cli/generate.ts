@@ -55,6 +55,7 @@ function dropUndefined<T extends object>(o: T): Partial<T> {
 
 const SPECS: OptionSpecs = {
   model: { type: "string", arg: "PATH", help: "checkpoint: Hugging Face directory, llama2.c .bin or GGUF" },
+  adapter: { type: "string", arg: "DIR", help: "PEFT LoRA adapter directory, merged into the weights" },
   tokenizer: { type: "string", arg: "M.model", help: "SentencePiece model (default: the one beside the checkpoint)" },
   prompt: { type: "string", arg: "TEXT", help: "text to continue" },
   ...SAMPLING_SPECS,
@@ -95,7 +96,7 @@ async function runOrThrow(argv: string[]): Promise<number> {
   const log = (line: string) => { if (verbose) process.stderr.write(`${line}\n`); };
 
   const t0 = performance.now();
-  const gen = await TextGenerator.load(v.model, { tokenizerPath: v.tokenizer as string | undefined });
+  const gen = await TextGenerator.load(v.model, { tokenizerPath: v.tokenizer as string | undefined, adapter: v.adapter as string | undefined });
   const d = gen.model.dims;
   log(`model: ${v.model} (${d.arch}, ${d.layers} layers, hidden ${d.hidden}, vocab ${d.vocabSize}, context ${d.context}), loaded in ${(performance.now() - t0).toFixed(0)} ms`);
 

@@ -23,3 +23,4 @@ export {
   loadCheckpoint, loadCheckpointSync, saveCheckpoint, saveCheckpointSync, detectFormat, findLlama2cTokenizer, parameterCount,
   type CheckpointFormat, type SaveCheckpointOptions,
 } from "./load.js";
+export { readAdapter, writeAdapter, applyAdapter, mergeAdapter, unmergeAdapter, withAdapter, deltaWeight, loraConfig, parseAdapterConfig, adapterConfigJson, isAdapterDirectory, isTargetModule, rankFor, scalingFor, peftTensorName, ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, PEFT_PREFIX, DEFAULT_TARGET_MODULES, LORA_TARGETABLE, type LoraConfig, type LoraAdapter, type LoraLayerWeights, type F32Tensor, type MergeOptions } from "./peft.js";

@@ -10,6 +10,7 @@ import { existsSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { Checkpoint } from "../formats/types.js";
 import { loadCheckpoint } from "../formats/load.js";
+import { applyAdapter } from "../formats/peft.js";
 import { SentencePieceProcessor } from "../tokenizer/processor.js";
 import { DecoderModel } from "./decoder.js";
 import {
@@ -21,6 +22,8 @@ import type { TextStream } from "./stream.js";
 export interface LoadOptions {
   /** A SentencePiece .model; default: the checkpoint's own, or a .model beside the weights. */
   tokenizerPath?: string;
+  /** A PEFT LoRA adapter directory, merged into the weights at load. */
+  adapter?: string;
 }
 
 export class TextGenerator {
@@ -34,6 +37,7 @@ export class TextGenerator {
   /** Loads a checkpoint (HF directory, llama2.c .bin, …) and its SentencePiece tokenizer. */
   static async load(modelPath: string, options: LoadOptions = {}): Promise<TextGenerator> {
     const ckpt = await loadCheckpoint(modelPath);
+    if (options.adapter) applyAdapter(ckpt, options.adapter);
     const tokPath = options.tokenizerPath ?? findTokenizer(ckpt, modelPath);
     if (!tokPath) {
       throw new Error(`${modelPath}: no SentencePiece tokenizer (.model) found beside the weights; pass one with --tokenizer / tokenizerPath`);

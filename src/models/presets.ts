@@ -15,7 +15,8 @@ export interface PresetOverrides {
   config?: Record<string, unknown>;
 }
 
-const PRESETS: Record<string, () => Omit<GPT2Config, "vocab_size"> | Omit<LlamaConfig, "vocab_size"> & { vocab_size?: number }> = {
+/** Each preset's config.json fields (gpt-mini has no vocab_size: it comes from the tokenizer). */
+const PRESETS: Record<string, () => Omit<GPT2Config, "vocab_size"> | LlamaConfig> = {
   "gpt-mini": () => ({
     model_type: "gpt2", n_embd: 128, n_layer: 4, n_head: 4, n_positions: 64,
     layer_norm_epsilon: 1e-5, activation_function: "gelu_new", tie_word_embeddings: true, bias: true,

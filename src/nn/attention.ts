@@ -16,7 +16,7 @@
 // Grouped-query attention (num_key_value_heads < num_attention_heads): the `group` query heads
 // that share one key/value head are stacked along the rows, q (B, nKV, group·T, hd), so one
 // batched matmul serves them all and k, v are never repeated in memory.
-import { Tensor, matmul } from "../tensor/index.js";
+import { Tensor, getBackend, matmul } from "../tensor/index.js";
 import { record } from "../tensor/autograd.js";
 import { InitOptions } from "./init.js";
 import { Linear } from "./linear.js";
@@ -83,7 +83,9 @@ function positionsOf(batch: number, time: number, keyValid: Uint8Array | null, p
 /**
  * softmax(scale · scores) over the keys each query may see, as one autograd op.
  * scores: (B, G, R, T) contiguous, where row r is the query at time r mod T (R = group·T).
- * Masked entries are exactly 0 in the output and receive no gradient.
+ * Masked entries are exactly 0 in the output and receive no gradient. The exponentials run in
+ * the backend's row-wise softmax kernel (masked entries enter as −∞); this function only builds
+ * its input and zeroes the rows that see no key at all.
  */
 export function maskedCausalSoftmax(scores: Tensor, scale: number, ctx: AttentionContext): Tensor {
   const [B, G, R, T] = scores.shape as [number, number, number, number];
@@ -91,42 +93,31 @@ export function maskedCausalSoftmax(scores: Tensor, scale: number, ctx: Attentio
     throw new RangeError(`maskedCausalSoftmax: scores [${scores.shape.join(", ")}] do not fit batch ${ctx.batch} × time ${ctx.time}`);
   }
   const s = scores.data() as Float32Array;
-  const y = new Float32Array(s.length);
+  const rows = B * G * R;
+  const z = new Float32Array(s.length); // scale · scores, −∞ where masked
+  const blind: number[] = []; // rows that see no key (a leading pad): their weights stay 0
   const valid = ctx.keyValid;
-  for (let b = 0; b < B; b++) {
-    const vOff = b * T;
-    for (let row = 0; row < G * R; row++) {
-      const o = (b * G * R + row) * T;
-      const last = row % R % T; // keys 0 … last are causally visible
-      let max = -Infinity;
-      for (let j = 0; j <= last; j++) {
-        if (valid && !valid[vOff + j]) continue;
-        const v = s[o + j]! * scale;
-        if (v > max) max = v;
-      }
-      if (max === -Infinity) continue; // nothing visible: the row stays zero
-      let sum = 0;
-      for (let j = 0; j <= last; j++) {
-        if (valid && !valid[vOff + j]) continue;
-        const e = Math.exp(s[o + j]! * scale - max);
-        y[o + j] = e;
-        sum += e;
-      }
-      const inv = 1 / sum;
-      for (let j = 0; j <= last; j++) y[o + j] = y[o + j]! * inv;
+  for (let row = 0; row < rows; row++) {
+    const o = row * T;
+    const vOff = Math.floor(row / (G * R)) * T; // this row's batch item in keyValid
+    const last = row % R % T; // keys 0 … last are causally visible
+    let seen = false;
+    for (let j = 0; j < T; j++) {
+      const visible = j <= last && (!valid || valid[vOff + j] === 1);
+      z[o + j] = visible ? s[o + j]! * scale : -Infinity;
+      seen ||= visible;
     }
+    if (!seen) blind.push(row);
   }
+  const y = new Float32Array(s.length);
+  const backend = getBackend();
+  backend.softmax(z, rows, T, y, false);
+  for (const row of blind) y.fill(0, row * T, (row + 1) * T);
   return record(new Tensor(y, scores.shape), "maskedCausalSoftmax", [scores], (g) => {
-    // d scores = scale · y ⊙ (g − Σ_j g_j y_j); zero where y is zero (masked keys).
-    const gy = g.data() as Float32Array;
+    // d scores = scale · y ⊙ (g − Σ_j g_j y_j): zero where y is zero (masked keys, blind rows).
     const gs = new Float32Array(y.length);
-    for (let row = 0; row < B * G * R; row++) {
-      const o = row * T;
-      const last = row % R % T;
-      let dot = 0;
-      for (let j = 0; j <= last; j++) dot += gy[o + j]! * y[o + j]!;
-      for (let j = 0; j <= last; j++) gs[o + j] = scale * y[o + j]! * (gy[o + j]! - dot);
-    }
+    backend.softmaxBackward(y, g.data() as Float32Array, rows, T, gs, false);
+    for (let i = 0; i < gs.length; i++) gs[i] = gs[i]! * scale;
     return [new Tensor(gs, scores.shape)];
   });
 }

@@ -31,3 +31,4 @@ export {
   type TrainableModel, type TrainSettings, type TrainOptions, type TrainResult, type StepRecord,
 } from "./trainer.js";
 export { evaluatePerplexity, type PerplexityOptions, type PerplexityResult } from "./evaluate.js";
+export { readInstructJsonl, parseExample, encodeInstructExample, encodeInstructExamples, instructBatch, instructBatches, replyText, InstructDataset, type InstructExample, type InstructTokenizer, type EncodedExample, type EncodedSet, type EncodeAllOptions, type InstructDatasetOptions } from "./instruct.js";
