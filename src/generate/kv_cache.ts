@@ -5,9 +5,11 @@
 // attends over what is stored: the cost of a step grows with the position only through
 // attention itself.
 //
-// Layout, per layer: keys[layer] and values[layer] are (batch, capacity, kvDim) float32,
-// kvDim = numKeyValueHeads × headDim. All rows of a batch advance together: slot s of row b
-// holds column s of that row's left-padded sequence; `valid[b * capacity + s]` is 0 for a
+// Layout, per layer: keys[layer] and values[layer] are (batch, kvHeads, capacity, headDim)
+// float32 (kvHeads × headDim = kvDim). Each key/value head is one contiguous (capacity, headDim)
+// matrix, so attention is two matrix products per head — scores = Q · Kᵀ, output = P · V —
+// that the backend's matmul runs at full speed. All rows of a batch advance together: slot s of
+// row b holds column s of that row's left-padded sequence; `valid[b * capacity + s]` is 0 for a
 // padding slot, which attention skips.
 //
 // The cache is sized to what a request needs (prompt + maxNewTokens, capped by the model's
@@ -21,6 +23,8 @@ export interface KVCacheShape {
   capacity: number;
   /** numKeyValueHeads × headDim. */
   kvDim: number;
+  /** numKeyValueHeads (default 1: the whole kvDim is one head). */
+  kvHeads?: number;
 }
 
 export interface KVCacheEstimate extends KVCacheShape {
@@ -49,6 +53,9 @@ export class KVCache implements KVCacheShape {
   readonly batch: number;
   readonly capacity: number;
   readonly kvDim: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  /** Per layer: (batch, kvHeads, capacity, headDim). */
   readonly keys: Float32Array[];
   readonly values: Float32Array[];
   /** (batch, capacity): 1 where the slot holds a real token, 0 for padding or not yet written. */
@@ -58,16 +65,25 @@ export class KVCache implements KVCacheShape {
 
   constructor(shape: KVCacheShape) {
     for (const [k, v] of Object.entries(shape)) {
+      if (k === "kvHeads" && v === undefined) continue;
       if (!Number.isInteger(v) || v <= 0) throw new RangeError(`KV cache: ${k} must be a positive integer, got ${v}`);
     }
     this.layers = shape.layers;
     this.batch = shape.batch;
     this.capacity = shape.capacity;
     this.kvDim = shape.kvDim;
+    this.kvHeads = shape.kvHeads ?? 1;
+    this.headDim = shape.kvDim / this.kvHeads;
+    if (!Number.isInteger(this.headDim)) throw new RangeError(`KV cache: kvDim ${shape.kvDim} is not a multiple of kvHeads ${this.kvHeads}`);
     const size = shape.batch * shape.capacity * shape.kvDim;
     this.keys = Array.from({ length: shape.layers }, () => new Float32Array(size));
     this.values = Array.from({ length: shape.layers }, () => new Float32Array(size));
     this.valid = new Uint8Array(shape.batch * shape.capacity);
+  }
+
+  /** Index in keys[layer] / values[layer] of slot `slot` of head `head` in row `b`. */
+  offset(b: number, head: number, slot: number): number {
+    return ((b * this.kvHeads + head) * this.capacity + slot) * this.headDim;
   }
 
   /** Slots still free. */

@@ -3,7 +3,8 @@ export { Tensor } from "./tensor.js";
 export type { NestedArray, TensorLike } from "./tensor.js";
 export type { DType } from "./dtype.js";
 export type { Shape } from "./shape.js";
-export { Node, noGrad, enableGrad, isGradEnabled, setGradEnabled } from "./autograd.js";
+export { Node, noGrad, enableGrad, isGradEnabled, setGradEnabled, record } from "./autograd.js";
+export type { BackwardFn } from "./autograd.js";
 export {
   tensor, full, zeros, ones, empty, zerosLike, onesLike, emptyLike, fullLike,
   arange, linspace, eye, rand, randn, randint, randperm,
