@@ -33,6 +33,7 @@ const SHAPES: Shape[] = [
 
 const TARGET = 0.8;
 const MIN_SECONDS = 0.03; // timed work per measurement, per side
+const OPENBLAS_IDLE_MS = 200;
 
 function option(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -166,7 +167,12 @@ async function main(): Promise<void> {
       const numpyTimes: number[] = [];
       for (let r = 0; r < rounds; r++) {
         nativeTimes.push(timeCalls(() => (native as Backend).matmul(args), MIN_SECONDS));
-        if (typeof numpy !== "string") numpyTimes.push(await numpy.seconds(shape, threads));
+        if (typeof numpy !== "string") {
+          numpyTimes.push(await numpy.seconds(shape, threads));
+          // OpenBLAS's idle threads busy-wait for a while after each call (about 2^28 cycles);
+          // let them go to sleep so they do not steal a core from the next native measurement.
+          await new Promise((resolve) => setTimeout(resolve, OPENBLAS_IDLE_MS));
+        }
       }
       const nativeG = flops(shape) / median(nativeTimes) / 1e9;
       const numpyG = numpyTimes.length ? flops(shape) / median(numpyTimes) / 1e9 : undefined;

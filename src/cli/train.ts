@@ -17,7 +17,7 @@ import type { CausalLM, ModelConfig } from "../models/index.js";
 import { manualSeed } from "../tensor/index.js";
 import { TextGenerator } from "../generate/text_generator.js";
 import {
-  DEFAULT_SETTINGS, DataError, ProgressBar, WindowDataset, charModelProto, collectCharacters, fixedWindowBatches,
+  DEFAULT_SETTINGS, DataError, ProgressBar, WindowDataset, charModelProto, fixedWindowBatches,
   forEachLine, listDataFiles, loadTokenCorpus, loadTrainingCheckpoint, prepareBrownCorpus, splitCorpus, train,
   type TrainSettings,
 } from "../train/index.js";
@@ -83,12 +83,12 @@ async function runOrThrow(argv: string[]): Promise<number> {
   // 1. Data: checked in full before anything is written.
   const dataFiles = typeof v.data === "string" ? listDataFiles(v.data) : [prepareBrownCorpus(join(out, "data", "brown.txt"))];
   if (typeof v.data !== "string") say(`data: the Brown corpus (${dataFiles[0]})`);
-  const chars = checkData(dataFiles);
 
-  // 2. Model config (vocabulary size comes from the tokenizer, so only the shape is checked here).
+  // 2. Model config (the vocabulary size comes from the tokenizer; here only the context matters).
   const modelArg = typeof v.model === "string" ? v.model : "gpt-mini";
   const vocabSizeFlag = numberOption(v, "vocab-size", { min: 2, integer: true }) ?? 4096;
   const contextFlag = numberOption(v, "context", { min: 2, integer: true });
+  const chars = checkData(dataFiles, contextFlag ?? contextLength(modelConfig(modelArg, 1, undefined)));
 
   // 3. Tokenizer.
   mkdirSync(out, { recursive: true });
@@ -193,12 +193,27 @@ async function printSample(c: RunContext, valIds: ArrayLike<number>): Promise<vo
   process.stdout.write(`\n--- sample ---\n${prompt}${r.text}\n`);
 }
 
-/** Reads every data file once (UTF-8, not binary, not empty) and returns its characters. */
-function checkData(files: string[]): string[] {
-  const chars = collectCharacters(files);
+/**
+ * Reads every data file once (UTF-8, not binary, not empty) and returns its characters. Text
+ * shorter than one context window is refused here, before anything is written.
+ */
+function checkData(files: string[], context: number): string[] {
+  const seen = new Set<string>();
   let count = 0;
-  forEachLine(files, (line) => { count += line.length + 1; });
-  if (count < 3) throw new DataError(files.join(", "), `too short: ${count} characters; training needs at least one context window`);
+  let lines = 0;
+  forEachLine(files, (line) => {
+    lines++;
+    for (const ch of line) {
+      seen.add(ch);
+      count++;
+    }
+  });
+  if (lines > 1) seen.add("\n");
+  count += lines;
+  const chars = [...seen].sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!);
+  if (count - 1 < context + 1) {
+    throw new DataError(files.join(", "), `too short: ${count - 1} characters, shorter than one context window of ${context} tokens (+1 target); use a longer text or a smaller --context`);
+  }
   return chars;
 }
 

@@ -1,9 +1,12 @@
 // The inference forward pass of a decoder-only transformer (Llama or GPT-2), without autograd.
 //
-// Weights come from a Checkpoint (Hugging Face names, linear weights stored (out, in)) and
-// are converted to Float32Array once, here. Every numeric loop that matters goes through the
-// backend kernels (matmul with transB computes x · Wᵀ), so the native backend speeds it up.
-// Scratch buffers are allocated once per size and reused; keys and values go to a KVCache.
+// Weights come from a Checkpoint (Hugging Face names, linear weights stored (out, in)). Linear
+// and embedding weights stored as F16 / BF16 stay 16-bit in memory by default and are widened
+// block by block as they are used (half_matmul.ts); `{ dtype: "float32" }` converts everything
+// to Float32Array once, here (faster per token, twice the memory). Every numeric loop that
+// matters goes through the backend kernels (matmul with transB computes x · Wᵀ; attention is
+// Q · Kᵀ and P · V per key/value head), so the native backend speeds it up. Scratch buffers are
+// allocated once per size and reused; keys and values go to a KVCache.
 //
 // One call of `forward` feeds `steps` new tokens for each of `batch` rows:
 //
@@ -22,6 +25,16 @@ import type { Backend } from "../backend/backend.js";
 import type { Checkpoint, GPT2Config, LlamaConfig, StoredTensor } from "../formats/types.js";
 import { toFloat32 } from "../formats/dtypes.js";
 import { KVCache } from "./kv_cache.js";
+import { halfEmbedding, halfLinear, weightBytes, type HalfMatrix, type LinearWeight } from "./half_matmul.js";
+
+/** How DecoderModel.fromCheckpoint keeps the weights. */
+export interface DecoderOptions {
+  /**
+   * "auto" (default): F16 / BF16 linear and embedding weights stay 16-bit, widened on the fly;
+   * "float32": every weight is converted to f32 at load.
+   */
+  dtype?: "auto" | "float32";
+}
 
 /** The sizes of a decoder, whatever the architecture. */
 export interface DecoderDims {
@@ -39,33 +52,48 @@ export interface DecoderDims {
 }
 
 interface LlamaLayer {
-  attnNorm: Float32Array; wq: Float32Array; wk: Float32Array; wv: Float32Array; wo: Float32Array;
-  mlpNorm: Float32Array; wGate: Float32Array; wUp: Float32Array; wDown: Float32Array;
+  attnNorm: Float32Array; wq: LinearWeight; wk: LinearWeight; wv: LinearWeight; wo: LinearWeight;
+  mlpNorm: Float32Array; wGate: LinearWeight; wUp: LinearWeight; wDown: LinearWeight;
 }
 
 interface GPT2Layer {
-  ln1w: Float32Array; ln1b: Float32Array | null; wqkv: Float32Array; bqkv: Float32Array | null;
-  wo: Float32Array; bo: Float32Array | null; ln2w: Float32Array; ln2b: Float32Array | null;
-  wfc: Float32Array; bfc: Float32Array | null; wproj: Float32Array; bproj: Float32Array | null;
+  ln1w: Float32Array; ln1b: Float32Array | null; wqkv: LinearWeight; bqkv: Float32Array | null;
+  wo: LinearWeight; bo: Float32Array | null; ln2w: Float32Array; ln2b: Float32Array | null;
+  wfc: LinearWeight; bfc: Float32Array | null; wproj: LinearWeight; bproj: Float32Array | null;
 }
 
 type Weights =
-  | { arch: "llama"; embed: Float32Array; layers: LlamaLayer[]; norm: Float32Array; lmHead: Float32Array; ropeCos: Float32Array; ropeSin: Float32Array }
-  | { arch: "gpt2"; wte: Float32Array; wpe: Float32Array; layers: GPT2Layer[]; lnfW: Float32Array; lnfB: Float32Array | null; lmHead: Float32Array };
+  | { arch: "llama"; embed: LinearWeight; layers: LlamaLayer[]; norm: Float32Array; lmHead: LinearWeight; ropeCos: Float32Array; ropeSin: Float32Array }
+  | { arch: "gpt2"; wte: LinearWeight; wpe: Float32Array; layers: GPT2Layer[]; lnfW: Float32Array; lnfB: Float32Array | null; lmHead: LinearWeight };
 
-/** Reads tensors from a checkpoint by name, checking shapes, converting to f32. */
+/** Reads tensors from a checkpoint by name, checking shapes; converts to f32 unless asked to keep 16 bits. */
 class WeightReader {
-  constructor(private readonly ckpt: Checkpoint) {}
+  constructor(private readonly ckpt: Checkpoint, private readonly keepHalf: boolean) {}
 
   has(name: string): boolean {
     return this.ckpt.tensors.has(name);
   }
 
-  get(name: string, shape: number[]): Float32Array {
+  private tensor(name: string, shape: number[]): StoredTensor {
     const t: StoredTensor | undefined = this.ckpt.tensors.get(name);
     if (!t) throw new Error(`${this.ckpt.source.path}: tensor '${name}' is missing`);
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       throw new Error(`${this.ckpt.source.path}: tensor '${name}' has shape [${t.shape}], expected [${shape}]`);
+    }
+    return t;
+  }
+
+  /** A small tensor (norm, bias, position table), always as f32. */
+  get(name: string, shape: number[]): Float32Array {
+    return toFloat32(this.tensor(name, shape));
+  }
+
+  /** A (rows, cols) matrix used as x · Wᵀ or looked up by row: kept 16-bit when stored so (no copy). */
+  matrix(name: string, shape: [number, number]): LinearWeight {
+    const t = this.tensor(name, shape);
+    if (this.keepHalf && (t.dtype === "F16" || t.dtype === "BF16")) {
+      const m: HalfMatrix = { dtype: t.dtype, bits: t.data as Uint16Array, rows: shape[0], cols: shape[1] };
+      return m;
     }
     return toFloat32(t);
   }
@@ -102,27 +130,36 @@ export interface InferenceModel {
   forward(cache: KVCache, tokens: Int32Array, positions: Int32Array, valid: Uint8Array, steps: number, all?: boolean): Float32Array;
 }
 
+/** Attention scores computed at once are capped near this many floats (queries are chunked). */
+const SCORE_BUDGET = 1 << 22;
+
 export class DecoderModel implements InferenceModel {
   readonly dims: DecoderDims;
   private readonly w: Weights;
   private scratch: Scratch | null = null;
-  private scores = new Float64Array(0); // attention scores of one query over the cache
-  private acc = new Float64Array(0); // one head's attention output, summed in float64
+  private scores = new Float32Array(0); // attention scores / probabilities of a chunk of queries
+  private heads = new Float32Array(0); // their attention outputs, before they go to their rows
 
   private constructor(dims: DecoderDims, weights: Weights) {
     this.dims = dims;
     this.w = weights;
   }
 
-  /** Builds the inference model from a checkpoint (weights converted to f32 once). */
-  static fromCheckpoint(ckpt: Checkpoint): DecoderModel {
+  /**
+   * Builds the inference model from a checkpoint. By default F16 / BF16 linear and embedding
+   * weights are shared with the checkpoint, not copied; `{ dtype: "float32" }` expands them.
+   */
+  static fromCheckpoint(ckpt: Checkpoint, options: DecoderOptions = {}): DecoderModel {
     const cfg = ckpt.config;
-    if (cfg.model_type === "llama") return DecoderModel.llama(ckpt, cfg);
-    if (cfg.model_type === "gpt2") return DecoderModel.gpt2(ckpt, cfg);
+    const dtype = options.dtype ?? "auto";
+    if (dtype !== "auto" && dtype !== "float32") throw new TypeError(`DecoderModel: dtype must be "auto" or "float32", got ${JSON.stringify(dtype)}`);
+    const r = new WeightReader(ckpt, dtype === "auto");
+    if (cfg.model_type === "llama") return DecoderModel.llama(ckpt, cfg, r);
+    if (cfg.model_type === "gpt2") return DecoderModel.gpt2(ckpt, cfg, r);
     throw new Error(`${ckpt.source.path}: model_type '${(cfg as { model_type: string }).model_type}' is not supported (expected llama or gpt2)`);
   }
 
-  private static llama(ckpt: Checkpoint, c: LlamaConfig): DecoderModel {
+  private static llama(ckpt: Checkpoint, c: LlamaConfig, r: WeightReader): DecoderModel {
     const headDim = c.hidden_size / c.num_attention_heads;
     const kvHeads = c.num_key_value_heads ?? c.num_attention_heads;
     if (!Number.isInteger(headDim) || headDim % 2 !== 0) {
@@ -136,25 +173,24 @@ export class DecoderModel implements InferenceModel {
       heads: c.num_attention_heads, kvHeads, headDim, intermediate: c.intermediate_size,
       context: c.max_position_embeddings, eps: c.rms_norm_eps,
     };
-    const r = new WeightReader(ckpt);
     const H = dims.hidden, kvDim = kvHeads * headDim, I = dims.intermediate, V = dims.vocabSize;
     const layers: LlamaLayer[] = [];
     for (let i = 0; i < dims.layers; i++) {
       const p = `model.layers.${i}`;
       layers.push({
         attnNorm: r.get(`${p}.input_layernorm.weight`, [H]),
-        wq: r.get(`${p}.self_attn.q_proj.weight`, [H, H]),
-        wk: r.get(`${p}.self_attn.k_proj.weight`, [kvDim, H]),
-        wv: r.get(`${p}.self_attn.v_proj.weight`, [kvDim, H]),
-        wo: r.get(`${p}.self_attn.o_proj.weight`, [H, H]),
+        wq: r.matrix(`${p}.self_attn.q_proj.weight`, [H, H]),
+        wk: r.matrix(`${p}.self_attn.k_proj.weight`, [kvDim, H]),
+        wv: r.matrix(`${p}.self_attn.v_proj.weight`, [kvDim, H]),
+        wo: r.matrix(`${p}.self_attn.o_proj.weight`, [H, H]),
         mlpNorm: r.get(`${p}.post_attention_layernorm.weight`, [H]),
-        wGate: r.get(`${p}.mlp.gate_proj.weight`, [I, H]),
-        wUp: r.get(`${p}.mlp.up_proj.weight`, [I, H]),
-        wDown: r.get(`${p}.mlp.down_proj.weight`, [H, I]),
+        wGate: r.matrix(`${p}.mlp.gate_proj.weight`, [I, H]),
+        wUp: r.matrix(`${p}.mlp.up_proj.weight`, [I, H]),
+        wDown: r.matrix(`${p}.mlp.down_proj.weight`, [H, I]),
       });
     }
-    const embed = r.get("model.embed_tokens.weight", [V, H]);
-    const lmHead = r.has("lm_head.weight") ? r.get("lm_head.weight", [V, H]) : embed;
+    const embed = r.matrix("model.embed_tokens.weight", [V, H]);
+    const lmHead = r.has("lm_head.weight") ? r.matrix("lm_head.weight", [V, H]) : embed;
     if (!r.has("lm_head.weight") && c.tie_word_embeddings === false) {
       throw new Error(`${ckpt.source.path}: tensor 'lm_head.weight' is missing (tie_word_embeddings is false)`);
     }
@@ -162,7 +198,7 @@ export class DecoderModel implements InferenceModel {
     return new DecoderModel(dims, { arch: "llama", embed, layers, norm: r.get("model.norm.weight", [H]), lmHead, ropeCos: cos, ropeSin: sin });
   }
 
-  private static gpt2(ckpt: Checkpoint, c: GPT2Config): DecoderModel {
+  private static gpt2(ckpt: Checkpoint, c: GPT2Config, r: WeightReader): DecoderModel {
     const headDim = c.n_embd / c.n_head;
     if (!Number.isInteger(headDim)) throw new Error(`${ckpt.source.path}: n_embd ${c.n_embd} is not a multiple of n_head ${c.n_head}`);
     const act = c.activation_function ?? "gelu_new";
@@ -173,7 +209,6 @@ export class DecoderModel implements InferenceModel {
       arch: "gpt2", vocabSize: c.vocab_size, hidden: c.n_embd, layers: c.n_layer, heads: c.n_head, kvHeads: c.n_head,
       headDim, intermediate: c.n_inner ?? 4 * c.n_embd, context: c.n_positions, eps: c.layer_norm_epsilon,
     };
-    const r = new WeightReader(ckpt);
     const pre = r.has("transformer.wte.weight") ? "transformer." : "";
     const H = dims.hidden, I = dims.intermediate, V = dims.vocabSize;
     const layers: GPT2Layer[] = [];
@@ -181,15 +216,15 @@ export class DecoderModel implements InferenceModel {
       const p = `${pre}h.${i}`;
       layers.push({
         ln1w: r.get(`${p}.ln_1.weight`, [H]), ln1b: r.optional(`${p}.ln_1.bias`, [H]),
-        wqkv: r.get(`${p}.attn.c_attn.weight`, [3 * H, H]), bqkv: r.optional(`${p}.attn.c_attn.bias`, [3 * H]),
-        wo: r.get(`${p}.attn.c_proj.weight`, [H, H]), bo: r.optional(`${p}.attn.c_proj.bias`, [H]),
+        wqkv: r.matrix(`${p}.attn.c_attn.weight`, [3 * H, H]), bqkv: r.optional(`${p}.attn.c_attn.bias`, [3 * H]),
+        wo: r.matrix(`${p}.attn.c_proj.weight`, [H, H]), bo: r.optional(`${p}.attn.c_proj.bias`, [H]),
         ln2w: r.get(`${p}.ln_2.weight`, [H]), ln2b: r.optional(`${p}.ln_2.bias`, [H]),
-        wfc: r.get(`${p}.mlp.c_fc.weight`, [I, H]), bfc: r.optional(`${p}.mlp.c_fc.bias`, [I]),
-        wproj: r.get(`${p}.mlp.c_proj.weight`, [H, I]), bproj: r.optional(`${p}.mlp.c_proj.bias`, [H]),
+        wfc: r.matrix(`${p}.mlp.c_fc.weight`, [I, H]), bfc: r.optional(`${p}.mlp.c_fc.bias`, [I]),
+        wproj: r.matrix(`${p}.mlp.c_proj.weight`, [H, I]), bproj: r.optional(`${p}.mlp.c_proj.bias`, [H]),
       });
     }
-    const wte = r.get(`${pre}wte.weight`, [V, H]);
-    const lmHead = r.has("lm_head.weight") && c.tie_word_embeddings === false ? r.get("lm_head.weight", [V, H]) : wte;
+    const wte = r.matrix(`${pre}wte.weight`, [V, H]);
+    const lmHead = r.has("lm_head.weight") && c.tie_word_embeddings === false ? r.matrix("lm_head.weight", [V, H]) : wte;
     return new DecoderModel(dims, {
       arch: "gpt2", wte, wpe: r.get(`${pre}wpe.weight`, [dims.context, H]), layers,
       lnfW: r.get(`${pre}ln_f.weight`, [H]), lnfB: r.optional(`${pre}ln_f.bias`, [H]), lmHead,
@@ -201,7 +236,29 @@ export class DecoderModel implements InferenceModel {
     if (capacity > this.dims.context) {
       throw new RangeError(`KV cache of ${capacity} positions exceeds the model's context of ${this.dims.context}`);
     }
-    return new KVCache({ layers: this.dims.layers, batch, capacity, kvDim: this.dims.kvHeads * this.dims.headDim });
+    const d = this.dims;
+    return new KVCache({ layers: d.layers, batch, capacity, kvDim: d.kvHeads * d.headDim, kvHeads: d.kvHeads });
+  }
+
+  /** Bytes held by the weights (a tied head counted once). */
+  get weightBytes(): number {
+    const seen = new Set<unknown>();
+    let bytes = 0;
+    const add = (w: LinearWeight | null): void => {
+      const key = w === null ? null : w instanceof Float32Array ? w : w.bits;
+      if (w === null || seen.has(key)) return;
+      seen.add(key);
+      bytes += weightBytes(w);
+    };
+    const w = this.w;
+    if (w.arch === "llama") {
+      [w.embed, w.norm, w.lmHead, w.ropeCos, w.ropeSin].forEach(add);
+      for (const L of w.layers) Object.values(L).forEach(add);
+    } else {
+      [w.wte, w.wpe, w.lnfW, w.lnfB, w.lmHead].forEach(add);
+      for (const L of w.layers) Object.values(L).forEach(add);
+    }
+    return bytes;
   }
 
   /**
@@ -236,7 +293,7 @@ export class DecoderModel implements InferenceModel {
 
   private llamaBody(be: Backend, w: Extract<Weights, { arch: "llama" }>, cache: KVCache, tokens: Int32Array, positions: Int32Array, steps: number, s: Scratch): void {
     const d = this.dims, n = tokens.length, H = d.hidden, kvDim = d.kvHeads * d.headDim, I = d.intermediate;
-    be.embedding(w.embed, d.vocabSize, H, tokens, s.x.subarray(0, n * H));
+    embedding(be, w.embed, d.vocabSize, H, tokens, s.x.subarray(0, n * H));
     for (let l = 0; l < d.layers; l++) {
       const L = w.layers[l]!;
       be.rmsNorm(s.x, L.attnNorm, n, H, d.eps, s.h.subarray(0, n * H), s.rstd);
@@ -245,7 +302,7 @@ export class DecoderModel implements InferenceModel {
       linear(be, s.h, n, H, L.wv, kvDim, s.v, null);
       rope(s.q, n, d.heads, d.headDim, positions, w.ropeCos, w.ropeSin);
       rope(s.k, n, d.kvHeads, d.headDim, positions, w.ropeCos, w.ropeSin);
-      this.attend(cache, l, s.q, H, s.k, s.v, kvDim, steps, s.att);
+      this.attend(be, cache, l, s.q, s.k, s.v, steps, s.att);
       linear(be, s.att, n, H, L.wo, H, s.proj, null);
       addInPlace(s.x, s.proj, n * H);
       be.rmsNorm(s.x, L.mlpNorm, n, H, d.eps, s.h.subarray(0, n * H), s.rstd);
@@ -264,7 +321,7 @@ export class DecoderModel implements InferenceModel {
 
   private gpt2Body(be: Backend, w: Extract<Weights, { arch: "gpt2" }>, cache: KVCache, tokens: Int32Array, positions: Int32Array, steps: number, s: Scratch): void {
     const d = this.dims, n = tokens.length, H = d.hidden, I = d.intermediate;
-    be.embedding(w.wte, d.vocabSize, H, tokens, s.x.subarray(0, n * H));
+    embedding(be, w.wte, d.vocabSize, H, tokens, s.x.subarray(0, n * H));
     for (let i = 0; i < n; i++) {
       const pos = Math.max(0, positions[i]!); // padding rows may carry any position
       for (let c = 0; c < H; c++) s.x[i * H + c] = s.x[i * H + c]! + w.wpe[pos * H + c]!;
@@ -278,7 +335,7 @@ export class DecoderModel implements InferenceModel {
         s.k.set(s.qkv.subarray(i * 3 * H + H, i * 3 * H + 2 * H), i * H);
         s.v.set(s.qkv.subarray(i * 3 * H + 2 * H, i * 3 * H + 3 * H), i * H);
       }
-      this.attend(cache, l, s.q, H, s.k, s.v, H, steps, s.att);
+      this.attend(be, cache, l, s.q, s.k, s.v, steps, s.att);
       linear(be, s.att, n, H, L.wo, H, s.proj, L.bo);
       addInPlace(s.x, s.proj, n * H);
       be.layerNorm(s.x, L.ln2w, L.ln2b, n, H, d.eps, s.h.subarray(0, n * H), s.mean, s.rstd);
@@ -295,64 +352,88 @@ export class DecoderModel implements InferenceModel {
 
   /**
    * Causal attention of the new tokens over every valid cache slot up to their own.
-   * Stores k and v into the cache first. Query head h reads key/value head h / (heads / kvHeads).
+   * Stores k and v into the cache first. q, out: (batch × steps, heads × headDim); k, v:
+   * (batch × steps, kvHeads × headDim). Query head h reads key/value head h / (heads / kvHeads).
+   *
+   * Per row b and key/value head g, the `group` query heads that share g are the rows of one
+   * matrix product: scores = Q · Kᵀ over the slots 0 … len - 1, masked (future or padding slots
+   * get -inf), softmax, then output = P · V. Masked slots weigh exactly 0, as if skipped.
    */
-  private attend(cache: KVCache, layer: number, q: Float32Array, qDim: number, k: Float32Array, v: Float32Array, kvDim: number, steps: number, out: Float32Array): void {
-    const d = this.dims, hd = d.headDim, cap = cache.capacity, start = cache.length;
+  private attend(be: Backend, cache: KVCache, layer: number, q: Float32Array, k: Float32Array, v: Float32Array, steps: number, out: Float32Array): void {
+    const d = this.dims, hd = d.headDim, G = d.kvHeads, group = d.heads / G;
+    const qDim = d.heads * hd, kvDim = G * hd, start = cache.length;
     const K = cache.keys[layer]!, V = cache.values[layer]!;
     for (let b = 0; b < cache.batch; b++) {
       for (let t = 0; t < steps; t++) {
         const row = b * steps + t;
-        const slot = (b * cap + start + t) * kvDim;
-        K.set(k.subarray(row * kvDim, (row + 1) * kvDim), slot);
-        V.set(v.subarray(row * kvDim, (row + 1) * kvDim), slot);
-      }
-    }
-    if (this.scores.length < cap) this.scores = new Float64Array(cap);
-    if (this.acc.length !== hd) this.acc = new Float64Array(hd);
-    const scores = this.scores;
-    const scale = 1 / Math.sqrt(hd);
-    const group = d.heads / d.kvHeads;
-    for (let b = 0; b < cache.batch; b++) {
-      const validRow = b * cap;
-      for (let t = 0; t < steps; t++) {
-        const row = b * steps + t;
-        const last = start + t; // attend to slots 0 … last
-        for (let h = 0; h < d.heads; h++) {
-          const qo = row * qDim + h * hd;
-          const kvo = Math.floor(h / group) * hd;
-          let max = -Infinity;
-          for (let j = 0; j <= last; j++) {
-            if (!cache.valid[validRow + j]) continue;
-            const ko = (validRow + j) * kvDim + kvo;
-            let dot = 0;
-            for (let i = 0; i < hd; i++) dot += q[qo + i]! * K[ko + i]!;
-            const sc = dot * scale;
-            scores[j] = sc;
-            if (sc > max) max = sc;
-          }
-          const oo = row * d.heads * hd + h * hd;
-          for (let i = 0; i < hd; i++) out[oo + i] = 0;
-          if (max === -Infinity) continue; // a padding token with nothing valid before it
-          let sum = 0;
-          for (let j = 0; j <= last; j++) {
-            if (!cache.valid[validRow + j]) continue;
-            const e = Math.exp(scores[j]! - max);
-            scores[j] = e;
-            sum += e;
-          }
-          const acc = this.acc;
-          acc.fill(0);
-          for (let j = 0; j <= last; j++) {
-            if (!cache.valid[validRow + j]) continue;
-            const p = scores[j]! / sum;
-            const vo = (validRow + j) * kvDim + kvo;
-            for (let i = 0; i < hd; i++) acc[i] = acc[i]! + p * V[vo + i]!;
-          }
-          for (let i = 0; i < hd; i++) out[oo + i] = acc[i]!;
+        for (let g = 0; g < G; g++) {
+          const from = row * kvDim + g * hd, slot = cache.offset(b, g, start + t);
+          K.set(k.subarray(from, from + hd), slot);
+          V.set(v.subarray(from, from + hd), slot);
         }
       }
     }
+    const len = start + steps; // the last new token sees slots 0 … len - 1
+    // Queries go in chunks of `chunk` steps so that the score matrix stays near SCORE_BUDGET.
+    const chunk = Math.max(1, Math.min(steps, Math.floor(SCORE_BUDGET / (group * len))));
+    if (this.scores.length < chunk * group * len) this.scores = new Float32Array(chunk * group * len);
+    if (this.heads.length < chunk * group * hd) this.heads = new Float32Array(chunk * group * hd);
+    for (let b = 0; b < cache.batch; b++) {
+      for (let g = 0; g < G; g++) {
+        const kv = cache.offset(b, g, 0);
+        for (let t0 = 0; t0 < steps; t0 += chunk) {
+          const tn = Math.min(chunk, steps - t0), rows = tn * group;
+          const S = this.scores.subarray(0, rows * len);
+          // S[t, j, :] = Q[t, g·group + j, :] · Kᵀ: one product per step (the group's query heads
+          // are contiguous within a token's row of q, and token rows are qDim apart).
+          be.matmul({
+            batch: tn, m: group, n: len, k: hd,
+            a: q, aOffset: (b * steps + t0) * qDim + g * group * hd, aBatchStride: qDim, transA: false,
+            b: K, bOffset: kv, bBatchStride: 0, transB: true,
+            c: S, accumulate: false,
+          });
+          const dead = this.maskScores(S, cache, b, start + t0, tn, group, len);
+          be.softmax(S, rows, len, S, false);
+          for (const r of dead) S.fill(0, r * len, (r + 1) * len); // nothing to attend to: output 0
+          const O = this.heads.subarray(0, rows * hd);
+          be.matmul({
+            batch: 1, m: rows, n: hd, k: len,
+            a: S, aOffset: 0, aBatchStride: 0, transA: false,
+            b: V, bOffset: kv, bBatchStride: 0, transB: false,
+            c: O, accumulate: false,
+          });
+          for (let t = 0; t < tn; t++) {
+            out.set(O.subarray(t * group * hd, (t + 1) * group * hd), (b * steps + t0 + t) * qDim + g * group * hd);
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Scales the scores of `tn` steps × `group` heads (rows of length len) by 1/sqrt(headDim) and
+   * sets those of future or padding slots to -inf. The step at index i sees slots 0 … first + i.
+   * Returns the rows that see no valid slot at all (a padding token with nothing before it).
+   */
+  private maskScores(S: Float32Array, cache: KVCache, b: number, first: number, tn: number, group: number, len: number): number[] {
+    const scale = 1 / Math.sqrt(this.dims.headDim);
+    const valid = cache.valid, vrow = b * cache.capacity;
+    const dead: number[] = [];
+    for (let t = 0; t < tn; t++) {
+      const last = first + t;
+      for (let j = 0; j < group; j++) {
+        const r = (t * group + j) * len;
+        let any = false;
+        for (let s = 0; s < len; s++) {
+          if (s <= last && valid[vrow + s]) {
+            S[r + s] = S[r + s]! * scale;
+            any = true;
+          } else S[r + s] = -Infinity;
+        }
+        if (!any) dead.push(t * group + j);
+      }
+    }
+    return dead;
   }
 
   /** Logits from the final normalized hidden states in scratch.h. */
@@ -378,17 +459,27 @@ export class DecoderModel implements InferenceModel {
   }
 }
 
-/** out (rows × outF) = x (rows × inF) · Wᵀ (+ bias), W stored (outF, inF). */
-function linear(be: Backend, x: Float32Array, rows: number, inF: number, w: Float32Array, outF: number, out: Float32Array, bias: Float32Array | null): void {
-  be.matmul({
-    batch: 1, m: rows, n: outF, k: inF,
-    a: x, aOffset: 0, aBatchStride: 0, transA: false,
-    b: w, bOffset: 0, bBatchStride: 0, transB: true,
-    c: out.subarray(0, rows * outF), accumulate: false,
-  });
+/** out (rows × outF) = x (rows × inF) · Wᵀ (+ bias), W stored (outF, inF), f32 or 16-bit. */
+function linear(be: Backend, x: Float32Array, rows: number, inF: number, w: LinearWeight, outF: number, out: Float32Array, bias: Float32Array | null): void {
+  if (w instanceof Float32Array) {
+    be.matmul({
+      batch: 1, m: rows, n: outF, k: inF,
+      a: x, aOffset: 0, aBatchStride: 0, transA: false,
+      b: w, bOffset: 0, bBatchStride: 0, transB: true,
+      c: out.subarray(0, rows * outF), accumulate: false,
+    });
+  } else {
+    halfLinear(be, x, rows, w, out.subarray(0, rows * outF));
+  }
   if (bias) {
     for (let r = 0; r < rows; r++) for (let j = 0; j < outF; j++) out[r * outF + j] = out[r * outF + j]! + bias[j]!;
   }
+}
+
+/** out[i, :] = table[ids[i], :] for a (vocab × dim) table, f32 or 16-bit. */
+function embedding(be: Backend, table: LinearWeight, vocab: number, dim: number, ids: Int32Array, out: Float32Array): void {
+  if (table instanceof Float32Array) be.embedding(table, vocab, dim, ids, out);
+  else halfEmbedding(table, ids, out);
 }
 
 function addInPlace(x: Float32Array, y: Float32Array, len: number): void {

@@ -116,22 +116,18 @@ export function listCheckpoints(outDir: string): { step: number; dir: string }[]
 
 /**
  * The directory to resume from: `path` itself when it is a checkpoint (has trainer_state.json),
- * else, for a run directory, OUT/last when it verifies, else the newest checkpoint-STEP that does.
+ * else, for a run directory, OUT/last, or the newest checkpoint-STEP when OUT/last is missing
+ * (a process killed between the two renames of a save). The directory is verified: a damaged
+ * one is an error naming the file, never silently skipped.
  */
 export function latestCheckpoint(path: string): string {
   if (existsSync(join(path, TRAINER_STATE_FILE))) return path;
-  const candidates = [join(path, "last"), ...listCheckpoints(path).reverse().map((c) => c.dir)].filter((d) => existsSync(d));
-  let firstError: unknown = null;
-  for (const dir of candidates) {
-    try {
-      verifyCheckpoint(dir);
-      return dir;
-    } catch (err) {
-      firstError ??= err;
-    }
-  }
-  if (firstError) throw firstError;
-  throw new FormatError(path, TRAINER_STATE_FILE, "not a training checkpoint (no trainer_state.json) and no checkpoint-STEP directory inside");
+  const last = join(path, "last");
+  const newest = listCheckpoints(path).at(-1)?.dir;
+  const dir = existsSync(last) ? last : newest;
+  if (!dir) throw new FormatError(path, TRAINER_STATE_FILE, "not a training checkpoint (no trainer_state.json) and no last/ or checkpoint-STEP/ directory inside");
+  verifyCheckpoint(dir);
+  return dir;
 }
 
 /** Reads trainer_state.json and checks every file it lists against its sha256. Throws FormatError naming the file. */

@@ -26,3 +26,8 @@ export function skipUnlessShared(...parts: string[]): false | string {
   const p = sharedPath(...parts);
   return existsSync(p) ? false : `shared test data not found: ${p} (set TSGPT_SHARED_DIR)`;
 }
+
+/** Absolute path of a file kept with the tests (test/...), valid whether tests run from test/ or dist/test/. */
+export function testDataPath(...parts: string[]): string {
+  return resolve(repoRoot, "test", ...parts);
+}

@@ -5,7 +5,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { SentencePieceProcessor } from "../../src/tokenizer/processor.js";
-import { sharedPath, skipUnlessShared } from "../helpers/shared.js";
+import { sharedPath, skipUnlessShared, testDataPath } from "../helpers/shared.js";
 
 interface ModelReference {
   vocabSize: number;
@@ -18,7 +18,7 @@ interface ModelReference {
   nbest?: { text: string; n: number; ids: number[][]; pieces: string[][] }[];
 }
 
-const reference = JSON.parse(readFileSync(new URL("./fixtures/reference.json", import.meta.url), "utf8")) as { models: Record<string, ModelReference> };
+const reference = JSON.parse(readFileSync(testDataPath("tokenizer", "fixtures", "reference.json"), "utf8")) as { models: Record<string, ModelReference> };
 
 for (const [name, ref] of Object.entries(reference.models)) {
   const skip = skipUnlessShared("testdata", "tokenizer", `${name}.model`);

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { testDataPath } from "../helpers/shared.js";
 import { SentencePieceProcessor } from "../../src/tokenizer/processor.js";
 
 interface Fixture {
@@ -11,11 +11,11 @@ interface Fixture {
   cases: { text: string; ids: number[]; pieces: string[]; decoded: string }[];
 }
 
-const fixtures = JSON.parse(readFileSync(new URL("./fixtures/user_defined.json", import.meta.url), "utf8")) as Record<string, Fixture>;
+const fixtures = JSON.parse(readFileSync(testDataPath("tokenizer", "fixtures", "user_defined.json"), "utf8")) as Record<string, Fixture>;
 
 for (const [name, fx] of Object.entries(fixtures)) {
   test(`${name}: encodings and decodings equal SentencePiece 0.1.97`, () => {
-    const sp = SentencePieceProcessor.load(fileURLToPath(new URL(`./fixtures/${name}.model`, import.meta.url)));
+    const sp = SentencePieceProcessor.load(testDataPath("tokenizer", "fixtures", `${name}.model`));
     assert.equal(sp.padId, fx.padId);
     for (const c of fx.cases) {
       assert.deepEqual(sp.encodeAsPieces(c.text), c.pieces, `pieces of ${JSON.stringify(c.text)}`);
