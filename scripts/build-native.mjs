@@ -21,11 +21,12 @@ function nodeGypBin() {
     return require.resolve("node-gyp/bin/node-gyp.js");
   } catch {}
   const npmDir = process.env.npm_execpath ? dirname(process.env.npm_execpath) : null;
-  if (npmDir) {
-    const p = join(npmDir, "..", "node_modules", "node-gyp", "bin", "node-gyp.js");
-    if (existsSync(p)) return p;
-  }
-  return null;
+  const candidates = [
+    npmDir && join(npmDir, "..", "node_modules", "node-gyp", "bin", "node-gyp.js"),
+    // npm installed beside this node binary (run outside npm, e.g. `node scripts/build-native.mjs`)
+    join(dirname(process.execPath), "..", "lib", "node_modules", "npm", "node_modules", "node-gyp", "bin", "node-gyp.js"),
+  ];
+  return candidates.find((p) => p && existsSync(p)) ?? null;
 }
 
 const gyp = nodeGypBin();
@@ -33,7 +34,11 @@ if (!gyp) {
   console.warn("tsgpt: node-gyp not found; the native backend is not built (js backend only).");
   process.exit(0);
 }
-const r = spawnSync(process.execPath, [gyp, "rebuild"], { stdio: verbose ? "inherit" : "pipe", encoding: "utf8" });
+// Build against the headers installed with this node when present, so nothing is downloaded.
+const args = [gyp, "rebuild"];
+const prefix = join(dirname(process.execPath), "..");
+if (!process.env.npm_config_nodedir && existsSync(join(prefix, "include", "node", "node_api.h"))) args.push(`--nodedir=${prefix}`);
+const r = spawnSync(process.execPath, args, { stdio: verbose ? "inherit" : "pipe", encoding: "utf8" });
 if (r.status !== 0) {
   console.warn("tsgpt: the native addon did not build; tsgpt will run on the js backend.");
   if (!verbose && r.stderr) console.warn(r.stderr.split("\n").slice(-15).join("\n"));

@@ -14,3 +14,4 @@ export * from "./nn/index.js";
 export * from "./models/index.js";
 export * from "./train/index.js";
 export { IGNORE_INDEX } from "./models/index.js";
+export { setNumThreads, getNumThreads, cpuFeatures } from "./backend/native.js";

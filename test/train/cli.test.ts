@@ -1,0 +1,119 @@
+// `tsgpt train` and `tsgpt eval` end to end on a tiny model, and their answers to bad input.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { run as trainCli } from "../../src/cli/train.js";
+import { run as evalCli } from "../../src/cli/eval.js";
+import { SentencePieceProcessor } from "../../src/tokenizer/index.js";
+import { verifyCheckpoint } from "../../src/train/index.js";
+import { TEXT, tempDir, tinyGPT2Config } from "./helpers.js";
+
+/** Runs a CLI entry point, capturing what it writes to stdout and stderr. */
+async function capture(fn: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const o = process.stdout.write.bind(process.stdout);
+  const e = process.stderr.write.bind(process.stderr);
+  const ce = console.error;
+  process.stdout.write = ((s: string) => { out += s; return true; }) as typeof process.stdout.write;
+  process.stderr.write = ((s: string) => { err += s; return true; }) as typeof process.stderr.write;
+  console.error = (...a: unknown[]) => { err += a.join(" ") + "\n"; };
+  try {
+    return { code: await fn(), out, err };
+  } finally {
+    process.stdout.write = o;
+    process.stderr.write = e;
+    console.error = ce;
+  }
+}
+
+describe("tsgpt train / eval", () => {
+  test("trains a character-level model, writes checkpoints, log, curve; eval scores it; resume continues", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const data = join(dir, "data.txt");
+      writeFileSync(data, TEXT.repeat(6));
+      const config = join(dir, "config.json");
+      writeFileSync(config, JSON.stringify({ ...tinyGPT2Config(1), vocab_size: 64 }));
+      const out = join(dir, "run");
+      const args = ["--data", data, "--char", "--model", config, "--context", "16", "--batch-size", "2", "--eval-every", "5",
+        "--eval-iters", "2", "--save-every", "5", "--warmup", "2", "--sample-tokens", "10", "--out", out];
+      const r = await capture(() => trainCli([...args, "--steps", "10"]));
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /--- sample ---/);
+      for (const d of ["checkpoint-5", "checkpoint-10", "last", "best"]) verifyCheckpoint(join(out, d));
+      const sp = SentencePieceProcessor.load(join(out, "last", "tokenizer.model"));
+      assert.deepEqual(sp.decode(sp.encodeAsIds("Speak, speak.\nAll:")), "Speak, speak.\nAll:");
+      const log = readFileSync(join(out, "log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      assert.ok(log.some((x) => x.type === "train" && x.step === 10) && log.some((x) => x.type === "eval" && x.step === 10));
+      const svg = readFileSync(join(out, "loss_curve.svg"), "utf8");
+      assert.match(svg, /^<svg[^]*<path[^]*validation[^]*<\/svg>\n$/);
+
+      const ev = await capture(() => evalCli(["--model", join(out, "last"), "--data", data, "--json"]));
+      assert.equal(ev.code, 0, ev.err);
+      const score = JSON.parse(ev.out);
+      assert.ok(score.loss > 0 && Math.abs(score.perplexity - Math.exp(score.loss)) < 1e-9 * score.perplexity);
+
+      const resumed = await capture(() => trainCli(["--resume", out, "--steps", "12", "--sample-tokens", "0"]));
+      assert.equal(resumed.code, 0, resumed.err);
+      assert.match(resumed.err, /resuming from .*last at step 10/);
+      assert.equal(verifyCheckpoint(join(out, "last")).step, 12);
+    } finally {
+      cleanup();
+    }
+  });
+
+  test("bad data: empty, binary, not UTF-8, shorter than a context window → an error naming the file; nothing written", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const cases: Array<[string, Uint8Array | string, RegExp]> = [
+        ["empty.txt", "", /empty/],
+        ["image.png", new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]), /binary|UTF-8/],
+        ["latin1.txt", Buffer.from("caf\xe9 au lait\n", "latin1"), /not valid UTF-8/],
+        ["short.txt", "To be or not to be.\n", /too short/],
+      ];
+      for (const [name, content, re] of cases) {
+        const file = join(dir, name);
+        writeFileSync(file, content);
+        const out = join(dir, `out-${name}`);
+        const r = await capture(() => trainCli(["--data", file, "--char", "--context", "32", "--out", out]));
+        assert.equal(r.code, 1, `${name}: ${r.err}`);
+        assert.ok(r.err.includes(file) && re.test(r.err), `${name}: ${r.err}`);
+        assert.equal(existsSync(out), false, `${name}: nothing is written`);
+      }
+    } finally {
+      cleanup();
+    }
+  });
+
+  test("resume from a checkpoint with a missing or corrupted file → an error naming it; nothing overwritten", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const data = join(dir, "data.txt");
+      writeFileSync(data, TEXT.repeat(6));
+      const config = join(dir, "config.json");
+      writeFileSync(config, JSON.stringify({ ...tinyGPT2Config(1), vocab_size: 64 }));
+      const out = join(dir, "run");
+      const r = await capture(() => trainCli(["--data", data, "--char", "--model", config, "--context", "16", "--batch-size", "2",
+        "--steps", "3", "--eval-iters", "1", "--sample-tokens", "0", "--out", out]));
+      assert.equal(r.code, 0, r.err);
+      const weights = join(out, "last", "model.safetensors");
+      const bytes = readFileSync(weights);
+      bytes[bytes.length - 5] ^= 1;
+      writeFileSync(weights, bytes);
+      const before = readdirSync(out).sort();
+      const bad = await capture(() => trainCli(["--resume", out, "--steps", "6"]));
+      assert.equal(bad.code, 1);
+      assert.ok(bad.err.includes(weights) && /checksum/.test(bad.err), bad.err);
+      assert.deepEqual(readdirSync(out).sort(), before);
+      const state = join(out, "checkpoint-3", "trainer_state.json");
+      writeFileSync(state, "{");
+      const bad2 = await capture(() => trainCli(["--resume", join(out, "checkpoint-3"), "--steps", "6"]));
+      assert.equal(bad2.code, 1);
+      assert.ok(bad2.err.includes(state), bad2.err);
+    } finally {
+      cleanup();
+    }
+  });
+});
