@@ -5,9 +5,11 @@
 // token at position P means running the whole P-token prefix again, which is what a prefill of
 // P tokens costs: that is the reference printed beside each figure, measured in the same run.
 //
-//   npm run build && node dist/bench/generate_kv.js [--backend js|native] [--hidden 288 --layers 6 --vocab 32000 --steps 16]
+//   npm run build && node dist/bench/generate_kv.js [--backend js|native] [--hidden 288 --layers 6 --heads 6 --kv-heads 6 --vocab 32000 --steps 16]
+//   npx tsx bench/generate_kv.ts            (during development)
 //
-// The model is a random Llama with stories15M's shape (weights do not change the timing).
+// The model is a random Llama with stories15M's shape (weights do not change the timing);
+// --kv-heads below --heads makes it grouped-query attention.
 import { parseArgs } from "node:util";
 import { DecoderModel } from "../src/generate/decoder.js";
 import { Generator } from "../src/tensor/random.js";
@@ -20,12 +22,13 @@ const { values } = parseArgs({
     hidden: { type: "string", default: "288" },
     layers: { type: "string", default: "6" },
     heads: { type: "string", default: "6" },
+    "kv-heads": { type: "string" },
     vocab: { type: "string", default: "32000" },
     steps: { type: "string", default: "16" },
   },
 });
 if (values.backend === "js" || values.backend === "native") setBackend(values.backend);
-const H = Number(values.hidden), L = Number(values.layers), NH = Number(values.heads), V = Number(values.vocab), STEPS = Number(values.steps);
+const H = Number(values.hidden), L = Number(values.layers), NH = Number(values.heads), NKV = Number(values["kv-heads"] ?? NH), V = Number(values.vocab), STEPS = Number(values.steps);
 const POSITIONS = [16, 1024];
 const CONTEXT = 1024 + STEPS + 1;
 
@@ -44,7 +47,8 @@ function randomLlama(): Checkpoint {
   for (let l = 0; l < L; l++) {
     const p = `model.layers.${l}`;
     t.set(`${p}.input_layernorm.weight`, ones(H));
-    for (const n of ["q", "k", "v", "o"]) t.set(`${p}.self_attn.${n}_proj.weight`, rand([H, H], 0.05));
+    for (const n of ["q", "o"]) t.set(`${p}.self_attn.${n}_proj.weight`, rand([H, H], 0.05));
+    for (const n of ["k", "v"]) t.set(`${p}.self_attn.${n}_proj.weight`, rand([(H / NH) * NKV, H], 0.05));
     t.set(`${p}.post_attention_layernorm.weight`, ones(H));
     t.set(`${p}.mlp.gate_proj.weight`, rand([I, H], 0.05));
     t.set(`${p}.mlp.up_proj.weight`, rand([I, H], 0.05));
@@ -54,7 +58,7 @@ function randomLlama(): Checkpoint {
   return {
     config: {
       model_type: "llama", vocab_size: V, hidden_size: H, intermediate_size: I, num_hidden_layers: L, num_attention_heads: NH,
-      num_key_value_heads: NH, max_position_embeddings: CONTEXT, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: true,
+      num_key_value_heads: NKV, max_position_embeddings: CONTEXT, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: true,
     },
     tensors: t,
     source: { path: "random-llama", format: "hf" },
@@ -62,7 +66,7 @@ function randomLlama(): Checkpoint {
 }
 
 const model = DecoderModel.fromCheckpoint(randomLlama());
-console.log(`backend ${getBackend().name}; random Llama: hidden ${H}, ${L} layers, ${NH} heads, vocab ${V}; ${STEPS} decode steps per position`);
+console.log(`backend ${getBackend().name}; random Llama: hidden ${H}, ${L} layers, ${NH} heads (${NKV} key/value), vocab ${V}; ${STEPS} decode steps per position`);
 console.log("position | KV cache ms/token | no cache (prefill of the prefix) ms/token | ratio");
 const rows: { pos: number; cached: number }[] = [];
 for (const pos of POSITIONS) {

@@ -30,10 +30,23 @@ const maxTokens = tokensArg > 0 ? Number(process.argv[tokensArg + 1]) : 64;
 const prompt = "Once upon a time";
 const dir = mkdtempSync(join(tmpdir(), "tsgpt-quant-bench-"));
 
+/** The few parts of node-llama-cpp used here (it is optional, so its types may be absent). */
+interface NodeLlamaCpp {
+  getLlama(o: object): Promise<{ loadModel(o: { modelPath: string }): Promise<LlamaModel> }>;
+  LlamaLogLevel: { error: unknown };
+  LlamaCompletion: new (o: { contextSequence: unknown }) => { generateCompletion(p: string, o: object): Promise<string> };
+}
+interface LlamaModel {
+  createContext(o: object): Promise<{ getSequence(): unknown; dispose(): Promise<void> }>;
+  tokenize(text: string): unknown[];
+  dispose(): Promise<void>;
+}
+
 async function loadLlamaCpp(): Promise<null | ((path: string) => Promise<{ text: string; tokPerS: number }>)> {
-  let mod: typeof import("node-llama-cpp");
+  let mod: NodeLlamaCpp;
   try {
-    mod = await import(process.env.TSGPT_NODE_LLAMA_CPP ?? "node-llama-cpp");
+    const specifier = process.env.TSGPT_NODE_LLAMA_CPP ?? "node-llama-cpp";
+    mod = (await import(specifier)) as NodeLlamaCpp;
   } catch {
     return null;
   }

@@ -130,14 +130,19 @@ export interface InferenceModel {
   forward(cache: KVCache, tokens: Int32Array, positions: Int32Array, valid: Uint8Array, steps: number, all?: boolean): Float32Array;
 }
 
-/** Attention scores computed at once are capped near this many floats (queries are chunked). */
-const SCORE_BUDGET = 1 << 22;
+/**
+ * Attention takes the new tokens in chunks of at most this many steps: each chunk only scores
+ * the slots its last token can see (less wasted work on the causal mask during prefill), and
+ * the score matrix stays at most QUERY_CHUNK × heads-per-group × cache length floats.
+ */
+const QUERY_CHUNK = 128;
 
 export class DecoderModel implements InferenceModel {
   readonly dims: DecoderDims;
   private readonly w: Weights;
   private scratch: Scratch | null = null;
-  private scores = new Float32Array(0); // attention scores / probabilities of a chunk of queries
+  private queries = new Float32Array(0); // a chunk of queries of one key/value head group, contiguous
+  private scores = new Float32Array(0); // their attention scores, then probabilities
   private heads = new Float32Array(0); // their attention outputs, before they go to their rows
 
   private constructor(dims: DecoderDims, weights: Weights) {
@@ -355,9 +360,10 @@ export class DecoderModel implements InferenceModel {
    * Stores k and v into the cache first. q, out: (batch × steps, heads × headDim); k, v:
    * (batch × steps, kvHeads × headDim). Query head h reads key/value head h / (heads / kvHeads).
    *
-   * Per row b and key/value head g, the `group` query heads that share g are the rows of one
-   * matrix product: scores = Q · Kᵀ over the slots 0 … len - 1, masked (future or padding slots
-   * get -inf), softmax, then output = P · V. Masked slots weigh exactly 0, as if skipped.
+   * Per row b and key/value head g, the `group` query heads that share g — for a chunk of up to
+   * QUERY_CHUNK new tokens — are the rows of one matrix product: scores = Q · Kᵀ over the slots
+   * 0 … len - 1 the chunk can see, masked (future or padding slots get -inf), softmax, then
+   * output = P · V. Masked slots weigh exactly 0, as if skipped.
    */
   private attend(be: Backend, cache: KVCache, layer: number, q: Float32Array, k: Float32Array, v: Float32Array, steps: number, out: Float32Array): void {
     const d = this.dims, hd = d.headDim, G = d.kvHeads, group = d.heads / G;
@@ -373,22 +379,27 @@ export class DecoderModel implements InferenceModel {
         }
       }
     }
-    const len = start + steps; // the last new token sees slots 0 … len - 1
-    // Queries go in chunks of `chunk` steps so that the score matrix stays near SCORE_BUDGET.
-    const chunk = Math.max(1, Math.min(steps, Math.floor(SCORE_BUDGET / (group * len))));
-    if (this.scores.length < chunk * group * len) this.scores = new Float32Array(chunk * group * len);
-    if (this.heads.length < chunk * group * hd) this.heads = new Float32Array(chunk * group * hd);
+    const chunk = Math.min(steps, QUERY_CHUNK);
+    const maxRows = chunk * group, maxLen = start + steps;
+    if (this.queries.length < maxRows * hd) this.queries = new Float32Array(maxRows * hd);
+    if (this.scores.length < maxRows * maxLen) this.scores = new Float32Array(maxRows * maxLen);
+    if (this.heads.length < maxRows * hd) this.heads = new Float32Array(maxRows * hd);
     for (let b = 0; b < cache.batch; b++) {
       for (let g = 0; g < G; g++) {
         const kv = cache.offset(b, g, 0);
         for (let t0 = 0; t0 < steps; t0 += chunk) {
           const tn = Math.min(chunk, steps - t0), rows = tn * group;
+          const len = start + t0 + tn; // the chunk's last token sees slots 0 … len - 1
+          // Q: (tn × group, hd), the group's query heads of each token, one after the other.
+          const Q = this.queries.subarray(0, rows * hd);
+          for (let t = 0; t < tn; t++) {
+            const from = (b * steps + t0 + t) * qDim + g * group * hd;
+            Q.set(q.subarray(from, from + group * hd), t * group * hd);
+          }
           const S = this.scores.subarray(0, rows * len);
-          // S[t, j, :] = Q[t, g·group + j, :] · Kᵀ: one product per step (the group's query heads
-          // are contiguous within a token's row of q, and token rows are qDim apart).
           be.matmul({
-            batch: tn, m: group, n: len, k: hd,
-            a: q, aOffset: (b * steps + t0) * qDim + g * group * hd, aBatchStride: qDim, transA: false,
+            batch: 1, m: rows, n: len, k: hd,
+            a: Q, aOffset: 0, aBatchStride: 0, transA: false,
             b: K, bOffset: kv, bBatchStride: 0, transB: true,
             c: S, accumulate: false,
           });
@@ -424,12 +435,13 @@ export class DecoderModel implements InferenceModel {
       for (let j = 0; j < group; j++) {
         const r = (t * group + j) * len;
         let any = false;
-        for (let s = 0; s < len; s++) {
-          if (s <= last && valid[vrow + s]) {
+        for (let s = 0; s <= last; s++) {
+          if (valid[vrow + s]) {
             S[r + s] = S[r + s]! * scale;
             any = true;
           } else S[r + s] = -Infinity;
         }
+        S.fill(-Infinity, r + last + 1, r + len); // the future
         if (!any) dead.push(t * group + j);
       }
     }

@@ -9,7 +9,8 @@ export {
 } from "./sampling.js";
 export { explainStep, type ExplainedStep, type ExplainedCandidate, type ExplainOptions, type CutBy } from "./explain.js";
 export { KVCache, kvCacheEstimate, type KVCacheShape, type KVCacheEstimate } from "./kv_cache.js";
-export { DecoderModel, type DecoderDims, type InferenceModel } from "./decoder.js";
+export { DecoderModel, type DecoderDims, type InferenceModel, type DecoderOptions } from "./decoder.js";
+export { halfLinear, halfEmbedding, type HalfMatrix, type HalfLinearBackend } from "./half_matmul.js";
 export {
   generate, generateBatch, stream, generationLoop, resolveGenerateOptions, optionsFromGenerationConfig, describeSettings,
   GENERATE_DEFAULTS,

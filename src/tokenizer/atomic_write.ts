@@ -1,22 +1,53 @@
-// Atomic file writing: a temporary file in the same folder, fsync, then rename, so a crash
-// never leaves a half-written model under the real name.
+// Atomic file writes: write a temporary file beside the target, fsync it, rename it over the
+// target, then fsync the directory so the rename itself survives a crash. A crash or an error
+// leaves either the old file or the new one, never half of one (and no temporary file behind).
+//
+// The content is bytes, a string (UTF-8), or a function that writes through a file
+// descriptor — for files too large to hold in memory at once (checkpoints over 2 GiB).
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { randomBytes } from "node:crypto";
 
-export function writeFileAtomic(path: string, data: Uint8Array): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  let fd = -1;
+/** Writes all of `bytes` at the current position of `fd` (writeSync may write less than asked). */
+export function writeAll(fd: number, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.length) {
+    // Large writes go in chunks: a single write(2) is capped near 2 GiB.
+    done += writeSync(fd, bytes, done, Math.min(bytes.length - done, 1 << 30));
+  }
+}
+
+/** Creates or replaces `path` atomically with `content`. */
+export function writeFileAtomic(path: string, content: Uint8Array | string | ((fd: number) => void)): void {
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
+  let fd: number;
   try {
-    fd = openSync(tmp, "w");
-    let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    fd = openSync(tmp, "wx");
+  } catch (err) {
+    throw new Error(`cannot write '${path}': ${(err as Error).message}`);
+  }
+  let renamed = false;
+  try {
+    if (typeof content === "function") content(fd);
+    else writeAll(fd, typeof content === "string" ? Buffer.from(content, "utf8") : content);
     fsyncSync(fd);
     closeSync(fd);
     fd = -1;
     renameSync(tmp, path);
-  } catch (err) {
+    renamed = true;
+  } finally {
     if (fd >= 0) closeSync(fd);
-    try { unlinkSync(tmp); } catch { /* already gone */ }
-    throw new Error(`cannot write '${path}': ${(err as Error).message}`);
+    if (!renamed) {
+      try { unlinkSync(tmp); } catch { /* already gone */ }
+    }
   }
+  syncDirectory(dirname(path));
+}
+
+/** Makes the rename durable too (best effort: not every platform can fsync a directory). */
+function syncDirectory(dir: string): void {
+  try {
+    const fd = openSync(dir, "r");
+    try { fsyncSync(fd); } finally { closeSync(fd); }
+  } catch { /* e.g. Windows */ }
 }

@@ -6,6 +6,7 @@ import { DecoderModel } from "../../src/generate/decoder.js";
 import { kvCacheEstimate } from "../../src/generate/kv_cache.js";
 import { tinyGPT2, tinyLlama } from "./tiny_models.js";
 import type { Checkpoint } from "../../src/formats/types.js";
+import { convertFloat } from "../../src/formats/dtypes.js";
 
 const SEQ = [5, 17, 3, 29, 11, 8, 33, 2, 19, 27, 6, 14];
 
@@ -70,12 +71,61 @@ for (const [name, make] of [["llama", () => tinyLlama(3)], ["gpt2", () => tinyGP
   });
 }
 
+test("a long prefill (several query chunks) equals one-token decoding, with grouped-query attention", () => {
+  const model = DecoderModel.fromCheckpoint(tinyLlama(8, { heads: 4, kvHeads: 1, context: 320 }));
+  const V = model.dims.vocabSize, T = 300;
+  const ids = Array.from({ length: T }, (_, i) => (i * 13 + 5) % V);
+  const full = fullLogits(model, ids);
+  const cache = model.createCache(1, T);
+  for (let p = 0; p < T; p++) {
+    const step = model.forward(cache, Int32Array.of(ids[p]!), Int32Array.of(p), Uint8Array.of(1), 1);
+    if (p % 37 === 0 || p >= T - 3) assertClose(step, full.subarray(p * V, (p + 1) * V), 1e-4, `position ${p}`);
+  }
+});
+
 describe("decoder (gpt2) against a plain float64 transcription", () => {
   test("logits match", () => {
     const ckpt = tinyGPT2(9);
     const model = DecoderModel.fromCheckpoint(ckpt);
     const ids = SEQ.slice(0, 6);
     assertClose(fullLogits(model, ids), referenceGPT2(ckpt, ids), 1e-4, "gpt2 logits");
+  });
+});
+
+/** The checkpoint with every tensor stored in a 16-bit dtype. */
+function as16bit(ckpt: Checkpoint, dtype: "F16" | "BF16"): Checkpoint {
+  return { ...ckpt, tensors: new Map([...ckpt.tensors].map(([n, t]) => [n, convertFloat(t, dtype)])) };
+}
+
+describe("16-bit weights kept in memory", () => {
+  for (const [name, make] of [["llama", () => tinyLlama(5)], ["gpt2", () => tinyGPT2(6)]] as [string, () => Checkpoint][]) {
+    for (const dtype of ["BF16", "F16"] as const) {
+      test(`${name} ${dtype}: logits equal those of the f32-expanded model (prefill and decode)`, () => {
+        const ckpt = as16bit(make(), dtype);
+        const kept = DecoderModel.fromCheckpoint(ckpt);
+        const expanded = DecoderModel.fromCheckpoint(ckpt, { dtype: "float32" });
+        // Kept: the linear weights are the checkpoint's own 16-bit arrays, half the bytes.
+        assert.ok(kept.weightBytes < 0.6 * expanded.weightBytes, `${kept.weightBytes} vs ${expanded.weightBytes} bytes`);
+        const V = kept.dims.vocabSize;
+        const run = (model: DecoderModel): Float32Array => {
+          const cache = model.createCache(1, SEQ.length);
+          const prefill = model.forward(cache, Int32Array.from(SEQ.slice(0, 6)), Int32Array.from([0, 1, 2, 3, 4, 5]), new Uint8Array(6).fill(1), 6, true);
+          const step = model.forward(cache, Int32Array.of(SEQ[6]!), Int32Array.of(6), Uint8Array.of(1), 1);
+          return Float32Array.from([...prefill, ...step]);
+        };
+        const a = run(kept), b = run(expanded);
+        assert.equal(a.length, 7 * V);
+        assertClose(a, b, 1e-4, `${name} ${dtype} logits`);
+      });
+    }
+  }
+
+  test("the default keeps 16 bits; dtype float32 expands; a bad dtype is an error", () => {
+    const ckpt = as16bit(tinyLlama(2), "BF16");
+    const f32 = DecoderModel.fromCheckpoint(tinyLlama(2));
+    assert.equal(DecoderModel.fromCheckpoint(ckpt, { dtype: "float32" }).weightBytes, f32.weightBytes);
+    assert.ok(DecoderModel.fromCheckpoint(ckpt).weightBytes < f32.weightBytes);
+    assert.throws(() => DecoderModel.fromCheckpoint(ckpt, { dtype: "f8" as "auto" }), /dtype must be "auto" or "float32"/);
   });
 });
 
