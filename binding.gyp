@@ -1,8 +1,9 @@
 {
   # The native backend. Compiled for the baseline of the target architecture; the AVX2 and
-  # AVX-512 matmul kernels live in their own static libraries compiled with their own flags,
-  # and native/cpu_features.cc picks one at run time. On other architectures those files
-  # compile to nothing and the portable kernels run.
+  # AVX-512 kernels (f32 matmul, 16-bit-weight linear) live in their own static libraries
+  # compiled with their own flags, and native/cpu_features.cc picks a level at run time.
+  # On other architectures those files compile to nothing and the portable kernels run.
+  # native/quant.cc needs no flags: its SIMD functions carry their own target attributes.
   "target_defaults": {
     "cflags!": ["-fno-exceptions"],
     "cflags_cc!": ["-fno-exceptions", "-std=gnu++1y", "-std=gnu++14"],
@@ -46,6 +47,34 @@
       ]
     },
     {
+      "target_name": "tsgpt_half_avx512",
+      "type": "static_library",
+      "sources": ["native/half_avx512.cc"],
+      "conditions": [
+        ["target_arch=='x64' and OS!='win'", {
+          "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mfma", "-mavx2", "-mf16c"],
+          "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-O3", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mfma", "-mavx2", "-mf16c"] }
+        }],
+        ["target_arch=='x64' and OS=='win'", {
+          "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/std:c++17", "/arch:AVX512"] } }
+        }]
+      ]
+    },
+    {
+      "target_name": "tsgpt_half_avx2",
+      "type": "static_library",
+      "sources": ["native/half_avx2.cc"],
+      "conditions": [
+        ["target_arch=='x64' and OS!='win'", {
+          "cflags_cc": ["-mavx2", "-mfma", "-mf16c"],
+          "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-O3", "-mavx2", "-mfma", "-mf16c"] }
+        }],
+        ["target_arch=='x64' and OS=='win'", {
+          "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/std:c++17", "/arch:AVX2"] } }
+        }]
+      ]
+    },
+    {
       "target_name": "tsgpt_native",
       "sources": [
         "native/addon.cc",
@@ -56,9 +85,11 @@
         "native/elementwise.cc",
         "native/reduce.cc",
         "native/rowwise.cc",
-        "native/embedding.cc"
+        "native/embedding.cc",
+        "native/half.cc",
+        "native/quant.cc"
       ],
-      "dependencies": ["tsgpt_gemm_avx512", "tsgpt_gemm_avx2"],
+      "dependencies": ["tsgpt_gemm_avx512", "tsgpt_gemm_avx2", "tsgpt_half_avx512", "tsgpt_half_avx2"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "conditions": [
         ["OS=='linux'", { "libraries": ["-lpthread"] }]

@@ -8,7 +8,9 @@
 #include "args.h"
 #include "cpu_features.h"
 #include "gemm.h"
+#include "half.h"
 #include "kernels.h"
+#include "quant.h"
 #include "thread_pool.h"
 
 namespace tsgpt {
@@ -93,6 +95,31 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   }
   g.c = c.data;
   gemm(g);
+  return info.Env().Undefined();
+}
+
+// ---- linear with 16-bit weights ----
+
+// linearHalf(dtype, x, m, k, bits, n, out): out (m × n) = x (m × k) · Wᵀ, W (n × k) given as
+// f16 or bf16 bits in a Uint16Array.
+Napi::Value LinearHalf(const Napi::CallbackInfo& info) {
+  Args args(info, "linearHalf", 7);
+  if (!info[0].IsString()) args.type_error("dtype must be a string (\"F16\" or \"BF16\")");
+  const std::string dtype = info[0].As<Napi::String>().Utf8Value();
+  HalfType type;
+  if (dtype == "F16") type = HalfType::f16;
+  else if (dtype == "BF16") type = HalfType::bf16;
+  else args.range_error("dtype must be \"F16\" or \"BF16\", got \"" + dtype + "\"");
+  Span<float> x = args.f32(1, "x");
+  const int64_t m = args.size(2, "m"), k = args.size(3, "k");
+  AnyArray bits = args.any_array(4, "bits");
+  if (bits.type != napi_uint16_array) args.type_error("bits must be a Uint16Array");
+  const int64_t n = args.size(5, "n");
+  Span<float> out = args.f32(6, "out");
+  args.require(x, args.mul(m, k), "x");
+  args.require(Span<uint16_t>{static_cast<uint16_t*>(bits.data), bits.len}, args.mul(n, k), "bits");
+  args.require(out, args.mul(m, n), "out");
+  linear_half(type, x.data, m, k, static_cast<const uint16_t*>(bits.data), n, out.data);
   return info.Env().Undefined();
 }
 
@@ -477,6 +504,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures, "cpuFeatures"));
   exports.Set("availableSimdLevels", Napi::Function::New(env, AvailableSimdLevels, "availableSimdLevels"));
   exports.Set("setSimdLevel", Napi::Function::New(env, SetSimdLevel, "setSimdLevel"));
+  exports.Set("linearHalf", Napi::Function::New(env, LinearHalf, "linearHalf"));
+  RegisterQuantKernels(env, exports);
   return exports;
 }
 

@@ -61,6 +61,8 @@ interface NativeAddon {
     p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
     lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
   ): void;
+  /** out (m × n) = x (m × k) · Wᵀ, W (n × k) as f16 or bf16 bits (native/half.cc). */
+  linearHalf(dtype: string, x: Float32Array, m: number, k: number, bits: Uint16Array, n: number, out: Float32Array): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   cpuFeatures(): string;
@@ -183,8 +185,23 @@ function code<T extends string>(table: Record<T, number>, op: T, kind: string): 
   return c;
 }
 
-function makeBackend(n: NativeAddon): Backend {
+/**
+ * The native backend: the Backend interface plus an optional extra, `linearHalf` (a linear layer
+ * whose weights stay 16-bit; the same signature as HalfLinearBackend in
+ * src/generate/half_matmul.ts, which calls it when present). It is absent when the loaded addon
+ * predates it, and callers then widen the weights in TypeScript.
+ */
+export interface NativeBackend extends Backend {
+  linearHalf?(dtype: "F16" | "BF16", x: Float32Array, m: number, k: number, bits: Uint16Array, n: number, out: Float32Array): void;
+}
+
+function makeBackend(n: NativeAddon): NativeBackend {
+  const extras: Pick<NativeBackend, "linearHalf"> = {};
+  if (typeof n.linearHalf === "function") {
+    extras.linearHalf = (dtype, x, m, k, bits, cols, out) => n.linearHalf(dtype, x, m, k, bits, cols, out);
+  }
   return {
+    ...extras,
     name: "native",
     matmul(x: MatmulArgs): void {
       n.matmul(
@@ -221,10 +238,10 @@ function makeBackend(n: NativeAddon): Backend {
   };
 }
 
-let backend: Backend | null = null;
+let backend: NativeBackend | null = null;
 
 /** The native backend, or null when the addon is not built or does not load (see nativeUnavailableReason). */
-export function loadNativeBackend(): Backend | null {
+export function loadNativeBackend(): NativeBackend | null {
   if (backend) return backend;
   const a = loadAddon();
   if (!a) return null;

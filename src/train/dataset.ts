@@ -14,7 +14,8 @@
 import { Generator, Tensor, type RngState } from "../tensor/index.js";
 import type { TokenIds } from "./token_cache.js";
 
-export const IGNORE_INDEX = -100;
+export { IGNORE_INDEX } from "../models/causal_lm.js";
+import { IGNORE_INDEX } from "../models/causal_lm.js";
 
 export interface Batch {
   inputIds: Tensor;
