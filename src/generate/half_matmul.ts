@@ -14,8 +14,8 @@
 // reused by every row of x, so the conversion costs less per token.
 //
 // A backend may do all of this natively: if it has a `linearHalf` function (see
-// HalfLinearBackend) it is called instead. The native addon has none yet; the hook is here so
-// that adding one in native/ and src/backend/native.ts needs no change in the decoder.
+// HalfLinearBackend) it is called instead: the native addon has one (native/half*.cc, SIMD
+// widening and multi-threaded), so this js path is the reference and the fallback.
 import type { Backend } from "../backend/backend.js";
 import { bf16ToF32, f16ToF32 } from "../tensor/half.js";
 
