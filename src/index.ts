@@ -15,3 +15,4 @@ export * from "./models/index.js";
 export * from "./train/index.js";
 export { IGNORE_INDEX } from "./models/index.js";
 export { setNumThreads, getNumThreads, cpuFeatures } from "./backend/native.js";
+export * as quant from "./quant/index.js";

@@ -86,6 +86,17 @@ describe("native quantized kernels", { skip: hasNativeQuantKernels() ? false : "
       });
     }
   }
+  test("large enough to split over threads: matches the js reference", () => {
+    const k = 512, rows = 256;
+    const x = gaussian(2 * k, 3);
+    for (const dt of QUANT_DTYPES) {
+      const w = quantizeTensor({ data: gaussian(rows * k, 4, 0.1), shape: [rows, k] }, dt);
+      const js = new Float32Array(2 * rows), nat = new Float32Array(2 * rows);
+      quantizedMatmulJs(x, 2, k, w, js);
+      quantizedMatmulNative(x, 2, k, w, nat);
+      assertClose(nat, js, 1e-5, `${dt} threaded`);
+    }
+  });
   test("a weight with the wrong byte length is refused before the kernel runs", () => {
     const { k, x, w } = setup("Q8_0");
     assert.throws(() => quantizedMatmulNative(x, m, k, { ...w, data: w.data.subarray(1) }, new Float32Array(m * n)), /needs|bytes/);
