@@ -6,15 +6,13 @@
 // /reset forgets the conversation.
 import { createInterface, type Interface } from "node:readline";
 import { parseOptions, UsageError, type OptionSpecs } from "./args.js";
-import { TextGenerator } from "../generate/text_generator.js";
 import { describeSettings, resolveGenerateOptions } from "../generate/generate.js";
-import { encodeChat, getTemplate, templateForCheckpoint, TEMPLATES, type ChatMessage, type PromptTemplate } from "../generate/templates.js";
+import { encodeChat, TEMPLATES, type ChatMessage } from "../generate/templates.js";
 import { SAMPLING_SPECS, mergeOptions, samplingFromFlags } from "./generate.js";
+import { MODEL_SPECS, loadGenerator, modelFlag, templateFromFlags } from "./model_flags.js";
 
 const SPECS: OptionSpecs = {
-  model: { type: "string", arg: "PATH", help: "checkpoint: Hugging Face directory, llama2.c .bin or GGUF" },
-  adapter: { type: "string", arg: "DIR", help: "PEFT LoRA adapter directory, merged into the weights" },
-  tokenizer: { type: "string", arg: "M.model", help: "SentencePiece model (default: the one beside the checkpoint)" },
+  ...MODEL_SPECS,
   template: { type: "string", arg: "NAME", help: `prompt template: ${Object.keys(TEMPLATES).join(" | ")} (default: from the checkpoint's chat_template)` },
   system: { type: "string", arg: "TEXT", help: "system prompt" },
   ...SAMPLING_SPECS,
@@ -41,23 +39,14 @@ async function runOrThrow(argv: string[]): Promise<number> {
   if (!parsed) return 0;
   const v = parsed.values;
   if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
-  if (typeof v.model !== "string") throw new UsageError("--model is required");
+  modelFlag(v);
   const flags = samplingFromFlags(v);
-  let template: PromptTemplate | undefined;
-  if (typeof v.template === "string") {
-    try {
-      template = getTemplate(v.template);
-    } catch (err) {
-      throw new UsageError(`--template: ${(err as Error).message}`);
-    }
-  } else {
-    template = templateForCheckpoint(v.model);
-    if (!template) throw new UsageError(`--template is required: the checkpoint declares no template we know (${Object.keys(TEMPLATES).join(", ")})`);
-  }
+  const template = templateFromFlags(v);
+  if (!template) throw new UsageError(`--template is required: the checkpoint declares no template we know (${Object.keys(TEMPLATES).join(", ")})`);
   const verbose = v.verbose === true;
   const log = (line: string) => { if (verbose) process.stderr.write(`${line}\n`); };
 
-  const gen = await TextGenerator.load(v.model, { tokenizerPath: v.tokenizer as string | undefined, adapter: v.adapter as string | undefined });
+  const gen = await loadGenerator(v);
   const base = mergeOptions(gen, { ...flags, stop: [...template.stop, ...(flags.stop ?? [])] });
   const resolved = resolveGenerateOptions(base);
   base.seed = resolved.seed;

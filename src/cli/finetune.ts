@@ -8,8 +8,9 @@
 // evaluation, checkpoints, exact resume). The run directory OUT holds:
 //
 //   adapter_config.json, adapter_model.safetensors   the adapter (PEFT layout), written at the end
-//   checkpoint-STEP/, last/, best/                    training state for --resume (the LoRA
-//                                                     factors, AdamW moments, RNG and data position)
+//   checkpoint-STEP/, last/, best/                    the adapter at that step (a PEFT directory
+//                                                     too) and the training state for --resume
+//                                                     (AdamW moments, RNG and data position)
 //   finetune_args.json                                the run's LoRA and data settings
 //   log.jsonl, loss_curve.svg                         the training log and its curve
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
@@ -18,7 +19,6 @@ import { parseOptions, numberOption, UsageError, type OptionSpecs } from "./args
 import { loadCheckpointSync } from "../formats/load.js";
 import { DEFAULT_TARGET_MODULES, LORA_TARGETABLE, loraConfig, scalingFor, writeAdapter, type LoraConfig } from "../formats/peft.js";
 import { writeBytesAtomic } from "../formats/atomic.js";
-import type { Checkpoint, StoredTensor } from "../formats/types.js";
 import { contextLength, modelFromCheckpoint, type CausalLM } from "../models/index.js";
 import { addLoRA, countParameters, formatTrainableParameters, getLoRAFactors, loraParameters, setLoRAFactors } from "../nn/lora.js";
 import { Generator, manualSeed } from "../tensor/index.js";
@@ -28,7 +28,7 @@ import {
   InstructDataset, encodeInstructExamples, instructBatches, readInstructJsonl, type InstructExample,
 } from "../train/instruct.js";
 import { DEFAULT_SETTINGS, train, type TrainResult, type TrainSettings, type TrainableModel } from "../train/trainer.js";
-import { isTrainingCheckpoint, listCheckpoints, loadTrainingCheckpoint } from "../train/checkpoint.js";
+import { isTrainingCheckpoint, listCheckpoints, loadAdapterCheckpoint } from "../train/checkpoint.js";
 import { ProgressBar } from "../train/progress.js";
 
 const ARGS_FILE = "finetune_args.json";
@@ -77,7 +77,7 @@ export interface FinetuneResult extends TrainResult {
 export function finetune(options: FinetuneOptions): FinetuneResult {
   const out = options.out;
   const say = options.log === null ? () => {} : (options.log ?? ((l: string) => process.stderr.write(`${l}\n`)));
-  const resume = options.resume ? loadTrainingCheckpoint(out) : undefined;
+  const resume = options.resume ? loadAdapterCheckpoint(out) : undefined;
   const args = resume ? readArgs(out) : options.args;
   if (!args) throw new UsageError("finetune: the run's settings are needed (or --resume)");
 
@@ -118,8 +118,7 @@ export function finetune(options: FinetuneOptions): FinetuneResult {
   const valBatches = valSet.length > 0 ? instructBatches(valSet, args.settings.batchSize, padId) : undefined;
 
   if (resume) {
-    const layers = new Map([...resume.checkpoint.tensors].map(([n, t]) => [n, t] as const));
-    setLoRAFactors(model, factorsFromTensors(layers, resume.dir), (m) => scalingFor(config, m));
+    setLoRAFactors(model, resume.adapter.layers, (m) => scalingFor(config, m));
     say(`resuming from ${resume.dir} at step ${resume.state.step}`);
   } else {
     if (existsSync(out) && (listCheckpoints(out).length > 0 || isTrainingCheckpoint(join(out, "last")))) {
@@ -144,8 +143,7 @@ export function finetune(options: FinetuneOptions): FinetuneResult {
     valBatches,
     settings: args.settings,
     outDir: out,
-    toCheckpoint: () => loraCheckpoint(model),
-    tokenizerPath: tokPath,
+    toAdapter: () => ({ config, layers: getLoRAFactors(model) }), // each checkpoint is a PEFT adapter directory
     resume,
     stopAt: options.stopAt,
     progress: options.progress === false ? null : new ProgressBar(),
@@ -158,28 +156,6 @@ export function finetune(options: FinetuneOptions): FinetuneResult {
     baseValLoss: resume ? null : (valLosses[0] ?? null),
     finalValLoss: result.valLosses.length > 0 ? result.valLosses[result.valLosses.length - 1]!.loss : null,
   };
-}
-
-/** The LoRA factors as a Checkpoint (model names), what each training checkpoint stores. */
-function loraCheckpoint(model: CausalLM): Checkpoint {
-  const tensors = new Map<string, StoredTensor>();
-  for (const [name, p] of loraParameters(model)) {
-    tensors.set(name, { dtype: "F32", shape: p.shape.slice(), data: (p.data() as Float32Array).slice() });
-  }
-  return { config: { ...model.config }, tensors, source: { path: "(lora)", format: "hf" } };
-}
-
-/** "<module>.lora_A.weight" tensors of a training checkpoint → factors by module name. */
-function factorsFromTensors(tensors: Map<string, StoredTensor>, source: string) {
-  const layers = new Map<string, { a: { shape: number[]; data: Float32Array }; b: { shape: number[]; data: Float32Array } }>();
-  for (const [name, t] of tensors) {
-    const m = /^(.+)\.lora_([AB])\.weight$/.exec(name);
-    if (!m || t.dtype !== "F32") throw new Error(`${source}: unexpected tensor '${name}' in a LoRA training checkpoint`);
-    const entry = layers.get(m[1]!) ?? { a: { shape: [], data: new Float32Array() }, b: { shape: [], data: new Float32Array() } };
-    entry[m[2] === "A" ? "a" : "b"] = { shape: t.shape, data: t.data as Float32Array };
-    layers.set(m[1]!, entry);
-  }
-  return layers;
 }
 
 /** Training and held-out examples: --val-data, or a seeded share of --data. */

@@ -5,8 +5,9 @@
 // Settings come, by priority: the flags given, the checkpoint's generation_config.json, then
 // the defaults below (shown in --help); --verbose prints the effective ones.
 import { parseOptions, numberOption, UsageError, type OptionSpecs } from "./args.js";
-import { TextGenerator } from "../generate/text_generator.js";
+import type { TextGenerator } from "../generate/text_generator.js";
 import { describeSettings, resolveGenerateOptions, type GenerateOptions } from "../generate/generate.js";
+import { MODEL_SPECS, loadGenerator, modelFlag } from "./model_flags.js";
 
 /** Sampling flags shared by `generate` and `chat`. */
 export const SAMPLING_SPECS: OptionSpecs = {
@@ -54,9 +55,7 @@ function dropUndefined<T extends object>(o: T): Partial<T> {
 }
 
 const SPECS: OptionSpecs = {
-  model: { type: "string", arg: "PATH", help: "checkpoint: Hugging Face directory, llama2.c .bin or GGUF" },
-  adapter: { type: "string", arg: "DIR", help: "PEFT LoRA adapter directory, merged into the weights" },
-  tokenizer: { type: "string", arg: "M.model", help: "SentencePiece model (default: the one beside the checkpoint)" },
+  ...MODEL_SPECS,
   prompt: { type: "string", arg: "TEXT", help: "text to continue" },
   ...SAMPLING_SPECS,
   "top-logprobs": { type: "string", arg: "N", help: "with --json: the N most likely alternatives per token (default: 0)" },
@@ -88,7 +87,7 @@ async function runOrThrow(argv: string[]): Promise<number> {
   if (!parsed) return 0;
   const v = parsed.values;
   if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
-  if (typeof v.model !== "string") throw new UsageError("--model is required");
+  const model = modelFlag(v);
   if (typeof v.prompt !== "string") throw new UsageError("--prompt is required");
   const flags = samplingFromFlags(v);
   const topLogprobs = numberOption(v, "top-logprobs", { min: 0, integer: true });
@@ -96,9 +95,9 @@ async function runOrThrow(argv: string[]): Promise<number> {
   const log = (line: string) => { if (verbose) process.stderr.write(`${line}\n`); };
 
   const t0 = performance.now();
-  const gen = await TextGenerator.load(v.model, { tokenizerPath: v.tokenizer as string | undefined, adapter: v.adapter as string | undefined });
+  const gen = await loadGenerator(v);
   const d = gen.model.dims;
-  log(`model: ${v.model} (${d.arch}, ${d.layers} layers, hidden ${d.hidden}, vocab ${d.vocabSize}, context ${d.context}), loaded in ${(performance.now() - t0).toFixed(0)} ms`);
+  log(`model: ${model} (${d.arch}, ${d.layers} layers, hidden ${d.hidden}, vocab ${d.vocabSize}, context ${d.context}), loaded in ${(performance.now() - t0).toFixed(0)} ms`);
 
   const ac = new AbortController();
   const onSigint = () => ac.abort();

@@ -6,16 +6,12 @@
 // http://127.0.0.1:8080/v1. Ctrl-C stops the server (running generations are cancelled).
 import { basename, resolve } from "node:path";
 import { parseOptions, numberOption, UsageError, type OptionSpecs } from "./args.js";
-import { TextGenerator } from "../generate/text_generator.js";
-import { getTemplate, templateForCheckpoint, TEMPLATES, type PromptTemplate } from "../generate/templates.js";
-import { loadCheckpoint } from "../formats/load.js";
-import { applyAdapter } from "../formats/peft.js";
+import { TEMPLATES } from "../generate/templates.js";
 import { createServer } from "../serve/index.js";
+import { MODEL_SPECS, loadGenerator, modelFlag, templateFromFlags } from "./model_flags.js";
 
 const SPECS: OptionSpecs = {
-  model: { type: "string", arg: "PATH", help: "checkpoint: Hugging Face directory, llama2.c .bin or GGUF" },
-  tokenizer: { type: "string", arg: "M.model", help: "SentencePiece model (default: the one beside the checkpoint)" },
-  adapter: { type: "string", arg: "DIR", help: "LoRA adapter (PEFT directory) merged into the model at load" },
+  ...MODEL_SPECS,
   template: { type: "string", arg: "NAME", help: `chat template: ${Object.keys(TEMPLATES).join(" | ")} (default: from the checkpoint's chat_template; none: chat is refused)` },
   "model-name": { type: "string", arg: "NAME", help: "model id in the API (default: the checkpoint's file or folder name)" },
   host: { type: "string", arg: "HOST", help: "address to listen on", default: "127.0.0.1" },
@@ -46,25 +42,17 @@ async function runOrThrow(argv: string[]): Promise<number> {
   if (!parsed) return 0;
   const v = parsed.values;
   if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
-  if (typeof v.model !== "string") throw new UsageError("--model is required");
+  const model = modelFlag(v);
   const port = numberOption(v, "port", { min: 0, max: 65535, integer: true })!;
   const concurrency = numberOption(v, "concurrency", { min: 1, integer: true })!;
   const maxQueued = numberOption(v, "max-queue", { min: 0, integer: true })!;
   const maxTokens = numberOption(v, "max-tokens", { min: 1, integer: true });
-  let template: PromptTemplate | undefined;
-  if (typeof v.template === "string") {
-    try {
-      template = getTemplate(v.template);
-    } catch (err) {
-      throw new UsageError(`--template: ${(err as Error).message}`);
-    }
-  }
+  const template = templateFromFlags(v);
 
   const t0 = performance.now();
-  const generator = await loadGenerator(v.model, v.tokenizer as string | undefined, v.adapter as string | undefined);
-  template ??= templateForCheckpoint(v.model);
+  const generator = await loadGenerator(v);
   const d = generator.model.dims;
-  const modelName = typeof v["model-name"] === "string" ? v["model-name"] : basename(resolve(v.model)).replace(/\.(bin|gguf)$/, "");
+  const modelName = typeof v["model-name"] === "string" ? v["model-name"] : basename(resolve(model)).replace(/\.(bin|gguf)$/, "");
   const log = v.verbose === true ? (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`) : undefined;
   const handle = createServer({
     generator, modelName, template, concurrency, maxQueued, log,
@@ -85,13 +73,4 @@ async function runOrThrow(argv: string[]): Promise<number> {
     process.once("SIGTERM", stop);
   });
   return 0;
-}
-
-/** The model, with the LoRA adapter merged in when one is given. */
-async function loadGenerator(model: string, tokenizerPath: string | undefined, adapter: string | undefined): Promise<TextGenerator> {
-  const base = await TextGenerator.load(model, { tokenizerPath });
-  if (adapter === undefined) return base;
-  // The base load found the tokenizer; the weights are read again and the adapter merged into them.
-  const merged = applyAdapter(await loadCheckpoint(model), adapter);
-  return TextGenerator.fromCheckpoint(merged, base.tokenizer);
 }

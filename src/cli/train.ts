@@ -16,7 +16,6 @@ import { configFromJSON, contextLength, createModel, modelFromCheckpoint, modelT
 import type { CausalLM, ModelConfig } from "../models/index.js";
 import { manualSeed } from "../tensor/index.js";
 import { TextGenerator } from "../generate/text_generator.js";
-import type { GenerationTokenizer } from "../generate/generate.js";
 import {
   DEFAULT_SETTINGS, DataError, ProgressBar, WindowDataset, charModelProto, fixedWindowBatches,
   forEachLine, listDataFiles, loadTokenCorpus, loadTrainingCheckpoint, prepareBrownCorpus, splitCorpus, train,
@@ -188,29 +187,10 @@ async function trainAndReport(c: RunContext): Promise<number> {
 async function printSample(c: RunContext, valIds: ArrayLike<number>): Promise<void> {
   const n = c.sampleTokens;
   if (n <= 0) return;
-  const gen = TextGenerator.fromCheckpoint(modelToCheckpoint(c.model, { tokenizerPath: c.tokenizerPath }), skipUnknownIds(c.sp));
+  const gen = TextGenerator.fromCheckpoint(modelToCheckpoint(c.model, { tokenizerPath: c.tokenizerPath }), c.sp);
   const prompt = c.sp.decode(Array.from({ length: Math.min(8, valIds.length) }, (_, i) => valIds[i]!));
   const r = await gen.generate(prompt, { maxNewTokens: n, temperature: 0.8, topK: 40, seed: c.settings.seed });
   process.stdout.write(`\n--- sample ---\n${prompt}${r.text}\n`);
-}
-
-/**
- * The tokenizer for sampling, tolerant of ids past its vocabulary: a config.json may give the
- * model more embeddings than the tokenizer has pieces (rounded-up vocabularies), and an
- * untrained model can sample those ids; they are shown as nothing.
- */
-function skipUnknownIds(sp: SentencePieceProcessor): GenerationTokenizer {
-  const known = (ids: readonly number[]) => ids.filter((id) => id < sp.vocabSize);
-  return {
-    encodeAsIds: (text) => sp.encodeAsIds(text),
-    decode: (ids) => sp.decode(known(ids)),
-    bosId: sp.bosId,
-    eosId: sp.eosId,
-    createStreamDecoder: () => {
-      const inner = sp.createStreamDecoder();
-      return { push: (id: number) => (id < sp.vocabSize ? inner.push(id) : ""), flush: () => inner.flush() };
-    },
-  };
 }
 
 /**

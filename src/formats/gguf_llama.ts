@@ -206,7 +206,7 @@ export interface SaveGGUFOptions {
 }
 
 /** llama.cpp's general.file_type for the dtype most weights have. */
-const FILE_TYPES: Partial<Record<StorageDType, number>> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7, BF16: 32 };
+const FILE_TYPES: Partial<Record<StorageDType, number>> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7, Q4_K: 14, BF16: 32 };
 
 const u32 = (value: number): GGUFValue => ({ type: "u32", value });
 const f32 = (value: number): GGUFValue => ({ type: "f32", value });

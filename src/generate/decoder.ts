@@ -2,8 +2,11 @@
 //
 // Weights come from a Checkpoint (Hugging Face names, linear weights stored (out, in)). Linear
 // and embedding weights stored as F16 / BF16 stay 16-bit in memory by default and are widened
-// block by block as they are used (half_matmul.ts); `{ dtype: "float32" }` converts everything
-// to Float32Array once, here (faster per token, twice the memory). Every numeric loop that
+// block by block as they are used (half_matmul.ts); quantized ones (Q8_0, Q4_0, Q4_K read from
+// GGUF, Q8_ROW made in memory) stay quantized and go through the integer kernels, with
+// embedding rows decoded as they are looked up (quant_linear.ts). `{ dtype: "float32" }`
+// converts everything to Float32Array once, here (more memory; for 16-bit weights it is faster
+// per token, for quantized ones it is slower, as more bytes stream per token). Every numeric loop that
 // matters goes through the backend kernels (matmul with transB computes x · Wᵀ; attention is
 // Q · Kᵀ and P · V per key/value head), so the native backend speeds it up. Scratch buffers are
 // allocated once per size and reused; keys and values go to a KVCache.
@@ -24,14 +27,18 @@ import { getBackend } from "../backend/index.js";
 import type { Backend } from "../backend/backend.js";
 import type { Checkpoint, GPT2Config, LlamaConfig, StoredTensor } from "../formats/types.js";
 import { toFloat32 } from "../formats/dtypes.js";
+import type { QuantizedTensor } from "../quant/types.js";
+import { dequantize } from "../quant/quantize.js";
 import { KVCache } from "./kv_cache.js";
-import { halfEmbedding, halfLinear, weightBytes, type HalfMatrix, type LinearWeight } from "./half_matmul.js";
+import { halfEmbedding, halfLinear, weightBytes, weightStorage, type HalfMatrix, type LinearWeight } from "./half_matmul.js";
+import { isQuantizedDType, kernelsAccept, quantEmbedding, quantLinear, type QuantMatrix } from "./quant_linear.js";
 
 /** How DecoderModel.fromCheckpoint keeps the weights. */
 export interface DecoderOptions {
   /**
-   * "auto" (default): F16 / BF16 linear and embedding weights stay 16-bit, widened on the fly;
-   * "float32": every weight is converted to f32 at load.
+   * "auto" (default): F16 / BF16 linear and embedding weights stay 16-bit, widened on the fly,
+   * and quantized ones stay quantized (integer kernels);
+   * "float32": every weight is converted (or dequantized) to f32 at load.
    */
   dtype?: "auto" | "float32";
 }
@@ -88,9 +95,19 @@ class WeightReader {
     return toFloat32(this.tensor(name, shape));
   }
 
-  /** A (rows, cols) matrix used as x · Wᵀ or looked up by row: kept 16-bit when stored so (no copy). */
+  /**
+   * A (rows, cols) matrix used as x · Wᵀ or looked up by row: kept 16-bit or quantized when
+   * stored so (no copy). A quantized matrix whose rows the integer kernels cannot take (a Q8_ROW
+   * row length that is not a multiple of 32) is dequantized.
+   */
   matrix(name: string, shape: [number, number]): LinearWeight {
     const t = this.tensor(name, shape);
+    if (isQuantizedDType(t.dtype)) {
+      const q = t as unknown as QuantizedTensor;
+      if (!this.keepHalf || !kernelsAccept(shape[1])) return dequantize(q).data as Float32Array;
+      const m: QuantMatrix = { dtype: q.dtype, data: q.data, shape: [...shape], rows: shape[0], cols: shape[1] };
+      return m;
+    }
     if (this.keepHalf && (t.dtype === "F16" || t.dtype === "BF16")) {
       const m: HalfMatrix = { dtype: t.dtype, bits: t.data as Uint16Array, rows: shape[0], cols: shape[1] };
       return m;
@@ -151,8 +168,8 @@ export class DecoderModel implements InferenceModel {
   }
 
   /**
-   * Builds the inference model from a checkpoint. By default F16 / BF16 linear and embedding
-   * weights are shared with the checkpoint, not copied; `{ dtype: "float32" }` expands them.
+   * Builds the inference model from a checkpoint. By default F16 / BF16 and quantized linear and
+   * embedding weights are shared with the checkpoint, not copied; `{ dtype: "float32" }` expands them.
    */
   static fromCheckpoint(ckpt: Checkpoint, options: DecoderOptions = {}): DecoderModel {
     const cfg = ckpt.config;
@@ -250,7 +267,7 @@ export class DecoderModel implements InferenceModel {
     const seen = new Set<unknown>();
     let bytes = 0;
     const add = (w: LinearWeight | null): void => {
-      const key = w === null ? null : w instanceof Float32Array ? w : w.bits;
+      const key = w === null ? null : weightStorage(w);
       if (w === null || seen.has(key)) return;
       seen.add(key);
       bytes += weightBytes(w);
@@ -471,7 +488,7 @@ export class DecoderModel implements InferenceModel {
   }
 }
 
-/** out (rows × outF) = x (rows × inF) · Wᵀ (+ bias), W stored (outF, inF), f32 or 16-bit. */
+/** out (rows × outF) = x (rows × inF) · Wᵀ (+ bias), W stored (outF, inF), f32, 16-bit or quantized. */
 function linear(be: Backend, x: Float32Array, rows: number, inF: number, w: LinearWeight, outF: number, out: Float32Array, bias: Float32Array | null): void {
   if (w instanceof Float32Array) {
     be.matmul({
@@ -480,18 +497,21 @@ function linear(be: Backend, x: Float32Array, rows: number, inF: number, w: Line
       b: w, bOffset: 0, bBatchStride: 0, transB: true,
       c: out.subarray(0, rows * outF), accumulate: false,
     });
-  } else {
+  } else if ("bits" in w) {
     halfLinear(be, x, rows, w, out.subarray(0, rows * outF));
+  } else {
+    quantLinear(x, rows, w, out.subarray(0, rows * outF));
   }
   if (bias) {
     for (let r = 0; r < rows; r++) for (let j = 0; j < outF; j++) out[r * outF + j] = out[r * outF + j]! + bias[j]!;
   }
 }
 
-/** out[i, :] = table[ids[i], :] for a (vocab × dim) table, f32 or 16-bit. */
+/** out[i, :] = table[ids[i], :] for a (vocab × dim) table, f32, 16-bit or quantized. */
 function embedding(be: Backend, table: LinearWeight, vocab: number, dim: number, ids: Int32Array, out: Float32Array): void {
   if (table instanceof Float32Array) be.embedding(table, vocab, dim, ids, out);
-  else halfEmbedding(table, ids, out);
+  else if ("bits" in table) halfEmbedding(table, ids, out);
+  else quantEmbedding(table, ids, out);
 }
 
 function addInPlace(x: Float32Array, y: Float32Array, len: number): void {

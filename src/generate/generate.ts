@@ -7,7 +7,8 @@
 //   3. Size the KV cache to prompt + maxNewTokens (capped by the model's context) and report
 //      the estimate before allocating it.
 //   4. Prefill: feed the prompts in chunks, checking the AbortSignal between chunks.
-//   5. Decode: for each row still running, pick a token (sampling.ts), turn it into text with
+//   5. Decode: for each row still running, mask the ids the tokenizer cannot decode (vocabLimit),
+//      pick a token (sampling.ts), turn it into text with
 //      the tokenizer's incremental decoder, check EOS / stop strings / maxNewTokens; then one
 //      forward step for every row. The AbortSignal is checked between tokens.
 //
@@ -19,7 +20,7 @@ import type { InferenceModel } from "./decoder.js";
 import { kvCacheEstimate } from "./kv_cache.js";
 import { Generator as RandomGenerator } from "../tensor/random.js";
 import {
-  isGreedy, logSoftmax, resolveSamplingOptions, sampleToken, type ResolvedSamplingOptions, type SamplingOptions,
+  isGreedy, logSoftmax, resolveSamplingOptions, sampleToken, topLogprobs, type ResolvedSamplingOptions, type SamplingOptions,
 } from "./sampling.js";
 import { StopStringFilter, TextStream } from "./stream.js";
 
@@ -31,6 +32,8 @@ export interface GenerationTokenizer {
   readonly eosId: number;
   /** Text of ids pushed one at a time, never half a UTF-8 character. */
   createStreamDecoder(): { push(id: number): string; flush(): string };
+  /** Number of pieces; ids from here on cannot be decoded, so they are never generated. */
+  readonly vocabSize?: number;
 }
 
 /** Options of one generation request (Hugging Face names in camelCase). */
@@ -55,6 +58,12 @@ export interface GenerateOptions extends SamplingOptions {
   onPrefill?: (done: number, total: number) => void;
   /** Prompt tokens fed per forward call during prefill (default 64). */
   prefillChunkSize?: number;
+  /**
+   * Only ids below this are generated (default: the tokenizer's vocabSize, capped by the model's
+   * vocabulary). A model may have more embeddings than its tokenizer has pieces (HF checkpoints
+   * often round vocab_size up to a multiple of 64); those ids decode to nothing.
+   */
+  vocabLimit?: number;
 }
 
 /** Every option with a value, as the loop uses them. */
@@ -68,7 +77,7 @@ export interface ResolvedGenerateOptions extends ResolvedSamplingOptions {
 
 export interface TokenLogprob {
   token: number;
-  /** log P(token) under the model (raw logits, before the sampling processors). */
+  /** log P(token) under the model (raw logits, ids past vocabLimit masked, before the sampling processors). */
   logprob: number;
   /** The most likely tokens at this step, most likely first (empty unless topLogprobs > 0). */
   top: { token: number; logprob: number }[];
@@ -170,6 +179,7 @@ export async function* generationLoop(
   if (prompts.length === 0) return [];
   const addBos = options.addBos ?? tokenizer.bosId >= 0;
   const eos = new Set<number>(eosIds(options.eosTokenId, tokenizer));
+  const limit = vocabLimit(options.vocabLimit, tokenizer, model.dims.vocabSize);
 
   const rows: Row[] = prompts.map((p, i) => {
     const ids = typeof p === "string" ? [...(addBos ? [tokenizer.bosId] : []), ...tokenizer.encodeAsIds(p)] : [...p];
@@ -229,6 +239,9 @@ export async function* generationLoop(
       const r = rows[b]!;
       if (r.finish) continue;
       const rowLogits = logits.subarray(b * V, (b + 1) * V);
+      // In place, before the processors: the log-probabilities (and a server's tap on the
+      // logits) then see the same distribution the token is drawn from.
+      rowLogits.fill(-Infinity, limit);
       const history = o.repetitionPenalty !== 1 ? r.prompt.concat(r.generated) : [];
       const token = sampleToken(rowLogits, o, r.rng, history);
       if (eos.has(token)) {
@@ -278,6 +291,18 @@ function* finishRow(r: Row, b: number): Generator<GenerationEvent, void, void> {
   if (text) yield { row: b, text };
 }
 
+/** Ids in [0, limit) can be generated: the option, else the tokenizer's size, at most the model's. */
+function vocabLimit(option: number | undefined, tokenizer: GenerationTokenizer, modelVocab: number): number {
+  if (option !== undefined) {
+    if (!Number.isInteger(option) || option < 1 || option > modelVocab) {
+      throw new RangeError(`vocabLimit: expected an integer in [1, ${modelVocab}] (the model's vocabulary), got ${option}`);
+    }
+    return option;
+  }
+  const pieces = tokenizer.vocabSize;
+  return pieces !== undefined && pieces > 0 ? Math.min(pieces, modelVocab) : modelVocab;
+}
+
 function eosIds(option: number | number[] | undefined, tokenizer: GenerationTokenizer): number[] {
   if (option !== undefined) return Array.isArray(option) ? option : [option];
   return tokenizer.eosId >= 0 ? [tokenizer.eosId] : [];
@@ -286,19 +311,7 @@ function eosIds(option: number | number[] | undefined, tokenizer: GenerationToke
 /** log P(token) and the top-n alternatives, from the raw logits. */
 function tokenLogprob(logits: Float32Array, token: number, topN: number): TokenLogprob {
   const lp = logSoftmax(logits);
-  const top: { token: number; logprob: number }[] = [];
-  if (topN > 0) {
-    // Keep a small sorted list instead of sorting the whole vocabulary.
-    for (let i = 0; i < lp.length; i++) {
-      const v = lp[i]!;
-      if (top.length === topN && v <= top[topN - 1]!.logprob) continue;
-      let at = top.length;
-      while (at > 0 && top[at - 1]!.logprob < v) at--;
-      top.splice(at, 0, { token: i, logprob: v });
-      if (top.length > topN) top.pop();
-    }
-  }
-  return { token, logprob: lp[token]!, top };
+  return { token, logprob: lp[token]!, top: topLogprobs(lp, topN) };
 }
 
 /** Generates from several prompts at once (left-padded batch); one result per prompt. */

@@ -18,6 +18,7 @@
 // widening and multi-threaded), so this js path is the reference and the fallback.
 import type { Backend } from "../backend/backend.js";
 import { bf16ToF32, f16ToF32 } from "../tensor/half.js";
+import type { QuantMatrix } from "./quant_linear.js";
 
 /** A (rows, cols) matrix of 16-bit floats, kept as their raw bits. */
 export interface HalfMatrix {
@@ -27,8 +28,11 @@ export interface HalfMatrix {
   readonly cols: number;
 }
 
-/** A linear weight as the decoder keeps it: f32, or 16-bit bits widened on the fly. */
-export type LinearWeight = Float32Array | HalfMatrix;
+/**
+ * A linear weight as the decoder keeps it: f32, 16-bit bits widened on the fly, or quantized
+ * blocks multiplied by the integer kernels (quant_linear.ts).
+ */
+export type LinearWeight = Float32Array | HalfMatrix | QuantMatrix;
 
 /** Optional native kernel: out (m × n) = x (m × k) · Wᵀ, W given as 16-bit bits (n, k). */
 export interface HalfLinearBackend {
@@ -86,7 +90,12 @@ export function halfEmbedding(w: HalfMatrix, ids: Int32Array, out: Float32Array)
   }
 }
 
-/** Bytes a weight occupies in memory. */
+/** The array that holds a weight's values (two weights sharing it are one weight). */
+export function weightStorage(w: LinearWeight): ArrayBufferView {
+  return w instanceof Float32Array ? w : "bits" in w ? w.bits : w.data;
+}
+
+/** Bytes a weight occupies in memory, as stored. */
 export function weightBytes(w: LinearWeight): number {
-  return w instanceof Float32Array ? w.byteLength : w.bits.byteLength;
+  return weightStorage(w).byteLength;
 }

@@ -3,7 +3,7 @@
 // argmax / softmax / logSoftmax here work on plain Float32Array logits; the tensor library has
 // Tensor functions of the same names, so src/index.ts re-exports this module by explicit names.
 export {
-  SAMPLING_DEFAULTS, resolveSamplingOptions, isGreedy, processLogits, sampleToken, argmax, softmax, logSoftmax,
+  SAMPLING_DEFAULTS, resolveSamplingOptions, isGreedy, processLogits, sampleToken, argmax, softmax, logSoftmax, topLogprobs,
   repetitionPenalty, temperature, topK, topP, minP, drawFromProbabilities,
   type SamplingOptions, type ResolvedSamplingOptions, type UniformSource,
 } from "./sampling.js";

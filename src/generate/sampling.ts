@@ -239,6 +239,21 @@ export function logSoftmax(logits: Float32Array): Float64Array {
   return out;
 }
 
+/** The n largest log-probabilities with their token ids, most likely first (a small sorted list, no full sort). */
+export function topLogprobs(lp: Float64Array, n: number): { token: number; logprob: number }[] {
+  const top: { token: number; logprob: number }[] = [];
+  if (n <= 0) return top;
+  for (let i = 0; i < lp.length; i++) {
+    const v = lp[i]!;
+    if (top.length === n && v <= top[n - 1]!.logprob) continue;
+    let at = top.length;
+    while (at > 0 && top[at - 1]!.logprob < v) at--;
+    top.splice(at, 0, { token: i, logprob: v });
+    if (top.length > n) top.pop();
+  }
+  return top;
+}
+
 /** Indices of the finite logits, largest first (ties: smaller index first). */
 export function sortedFinite(logits: Float32Array): number[] {
   const idx: number[] = [];

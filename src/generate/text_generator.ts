@@ -52,7 +52,7 @@ export class TextGenerator {
   /** Builds a generator from an already loaded checkpoint and tokenizer. */
   static fromCheckpoint(ckpt: Checkpoint, tokenizer: GenerationTokenizer): TextGenerator {
     const model = DecoderModel.fromCheckpoint(ckpt);
-    const vocab = (tokenizer as { vocabSize?: number }).vocabSize;
+    const vocab = tokenizer.vocabSize;
     if (vocab !== undefined && vocab > model.dims.vocabSize) {
       throw new Error(`${ckpt.source.path}: the tokenizer has ${vocab} pieces but the model only ${model.dims.vocabSize} embeddings`);
     }

@@ -174,13 +174,11 @@ export function addLoRA(model: Module, options: AddLoRAOptions): Array<[string, 
   const available = new Set<string>();
   for (const [name, mod] of model.namedModules()) {
     if (!(mod instanceof Linear)) continue;
-    const cut = name.lastIndexOf(".");
-    const leaf = name.slice(cut + 1);
+    const leaf = name.slice(name.lastIndexOf(".") + 1);
     available.add(leaf);
     if (!options.targetModules.includes(leaf)) continue;
-    const parent = parentOf(model, name.slice(0, Math.max(cut, 0)));
     const layer = new LoRALinear(mod, { ...options, generator });
-    replaceChild(parent, leaf, layer);
+    model.replaceModule(name, layer);
     added.push([name, layer]);
     hits.add(leaf);
   }
@@ -275,23 +273,4 @@ export function countParameters(model: Module): ParameterCounts {
 export function formatTrainableParameters(c: ParameterCounts): string {
   const n = (x: number) => x.toLocaleString("en-US");
   return `trainable params: ${n(c.trainable)} || all params: ${n(c.total)} || trainable%: ${c.percent.toFixed(4)}`;
-}
-
-/** The module at a dotted name ("" is the model itself). */
-function parentOf(model: Module, name: string): Module {
-  if (name === "") return model;
-  const found = model.namedModules().find(([n]) => n === name);
-  if (!found) throw new Error(`addLoRA: no module named '${name}'`);
-  return found[1];
-}
-
-/**
- * Puts `child` in `parent` under `name`, in place of the module there: in the parent's child
- * registry (same position, so parameter order is kept) and in the field of the same name that
- * its forward pass reads (every layer here names its fields as it registers them).
- */
-function replaceChild(parent: Module, name: string, child: Module): void {
-  // registerModule is protected: a replacement is a registration under an existing name.
-  (parent as unknown as { registerModule(n: string, m: Module): Module }).registerModule(name, child);
-  (parent as unknown as Record<string, unknown>)[name] = child;
 }

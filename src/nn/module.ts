@@ -66,6 +66,36 @@ export class Module {
     return m;
   }
 
+  /**
+   * Puts `module` in place of the descendant at dotted `name` (e.g. "model.layers.0.self_attn.q_proj",
+   * torch's set_submodule) and returns the module it replaced. The new one takes the old one's
+   * place in the registry, so parameter names and order stay the same, and in the field that
+   * forward reads: every module here keeps each child in a field named as it registered it.
+   */
+  replaceModule(name: string, module: Module): Module {
+    const path = name.split(".");
+    const leaf = path.pop()!;
+    let parent: Module = this;
+    for (const part of path) {
+      const next = parent.childSlots.get(part);
+      if (!next) throw new Error(`replaceModule: no module named '${name}' (nothing at '${part}')`);
+      parent = next;
+    }
+    if (!parent.childSlots.has(leaf)) throw new Error(`replaceModule: no module named '${name}'`);
+    return parent.replaceChild(leaf, module);
+  }
+
+  /** Swaps the direct child `name` in the registry and in its field; returns the old child. */
+  protected replaceChild(name: string, module: Module): Module {
+    const old = this.childSlots.get(name)!;
+    const fields = this as unknown as Record<string, unknown>;
+    // A child kept under another field name would stay in use by forward: refuse, never half-replace.
+    if (fields[name] !== old) throw new Error(`replaceModule: ${this.constructor.name} does not keep its child '${name}' in a field of that name`);
+    this.registerModule(name, module); // same key: keeps its position
+    fields[name] = module;
+    return old;
+  }
+
   /** Direct children with their names, in registration order. */
   namedChildren(): Array<[string, Module]> {
     return [...this.childSlots];
@@ -175,6 +205,15 @@ export class ModuleList<M extends Module = Module> extends Module {
     this.registerModule(String(this.items.length), m);
     this.items.push(m);
     return this;
+  }
+
+  /** Children live in `items` (by index), not in fields named "0", "1", …. */
+  protected override replaceChild(name: string, module: Module): Module {
+    const i = Number(name);
+    const old = this.items[i]!;
+    this.registerModule(name, module);
+    this.items[i] = module as M; // the caller chose the type; ModuleList cannot check it
+    return old;
   }
 
   get length(): number {

@@ -1,17 +1,31 @@
 // How much a quantized dtype hurts: perplexity of the same checkpoint in f32 and after
 // quantizing its weights, on the same held-out text, with the inference decoder.
 //
-// The decoder (src/generate/decoder.ts) works on f32 weights, so the quantized weights are
-// dequantized before it runs: the numbers measure the weight quantization error exactly (each
-// weight is the value the quantized file holds). They do not include the 8-bit activation
-// rounding that the integer kernels add (matmul.ts), which is small next to it.
+// Each quantized model runs as `tsgpt generate` runs it: weights kept quantized, products by the
+// integer kernels with activations rounded to 8-bit blocks (src/generate/quant_linear.ts), so the
+// numbers include both the weight and the activation rounding, as llama.cpp's perplexity tool
+// does. The f32 row is the checkpoint with every weight dequantized / widened to f32.
 //
-// Perplexity = exp(mean over predicted tokens of −log p(token | the tokens before it)); each text
-// is one sequence starting with BOS, cut to the model's context.
+// Perplexity = exp(mean over predicted tokens of −log p(token | the tokens before it)); each
+// sequence predicts all of its tokens but the first, cut to the model's context. A long text is
+// cut into windows that overlap by one token (tokenWindows), so every token after the first is
+// predicted exactly once, as `tsgpt eval` does for training checkpoints.
 import type { Checkpoint } from "../formats/types.js";
 import { DecoderModel } from "../generate/decoder.js";
 import type { QuantDType } from "./types.js";
 import { dequantizeCheckpoint, quantizeCheckpoint, weightBytes, type QuantizeCheckpointOptions } from "./checkpoint.js";
+
+/**
+ * A token stream cut into windows of at most `context` tokens, starting every context − 1
+ * tokens, so that every token but the very first is predicted once. `maxTokens` caps the stream.
+ */
+export function tokenWindows(ids: ArrayLike<number>, context: number, maxTokens = ids.length): number[][] {
+  if (!Number.isInteger(context) || context < 2) throw new RangeError(`tokenWindows: context must be an integer ≥ 2, got ${context}`);
+  const total = Math.min(ids.length, maxTokens);
+  const out: number[][] = [];
+  for (let s = 0; s + 1 < total; s += context - 1) out.push(Array.from({ length: Math.min(context, total - s) }, (_, i) => ids[s + i]!));
+  return out;
+}
 
 export interface PerplexityResult {
   /** Mean negative log-likelihood per predicted token (nats). */
@@ -53,7 +67,10 @@ export interface QuantizationEvalRow {
   weightBytes: number;
 }
 
-/** Perplexity of the f32 weights and of each quantized dtype, on the same sequences. */
+/**
+ * Perplexity of the f32 weights and of each quantized dtype, on the same sequences. The
+ * quantized models keep their weights quantized (integer kernels, 8-bit activations).
+ */
 export function evaluateQuantization(
   ckpt: Checkpoint, sequences: readonly (readonly number[])[], dtypes: readonly QuantDType[],
   options: QuantizeCheckpointOptions = {},
@@ -63,7 +80,7 @@ export function evaluateQuantization(
   const rows: QuantizationEvalRow[] = [{ dtype: "F32", perplexity: base.perplexity, nll: base.nll, weightBytes: weightBytes(f32) }];
   for (const dt of dtypes) {
     const q = quantizeCheckpoint(f32, dt, options);
-    const r = perplexity(DecoderModel.fromCheckpoint(dequantizeCheckpoint(q)), sequences);
+    const r = perplexity(DecoderModel.fromCheckpoint(q), sequences);
     rows.push({ dtype: dt, perplexity: r.perplexity, nll: r.nll, weightBytes: weightBytes(q) });
   }
   return rows;

@@ -1,9 +1,9 @@
 // Public API of quantization: block formats, quantize / dequantize, the quantized matmul and
 // the evaluation of the loss it causes.
 export { type QuantDType, type QuantizedTensor, QUANT_DTYPES, BLOCK, rowBytes, quantizedBytes, isQuantDType, isQuantized } from "./types.js";
-export { quantizeTensor, dequantize, canQuantize, type FloatMatrix } from "./quantize.js";
+export { quantizeTensor, dequantize, dequantizeRow, canQuantize, type FloatMatrix } from "./quantize.js";
 export { quantizeActivations, type QuantizedActivations } from "./activations.js";
 export { quantizedMatmulJs } from "./matmul.js";
 export { quantizedMatmul, quantKernelInfo, quantSimdLevels, setQuantSimdLevel, hasNativeQuantKernels } from "./kernels.js";
 export { quantizeCheckpoint, dequantizeCheckpoint, plannedDType, weightBytes, type QuantizeCheckpointOptions } from "./checkpoint.js";
-export { perplexity, evaluateQuantization, type PerplexityResult, type QuantizationEvalRow } from "./evaluate.js";
+export { perplexity, evaluateQuantization, tokenWindows, type PerplexityResult, type QuantizationEvalRow } from "./evaluate.js";

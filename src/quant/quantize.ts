@@ -4,12 +4,12 @@
 // length must be a multiple of the dtype's block (32 for Q8_0 / Q4_0, 256 for Q4_K).
 import type { StoredTensor } from "../formats/types.js";
 import { toFloat32 } from "../formats/dtypes.js";
-import { type QuantDType, type QuantizedTensor, BLOCK, isQuantDType, matrixShape, quantizedBytes, rowMultiple } from "./types.js";
+import { type QuantDType, type QuantizedTensor, BLOCK, isQuantDType, matrixShape, quantizedBytes, rowBytes, rowMultiple } from "./types.js";
 import { checkFinite } from "./rounding.js";
 import { dequantizeQ8_0, quantizeQ8_0 } from "./q8_0.js";
 import { dequantizeQ4_0, quantizeQ4_0 } from "./q4_0.js";
 import { dequantizeQ4_K, quantizeQ4_K } from "./q4_k.js";
-import { dequantizeQ8Row, quantizeQ8Row } from "./q8_row.js";
+import { dequantizeQ8Row, q8RowScale, quantizeQ8Row } from "./q8_row.js";
 
 /** Float values with a row-major shape, when there is no StoredTensor at hand. */
 export interface FloatMatrix {
@@ -58,4 +58,19 @@ export function dequantize(t: QuantizedTensor | StoredTensor): StoredTensor {
   if (q.dtype === "Q8_ROW") dequantizeQ8Row(q.data, rows, cols, out);
   else DECODE[q.dtype](q.data, out, 0);
   return { dtype: "F32", shape: [...t.shape], data: out };
+}
+
+/**
+ * Row `row` of a quantized matrix (shape [rows, cols]) as f32, written to out[0 … cols): an
+ * embedding lookup that decodes only the rows it needs.
+ */
+export function dequantizeRow(t: QuantizedTensor, rows: number, cols: number, row: number, out: Float32Array): void {
+  const dst = out.subarray(0, cols);
+  if (t.dtype === "Q8_ROW") {
+    const scale = q8RowScale(t.data, rows, cols, row);
+    const q = new Int8Array(t.data.buffer, t.data.byteOffset + row * cols, cols);
+    for (let c = 0; c < cols; c++) dst[c] = scale * q[c]!;
+    return;
+  }
+  DECODE[t.dtype](t.data, dst, row * rowBytes(t.dtype, cols));
 }

@@ -2,7 +2,7 @@
 // (token_tap.ts) so that every token comes out with its log-probability and, for the
 // playground, the explanation of its sampling step, in step with the text.
 import {
-  explainStep, generationLoop, logSoftmax,
+  explainStep, generationLoop, logSoftmax, topLogprobs,
   type ExplainedStep, type FinishReason, type GenerateOptions, type TextGenerator,
 } from "../generate/index.js";
 import { NO_PENALTIES, type Penalties } from "./penalties.js";
@@ -74,25 +74,10 @@ function describeToken(t: TappedToken, job: ChoiceJob, explainTopN: number): Tok
   if (job.logprobs !== undefined && job.logprobs !== null) {
     const lp = logSoftmax(t.logits);
     d.logprob = lp[t.token]!;
-    d.top = topLogprobs(lp, job.logprobs);
+    d.top = topLogprobs(lp, job.logprobs).map(({ token, logprob }) => ({ id: token, logprob }));
   }
   if (explainTopN > 0) d.explain = explainStep(t.logits, { ...job.options, previousTokens: t.previous }, explainTopN);
   return d;
-}
-
-/** The n largest log-probabilities, most likely first (a small sorted list, no full sort). */
-export function topLogprobs(lp: Float64Array, n: number): { id: number; logprob: number }[] {
-  const top: { id: number; logprob: number }[] = [];
-  if (n <= 0) return top;
-  for (let i = 0; i < lp.length; i++) {
-    const v = lp[i]!;
-    if (top.length === n && v <= top[n - 1]!.logprob) continue;
-    let at = top.length;
-    while (at > 0 && top[at - 1]!.logprob < v) at--;
-    top.splice(at, 0, { id: i, logprob: v });
-    if (top.length > n) top.pop();
-  }
-  return top;
 }
 
 /** The EOS id reported when a generation ends on EOS (the first of the configured ones). */

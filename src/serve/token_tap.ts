@@ -61,6 +61,7 @@ export class GenerationTap {
       decode: (ids) => inner.tokenizer.decode(ids),
       bosId: inner.tokenizer.bosId,
       eosId: inner.tokenizer.eosId,
+      vocabSize: inner.tokenizer.vocabSize, // the loop masks ids past it
       createStreamDecoder: () => this.makeDecoder(inner.tokenizer.createStreamDecoder()),
     };
   }

@@ -1,7 +1,9 @@
-// Training checkpoints: a Hugging Face model directory plus what an exact resume needs.
+// Training checkpoints: a Hugging Face model directory (or, for LoRA fine-tuning, a PEFT
+// adapter directory) plus what an exact resume needs.
 //
 //   OUT/checkpoint-STEP/
 //     config.json, model.safetensors, generation_config.json, tokenizer.model   (formats/hf.ts)
+//       or, for an adapter: adapter_config.json, adapter_model.safetensors     (formats/peft.ts)
 //     optimizer.safetensors   AdamW moments: "<param>.exp_avg", "<param>.exp_avg_sq"
 //     trainer_state.json      step, RNG states, data position, best validation loss, the run's
 //                             settings, and the sha256 of every other file (written last)
@@ -22,6 +24,7 @@ import {
 import { join } from "node:path";
 import { FormatError } from "../formats/errors.js";
 import { readHFCheckpoint, saveHFCheckpoint } from "../formats/hf.js";
+import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, readAdapter, writeAdapter, type LoraAdapter } from "../formats/peft.js";
 import { readSafetensors, writeSafetensors } from "../formats/safetensors.js";
 import { writeBytesAtomic } from "../formats/atomic.js";
 import type { Checkpoint } from "../formats/types.js";
@@ -54,6 +57,17 @@ interface StateFile extends TrainerState {
   files: Record<string, string>;
 }
 
+/** What a checkpoint holds besides the training state: a whole model, or a LoRA adapter (the base stays where it was). */
+export type CheckpointWeights = Checkpoint | LoraAdapter;
+
+function isAdapter(weights: CheckpointWeights): weights is LoraAdapter {
+  return "layers" in weights;
+}
+
+/** The files that hold the weights, by kind: what verifyCheckpoint requires. */
+const MODEL_FILES = ["config.json", "model.safetensors"];
+const ADAPTER_FILES = [ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE];
+
 export interface SaveOptions {
   /** Keep this many checkpoint-STEP directories (oldest pruned); 0 keeps all. */
   keepLast?: number;
@@ -61,10 +75,14 @@ export interface SaveOptions {
   isBest?: boolean;
 }
 
-/** Saves OUT/checkpoint-STEP atomically, updates OUT/last (and OUT/best), prunes old ones. Returns the directory. */
+/**
+ * Saves OUT/checkpoint-STEP atomically, updates OUT/last (and OUT/best), prunes old ones.
+ * `weights` is written as a Hugging Face model directory, or as a PEFT adapter directory when it
+ * is a LoraAdapter. Returns the directory.
+ */
 export function saveTrainingCheckpoint(
   outDir: string,
-  model: Checkpoint,
+  weights: CheckpointWeights,
   optimizer: Map<string, { shape: number[]; data: Float32Array }>,
   state: TrainerState,
   options: SaveOptions = {},
@@ -74,7 +92,8 @@ export function saveTrainingCheckpoint(
   const tmp = join(outDir, `.tmp-${randomBytes(6).toString("hex")}`);
   mkdirSync(tmp);
   try {
-    saveHFCheckpoint(tmp, model);
+    if (isAdapter(weights)) writeAdapter(tmp, weights);
+    else saveHFCheckpoint(tmp, weights);
     writeSafetensors(join(tmp, OPTIMIZER_FILE), [...optimizer].map(([name, t]) => [name, { dtype: "F32", shape: t.shape, data: t.data }] as const), {
       format: "pt", step: String(state.step),
     });
@@ -146,7 +165,8 @@ export function verifyCheckpoint(dir: string): TrainerState & { files: Record<st
   if (!Number.isSafeInteger(s.step) || (s.step as number) < 0) throw new FormatError(statePath, "step", `expected a non-negative integer, got ${JSON.stringify(s.step)}`);
   if (typeof s.files !== "object" || s.files === null) throw new FormatError(statePath, "files", "expected an object of file name → sha256");
   if (!s.rng || !s.data || typeof s.settings !== "object") throw new FormatError(statePath, "rng/data/settings", "missing");
-  for (const required of ["config.json", "model.safetensors", OPTIMIZER_FILE]) {
+  const weightFiles = ADAPTER_CONFIG_FILE in s.files ? ADAPTER_FILES : MODEL_FILES;
+  for (const required of [...weightFiles, OPTIMIZER_FILE]) {
     if (!(required in s.files)) throw new FormatError(statePath, "files", `does not list ${required}`);
   }
   for (const [name, sum] of Object.entries(s.files)) {
@@ -158,18 +178,49 @@ export function verifyCheckpoint(dir: string): TrainerState & { files: Record<st
   return s as StateFile;
 }
 
-export interface LoadedTrainingCheckpoint {
+/** What the training loop restores on resume, whatever the weights are. */
+export interface LoadedTrainingState {
   dir: string;
-  checkpoint: Checkpoint;
   optimizer: Map<string, { shape: number[]; data: Float32Array }>;
   state: TrainerState;
 }
 
-/** Verifies and reads a training checkpoint (a checkpoint directory or a run directory, see latestCheckpoint). */
+/** A `tsgpt train` checkpoint: the whole model. */
+export interface LoadedTrainingCheckpoint extends LoadedTrainingState {
+  checkpoint: Checkpoint;
+}
+
+/** A LoRA fine-tuning checkpoint: the adapter (the base model is not in it). */
+export interface LoadedAdapterCheckpoint extends LoadedTrainingState {
+  adapter: LoraAdapter;
+}
+
+/** Verifies and reads a model training checkpoint (a checkpoint directory or a run directory, see latestCheckpoint). */
 export function loadTrainingCheckpoint(path: string): LoadedTrainingCheckpoint {
+  const loaded = loadTrainingState(path);
+  if (isAdapterCheckpoint(loaded.dir)) {
+    throw new FormatError(loaded.dir, ADAPTER_CONFIG_FILE, "this is a LoRA fine-tuning checkpoint (an adapter, not a whole model): resume it with `tsgpt finetune --resume`");
+  }
+  return { ...loaded, checkpoint: readHFCheckpoint(loaded.dir) };
+}
+
+/** Verifies and reads a LoRA fine-tuning checkpoint (a checkpoint directory or a run directory). */
+export function loadAdapterCheckpoint(path: string): LoadedAdapterCheckpoint {
+  const loaded = loadTrainingState(path);
+  if (!isAdapterCheckpoint(loaded.dir)) {
+    throw new FormatError(loaded.dir, ADAPTER_CONFIG_FILE, "missing: this is a whole-model training checkpoint, not a LoRA fine-tuning one");
+  }
+  return { ...loaded, adapter: readAdapter(loaded.dir) };
+}
+
+function isAdapterCheckpoint(dir: string): boolean {
+  return existsSync(join(dir, ADAPTER_CONFIG_FILE));
+}
+
+/** The verified directory, its trainer state and optimizer moments. */
+function loadTrainingState(path: string): LoadedTrainingState {
   const dir = latestCheckpoint(path);
   const state = verifyCheckpoint(dir);
-  const checkpoint = readHFCheckpoint(dir);
   const optPath = join(dir, OPTIMIZER_FILE);
   const { tensors } = readSafetensors(optPath);
   const optimizer = new Map<string, { shape: number[]; data: Float32Array }>();
@@ -177,7 +228,7 @@ export function loadTrainingCheckpoint(path: string): LoadedTrainingCheckpoint {
     if (t.dtype !== "F32") throw new FormatError(optPath, name, `expected F32, got ${t.dtype}`);
     optimizer.set(name, { shape: t.shape, data: t.data as Float32Array });
   }
-  return { dir, checkpoint, optimizer, state };
+  return { dir, optimizer, state };
 }
 
 /** Hex sha256 of a file, read in chunks. */

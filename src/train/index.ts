@@ -22,9 +22,10 @@ export { ProgressBar, formatProgress, formatDuration, formatRate, type ProgressS
 export { lossCurveSvg, niceTicks, type CurvePoint, type LossCurveOptions } from "./loss_curve.js";
 export { TrainLog, type LogRecord, type TrainRecord, type EvalRecord } from "./train_log.js";
 export {
-  saveTrainingCheckpoint, loadTrainingCheckpoint, verifyCheckpoint, latestCheckpoint, listCheckpoints,
+  saveTrainingCheckpoint, loadTrainingCheckpoint, loadAdapterCheckpoint, verifyCheckpoint, latestCheckpoint, listCheckpoints,
   isTrainingCheckpoint, sha256File, TRAINER_STATE_FILE, OPTIMIZER_FILE,
-  type TrainerState, type SaveOptions, type LoadedTrainingCheckpoint,
+  type TrainerState, type SaveOptions, type CheckpointWeights,
+  type LoadedTrainingState, type LoadedTrainingCheckpoint, type LoadedAdapterCheckpoint,
 } from "./checkpoint.js";
 export {
   train, evaluateLoss, batchLoss, checkSettings, writeLossCurve, DEFAULT_SETTINGS, TrainingError,

@@ -18,11 +18,12 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { crossEntropy, getRngState, noGrad, setRngState, type Tensor } from "../tensor/index.js";
 import type { Checkpoint } from "../formats/types.js";
+import type { LoraAdapter } from "../formats/peft.js";
 import { AdamW } from "./adamw.js";
 import { clipGradNorm } from "./grad_clip.js";
 import { checkSchedule, learningRate } from "./schedule.js";
 import { IGNORE_INDEX, type Batch, type BatchSource } from "./dataset.js";
-import { saveTrainingCheckpoint, type LoadedTrainingCheckpoint } from "./checkpoint.js";
+import { saveTrainingCheckpoint, type CheckpointWeights, type LoadedTrainingState } from "./checkpoint.js";
 import { TrainLog, type LogRecord } from "./train_log.js";
 import { lossCurveSvg } from "./loss_curve.js";
 import type { ProgressBar } from "./progress.js";
@@ -83,12 +84,17 @@ export interface TrainOptions {
   settings: TrainSettings;
   /** Run directory for checkpoints, log.jsonl and loss_curve.svg; none: nothing is written. */
   outDir?: string;
-  /** The model's weights and config as a checkpoint (models' modelToCheckpoint), for saving. */
+  /** The model's weights and config as a checkpoint (models' modelToCheckpoint): each checkpoint is a model directory. */
   toCheckpoint?: (model: TrainableModel) => Checkpoint;
-  /** The SentencePiece .model copied into each checkpoint. */
+  /**
+   * Instead of toCheckpoint, for LoRA fine-tuning: the adapter, so that each checkpoint is a PEFT
+   * adapter directory (the frozen base model is not copied into every checkpoint).
+   */
+  toAdapter?: (model: TrainableModel) => LoraAdapter;
+  /** The SentencePiece .model copied into each model checkpoint. */
   tokenizerPath?: string;
   /** A checkpoint to continue from (its weights must already be in `model`). */
-  resume?: LoadedTrainingCheckpoint;
+  resume?: LoadedTrainingState;
   /** Stop after this step (save there), although the schedule runs to settings.steps. */
   stopAt?: number;
   progress?: ProgressBar | null;
@@ -212,16 +218,15 @@ export function train(options: TrainOptions): TrainResult {
     options.onEval?.(step, loss);
     return loss;
   };
+  const toWeights = checkpointWeights(options);
   const save = (valLoss: number | null) => {
-    if (!outDir || !options.toCheckpoint) return;
+    if (!outDir || !toWeights) return;
     const isBest = valLoss !== null && (bestValLoss === null || valLoss < bestValLoss);
     if (valLoss !== null && isBest) {
       bestValLoss = valLoss;
       bestStep = step;
     }
-    const ckpt = options.toCheckpoint(model);
-    if (options.tokenizerPath) ckpt.tokenizerPath = options.tokenizerPath;
-    lastCheckpoint = saveTrainingCheckpoint(outDir, ckpt, opt.stateTensors(), {
+    lastCheckpoint = saveTrainingCheckpoint(outDir, toWeights(model), opt.stateTensors(), {
       step, tokensSeen, bestValLoss, bestStep,
       rng: { global: getRngState() },
       data: trainData.getState(),
@@ -288,6 +293,19 @@ export function train(options: TrainOptions): TrainResult {
   return {
     step, losses, valLosses, bestValLoss, lastCheckpoint,
     tokensPerSecond: trainSeconds > 0 ? trainTokens / trainSeconds : 0,
+  };
+}
+
+/** What each checkpoint stores: the adapter, or the whole model with its tokenizer; null: no checkpoints. */
+function checkpointWeights(o: TrainOptions): ((model: TrainableModel) => CheckpointWeights) | null {
+  const { toCheckpoint, toAdapter, tokenizerPath } = o;
+  if (toCheckpoint && toAdapter) throw new TypeError("train: give toCheckpoint or toAdapter, not both");
+  if (toAdapter) return toAdapter;
+  if (!toCheckpoint) return null;
+  return (model) => {
+    const ckpt = toCheckpoint(model);
+    if (tokenizerPath) ckpt.tokenizerPath = tokenizerPath;
+    return ckpt;
   };
 }
 

@@ -19,7 +19,7 @@ import {
   GPT2LMHeadModel, LlamaForCausalLM, modelFromCheckpoint, modelToCheckpoint, type CausalLM,
 } from "../../src/models/index.js";
 import { DecoderModel } from "../../src/generate/decoder.js";
-import { ids2d, randomizeParameters, tinyGPT2Config, tinyLlamaConfig } from "../models/tiny.js";
+import { ids2d, randomizeParameters, relDiff, tinyGPT2Config, tinyLlamaConfig } from "../models/tiny.js";
 import { runPython, skipUnlessNumpy } from "./python.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tsgpt-peft-"));
@@ -50,16 +50,6 @@ const IDS = ids2d([[1, 5, 9, 2, 7, 3], [4, 4, 8, 1, 0, 6]]);
 
 function logitsOf(model: CausalLM): Float32Array {
   return noGrad(() => model.forward(IDS).logits.data() as Float32Array).slice();
-}
-
-function relDiff(a: Float32Array, b: Float32Array): number {
-  let worst = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return worst / scale;
 }
 
 describe("PEFT adapter files", () => {

@@ -50,6 +50,13 @@ export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return worst;
 }
 
+/** max |a − b| / max |b|: the error relative to the size of the reference. */
+export function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
+  return maxDiff(a, b) / scale;
+}
+
 export function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string): void {
   const d = maxDiff(a, b);
   assert.ok(d <= tol, `${what}: max |diff| = ${d} > ${tol}`);

@@ -9,7 +9,7 @@ import {
   LoRALinear, addLoRA, countParameters, formatTrainableParameters, loraLayers, loraParameters, mergeLoRA, unmergeLoRA,
 } from "../../src/nn/lora.js";
 import { GPT2LMHeadModel, LlamaForCausalLM, type CausalLM } from "../../src/models/index.js";
-import { ids2d, randomizeParameters, tinyGPT2Config, tinyLlamaConfig } from "../models/tiny.js";
+import { ids2d, randomizeParameters, relDiff, tinyGPT2Config, tinyLlamaConfig } from "../models/tiny.js";
 
 /** Gives every B random values so the adapter changes the output (B starts at zero). */
 function randomizeB(model: CausalLM | LoRALinear, seed: number): void {
@@ -18,17 +18,6 @@ function randomizeB(model: CausalLM | LoRALinear, seed: number): void {
   noGrad(() => {
     for (const l of layers) gen.fillNormal(l.lora_B.weight.storage as Float32Array, 0, 0.5);
   });
-}
-
-/** max |a − b| / max |b|. */
-function relDiff(a: Float32Array, b: Float32Array): number {
-  let worst = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return worst / scale;
 }
 
 describe("LoRALinear", () => {

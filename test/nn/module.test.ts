@@ -99,3 +99,37 @@ test("Linear computes x Wᵀ + b with W of shape (out, in)", () => {
   }
   assert.throws(() => new Linear(0, 2), /inFeatures must be a positive integer/);
 });
+
+test("replaceModule: a dotted name swaps the module in the registry and in the field forward reads", () => {
+  const net = new Net();
+  const namesBefore = net.namedParameters().map(([n]) => n);
+  const oldFc = net.blocks.at(1).fc;
+  const fc = new Linear(3, 2, { generator: new Generator(9) });
+  assert.equal(net.replaceModule("blocks.1.fc", fc), oldFc);
+  assert.equal(net.blocks.at(1).fc, fc);
+  assert.deepEqual(net.namedParameters().map(([n]) => n), namesBefore, "same names, same order");
+  assert.equal(net.namedParameters().find(([n]) => n === "blocks.1.fc.weight")![1], fc.weight);
+
+  // A ModuleList child: its items follow.
+  const block = new Block();
+  net.replaceModule("blocks.0", block);
+  assert.equal(net.blocks.at(0), block);
+  assert.equal([...net.blocks][0], block);
+  assert.equal(net.namedModules().find(([n]) => n === "blocks.0")![1], block);
+});
+
+test("replaceModule: an unknown name, or a child kept under another field name, is an error", () => {
+  const net = new Net();
+  assert.throws(() => net.replaceModule("blocks.2.fc", new Linear(3, 2)), /no module named 'blocks\.2\.fc'/);
+  assert.throws(() => net.replaceModule("head2", new Linear(3, 5)), /no module named 'head2'/);
+  class Hidden extends Module {
+    readonly inner: Linear;
+    constructor() {
+      super();
+      this.inner = this.registerModule("proj", new Linear(2, 2));
+    }
+  }
+  const h = new Hidden();
+  assert.throws(() => h.replaceModule("proj", new Linear(2, 2)), /does not keep its child 'proj' in a field of that name/);
+  assert.equal(h.namedChildren()[0]![1], h.inner, "nothing was replaced");
+});

@@ -138,34 +138,3 @@ describe("batches", () => {
     assert.deepEqual([...c.nextBatch().inputIds.data()].filter((_, i) => i % 2 === 1).sort((x, y) => x - y), [3, 4, 5, 6, 7, 8, 9]);
   });
 });
-
-// End to end through the finetune command's library entry: a tiny random Llama with the
-// 512-piece tokenizer, LoRA with dropout; 4 steps straight = 2 steps + resume + 2 steps.
-describe("finetune: exact resume", { skip: skipUnlessShared("testdata", "tokenizer", "tok512.model") }, () => {
-  test("the adapter after 2 + resume + 2 steps is byte-identical to 4 straight steps", async () => {
-    const { LlamaForCausalLM, modelToCheckpoint } = await import("../../src/models/index.js");
-    const { saveHFCheckpoint } = await import("../../src/formats/hf.js");
-    const { finetune } = await import("../../src/cli/finetune.js");
-    const { DEFAULT_SETTINGS } = await import("../../src/train/trainer.js");
-    const { readFileSync } = await import("node:fs");
-    const model = new LlamaForCausalLM({
-      model_type: "llama", vocab_size: 512, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1,
-      num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 128, rms_norm_eps: 1e-5,
-      rope_theta: 10000, tie_word_embeddings: true, bos_token_id: 1, eos_token_id: 2,
-    }, { seed: 3 });
-    const base = join(dir, "tiny-base");
-    saveHFCheckpoint(base, { ...modelToCheckpoint(model), tokenizerPath: sharedPath("testdata", "tokenizer", "tok512.model") });
-    const data = writeJsonl("tiny.jsonl", Array.from({ length: 12 }, (_, i) => JSON.stringify({ instruction: `Count to ${i}.`, output: `one two ${i}` })));
-    const args = {
-      base, data, valFraction: 0.25, template: "alpaca", r: 2, alpha: 4, dropout: 0.1, targets: ["q_proj", "v_proj", "down_proj"],
-      settings: { ...DEFAULT_SETTINGS, steps: 4, lr: 1e-2, minLr: 1e-3, warmupSteps: 1, batchSize: 3, contextLength: 128, evalEvery: 2, saveEvery: 2, logEvery: 1, weightDecay: 0 },
-    };
-    const straight = finetune({ args, out: join(dir, "run-a"), log: null, progress: false });
-    assert.ok(straight.trainable < straight.total);
-    finetune({ args, out: join(dir, "run-b"), log: null, progress: false, stopAt: 2 });
-    const resumed = finetune({ out: join(dir, "run-b"), resume: true, log: null, progress: false });
-    assert.deepEqual(resumed.losses, straight.losses.slice(2));
-    assert.ok(readFileSync(join(dir, "run-a", "adapter_model.safetensors")).equals(readFileSync(join(dir, "run-b", "adapter_model.safetensors"))));
-    assert.ok(straight.finalValLoss! < straight.baseValLoss!, `held-out loss ${straight.baseValLoss} → ${straight.finalValLoss}`);
-  });
-});

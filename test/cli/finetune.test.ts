@@ -1,0 +1,90 @@
+// `tsgpt finetune` through its library entry: a tiny random Llama with the 512-piece tokenizer,
+// LoRA with dropout. Each checkpoint is a PEFT adapter directory plus the training state, and
+// 4 steps straight = 2 steps + resume + 2 steps, byte for byte.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { finetune, type FinetuneArgs, type FinetuneResult } from "../../src/cli/finetune.js";
+import { saveHFCheckpoint } from "../../src/formats/hf.js";
+import { FormatError } from "../../src/formats/errors.js";
+import { applyAdapter, readAdapter } from "../../src/formats/peft.js";
+import { loadCheckpointSync } from "../../src/formats/load.js";
+import { LlamaForCausalLM, modelToCheckpoint } from "../../src/models/index.js";
+import { DEFAULT_SETTINGS, loadAdapterCheckpoint, loadTrainingCheckpoint, verifyCheckpoint } from "../../src/train/index.js";
+import { sharedPath, skipUnlessShared } from "../helpers/shared.js";
+
+const TOKENIZER = ["testdata", "tokenizer", "tok512.model"] as const;
+
+describe("finetune", { skip: skipUnlessShared(...TOKENIZER) }, () => {
+  let dir = "";
+  let args: FinetuneArgs;
+  let runA = "";
+  let straight: FinetuneResult;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "tsgpt-finetune-"));
+    args = setup();
+    runA = join(dir, "run-a");
+    straight = finetune({ args, out: runA, log: null, progress: false });
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A tiny random base model saved as an HF directory with the shared tokenizer, and its run settings. */
+  function setup(): FinetuneArgs {
+    const model = new LlamaForCausalLM({
+      model_type: "llama", vocab_size: 512, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1,
+      num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 128, rms_norm_eps: 1e-5,
+      rope_theta: 10000, tie_word_embeddings: true, bos_token_id: 1, eos_token_id: 2,
+    }, { seed: 3 });
+    const base = join(dir, "tiny-base");
+    saveHFCheckpoint(base, { ...modelToCheckpoint(model), tokenizerPath: sharedPath(...TOKENIZER) });
+    const data = join(dir, "tiny.jsonl");
+    writeFileSync(data, Array.from({ length: 12 }, (_, i) => JSON.stringify({ instruction: `Count to ${i}.`, output: `one two ${i}` })).join("\n") + "\n");
+    return {
+      base, data, valFraction: 0.25, template: "alpaca", r: 2, alpha: 4, dropout: 0.1, targets: ["q_proj", "v_proj", "down_proj"],
+      settings: { ...DEFAULT_SETTINGS, steps: 4, lr: 1e-2, minLr: 1e-3, warmupSteps: 1, batchSize: 3, contextLength: 128, evalEvery: 2, saveEvery: 2, logEvery: 1, weightDecay: 0 },
+    };
+  }
+
+  test("each checkpoint is a PEFT adapter directory with optimizer and trainer state, checksummed", () => {
+    for (const name of ["checkpoint-2", "checkpoint-4", "last", "best"]) {
+      const ckpt = join(runA, name);
+      assert.deepEqual(readdirSync(ckpt).sort(), ["adapter_config.json", "adapter_model.safetensors", "optimizer.safetensors", "trainer_state.json"], name);
+      const state = verifyCheckpoint(ckpt);
+      assert.deepEqual(Object.keys(state.files).sort(), ["adapter_config.json", "adapter_model.safetensors", "optimizer.safetensors"]);
+      // It loads as an adapter of the base model.
+      const adapter = readAdapter(ckpt);
+      assert.equal(adapter.config.r, 2);
+      assert.equal(adapter.layers.size, 3, "q_proj, v_proj, down_proj of the one layer");
+      applyAdapter(loadCheckpointSync(args.base), ckpt);
+    }
+    // The last checkpoint holds the same adapter as the one written at the end of the run.
+    assert.ok(readFileSync(join(runA, "last", "adapter_model.safetensors")).equals(readFileSync(join(runA, "adapter_model.safetensors"))));
+  });
+
+  test("a finetune checkpoint is refused as a whole-model checkpoint", () => {
+    assert.throws(() => loadTrainingCheckpoint(runA), (e: unknown) => e instanceof FormatError && /tsgpt finetune --resume/.test(e.message));
+    assert.equal(loadAdapterCheckpoint(runA).state.step, 4);
+  });
+
+  test("the adapter after 2 + resume + 2 steps is byte-identical to 4 straight steps", () => {
+    assert.ok(straight.trainable < straight.total);
+    const runB = join(dir, "run-b");
+    finetune({ args, out: runB, log: null, progress: false, stopAt: 2 });
+    const resumed = finetune({ out: runB, resume: true, log: null, progress: false });
+    assert.deepEqual(resumed.losses, straight.losses.slice(2));
+    assert.ok(readFileSync(join(runA, "adapter_model.safetensors")).equals(readFileSync(join(runB, "adapter_model.safetensors"))));
+    assert.ok(straight.finalValLoss! < straight.baseValLoss!, `held-out loss ${straight.baseValLoss} → ${straight.finalValLoss}`);
+  });
+
+  test("a damaged checkpoint adapter is an error naming the file", () => {
+    const runC = join(dir, "run-c");
+    finetune({ args, out: runC, log: null, progress: false, stopAt: 2 });
+    const weights = join(runC, "last", "adapter_model.safetensors");
+    const bytes = readFileSync(weights);
+    bytes[bytes.length - 1] ^= 0xff;
+    writeFileSync(weights, bytes);
+    assert.throws(() => finetune({ out: runC, resume: true, log: null, progress: false }), (e: unknown) => e instanceof FormatError && e.file === weights && /checksum/.test(e.message));
+  });
+});
