@@ -4,17 +4,18 @@
 //   3. perplexity of f32 vs each dtype on simple stories (stories.txt) and held-out lines,
 //   4. the quantized matmul kernels (js, native) against the f32 matmul on a 2048 × 2048 GEMV.
 // Run: npx tsx bench/quant/llamacpp.ts [--tokens 64]
-// llama.cpp part: needs node-llama-cpp installed (its prebuilt CPU binaries); skipped otherwise.
+// llama.cpp part: needs node-llama-cpp (its prebuilt CPU binaries), found through
+// TSGPT_LLAMACPP_DIR (a folder whose node_modules holds it) or TSGPT_NODE_LLAMA_CPP (a module
+// specifier); skipped otherwise. tsgpt decodes with the weights kept quantized.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadCheckpointSync } from "../../src/formats/load.js";
 import { readGGUFCheckpoint } from "../../src/formats/gguf_llama.js";
 import { SentencePieceProcessor } from "../../src/tokenizer/processor.js";
 import { TextGenerator } from "../../src/generate/text_generator.js";
 import { getBackend } from "../../src/backend/index.js";
-import { dequantizeCheckpoint } from "../../src/quant/checkpoint.js";
 import { evaluateQuantization } from "../../src/quant/evaluate.js";
 import { quantizeTensor } from "../../src/quant/quantize.js";
 import { quantizedMatmulJs } from "../../src/quant/matmul.js";
@@ -45,7 +46,9 @@ interface LlamaModel {
 async function loadLlamaCpp(): Promise<null | ((path: string) => Promise<{ text: string; tokPerS: number }>)> {
   let mod: NodeLlamaCpp;
   try {
-    const specifier = process.env.TSGPT_NODE_LLAMA_CPP ?? "node-llama-cpp";
+    const dir = process.env.TSGPT_LLAMACPP_DIR;
+    // A variable specifier: the repository does not depend on node-llama-cpp, not even for types.
+    const specifier = dir ? pathToFileURL(join(dir, "node_modules", "node-llama-cpp", "dist", "index.js")).href : process.env.TSGPT_NODE_LLAMA_CPP ?? "node-llama-cpp";
     mod = (await import(specifier)) as NodeLlamaCpp;
   } catch {
     return null;
@@ -66,7 +69,7 @@ async function loadLlamaCpp(): Promise<null | ((path: string) => Promise<{ text:
 }
 
 async function tsgptGreedy(path: string): Promise<{ text: string; tokPerS: number }> {
-  const gen = TextGenerator.fromCheckpoint(dequantizeCheckpoint(readGGUFCheckpoint(path)), SentencePieceProcessor.load(tokPath));
+  const gen = TextGenerator.fromCheckpoint(readGGUFCheckpoint(path), SentencePieceProcessor.load(tokPath));
   const t0 = performance.now();
   const r = await gen.generate(prompt, { maxNewTokens: maxTokens, temperature: 0 });
   return { text: r.text, tokPerS: r.tokens.length / ((performance.now() - t0) / 1000) };
@@ -97,7 +100,7 @@ function gemvBench(): void {
 try {
   const llamaCpp = await loadLlamaCpp();
   if (!llamaCpp) console.log("node-llama-cpp not installed: llama.cpp comparison skipped");
-  console.log(`greedy "${prompt}", ${maxTokens} tokens (tsgpt backend: ${getBackend().name}; weights dequantized to f32 for the decoder)`);
+  console.log(`greedy "${prompt}", ${maxTokens} tokens (tsgpt backend: ${getBackend().name}, quantized kernels: ${quantKernelInfo().kernel}; weights kept quantized)`);
   for (const dtype of ["q8_0", "q4_0", "q4_k"]) {
     const out = join(dir, `stories260K-${dtype}.gguf`);
     const code = await cli(["quantize", "--model", modelPath, "--dtype", dtype, "--out", out]);

@@ -269,17 +269,24 @@ class ByteWriter {
     return at;
   }
 
-  u8(v: number): void { this.view.setUint8(this.room(1), v); }
-  i8(v: number): void { this.view.setInt8(this.room(1), v); }
-  u16(v: number): void { this.view.setUint16(this.room(2), v, true); }
-  i16(v: number): void { this.view.setInt16(this.room(2), v, true); }
-  u32(v: number): void { this.view.setUint32(this.room(4), v, true); }
-  i32(v: number): void { this.view.setInt32(this.room(4), v, true); }
-  f32(v: number): void { this.view.setFloat32(this.room(4), v, true); }
-  f64(v: number): void { this.view.setFloat64(this.room(8), v, true); }
-  u64(v: bigint): void { this.view.setBigUint64(this.room(8), v, true); }
-  i64(v: bigint): void { this.view.setBigInt64(this.room(8), v, true); }
-  bytes(b: Uint8Array): void { this.buf.set(b, this.room(b.length)); }
+  // room() may replace buf / view, so it runs before they are read (`this.view.setX(this.room(n))`
+  // would write into the old, discarded buffer whenever the call grows it).
+  private at(n: number): { view: DataView; at: number } {
+    const at = this.room(n);
+    return { view: this.view, at };
+  }
+
+  u8(v: number): void { const p = this.at(1); p.view.setUint8(p.at, v); }
+  i8(v: number): void { const p = this.at(1); p.view.setInt8(p.at, v); }
+  u16(v: number): void { const p = this.at(2); p.view.setUint16(p.at, v, true); }
+  i16(v: number): void { const p = this.at(2); p.view.setInt16(p.at, v, true); }
+  u32(v: number): void { const p = this.at(4); p.view.setUint32(p.at, v, true); }
+  i32(v: number): void { const p = this.at(4); p.view.setInt32(p.at, v, true); }
+  f32(v: number): void { const p = this.at(4); p.view.setFloat32(p.at, v, true); }
+  f64(v: number): void { const p = this.at(8); p.view.setFloat64(p.at, v, true); }
+  u64(v: bigint): void { const p = this.at(8); p.view.setBigUint64(p.at, v, true); }
+  i64(v: bigint): void { const p = this.at(8); p.view.setBigInt64(p.at, v, true); }
+  bytes(b: Uint8Array): void { const at = this.room(b.length); this.buf.set(b, at); }
   string(s: string): void {
     const b = Buffer.from(s, "utf8");
     this.u64(BigInt(b.length));

@@ -92,7 +92,7 @@ describe("GGUF container", () => {
       ["huge key length", patch((b) => b.writeBigUInt64LE(1n << 40n, 24)), /metadata key 0 length: value 1099511627776 is larger than possible/],
       ["unknown value type", patch((b) => b.writeUInt32LE(99, 24 + 8 + "general.architecture".length)), /metadata general\.architecture type: unknown value type 99/],
       ["bad bool", patch((b) => { const at = b.indexOf("t.bool") + 6 + 4; b[at] = 7; }), /metadata t\.bool: expected a bool \(0 or 1\), got 7/],
-      ["unsupported tensor type", patch((b) => { const at = b.indexOf("a.f32") + 5 + 4 + 16; b.writeUInt32LE(12, at); }), /tensor a\.f32 type: Q4_K tensors are not supported by tsgpt yet/],
+      ["unsupported tensor type", patch((b) => { const at = b.indexOf("a.f32") + 5 + 4 + 16; b.writeUInt32LE(13, at); }), /tensor a\.f32 type: Q5_K tensors are not supported by tsgpt yet/],
       ["misaligned offset", patch((b) => { const at = b.indexOf("b.f16") + 5 + 4 + 8 + 4; b.writeBigUInt64LE(65n, at); }), /tensor b\.f16 offset: 65 is not a multiple of the alignment 64/],
       ["overlapping tensors", patch((b) => { const at = b.indexOf("b.f16") + 5 + 4 + 8 + 4; b.writeBigUInt64LE(0n, at); }), /tensor .* offset: data overlaps tensor/],
       ["too many dims", patch((b) => { const at = b.indexOf("a.f32") + 5; b.writeUInt32LE(9, at); }), /tensor a\.f32 n_dims: expected 1\.\.4, got 9/],
