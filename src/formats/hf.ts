@@ -161,7 +161,7 @@ export function saveHFCheckpoint(dir: string, checkpoint: Checkpoint, options: S
   const counts = { F32: 0, F16: 0, BF16: 0 };
   for (const [name, t] of checkpoint.tensors) {
     if (name === "lm_head.weight" && tied) continue; // shared with the embedding; HF re-ties it on load
-    if (t.dtype === "Q8_0" || t.dtype === "Q4_0") throw new Error(`tensor ${name} is ${t.dtype}: Hugging Face safetensors hold F32 / F16 / BF16 weights (dequantize first)`);
+    if (t.dtype === "Q8_0" || t.dtype === "Q4_0" || t.dtype === "Q4_K") throw new Error(`tensor ${name} is ${t.dtype}: Hugging Face safetensors hold F32 / F16 / BF16 weights (dequantize first)`);
     const isFloat = t.dtype === "F32" || t.dtype === "F16" || t.dtype === "BF16";
     const dtype = isFloat && options.dtype ? options.dtype : t.dtype;
     if (dtype === "F32" || dtype === "F16" || dtype === "BF16") counts[dtype]++;

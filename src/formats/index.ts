@@ -24,3 +24,4 @@ export {
   type CheckpointFormat, type SaveCheckpointOptions,
 } from "./load.js";
 export { readAdapter, writeAdapter, applyAdapter, mergeAdapter, unmergeAdapter, withAdapter, deltaWeight, loraConfig, parseAdapterConfig, adapterConfigJson, isAdapterDirectory, isTargetModule, rankFor, scalingFor, peftTensorName, ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, PEFT_PREFIX, DEFAULT_TARGET_MODULES, LORA_TARGETABLE, type LoraConfig, type LoraAdapter, type LoraLayerWeights, type F32Tensor, type MergeOptions } from "./peft.js";
+export { modelProtoFromVocab, tokenizerFromVocab, tokenizerForCheckpoint } from "./gguf_tokenizer.js";

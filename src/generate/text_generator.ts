@@ -11,6 +11,7 @@ import { basename, dirname, join } from "node:path";
 import type { Checkpoint } from "../formats/types.js";
 import { loadCheckpoint } from "../formats/load.js";
 import { applyAdapter } from "../formats/peft.js";
+import { tokenizerForCheckpoint } from "../formats/gguf_tokenizer.js";
 import { SentencePieceProcessor } from "../tokenizer/processor.js";
 import { DecoderModel } from "./decoder.js";
 import {
@@ -39,6 +40,8 @@ export class TextGenerator {
     const ckpt = await loadCheckpoint(modelPath);
     if (options.adapter) applyAdapter(ckpt, options.adapter);
     const tokPath = options.tokenizerPath ?? findTokenizer(ckpt, modelPath);
+    // A GGUF carries its vocabulary: use it when no .model was given or found.
+    if (!tokPath && ckpt.vocab) return TextGenerator.fromCheckpoint(ckpt, tokenizerForCheckpoint(ckpt));
     if (!tokPath) {
       throw new Error(`${modelPath}: no SentencePiece tokenizer (.model) found beside the weights; pass one with --tokenizer / tokenizerPath`);
     }
