@@ -2,15 +2,17 @@
 //   tsgpt convert --input stories260K.bin --output out/stories --to hf
 //   tsgpt convert --input out/stories --output stories.gguf --to gguf --dtype f16
 //   tsgpt convert --input stories.gguf --output copy.bin --to llama2c
+//   tsgpt convert --input stories260K.bin --output stories-q8_0.gguf --to gguf --dtype q8_0
 import { existsSync } from "node:fs";
 import { parseOptions, UsageError, type OptionSpecs } from "./args.js";
 import { loadCheckpointSync, parameterCount, saveCheckpointSync, type CheckpointFormat } from "../formats/load.js";
+import { quantizeCheckpoint } from "../quant/checkpoint.js";
 
 const SPECS: OptionSpecs = {
   input: { type: "string", arg: "PATH", help: "checkpoint to read (HF directory, .gguf or llama2.c .bin)" },
   output: { type: "string", arg: "PATH", help: "where to write (a directory for hf, a file otherwise)" },
   to: { type: "string", arg: "FORMAT", help: "hf, gguf or llama2c" },
-  dtype: { type: "string", arg: "DTYPE", help: "f32, f16 or bf16 for the weights (default: keep; llama2c is always f32)" },
+  dtype: { type: "string", arg: "DTYPE", help: "f32, f16 or bf16 for the weights (default: keep; llama2c is always f32); q8_0, q4_0 or q4_k with --to gguf (as tsgpt quantize)" },
   force: { type: "boolean", help: "overwrite an existing output" },
 };
 
@@ -18,6 +20,7 @@ const SUMMARY = "Convert a checkpoint between Hugging Face (safetensors), GGUF a
 
 const FORMATS: CheckpointFormat[] = ["hf", "gguf", "llama2c"];
 const DTYPES = { f32: "F32", f16: "F16", bf16: "BF16" } as const;
+const QUANT_DTYPES = { q8_0: "Q8_0", q4_0: "Q4_0", q4_k: "Q4_K" } as const;
 
 export async function run(argv: string[]): Promise<number> {
   try {
@@ -44,19 +47,26 @@ function runOrThrow(argv: string[]): number {
   }
   const format = v.to as CheckpointFormat;
   let dtype: "F32" | "F16" | "BF16" | undefined;
+  let quant: (typeof QUANT_DTYPES)[keyof typeof QUANT_DTYPES] | undefined;
   if (v.dtype !== undefined) {
     const d = String(v.dtype).toLowerCase();
-    if (d === "q8_0" || d === "q4_0" || d === "q4_k") {
-      throw new UsageError(`--dtype ${d}: quantized export is not supported yet by convert (use 'tsgpt quantize' when it is available)`);
+    if (d in QUANT_DTYPES) {
+      if (format !== "gguf") throw new UsageError(`--dtype ${d}: quantized weights can only be written with --to gguf`);
+      quant = QUANT_DTYPES[d as keyof typeof QUANT_DTYPES];
+    } else if (d in DTYPES) {
+      dtype = DTYPES[d as keyof typeof DTYPES];
+    } else {
+      throw new UsageError(`--dtype: expected f32, f16, bf16, q8_0, q4_0 or q4_k, got '${String(v.dtype)}'`);
     }
-    if (!(d in DTYPES)) throw new UsageError(`--dtype: expected f32, f16 or bf16, got '${String(v.dtype)}'`);
-    dtype = DTYPES[d as keyof typeof DTYPES];
   }
   if (existsSync(v.output) && v.force !== true && format !== "hf") {
     throw new UsageError(`--output ${v.output} already exists (add --force to overwrite)`);
   }
-  const ck = loadCheckpointSync(v.input);
+  const loaded = loadCheckpointSync(v.input);
+  if (quant && loaded.config.model_type !== "llama") throw new Error(`${v.input}: quantized GGUF export supports Llama models only, this is ${loaded.config.model_type}`);
+  const ck = quant ? quantizeCheckpoint(loaded, quant) : loaded;
   saveCheckpointSync(v.output, ck, format, dtype ? { dtype } : {});
-  console.log(`wrote ${v.output} (${format}${dtype ? `, ${dtype}` : ""}, ${parameterCount(ck).toLocaleString("en-US")} parameters) from ${ck.source.format} ${v.input}`);
+  const shown = dtype ?? quant;
+  console.log(`wrote ${v.output} (${format}${shown ? `, ${shown}` : ""}, ${parameterCount(ck).toLocaleString("en-US")} parameters) from ${ck.source.format} ${v.input}`);
   return 0;
 }

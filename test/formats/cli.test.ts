@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run as inspect } from "../../src/cli/inspect.js";
 import { run as convert } from "../../src/cli/convert.js";
+import { run as quantize } from "../../src/cli/quantize.js";
 import { loadCheckpointSync } from "../../src/formats/load.js";
 import { sharedPath, skipUnlessShared } from "../helpers/shared.js";
 
@@ -63,10 +64,25 @@ describe("tsgpt inspect / convert", { skip: skipUnlessShared("models", "stories2
     assert.match(r.out, /tokenizer: +embedded in the file \(512 tokens\)/);
   });
 
+  test("convert --dtype q8_0 writes the same GGUF as tsgpt quantize", async () => {
+    const viaConvert = join(dir, "convert-q8_0.gguf");
+    const viaQuantize = join(dir, "quantize-q8_0.gguf");
+    let r = await capture(convert, ["--input", bin(), "--output", viaConvert, "--to", "gguf", "--dtype", "q8_0"]);
+    assert.equal(r.code, 0, r.err);
+    r = await capture(quantize, ["--model", bin(), "--dtype", "q8_0", "--out", viaQuantize]);
+    assert.equal(r.code, 0, r.err);
+    assert.ok(readFileSync(viaConvert).equals(readFileSync(viaQuantize)));
+    const ck = loadCheckpointSync(viaConvert);
+    assert.equal(ck.tensors.get("model.layers.0.self_attn.q_proj.weight")?.dtype, "Q8_0");
+  });
+
   test("clear errors for bad usage and bad files", async () => {
-    let r = await capture(convert, ["--input", bin(), "--output", join(dir, "x.gguf"), "--to", "gguf", "--dtype", "q8_0"]);
+    let r = await capture(convert, ["--input", bin(), "--output", join(dir, "x"), "--to", "hf", "--dtype", "q8_0"]);
     assert.equal(r.code, 2);
-    assert.match(r.err, /--dtype q8_0: quantized export is not supported yet/);
+    assert.match(r.err, /--dtype q8_0: quantized weights can only be written with --to gguf/);
+    r = await capture(convert, ["--input", bin(), "--output", join(dir, "x.gguf"), "--to", "gguf", "--dtype", "q5_1"]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /--dtype: expected f32, f16, bf16, q8_0, q4_0 or q4_k, got 'q5_1'/);
     r = await capture(convert, ["--input", bin(), "--output", join(dir, "x"), "--to", "onnx"]);
     assert.equal(r.code, 2);
     assert.match(r.err, /--to: expected one of hf, gguf, llama2c, got 'onnx'/);
