@@ -12,6 +12,13 @@
 // Signed × signed bytes (Q8_0, Q8_ROW) use the sign trick: |w| · (a · sign(w)).
 // Q4_0 and Q4_K codes are unsigned nibbles; their offset (8) or minimum is applied once per block
 // with the block's code sum Σa.
+//
+// Q4_0 and Q4_K also have row-grouped in-memory forms, "q4_0x16" and "q4_kx16" (packed once at
+// load time by src/quant/row_groups.ts): 16 rows interleave each block, so one 64-byte load
+// feeds 16 rows and one activation word (4 codes, broadcast) is reused by all of them; each
+// int32 lane of the dot product is one row, and the 16 f16 scales of a block convert in one
+// instruction. This streams the weights several times faster than one row at a time (whose
+// loop was bound by its per-block float work). See GroupedMatmul below.
 #include "quant.h"
 
 #include <algorithm>
@@ -81,26 +88,20 @@ struct Acts {
   std::vector<int32_t> s;  // m × k/32 code sums
 };
 
-void quantize_acts(const float* x, int64_t m, int64_t k, Acts* a) {
-  const int64_t nb = m * k / kBlock;
-  a->q.resize(size_t(m * k));
-  a->d.resize(size_t(nb));
-  a->s.resize(size_t(nb));
-  for (int64_t b = 0; b < nb; b++) {
-    const float* xb = x + b * kBlock;
-    float amax = 0.0f;
-    for (int j = 0; j < kBlock; j++) amax = std::fmax(amax, std::fabs(xb[j]));
-    const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    int32_t sum = 0;
-    for (int j = 0; j < kBlock; j++) {
-      const int v = int(std::nearbyint(xb[j] * id));  // default rounding: to nearest even
-      a->q[size_t(b * kBlock + j)] = int8_t(v);
-      sum += v;
-    }
-    a->d[size_t(b)] = d;
-    a->s[size_t(b)] = sum;
+// One block of 32 values → 32 codes, the scale d and the code sum (returned).
+int32_t quantize_block_scalar(const float* xb, int8_t* q, float* d_out) {
+  float amax = 0.0f;
+  for (int j = 0; j < kBlock; j++) amax = std::fmax(amax, std::fabs(xb[j]));
+  const float d = amax / 127.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  int32_t sum = 0;
+  for (int j = 0; j < kBlock; j++) {
+    const int v = int(std::nearbyint(xb[j] * id));  // default rounding: to nearest even
+    q[j] = int8_t(v);
+    sum += v;
   }
+  *d_out = d;
+  return sum;
 }
 
 // One output value: the dot product of a weight row with one quantized activation row.
@@ -280,6 +281,271 @@ TSGPT_VNNI float dot_q8_row_vnni(const RowArgs& r) { return q8_row_row<dot_u8s8_
 
 #endif  // __x86_64__
 
+#if defined(__x86_64__)
+
+// The same codes as quantize_block_scalar: the same float product x · id, rounded by
+// vcvtps2dq under the default rounding mode (to nearest even, as nearbyint).
+TSGPT_AVX2 int32_t quantize_block_avx2(const float* xb, int8_t* q, float* d_out) {
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  __m256 v[4];
+  __m256 amax = _mm256_setzero_ps();
+  for (int i = 0; i < 4; i++) {
+    v[i] = _mm256_loadu_ps(xb + 8 * i);
+    amax = _mm256_max_ps(_mm256_and_ps(v[i], abs_mask), amax);  // a NaN value is skipped, as by fmax
+  }
+  __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+  m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+  m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+  const float d = _mm_cvtss_f32(m4) / 127.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  __m256i c[4];
+  for (int i = 0; i < 4; i++) c[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], _mm256_set1_ps(id)));
+  // int32 → int8 (codes are within ±127: no saturation); packs interleave 128-bit lanes, the permute undoes it.
+  const __m256i w = _mm256_packs_epi16(_mm256_packs_epi32(c[0], c[1]), _mm256_packs_epi32(c[2], c[3]));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(q), _mm256_permutevar8x32_epi32(w, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+  __m256i sum = _mm256_add_epi32(_mm256_add_epi32(c[0], c[1]), _mm256_add_epi32(c[2], c[3]));
+  __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+  s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
+  s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
+  *d_out = d;
+  return _mm_cvtsi128_si32(s4);
+}
+
+#endif  // __x86_64__
+
+void quantize_acts(const float* x, int64_t m, int64_t k, QuantLevel level, Acts* a) {
+  const int64_t nb = m * k / kBlock;
+  a->q.resize(size_t(m * k));
+  a->d.resize(size_t(nb));
+  a->s.resize(size_t(nb));
+  auto block = quantize_block_scalar;
+#if defined(__x86_64__)
+  if (level != QuantLevel::scalar) block = quantize_block_avx2;
+#endif
+  for (int64_t b = 0; b < nb; b++) a->s[size_t(b)] = block(x + b * kBlock, a->q.data() + b * kBlock, &a->d[size_t(b)]);
+}
+
+// ---- Q4_0 in groups of 16 rows ("q4_0x16") ----
+// Per group of 16 rows and per block b (288 bytes, the same as 16 plain blocks of 18):
+//   bytes 0..31    the 16 rows' f16 scales,
+//   bytes 32..287  4 chunks of 64 bytes; chunk c holds nibble bytes 4c..4c+3 of row r at 4r.
+// A nibble byte j holds values j (low) and j + 16 (high), so in chunk c the low nibbles meet
+// activation codes 4c..4c+3 and the high ones 16+4c..16+4c+3. Rows after the last full group
+// keep the plain layout.
+constexpr int kGroupRows = 16;
+constexpr int64_t kGroupBlockBytes = 288;
+
+// 16 outputs: the dot products of one group's rows with one quantized activation row.
+struct GroupArgs {
+  const uint8_t* g;   // the group's first block
+  const int8_t* q;    // activation codes of the row
+  const float* d;     // activation block scales
+  const int32_t* s;   // activation block sums
+  int64_t nb;         // blocks of 32 in the row
+  float* out;         // 16 results
+};
+
+void group_q4_0_scalar(const GroupArgs& a) {
+  float acc[kGroupRows] = {};
+  for (int64_t b = 0; b < a.nb; b++) {
+    const uint8_t* g = a.g + kGroupBlockBytes * b;
+    const int8_t* x = a.q + b * kBlock;
+    for (int r = 0; r < kGroupRows; r++) {
+      int32_t s = 0;
+      for (int c = 0; c < 4; c++) {
+        for (int j = 0; j < 4; j++) {
+          const uint8_t byte = g[32 + 64 * c + 4 * r + j];
+          s += int32_t(byte & 0xF) * x[4 * c + j] + int32_t(byte >> 4) * x[16 + 4 * c + j];
+        }
+      }
+      acc[r] += half_to_float(load_u16(g + 2 * r)) * a.d[b] * float(s - 8 * a.s[b]);
+    }
+  }
+  for (int r = 0; r < kGroupRows; r++) a.out[r] = acc[r];
+}
+
+#if defined(__x86_64__)
+
+inline int32_t load_i32(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// One block of 8 rows (h = 0: rows 0..7, h = 1: rows 8..15), scaled: 8 float lanes.
+TSGPT_AVX2 inline __m256 group_block_avx2(const uint8_t* g, int h, const int8_t* x, float dx, int32_t sx) {
+  const __m256i mask = _mm256_set1_epi8(0x0F);
+  __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+  for (int c = 0; c < 4; c++) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + 32 + 64 * c + 32 * h));
+    s0 = _mm256_add_epi32(s0, dot_u8s8_avx2(_mm256_and_si256(v, mask), _mm256_set1_epi32(load_i32(x + 4 * c))));
+    s1 = _mm256_add_epi32(s1, dot_u8s8_avx2(_mm256_and_si256(_mm256_srli_epi16(v, 4), mask), _mm256_set1_epi32(load_i32(x + 16 + 4 * c))));
+  }
+  const __m256i s = _mm256_sub_epi32(_mm256_add_epi32(s0, s1), _mm256_set1_epi32(8 * sx));
+  const __m256 w = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(g + 16 * h)));
+  return _mm256_mul_ps(_mm256_mul_ps(w, _mm256_set1_ps(dx)), _mm256_cvtepi32_ps(s));
+}
+
+TSGPT_AVX2 void group_q4_0_avx2(const GroupArgs& a) {
+  __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
+  for (int64_t b = 0; b < a.nb; b++) {
+    const uint8_t* g = a.g + kGroupBlockBytes * b;
+    const int8_t* x = a.q + b * kBlock;
+    lo = _mm256_add_ps(lo, group_block_avx2(g, 0, x, a.d[b], a.s[b]));
+    hi = _mm256_add_ps(hi, group_block_avx2(g, 1, x, a.d[b], a.s[b]));
+  }
+  _mm256_storeu_ps(a.out, lo);
+  _mm256_storeu_ps(a.out + 8, hi);
+}
+
+// One block of all 16 rows, scaled: 16 float lanes. Two int32 accumulators keep the chain of
+// vpdpbusd short.
+TSGPT_VNNI inline __m512 group_block_vnni(const uint8_t* g, const int8_t* x, float dx, int32_t sx) {
+  const __m512i mask = _mm512_set1_epi8(0x0F);
+  __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+  for (int c = 0; c < 4; c++) {
+    const __m512i v = _mm512_loadu_si512(g + 32 + 64 * c);
+    s0 = _mm512_dpbusd_epi32(s0, _mm512_and_si512(v, mask), _mm512_set1_epi32(load_i32(x + 4 * c)));
+    s1 = _mm512_dpbusd_epi32(s1, _mm512_and_si512(_mm512_srli_epi16(v, 4), mask), _mm512_set1_epi32(load_i32(x + 16 + 4 * c)));
+  }
+  const __m512i s = _mm512_sub_epi32(_mm512_add_epi32(s0, s1), _mm512_set1_epi32(8 * sx));
+  const __m512 w = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g)));
+  return _mm512_mul_ps(_mm512_mul_ps(w, _mm512_set1_ps(dx)), _mm512_cvtepi32_ps(s));
+}
+
+TSGPT_VNNI void group_q4_0_vnni(const GroupArgs& a) {
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  int64_t b = 0;
+  for (; b + 1 < a.nb; b += 2) {  // two accumulators: independent chains of adds
+    acc0 = _mm512_add_ps(acc0, group_block_vnni(a.g + kGroupBlockBytes * b, a.q + b * kBlock, a.d[b], a.s[b]));
+    acc1 = _mm512_add_ps(acc1, group_block_vnni(a.g + kGroupBlockBytes * (b + 1), a.q + (b + 1) * kBlock, a.d[b + 1], a.s[b + 1]));
+  }
+  if (b < a.nb) acc0 = _mm512_add_ps(acc0, group_block_vnni(a.g + kGroupBlockBytes * b, a.q + b * kBlock, a.d[b], a.s[b]));
+  _mm512_storeu_ps(a.out, _mm512_add_ps(acc0, acc1));
+}
+
+#endif  // __x86_64__
+
+// ---- Q4_K in groups of 16 rows ("q4_kx16") ----
+// Per group of 16 rows and per super-block (2304 bytes, exactly 16 plain super-blocks of 144):
+//   bytes 0..31      the rows' d (f16), row r at 2r;   bytes 32..63   their dmin
+//   bytes 64..255    3 chunks of 64 bytes: chunk t holds packed scale bytes 4t..4t+3 of row r at 4r
+//   bytes 256..2303  4 pairs of 512 bytes; in pair p, chunk c (64 bytes) holds nibble bytes
+//                    32p + 4c .. +3 of row r at 4r: low nibbles are values 4c..4c+3 of sub-block
+//                    2p, high nibbles the same values of sub-block 2p + 1.
+constexpr int64_t kGroupSuperBytes = 2304;
+
+void group_q4_k_scalar(const GroupArgs& a) {
+  float acc[kGroupRows] = {};
+  for (int64_t sb = 0; sb < a.nb / 8; sb++) {
+    const uint8_t* g = a.g + kGroupSuperBytes * sb;
+    for (int r = 0; r < kGroupRows; r++) {
+      uint8_t scales[12];
+      for (int t = 0; t < 12; t++) scales[t] = g[64 + 64 * (t >> 2) + 4 * r + (t & 3)];
+      const float d = half_to_float(load_u16(g + 2 * r)), dmin = half_to_float(load_u16(g + 32 + 2 * r));
+      for (int j = 0; j < 8; j++) {
+        int sc, m;
+        scale_min_k4(j, scales, &sc, &m);
+        const int64_t blk = 8 * sb + j;
+        const uint8_t* pair = g + 256 + 512 * (j >> 1) + 4 * r;
+        const int shift = (j & 1) * 4;
+        const int8_t* x = a.q + blk * kBlock;
+        int32_t s = 0;
+        for (int l = 0; l < 32; l++) s += int32_t((pair[64 * (l >> 2) + (l & 3)] >> shift) & 0xF) * x[l];
+        acc[r] += d * float(sc) * a.d[blk] * float(s) - dmin * float(m) * a.d[blk] * float(a.s[blk]);
+      }
+    }
+  }
+  for (int r = 0; r < kGroupRows; r++) a.out[r] = acc[r];
+}
+
+#if defined(__x86_64__)
+
+// Q4_K, 8 rows (h = 0: rows 0..7, h = 1: rows 8..15).
+TSGPT_AVX2 inline void group_q4_k_half_avx2(const GroupArgs& a, int h) {
+  const __m256i m0F = _mm256_set1_epi8(0x0F), m3F = _mm256_set1_epi8(0x3F), m30 = _mm256_set1_epi8(0x30);
+  const __m256i byte = _mm256_set1_epi32(0xFF);
+  __m256 acc = _mm256_setzero_ps(), mins = _mm256_setzero_ps();
+  for (int64_t sb = 0; sb < a.nb / 8; sb++) {
+    const uint8_t* g = a.g + kGroupSuperBytes * sb;
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(g + 16 * h)));
+    const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(g + 32 + 16 * h)));
+    const __m256i q0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + 64 + 32 * h));
+    const __m256i q1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + 128 + 32 * h));
+    const __m256i q2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + 192 + 32 * h));
+    // The 6-bit scales and mins of the 8 sub-blocks, one byte each (scale_min_k4, vectorized).
+    const __m256i sc_lo = _mm256_and_si256(q0, m3F), m_lo = _mm256_and_si256(q1, m3F);
+    const __m256i sc_hi = _mm256_or_si256(_mm256_and_si256(q2, m0F), _mm256_and_si256(_mm256_srli_epi16(q0, 2), m30));
+    const __m256i m_hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q2, 4), m0F), _mm256_and_si256(_mm256_srli_epi16(q1, 2), m30));
+    __m256 acc_sb = _mm256_setzero_ps(), mins_sb = _mm256_setzero_ps();
+    for (int p = 0; p < 4; p++) {
+      const int8_t* x0 = a.q + (8 * sb + 2 * p) * kBlock;
+      __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+      for (int c = 0; c < 8; c++) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + 256 + 512 * p + 64 * c + 32 * h));
+        s0 = _mm256_add_epi32(s0, dot_u8s8_avx2(_mm256_and_si256(v, m0F), _mm256_set1_epi32(load_i32(x0 + 4 * c))));
+        s1 = _mm256_add_epi32(s1, dot_u8s8_avx2(_mm256_and_si256(_mm256_srli_epi16(v, 4), m0F), _mm256_set1_epi32(load_i32(x0 + 32 + 4 * c))));
+      }
+      for (int e = 0; e < 2; e++) {
+        const int j = 2 * p + e;
+        const int64_t blk = 8 * sb + j;
+        const __m256i shift = _mm256_set1_epi32(8 * (j & 3));
+        const __m256 sc = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srlv_epi32(j < 4 ? sc_lo : sc_hi, shift), byte));
+        const __m256 mn = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srlv_epi32(j < 4 ? m_lo : m_hi, shift), byte));
+        acc_sb = _mm256_fmadd_ps(_mm256_mul_ps(sc, _mm256_set1_ps(a.d[blk])), _mm256_cvtepi32_ps(e == 0 ? s0 : s1), acc_sb);
+        mins_sb = _mm256_fmadd_ps(mn, _mm256_set1_ps(a.d[blk] * float(a.s[blk])), mins_sb);
+      }
+    }
+    acc = _mm256_fmadd_ps(d, acc_sb, acc);
+    mins = _mm256_fmadd_ps(dmin, mins_sb, mins);
+  }
+  _mm256_storeu_ps(a.out + 8 * h, _mm256_sub_ps(acc, mins));
+}
+
+TSGPT_AVX2 void group_q4_k_avx2(const GroupArgs& a) {
+  group_q4_k_half_avx2(a, 0);
+  group_q4_k_half_avx2(a, 1);
+}
+
+TSGPT_VNNI void group_q4_k_vnni(const GroupArgs& a) {
+  const __m512i m0F = _mm512_set1_epi8(0x0F), m3F = _mm512_set1_epi8(0x3F), m30 = _mm512_set1_epi8(0x30);
+  const __m512i byte = _mm512_set1_epi32(0xFF);
+  __m512 acc = _mm512_setzero_ps(), mins = _mm512_setzero_ps();
+  for (int64_t sb = 0; sb < a.nb / 8; sb++) {
+    const uint8_t* g = a.g + kGroupSuperBytes * sb;
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g)));
+    const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + 32)));
+    const __m512i q0 = _mm512_loadu_si512(g + 64), q1 = _mm512_loadu_si512(g + 128), q2 = _mm512_loadu_si512(g + 192);
+    const __m512i sc_lo = _mm512_and_si512(q0, m3F), m_lo = _mm512_and_si512(q1, m3F);
+    const __m512i sc_hi = _mm512_or_si512(_mm512_and_si512(q2, m0F), _mm512_and_si512(_mm512_srli_epi16(q0, 2), m30));
+    const __m512i m_hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(q2, 4), m0F), _mm512_and_si512(_mm512_srli_epi16(q1, 2), m30));
+    __m512 acc_sb = _mm512_setzero_ps(), mins_sb = _mm512_setzero_ps();
+    for (int p = 0; p < 4; p++) {
+      const int8_t* x0 = a.q + (8 * sb + 2 * p) * kBlock;
+      __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+      for (int c = 0; c < 8; c++) {
+        const __m512i v = _mm512_loadu_si512(g + 256 + 512 * p + 64 * c);
+        s0 = _mm512_dpbusd_epi32(s0, _mm512_and_si512(v, m0F), _mm512_set1_epi32(load_i32(x0 + 4 * c)));
+        s1 = _mm512_dpbusd_epi32(s1, _mm512_and_si512(_mm512_srli_epi16(v, 4), m0F), _mm512_set1_epi32(load_i32(x0 + 32 + 4 * c)));
+      }
+      for (int e = 0; e < 2; e++) {
+        const int j = 2 * p + e;
+        const int64_t blk = 8 * sb + j;
+        const __m512i shift = _mm512_set1_epi32(8 * (j & 3));
+        const __m512 sc = _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_srlv_epi32(j < 4 ? sc_lo : sc_hi, shift), byte));
+        const __m512 mn = _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_srlv_epi32(j < 4 ? m_lo : m_hi, shift), byte));
+        acc_sb = _mm512_fmadd_ps(_mm512_mul_ps(sc, _mm512_set1_ps(a.d[blk])), _mm512_cvtepi32_ps(e == 0 ? s0 : s1), acc_sb);
+        mins_sb = _mm512_fmadd_ps(mn, _mm512_set1_ps(a.d[blk] * float(a.s[blk])), mins_sb);
+      }
+    }
+    acc = _mm512_fmadd_ps(d, acc_sb, acc);
+    mins = _mm512_fmadd_ps(dmin, mins_sb, mins);
+  }
+  _mm512_storeu_ps(a.out, _mm512_sub_ps(acc, mins));
+}
+
+#endif  // __x86_64__
+
 // ---- dispatch ----
 
 using DotFn = float (*)(const RowArgs&);
@@ -336,6 +602,24 @@ DotFn dot_for(QuantType t, QuantLevel l) {
     case QuantType::q4_k: return dot_q4_k_scalar;
     default: return dot_q8_row_scalar;
   }
+}
+
+using GroupFn = void (*)(const GroupArgs&);
+
+GroupFn group_q4_0_for(QuantLevel l) {
+#if defined(__x86_64__)
+  if (l == QuantLevel::avx512vnni) return group_q4_0_vnni;
+  if (l == QuantLevel::avx2) return group_q4_0_avx2;
+#endif
+  return group_q4_0_scalar;
+}
+
+GroupFn group_q4_k_for(QuantLevel l) {
+#if defined(__x86_64__)
+  if (l == QuantLevel::avx512vnni) return group_q4_k_vnni;
+  if (l == QuantLevel::avx2) return group_q4_k_avx2;
+#endif
+  return group_q4_k_scalar;
 }
 
 // Bytes of one weight row of k values; the row multiple of k.
@@ -402,7 +686,7 @@ Napi::Value QuantMatmul(const Napi::CallbackInfo& info, QuantType type, const st
   if (m == 0 || n == 0) return env.Undefined();
 
   Acts acts;
-  quantize_acts(x, m, k, &acts);
+  quantize_acts(x, m, k, current_level(), &acts);
   const DotFn dot = dot_for(type, current_level());
   const int64_t nb = k / kBlock;
   const float* row_scales = nullptr;
@@ -431,6 +715,59 @@ Napi::Value MatmulQ8_0(const Napi::CallbackInfo& info) { return QuantMatmul(info
 Napi::Value MatmulQ4_0(const Napi::CallbackInfo& info) { return QuantMatmul(info, QuantType::q4_0, "matmulQ4_0"); }
 Napi::Value MatmulQ4_K(const Napi::CallbackInfo& info) { return QuantMatmul(info, QuantType::q4_k, "matmulQ4_K"); }
 Napi::Value MatmulQ8Row(const Napi::CallbackInfo& info) { return QuantMatmul(info, QuantType::q8_row, "matmulQ8Row"); }
+
+// matmulQ4_0x16 / matmulQ4_Kx16(x: Float32Array, m, k, w: Uint8Array, n, out: Float32Array): W
+// in a 16-row group layout (groups of 16 rows, then the n % 16 last rows plain; the same byte
+// count as the plain matrix).
+Napi::Value GroupedMatmul(const Napi::CallbackInfo& info, QuantType type, const std::string& fn) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 6) throw_type(env, fn, "expected 6 arguments (x, m, k, w, n, out)");
+  int64_t x_len, w_len, out_len;
+  const float* x = typed_arg<const float>(info, 0, napi_float32_array, fn, "x", &x_len);
+  const int64_t m = size_arg(info, 1, fn, "m");
+  const int64_t k = size_arg(info, 2, fn, "k");
+  const uint8_t* w = typed_arg<const uint8_t>(info, 3, napi_uint8_array, fn, "w", &w_len);
+  const int64_t n = size_arg(info, 4, fn, "n");
+  float* out = typed_arg<float>(info, 5, napi_float32_array, fn, "out", &out_len);
+  if (k == 0 || k % row_multiple(type) != 0)
+    throw_range(env, fn, "k = " + std::to_string(k) + " is not a positive multiple of " + std::to_string(row_multiple(type)));
+  const int64_t rb = row_bytes(type, k);
+  const int64_t w_needed = checked_mul(env, fn, n, rb);
+  if (x_len < checked_mul(env, fn, m, k)) throw_range(env, fn, "x has " + std::to_string(x_len) + " values, m × k needs more");
+  if (w_len != w_needed) throw_range(env, fn, "w has " + std::to_string(w_len) + " bytes, expected " + std::to_string(w_needed));
+  if (out_len < checked_mul(env, fn, m, n)) throw_range(env, fn, "out has " + std::to_string(out_len) + " values, m × n needs more");
+  if (m == 0 || n == 0) return env.Undefined();
+
+  Acts acts;
+  quantize_acts(x, m, k, current_level(), &acts);
+  const GroupFn group = type == QuantType::q4_k ? group_q4_k_for(current_level()) : group_q4_0_for(current_level());
+  const DotFn dot = dot_for(type, current_level());
+  const int64_t nb = k / kBlock;
+  const int64_t groups = n / kGroupRows;
+  // Units of work: each group, then (if any) the plain tail rows as one more unit.
+  const int64_t units = groups + (n % kGroupRows > 0 ? 1 : 0);
+  const int64_t min_chunk = std::max<int64_t>(1, 2048 / std::max<int64_t>(1, k * m));
+  parallel_range(units, min_chunk, [&](int64_t begin, int64_t end) {
+    float tmp[kGroupRows];
+    for (int64_t u = begin; u < end; u++) {
+      for (int64_t i = 0; i < m; i++) {
+        const int8_t* q = acts.q.data() + i * k;
+        const float* d = acts.d.data() + i * nb;
+        const int32_t* s = acts.s.data() + i * nb;
+        if (u < groups) {
+          group(GroupArgs{w + u * kGroupRows * rb, q, d, s, nb, tmp});
+          std::memcpy(out + i * n + u * kGroupRows, tmp, sizeof tmp);
+        } else {
+          for (int64_t r = groups * kGroupRows; r < n; r++) out[i * n + r] = dot(RowArgs{w + r * rb, q, d, s, nb});
+        }
+      }
+    }
+  });
+  return env.Undefined();
+}
+
+Napi::Value MatmulQ4_0x16(const Napi::CallbackInfo& info) { return GroupedMatmul(info, QuantType::q4_0, "matmulQ4_0x16"); }
+Napi::Value MatmulQ4_Kx16(const Napi::CallbackInfo& info) { return GroupedMatmul(info, QuantType::q4_k, "matmulQ4_Kx16"); }
 
 Napi::Value QuantSimdLevel(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), level_name(current_level()));
@@ -461,6 +798,8 @@ void RegisterQuantKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("matmulQ8_0", Napi::Function::New(env, MatmulQ8_0, "matmulQ8_0"));
   exports.Set("matmulQ4_0", Napi::Function::New(env, MatmulQ4_0, "matmulQ4_0"));
   exports.Set("matmulQ4_K", Napi::Function::New(env, MatmulQ4_K, "matmulQ4_K"));
+  exports.Set("matmulQ4_0x16", Napi::Function::New(env, MatmulQ4_0x16, "matmulQ4_0x16"));
+  exports.Set("matmulQ4_Kx16", Napi::Function::New(env, MatmulQ4_Kx16, "matmulQ4_Kx16"));
   exports.Set("matmulQ8Row", Napi::Function::New(env, MatmulQ8Row, "matmulQ8Row"));
   exports.Set("quantSimdLevel", Napi::Function::New(env, QuantSimdLevel, "quantSimdLevel"));
   exports.Set("quantSimdLevels", Napi::Function::New(env, QuantSimdLevels, "quantSimdLevels"));

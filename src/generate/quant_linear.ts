@@ -7,20 +7,46 @@
 // 8-bit blocks and takes integer dot products with the weight blocks, as llama.cpp does (native
 // SIMD kernels when the addon has them, the js reference otherwise).
 //
+// A Q4_0 or Q4_K matrix is repacked once, on its first product (or by prepareQuantMatrix at load
+// time), into its row-grouped layout (src/quant/row_groups.ts: 16 rows interleaved per block),
+// which the native kernels multiply several times faster. The packed copy replaces `data` (the
+// same byte count), so the matrix does not keep both. It happens only when the native kernel
+// runs; with the js backend the plain layout stays, and a packed matrix still works there (a
+// slower js fallback that unpacks 16 rows at a time).
+//
 // An embedding table is only read row by row, so a lookup decodes just the rows it needs.
 import type { QuantizedTensor } from "../quant/types.js";
-import { isQuantDType } from "../quant/types.js";
+import { isQuantDType, rowBytes } from "../quant/types.js";
 import { ACT_BLOCK } from "../quant/activations.js";
-import { quantizedMatmul } from "../quant/kernels.js";
+import { matmulGrouped, nativeGroupedActive, quantizedMatmul } from "../quant/kernels.js";
+import { GROUP_ROWS, type GroupedDType, type GroupedLayout, groupedLayoutOf, packRowGroups, unpackGroupedRow } from "../quant/row_groups.js";
 import { dequantizeRow } from "../quant/quantize.js";
 
-/** A (rows, cols) quantized matrix, its raw bytes as src/quant/types.ts lays them out. */
+/**
+ * A (rows, cols) quantized matrix, its raw bytes as src/quant/types.ts lays them out, or (with
+ * `layout` set) as src/quant/row_groups.ts does. Only this file changes `data` and `layout`.
+ */
 export interface QuantMatrix {
   readonly dtype: QuantizedTensor["dtype"];
-  readonly data: Uint8Array;
+  data: Uint8Array;
   readonly shape: number[];
   readonly rows: number;
   readonly cols: number;
+  layout?: GroupedLayout;
+}
+
+/**
+ * Puts a matrix in the form the kernels multiply fastest (a Q4_0 or Q4_K matrix of ≥ 16 rows:
+ * its row-grouped layout, when the native kernel for it runs). Call at load time; quantLinear
+ * does it on first use otherwise. Returns the same object.
+ */
+export function prepareQuantMatrix(w: QuantMatrix): QuantMatrix {
+  const layout = groupedLayoutOf(w.dtype);
+  if (layout && w.layout === undefined && w.rows >= GROUP_ROWS && nativeGroupedActive(layout)) {
+    w.data = packRowGroups(w.dtype as GroupedDType, w.data, w.rows, w.cols);
+    w.layout = layout;
+  }
+  return w;
 }
 
 /** True when a stored tensor's dtype is one of the quantized ones. */
@@ -35,16 +61,26 @@ export function kernelsAccept(cols: number): boolean {
 
 /** out (m × w.rows) = x (m × w.cols) · Wᵀ with W quantized. */
 export function quantLinear(x: Float32Array, m: number, w: QuantMatrix, out: Float32Array): void {
-  quantizedMatmul(x, m, w.cols, w, out);
+  prepareQuantMatrix(w);
+  if (w.layout) matmulGrouped(w.layout, x, m, w.cols, w.data, w.rows, out);
+  else quantizedMatmul(x, m, w.cols, w, out);
 }
 
 /** out[i, :] = W[ids[i], :] decoded to f32: an embedding lookup in a quantized table. */
 export function quantEmbedding(w: QuantMatrix, ids: Int32Array, out: Float32Array): void {
+  // A packed table: each row is gathered back to the plain layout, then decoded.
+  const plainRow = w.layout ? new Uint8Array(rowBytes(w.dtype, w.cols)) : null;
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
     if (!Number.isInteger(id) || id < 0 || id >= w.rows) {
       throw new RangeError(`embedding: index ${id} at position ${i} is out of range for a vocabulary of ${w.rows}`);
     }
-    dequantizeRow(w, w.rows, w.cols, id, out.subarray(i * w.cols, (i + 1) * w.cols));
+    const dst = out.subarray(i * w.cols, (i + 1) * w.cols);
+    if (plainRow) {
+      unpackGroupedRow(w.dtype as GroupedDType, w.data, w.rows, w.cols, id, plainRow);
+      dequantizeRow({ dtype: w.dtype, data: plainRow, shape: [1, w.cols] }, 1, w.cols, 0, dst);
+    } else {
+      dequantizeRow(w, w.rows, w.cols, id, dst);
+    }
   }
 }

@@ -1,7 +1,8 @@
 // Which quantized matmul runs: the native kernels (native/quant.cc, int8 dot products with
 // AVX-512 VNNI / AVX2 / scalar code chosen at run time) when the addon has them and the
 // native backend is in use, else the js reference (matmul.ts). Both give the same answer up to
-// the order of float additions.
+// the order of float additions. Q4_0 and Q4_K matrices may also be held in a row-grouped
+// layout (row_groups.ts) that only the native kernels read fast (matmulGrouped).
 //
 // The kernels live in the main addon (build/Release/tsgpt_native.node). TSGPT_QUANT_ADDON may
 // name another .node file exporting the same functions (used to test the kernels on their own).
@@ -13,6 +14,7 @@ import type { StoredTensor } from "../formats/types.js";
 import { getBackend } from "../backend/index.js";
 import { type QuantDType, type QuantizedTensor, isQuantDType } from "./types.js";
 import { checkQuantizedMatmul, quantizedMatmulJs } from "./matmul.js";
+import { type GroupedDType, type GroupedLayout, matmulGroupedJs } from "./row_groups.js";
 
 type NativeMatmul = (x: Float32Array, m: number, k: number, w: Uint8Array, n: number, out: Float32Array) => void;
 
@@ -21,6 +23,9 @@ interface QuantAddon {
   matmulQ4_0: NativeMatmul;
   matmulQ4_K: NativeMatmul;
   matmulQ8Row: NativeMatmul;
+  /** Q4_0 / Q4_K in 16-row groups (row_groups.ts); absent in addons built before they existed. */
+  matmulQ4_0x16?: NativeMatmul;
+  matmulQ4_Kx16?: NativeMatmul;
   quantSimdLevel(): string;
   quantSimdLevels(): string[];
   setQuantSimdLevel(level: string): void;
@@ -105,4 +110,25 @@ export function quantizedMatmul(x: Float32Array, m: number, k: number, w: Quanti
   const q = w as QuantizedTensor;
   if (loadQuantAddon() && getBackend().name === "native") quantizedMatmulNative(x, m, k, q, out);
   else quantizedMatmulJs(x, m, k, q, out);
+}
+
+const GROUPED_FUNCTION: Record<GroupedLayout, "matmulQ4_0x16" | "matmulQ4_Kx16"> = { q4_0x16: "matmulQ4_0x16", q4_kx16: "matmulQ4_Kx16" };
+const DTYPE_OF: Record<GroupedLayout, GroupedDType> = { q4_0x16: "Q4_0", q4_kx16: "Q4_K" };
+
+/** True when the native kernel for a row-grouped layout (row_groups.ts) can run and the native backend is selected. */
+export function nativeGroupedActive(layout: GroupedLayout): boolean {
+  return typeof loadQuantAddon()?.[GROUPED_FUNCTION[layout]] === "function" && getBackend().name === "native";
+}
+
+/** The native kernel for a row-grouped matrix W [n, k], even with the js backend (for tests). */
+export function matmulGroupedNative(layout: GroupedLayout, x: Float32Array, m: number, k: number, data: Uint8Array, n: number, out: Float32Array): void {
+  const f = loadQuantAddon()?.[GROUPED_FUNCTION[layout]];
+  if (!f) throw new Error(`quantized matmul: ${reason || `the native addon has no ${layout} kernel (rebuild it)`}`);
+  f(x, m, k, data, n, out);
+}
+
+/** out (m × n) = x (m × k) · Wᵀ for a row-grouped matrix W [n, k]: native when active, else the js fallback. */
+export function matmulGrouped(layout: GroupedLayout, x: Float32Array, m: number, k: number, data: Uint8Array, n: number, out: Float32Array): void {
+  if (nativeGroupedActive(layout)) matmulGroupedNative(layout, x, m, k, data, n, out);
+  else matmulGroupedJs(DTYPE_OF[layout], x, m, k, data, n, out);
 }

@@ -6,8 +6,12 @@ import { gaussian } from "./data.js";
 import { dequantize, quantizeTensor } from "../../src/quant/quantize.js";
 import { quantizeActivations } from "../../src/quant/activations.js";
 import { quantizedMatmulJs } from "../../src/quant/matmul.js";
-import { hasNativeQuantKernels, quantizedMatmulNative, quantSimdLevels, setQuantSimdLevel } from "../../src/quant/kernels.js";
-import { QUANT_DTYPES, type QuantDType } from "../../src/quant/types.js";
+import { hasNativeQuantKernels, matmulGroupedNative, quantizedMatmulNative, quantSimdLevels, setQuantSimdLevel } from "../../src/quant/kernels.js";
+import { GROUP_ROWS, type GroupedDType, type GroupedLayout, matmulGroupedJs, packRowGroups, unpackGroupedRow } from "../../src/quant/row_groups.js";
+import { getNumThreads, setNumThreads } from "../../src/backend/native.js";
+import { getBackend, setBackend } from "../../src/backend/index.js";
+import { quantEmbedding, quantLinear, type QuantMatrix } from "../../src/generate/quant_linear.js";
+import { QUANT_DTYPES, type QuantDType, rowBytes } from "../../src/quant/types.js";
 
 const m = 3, n = 24;
 const kOf = (dt: QuantDType) => (dt === "Q4_K" ? 512 : 96);
@@ -17,6 +21,8 @@ function setup(dt: QuantDType) {
   const x = gaussian(m * k, 1, 1.5);
   x[5] = 0; // include an all-zero activation block
   x.fill(0, k, k + 32);
+  // A block of exact ties (scale 127 / 127 = 1, values k + 0.5): the codes round to nearest even.
+  for (let j = 0; j < 32; j++) x[2 * k + j] = j === 0 ? 127 : j - 16 + 0.5;
   const w = quantizeTensor({ data: gaussian(n * k, 2, 0.1).map((v, i) => (i % 7 === 0 ? v + 0.05 : v)), shape: [n, k] }, dt);
   return { k, x, w };
 }
@@ -100,5 +106,111 @@ describe("native quantized kernels", { skip: hasNativeQuantKernels() ? false : "
   test("a weight with the wrong byte length is refused before the kernel runs", () => {
     const { k, x, w } = setup("Q8_0");
     assert.throws(() => quantizedMatmulNative(x, m, k, { ...w, data: w.data.subarray(1) }, new Float32Array(m * n)), /needs|bytes/);
+  });
+});
+
+// The row-grouped layouts (q4_0x16, q4_kx16): rows interleaved 16 at a time, the rows % 16 last
+// rows plain. Row counts below, at and above the group size and with tails; the plain js matmul
+// is the reference.
+const GROUPED: Array<{ dt: GroupedDType; layout: GroupedLayout; shapes: Array<[m: number, n: number, k: number]> }> = [
+  { dt: "Q4_0", layout: "q4_0x16", shapes: [[1, 5, 64], [3, 16, 96], [1, 37, 64], [2, 50, 160], [1, 16 * 9 + 7, 256]] },
+  { dt: "Q4_K", layout: "q4_kx16", shapes: [[1, 5, 256], [2, 16, 512], [1, 37, 256], [3, 33, 768]] },
+];
+
+function groupedCase(dt: GroupedDType, m: number, n: number, k: number) {
+  const x = gaussian(m * k, 11 + n, 1.3);
+  x.fill(0, 0, 32); // an all-zero activation block
+  const w = quantizeTensor({ data: gaussian(n * k, 12 + n, 0.1).map((v, i) => (i % 5 === 0 ? v + 0.03 : v)), shape: [n, k] }, dt);
+  const ref = new Float32Array(m * n);
+  quantizedMatmulJs(x, m, k, w, ref);
+  return { x, w, ref, packed: packRowGroups(dt, w.data, n, k) };
+}
+
+describe("row-grouped layouts (js)", () => {
+  for (const { dt, layout, shapes } of GROUPED) {
+    test(`${layout}: packing keeps the byte count and every row unpacks to the plain row`, () => {
+      for (const [, n, k] of shapes) {
+        const { w, packed } = groupedCase(dt, 1, n, k);
+        assert.equal(packed.length, w.data.length);
+        const rb = rowBytes(dt, k), row = new Uint8Array(rb);
+        for (let r = 0; r < n; r++) {
+          unpackGroupedRow(dt, packed, n, k, r, row);
+          assert.deepEqual(row, w.data.subarray(r * rb, (r + 1) * rb), `row ${r} of [${n}, ${k}]`);
+        }
+        if (n >= GROUP_ROWS) assert.notDeepEqual(packed, w.data);
+      }
+    });
+    test(`${layout}: the js fallback equals the plain js matmul`, () => {
+      for (const [m, n, k] of shapes) {
+        const { x, ref, packed } = groupedCase(dt, m, n, k);
+        const out = new Float32Array(m * n);
+        matmulGroupedJs(dt, x, m, k, packed, n, out);
+        assert.deepEqual(out, ref, `[${m}, ${n}, ${k}]`);
+      }
+    });
+    test(`${layout}: an embedding lookup in a packed table decodes the plain rows`, () => {
+      const [, n, k] = shapes[2]!;
+      const { w, packed } = groupedCase(dt, 1, n, k);
+      const ids = Int32Array.from([0, 15, 16, 31, n - 1]);
+      const plain: QuantMatrix = { dtype: dt, data: w.data, shape: [n, k], rows: n, cols: k };
+      const a = new Float32Array(ids.length * k), b = new Float32Array(ids.length * k);
+      quantEmbedding(plain, ids, a);
+      quantEmbedding({ ...plain, data: packed, layout }, ids, b);
+      assert.deepEqual(b, a);
+    });
+  }
+  test("a packed buffer of the wrong size is refused", () => {
+    assert.throws(() => packRowGroups("Q4_0", new Uint8Array(35), 2, 32), /bytes/);
+    assert.throws(() => matmulGroupedJs("Q4_K", new Float32Array(256), 1, 256, new Uint8Array(144), 2, new Float32Array(2)), /bytes/);
+  });
+});
+
+describe("native row-grouped kernels", { skip: hasNativeQuantKernels() ? false : "native quantized kernels not built" }, () => {
+  for (const level of hasNativeQuantKernels() ? quantSimdLevels() : []) {
+    for (const threads of [1, 2]) {
+      test(`${level}, ${threads} thread(s): q4_0x16 and q4_kx16 match the plain js reference on odd shapes`, () => {
+        const before = getNumThreads();
+        setQuantSimdLevel(level);
+        setNumThreads(threads);
+        try {
+          for (const { dt, layout, shapes } of GROUPED) {
+            for (const [m, n, k] of shapes) {
+              const { x, ref, packed } = groupedCase(dt, m, n, k);
+              const out = new Float32Array(m * n).fill(NaN);
+              matmulGroupedNative(layout, x, m, k, packed, n, out);
+              assertClose(out, ref, 1e-5, `${layout} ${level} [${m}, ${n}, ${k}]`);
+            }
+          }
+        } finally {
+          setQuantSimdLevel(quantSimdLevels()[0]!);
+          setNumThreads(before);
+        }
+      });
+    }
+  }
+  test("quantLinear packs a Q4_0 / Q4_K matrix on first use; the packed matrix still works on the js backend", () => {
+    const previous = getBackend().name;
+    try {
+      for (const { dt, layout, shapes } of GROUPED) {
+        const [m, n, k] = shapes[2]!;
+        const { x, w, ref } = groupedCase(dt, m, n, k);
+        const matrix: QuantMatrix = { dtype: dt, data: w.data, shape: [n, k], rows: n, cols: k };
+        const out = new Float32Array(m * n);
+        setBackend("native");
+        quantLinear(x, m, matrix, out);
+        assert.equal(matrix.layout, layout);
+        assert.notEqual(matrix.data, w.data);
+        assertClose(out, ref, 1e-5, `${layout} native`);
+        setBackend("js");
+        quantLinear(x, m, matrix, out.fill(NaN));
+        assert.deepEqual(out, ref, `${layout} js fallback`);
+      }
+    } finally {
+      setBackend(previous);
+    }
+  });
+  test("a packed weight with the wrong byte length is refused", () => {
+    const { x, packed } = groupedCase("Q4_0", 1, 37, 64);
+    assert.throws(() => matmulGroupedNative("q4_0x16", x, 1, 64, packed.subarray(1), 37, new Float32Array(37)), /bytes/);
   });
 });

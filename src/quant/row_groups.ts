@@ -1,0 +1,127 @@
+// Row-grouped in-memory layouts of Q4_0 and Q4_K matrices for the native kernels (never
+// written to a file: GGUF keeps the plain layouts). Rows are taken 16 at a time and their
+// blocks interleaved, so one SIMD load brings the same 4 bytes of 16 rows (one int32 lane per
+// row) and one broadcast activation word serves all of them; the 16 f16 scales of a block sit
+// together and convert in one instruction (native/quant.cc, GroupedMatmul).
+//
+// Each unit (a Q4_0 block of 32 values, 18 bytes; a Q4_K super-block of 256 values, 144 bytes)
+// of a group of 16 rows becomes 16 × its bytes, interleaved; row r's bytes go to:
+//
+//   q4_0x16   0..31     f16 scale at 2r
+//             32..287   nibble byte q (0..15) at 32 + 64·(q >> 2) + 4r + (q & 3)
+//   q4_kx16   0..63     f16 d at 2r, f16 dmin at 32 + 2r
+//             64..255   packed scale byte t (0..11) at 64 + 64·(t >> 2) + 4r + (t & 3)
+//             256..2303 nibble byte q (0..127) at 256 + 512·(q >> 5) + 64·((q & 31) >> 2) + 4r + (q & 3)
+//
+// The rows % 16 rows after the last full group stay plain, so a packed matrix has the byte
+// count of the plain one. The js functions here define the layouts; the native kernels are
+// tested against the plain js matmul through them.
+import type { QuantizedTensor } from "./types.js";
+import { rowBytes } from "./types.js";
+import { quantizedMatmulJs } from "./matmul.js";
+
+/** Rows per interleaved group. */
+export const GROUP_ROWS = 16;
+
+export type GroupedDType = "Q4_0" | "Q4_K";
+export type GroupedLayout = "q4_0x16" | "q4_kx16";
+
+interface UnitLayout {
+  values: number; // values per unit
+  bytes: number; // bytes of one row's unit
+  offset(r: number, j: number): number; // where byte j of row r's unit lies in the group's unit
+  head: number; // bytes of f16 fields at the start (moved in runs of 2); the rest moves in runs of 4
+}
+
+const UNITS: Record<GroupedDType, UnitLayout> = {
+  Q4_0: {
+    values: 32,
+    bytes: 18,
+    head: 2,
+    offset: (r, j) => (j < 2 ? 2 * r + j : 32 + 64 * ((j - 2) >> 2) + 4 * r + ((j - 2) & 3)),
+  },
+  Q4_K: {
+    values: 256,
+    bytes: 144,
+    head: 4,
+    offset(r, j) {
+      if (j < 4) return 32 * (j >> 1) + 2 * r + (j & 1);
+      if (j < 16) return 64 + 64 * ((j - 4) >> 2) + 4 * r + ((j - 4) & 3);
+      const q = j - 16;
+      return 256 + 512 * (q >> 5) + 64 * ((q & 31) >> 2) + 4 * r + (q & 3);
+    },
+  },
+};
+
+/** The grouped layout of a dtype, or null when it has none. */
+export function groupedLayoutOf(dtype: string): GroupedLayout | null {
+  return dtype === "Q4_0" ? "q4_0x16" : dtype === "Q4_K" ? "q4_kx16" : null;
+}
+
+function checkSize(dtype: GroupedDType, data: Uint8Array, rows: number, cols: number, what: string): number {
+  const u = UNITS[dtype];
+  if (!Number.isSafeInteger(rows) || rows < 0 || !Number.isSafeInteger(cols) || cols <= 0 || cols % u.values !== 0) {
+    throw new RangeError(`${what}: invalid ${dtype} shape [${rows}, ${cols}] (columns must be a positive multiple of ${u.values})`);
+  }
+  const units = cols / u.values;
+  if (data.length !== rows * units * u.bytes) throw new RangeError(`${what}: ${data.length} bytes, a [${rows}, ${cols}] ${dtype} matrix has ${rows * units * u.bytes}`);
+  return units;
+}
+
+/**
+ * Moves row r's unit b between the plain layout (at `plain`) and the packed matrix (rows in full
+ * groups only), run by run: each run of 2 or 4 bytes stays contiguous in both layouts.
+ */
+function moveUnit(u: UnitLayout, units: number, r: number, b: number, packed: Uint8Array, plain: Uint8Array, at: number, toPacked: boolean): void {
+  const base = (Math.floor(r / GROUP_ROWS) * units + b) * GROUP_ROWS * u.bytes, rr = r % GROUP_ROWS;
+  for (let j = 0; j < u.bytes;) {
+    const o = base + u.offset(rr, j), len = j < u.head ? 2 : 4;
+    for (let t = 0; t < len; t++) {
+      if (toPacked) packed[o + t] = plain[at + j + t]!;
+      else plain[at + j + t] = packed[o + t]!;
+    }
+    j += len;
+  }
+}
+
+/** A new buffer holding the plain matrix `data` ([rows, cols]) in its grouped layout. */
+export function packRowGroups(dtype: GroupedDType, data: Uint8Array, rows: number, cols: number): Uint8Array {
+  const units = checkSize(dtype, data, rows, cols, "packRowGroups");
+  const u = UNITS[dtype];
+  const out = new Uint8Array(data.length);
+  const full = rows - (rows % GROUP_ROWS);
+  for (let r = 0; r < full; r++) for (let b = 0; b < units; b++) moveUnit(u, units, r, b, out, data, (r * units + b) * u.bytes, true);
+  out.set(data.subarray(full * units * u.bytes), full * units * u.bytes); // the plain tail
+  return out;
+}
+
+/** Row `row` of a packed matrix, in the plain layout (rowBytes(dtype, cols) bytes), into `out`. */
+export function unpackGroupedRow(dtype: GroupedDType, data: Uint8Array, rows: number, cols: number, row: number, out: Uint8Array): void {
+  const units = checkSize(dtype, data, rows, cols, "unpackGroupedRow");
+  if (!Number.isInteger(row) || row < 0 || row >= rows) throw new RangeError(`unpackGroupedRow: row ${row} is out of range [0, ${rows})`);
+  const u = UNITS[dtype], rb = units * u.bytes;
+  if (row >= rows - (rows % GROUP_ROWS)) {
+    out.set(data.subarray(row * rb, (row + 1) * rb));
+    return;
+  }
+  for (let b = 0; b < units; b++) moveUnit(u, units, row, b, data, out, b * u.bytes, false);
+}
+
+/**
+ * out (m × rows) = x (m × cols) · Wᵀ with W packed: the js fallback (when the native kernel
+ * is not in use), one group of rows unpacked at a time into the plain js matmul.
+ */
+export function matmulGroupedJs(dtype: GroupedDType, x: Float32Array, m: number, cols: number, data: Uint8Array, rows: number, out: Float32Array): void {
+  checkSize(dtype, data, rows, cols, "matmulGroupedJs");
+  if (!Number.isSafeInteger(m) || m < 0 || x.length < m * cols) throw new RangeError(`matmulGroupedJs: x has ${x.length} values, m × k = ${m * cols}`);
+  if (out.length < m * rows) throw new RangeError(`matmulGroupedJs: out has ${out.length} values, m × n = ${m * rows}`);
+  const rb = rowBytes(dtype, cols);
+  const plain = new Uint8Array(GROUP_ROWS * rb), part = new Float32Array(m * GROUP_ROWS);
+  for (let r0 = 0; r0 < rows; r0 += GROUP_ROWS) {
+    const n = Math.min(GROUP_ROWS, rows - r0);
+    for (let r = 0; r < n; r++) unpackGroupedRow(dtype, data, rows, cols, r0 + r, plain.subarray(r * rb, (r + 1) * rb));
+    const w: QuantizedTensor = { dtype, shape: [n, cols], data: plain.subarray(0, n * rb) };
+    quantizedMatmulJs(x, m, cols, w, part);
+    for (let i = 0; i < m; i++) for (let r = 0; r < n; r++) out[i * rows + r0 + r] = part[i * n + r]!;
+  }
+}
