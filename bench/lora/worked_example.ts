@@ -1,7 +1,7 @@
 // Worked example: LoRA fine-tuning of the pretrained stories260K model (TinyStories) on
 // stories in a new style, with the held-out loss before and after, and a greedy sample.
 //
-//   npx tsx bench/lora/worked_example.ts [--steps 60] [--out /tmp/tsgpt-lora-example]
+//   npx tsx bench/lora/worked_example.ts [--steps 60] [--out DIR]  (default: a folder under the system temp dir)
 //
 // 1. style_data.ts writes 400 training and 40 held-out "clock stories" (Alpaca records); the
 //    held-out ones use name/animal combinations the training set never has.
