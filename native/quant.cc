@@ -34,6 +34,12 @@
 #include <immintrin.h>
 #endif
 
+// GCC 12 reports "may be used uninitialized" inside its own AVX-512 intrinsics (the
+// _mm512_undefined_* pass-through operand of the unmasked forms): a false positive.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 namespace tsgpt {
 namespace {
 
@@ -345,21 +351,23 @@ struct GroupArgs {
   float* out;         // 16 results
 };
 
+// The inner loops run along one 64-byte chunk (4 bytes of each of the 16 rows), so a compiler
+// can vectorize them on any architecture.
 void group_q4_0_scalar(const GroupArgs& a) {
   float acc[kGroupRows] = {};
   for (int64_t b = 0; b < a.nb; b++) {
     const uint8_t* g = a.g + kGroupBlockBytes * b;
     const int8_t* x = a.q + b * kBlock;
-    for (int r = 0; r < kGroupRows; r++) {
-      int32_t s = 0;
-      for (int c = 0; c < 4; c++) {
-        for (int j = 0; j < 4; j++) {
-          const uint8_t byte = g[32 + 64 * c + 4 * r + j];
-          s += int32_t(byte & 0xF) * x[4 * c + j] + int32_t(byte >> 4) * x[16 + 4 * c + j];
+    int32_t s[kGroupRows] = {};
+    for (int c = 0; c < 4; c++) {
+      const uint8_t* chunk = g + 32 + 64 * c;
+      for (int r = 0; r < kGroupRows; r++) {
+        for (int t = 0; t < 4; t++) {
+          s[r] += int32_t(chunk[4 * r + t] & 0xF) * x[4 * c + t] + int32_t(chunk[4 * r + t] >> 4) * x[16 + 4 * c + t];
         }
       }
-      acc[r] += half_to_float(load_u16(g + 2 * r)) * a.d[b] * float(s - 8 * a.s[b]);
     }
+    for (int r = 0; r < kGroupRows; r++) acc[r] += half_to_float(load_u16(g + 2 * r)) * a.d[b] * float(s[r] - 8 * a.s[b]);
   }
   for (int r = 0; r < kGroupRows; r++) a.out[r] = acc[r];
 }
@@ -439,6 +447,22 @@ void group_q4_k_scalar(const GroupArgs& a) {
   float acc[kGroupRows] = {};
   for (int64_t sb = 0; sb < a.nb / 8; sb++) {
     const uint8_t* g = a.g + kGroupSuperBytes * sb;
+    // Integer sums of the 8 sub-blocks of each row, chunk by chunk (see group_q4_0_scalar).
+    int32_t s[8][kGroupRows] = {};
+    for (int p = 0; p < 4; p++) {
+      const int8_t* x0 = a.q + (8 * sb + 2 * p) * kBlock;
+      int32_t* lo = s[2 * p];
+      int32_t* hi = s[2 * p + 1];
+      for (int c = 0; c < 8; c++) {
+        const uint8_t* chunk = g + 256 + 512 * p + 64 * c;
+        for (int r = 0; r < kGroupRows; r++) {
+          for (int t = 0; t < 4; t++) {
+            lo[r] += int32_t(chunk[4 * r + t] & 0xF) * x0[4 * c + t];
+            hi[r] += int32_t(chunk[4 * r + t] >> 4) * x0[32 + 4 * c + t];
+          }
+        }
+      }
+    }
     for (int r = 0; r < kGroupRows; r++) {
       uint8_t scales[12];
       for (int t = 0; t < 12; t++) scales[t] = g[64 + 64 * (t >> 2) + 4 * r + (t & 3)];
@@ -447,12 +471,7 @@ void group_q4_k_scalar(const GroupArgs& a) {
         int sc, m;
         scale_min_k4(j, scales, &sc, &m);
         const int64_t blk = 8 * sb + j;
-        const uint8_t* pair = g + 256 + 512 * (j >> 1) + 4 * r;
-        const int shift = (j & 1) * 4;
-        const int8_t* x = a.q + blk * kBlock;
-        int32_t s = 0;
-        for (int l = 0; l < 32; l++) s += int32_t((pair[64 * (l >> 2) + (l & 3)] >> shift) & 0xF) * x[l];
-        acc[r] += d * float(sc) * a.d[blk] * float(s) - dmin * float(m) * a.d[blk] * float(a.s[blk]);
+        acc[r] += d * float(sc) * a.d[blk] * float(s[j][r]) - dmin * float(m) * a.d[blk] * float(a.s[blk]);
       }
     }
   }

@@ -31,7 +31,7 @@ import type { QuantizedTensor } from "../quant/types.js";
 import { dequantize } from "../quant/quantize.js";
 import { KVCache } from "./kv_cache.js";
 import { halfEmbedding, halfLinear, weightBytes, weightStorage, type HalfMatrix, type LinearWeight } from "./half_matmul.js";
-import { isQuantizedDType, kernelsAccept, quantEmbedding, quantLinear, type QuantMatrix } from "./quant_linear.js";
+import { isQuantizedDType, kernelsAccept, prepareQuantMatrix, quantEmbedding, quantLinear, type QuantMatrix } from "./quant_linear.js";
 
 /** How DecoderModel.fromCheckpoint keeps the weights. */
 export interface DecoderOptions {
@@ -106,7 +106,7 @@ class WeightReader {
       const q = t as unknown as QuantizedTensor;
       if (!this.keepHalf || !kernelsAccept(shape[1])) return dequantize(q).data as Float32Array;
       const m: QuantMatrix = { dtype: q.dtype, data: q.data, shape: [...shape], rows: shape[0], cols: shape[1] };
-      return m;
+      return prepareQuantMatrix(m); // Q4_0 / Q4_K: the 16-row grouped layout, packed once at load
     }
     if (this.keepHalf && (t.dtype === "F16" || t.dtype === "BF16")) {
       const m: HalfMatrix = { dtype: t.dtype, bits: t.data as Uint16Array, rows: shape[0], cols: shape[1] };

@@ -24,4 +24,4 @@ export {
   llama2Template, alpacaTemplate, vicunaTemplate,
   type PromptTemplate, type TemplateName, type ChatMessage, type PromptSegment, type Role, type ChatTokenizer,
 } from "./templates.js";
-export { quantLinear, quantEmbedding, type QuantMatrix } from "./quant_linear.js";
+export { quantLinear, quantEmbedding, prepareQuantMatrix, type QuantMatrix } from "./quant_linear.js";
