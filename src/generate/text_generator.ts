@@ -10,7 +10,9 @@ import { existsSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { Checkpoint } from "../formats/types.js";
 import { loadCheckpoint } from "../formats/load.js";
-import { applyAdapter } from "../formats/peft.js";
+import { mergeAdapter, readAdapter } from "../formats/peft.js";
+import { dequantize } from "../quant/quantize.js";
+import { isQuantDType } from "../quant/types.js";
 import { tokenizerForCheckpoint } from "../formats/gguf_tokenizer.js";
 import { SentencePieceProcessor } from "../tokenizer/processor.js";
 import { DecoderModel } from "./decoder.js";
@@ -38,7 +40,7 @@ export class TextGenerator {
   /** Loads a checkpoint (HF directory, llama2.c .bin, …) and its SentencePiece tokenizer. */
   static async load(modelPath: string, options: LoadOptions = {}): Promise<TextGenerator> {
     const ckpt = await loadCheckpoint(modelPath);
-    if (options.adapter) applyAdapter(ckpt, options.adapter);
+    if (options.adapter) mergeAdapterInto(ckpt, options.adapter);
     const tokPath = options.tokenizerPath ?? findTokenizer(ckpt, modelPath);
     // A GGUF carries its vocabulary: use it when no .model was given or found.
     if (!tokPath && ckpt.vocab) return TextGenerator.fromCheckpoint(ckpt, tokenizerForCheckpoint(ckpt));
@@ -93,4 +95,19 @@ function findTokenizer(ckpt: Checkpoint, modelPath: string): string | undefined 
     if (existsSync(p)) return p;
   }
   return ckpt.tokenizerPath; // may be a .bin: load() explains
+}
+
+/**
+ * Merges a PEFT LoRA adapter into the checkpoint's weights. LoRA adds B·A in float, so a
+ * quantized weight that the adapter changes is dequantized first (it then stays f32); the
+ * weights the adapter leaves alone stay quantized.
+ */
+function mergeAdapterInto(ckpt: Checkpoint, adapterDir: string): void {
+  const adapter = readAdapter(adapterDir);
+  for (const module of adapter.layers.keys()) {
+    const name = `${module}.weight`;
+    const w = ckpt.tensors.get(name);
+    if (w && isQuantDType(w.dtype)) ckpt.tensors.set(name, dequantize(w));
+  }
+  mergeAdapter(ckpt, adapter);
 }
