@@ -3,7 +3,8 @@
 //   tsgpt finetune --base stories260K.bin --data train.jsonl --template alpaca --out my-adapter
 //   tsgpt finetune --resume my-adapter          (continues exactly where the run stopped)
 //
-// The base model is frozen; LoRA layers (nn/lora.ts) wrap the --target modules and only their
+// The base model is frozen; a quantized base (a Q8_0 / Q4_0 / Q4_K GGUF) stays quantized in
+// memory, its linear layers QuantizedLinear (QLoRA). LoRA layers (nn/lora.ts) wrap the --target modules and only their
 // A and B train, with src/train's loop (AdamW, warmup + cosine schedule, gradient clipping,
 // evaluation, checkpoints, exact resume). The run directory OUT holds:
 //
@@ -20,6 +21,7 @@ import { loadCheckpointSync } from "../formats/load.js";
 import { DEFAULT_TARGET_MODULES, LORA_TARGETABLE, loraConfig, scalingFor, writeAdapter, type LoraConfig } from "../formats/peft.js";
 import { writeBytesAtomic } from "../formats/atomic.js";
 import { contextLength, modelFromCheckpoint, type CausalLM } from "../models/index.js";
+import { QuantizedLinear } from "../nn/quantized_linear.js";
 import { addLoRA, countParameters, formatTrainableParameters, getLoRAFactors, loraParameters, setLoRAFactors } from "../nn/lora.js";
 import { Generator, manualSeed } from "../tensor/index.js";
 import { SentencePieceProcessor } from "../tokenizer/index.js";
@@ -82,7 +84,9 @@ export function finetune(options: FinetuneOptions): FinetuneResult {
   if (!args) throw new UsageError("finetune: the run's settings are needed (or --resume)");
 
   const base = loadCheckpointSync(args.base);
-  const model = modelFromCheckpoint(base);
+  const model = modelFromCheckpoint(base, { keepQuantized: true });
+  const kept = quantizedSummary(model);
+  if (kept) say(`base weights: quantized ${kept} (kept)`);
   const arch = model.config.model_type;
   const targets = args.targets.length > 0 ? args.targets : DEFAULT_TARGET_MODULES[arch];
   const unknown = targets.filter((t) => !LORA_TARGETABLE[arch].includes(t));
@@ -156,6 +160,15 @@ export function finetune(options: FinetuneOptions): FinetuneResult {
     baseValLoss: resume ? null : (valLosses[0] ?? null),
     finalValLoss: result.valLosses.length > 0 ? result.valLosses[result.valLosses.length - 1]!.loss : null,
   };
+}
+
+/** "Q8_0, 12.3 MiB" for the quantized linear layers of a model, or null when it has none. */
+function quantizedSummary(model: CausalLM): string | null {
+  const layers = model.namedModules().map(([, m]) => m).filter((m): m is QuantizedLinear => m instanceof QuantizedLinear);
+  if (layers.length === 0) return null;
+  const dtypes = [...new Set(layers.map((l) => l.qweight.dtype))].join("/");
+  const bytes = layers.reduce((n, l) => n + l.weightBytes, 0);
+  return `${dtypes}, ${(bytes / 2 ** 20).toFixed(2)} MiB in ${layers.length} linear layers`;
 }
 
 /** Training and held-out examples: --val-data, or a seeded share of --data. */

@@ -1,10 +1,19 @@
 // Between models and Checkpoints (the format-independent weights in HF names, see
 // src/formats/types.ts). Loading converts F16 / BF16 to float32; saving writes F32.
+// With { keepQuantized: true } the quantized linear weights (Q8_0, Q4_0, Q4_K, Q8_ROW) are not
+// widened: each such Linear becomes a frozen QuantizedLinear holding the bytes as they are (the
+// base of QLoRA). Embeddings and norms are widened to f32 as always. The model is still built
+// with f32 linear layers first (createModel), then each is swapped: the peak memory while
+// loading is that of the f32 model; afterwards the f32 weights are garbage.
 // Tied weights are stored once, as Hugging Face does: GPT-2 never stores lm_head.weight, and a
 // tied Llama stores only model.embed_tokens.weight.
 import { Tensor, fromHalfBits } from "../tensor/index.js";
 import type { Checkpoint, StoredTensor } from "../formats/types.js";
 import type { CausalLM } from "./causal_lm.js";
+import { Linear } from "../nn/linear.js";
+import { QuantizedLinear } from "../nn/quantized_linear.js";
+import { dequantize } from "../quant/quantize.js";
+import { type QuantizedTensor, isQuantDType } from "../quant/types.js";
 import { validateConfig } from "./config.js";
 import { createModel } from "./create.js";
 
@@ -27,16 +36,31 @@ export function storedToTensor(name: string, t: StoredTensor, source: string): T
   }
 }
 
+export interface ModelFromCheckpointOptions {
+  /** Keep quantized linear weights quantized, as frozen QuantizedLinear layers (default false: dequantize to f32). */
+  keepQuantized?: boolean;
+}
+
 /** Builds the model a checkpoint describes and loads its weights (shapes checked). */
-export function modelFromCheckpoint(ckpt: Checkpoint): CausalLM {
+export function modelFromCheckpoint(ckpt: Checkpoint, options: ModelFromCheckpointOptions = {}): CausalLM {
   const source = ckpt.source?.path ?? "checkpoint";
   const model = createModel(validateConfig({ ...ckpt.config }, source));
   // GPT-2 files from the original OpenAI export lack the "transformer." prefix.
   const gpt2Bare = model.config.model_type === "gpt2" && !ckpt.tensors.has("transformer.wte.weight") && ckpt.tensors.has("wte.weight");
+  const linears = new Map(model.namedModules().filter((e): e is [string, Linear] => e[1] instanceof Linear));
   const state = new Map<string, Tensor>();
   for (const [name, stored] of ckpt.tensors) {
     if (isIgnorable(name, model)) continue;
     const key = gpt2Bare && name !== "lm_head.weight" ? `transformer.${name}` : name;
+    if (options.keepQuantized && isQuantDType(stored.dtype)) {
+      const layer = key.endsWith(".weight") ? linears.get(key.slice(0, -".weight".length)) : undefined;
+      if (layer) {
+        keepQuantizedLinear(model, key.slice(0, -".weight".length), layer, stored as unknown as QuantizedTensor, name, source);
+        continue;
+      }
+      state.set(key, storedToTensor(name, dequantize(stored), source));
+      continue;
+    }
     state.set(key, storedToTensor(name, stored, source));
   }
   const expected = new Set(model.namedParameters().map(([n]) => n));
@@ -50,6 +74,18 @@ export function modelFromCheckpoint(ckpt: Checkpoint): CausalLM {
     throw new Error(`${source}: ${(e as Error).message}`);
   }
   return model;
+}
+
+/** Puts a QuantizedLinear holding `weight` in place of the Linear at `moduleName` (its bias Parameter moves over, loaded later). */
+function keepQuantizedLinear(model: CausalLM, moduleName: string, layer: Linear, weight: QuantizedTensor, name: string, source: string): void {
+  if (weight.shape.length !== 2 || weight.shape[0] !== layer.outFeatures || weight.shape[1] !== layer.inFeatures) {
+    throw new Error(`${source}: '${name}' has shape [${weight.shape.join(", ")}] but the model expects [${layer.outFeatures}, ${layer.inFeatures}]`);
+  }
+  try {
+    model.replaceModule(moduleName, new QuantizedLinear(weight, layer.bias));
+  } catch (e) {
+    throw new Error(`${source}: '${name}': ${(e as Error).message}`);
+  }
 }
 
 /** The model's weights as a Checkpoint of F32 tensors with HF names (copies, safe to keep). */

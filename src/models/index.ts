@@ -10,3 +10,4 @@ export type { PresetOverrides } from "./presets.js";
 export { createModel, modelFromPreset } from "./create.js";
 export type { CreateModelOptions } from "./create.js";
 export { modelFromCheckpoint, modelToCheckpoint, storedToTensor } from "./checkpoint.js";
+export type { ModelFromCheckpointOptions } from "./checkpoint.js";

@@ -7,13 +7,21 @@
 // trainable parameters are a fraction of a percent of the model, and the optimizer state with
 // them; no gradient is computed for W.
 //
-// `addLoRA(model, options)` replaces the targeted Linear layers of a model, found by name
+// The base may also be a QuantizedLinear (QLoRA): its weight stays quantized and frozen, the
+// base output comes from the quantized matmul, and gradients flow through it to the input only.
+// Such a layer cannot merge (ΔW does not fit back into a quantized weight).
+//
+// `addLoRA(model, options)` replaces the targeted Linear (or QuantizedLinear) layers of a model, found by name
 // (q_proj, v_proj, c_attn, …), with LoRALinear layers that share the original weight and bias.
 // The parameter names stay those of the model ("…q_proj.weight") with the factors beside them
 // ("…q_proj.lora_A.weight"), which are PEFT's names without its "base_model.model." prefix.
 import { Generator, Tensor, dropout, linear, noGrad } from "../tensor/index.js";
 import { Linear, checkSize } from "./linear.js";
 import { Module, Parameter } from "./module.js";
+import { QuantizedLinear } from "./quantized_linear.js";
+
+/** A layer LoRA can adapt: a Linear, or a frozen QuantizedLinear (QLoRA). */
+export type LoRABase = Linear | QuantizedLinear;
 
 export interface LoRAOptions {
   /** Rank of the update (default 8). */
@@ -49,11 +57,13 @@ export class LoRAFactor extends Module {
   }
 }
 
-export class LoRALinear extends Module {
+export class LoRALinear<B extends LoRABase = LoRABase> extends Module {
   readonly inFeatures: number;
   readonly outFeatures: number;
-  /** The base weight (out, in), frozen: the same Parameter the replaced Linear had. */
-  readonly weight: Parameter;
+  /** The base weight (out, in), frozen: the same Parameter the replaced Linear had (null over a QuantizedLinear). */
+  readonly weight: B extends Linear ? Parameter : null;
+  /** The quantized base layer when the base is a QuantizedLinear (kept out of the registry: its only parameter, the bias, is registered here). */
+  readonly quantizedBase: QuantizedLinear | null;
   readonly bias: Parameter | null;
   readonly lora_A: LoRAFactor; // (r, in)
   readonly lora_B: LoRAFactor; // (out, r)
@@ -67,7 +77,7 @@ export class LoRALinear extends Module {
   /** When true the layer acts as its base layer (the adapter is ignored). */
   disabled = false;
 
-  constructor(base: Linear, options: LoRAOptions = {}) {
+  constructor(base: B, options: LoRAOptions = {}) {
     super();
     const r = options.r ?? 8;
     checkSize("LoRALinear", "r", r);
@@ -79,9 +89,15 @@ export class LoRALinear extends Module {
     this.scaling = this.alpha / r;
     this.inFeatures = base.inFeatures;
     this.outFeatures = base.outFeatures;
-    this.weight = this.registerParameter("weight", base.weight);
+    if (base instanceof QuantizedLinear) {
+      this.quantizedBase = base;
+      this.weight = null as B extends Linear ? Parameter : null;
+    } else {
+      this.quantizedBase = null;
+      this.weight = this.registerParameter("weight", (base as Linear).weight) as B extends Linear ? Parameter : null;
+      (base as Linear).weight.requiresGrad_(false);
+    }
     this.bias = this.registerParameter("bias", base.bias);
-    this.weight.requiresGrad_(false);
     this.bias?.requiresGrad_(false);
     const gen = options.generator ?? new Generator(0);
     this.lora_A = this.registerModule("lora_A", new LoRAFactor(kaimingUniform(r, this.inFeatures, gen)));
@@ -90,7 +106,7 @@ export class LoRALinear extends Module {
 
   /** (..., in) → (..., out). */
   forward(x: Tensor): Tensor {
-    const base = linear(x, this.weight, this.bias);
+    const base = this.quantizedBase ? this.quantizedBase.forward(x) : linear(x, this.weight!, this.bias);
     if (this.merged || this.disabled) return base;
     const h = dropout(x, this.dropoutP, this.training); // (..., in)
     const update = this.lora_B.forward(this.lora_A.forward(h)); // (..., r) → (..., out)
@@ -116,6 +132,7 @@ export class LoRALinear extends Module {
   /** Adds ΔW into the base weight (forward then costs what the base layer costs). */
   merge(): void {
     if (this.merged) return;
+    if (this.quantizedBase) throw new Error("LoRALinear: cannot merge into a quantized base weight (merge into the f32 model instead)");
     this.addToWeight(1);
     this.merged = true;
   }
@@ -142,7 +159,7 @@ export class LoRALinear extends Module {
 
   private addToWeight(sign: number): void {
     const delta = this.deltaWeight();
-    const w = this.weight.data() as Float32Array; // contiguous: a view of the parameter's storage
+    const w = this.weight!.data() as Float32Array; // contiguous: a view of the parameter's storage
     for (let i = 0; i < w.length; i++) w[i] = w[i]! + sign * delta[i]!;
   }
 }
@@ -160,7 +177,7 @@ export function loraLayers(model: Module): Array<[string, LoRALinear]> {
 }
 
 /**
- * Replaces every Linear whose name ends with one of `targetModules` by a LoRALinear around it,
+ * Replaces every Linear (or QuantizedLinear) whose name ends with one of `targetModules` by a LoRALinear around it,
  * freezes every other parameter of the model, and returns the new layers by module name.
  * Fails when a target matches nothing (a typo would otherwise train nothing).
  */
@@ -173,7 +190,7 @@ export function addLoRA(model: Module, options: AddLoRAOptions): Array<[string, 
   const hits = new Set<string>();
   const available = new Set<string>();
   for (const [name, mod] of model.namedModules()) {
-    if (!(mod instanceof Linear)) continue;
+    if (!(mod instanceof Linear || mod instanceof QuantizedLinear)) continue;
     const leaf = name.slice(name.lastIndexOf(".") + 1);
     available.add(leaf);
     if (!options.targetModules.includes(leaf)) continue;
@@ -258,13 +275,17 @@ export interface ParameterCounts {
   percent: number;
 }
 
-/** Trainable and total parameter counts (PEFT's get_nb_trainable_parameters). */
+/** Trainable and total parameter counts (PEFT's get_nb_trainable_parameters); quantized weights count in the total. */
 export function countParameters(model: Module): ParameterCounts {
   let trainable = 0;
   let total = 0;
   for (const p of model.parameters()) {
     total += p.numel;
     if (p.requiresGrad) trainable += p.numel;
+  }
+  for (const [, m] of model.namedModules()) {
+    const q = m instanceof QuantizedLinear ? m : m instanceof LoRALinear ? m.quantizedBase : null;
+    if (q) total += q.inFeatures * q.outFeatures; // frozen, no Parameter
   }
   return { trainable, total, percent: total > 0 ? (100 * trainable) / total : 0 };
 }
