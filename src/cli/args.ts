@@ -69,3 +69,27 @@ export function numberOption(values: Record<string, unknown>, name: string, opts
   if (opts.max !== undefined && v > opts.max) throw new UsageError(`--${name}: must be <= ${opts.max}, got ${v}`);
   return v;
 }
+
+/**
+ * Runs a command's body and turns what it throws into an exit code, the same way for every
+ * command: a UsageError prints the message and a pointer to --help (exit 2), an aborted run
+ * prints "[interrupted]" (exit 130), any other error prints its message (exit 1; the stack too
+ * when TSGPT_DEBUG is set).
+ */
+export async function runCommand(command: string, body: () => Promise<number> | number): Promise<number> {
+  try {
+    return await body();
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`tsgpt ${command}: ${err.message.replace(new RegExp(`^${command}: `), "")}\nRun 'tsgpt ${command} --help' for the options.`);
+      return 2;
+    }
+    if ((err as Error).name === "AbortError") {
+      process.stderr.write("\n[interrupted]\n");
+      return 130;
+    }
+    console.error(`tsgpt ${command}: ${(err as Error).message}`);
+    if (process.env.TSGPT_DEBUG) console.error(err);
+    return 1;
+  }
+}

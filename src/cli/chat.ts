@@ -5,7 +5,7 @@
 // Ctrl-C at the prompt asks once more, and a second Ctrl-C (or Ctrl-D, or /exit) leaves.
 // /reset forgets the conversation.
 import { createInterface, type Interface } from "node:readline";
-import { parseOptions, UsageError, type OptionSpecs } from "./args.js";
+import { parseOptions, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import { describeSettings, resolveGenerateOptions } from "../generate/generate.js";
 import { encodeChat, TEMPLATES, type ChatMessage } from "../generate/templates.js";
 import { SAMPLING_SPECS, mergeOptions, samplingFromFlags } from "./generate.js";
@@ -21,17 +21,8 @@ const SPECS: OptionSpecs = {
 
 const SUMMARY = "Interactive chat with a checkpoint through a prompt template (Llama-2, Alpaca, Vicuna).";
 
-export async function run(argv: string[]): Promise<number> {
-  try {
-    return await runOrThrow(argv);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`tsgpt chat: ${err.message.replace(/^chat: /, "")}\nRun 'tsgpt chat --help' for the options.`);
-      return 2;
-    }
-    console.error(`tsgpt chat: ${(err as Error).message}`);
-    return 1;
-  }
+export function run(argv: string[]): Promise<number> {
+  return runCommand("chat", () => runOrThrow(argv));
 }
 
 async function runOrThrow(argv: string[]): Promise<number> {

@@ -4,7 +4,7 @@
 //   tsgpt convert --input stories.gguf --output copy.bin --to llama2c
 //   tsgpt convert --input stories260K.bin --output stories-q8_0.gguf --to gguf --dtype q8_0
 import { existsSync } from "node:fs";
-import { parseOptions, UsageError, type OptionSpecs } from "./args.js";
+import { parseOptions, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import { loadCheckpointSync, parameterCount, saveCheckpointSync, type CheckpointFormat } from "../formats/load.js";
 import { quantizeCheckpoint } from "../quant/checkpoint.js";
 
@@ -22,17 +22,8 @@ const FORMATS: CheckpointFormat[] = ["hf", "gguf", "llama2c"];
 const DTYPES = { f32: "F32", f16: "F16", bf16: "BF16" } as const;
 const QUANT_DTYPES = { q8_0: "Q8_0", q4_0: "Q4_0", q4_k: "Q4_K" } as const;
 
-export async function run(argv: string[]): Promise<number> {
-  try {
-    return runOrThrow(argv);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`tsgpt convert: ${err.message.replace(/^convert: /, "")}\nRun 'tsgpt convert --help' for the options.`);
-      return 2;
-    }
-    console.error(`tsgpt convert: ${(err as Error).message}`);
-    return 1;
-  }
+export function run(argv: string[]): Promise<number> {
+  return runCommand("convert", () => runOrThrow(argv));
 }
 
 function runOrThrow(argv: string[]): number {

@@ -9,7 +9,7 @@
 // every token after a window's first is scored. Float checkpoints go through the training model
 // (train/evaluate.ts, batched); a quantized checkpoint and --quantize go through the inference
 // decoder with the weights kept quantized (quant/evaluate.ts), as `tsgpt generate` runs them.
-import { parseOptions, numberOption, UsageError, type OptionSpecs } from "./args.js";
+import { parseOptions, numberOption, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import { loadCheckpoint } from "../formats/load.js";
 import { tokenizerForCheckpoint } from "../formats/gguf_tokenizer.js";
 import type { Checkpoint } from "../formats/types.js";
@@ -33,8 +33,8 @@ const SPECS: OptionSpecs = {
 
 const SUMMARY = "Loss and perplexity of a model on held-out text (and of its quantized versions).";
 
-export async function run(argv: string[]): Promise<number> {
-  try {
+export function run(argv: string[]): Promise<number> {
+  return runCommand("eval", async () => {
     const parsed = parseOptions("eval", SUMMARY, argv, SPECS);
     if (!parsed) return 0;
     const v = parsed.values;
@@ -73,14 +73,7 @@ export async function run(argv: string[]): Promise<number> {
     });
     printResult(r.loss, r.perplexity, r.tokens, context, v.json === true, (performance.now() - start) / 1000);
     return 0;
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`tsgpt eval: ${err.message.replace(/^eval: /, "")}\nRun 'tsgpt eval --help' for the options.`);
-      return 2;
-    }
-    console.error(`tsgpt eval: ${(err as Error).message}`);
-    return 1;
-  }
+  });
 }
 
 /** "q8_0,q4_k" → ["Q8_0", "Q4_K"], with a usage error naming a bad entry. */

@@ -16,7 +16,7 @@
 //   log.jsonl, loss_curve.svg                         the training log and its curve
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseOptions, numberOption, UsageError, type OptionSpecs } from "./args.js";
+import { parseOptions, numberOption, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import { loadCheckpointSync } from "../formats/load.js";
 import { DEFAULT_TARGET_MODULES, LORA_TARGETABLE, loraConfig, scalingFor, writeAdapter, type LoraConfig } from "../formats/peft.js";
 import { writeBytesAtomic } from "../formats/atomic.js";
@@ -265,8 +265,8 @@ function argsFromFlags(v: Record<string, unknown>): FinetuneArgs {
   };
 }
 
-export async function run(argv: string[]): Promise<number> {
-  try {
+export function run(argv: string[]): Promise<number> {
+  return runCommand("finetune", async () => {
     const parsed = parseOptions("finetune", SUMMARY, argv, SPECS);
     if (!parsed) return 0;
     const v = parsed.values;
@@ -279,12 +279,5 @@ export async function run(argv: string[]): Promise<number> {
       finetune({ args: argsFromFlags(v), out });
     }
     return 0;
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`tsgpt finetune: ${err.message.replace(/^finetune: /, "")}\nRun 'tsgpt finetune --help' for the options.`);
-      return 2;
-    }
-    console.error(`tsgpt finetune: ${(err as Error).message}`);
-    return 1;
-  }
+  });
 }

@@ -4,7 +4,7 @@
 //
 // Settings come, by priority: the flags given, the checkpoint's generation_config.json, then
 // the defaults below (shown in --help); --verbose prints the effective ones.
-import { parseOptions, numberOption, UsageError, type OptionSpecs } from "./args.js";
+import { parseOptions, numberOption, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import type { TextGenerator } from "../generate/text_generator.js";
 import { describeSettings, resolveGenerateOptions, type GenerateOptions } from "../generate/generate.js";
 import { MODEL_SPECS, loadGenerator, modelFlag } from "./model_flags.js";
@@ -65,21 +65,8 @@ const SPECS: OptionSpecs = {
 
 const SUMMARY = "Generate text from a checkpoint; streams the prompt and its continuation to stdout.";
 
-export async function run(argv: string[]): Promise<number> {
-  try {
-    return await runOrThrow(argv);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`tsgpt generate: ${err.message.replace(/^generate: /, "")}\nRun 'tsgpt generate --help' for the options.`);
-      return 2;
-    }
-    if ((err as Error).name === "AbortError") {
-      process.stderr.write("\n[interrupted]\n");
-      return 130;
-    }
-    console.error(`tsgpt generate: ${(err as Error).message}`);
-    return 1;
-  }
+export function run(argv: string[]): Promise<number> {
+  return runCommand("generate", () => runOrThrow(argv));
 }
 
 async function runOrThrow(argv: string[]): Promise<number> {

@@ -2,7 +2,7 @@
 // every tensor (name, dtype, shape) and its tokenizer.
 //   tsgpt inspect ../shared/models/stories260K/stories260K.bin
 //   tsgpt inspect out/my-model --json
-import { parseOptions, UsageError, type OptionSpecs } from "./args.js";
+import { parseOptions, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import { loadCheckpointSync, parameterCount } from "../formats/load.js";
 import { readVocab } from "../formats/vocab.js";
 import type { Checkpoint } from "../formats/types.js";
@@ -14,17 +14,8 @@ const SPECS: OptionSpecs = {
 
 const SUMMARY = "Describe a checkpoint (Hugging Face directory, GGUF file or llama2.c .bin): architecture, parameters, tensors, tokenizer.";
 
-export async function run(argv: string[]): Promise<number> {
-  try {
-    return runOrThrow(argv);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`tsgpt inspect: ${err.message.replace(/^inspect: /, "")}\nRun 'tsgpt inspect --help' for the options.`);
-      return 2;
-    }
-    console.error(`tsgpt inspect: ${(err as Error).message}`);
-    return 1;
-  }
+export function run(argv: string[]): Promise<number> {
+  return runCommand("inspect", () => runOrThrow(argv));
 }
 
 interface TokenizerSummary {

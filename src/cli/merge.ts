@@ -3,7 +3,7 @@
 //
 //   tsgpt merge --base stories260K.bin --adapter my-adapter --out stories-merged
 import { resolve } from "node:path";
-import { parseOptions, UsageError, type OptionSpecs } from "./args.js";
+import { parseOptions, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import { loadCheckpointSync } from "../formats/load.js";
 import { saveHFCheckpoint } from "../formats/hf.js";
 import { mergeAdapter, readAdapter } from "../formats/peft.js";
@@ -17,8 +17,8 @@ const SPECS: OptionSpecs = {
 
 const SUMMARY = "Merge a LoRA adapter into its base model and write a Hugging Face checkpoint directory.";
 
-export async function run(argv: string[]): Promise<number> {
-  try {
+export function run(argv: string[]): Promise<number> {
+  return runCommand("merge", async () => {
     const parsed = parseOptions("merge", SUMMARY, argv, SPECS);
     if (!parsed) return 0;
     const v = parsed.values;
@@ -35,12 +35,5 @@ export async function run(argv: string[]): Promise<number> {
     const c = adapter.config;
     console.error(`merged ${adapter.layers.size} layers (r ${c.r}, alpha ${c.loraAlpha}) of ${v.adapter} into ${v.base} → ${out}`);
     return 0;
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`tsgpt merge: ${err.message.replace(/^merge: /, "")}\nRun 'tsgpt merge --help' for the options.`);
-      return 2;
-    }
-    console.error(`tsgpt merge: ${(err as Error).message}`);
-    return 1;
-  }
+  });
 }

@@ -4,7 +4,7 @@
 // Which tensor gets which dtype is explained in src/quant/checkpoint.ts (norms stay F32; rows
 // that the block size does not divide fall back as llama-quantize does). --verbose lists them.
 import { existsSync, statSync } from "node:fs";
-import { parseOptions, UsageError, type OptionSpecs } from "./args.js";
+import { parseOptions, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import { loadCheckpoint } from "../formats/load.js";
 import { writeGGUFCheckpoint } from "../formats/gguf_llama.js";
 import { quantizeCheckpoint, weightBytes } from "../quant/checkpoint.js";
@@ -20,17 +20,8 @@ const SPECS: OptionSpecs = {
 };
 const DTYPES: Record<string, QuantDType> = { q8_0: "Q8_0", q4_0: "Q4_0", q4_k: "Q4_K" };
 
-export async function run(argv: string[]): Promise<number> {
-  try {
-    return await runOrThrow(argv);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`tsgpt quantize: ${err.message.replace(/^quantize: /, "")}\nRun 'tsgpt quantize --help' for the options.`);
-      return 2;
-    }
-    console.error(`tsgpt quantize: ${(err as Error).message}`);
-    return 1;
-  }
+export function run(argv: string[]): Promise<number> {
+  return runCommand("quantize", () => runOrThrow(argv));
 }
 
 async function runOrThrow(argv: string[]): Promise<number> {

@@ -5,7 +5,7 @@
 // Then open http://127.0.0.1:8080/ for the playground, or point an OpenAI client at
 // http://127.0.0.1:8080/v1. Ctrl-C stops the server (running generations are cancelled).
 import { basename, resolve } from "node:path";
-import { parseOptions, numberOption, UsageError, type OptionSpecs } from "./args.js";
+import { parseOptions, numberOption, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import { TEMPLATES } from "../generate/templates.js";
 import { createServer } from "../serve/index.js";
 import { MODEL_SPECS, loadGenerator, modelFlag, templateFromFlags } from "./model_flags.js";
@@ -24,17 +24,8 @@ const SPECS: OptionSpecs = {
 
 const SUMMARY = "Serve a checkpoint over HTTP: OpenAI-compatible /v1/completions, /v1/chat/completions, /v1/models, /tokenize, and the playground at /.";
 
-export async function run(argv: string[]): Promise<number> {
-  try {
-    return await runOrThrow(argv);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`tsgpt serve: ${err.message.replace(/^serve: /, "")}\nRun 'tsgpt serve --help' for the options.`);
-      return 2;
-    }
-    console.error(`tsgpt serve: ${(err as Error).message}`);
-    return 1;
-  }
+export function run(argv: string[]): Promise<number> {
+  return runCommand("serve", () => runOrThrow(argv));
 }
 
 async function runOrThrow(argv: string[]): Promise<number> {

@@ -3,7 +3,7 @@
 //   tsgpt tokenize --model tokenizer.model --input notes.txt --ids       → one line of ids per line
 //   tsgpt tokenize --model tokenizer.model --text "Hi" --json --bos      → {"text":..,"ids":..,"pieces":..}
 import { readFileSync } from "node:fs";
-import { parseOptions, UsageError, type OptionSpecs } from "./args.js";
+import { parseOptions, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import { SentencePieceProcessor } from "../tokenizer/processor.js";
 
 const SPECS: OptionSpecs = {
@@ -19,17 +19,8 @@ const SPECS: OptionSpecs = {
 
 const SUMMARY = "Encode text with a SentencePiece model; prints pieces (default) or ids, one line per input line.";
 
-export async function run(argv: string[]): Promise<number> {
-  try {
-    return runOrThrow(argv);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`tsgpt tokenize: ${err.message.replace(/^tokenize: /, "")}\nRun 'tsgpt tokenize --help' for the options.`);
-      return 2;
-    }
-    console.error(`tsgpt tokenize: ${(err as Error).message}`);
-    return 1;
-  }
+export function run(argv: string[]): Promise<number> {
+  return runCommand("tokenize", () => runOrThrow(argv));
 }
 
 function runOrThrow(argv: string[]): number {

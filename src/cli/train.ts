@@ -8,7 +8,7 @@
 // sample of generated text.
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { parseOptions, numberOption, UsageError, type OptionSpecs } from "./args.js";
+import { parseOptions, numberOption, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import { SentencePieceProcessor, serializeModelProto } from "../tokenizer/index.js";
 import { trainSentencePiece } from "../tokenizer/trainer.js";
 import { writeBytesAtomic } from "../formats/atomic.js";
@@ -55,18 +55,8 @@ interface RunSource {
   model: string;
 }
 
-export async function run(argv: string[]): Promise<number> {
-  try {
-    return await runOrThrow(argv);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`tsgpt train: ${err.message.replace(/^train: /, "")}\nRun 'tsgpt train --help' for the options.`);
-      return 2;
-    }
-    console.error(`tsgpt train: ${(err as Error).message}`);
-    if (process.env.TSGPT_DEBUG) console.error(err);
-    return 1;
-  }
+export function run(argv: string[]): Promise<number> {
+  return runCommand("train", () => runOrThrow(argv));
 }
 
 async function runOrThrow(argv: string[]): Promise<number> {

@@ -2,7 +2,7 @@
 //   tsgpt train-tokenizer --input corpus.txt --model-prefix tok --vocab-size 8000 --model-type bpe
 // writes tok.model (loads in the SentencePiece library too) and tok.vocab (piece<TAB>score).
 // Flags are spm_train's, with dashes; flags that default to true are turned off with --no-...
-import { parseOptions, numberOption, UsageError, type OptionSpecs } from "./args.js";
+import { parseOptions, numberOption, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import { trainSentencePiece, writeModelFiles } from "../tokenizer/trainer.js";
 import { NORMALIZATION_RULES, type TrainerOptions } from "../tokenizer/trainer_options.js";
 
@@ -51,17 +51,8 @@ const SPECS: OptionSpecs = {
 
 const SUMMARY = "Train a SentencePiece tokenizer (BPE, Unigram, char or word) from text; writes PREFIX.model and PREFIX.vocab.";
 
-export async function run(argv: string[]): Promise<number> {
-  try {
-    return await runOrThrow(argv);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`tsgpt train-tokenizer: ${err.message.replace(/^train-tokenizer: /, "")}\nRun 'tsgpt train-tokenizer --help' for the options.`);
-      return 2;
-    }
-    console.error(`tsgpt train-tokenizer: ${(err as Error).message}`);
-    return 1;
-  }
+export function run(argv: string[]): Promise<number> {
+  return runCommand("train-tokenizer", () => runOrThrow(argv));
 }
 
 function list(v: unknown): string[] | undefined {
