@@ -10,6 +10,7 @@
 import { describe, test, after } from "node:test";
 import assert from "node:assert/strict";
 import { jsBackend } from "../../src/backend/js.js";
+import { rng } from "../helpers/random.js";
 import {
   availableSimdLevels, cpuFeatures, getNumThreads, loadNativeBackend, nativeUnavailableReason,
   setNumThreads, setSimdLevel,
@@ -20,18 +21,6 @@ import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "../../src/tensor/half.
 const native = loadNativeBackend();
 const skip = native ? false : `native addon not built: ${nativeUnavailableReason()}`;
 
-/** Deterministic uniform numbers in [lo, hi) (mulberry32). */
-function rng(seed: number): (lo?: number, hi?: number) => number {
-  let s = seed >>> 0;
-  return (lo = -1, hi = 1) => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    return lo + (hi - lo) * u;
-  };
-}
 
 const rand = rng(4321);
 
