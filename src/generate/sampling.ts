@@ -105,10 +105,28 @@ export function temperature(logits: Float32Array, t: number): void {
 /** Top-k: keep the k largest logits (and any tied with the k-th), set the others to -Infinity. */
 export function topK(logits: Float32Array, k: number): void {
   if (k <= 0 || k >= logits.length) return;
-  const order = sortedFinite(logits);
-  if (order.length <= k) return;
-  const kth = logits[order[k - 1]!]!;
+  const kth = kthLargest(logits, k);
+  if (kth === -Infinity) return; // fewer than k finite logits: nothing to cut
   for (let i = 0; i < logits.length; i++) if (logits[i]! < kth) logits[i] = -Infinity;
+}
+
+/**
+ * The k-th largest finite logit, or -Infinity when there are fewer than k. Keeps the k best
+ * seen so far in a small sorted array: one pass, no sort of the whole vocabulary per token.
+ */
+function kthLargest(logits: Float32Array, k: number): number {
+  const best: number[] = []; // descending, at most k values
+  for (let i = 0; i < logits.length; i++) {
+    const v = logits[i]!;
+    if (!(v > -Infinity)) continue;
+    if (best.length === k && v <= best[k - 1]!) continue;
+    if (best.length === k) best.pop();
+    let j = best.length;
+    best.push(v);
+    while (j > 0 && best[j - 1]! < v) { best[j] = best[j - 1]!; j--; }
+    best[j] = v;
+  }
+  return best.length === k ? best[k - 1]! : -Infinity;
 }
 
 /**
@@ -117,9 +135,12 @@ export function topK(logits: Float32Array, k: number): void {
  */
 export function topP(logits: Float32Array, p: number): void {
   if (p >= 1) return;
-  const order = sortedFinite(logits);
-  if (order.length === 0) return;
   const probs = softmax(logits);
+  // Only tokens with probability ≥ (1 - p) / (n - 1) can be in the nucleus: all the others
+  // together hold less than 1 - p (llama2.c's trick). Sorting just those keeps this cheap.
+  const cutoff = (1 - p) / Math.max(1, logits.length - 1);
+  const order = sortedFinite(logits, (i) => probs[i]! >= cutoff);
+  if (order.length === 0) return;
   let cumulative = 0;
   let last = 0; // position in `order` of the last token kept
   for (; last < order.length; last++) {
@@ -254,10 +275,10 @@ export function topLogprobs(lp: Float64Array, n: number): { token: number; logpr
   return top;
 }
 
-/** Indices of the finite logits, largest first (ties: smaller index first). */
-export function sortedFinite(logits: Float32Array): number[] {
+/** Indices of the finite logits (those `keep` accepts), largest first (ties: smaller index first). */
+export function sortedFinite(logits: Float32Array, keep: (i: number) => boolean = () => true): number[] {
   const idx: number[] = [];
-  for (let i = 0; i < logits.length; i++) if (logits[i]! > -Infinity) idx.push(i);
+  for (let i = 0; i < logits.length; i++) if (logits[i]! > -Infinity && keep(i)) idx.push(i);
   idx.sort((a, b) => logits[b]! - logits[a]! || a - b);
   return idx;
 }
