@@ -105,28 +105,9 @@ export function temperature(logits: Float32Array, t: number): void {
 /** Top-k: keep the k largest logits (and any tied with the k-th), set the others to -Infinity. */
 export function topK(logits: Float32Array, k: number): void {
   if (k <= 0 || k >= logits.length) return;
-  const kth = kthLargest(logits, k);
+  const kth = largest(logits, k)[k - 1]?.value ?? -Infinity; // one pass, no sort of the vocabulary
   if (kth === -Infinity) return; // fewer than k finite logits: nothing to cut
   for (let i = 0; i < logits.length; i++) if (logits[i]! < kth) logits[i] = -Infinity;
-}
-
-/**
- * The k-th largest finite logit, or -Infinity when there are fewer than k. Keeps the k best
- * seen so far in a small sorted array: one pass, no sort of the whole vocabulary per token.
- */
-function kthLargest(logits: Float32Array, k: number): number {
-  const best: number[] = []; // descending, at most k values
-  for (let i = 0; i < logits.length; i++) {
-    const v = logits[i]!;
-    if (!(v > -Infinity)) continue;
-    if (best.length === k && v <= best[k - 1]!) continue;
-    if (best.length === k) best.pop();
-    let j = best.length;
-    best.push(v);
-    while (j > 0 && best[j - 1]! < v) { best[j] = best[j - 1]!; j--; }
-    best[j] = v;
-  }
-  return best.length === k ? best[k - 1]! : -Infinity;
 }
 
 /**
@@ -262,14 +243,19 @@ export function logSoftmax(logits: Float32Array): Float64Array {
 
 /** The n largest log-probabilities with their token ids, most likely first (a small sorted list, no full sort). */
 export function topLogprobs(lp: Float64Array, n: number): { token: number; logprob: number }[] {
-  const top: { token: number; logprob: number }[] = [];
+  return largest(lp, n).map(({ index, value }) => ({ token: index, logprob: value }));
+}
+
+/** The n largest values with their indices, largest first, in one pass (a small sorted list). */
+export function largest(values: ArrayLike<number>, n: number): { index: number; value: number }[] {
+  const top: { index: number; value: number }[] = [];
   if (n <= 0) return top;
-  for (let i = 0; i < lp.length; i++) {
-    const v = lp[i]!;
-    if (top.length === n && v <= top[n - 1]!.logprob) continue;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (top.length === n && v <= top[n - 1]!.value) continue;
     let at = top.length;
-    while (at > 0 && top[at - 1]!.logprob < v) at--;
-    top.splice(at, 0, { token: i, logprob: v });
+    while (at > 0 && top[at - 1]!.value < v) at--;
+    top.splice(at, 0, { index: i, value: v });
     if (top.length > n) top.pop();
   }
   return top;
