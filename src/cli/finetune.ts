@@ -4,8 +4,10 @@
 //   tsgpt finetune --resume my-adapter          (continues exactly where the run stopped)
 //
 // The base model is frozen; a quantized base (a Q8_0 / Q4_0 / Q4_K GGUF) stays quantized in
-// memory, its linear layers QuantizedLinear (QLoRA). LoRA layers (nn/lora.ts) wrap the --target modules and only their
-// A and B train, with src/train's loop (AdamW, warmup + cosine schedule, gradient clipping,
+// memory, its linear layers QuantizedLinear (QLoRA), loaded without ever building their f32
+// weights, so a base that does not fit in memory in f32 still loads (models/checkpoint.ts).
+// LoRA layers (nn/lora.ts) wrap the --target modules and only their A and B train, with
+// src/train's loop (AdamW, warmup + cosine schedule, gradient clipping,
 // evaluation, checkpoints, exact resume). The run directory OUT holds:
 //
 //   adapter_config.json, adapter_model.safetensors   the adapter (PEFT layout), written at the end
@@ -84,7 +86,8 @@ export function finetune(options: FinetuneOptions): FinetuneResult {
   if (!args) throw new UsageError("finetune: the run's settings are needed (or --resume)");
 
   const base = loadCheckpointSync(args.base);
-  const model = modelFromCheckpoint(base, { keepQuantized: true });
+  // The frozen base may use the checkpoint's arrays as they are: nothing else reads them.
+  const model = modelFromCheckpoint(base, { keepQuantized: true, shareWeights: true });
   const kept = quantizedSummary(model);
   if (kept) say(`base weights: quantized ${kept} (kept)`);
   const arch = model.config.model_type;

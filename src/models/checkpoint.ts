@@ -1,10 +1,16 @@
 // Between models and Checkpoints (the format-independent weights in HF names, see
 // src/formats/types.ts). Loading converts F16 / BF16 to float32; saving writes F32.
-// With { keepQuantized: true } the quantized linear weights (Q8_0, Q4_0, Q4_K, Q8_ROW) are not
-// widened: each such Linear becomes a frozen QuantizedLinear holding the bytes as they are (the
-// base of QLoRA). Embeddings and norms are widened to f32 as always. The model is still built
-// with f32 linear layers first (createModel), then each is swapped: the peak memory while
-// loading is that of the f32 model; afterwards the f32 weights are garbage.
+//
+// Loading builds the model with empty (shape-only) weights, then puts the checkpoint's tensors
+// in (PyTorch's meta device + load_state_dict(assign=True), as transformers' from_pretrained):
+// no weight is allocated twice, and no random number is drawn for a weight about to be
+// overwritten. The model gets its own copy of F32 arrays (the Checkpoint stays the caller's),
+// unless { shareWeights: true }; widened F16 / BF16 and dequantized arrays are used as made.
+//
+// With { keepQuantized: true } the quantized linear weights (Q8_0, Q4_0, Q4_K, …) are not
+// widened: each such (still empty) Linear is replaced by a frozen QuantizedLinear holding the
+// bytes as they are — the base of QLoRA. Their f32 weights never exist, so a model that does not
+// fit in memory in f32 loads at its quantized size. Embeddings and norms are widened to f32.
 // Tied weights are stored once, as Hugging Face does: GPT-2 never stores lm_head.weight, and a
 // tied Llama stores only model.embed_tokens.weight.
 import { Tensor, fromHalfBits } from "../tensor/index.js";
@@ -39,12 +45,19 @@ export function storedToTensor(name: string, t: StoredTensor, source: string): T
 export interface ModelFromCheckpointOptions {
   /** Keep quantized linear weights quantized, as frozen QuantizedLinear layers (default false: dequantize to f32). */
   keepQuantized?: boolean;
+  /**
+   * Let the model's parameters use the checkpoint's F32 arrays instead of copies (default false).
+   * Halves the peak memory of loading an F32 checkpoint; the Checkpoint must then not be used
+   * for another model (training or merging changes its arrays).
+   */
+  shareWeights?: boolean;
 }
 
 /** Builds the model a checkpoint describes and loads its weights (shapes checked). */
 export function modelFromCheckpoint(ckpt: Checkpoint, options: ModelFromCheckpointOptions = {}): CausalLM {
   const source = ckpt.source?.path ?? "checkpoint";
-  const model = createModel(validateConfig({ ...ckpt.config }, source));
+  // Empty weights: every parameter is shape-only until the checkpoint's tensor is assigned to it.
+  const model = createModel(validateConfig({ ...ckpt.config }, source), { emptyWeights: true });
   // GPT-2 files from the original OpenAI export lack the "transformer." prefix.
   const gpt2Bare = model.config.model_type === "gpt2" && !ckpt.tensors.has("transformer.wte.weight") && ckpt.tensors.has("wte.weight");
   const linears = new Map(model.namedModules().filter((e): e is [string, Linear] => e[1] instanceof Linear));
@@ -61,7 +74,9 @@ export function modelFromCheckpoint(ckpt: Checkpoint, options: ModelFromCheckpoi
       state.set(key, storedToTensor(name, dequantize(stored), source));
       continue;
     }
-    state.set(key, storedToTensor(name, stored, source));
+    // An F32 tensor would share the checkpoint's array: copy it unless the caller gives it away.
+    const own = stored.dtype === "F32" && !options.shareWeights ? { ...stored, data: (stored.data as Float32Array).slice() } : stored;
+    state.set(key, storedToTensor(name, own, source));
   }
   const expected = new Set(model.namedParameters().map(([n]) => n));
   const missing = [...expected].filter((n) => !state.has(n));
@@ -69,14 +84,14 @@ export function modelFromCheckpoint(ckpt: Checkpoint, options: ModelFromCheckpoi
   if (missing.length > 0) throw new Error(`${source}: tensor '${missing[0]}' is missing${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ""}`);
   if (unexpected.length > 0) throw new Error(`${source}: unexpected tensor '${unexpected[0]}' for a ${model.config.model_type} model${unexpected.length > 1 ? ` (and ${unexpected.length - 1} more)` : ""}`);
   try {
-    model.loadStateDict(state);
+    model.loadStateDict(state, { assign: true });
   } catch (e) {
     throw new Error(`${source}: ${(e as Error).message}`);
   }
   return model;
 }
 
-/** Puts a QuantizedLinear holding `weight` in place of the Linear at `moduleName` (its bias Parameter moves over, loaded later). */
+/** Puts a QuantizedLinear holding `weight` in place of the empty Linear at `moduleName` (its empty bias moves over, assigned later). */
 function keepQuantizedLinear(model: CausalLM, moduleName: string, layer: Linear, weight: QuantizedTensor, name: string, source: string): void {
   if (weight.shape.length !== 2 || weight.shape[0] !== layer.outFeatures || weight.shape[1] !== layer.inFeatures) {
     throw new Error(`${source}: '${name}' has shape [${weight.shape.join(", ")}] but the model expects [${layer.outFeatures}, ${layer.inFeatures}]`);

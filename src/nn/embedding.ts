@@ -2,7 +2,7 @@
 import { Tensor, embedding } from "../tensor/index.js";
 import { InitOptions, normalInit } from "./init.js";
 import { checkSize } from "./linear.js";
-import { Module, Parameter } from "./module.js";
+import { Module, Parameter, buildingEmptyWeights } from "./module.js";
 
 export class Embedding extends Module {
   readonly weight: Parameter; // (num, dim), no weight decay
@@ -11,7 +11,9 @@ export class Embedding extends Module {
     super();
     checkSize("Embedding", "numEmbeddings", numEmbeddings);
     checkSize("Embedding", "embeddingDim", embeddingDim);
-    this.weight = this.registerParameter("weight", new Parameter(normalInit([numEmbeddings, embeddingDim], opts)));
+    const shape = [numEmbeddings, embeddingDim];
+    // Inside initEmptyWeights (loading a checkpoint) the values would be overwritten: draw none.
+    this.weight = this.registerParameter("weight", buildingEmptyWeights() ? Parameter.meta(shape) : new Parameter(normalInit(shape, opts)));
   }
 
   /** int32 ids of any shape → (...ids.shape, dim). */

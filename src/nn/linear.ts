@@ -1,7 +1,9 @@
 // Linear layer: y = x Wᵀ + b with W stored (out, in), as torch.nn.Linear and HF checkpoints.
+// Built inside initEmptyWeights (nn/module.ts) its weight and bias are shape-only: nothing is
+// allocated and no random number is drawn, because loading is about to put the real values in.
 import { Tensor, linear } from "../tensor/index.js";
 import { InitOptions, normalInit, zeros } from "./init.js";
-import { Module, Parameter } from "./module.js";
+import { Module, Parameter, buildingEmptyWeights } from "./module.js";
 
 export interface LinearOptions extends InitOptions {
   /** Whether the layer adds a bias (default true, like PyTorch). */
@@ -16,12 +18,17 @@ export class Linear extends Module {
     super();
     checkSize("Linear", "inFeatures", inFeatures);
     checkSize("Linear", "outFeatures", outFeatures);
-    this.weight = this.registerParameter("weight", new Parameter(normalInit([outFeatures, inFeatures], opts), { decay: true }));
-    this.bias = this.registerParameter("bias", (opts.bias ?? true) ? new Parameter(zeros([outFeatures])) : null);
+    const empty = buildingEmptyWeights();
+    const shape = [outFeatures, inFeatures];
+    const weight = empty ? Parameter.meta(shape, { decay: true }) : new Parameter(normalInit(shape, opts), { decay: true });
+    this.weight = this.registerParameter("weight", weight);
+    const hasBias = opts.bias ?? true;
+    this.bias = this.registerParameter("bias", !hasBias ? null : empty ? Parameter.meta([outFeatures]) : new Parameter(zeros([outFeatures])));
   }
 
   /** (..., in) → (..., out). The backend multiplies by Wᵀ without copying it. */
   forward(x: Tensor): Tensor {
+    if (this.weight.isMeta) throw new Error(`Linear(${this.inFeatures}, ${this.outFeatures}): the weight is shape-only (built with initEmptyWeights); load it first`);
     return linear(x, this.weight, this.bias);
   }
 }

@@ -8,6 +8,12 @@
 // Weight decay: each Parameter carries `decay`. The rule (PyTorch / nanoGPT practice) is set
 // by the layer that creates the parameter: Linear weights decay; biases, norm weights and
 // embeddings do not. Optimizers read `param.decay` to build their two groups.
+//
+// Empty weights (PyTorch's meta device, accelerate's init_empty_weights): a model built inside
+// `initEmptyWeights(() => …)` has shape-only parameters — no memory, no random numbers — and
+// loading fills them (`loadStateDict(state, { assign: true })`) or replaces whole layers
+// first (a quantized base layer for QLoRA). Loading a checkpoint then never allocates, let
+// alone initialises, weights it is about to overwrite.
 import { Tensor, noGrad } from "../tensor/index.js";
 
 export interface ParameterOptions {
@@ -29,6 +35,42 @@ export class Parameter extends Tensor {
     this.decay = opts.decay ?? false;
     this.requiresGrad_(true);
   }
+
+  /** A shape-only parameter (torch's meta device): no elements are stored until loading assigns some. */
+  static meta(shape: number[], opts: ParameterOptions = {}): Parameter {
+    // The empty storage stays empty: the constructor keeps at most the elements there are.
+    return new Parameter(new Tensor(new Float32Array(0), shape), opts);
+  }
+
+  /** True for a shape-only parameter (see Parameter.meta): it has no values to compute with. */
+  get isMeta(): boolean {
+    return this.storage.length < this.numel;
+  }
+}
+
+/** How many initEmptyWeights scopes are open (they nest; JS runs one constructor at a time). */
+let emptyWeightsDepth = 0;
+/** The shape-only stand-in of each parameter registered inside the scope: one registered twice stays one. */
+let emptyStandIns = new WeakMap<Parameter, Parameter>();
+
+/**
+ * Runs `build` with every parameter that a module registers made shape-only (Parameter.meta),
+ * like accelerate's init_empty_weights: `const model = initEmptyWeights(() => createModel(config))`.
+ * Layers that ask `buildingEmptyWeights()` skip their random initialisation altogether.
+ * The model must get all its weights (loadStateDict with assign) before it computes anything.
+ */
+export function initEmptyWeights<T>(build: () => T): T {
+  emptyWeightsDepth++;
+  try {
+    return build();
+  } finally {
+    if (--emptyWeightsDepth === 0) emptyStandIns = new WeakMap();
+  }
+}
+
+/** True inside initEmptyWeights: a layer's initial values would be thrown away, so it need not draw them. */
+export function buildingEmptyWeights(): boolean {
+  return emptyWeightsDepth > 0;
 }
 
 /** Factory form of `new Parameter(t, opts)`. */
@@ -39,6 +81,13 @@ export function parameter(t: Tensor, opts: ParameterOptions = {}): Parameter {
 export interface LoadStateDictOptions {
   /** When true (default), missing or unexpected names are errors. */
   strict?: boolean;
+  /**
+   * When true, each parameter becomes the given tensor (PyTorch's assign=True) instead of
+   * receiving a copy of its values: an f32 contiguous tensor is used as it is, without a copy;
+   * decay and requiresGrad stay the parameter's. Default false. A shape-only (meta) parameter is
+   * always assigned: it has no storage to copy into.
+   */
+  assign?: boolean;
 }
 
 export interface LoadStateDictResult {
@@ -52,11 +101,12 @@ export class Module {
   private readonly paramSlots = new Map<string, Parameter | null>();
   private readonly childSlots = new Map<string, Module>();
 
-  /** Registers a parameter under `name` (null reserves the name, e.g. an absent bias). */
+  /** Registers a parameter under `name` (null reserves the name, e.g. an absent bias); inside initEmptyWeights it is made shape-only. */
   protected registerParameter<P extends Parameter | null>(name: string, p: P): P {
     checkName(name);
-    this.paramSlots.set(name, p);
-    return p;
+    const slot = (p && buildingEmptyWeights() && !p.isMeta ? emptyStandIn(p) : p) as P;
+    this.paramSlots.set(name, slot);
+    return slot;
   }
 
   /** Registers a child module under `name`; its parameters appear as "name.…". */
@@ -182,14 +232,61 @@ export class Module {
         throw new Error(`loadStateDict: '${name}' has shape [${src.shape.join(", ")}] but the model expects [${p.shape.join(", ")}]`);
       }
     }
+    const assigned = new Map<Parameter, Parameter>();
+    for (const [name, p] of params) {
+      const src = state.get(name);
+      if (src && (opts.assign || p.isMeta)) assigned.set(p, assignedParameter(p, src));
+    }
+    this.swapParameters(assigned);
     noGrad(() => {
       for (const [name, p] of params) {
         const src = state.get(name);
-        if (src) p.copy_(src.dtype === "float32" ? src : src.float());
+        if (src && !assigned.has(p)) p.copy_(src.dtype === "float32" ? src : src.float());
       }
     });
     return { missing, unexpected };
   }
+
+  /**
+   * Puts each new parameter in every slot (and the field of the same name) that holds the old
+   * one: a parameter shared by two modules stays shared. Checks every slot first, so it never
+   * half-replaces.
+   */
+  private swapParameters(swaps: ReadonlyMap<Parameter, Parameter>): void {
+    if (swaps.size === 0) return;
+    const slots: Array<[Module, string, Parameter]> = [];
+    for (const [, mod] of this.namedModules()) {
+      for (const [name, p] of mod.paramSlots) {
+        const next = p && swaps.get(p);
+        if (!next) continue;
+        // forward reads the field: a parameter kept under another name would stay in use.
+        if ((mod as unknown as Record<string, unknown>)[name] !== p) {
+          throw new Error(`loadStateDict: ${mod.constructor.name} does not keep its parameter '${name}' in a field of that name; cannot assign it`);
+        }
+        slots.push([mod, name, next]);
+      }
+    }
+    for (const [mod, name, next] of slots) {
+      mod.paramSlots.set(name, next); // same key: keeps its position
+      (mod as unknown as Record<string, unknown>)[name] = next;
+    }
+  }
+}
+
+/** The shape-only parameter registered in place of `p` inside initEmptyWeights. */
+function emptyStandIn(p: Parameter): Parameter {
+  let meta = emptyStandIns.get(p);
+  if (!meta) {
+    meta = Parameter.meta(p.shape.slice(), { decay: p.decay });
+    emptyStandIns.set(p, meta);
+  }
+  return meta;
+}
+
+/** The parameter that takes `p`'s place when `src` is assigned to it: src's values (shared when f32 contiguous), p's decay and requiresGrad. */
+function assignedParameter(p: Parameter, src: Tensor): Parameter {
+  const next = new Parameter(src.detach(), { decay: p.decay });
+  return next.requiresGrad_(p.requiresGrad);
 }
 
 /** A list of modules named "0", "1", … (torch.nn.ModuleList): transformer layers. */

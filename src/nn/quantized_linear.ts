@@ -57,6 +57,7 @@ export class QuantizedLinear extends Module {
     if (x.ndim < 1 || x.shape[x.ndim - 1] !== k) {
       throw new RangeError(`QuantizedLinear: input of shape [${x.shape.join(", ")}] does not end in ${k} features`);
     }
+    if (this.bias?.isMeta) throw new Error("QuantizedLinear: the bias is shape-only (built with initEmptyWeights); load it first");
     const xs = x.detach().float().contiguous();
     const m = xs.numel / k;
     const xData = (xs.storage as Float32Array).subarray(xs.offset, xs.offset + xs.numel);

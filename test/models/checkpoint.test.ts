@@ -5,12 +5,12 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createModel, modelFromCheckpoint, modelToCheckpoint, type CausalLM, type ModelConfig } from "../../src/models/index.js";
+import { LlamaForCausalLM, createModel, modelFromCheckpoint, modelToCheckpoint, type CausalLM, type ModelConfig } from "../../src/models/index.js";
 import { saveHFCheckpoint } from "../../src/formats/hf.js";
 import { loadCheckpoint } from "../../src/formats/load.js";
 import { convertFloat } from "../../src/formats/dtypes.js";
 import { DecoderModel } from "../../src/generate/decoder.js";
-import { noGrad } from "../../src/tensor/index.js";
+import { Tensor, noGrad } from "../../src/tensor/index.js";
 import { assertClose, ids2d, randomizeParameters, tinyGPT2Config, tinyLlamaConfig } from "./tiny.js";
 
 const IDS = [[3, 7, 1, 19, 4, 22, 8, 11], [2, 2, 14, 5, 9, 0, 13, 6]];
@@ -93,3 +93,52 @@ test("modelFromCheckpoint names a missing tensor, an unexpected one, and a wrong
   quant.tensors.set("model.norm.weight", { dtype: "Q8_0", shape: [16], data: new Uint8Array(34) });
   assert.throws(() => modelFromCheckpoint(quant), /Q8_0/);
 });
+
+describe("loading onto empty weights", () => {
+  const config = tinyLlamaConfig();
+  const source = createModel(config, { seed: 2 });
+  randomizeParameters(source, 3, 0.3);
+
+  test("the model copies F32 arrays unless shareWeights gives them away", () => {
+    const ckpt = modelToCheckpoint(source);
+    const name = "model.layers.0.self_attn.q_proj.weight";
+    const stored = ckpt.tensors.get(name)!.data as Float32Array;
+    const param = (m: CausalLM) => m.namedParameters().find(([n]) => n === name)![1];
+    const own = param(modelFromCheckpoint(ckpt));
+    assert.notEqual(own.storage.buffer, stored.buffer, "a copy by default");
+    assert.deepEqual(own.data(), stored);
+    const shared = param(modelFromCheckpoint(ckpt, { shareWeights: true }));
+    assert.equal(shared.storage, stored, "the checkpoint's own array");
+    assert.equal(shared.decay, true);
+    assert.equal(shared.requiresGrad, true);
+  });
+
+  test("loadStateDict: assign puts the tensors in as they are, copying keeps the parameters", () => {
+    const target = new LlamaForCausalLM(config, { seed: 4 });
+    target.model.norm.weight.requiresGrad_(false);
+    const state = source.stateDict();
+    const before = target.model.norm.weight;
+    target.loadStateDict(state);
+    assert.equal(target.model.norm.weight, before, "a copy keeps the Parameter object");
+    assert.notEqual(target.model.norm.weight.storage, state.get("model.norm.weight")!.storage);
+    target.loadStateDict(state, { assign: true });
+    const after = target.model.norm.weight;
+    assert.notEqual(after, before);
+    assert.equal(after.storage, state.get("model.norm.weight")!.storage, "assign shares the f32 storage");
+    assert.equal(after.requiresGrad, false, "requiresGrad stays the parameter's");
+    assert.equal(target.namedParameters().find(([n]) => n === "model.norm.weight")![1], after, "the registry holds the new one");
+    assert.deepEqual(logitsOf(target), logitsOf(source));
+  });
+
+  test("an empty model's parameters are assigned even without assign (there is nothing to copy into)", () => {
+    const empty = createModel(config, { emptyWeights: true });
+    empty.loadStateDict(modelToCheckpointState(source));
+    assert.ok(empty.parameters().every((p) => !p.isMeta));
+    assert.deepEqual(logitsOf(empty), logitsOf(source));
+  });
+});
+
+/** A state dict of copies (so that loading cannot alias the source model). */
+function modelToCheckpointState(model: CausalLM): Map<string, Tensor> {
+  return new Map(model.namedParameters().map(([n, p]) => [n, new Tensor((p.data() as Float32Array).slice(), p.shape.slice())]));
+}
