@@ -1,7 +1,12 @@
 // Config validation and the named presets.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ConfigError, configFromJSON, createModel, modelFromPreset, presetConfig, presetNames } from "../../src/models/index.js";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError, configFromJSON, createModel, modelFromPreset, presetConfig, presetNames, validateConfig } from "../../src/models/index.js";
+import { readHFConfig } from "../../src/formats/hf_config.js";
+import { FormatError } from "../../src/formats/errors.js";
 import { tinyGPT2Config, tinyLlamaConfig } from "./tiny.js";
 
 test("configFromJSON fills Hugging Face defaults", () => {
@@ -21,19 +26,62 @@ test("configFromJSON fills Hugging Face defaults", () => {
 
 test("config errors name the file and the field", () => {
   const base = { model_type: "llama", vocab_size: 32, hidden_size: 18, intermediate_size: 40, num_hidden_layers: 1, num_attention_heads: 4 };
-  assert.throws(() => configFromJSON(base, "m/config.json"), (e: Error) => e instanceof ConfigError && /m\/config\.json: config field 'num_attention_heads'.*hidden_size \(18\)/.test(e.message));
-  assert.throws(() => configFromJSON({ ...base, hidden_size: 16, num_key_value_heads: 3 }, "x"), /'num_key_value_heads' \(3\) must divide num_attention_heads \(4\)/);
-  assert.throws(() => configFromJSON({ ...base, hidden_size: 12, num_attention_heads: 4 }, "x"), /'hidden_size'.*even/);
-  assert.throws(() => configFromJSON({ ...base, vocab_size: -1 }, "x"), /'vocab_size' must be a positive integer, got -1/);
-  assert.throws(() => configFromJSON({ ...base, vocab_size: undefined }, "x"), /'vocab_size' is missing/);
-  assert.throws(() => configFromJSON({ ...base, rope_theta: "big" }, "x"), /'rope_theta' must be a positive number/);
-  assert.throws(() => configFromJSON({ model_type: "bert" }, "x"), /'model_type' must be "llama" or "gpt2"/);
-  assert.throws(() => configFromJSON([1, 2], "x"), /must be a JSON object/);
+  assert.throws(() => configFromJSON(base, "m/config.json"), (e: Error) => e instanceof ConfigError && /^m\/config\.json: num_attention_heads: expected a divisor of hidden_size \(18\), got 4$/.test(e.message));
+  assert.throws(() => configFromJSON({ ...base, hidden_size: 16, num_key_value_heads: 3 }, "x"), /x: num_key_value_heads: expected a divisor of num_attention_heads \(4\), got 3/);
+  assert.throws(() => configFromJSON({ ...base, hidden_size: 12, num_attention_heads: 4 }, "x"), /x: hidden_size: expected hidden_size \/ num_attention_heads to be even .*got 12 \/ 4 = 3/);
+  assert.throws(() => configFromJSON({ ...base, vocab_size: -1 }, "x"), /x: vocab_size: expected a positive integer, got -1/);
+  assert.throws(() => configFromJSON({ ...base, vocab_size: undefined }, "x"), /x: vocab_size: expected a positive integer, got nothing/);
+  assert.throws(() => configFromJSON({ ...base, rope_theta: "big" }, "x"), /x: rope_theta: expected a positive number, got "big"/);
+  assert.throws(() => configFromJSON({ model_type: "bert" }, "x"), /x: model_type: expected LlamaForCausalLM or GPT2LMHeadModel \(model_type "llama" or "gpt2"\), got "bert"/);
+  assert.throws(() => configFromJSON([1, 2], "x"), /x: \(root\): expected a JSON object, got a list/);
   const g = { model_type: "gpt2", vocab_size: 32, n_embd: 16, n_layer: 1, n_head: 3, n_positions: 8 };
-  assert.throws(() => configFromJSON(g, "g.json"), /g\.json: config field 'n_head' \(3\) must divide n_embd \(16\)/);
-  assert.throws(() => configFromJSON({ ...g, n_head: 2, activation_function: "relu" }, "g"), /'activation_function'/);
-  assert.throws(() => createModel(tinyGPT2Config({ n_head: 5 })), /'n_head'/);
-  assert.throws(() => createModel(tinyLlamaConfig({ num_key_value_heads: 3 })), /'num_key_value_heads'/);
+  assert.throws(() => configFromJSON(g, "g.json"), /g\.json: n_head: expected a divisor of n_embd \(16\), got 3/);
+  assert.throws(() => configFromJSON({ ...g, n_head: 2, activation_function: "relu" }, "g"), /g: activation_function: expected "gelu_new" or "gelu_pytorch_tanh" \(the tanh form of GELU\), got "relu"/);
+  assert.throws(() => createModel(tinyGPT2Config({ n_head: 5 })), /ConfigError: config: n_head: /);
+  assert.throws(() => createModel(tinyLlamaConfig({ num_key_value_heads: 3 })), /ConfigError: config: num_key_value_heads: /);
+});
+
+/** The config a call returns, or the error it throws, as plain data to compare. */
+function outcome(f: () => unknown): unknown {
+  try {
+    return { config: f() };
+  } catch (e) {
+    return { error: (e as Error).name, message: (e as Error).message };
+  }
+}
+
+test("models and Hugging Face directories read a config by the same rules", () => {
+  const dir = mkdtempSync(join(tmpdir(), "tsgpt-config-"));
+  try {
+    const llama = { model_type: "llama", vocab_size: 32, hidden_size: 16, intermediate_size: 40, num_hidden_layers: 1, num_attention_heads: 4 };
+    const gpt2 = { architectures: ["GPT2LMHeadModel"], vocab_size: 32, n_embd: 16, n_layer: 1, n_head: 2 };
+    const cases: unknown[] = [
+      llama, { ...llama, num_key_value_heads: 2, eos_token_id: [2, 3] }, gpt2, { ...gpt2, n_inner: null, bias: false },
+      { ...llama, num_key_value_heads: 3 }, { ...llama, vocab_size: undefined }, { ...gpt2, activation_function: "gelu" },
+      { ...gpt2, tie_word_embeddings: false }, { ...gpt2, layer_norm_epsilon: -1 }, { architectures: ["BertModel"] },
+    ];
+    let failures = 0;
+    cases.forEach((json, i) => {
+      const path = join(dir, `config-${i}.json`);
+      writeFileSync(path, JSON.stringify(json));
+      const fromFile = outcome(() => readHFConfig(path));
+      assert.deepEqual(outcome(() => configFromJSON(json, path)), fromFile, path);
+      if ("error" in (fromFile as object)) failures++;
+    });
+    assert.equal(failures, 6, "the bad cases fail, the good ones do not");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.ok(new ConfigError("f", "x", "bad") instanceof FormatError);
+});
+
+test("validateConfig fills defaults into a copy and leaves its argument alone", () => {
+  const given = tinyGPT2Config();
+  const checked = validateConfig(given);
+  assert.deepEqual(given, tinyGPT2Config());
+  assert.deepEqual(checked, configFromJSON(given, "config"));
+  assert.deepEqual([checked.activation_function, checked.tie_word_embeddings, checked.bias], ["gelu_new", true, true]);
+  assert.deepEqual(validateConfig(tinyLlamaConfig()), tinyLlamaConfig());
 });
 
 test("presets have the documented sizes and accept overrides", () => {
