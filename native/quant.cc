@@ -1,5 +1,6 @@
 // Quantized matmul: out (m × n) = x (m × k) · Wᵀ with W (n × k) kept in llama.cpp's block
 // formats (src/quant/types.ts describes the bytes; src/quant/matmul.ts is the readable reference).
+// Q5_0 and Q6_K live in quant_q5_0.inc and quant_q6_k.inc, included below.
 //
 // Like llama.cpp, each row of x is first quantized to blocks of 32 int8 codes with one scale
 // (d = amax/127, round to nearest even: the same codes as src/quant/activations.ts), so the
@@ -10,10 +11,10 @@
 // The best level is chosen at run time (__builtin_cpu_supports); each SIMD function carries
 // its own target attribute, so this file needs no special compiler flags.
 // Signed × signed bytes (Q8_0, Q8_ROW) use the sign trick: |w| · (a · sign(w)).
-// Q4_0 and Q4_K codes are unsigned nibbles; their offset (8) or minimum is applied once per block
-// with the block's code sum Σa.
+// Q4_0, Q5_0 and Q4_K codes are unsigned; their offset (8, 16) or minimum is applied once per
+// block with the block's code sum Σa (Q6_K's offset 32 per 16-value sub-block: see its file).
 //
-// Q4_0 and Q4_K also have row-grouped in-memory forms, "q4_0x16" and "q4_kx16" (packed once at
+// Q4_0, Q4_K and Q6_K also have row-grouped in-memory forms, "q4_0x16", "q4_kx16", "q6_kx16" (packed once at
 // load time by src/quant/row_groups.ts): 16 rows interleave each block, so one 64-byte load
 // feeds 16 rows and one activation word (4 codes, broadcast) is reused by all of them; each
 // int32 lane of the dot product is one row, and the 16 f16 scales of a block convert in one
@@ -45,7 +46,7 @@ namespace {
 
 constexpr int kBlock = 32;
 
-enum class QuantType { q8_0, q4_0, q4_k, q8_row };
+enum class QuantType { q8_0, q4_0, q4_k, q8_row, q5_0, q6_k };
 enum class QuantLevel { scalar = 0, avx2 = 1, avx512vnni = 2 };
 
 // ---- f16 → f32 (portable) ----
@@ -92,6 +93,7 @@ struct Acts {
   std::vector<int8_t> q;   // m × k codes
   std::vector<float> d;    // m × k/32 scales
   std::vector<int32_t> s;  // m × k/32 code sums
+  std::vector<int32_t> s16;  // m × k/16 code sums of 16 values (only for the grouped Q6_K kernels)
 };
 
 // One block of 32 values → 32 codes, the scale d and the code sum (returned).
@@ -117,6 +119,7 @@ struct RowArgs {
   const float* d;     // activation block scales
   const int32_t* s;   // activation block sums
   int64_t nb;         // blocks of 32 in the row
+  const int32_t* s16; // activation sums of 16 values (may be null: unused by the row kernels)
 };
 
 // ---- scalar ----
@@ -319,7 +322,7 @@ TSGPT_AVX2 int32_t quantize_block_avx2(const float* xb, int8_t* q, float* d_out)
 
 #endif  // __x86_64__
 
-void quantize_acts(const float* x, int64_t m, int64_t k, QuantLevel level, Acts* a) {
+void quantize_acts(const float* x, int64_t m, int64_t k, QuantLevel level, bool sums16, Acts* a) {
   const int64_t nb = m * k / kBlock;
   a->q.resize(size_t(m * k));
   a->d.resize(size_t(nb));
@@ -329,6 +332,13 @@ void quantize_acts(const float* x, int64_t m, int64_t k, QuantLevel level, Acts*
   if (level != QuantLevel::scalar) block = quantize_block_avx2;
 #endif
   for (int64_t b = 0; b < nb; b++) a->s[size_t(b)] = block(x + b * kBlock, a->q.data() + b * kBlock, &a->d[size_t(b)]);
+  if (!sums16) return;
+  a->s16.assign(size_t(2 * nb), 0);
+  for (int64_t h = 0; h < 2 * nb; h++) {
+    int32_t sum = 0;
+    for (int j = 0; j < 16; j++) sum += a->q[size_t(16 * h + j)];
+    a->s16[size_t(h)] = sum;
+  }
 }
 
 // ---- Q4_0 in groups of 16 rows ("q4_0x16") ----
@@ -349,6 +359,7 @@ struct GroupArgs {
   const int32_t* s;   // activation block sums
   int64_t nb;         // blocks of 32 in the row
   float* out;         // 16 results
+  const int32_t* s16; // activation sums of 16 values (the Q6_K kernels)
 };
 
 // The inner loops run along one 64-byte chunk (4 bytes of each of the 16 rows), so a compiler
@@ -565,6 +576,9 @@ TSGPT_VNNI void group_q4_k_vnni(const GroupArgs& a) {
 
 #endif  // __x86_64__
 
+#include "quant_q5_0.inc"
+#include "quant_q6_k.inc"
+
 // ---- dispatch ----
 
 using DotFn = float (*)(const RowArgs&);
@@ -604,6 +618,8 @@ DotFn dot_for(QuantType t, QuantLevel l) {
       case QuantType::q4_0: return dot_q4_0_vnni;
       case QuantType::q4_k: return dot_q4_k_vnni;
       case QuantType::q8_row: return dot_q8_row_vnni;
+      case QuantType::q5_0: return dot_q5_0_vnni;
+      case QuantType::q6_k: return dot_q6_k_vnni;
     }
   }
   if (l == QuantLevel::avx2) {
@@ -612,6 +628,8 @@ DotFn dot_for(QuantType t, QuantLevel l) {
       case QuantType::q4_0: return dot_q4_0_avx2;
       case QuantType::q4_k: return dot_q4_k_avx2;
       case QuantType::q8_row: return dot_q8_row_avx2;
+      case QuantType::q5_0: return dot_q5_0_avx2;
+      case QuantType::q6_k: return dot_q6_k_avx2;
     }
   }
 #endif
@@ -619,26 +637,22 @@ DotFn dot_for(QuantType t, QuantLevel l) {
     case QuantType::q8_0: return dot_q8_0_scalar;
     case QuantType::q4_0: return dot_q4_0_scalar;
     case QuantType::q4_k: return dot_q4_k_scalar;
+    case QuantType::q5_0: return dot_q5_0_scalar;
+    case QuantType::q6_k: return dot_q6_k_scalar;
     default: return dot_q8_row_scalar;
   }
 }
 
 using GroupFn = void (*)(const GroupArgs&);
 
-GroupFn group_q4_0_for(QuantLevel l) {
+// The grouped kernel of a type that has one (q4_0, q4_k, q6_k).
+GroupFn group_for(QuantType t, QuantLevel l) {
 #if defined(__x86_64__)
-  if (l == QuantLevel::avx512vnni) return group_q4_0_vnni;
-  if (l == QuantLevel::avx2) return group_q4_0_avx2;
+  if (l == QuantLevel::avx512vnni) return t == QuantType::q4_0 ? group_q4_0_vnni : t == QuantType::q4_k ? group_q4_k_vnni : group_q6_k_vnni;
+  if (l == QuantLevel::avx2) return t == QuantType::q4_0 ? group_q4_0_avx2 : t == QuantType::q4_k ? group_q4_k_avx2 : group_q6_k_avx2;
 #endif
-  return group_q4_0_scalar;
-}
-
-GroupFn group_q4_k_for(QuantLevel l) {
-#if defined(__x86_64__)
-  if (l == QuantLevel::avx512vnni) return group_q4_k_vnni;
-  if (l == QuantLevel::avx2) return group_q4_k_avx2;
-#endif
-  return group_q4_k_scalar;
+  (void)l;
+  return t == QuantType::q4_0 ? group_q4_0_scalar : t == QuantType::q4_k ? group_q4_k_scalar : group_q6_k_scalar;
 }
 
 // Bytes of one weight row of k values; the row multiple of k.
@@ -647,10 +661,12 @@ int64_t row_bytes(QuantType t, int64_t k) {
     case QuantType::q8_0: return k / 32 * 34;
     case QuantType::q4_0: return k / 32 * 18;
     case QuantType::q4_k: return k / 256 * 144;
+    case QuantType::q5_0: return k / 32 * 22;
+    case QuantType::q6_k: return k / 256 * 210;
     default: return k;
   }
 }
-int64_t row_multiple(QuantType t) { return t == QuantType::q4_k ? 256 : 32; }
+int64_t row_multiple(QuantType t) { return t == QuantType::q4_k || t == QuantType::q6_k ? 256 : 32; }
 
 // ---- argument checks (throw JS errors, never touch memory outside a buffer) ----
 
@@ -705,7 +721,7 @@ Napi::Value QuantMatmul(const Napi::CallbackInfo& info, QuantType type, const st
   if (m == 0 || n == 0) return env.Undefined();
 
   Acts acts;
-  quantize_acts(x, m, k, current_level(), &acts);
+  quantize_acts(x, m, k, current_level(), false, &acts);
   const DotFn dot = dot_for(type, current_level());
   const int64_t nb = k / kBlock;
   const float* row_scales = nullptr;
@@ -720,7 +736,7 @@ Napi::Value QuantMatmul(const Napi::CallbackInfo& info, QuantType type, const st
   parallel_range(n, min_chunk, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; r++) {
       for (int64_t i = 0; i < m; i++) {
-        RowArgs a{w + r * rb, acts.q.data() + i * k, acts.d.data() + i * nb, acts.s.data() + i * nb, nb};
+        RowArgs a{w + r * rb, acts.q.data() + i * k, acts.d.data() + i * nb, acts.s.data() + i * nb, nb, nullptr};
         float v = dot(a);
         if (row_scales) v *= row_scales[r];
         out[i * n + r] = v;
@@ -734,8 +750,10 @@ Napi::Value MatmulQ8_0(const Napi::CallbackInfo& info) { return QuantMatmul(info
 Napi::Value MatmulQ4_0(const Napi::CallbackInfo& info) { return QuantMatmul(info, QuantType::q4_0, "matmulQ4_0"); }
 Napi::Value MatmulQ4_K(const Napi::CallbackInfo& info) { return QuantMatmul(info, QuantType::q4_k, "matmulQ4_K"); }
 Napi::Value MatmulQ8Row(const Napi::CallbackInfo& info) { return QuantMatmul(info, QuantType::q8_row, "matmulQ8Row"); }
+Napi::Value MatmulQ5_0(const Napi::CallbackInfo& info) { return QuantMatmul(info, QuantType::q5_0, "matmulQ5_0"); }
+Napi::Value MatmulQ6_K(const Napi::CallbackInfo& info) { return QuantMatmul(info, QuantType::q6_k, "matmulQ6_K"); }
 
-// matmulQ4_0x16 / matmulQ4_Kx16(x: Float32Array, m, k, w: Uint8Array, n, out: Float32Array): W
+// matmulQ4_0x16 / matmulQ4_Kx16 / matmulQ6_Kx16(x: Float32Array, m, k, w: Uint8Array, n, out: Float32Array): W
 // in a 16-row group layout (groups of 16 rows, then the n % 16 last rows plain; the same byte
 // count as the plain matrix).
 Napi::Value GroupedMatmul(const Napi::CallbackInfo& info, QuantType type, const std::string& fn) {
@@ -758,8 +776,8 @@ Napi::Value GroupedMatmul(const Napi::CallbackInfo& info, QuantType type, const 
   if (m == 0 || n == 0) return env.Undefined();
 
   Acts acts;
-  quantize_acts(x, m, k, current_level(), &acts);
-  const GroupFn group = type == QuantType::q4_k ? group_q4_k_for(current_level()) : group_q4_0_for(current_level());
+  quantize_acts(x, m, k, current_level(), type == QuantType::q6_k, &acts);
+  const GroupFn group = group_for(type, current_level());
   const DotFn dot = dot_for(type, current_level());
   const int64_t nb = k / kBlock;
   const int64_t groups = n / kGroupRows;
@@ -773,11 +791,12 @@ Napi::Value GroupedMatmul(const Napi::CallbackInfo& info, QuantType type, const 
         const int8_t* q = acts.q.data() + i * k;
         const float* d = acts.d.data() + i * nb;
         const int32_t* s = acts.s.data() + i * nb;
+        const int32_t* s16 = acts.s16.empty() ? nullptr : acts.s16.data() + 2 * i * nb;
         if (u < groups) {
-          group(GroupArgs{w + u * kGroupRows * rb, q, d, s, nb, tmp});
+          group(GroupArgs{w + u * kGroupRows * rb, q, d, s, nb, tmp, s16});
           std::memcpy(out + i * n + u * kGroupRows, tmp, sizeof tmp);
         } else {
-          for (int64_t r = groups * kGroupRows; r < n; r++) out[i * n + r] = dot(RowArgs{w + r * rb, q, d, s, nb});
+          for (int64_t r = groups * kGroupRows; r < n; r++) out[i * n + r] = dot(RowArgs{w + r * rb, q, d, s, nb, s16});
         }
       }
     }
@@ -787,6 +806,7 @@ Napi::Value GroupedMatmul(const Napi::CallbackInfo& info, QuantType type, const 
 
 Napi::Value MatmulQ4_0x16(const Napi::CallbackInfo& info) { return GroupedMatmul(info, QuantType::q4_0, "matmulQ4_0x16"); }
 Napi::Value MatmulQ4_Kx16(const Napi::CallbackInfo& info) { return GroupedMatmul(info, QuantType::q4_k, "matmulQ4_Kx16"); }
+Napi::Value MatmulQ6_Kx16(const Napi::CallbackInfo& info) { return GroupedMatmul(info, QuantType::q6_k, "matmulQ6_Kx16"); }
 
 Napi::Value QuantSimdLevel(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), level_name(current_level()));
@@ -820,6 +840,9 @@ void RegisterQuantKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("matmulQ4_0x16", Napi::Function::New(env, MatmulQ4_0x16, "matmulQ4_0x16"));
   exports.Set("matmulQ4_Kx16", Napi::Function::New(env, MatmulQ4_Kx16, "matmulQ4_Kx16"));
   exports.Set("matmulQ8Row", Napi::Function::New(env, MatmulQ8Row, "matmulQ8Row"));
+  exports.Set("matmulQ5_0", Napi::Function::New(env, MatmulQ5_0, "matmulQ5_0"));
+  exports.Set("matmulQ6_K", Napi::Function::New(env, MatmulQ6_K, "matmulQ6_K"));
+  exports.Set("matmulQ6_Kx16", Napi::Function::New(env, MatmulQ6_Kx16, "matmulQ6_Kx16"));
   exports.Set("quantSimdLevel", Napi::Function::New(env, QuantSimdLevel, "quantSimdLevel"));
   exports.Set("quantSimdLevels", Napi::Function::New(env, QuantSimdLevels, "quantSimdLevels"));
   exports.Set("setQuantSimdLevel", Napi::Function::New(env, SetQuantSimdLevel, "setQuantSimdLevel"));

@@ -6,6 +6,8 @@
 //   npx tsx bench/quant/decode.ts [--threads 2] [--tokens 48]
 //   TSGPT_LLAMACPP_DIR=/path/with/node_modules/node-llama-cpp npx tsx bench/quant/decode.ts
 //
+// The timing code is shared with table.ts: greedy_decode.ts (tsgpt), llamacpp_runner.ts (llama.cpp).
+//
 // Decode is bound by how many weight bytes stream from memory per token, so the smaller dtypes
 // should be faster. Timings cover the generated tokens only (the prompt is fed before the clock
 // starts); random weights do not change the time per token. The vocabulary is Llama 2's (from
@@ -13,7 +15,7 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Checkpoint, StoredTensor } from "../../src/formats/types.js";
 import { readGGUFCheckpoint, writeGGUFCheckpoint } from "../../src/formats/gguf_llama.js";
@@ -24,6 +26,8 @@ import { setNumThreads } from "../../src/backend/native.js";
 import { quantizeCheckpoint } from "../../src/quant/checkpoint.js";
 import { quantKernelInfo } from "../../src/quant/kernels.js";
 import type { QuantDType } from "../../src/quant/types.js";
+import { llamaCppSpecifier, openLlamaCpp } from "./llamacpp_runner.js";
+import { tsgptDecode } from "./greedy_decode.js";
 
 const { values } = parseArgs({ options: { threads: { type: "string", default: "2" }, tokens: { type: "string", default: "48" } } });
 const threads = Number(values.threads), tokens = Number(values.tokens);
@@ -68,71 +72,12 @@ function randomLlama110m(): Checkpoint {
   };
 }
 
-/** tsgpt: feed the prompt, then time `tokens` greedy decode steps. Returns tokens per second. */
-function tsgptDecode(model: DecoderModel): number {
-  const V = model.dims.vocabSize;
-  const cache = model.createCache(1, PROMPT.length + tokens + 1);
-  let pos = 0;
-  const step = (ids: number[]): number => {
-    const n = ids.length;
-    const logits = model.forward(cache, Int32Array.from(ids), Int32Array.from({ length: n }, (_, i) => pos + i), new Uint8Array(n).fill(1), n);
-    pos += n;
-    let best = 0;
-    for (let v = 1; v < V; v++) if (logits[v]! > logits[best]!) best = v;
-    return best;
-  };
-  let next = step(PROMPT);
-  const t0 = performance.now();
-  for (let i = 0; i < tokens; i++) next = step([next]);
-  return tokens / ((performance.now() - t0) / 1000);
-}
-
-/** The parts of node-llama-cpp used here (it is optional, so its types may be absent). */
-interface NodeLlamaCpp {
-  getLlama(o: object): Promise<{ loadModel(o: { modelPath: string }): Promise<LlamaModel> }>;
-}
-interface LlamaModel {
-  createContext(o: object): Promise<{ getSequence(): { evaluate(t: number[], o: object): AsyncGenerator<number> }; dispose(): Promise<void> }>;
-  dispose(): Promise<void>;
-}
-
 type Decoder = () => Promise<number>;
-
-/** llama.cpp through node-llama-cpp installed under TSGPT_LLAMACPP_DIR, or null: loads a file, returns its decoder. */
-async function loadLlamaCpp(): Promise<null | { load(path: string): Promise<Decoder>; dispose(): Promise<void> }> {
-  const dir = process.env.TSGPT_LLAMACPP_DIR;
-  if (!dir) return null;
-  // A variable specifier: the repository does not depend on node-llama-cpp, not even for types.
-  const entry = pathToFileURL(join(dir, "node_modules", "node-llama-cpp", "dist", "index.js")).href;
-  const mod = (await import(entry)) as NodeLlamaCpp;
-  const llama = await mod.getLlama({ gpu: false, build: "never", maxThreads: threads, logLevel: "error" });
-  const models: LlamaModel[] = [];
-  return {
-    async load(path) {
-      const model = await llama.loadModel({ modelPath: path });
-      models.push(model);
-      return async () => {
-        const ctx = await model.createContext({ contextSize: 256, threads });
-        let n = 0, t0 = 0;
-        // Greedy (temperature 0 is the default); EOS does not stop it, so every run is `tokens` long.
-        for await (const _ of ctx.getSequence().evaluate(PROMPT, { yieldEogToken: true })) {
-          if (n === 0) t0 = performance.now(); // the first token comes after the prompt
-          if (++n > tokens) break;
-        }
-        const tokPerS = tokens / ((performance.now() - t0) / 1000);
-        await ctx.dispose();
-        return tokPerS;
-      };
-    },
-    async dispose() {
-      for (const m of models) await m.dispose();
-    },
-  };
-}
 
 const ROUNDS = 3;
 const dir = mkdtempSync(join(tmpdir(), "tsgpt-decode-bench-"));
-const llamaCpp = await loadLlamaCpp();
+const specifier = llamaCppSpecifier();
+const llamaCpp = specifier ? await openLlamaCpp(specifier, { threads, contextSize: 256 }) : null;
 try {
   if (getBackend().name !== "native") throw new Error("this benchmark needs the native backend (npm install builds it)");
   setNumThreads(threads);
@@ -144,7 +89,12 @@ try {
     const path = join(dir, `llama110m-${dtype.toLowerCase()}.gguf`);
     writeGGUFCheckpoint(path, dtype === "F32" ? f32 : quantizeCheckpoint(f32, dtype as QuantDType));
     const model = DecoderModel.fromCheckpoint(readGGUFCheckpoint(path)); // weights as stored: f32 or quantized
-    rows.push({ dtype, bytes: statSync(path).size, ours: async () => tsgptDecode(model), ref: await llamaCpp?.load(path), oursBest: 0, refBest: 0 });
+    const ref = await llamaCpp?.load(path);
+    rows.push({
+      dtype, bytes: statSync(path).size, oursBest: 0, refBest: 0,
+      ours: async () => tsgptDecode(model, PROMPT, tokens).tokPerS,
+      ref: ref && (async () => (await ref.decode(PROMPT, tokens)).tokPerS),
+    });
   }
   // Rounds interleave the dtypes and the two engines, so a busy moment on the machine does not
   // favour one of them; each figure is the best of its rounds.

@@ -1,5 +1,7 @@
 // Quantized stories260K in tsgpt and in llama.cpp (through node-llama-cpp), in the same run:
-//   1. tsgpt quantizes the model to q8_0 / q4_0 / q4_k GGUF files,
+//   1. tsgpt quantizes the model to q8_0 / q6_k / q5_0 / q4_0 / q4_k GGUF files (with
+//      llama-quantize's output-head rule, and q4_0 / q4_k also without it: --output-type same),
+//      (stories260K's rows are 64 long, so its output head is Q8_0 and q4_k falls back to Q5_0),
 //   2. both decode the same prompt greedily from each file: the texts must be the same,
 //   3. perplexity of f32 vs each dtype on simple stories (stories.txt) and held-out lines,
 //   4. the quantized matmul kernels (js, native) against the f32 matmul on a 2048 × 2048 GEMV.
@@ -18,6 +20,9 @@ import { TextGenerator } from "../../src/generate/text_generator.js";
 import { getBackend } from "../../src/backend/index.js";
 import { evaluateQuantization } from "../../src/quant/evaluate.js";
 import { quantizeTensor } from "../../src/quant/quantize.js";
+import { quantizeCheckpoint } from "../../src/quant/checkpoint.js";
+import type { Checkpoint } from "../../src/formats/types.js";
+import type { QuantDType } from "../../src/quant/types.js";
 import { quantizedMatmulJs } from "../../src/quant/matmul.js";
 import { quantKernelInfo, quantizedMatmul } from "../../src/quant/kernels.js";
 import { main as cli } from "../../src/cli/main.js";
@@ -53,10 +58,11 @@ async function loadLlamaCpp(): Promise<null | ((path: string) => Promise<{ text:
   } catch {
     return null;
   }
-  const llama = await mod.getLlama({ gpu: false, build: "never", logLevel: mod.LlamaLogLevel.error });
+  // One thread: on a shared machine, llama.cpp's spinning worker threads slow it down badly.
+  const llama = await mod.getLlama({ gpu: false, build: "never", maxThreads: 1, logLevel: mod.LlamaLogLevel.error });
   return async (path) => {
     const model = await llama.loadModel({ modelPath: path });
-    const ctx = await model.createContext({ contextSize: 512 });
+    const ctx = await model.createContext({ contextSize: 512, threads: 1 });
     const completion = new mod.LlamaCompletion({ contextSequence: ctx.getSequence() });
     const t0 = performance.now();
     const text = await completion.generateCompletion(prompt, { maxTokens, temperature: 0 });
@@ -89,7 +95,7 @@ function gemvBench(): void {
   const be = getBackend();
   const f32 = time(() => be.matmul({ batch: 1, m: 1, n, k, a: x, aOffset: 0, aBatchStride: 0, transA: false, b: wf, bOffset: 0, bBatchStride: 0, transB: true, c: out, accumulate: false }));
   console.log(`\nGEMV 1×${k} · (${n}×${k})ᵀ, ${be.name} f32 matmul: ${f32.toFixed(3)} ms; quantized kernel: ${quantKernelInfo().kernel}`);
-  for (const dt of ["Q8_0", "Q4_0", "Q4_K", "Q8_ROW"] as const) {
+  for (const dt of ["Q8_0", "Q6_K", "Q5_0", "Q4_0", "Q4_K", "Q8_ROW"] as const) {
     const w = quantizeTensor({ data: wf, shape: [n, k] }, dt);
     const q = time(() => quantizedMatmul(x, 1, k, w, out));
     const js = time(() => quantizedMatmulJs(x, 1, k, w, out), 2);
@@ -101,17 +107,31 @@ try {
   const llamaCpp = await loadLlamaCpp();
   if (!llamaCpp) console.log("node-llama-cpp not installed: llama.cpp comparison skipped");
   console.log(`greedy "${prompt}", ${maxTokens} tokens (tsgpt backend: ${getBackend().name}, quantized kernels: ${quantKernelInfo().kernel}; weights kept quantized)`);
-  for (const dtype of ["q8_0", "q4_0", "q4_k"]) {
-    const out = join(dir, `stories260K-${dtype}.gguf`);
-    const code = await cli(["quantize", "--model", modelPath, "--dtype", dtype, "--out", out]);
-    if (code !== 0) throw new Error(`quantize ${dtype} failed`);
-    const ours = await tsgptGreedy(out);
-    console.log(`\n[${dtype}] tsgpt     ${ours.tokPerS.toFixed(0)} tok/s: ${JSON.stringify(ours.text.slice(0, 100))}…`);
+  const compare = async (label: string, path: string, mixture: string): Promise<void> => {
+    const ours = await tsgptGreedy(path);
+    console.log(`\n[${label}] ${mixture}`);
+    console.log(`[${label}] tsgpt     ${ours.tokPerS.toFixed(0)} tok/s: ${JSON.stringify(ours.text.slice(0, 100))}…`);
     if (llamaCpp) {
-      const ref = await llamaCpp(out);
-      console.log(`[${dtype}] llama.cpp ${ref.tokPerS.toFixed(0)} tok/s: ${JSON.stringify(ref.text.slice(0, 100))}…`);
-      console.log(`[${dtype}] greedy texts equal: ${ours.text === ref.text}${ours.text === ref.text ? "" : ` (first difference at char ${[...ours.text].findIndex((c, i) => c !== ref.text[i])})`}`);
+      const ref = await llamaCpp(path);
+      console.log(`[${label}] llama.cpp ${ref.tokPerS.toFixed(0)} tok/s: ${JSON.stringify(ref.text.slice(0, 100))}…`);
+      // The engines may differ in the space before the first token and after the last one.
+      const a = ours.text.trim(), b = ref.text.trim();
+      console.log(`[${label}] greedy texts equal (up to leading / trailing spaces): ${a === b}${a === b ? "" : ` (first difference at char ${[...a].findIndex((c, i) => c !== b[i])})`}`);
     }
+  };
+  /** "Q6_K ×1, Q4_K ×14, F32 ×5": the dtypes of a quantized checkpoint's tensors. */
+  const mixtureOf = (ck: Checkpoint): string => {
+    const counts = new Map<string, number>();
+    for (const t of ck.tensors.values()) counts.set(t.dtype, (counts.get(t.dtype) ?? 0) + 1);
+    return [...counts].map(([d, n]) => `${d} ×${n}`).join(", ");
+  };
+  const storiesCkpt = loadCheckpointSync(modelPath);
+  for (const [dtype, outputType] of [["q8_0", "auto"], ["q6_k", "auto"], ["q5_0", "auto"], ["q4_0", "auto"], ["q4_0", "same"], ["q4_k", "auto"], ["q4_k", "same"]] as const) {
+    const label = `stories260K ${dtype}${outputType === "same" ? " pure" : ""}`;
+    const out = join(dir, `stories260K-${dtype}-${outputType}.gguf`);
+    const code = await cli(["quantize", "--model", modelPath, "--dtype", dtype, "--output-type", outputType, "--out", out]);
+    if (code !== 0) throw new Error(`quantize ${dtype} failed`);
+    await compare(label, out, mixtureOf(quantizeCheckpoint(storiesCkpt, dtype.toUpperCase() as QuantDType, { output: outputType })));
   }
 
   const sp = SentencePieceProcessor.load(tokPath);
@@ -122,7 +142,7 @@ try {
     .filter((l) => /^[\x20-\x7e]{40,300}$/.test(l)).slice(0, 40); // plain-ASCII English lines
   for (const [name, lines] of [["stories.txt (simple children's stories)", stories], ["heldout.txt (40 ASCII lines: web text, far from TinyStories)", heldout]] as const) {
     const seqs = lines.map((l) => [bos, ...sp.encode(l)]);
-    const rows = evaluateQuantization(ckpt, seqs, ["Q8_0", "Q4_0", "Q4_K", "Q8_ROW"]);
+    const rows = evaluateQuantization(ckpt, seqs, ["Q8_0", "Q6_K", "Q5_0", "Q4_0", "Q4_K", "Q8_ROW"]);
     console.log(`\nperplexity on ${name}, ${seqs.reduce((s, q) => s + q.length - 1, 0)} predicted tokens`);
     console.log("| dtype | perplexity | Δ vs f32 | weight bytes |\n| --- | ---: | ---: | ---: |");
     for (const r of rows) console.log(`| ${r.dtype} | ${r.perplexity.toFixed(4)} | ${r.dtype === "F32" ? "" : `${(((r.perplexity / rows[0]!.perplexity) - 1) * 100).toFixed(2)} %`} | ${r.weightBytes} |`);

@@ -2,13 +2,15 @@
 //   tsgpt eval --model runs/demo/last --data heldout.txt
 //   tsgpt eval --model runs/demo/last --data heldout.txt --json
 //   tsgpt eval --model stories260K-q8_0.gguf --data heldout.txt          (a quantized GGUF)
-//   tsgpt eval --model stories260K.bin --data heldout.txt --quantize q8_0,q4_0,q4_k
+//   tsgpt eval --model stories260K.bin --data heldout.txt --quantize q8_0,q6_k,q5_0,q4_0,q4_k
 //
 // The text is tokenized with the checkpoint's tokenizer (--tokenizer, a .model beside the
 // weights, or the vocabulary embedded in a GGUF), cut into windows of the model's context, and
 // every token after a window's first is scored. Float checkpoints go through the training model
 // (train/evaluate.ts, batched); a quantized checkpoint and --quantize go through the inference
-// decoder with the weights kept quantized (quant/evaluate.ts), as `tsgpt generate` runs them.
+// decoder with the weights kept quantized (quant/evaluate.ts), as `tsgpt generate` runs them;
+// --quantize applies `tsgpt quantize`'s rules (the output head gets Q6_K or Q8_0, see
+// quant/checkpoint.ts) unless --output-type says otherwise.
 import { parseOptions, numberOption, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import { loadCheckpoint } from "../formats/load.js";
 import { tokenizerForCheckpoint } from "../formats/gguf_tokenizer.js";
@@ -19,6 +21,7 @@ import { evaluatePerplexity, listDataFiles, tokenizeFiles } from "../train/index
 import { DecoderModel } from "../generate/decoder.js";
 import { evaluateQuantization, perplexity, tokenWindows, type QuantizationEvalRow } from "../quant/evaluate.js";
 import { isQuantDType, type QuantDType } from "../quant/types.js";
+import type { PlannedDType } from "../quant/checkpoint.js";
 
 const SPECS: OptionSpecs = {
   model: { type: "string", arg: "PATH", help: "checkpoint: Hugging Face directory, llama2.c .bin or GGUF (quantized too)" },
@@ -27,7 +30,8 @@ const SPECS: OptionSpecs = {
   context: { type: "string", arg: "N", help: "window length (default: the model's context)" },
   "batch-size": { type: "string", arg: "N", help: "windows per forward pass, float checkpoints (default: 8)" },
   "max-tokens": { type: "string", arg: "N", help: "score at most N tokens of the text (default: all)" },
-  quantize: { type: "string", arg: "LIST", help: "also quantize to these dtypes (q8_0,q4_0,q4_k,q8_row) and print a table" },
+  quantize: { type: "string", arg: "LIST", help: "also quantize to these dtypes (q8_0,q6_k,q5_0,q4_0,q4_k,q8_row) and print a table" },
+  "output-type": { type: "string", arg: "TYPE", help: "with --quantize: output head dtype, as in tsgpt quantize (auto, same, q8_0, q6_k, q5_0, q4_0, q4_k, f16, f32)", default: "auto" },
   json: { type: "boolean", help: 'print JSON: {"loss", "perplexity", "tokens"} (with --quantize: {"rows": [...]})' },
 };
 
@@ -42,6 +46,7 @@ export function run(argv: string[]): Promise<number> {
     if (typeof v.model !== "string") throw new UsageError("--model is required");
     if (typeof v.data !== "string") throw new UsageError("--data is required");
     const dtypes = typeof v.quantize === "string" ? parseDTypes(v.quantize) : [];
+    const output = parseOutputType(String(v["output-type"]));
     const files = listDataFiles(v.data);
     const ckpt = await loadCheckpoint(v.model);
     const sp = tokenizerFor(ckpt, v.model, typeof v.tokenizer === "string" ? v.tokenizer : undefined);
@@ -56,7 +61,7 @@ export function run(argv: string[]): Promise<number> {
       if (windows.length === 0) throw new Error(`${v.data}: the text has fewer than 2 tokens; at least 2 are needed to measure a loss`);
       const tokens = windows.reduce((s, w) => s + w.length - 1, 0);
       if (dtypes.length > 0) {
-        printTable(evaluateQuantization(ckpt, windows, dtypes), tokens, context, v.json === true, (performance.now() - start) / 1000);
+        printTable(evaluateQuantization(ckpt, windows, dtypes, { output }), tokens, context, v.json === true, (performance.now() - start) / 1000);
         return 0;
       }
       const r = perplexity(model, windows);
@@ -81,11 +86,20 @@ function parseDTypes(list: string): QuantDType[] {
   const out: QuantDType[] = [];
   for (const raw of list.split(",").map((s) => s.trim()).filter(Boolean)) {
     const dt = raw.toUpperCase();
-    if (!isQuantDType(dt)) throw new UsageError(`--quantize: unknown dtype '${raw}' (expected q8_0, q4_0, q4_k or q8_row)`);
+    if (!isQuantDType(dt)) throw new UsageError(`--quantize: unknown dtype '${raw}' (expected q8_0, q6_k, q5_0, q4_0, q4_k or q8_row)`);
     if (!out.includes(dt)) out.push(dt);
   }
   if (out.length === 0) throw new UsageError("--quantize needs at least one dtype, e.g. q8_0,q4_0,q4_k");
   return out;
+}
+
+/** --output-type: auto, same, a quantized dtype, f16 or f32. */
+function parseOutputType(raw: string): "auto" | "same" | PlannedDType {
+  const s = raw.toLowerCase();
+  if (s === "auto" || s === "same") return s;
+  const dt = s.toUpperCase();
+  if (dt === "F16" || dt === "F32" || isQuantDType(dt)) return dt;
+  throw new UsageError(`--output-type must be auto, same, q8_0, q6_k, q5_0, q4_0, q4_k, q8_row, f16 or f32, got '${raw}'`);
 }
 
 /** --tokenizer, else the .model beside the weights, else the vocabulary embedded in a GGUF. */

@@ -1,24 +1,32 @@
 // `tsgpt quantize`: write a quantized GGUF that llama.cpp loads.
 //   tsgpt quantize --model stories260K.bin --dtype q8_0 --out stories260K-q8_0.gguf
+//   tsgpt quantize --model stories260K.bin --dtype q4_k --output-type same --out pure.gguf
 //
-// Which tensor gets which dtype is explained in src/quant/checkpoint.ts (norms stay F32; rows
-// that the block size does not divide fall back as llama-quantize does). --verbose lists them.
+// Which tensor gets which dtype is explained in src/quant/checkpoint.ts (norms stay F32; the
+// output head gets Q6_K or Q8_0; rows that the block size does not divide fall back as
+// llama-quantize does). --verbose lists them.
 import { existsSync, statSync } from "node:fs";
 import { parseOptions, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import { loadCheckpoint } from "../formats/load.js";
 import { writeGGUFCheckpoint } from "../formats/gguf_llama.js";
 import { quantizeCheckpoint, weightBytes } from "../quant/checkpoint.js";
+import type { PlannedDType } from "../quant/checkpoint.js";
 import type { QuantDType } from "../quant/types.js";
 
 const SUMMARY = "Quantize a Llama checkpoint (HF directory, GGUF or llama2.c .bin) to a GGUF file.";
 const SPECS: OptionSpecs = {
   model: { type: "string", arg: "PATH", help: "the checkpoint to quantize" },
-  dtype: { type: "string", arg: "TYPE", help: "q8_0, q4_0 or q4_k" },
+  dtype: { type: "string", arg: "TYPE", help: "q8_0, q6_k, q5_0, q4_0 or q4_k" },
   out: { type: "string", arg: "PATH", help: "the GGUF file to write" },
   embeddings: { type: "string", arg: "TYPE", help: "token embedding dtype: same, f16 or f32", default: "same" },
+  "output-type": {
+    type: "string", arg: "TYPE", default: "auto",
+    help: "output head dtype (lm_head, or the tied embedding): auto (llama.cpp's rule: q6_k, or q8_0 for --dtype q8_0 or rows not a multiple of 256), same (as --dtype, llama-quantize --pure), or q8_0, q6_k, q5_0, q4_0, q4_k, f16, f32",
+  },
   verbose: { type: "boolean", help: "print the dtype of every tensor" },
 };
-const DTYPES: Record<string, QuantDType> = { q8_0: "Q8_0", q4_0: "Q4_0", q4_k: "Q4_K" };
+const DTYPES: Record<string, QuantDType> = { q8_0: "Q8_0", q6_k: "Q6_K", q5_0: "Q5_0", q4_0: "Q4_0", q4_k: "Q4_K" };
+const OUTPUT_TYPES: Record<string, "auto" | "same" | PlannedDType> = { auto: "auto", same: "same", ...DTYPES, f16: "F16", f32: "F32" };
 
 export function run(argv: string[]): Promise<number> {
   return runCommand("quantize", () => runOrThrow(argv));
@@ -32,7 +40,9 @@ async function runOrThrow(argv: string[]): Promise<number> {
   if (typeof v.model !== "string") throw new UsageError("--model is required");
   if (typeof v.out !== "string") throw new UsageError("--out is required");
   const dtype = DTYPES[String(v.dtype ?? "").toLowerCase()];
-  if (!dtype) throw new UsageError(`--dtype must be q8_0, q4_0 or q4_k${v.dtype ? `, got '${v.dtype}'` : ""}`);
+  if (!dtype) throw new UsageError(`--dtype must be q8_0, q6_k, q5_0, q4_0 or q4_k${v.dtype ? `, got '${v.dtype}'` : ""}`);
+  const output = OUTPUT_TYPES[String(v["output-type"]).toLowerCase()];
+  if (!output) throw new UsageError(`--output-type must be ${Object.keys(OUTPUT_TYPES).join(", ")}, got '${v["output-type"]}'`);
   const emb = String(v.embeddings).toLowerCase();
   if (!["same", "f16", "f32"].includes(emb)) throw new UsageError(`--embeddings must be same, f16 or f32, got '${v.embeddings}'`);
   if (existsSync(v.out) && statSync(v.out).isDirectory()) throw new UsageError(`--out ${v.out} is a directory; give a file name`);
@@ -42,6 +52,7 @@ async function runOrThrow(argv: string[]): Promise<number> {
   const counts = new Map<string, number>();
   const q = quantizeCheckpoint(ckpt, dtype, {
     embeddings: emb === "same" ? "same" : (emb.toUpperCase() as "F16" | "F32"),
+    output,
     onTensor: (name, from, to) => {
       counts.set(to, (counts.get(to) ?? 0) + 1);
       if (v.verbose) console.error(`  ${name}: ${from} -> ${to}`);

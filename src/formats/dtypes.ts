@@ -8,6 +8,8 @@ import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "../tensor/half.js";
 /** Elements per quantization block and bytes per block, for block-quantized dtypes. */
 export const QUANT_BLOCKS: Partial<Record<StorageDType, { elements: number; bytes: number }>> = {
   Q8_0: { elements: 32, bytes: 34 }, // f16 scale + 32 x int8
+  Q6_K: { elements: 256, bytes: 210 }, // 128 bytes of low nibbles + 64 bytes of 2-bit highs + 16 int8 sub-block scales + f16 scale
+  Q5_0: { elements: 32, bytes: 22 }, // f16 scale + 4 bytes of fifth bits + 16 bytes of 4-bit pairs
   Q4_0: { elements: 32, bytes: 18 }, // f16 scale + 16 bytes of 4-bit pairs
   Q4_K: { elements: 256, bytes: 144 }, // f16 scale + f16 min + 12 bytes of 6-bit sub-block scales/mins + 128 bytes of nibbles
 };
@@ -42,7 +44,7 @@ export function viewAs(dtype: StorageDType, bytes: Uint8Array): StoredTensor["da
     case "F16": case "BF16": return new Uint16Array(buffer, byteOffset, byteLength / 2);
     case "I32": return new Int32Array(buffer, byteOffset, byteLength / 4);
     case "I64": return new BigInt64Array(buffer, byteOffset, byteLength / 8);
-    default: return bytes; // U8, BOOL, Q8_0, Q4_0, Q4_K: raw bytes
+    default: return bytes; // U8, BOOL and the quantized dtypes: raw bytes
   }
 }
 
@@ -81,7 +83,7 @@ export function checkTensor(name: string, t: StoredTensor): void {
     ((t.dtype === "F16" || t.dtype === "BF16") && t.data instanceof Uint16Array) ||
     (t.dtype === "I32" && t.data instanceof Int32Array) ||
     (t.dtype === "I64" && t.data instanceof BigInt64Array) ||
-    (["U8", "BOOL", "Q8_0", "Q4_0", "Q4_K"].includes(t.dtype) && t.data instanceof Uint8Array);
+    ((t.dtype === "U8" || t.dtype === "BOOL" || QUANT_BLOCKS[t.dtype] !== undefined) && t.data instanceof Uint8Array);
   if (!okType) throw new TypeError(`tensor ${name}: ${t.dtype} data must not be a ${t.data.constructor.name}`);
   if (t.data.byteLength !== expected) {
     throw new RangeError(`tensor ${name}: shape [${t.shape.join(", ")}] ${t.dtype} needs ${expected} bytes, data has ${t.data.byteLength}`);

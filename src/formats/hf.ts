@@ -16,7 +16,7 @@ import type { Checkpoint, ModelConfig, StoredTensor } from "./types.js";
 import { FormatError } from "./errors.js";
 import { SafetensorsReader, writeSafetensors, type LazyTensor, type TensorSource } from "./safetensors.js";
 import { hfConfigJson, readGenerationConfig, readHFConfig, readJsonObject } from "./hf_config.js";
-import { bytesOf, convertFloat, viewAs } from "./dtypes.js";
+import { QUANT_BLOCKS, bytesOf, convertFloat, viewAs } from "./dtypes.js";
 import { copyFileAtomic, writeBytesAtomic } from "./atomic.js";
 
 const CONV1D_WEIGHT = /^transformer\.h\.\d+\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight$/;
@@ -161,7 +161,7 @@ export function saveHFCheckpoint(dir: string, checkpoint: Checkpoint, options: S
   const counts = { F32: 0, F16: 0, BF16: 0 };
   for (const [name, t] of checkpoint.tensors) {
     if (name === "lm_head.weight" && tied) continue; // shared with the embedding; HF re-ties it on load
-    if (t.dtype === "Q8_0" || t.dtype === "Q4_0" || t.dtype === "Q4_K") throw new Error(`tensor ${name} is ${t.dtype}: Hugging Face safetensors hold F32 / F16 / BF16 weights (dequantize first)`);
+    if (QUANT_BLOCKS[t.dtype]) throw new Error(`tensor ${name} is ${t.dtype}: Hugging Face safetensors hold F32 / F16 / BF16 weights (dequantize first)`);
     const isFloat = t.dtype === "F32" || t.dtype === "F16" || t.dtype === "BF16";
     const dtype = isFloat && options.dtype ? options.dtype : t.dtype;
     if (dtype === "F32" || dtype === "F16" || dtype === "BF16") counts[dtype]++;

@@ -1,5 +1,5 @@
-// Linear layers and embeddings whose weights stay quantized in memory (Q8_0, Q4_0, Q4_K as read
-// from GGUF, or Q8_ROW made in memory by src/quant/).
+// Linear layers and embeddings whose weights stay quantized in memory (Q8_0, Q6_K, Q5_0, Q4_0,
+// Q4_K as read from GGUF, or Q8_ROW made in memory by src/quant/).
 //
 // A Q8_0 weight takes 8.5 bits per value, Q4_0 4.5 and Q4_K 4.5 instead of f32's 32, and decode
 // is bound by how fast the weights stream from memory, so keeping them quantized is both smaller
@@ -7,8 +7,8 @@
 // 8-bit blocks and takes integer dot products with the weight blocks, as llama.cpp does (native
 // SIMD kernels when the addon has them, the js reference otherwise).
 //
-// A Q4_0 or Q4_K matrix is repacked once, on its first product (or by prepareQuantMatrix at load
-// time), into its row-grouped layout (src/quant/row_groups.ts: 16 rows interleaved per block),
+// A Q4_0, Q4_K or Q6_K matrix is repacked once, on its first product (or by prepareQuantMatrix at
+// load time), into its row-grouped layout (src/quant/row_groups.ts: 16 rows interleaved per block),
 // which the native kernels multiply several times faster. The packed copy replaces `data` (the
 // same byte count), so the matrix does not keep both. It happens only when the native kernel
 // runs; with the js backend the plain layout stays, and a packed matrix still works there (a
@@ -36,7 +36,7 @@ export interface QuantMatrix {
 }
 
 /**
- * Puts a matrix in the form the kernels multiply fastest (a Q4_0 or Q4_K matrix of ≥ 16 rows:
+ * Puts a matrix in the form the kernels multiply fastest (a Q4_0, Q4_K or Q6_K matrix of ≥ 16 rows:
  * its row-grouped layout, when the native kernel for it runs). Call at load time; quantLinear
  * does it on first use otherwise. Returns the same object.
  */

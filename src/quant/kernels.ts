@@ -1,7 +1,7 @@
 // Which quantized matmul runs: the native kernels (native/quant.cc, int8 dot products with
 // AVX-512 VNNI / AVX2 / scalar code chosen at run time) when the addon has them and the
 // native backend is in use, else the js reference (matmul.ts). Both give the same answer up to
-// the order of float additions. Q4_0 and Q4_K matrices may also be held in a row-grouped
+// the order of float additions. Q4_0, Q4_K and Q6_K matrices may also be held in a row-grouped
 // layout (row_groups.ts) that only the native kernels read fast (matmulGrouped).
 //
 // The kernels live in the main addon (build/Release/tsgpt_native.node). TSGPT_QUANT_ADDON may
@@ -23,16 +23,22 @@ interface QuantAddon {
   matmulQ4_0: NativeMatmul;
   matmulQ4_K: NativeMatmul;
   matmulQ8Row: NativeMatmul;
-  /** Q4_0 / Q4_K in 16-row groups (row_groups.ts); absent in addons built before they existed. */
+  /** Absent in addons built before these formats had kernels (the js reference runs then). */
+  matmulQ5_0?: NativeMatmul;
+  matmulQ6_K?: NativeMatmul;
+  /** Q4_0 / Q4_K / Q6_K in 16-row groups (row_groups.ts); absent in addons built before they existed. */
   matmulQ4_0x16?: NativeMatmul;
   matmulQ4_Kx16?: NativeMatmul;
+  matmulQ6_Kx16?: NativeMatmul;
   quantSimdLevel(): string;
   quantSimdLevels(): string[];
   setQuantSimdLevel(level: string): void;
 }
 
-const FUNCTION_OF: Record<QuantDType, keyof QuantAddon> = {
-  Q8_0: "matmulQ8_0", Q4_0: "matmulQ4_0", Q4_K: "matmulQ4_K", Q8_ROW: "matmulQ8Row",
+type MatmulName = "matmulQ8_0" | "matmulQ6_K" | "matmulQ5_0" | "matmulQ4_0" | "matmulQ4_K" | "matmulQ8Row";
+
+const FUNCTION_OF: Record<QuantDType, MatmulName> = {
+  Q8_0: "matmulQ8_0", Q6_K: "matmulQ6_K", Q5_0: "matmulQ5_0", Q4_0: "matmulQ4_0", Q4_K: "matmulQ4_K", Q8_ROW: "matmulQ8Row",
 };
 
 let addon: QuantAddon | null | undefined;
@@ -93,12 +99,19 @@ export function hasNativeQuantKernels(): boolean {
   return loadQuantAddon() !== null;
 }
 
+/** True when the addon has a native kernel for this dtype (an older build may lack the newer ones). */
+export function hasNativeKernelFor(dtype: QuantDType): boolean {
+  return typeof loadQuantAddon()?.[FUNCTION_OF[dtype]] === "function";
+}
+
 /** The native kernel, even when the js backend is selected (for tests); throws without the addon. */
 export function quantizedMatmulNative(x: Float32Array, m: number, k: number, w: QuantizedTensor, out: Float32Array): void {
   const a = loadQuantAddon();
   if (!a) throw new Error(`quantized matmul: ${reason}`);
+  const f = a[FUNCTION_OF[w.dtype]];
+  if (!f) throw new Error(`quantized matmul: the native addon has no ${w.dtype} kernel (rebuild it)`);
   const n = checkQuantizedMatmul(x, m, k, w, out);
-  (a[FUNCTION_OF[w.dtype]] as NativeMatmul)(x, m, k, w.data, n, out);
+  f(x, m, k, w.data, n, out);
 }
 
 /**
@@ -108,12 +121,14 @@ export function quantizedMatmulNative(x: Float32Array, m: number, k: number, w: 
 export function quantizedMatmul(x: Float32Array, m: number, k: number, w: QuantizedTensor | StoredTensor, out: Float32Array): void {
   if (!isQuantDType(w.dtype)) throw new TypeError(`quantized matmul: the weight is ${w.dtype}, not a quantized dtype`);
   const q = w as QuantizedTensor;
-  if (loadQuantAddon() && getBackend().name === "native") quantizedMatmulNative(x, m, k, q, out);
+  if (hasNativeKernelFor(q.dtype) && getBackend().name === "native") quantizedMatmulNative(x, m, k, q, out);
   else quantizedMatmulJs(x, m, k, q, out);
 }
 
-const GROUPED_FUNCTION: Record<GroupedLayout, "matmulQ4_0x16" | "matmulQ4_Kx16"> = { q4_0x16: "matmulQ4_0x16", q4_kx16: "matmulQ4_Kx16" };
-const DTYPE_OF: Record<GroupedLayout, GroupedDType> = { q4_0x16: "Q4_0", q4_kx16: "Q4_K" };
+const GROUPED_FUNCTION: Record<GroupedLayout, "matmulQ4_0x16" | "matmulQ4_Kx16" | "matmulQ6_Kx16"> = {
+  q4_0x16: "matmulQ4_0x16", q4_kx16: "matmulQ4_Kx16", q6_kx16: "matmulQ6_Kx16",
+};
+const DTYPE_OF: Record<GroupedLayout, GroupedDType> = { q4_0x16: "Q4_0", q4_kx16: "Q4_K", q6_kx16: "Q6_K" };
 
 /** True when the native kernel for a row-grouped layout (row_groups.ts) can run and the native backend is selected. */
 export function nativeGroupedActive(layout: GroupedLayout): boolean {

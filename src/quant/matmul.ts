@@ -4,7 +4,10 @@
 //
 //   Q8_0:   Σ_b  dW_b · dx_b · Σ_j qW_j·qx_j
 //   Q4_0:   Σ_b  dW_b · dx_b · (Σ_j c_j·qx_j − 8·Σ_j qx_j)          (codes c = q + 8 ∈ [0, 15])
+//   Q5_0:   Σ_b  dW_b · dx_b · (Σ_j c_j·qx_j − 16·Σ_j qx_j)         (codes c ∈ [0, 31])
 //   Q4_K:   Σ_sub (d·sc)·dx · Σ_j c_j·qx_j − (dmin·m)·dx · Σ_j qx_j
+//   Q6_K:   Σ_sub (d·sc)·dx · (Σ_j c_j·qx_j − 32·Σ_j qx_j)          (16-value sub-blocks, c ∈ [0, 63];
+//           each 32-value activation block covers two of them, so Σ qx is taken per 16 values)
 //   Q8_ROW: scale_row · Σ_b dx_b · Σ_j qW_j·qx_j
 //
 // The native kernels (native/quant.cc) compute the same integer sums with SIMD.
@@ -12,6 +15,8 @@ import { halfToFloat } from "../tensor/half.js";
 import { type QuantizedTensor, matrixShape, rowBytes } from "./types.js";
 import { type QuantizedActivations, ACT_BLOCK, quantizeActivations } from "./activations.js";
 import { scaleMinK4 } from "./q4_k.js";
+import { q5_0HighBits } from "./q5_0.js";
+import { q6_KCodes, q6_KScale, q6_KSubScale } from "./q6_k.js";
 import { q8RowScale } from "./q8_row.js";
 
 type RowDot = (w: Uint8Array, wo: number, a: QuantizedActivations, ao: number, nb: number) => number;
@@ -39,6 +44,43 @@ function dotQ4_0(w: Uint8Array, wo: number, a: QuantizedActivations, ao: number,
       s += (byte & 0x0f) * a.q[x0 + j]! + (byte >> 4) * a.q[x0 + 16 + j]!;
     }
     acc += f16(w, o) * a.d[ao + b]! * (s - 8 * a.sum[ao + b]!);
+  }
+  return acc;
+}
+
+function dotQ5_0(w: Uint8Array, wo: number, a: QuantizedActivations, ao: number, nb: number): number {
+  let acc = 0;
+  for (let b = 0; b < nb; b++) {
+    const o = wo + 22 * b, x0 = (ao + b) * ACT_BLOCK;
+    const qh = q5_0HighBits(w, o);
+    let s = 0;
+    for (let j = 0; j < 16; j++) {
+      const byte = w[o + 6 + j]!;
+      const lo = (byte & 0x0f) | (((qh >>> j) & 1) << 4), hi = (byte >> 4) | (((qh >>> (j + 16)) & 1) << 4);
+      s += lo * a.q[x0 + j]! + hi * a.q[x0 + 16 + j]!;
+    }
+    acc += f16(w, o) * a.d[ao + b]! * (s - 16 * a.sum[ao + b]!);
+  }
+  return acc;
+}
+
+function dotQ6_K(w: Uint8Array, wo: number, a: QuantizedActivations, ao: number, nb: number): number {
+  const codes = new Uint8Array(256);
+  let acc = 0;
+  for (let sb = 0; sb < nb / 8; sb++) {
+    const o = wo + 210 * sb;
+    const d = q6_KScale(w, o);
+    q6_KCodes(w, o, codes);
+    for (let i = 0; i < 16; i++) {
+      const blk = ao + 8 * sb + (i >> 1), x0 = blk * ACT_BLOCK + 16 * (i & 1);
+      let s = 0, sumq = 0;
+      for (let j = 0; j < 16; j++) {
+        const qx = a.q[x0 + j]!;
+        s += codes[16 * i + j]! * qx;
+        sumq += qx;
+      }
+      acc += d * q6_KSubScale(w, o, i) * a.d[blk]! * (s - 32 * sumq);
+    }
   }
   return acc;
 }
@@ -71,7 +113,9 @@ function dotQ8Row(w: Uint8Array, wo: number, a: QuantizedActivations, ao: number
   return acc;
 }
 
-const DOTS: Record<QuantizedTensor["dtype"], RowDot> = { Q8_0: dotQ8_0, Q4_0: dotQ4_0, Q4_K: dotQ4_K, Q8_ROW: dotQ8Row };
+const DOTS: Record<QuantizedTensor["dtype"], RowDot> = {
+  Q8_0: dotQ8_0, Q6_K: dotQ6_K, Q5_0: dotQ5_0, Q4_0: dotQ4_0, Q4_K: dotQ4_K, Q8_ROW: dotQ8Row,
+};
 
 /** Checks the sizes of a quantized matmul; returns n (the output features). */
 export function checkQuantizedMatmul(x: Float32Array, m: number, k: number, w: QuantizedTensor, out: Float32Array): number {

@@ -1,14 +1,16 @@
 // quantizeTensor / dequantize: the one entry point for every quantized dtype.
 //
 // A weight of shape [..., cols] is quantized row by row (each row = the last axis); the row
-// length must be a multiple of the dtype's block (32 for Q8_0 / Q4_0, 256 for Q4_K).
+// length must be a multiple of the dtype's block (32 for Q8_0 / Q5_0 / Q4_0, 256 for Q6_K / Q4_K).
 import type { StoredTensor } from "../formats/types.js";
 import { toFloat32 } from "../formats/dtypes.js";
-import { type QuantDType, type QuantizedTensor, BLOCK, isQuantDType, matrixShape, quantizedBytes, rowBytes, rowMultiple } from "./types.js";
+import { type QuantDType, type QuantizedTensor, BLOCK, QUANT_DTYPES, isQuantDType, matrixShape, quantizedBytes, rowBytes, rowMultiple } from "./types.js";
 import { checkFinite } from "./rounding.js";
 import { dequantizeQ8_0, quantizeQ8_0 } from "./q8_0.js";
 import { dequantizeQ4_0, quantizeQ4_0 } from "./q4_0.js";
+import { dequantizeQ5_0, quantizeQ5_0 } from "./q5_0.js";
 import { dequantizeQ4_K, quantizeQ4_K } from "./q4_k.js";
+import { dequantizeQ6_K, quantizeQ6_K } from "./q6_k.js";
 import { dequantizeQ8Row, q8RowScale, quantizeQ8Row } from "./q8_row.js";
 
 /** Float values with a row-major shape, when there is no StoredTensor at hand. */
@@ -19,8 +21,12 @@ export interface FloatMatrix {
 
 type BlockCodec = (x: Float32Array, out: Uint8Array, at: number) => void;
 type BlockDecoder = (src: Uint8Array, out: Float32Array, at: number) => void;
-const ENCODE: Record<keyof typeof BLOCK, BlockCodec> = { Q8_0: quantizeQ8_0, Q4_0: quantizeQ4_0, Q4_K: quantizeQ4_K };
-const DECODE: Record<keyof typeof BLOCK, BlockDecoder> = { Q8_0: dequantizeQ8_0, Q4_0: dequantizeQ4_0, Q4_K: dequantizeQ4_K };
+const ENCODE: Record<keyof typeof BLOCK, BlockCodec> = {
+  Q8_0: quantizeQ8_0, Q6_K: quantizeQ6_K, Q5_0: quantizeQ5_0, Q4_0: quantizeQ4_0, Q4_K: quantizeQ4_K,
+};
+const DECODE: Record<keyof typeof BLOCK, BlockDecoder> = {
+  Q8_0: dequantizeQ8_0, Q6_K: dequantizeQ6_K, Q5_0: dequantizeQ5_0, Q4_0: dequantizeQ4_0, Q4_K: dequantizeQ4_K,
+};
 
 /** True when a row of `cols` values can be stored in `dtype`. */
 export function canQuantize(dtype: QuantDType, cols: number): boolean {
@@ -32,7 +38,7 @@ export function canQuantize(dtype: QuantDType, cols: number): boolean {
  * round-to-nearest as llama.cpp's reference quantizers do. `name` goes into error messages.
  */
 export function quantizeTensor(t: StoredTensor | FloatMatrix, dtype: QuantDType, name = "tensor"): QuantizedTensor {
-  if (!isQuantDType(dtype)) throw new TypeError(`${name}: unknown quantized dtype ${String(dtype)} (expected Q8_0, Q4_0, Q4_K or Q8_ROW)`);
+  if (!isQuantDType(dtype)) throw new TypeError(`${name}: unknown quantized dtype ${String(dtype)} (expected ${QUANT_DTYPES.join(", ")})`);
   const x = "dtype" in t ? toFloat32(t) : t.data;
   const shape = [...t.shape];
   if (shape.length < 1) throw new RangeError(`${name}: cannot quantize a scalar`);
@@ -49,7 +55,7 @@ export function quantizeTensor(t: StoredTensor | FloatMatrix, dtype: QuantDType,
   return { dtype, shape, data: out };
 }
 
-/** The f32 values of a quantized tensor (a Q8_0 / Q4_0 StoredTensor read from GGUF works too). */
+/** The f32 values of a quantized tensor (a quantized StoredTensor read from GGUF works too). */
 export function dequantize(t: QuantizedTensor | StoredTensor): StoredTensor {
   if (!isQuantDType(t.dtype)) throw new TypeError(`dequantize: ${t.dtype} is not a quantized dtype`);
   const q = t as QuantizedTensor;

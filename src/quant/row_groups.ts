@@ -1,17 +1,26 @@
-// Row-grouped in-memory layouts of Q4_0 and Q4_K matrices for the native kernels (never
+// Row-grouped in-memory layouts of Q4_0, Q4_K and Q6_K matrices for the native kernels (never
 // written to a file: GGUF keeps the plain layouts). Rows are taken 16 at a time and their
 // blocks interleaved, so one SIMD load brings the same 4 bytes of 16 rows (one int32 lane per
 // row) and one broadcast activation word serves all of them; the 16 f16 scales of a block sit
 // together and convert in one instruction (native/quant.cc, GroupedMatmul).
 //
-// Each unit (a Q4_0 block of 32 values, 18 bytes; a Q4_K super-block of 256 values, 144 bytes)
-// of a group of 16 rows becomes 16 × its bytes, interleaved; row r's bytes go to:
+// Each unit (a Q4_0 block of 32 values, 18 bytes; a Q4_K super-block of 256 values, 144 bytes;
+// a Q6_K super-block of 256 values, 210 bytes) of a group of 16 rows becomes 16 × its bytes,
+// interleaved; row r's bytes go to:
 //
 //   q4_0x16   0..31     f16 scale at 2r
 //             32..287   nibble byte q (0..15) at 32 + 64·(q >> 2) + 4r + (q & 3)
 //   q4_kx16   0..63     f16 d at 2r, f16 dmin at 32 + 2r
 //             64..255   packed scale byte t (0..11) at 64 + 64·(t >> 2) + 4r + (t & 3)
 //             256..2303 nibble byte q (0..127) at 256 + 512·(q >> 5) + 64·((q & 31) >> 2) + 4r + (q & 3)
+//   q6_kx16   0..31     f16 d at 2r
+//             32..287   int8 scale j (0..15) at 32 + 16j + r
+//             288..3359 half h (0, 1) at 288 + 1536h: its ql byte q (0..63) at
+//                       192·((q & 31) >> 2) + 64·(q >> 5) + 4r + (q & 3), its qh byte q (0..31)
+//                       at 192·(q >> 2) + 128 + 4r + (q & 3)
+//
+// (Q6_K's plain super-block is ql[128] | qh[64] | scales[16] | f16 d; half h owns ql[64h..],
+// qh[32h..]. One 64-byte chunk then holds 4 code bytes of each of the 16 rows.)
 //
 // The rows % 16 rows after the last full group stay plain, so a packed matrix has the byte
 // count of the plain one. The js functions here define the layouts; the native kernels are
@@ -23,27 +32,27 @@ import { quantizedMatmulJs } from "./matmul.js";
 /** Rows per interleaved group. */
 export const GROUP_ROWS = 16;
 
-export type GroupedDType = "Q4_0" | "Q4_K";
-export type GroupedLayout = "q4_0x16" | "q4_kx16";
+export type GroupedDType = "Q4_0" | "Q4_K" | "Q6_K";
+export type GroupedLayout = "q4_0x16" | "q4_kx16" | "q6_kx16";
 
 interface UnitLayout {
   values: number; // values per unit
   bytes: number; // bytes of one row's unit
   offset(r: number, j: number): number; // where byte j of row r's unit lies in the group's unit
-  head: number; // bytes of f16 fields at the start (moved in runs of 2); the rest moves in runs of 4
+  run(j: number): number; // bytes from j on that stay contiguous in both layouts (1, 2 or 4)
 }
 
 const UNITS: Record<GroupedDType, UnitLayout> = {
   Q4_0: {
     values: 32,
     bytes: 18,
-    head: 2,
+    run: (j) => (j < 2 ? 2 : 4),
     offset: (r, j) => (j < 2 ? 2 * r + j : 32 + 64 * ((j - 2) >> 2) + 4 * r + ((j - 2) & 3)),
   },
   Q4_K: {
     values: 256,
     bytes: 144,
-    head: 4,
+    run: (j) => (j < 4 ? 2 : 4),
     offset(r, j) {
       if (j < 4) return 32 * (j >> 1) + 2 * r + (j & 1);
       if (j < 16) return 64 + 64 * ((j - 4) >> 2) + 4 * r + ((j - 4) & 3);
@@ -51,11 +60,28 @@ const UNITS: Record<GroupedDType, UnitLayout> = {
       return 256 + 512 * (q >> 5) + 64 * ((q & 31) >> 2) + 4 * r + (q & 3);
     },
   },
+  Q6_K: {
+    values: 256,
+    bytes: 210,
+    run: (j) => (j < 192 ? 4 : j < 208 ? 1 : 2),
+    offset(r, j) {
+      if (j < 128) {
+        const q = j & 63; // ql byte q of half j >> 6
+        return 288 + 1536 * (j >> 6) + 192 * ((q & 31) >> 2) + 64 * (q >> 5) + 4 * r + (q & 3);
+      }
+      if (j < 192) {
+        const q = j - 128; // qh
+        return 288 + 1536 * (q >> 5) + 192 * ((q & 31) >> 2) + 128 + 4 * r + (q & 3);
+      }
+      if (j < 208) return 32 + 16 * (j - 192) + r; // scales
+      return 2 * r + (j - 208); // d
+    },
+  },
 };
 
 /** The grouped layout of a dtype, or null when it has none. */
 export function groupedLayoutOf(dtype: string): GroupedLayout | null {
-  return dtype === "Q4_0" ? "q4_0x16" : dtype === "Q4_K" ? "q4_kx16" : null;
+  return dtype === "Q4_0" ? "q4_0x16" : dtype === "Q4_K" ? "q4_kx16" : dtype === "Q6_K" ? "q6_kx16" : null;
 }
 
 function checkSize(dtype: GroupedDType, data: Uint8Array, rows: number, cols: number, what: string): number {
@@ -70,12 +96,12 @@ function checkSize(dtype: GroupedDType, data: Uint8Array, rows: number, cols: nu
 
 /**
  * Moves row r's unit b between the plain layout (at `plain`) and the packed matrix (rows in full
- * groups only), run by run: each run of 2 or 4 bytes stays contiguous in both layouts.
+ * groups only), run by run: each run of 1, 2 or 4 bytes stays contiguous in both layouts.
  */
 function moveUnit(u: UnitLayout, units: number, r: number, b: number, packed: Uint8Array, plain: Uint8Array, at: number, toPacked: boolean): void {
   const base = (Math.floor(r / GROUP_ROWS) * units + b) * GROUP_ROWS * u.bytes, rr = r % GROUP_ROWS;
   for (let j = 0; j < u.bytes;) {
-    const o = base + u.offset(rr, j), len = j < u.head ? 2 : 4;
+    const o = base + u.offset(rr, j), len = u.run(j);
     for (let t = 0; t < len; t++) {
       if (toPacked) packed[o + t] = plain[at + j + t]!;
       else plain[at + j + t] = packed[o + t]!;

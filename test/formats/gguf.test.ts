@@ -10,6 +10,7 @@ import { loadCheckpointSync, saveCheckpointSync } from "../../src/formats/load.j
 import { readSentencePieceVocab, vocabFromLlama2c } from "../../src/formats/vocab.js";
 import type { StoredTensor } from "../../src/formats/types.js";
 import { f32ToBf16, f32ToF16 } from "../../src/tensor/half.js";
+import { quantizeCheckpoint } from "../../src/quant/checkpoint.js";
 import { sharedPath, skipUnlessShared } from "../helpers/shared.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tsgpt-gguf-"));
@@ -47,6 +48,8 @@ const tensors: Array<[string, StoredTensor]> = [
   ["c.bf16", { dtype: "BF16", shape: [2, 2, 3], data: f32ToBf16(Float32Array.from({ length: 12 }, (_, i) => -i)) }],
   ["d.q8_0", { dtype: "Q8_0", shape: [2, 64], data: block(4, 34, 1) }],
   ["e.q4_0", { dtype: "Q4_0", shape: [3, 32], data: block(3, 18, 2) }],
+  ["f.q5_0", { dtype: "Q5_0", shape: [2, 32], data: block(2, 22, 3) }],
+  ["g.q6_k", { dtype: "Q6_K", shape: [2, 256], data: block(2, 210, 4) }],
 ];
 
 describe("GGUF container", () => {
@@ -192,6 +195,30 @@ describe("Llama GGUF", { skip: skipUnlessShared("models", "stories260K", "storie
     const q = g.tensors.get("model.layers.0.self_attn.q_proj.weight")!;
     assert.equal(q.dtype, "F16");
     assert.deepEqual(q.data, f32ToF16(ck.tensors.get("model.layers.0.self_attn.q_proj.weight")!.data as Float32Array));
+  });
+
+  test("Q5_0 export: ggml type 6, llama.cpp's file type 8, the same bytes back", () => {
+    const ck = loadCheckpointSync(sharedPath("models", "stories260K", "stories260K.bin"));
+    const q = quantizeCheckpoint(ck, "Q5_0");
+    const p = join(dir, "stories-q5_0.gguf");
+    saveCheckpointSync(p, q, "gguf");
+    const r = GGUFReader.open(p);
+    try {
+      assert.equal(r.metadata.get("general.file_type")?.value, 8); // LLAMA_FTYPE_MOSTLY_Q5_0
+      assert.equal(r.tensors.find((t) => t.name === "blk.0.ffn_up.weight")!.dtype, "Q5_0");
+    } finally {
+      r.close();
+    }
+    const buf = readFileSync(p);
+    const at = buf.indexOf("blk.0.ffn_up.weight") + "blk.0.ffn_up.weight".length;
+    assert.equal(buf.readUInt32LE(at + 4 + 16), 6, "ggml type id after n_dims and two dims");
+    const g = readGGUFCheckpoint(p);
+    for (const [name, t] of q.tensors) {
+      const u = g.tensors.get(name)!;
+      assert.equal(u.dtype, t.dtype, name);
+      assert.deepEqual(u.shape, t.shape, name);
+      assert.ok(Buffer.from(u.data.buffer, u.data.byteOffset, u.data.byteLength).equals(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)), name);
+    }
   });
 
   test("a GGUF that is not llama is refused by name", () => {

@@ -1,4 +1,5 @@
-// Q4_K in GGUF: a model whose rows are multiples of 256 quantized to Q4_K, written, read back
+// Q4_K in GGUF: a model whose rows are multiples of 256 quantized to Q4_K (its tied embedding to
+// Q6_K, llama.cpp's output-head rule), written, read back
 // with the same bytes (q / k rows permuted back to Hugging Face's layout), and run by the decoder.
 import { describe, test, after } from "node:test";
 import assert from "node:assert/strict";
@@ -48,9 +49,11 @@ describe("Q4_K GGUF round trip", () => {
   const dir = mkdtempSync(join(tmpdir(), "tsgpt-q4k-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test("every 2-D weight is Q4_K, bytes survive write and read, the decoder runs it", () => {
+  test("every 2-D weight is Q4_K (the tied embedding, the output head: Q6_K), bytes survive write and read, the decoder runs it", () => {
     const q = quantizeCheckpoint(llama256(), "Q4_K");
-    for (const [name, t] of q.tensors) assert.equal(t.dtype, t.shape.length === 2 ? "Q4_K" : "F32", name);
+    for (const [name, t] of q.tensors) {
+      assert.equal(t.dtype, t.shape.length < 2 ? "F32" : name === "model.embed_tokens.weight" ? "Q6_K" : "Q4_K", name);
+    }
     const path = join(dir, "llama256-q4_k.gguf");
     writeGGUFCheckpoint(path, q);
 
@@ -85,10 +88,32 @@ describe("Q4_K GGUF round trip", () => {
     assert.ok(diff <= 0.03 * scale, `max |Δ| ${diff} vs max |logit| ${scale}`); // Q8 activation rounding only
   });
 
+  test("Q6_K everywhere: ggml type 14, llama.cpp's file type 18, the same bytes back", () => {
+    const q = quantizeCheckpoint(llama256(), "Q6_K");
+    for (const [name, t] of q.tensors) assert.equal(t.dtype, t.shape.length < 2 ? "F32" : "Q6_K", name);
+    const path = join(dir, "llama256-q6_k.gguf");
+    writeGGUFCheckpoint(path, q);
+    const r = GGUFReader.open(path);
+    try {
+      assert.equal(r.metadata.get("general.file_type")?.value, 18); // LLAMA_FTYPE_MOSTLY_Q6_K
+      assert.equal(r.tensors.find((t) => t.name === "blk.0.attn_q.weight")!.byteLength, 256 * 210);
+    } finally {
+      r.close();
+    }
+    const back = readGGUFCheckpoint(path);
+    for (const [name, t] of q.tensors) {
+      const u = back.tensors.get(name)!;
+      assert.equal(u.dtype, t.dtype, name);
+      assert.ok(Buffer.from(u.data.buffer, u.data.byteOffset, u.data.byteLength).equals(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)), `${name}: bytes differ`);
+    }
+  });
+
   test("a GGUF whose Q4_K rows are not a multiple of 256 is refused on read", () => {
     const path = join(dir, "bad-q4_k.gguf");
     // 256 values in rows of 128: the right number of bytes, but no row is a whole super-block.
     writeGGUF(path, { metadata: [], tensors: [["w", { dtype: "Q4_K", shape: [2, 128], data: new Uint8Array(144) }]] });
     assert.throws(() => GGUFReader.open(path), /row length 128 is not a multiple of the Q4_K block size 256/);
+    writeGGUF(path, { metadata: [], tensors: [["w", { dtype: "Q6_K", shape: [2, 128], data: new Uint8Array(210) }]] });
+    assert.throws(() => GGUFReader.open(path), /row length 128 is not a multiple of the Q6_K block size 256/);
   });
 });

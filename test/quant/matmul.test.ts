@@ -11,10 +11,11 @@ import { GROUP_ROWS, type GroupedDType, type GroupedLayout, matmulGroupedJs, pac
 import { getNumThreads, setNumThreads } from "../../src/backend/native.js";
 import { getBackend, setBackend } from "../../src/backend/index.js";
 import { quantEmbedding, quantLinear, type QuantMatrix } from "../../src/generate/quant_linear.js";
-import { QUANT_DTYPES, type QuantDType, rowBytes } from "../../src/quant/types.js";
+import { QUANT_DTYPES, type QuantDType, type QuantizedTensor, BLOCK, rowBytes } from "../../src/quant/types.js";
+import { Generator } from "../../src/tensor/random.js";
 
 const m = 3, n = 24;
-const kOf = (dt: QuantDType) => (dt === "Q4_K" ? 512 : 96);
+const kOf = (dt: QuantDType) => (dt === "Q4_K" ? 512 : dt === "Q6_K" ? 768 : 96);
 
 function setup(dt: QuantDType) {
   const k = kOf(dt);
@@ -103,18 +104,58 @@ describe("native quantized kernels", { skip: hasNativeQuantKernels() ? false : "
       assertClose(nat, js, 1e-5, `${dt} threaded`);
     }
   });
+  // Q5_0 and Q6_K on more shapes, and on random bytes (every code and scale bit pattern, which
+  // the quantizer may never produce) with small valid f16 block scales.
+  for (const dt of ["Q5_0", "Q6_K"] as const) {
+    const shapes: Array<[m: number, n: number, k: number]> = [[1, 1, 256], [1, 37, 768], [2, 15, 512], [5, 19, 256], [1, 16, 768]];
+    test(`${dt}: every SIMD level matches the js reference on odd shapes and random bytes`, () => {
+      for (const [mm, nn, k] of shapes) {
+        for (const source of ["quantized", "random bytes"]) {
+          const x = gaussian(mm * k, 31 + nn, 1.7);
+          x.fill(0, 0, 32);
+          const w = source === "quantized" ? quantizeTensor({ data: gaussian(nn * k, 32 + nn, 0.1), shape: [nn, k] }, dt) : randomBlocks(dt, nn, k, 33 + nn);
+          const js = new Float32Array(mm * nn);
+          quantizedMatmulJs(x, mm, k, w, js);
+          for (const level of quantSimdLevels()) {
+            const nat = new Float32Array(mm * nn).fill(NaN);
+            setQuantSimdLevel(level);
+            try {
+              quantizedMatmulNative(x, mm, k, w, nat);
+            } finally {
+              setQuantSimdLevel(quantSimdLevels()[0]!);
+            }
+            assertClose(nat, js, 1e-5, `${dt} ${source} ${level} [${mm}, ${nn}, ${k}]`);
+          }
+        }
+      }
+    });
+  }
   test("a weight with the wrong byte length is refused before the kernel runs", () => {
     const { k, x, w } = setup("Q8_0");
     assert.throws(() => quantizedMatmulNative(x, m, k, { ...w, data: w.data.subarray(1) }, new Float32Array(m * n)), /needs|bytes/);
   });
 });
 
-// The row-grouped layouts (q4_0x16, q4_kx16): rows interleaved 16 at a time, the rows % 16 last
+/** A [rows, cols] matrix of random bytes whose f16 scale fields hold small normal numbers. */
+function randomBlocks(dt: "Q5_0" | "Q6_K", rows: number, cols: number, seed: number): QuantizedTensor {
+  const g = new Generator(seed);
+  const { values, bytes } = BLOCK[dt];
+  const data = Uint8Array.from({ length: rows * (cols / values) * bytes }, () => g.randint(0, 256));
+  const at = dt === "Q5_0" ? 0 : 208; // where the f16 d of a block lies
+  for (let o = 0; o < data.length; o += bytes) {
+    data[o + at] = g.randint(0, 256); // mantissa bits
+    data[o + at + 1] = 0x20 + g.randint(0, 8) + (g.randint(0, 2) === 1 ? 0x80 : 0); // exponent 8..9 (≈ 2⁻⁷), either sign
+  }
+  return { dtype: dt, shape: [rows, cols], data };
+}
+
+// The row-grouped layouts (q4_0x16, q4_kx16, q6_kx16): rows interleaved 16 at a time, the rows % 16 last
 // rows plain. Row counts below, at and above the group size and with tails; the plain js matmul
 // is the reference.
 const GROUPED: Array<{ dt: GroupedDType; layout: GroupedLayout; shapes: Array<[m: number, n: number, k: number]> }> = [
   { dt: "Q4_0", layout: "q4_0x16", shapes: [[1, 5, 64], [3, 16, 96], [1, 37, 64], [2, 50, 160], [1, 16 * 9 + 7, 256]] },
   { dt: "Q4_K", layout: "q4_kx16", shapes: [[1, 5, 256], [2, 16, 512], [1, 37, 256], [3, 33, 768]] },
+  { dt: "Q6_K", layout: "q6_kx16", shapes: [[1, 5, 256], [2, 16, 512], [1, 37, 256], [3, 33, 768], [1, 16 * 3 + 7, 768]] },
 ];
 
 function groupedCase(dt: GroupedDType, m: number, n: number, k: number) {
@@ -168,7 +209,7 @@ describe("row-grouped layouts (js)", () => {
 describe("native row-grouped kernels", { skip: hasNativeQuantKernels() ? false : "native quantized kernels not built" }, () => {
   for (const level of hasNativeQuantKernels() ? quantSimdLevels() : []) {
     for (const threads of [1, 2]) {
-      test(`${level}, ${threads} thread(s): q4_0x16 and q4_kx16 match the plain js reference on odd shapes`, () => {
+      test(`${level}, ${threads} thread(s): q4_0x16, q4_kx16 and q6_kx16 match the plain js reference on odd shapes`, () => {
         const before = getNumThreads();
         setQuantSimdLevel(level);
         setNumThreads(threads);
@@ -188,7 +229,7 @@ describe("native row-grouped kernels", { skip: hasNativeQuantKernels() ? false :
       });
     }
   }
-  test("quantLinear packs a Q4_0 / Q4_K matrix on first use; the packed matrix still works on the js backend", () => {
+  test("quantLinear packs a Q4_0 / Q4_K / Q6_K matrix on first use; the packed matrix still works on the js backend", () => {
     const previous = getBackend().name;
     try {
       for (const { dt, layout, shapes } of GROUPED) {
