@@ -1,6 +1,6 @@
 // Quantized matmul: out (m × n) = x (m × k) · Wᵀ with W (n × k) kept in llama.cpp's block
 // formats (src/quant/types.ts describes the bytes; src/quant/matmul.ts is the readable reference).
-// Q5_0 and Q6_K live in quant_q5_0.inc and quant_q6_k.inc, included below.
+// Q4_1, Q5_0 and Q6_K live in quant_q4_1.inc, quant_q5_0.inc and quant_q6_k.inc, included below.
 //
 // Like llama.cpp, each row of x is first quantized to blocks of 32 int8 codes with one scale
 // (d = amax/127, round to nearest even: the same codes as src/quant/activations.ts), so the
@@ -11,14 +11,14 @@
 // The best level is chosen at run time (__builtin_cpu_supports); each SIMD function carries
 // its own target attribute, so this file needs no special compiler flags.
 // Signed × signed bytes (Q8_0, Q8_ROW) use the sign trick: |w| · (a · sign(w)).
-// Q4_0, Q5_0 and Q4_K codes are unsigned; their offset (8, 16) or minimum is applied once per
-// block with the block's code sum Σa (Q6_K's offset 32 per 16-value sub-block: see its file).
+// Q4_0, Q4_1, Q5_0 and Q4_K codes are unsigned; their offset (8, 16) or minimum is applied once
+// per block with the block's code sum Σa (Q6_K's offset 32 per 16-value sub-block: see its file).
 //
-// Q4_0, Q4_K and Q6_K also have row-grouped in-memory forms, "q4_0x16", "q4_kx16", "q6_kx16" (packed once at
-// load time by src/quant/row_groups.ts): 16 rows interleave each block, so one 64-byte load
-// feeds 16 rows and one activation word (4 codes, broadcast) is reused by all of them; each
-// int32 lane of the dot product is one row, and the 16 f16 scales of a block convert in one
-// instruction. This streams the weights several times faster than one row at a time (whose
+// Q4_0, Q4_1, Q4_K and Q6_K also have row-grouped in-memory forms, "q4_0x16", "q4_1x16",
+// "q4_kx16", "q6_kx16" (packed once at load time by src/quant/row_groups.ts): 16 rows interleave
+// each block, so one 64-byte load feeds 16 rows and one activation word (4 codes, broadcast) is
+// reused by all of them; each int32 lane of the dot product is one row, and the 16 f16 scales
+// of a block convert in one instruction. This streams the weights several times faster than one row at a time (whose
 // loop was bound by its per-block float work). See GroupedMatmul below.
 #include "quant.h"
 
@@ -46,7 +46,7 @@ namespace {
 
 constexpr int kBlock = 32;
 
-enum class QuantType { q8_0, q4_0, q4_k, q8_row, q5_0, q6_k };
+enum class QuantType { q8_0, q4_0, q4_k, q8_row, q5_0, q6_k, q4_1 };
 enum class QuantLevel { scalar = 0, avx2 = 1, avx512vnni = 2 };
 
 // ---- f16 → f32 (portable) ----
@@ -391,16 +391,22 @@ inline int32_t load_i32(const int8_t* p) {
   return v;
 }
 
-// One block of 8 rows (h = 0: rows 0..7, h = 1: rows 8..15), scaled: 8 float lanes.
-TSGPT_AVX2 inline __m256 group_block_avx2(const uint8_t* g, int h, const int8_t* x, float dx, int32_t sx) {
+// The integer sums Σ c·a of one block of 8 rows (h = 0: rows 0..7, h = 1: rows 8..15), one
+// int32 lane per row, from the 4 nibble chunks at `chunks` (the q4_0x16 / q4_1x16 layout).
+TSGPT_AVX2 inline __m256i group_nibble_sums_avx2(const uint8_t* chunks, int h, const int8_t* x) {
   const __m256i mask = _mm256_set1_epi8(0x0F);
   __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
   for (int c = 0; c < 4; c++) {
-    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + 32 + 64 * c + 32 * h));
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(chunks + 64 * c + 32 * h));
     s0 = _mm256_add_epi32(s0, dot_u8s8_avx2(_mm256_and_si256(v, mask), _mm256_set1_epi32(load_i32(x + 4 * c))));
     s1 = _mm256_add_epi32(s1, dot_u8s8_avx2(_mm256_and_si256(_mm256_srli_epi16(v, 4), mask), _mm256_set1_epi32(load_i32(x + 16 + 4 * c))));
   }
-  const __m256i s = _mm256_sub_epi32(_mm256_add_epi32(s0, s1), _mm256_set1_epi32(8 * sx));
+  return _mm256_add_epi32(s0, s1);
+}
+
+// One Q4_0 block of 8 rows (h = 0: rows 0..7, h = 1: rows 8..15), scaled: 8 float lanes.
+TSGPT_AVX2 inline __m256 group_block_avx2(const uint8_t* g, int h, const int8_t* x, float dx, int32_t sx) {
+  const __m256i s = _mm256_sub_epi32(group_nibble_sums_avx2(g + 32, h, x), _mm256_set1_epi32(8 * sx));
   const __m256 w = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(g + 16 * h)));
   return _mm256_mul_ps(_mm256_mul_ps(w, _mm256_set1_ps(dx)), _mm256_cvtepi32_ps(s));
 }
@@ -417,17 +423,22 @@ TSGPT_AVX2 void group_q4_0_avx2(const GroupArgs& a) {
   _mm256_storeu_ps(a.out + 8, hi);
 }
 
-// One block of all 16 rows, scaled: 16 float lanes. Two int32 accumulators keep the chain of
-// vpdpbusd short.
-TSGPT_VNNI inline __m512 group_block_vnni(const uint8_t* g, const int8_t* x, float dx, int32_t sx) {
+// The integer sums Σ c·a of one block of all 16 rows (one int32 lane each) from the 4 nibble
+// chunks at `chunks`. Two int32 accumulators keep the chain of vpdpbusd short.
+TSGPT_VNNI inline __m512i group_nibble_sums_vnni(const uint8_t* chunks, const int8_t* x) {
   const __m512i mask = _mm512_set1_epi8(0x0F);
   __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
   for (int c = 0; c < 4; c++) {
-    const __m512i v = _mm512_loadu_si512(g + 32 + 64 * c);
+    const __m512i v = _mm512_loadu_si512(chunks + 64 * c);
     s0 = _mm512_dpbusd_epi32(s0, _mm512_and_si512(v, mask), _mm512_set1_epi32(load_i32(x + 4 * c)));
     s1 = _mm512_dpbusd_epi32(s1, _mm512_and_si512(_mm512_srli_epi16(v, 4), mask), _mm512_set1_epi32(load_i32(x + 16 + 4 * c)));
   }
-  const __m512i s = _mm512_sub_epi32(_mm512_add_epi32(s0, s1), _mm512_set1_epi32(8 * sx));
+  return _mm512_add_epi32(s0, s1);
+}
+
+// One Q4_0 block of all 16 rows, scaled: 16 float lanes.
+TSGPT_VNNI inline __m512 group_block_vnni(const uint8_t* g, const int8_t* x, float dx, int32_t sx) {
+  const __m512i s = _mm512_sub_epi32(group_nibble_sums_vnni(g + 32, x), _mm512_set1_epi32(8 * sx));
   const __m512 w = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g)));
   return _mm512_mul_ps(_mm512_mul_ps(w, _mm512_set1_ps(dx)), _mm512_cvtepi32_ps(s));
 }
@@ -576,6 +587,7 @@ TSGPT_VNNI void group_q4_k_vnni(const GroupArgs& a) {
 
 #endif  // __x86_64__
 
+#include "quant_q4_1.inc"
 #include "quant_q5_0.inc"
 #include "quant_q6_k.inc"
 
@@ -620,6 +632,7 @@ DotFn dot_for(QuantType t, QuantLevel l) {
       case QuantType::q8_row: return dot_q8_row_vnni;
       case QuantType::q5_0: return dot_q5_0_vnni;
       case QuantType::q6_k: return dot_q6_k_vnni;
+      case QuantType::q4_1: return dot_q4_1_vnni;
     }
   }
   if (l == QuantLevel::avx2) {
@@ -630,6 +643,7 @@ DotFn dot_for(QuantType t, QuantLevel l) {
       case QuantType::q8_row: return dot_q8_row_avx2;
       case QuantType::q5_0: return dot_q5_0_avx2;
       case QuantType::q6_k: return dot_q6_k_avx2;
+      case QuantType::q4_1: return dot_q4_1_avx2;
     }
   }
 #endif
@@ -639,20 +653,40 @@ DotFn dot_for(QuantType t, QuantLevel l) {
     case QuantType::q4_k: return dot_q4_k_scalar;
     case QuantType::q5_0: return dot_q5_0_scalar;
     case QuantType::q6_k: return dot_q6_k_scalar;
+    case QuantType::q4_1: return dot_q4_1_scalar;
     default: return dot_q8_row_scalar;
   }
 }
 
 using GroupFn = void (*)(const GroupArgs&);
 
-// The grouped kernel of a type that has one (q4_0, q4_k, q6_k).
+// The grouped kernel of a type that has one (q4_0, q4_1, q4_k, q6_k).
 GroupFn group_for(QuantType t, QuantLevel l) {
 #if defined(__x86_64__)
-  if (l == QuantLevel::avx512vnni) return t == QuantType::q4_0 ? group_q4_0_vnni : t == QuantType::q4_k ? group_q4_k_vnni : group_q6_k_vnni;
-  if (l == QuantLevel::avx2) return t == QuantType::q4_0 ? group_q4_0_avx2 : t == QuantType::q4_k ? group_q4_k_avx2 : group_q6_k_avx2;
+  if (l == QuantLevel::avx512vnni) {
+    switch (t) {
+      case QuantType::q4_0: return group_q4_0_vnni;
+      case QuantType::q4_1: return group_q4_1_vnni;
+      case QuantType::q4_k: return group_q4_k_vnni;
+      default: return group_q6_k_vnni;
+    }
+  }
+  if (l == QuantLevel::avx2) {
+    switch (t) {
+      case QuantType::q4_0: return group_q4_0_avx2;
+      case QuantType::q4_1: return group_q4_1_avx2;
+      case QuantType::q4_k: return group_q4_k_avx2;
+      default: return group_q6_k_avx2;
+    }
+  }
 #endif
   (void)l;
-  return t == QuantType::q4_0 ? group_q4_0_scalar : t == QuantType::q4_k ? group_q4_k_scalar : group_q6_k_scalar;
+  switch (t) {
+    case QuantType::q4_0: return group_q4_0_scalar;
+    case QuantType::q4_1: return group_q4_1_scalar;
+    case QuantType::q4_k: return group_q4_k_scalar;
+    default: return group_q6_k_scalar;
+  }
 }
 
 // Bytes of one weight row of k values; the row multiple of k.
@@ -660,6 +694,7 @@ int64_t row_bytes(QuantType t, int64_t k) {
   switch (t) {
     case QuantType::q8_0: return k / 32 * 34;
     case QuantType::q4_0: return k / 32 * 18;
+    case QuantType::q4_1: return k / 32 * 20;
     case QuantType::q4_k: return k / 256 * 144;
     case QuantType::q5_0: return k / 32 * 22;
     case QuantType::q6_k: return k / 256 * 210;
@@ -751,9 +786,10 @@ Napi::Value MatmulQ4_0(const Napi::CallbackInfo& info) { return QuantMatmul(info
 Napi::Value MatmulQ4_K(const Napi::CallbackInfo& info) { return QuantMatmul(info, QuantType::q4_k, "matmulQ4_K"); }
 Napi::Value MatmulQ8Row(const Napi::CallbackInfo& info) { return QuantMatmul(info, QuantType::q8_row, "matmulQ8Row"); }
 Napi::Value MatmulQ5_0(const Napi::CallbackInfo& info) { return QuantMatmul(info, QuantType::q5_0, "matmulQ5_0"); }
+Napi::Value MatmulQ4_1(const Napi::CallbackInfo& info) { return QuantMatmul(info, QuantType::q4_1, "matmulQ4_1"); }
 Napi::Value MatmulQ6_K(const Napi::CallbackInfo& info) { return QuantMatmul(info, QuantType::q6_k, "matmulQ6_K"); }
 
-// matmulQ4_0x16 / matmulQ4_Kx16 / matmulQ6_Kx16(x: Float32Array, m, k, w: Uint8Array, n, out: Float32Array): W
+// matmulQ4_0x16 / matmulQ4_1x16 / matmulQ4_Kx16 / matmulQ6_Kx16(x: Float32Array, m, k, w: Uint8Array, n, out: Float32Array): W
 // in a 16-row group layout (groups of 16 rows, then the n % 16 last rows plain; the same byte
 // count as the plain matrix).
 Napi::Value GroupedMatmul(const Napi::CallbackInfo& info, QuantType type, const std::string& fn) {
@@ -805,6 +841,7 @@ Napi::Value GroupedMatmul(const Napi::CallbackInfo& info, QuantType type, const 
 }
 
 Napi::Value MatmulQ4_0x16(const Napi::CallbackInfo& info) { return GroupedMatmul(info, QuantType::q4_0, "matmulQ4_0x16"); }
+Napi::Value MatmulQ4_1x16(const Napi::CallbackInfo& info) { return GroupedMatmul(info, QuantType::q4_1, "matmulQ4_1x16"); }
 Napi::Value MatmulQ4_Kx16(const Napi::CallbackInfo& info) { return GroupedMatmul(info, QuantType::q4_k, "matmulQ4_Kx16"); }
 Napi::Value MatmulQ6_Kx16(const Napi::CallbackInfo& info) { return GroupedMatmul(info, QuantType::q6_k, "matmulQ6_Kx16"); }
 
@@ -841,6 +878,8 @@ void RegisterQuantKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("matmulQ4_Kx16", Napi::Function::New(env, MatmulQ4_Kx16, "matmulQ4_Kx16"));
   exports.Set("matmulQ8Row", Napi::Function::New(env, MatmulQ8Row, "matmulQ8Row"));
   exports.Set("matmulQ5_0", Napi::Function::New(env, MatmulQ5_0, "matmulQ5_0"));
+  exports.Set("matmulQ4_1", Napi::Function::New(env, MatmulQ4_1, "matmulQ4_1"));
+  exports.Set("matmulQ4_1x16", Napi::Function::New(env, MatmulQ4_1x16, "matmulQ4_1x16"));
   exports.Set("matmulQ6_K", Napi::Function::New(env, MatmulQ6_K, "matmulQ6_K"));
   exports.Set("matmulQ6_Kx16", Napi::Function::New(env, MatmulQ6_Kx16, "matmulQ6_Kx16"));
   exports.Set("quantSimdLevel", Napi::Function::New(env, QuantSimdLevel, "quantSimdLevel"));

@@ -1,10 +1,11 @@
-// The native quantized matmul for one decode token (m = 1) on llama-110m's shapes: Q4_0, Q4_K
-// and Q6_K weights in the plain layout against the row-grouped one (src/quant/row_groups.ts),
+// The native quantized matmul for one decode token (m = 1) on llama-110m's shapes: Q4_0, Q4_1,
+// Q4_K and Q6_K weights in the plain layout against the row-grouped one (src/quant/row_groups.ts),
 // at every SIMD level this CPU has. Reports microseconds per product and the weight bytes
 // streamed per second. Then the output head alone (32000 × 768, which llama.cpp keeps in Q6_K
 // in its 4-bit files): GB/s of each dtype in the layout quant_linear.ts uses, best SIMD level.
 //
-//   npx tsx bench/quant/grouped.ts [--threads 2] [--head]     (--head: only the output head table)
+//   npx tsx bench/quant/grouped.ts [--threads 2] [--head] [--dtypes Q4_0,Q4_1]
+//   (--head: only the output head table; --dtypes: only these grouped dtypes in the first table)
 import { parseArgs } from "node:util";
 import { setNumThreads } from "../../src/backend/native.js";
 import { matmulGroupedNative, quantizedMatmulNative, quantSimdLevels, setQuantSimdLevel } from "../../src/quant/kernels.js";
@@ -14,7 +15,11 @@ import type { QuantDType } from "../../src/quant/types.js";
 import { Generator } from "../../src/tensor/random.js";
 
 const { values } = parseArgs({
-  options: { threads: { type: "string", default: process.env.TSGPT_NUM_THREADS ?? "2" }, head: { type: "boolean", default: false } },
+  options: {
+    threads: { type: "string", default: process.env.TSGPT_NUM_THREADS ?? "2" },
+    head: { type: "boolean", default: false },
+    dtypes: { type: "string", default: "Q4_0,Q4_1,Q4_K,Q6_K" },
+  },
 });
 setNumThreads(Number(values.threads));
 const SHAPES: Array<[n: number, k: number, what: string]> = [[768, 768, "q/k/v/o"], [2048, 768, "gate/up"], [768, 2048, "down"], [32000, 768, "lm head"]];
@@ -40,9 +45,11 @@ const gbps = (bytes: number, us: number) => (bytes / us / 1000).toFixed(1);
 
 if (!values.head) {
   console.log(`m = 1, ${values.threads} threads`);
-  console.log("| dtype | shape | level | plain µs | grouped µs | speed-up | grouped GB/s |");
-  console.log("| --- | --- | --- | ---: | ---: | ---: | ---: |");
-  for (const dt of ["Q4_0", "Q4_K", "Q6_K"] as GroupedDType[]) {
+  console.log("| dtype | shape | level | plain µs | grouped µs | speed-up | plain GB/s | grouped GB/s |");
+  console.log("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |");
+  for (const name of values.dtypes.split(",").map((d) => d.trim().toUpperCase())) {
+    const dt = name as GroupedDType;
+    if (!groupedLayoutOf(dt)) throw new Error(`--dtypes: ${name} has no grouped layout (Q4_0, Q4_1, Q4_K, Q6_K have)`);
     for (const [n, k, what] of SHAPES) {
       const w = quantizeTensor({ data: random(n * k, n + k), shape: [n, k] }, dt);
       const packed = packRowGroups(dt, w.data, n, k);
@@ -51,7 +58,7 @@ if (!values.head) {
         setQuantSimdLevel(level);
         const plain = time(() => quantizedMatmulNative(x, 1, k, w, out));
         const grouped = time(() => matmulGroupedNative(groupedLayoutOf(dt)!, x, 1, k, packed, n, out));
-        console.log(`| ${dt} | ${n}×${k} (${what}) | ${level} | ${plain.toFixed(0)} | ${grouped.toFixed(0)} | ${(plain / grouped).toFixed(2)}× | ${gbps(w.data.length, grouped)} |`);
+        console.log(`| ${dt} | ${n}×${k} (${what}) | ${level} | ${plain.toFixed(0)} | ${grouped.toFixed(0)} | ${(plain / grouped).toFixed(2)}× | ${gbps(w.data.length, plain)} | ${gbps(w.data.length, grouped)} |`);
       }
     }
   }

@@ -14,7 +14,7 @@ const SPECS: OptionSpecs = {
   input: { type: "string", arg: "PATH", help: "checkpoint to read (HF directory, .gguf or llama2.c .bin)" },
   output: { type: "string", arg: "PATH", help: "where to write (a directory for hf, a file otherwise)" },
   to: { type: "string", arg: "FORMAT", help: "hf, gguf or llama2c" },
-  dtype: { type: "string", arg: "DTYPE", help: "f32, f16 or bf16 for the weights (default: keep; llama2c is always f32); q8_0, q6_k, q5_0, q4_0 or q4_k with --to gguf (as tsgpt quantize)" },
+  dtype: { type: "string", arg: "DTYPE", help: "f32, f16 or bf16 for the weights (default: keep; llama2c is always f32); q8_0, q6_k, q5_0, q4_1, q4_0 or q4_k with --to gguf (as tsgpt quantize)" },
   force: { type: "boolean", help: "overwrite an existing output" },
 };
 
@@ -22,7 +22,7 @@ const SUMMARY = "Convert a checkpoint between Hugging Face (safetensors), GGUF a
 
 const FORMATS: CheckpointFormat[] = ["hf", "gguf", "llama2c"];
 const DTYPES = { f32: "F32", f16: "F16", bf16: "BF16" } as const;
-const QUANT_DTYPES = { q8_0: "Q8_0", q6_k: "Q6_K", q5_0: "Q5_0", q4_0: "Q4_0", q4_k: "Q4_K" } as const;
+const QUANT_DTYPES = { q8_0: "Q8_0", q6_k: "Q6_K", q5_0: "Q5_0", q4_1: "Q4_1", q4_0: "Q4_0", q4_k: "Q4_K" } as const;
 
 export function run(argv: string[]): Promise<number> {
   return runCommand("convert", () => runOrThrow(argv));
@@ -49,7 +49,7 @@ function runOrThrow(argv: string[]): number {
     } else if (d in DTYPES) {
       dtype = DTYPES[d as keyof typeof DTYPES];
     } else {
-      throw new UsageError(`--dtype: expected f32, f16, bf16, q8_0, q6_k, q5_0, q4_0 or q4_k, got '${String(v.dtype)}'`);
+      throw new UsageError(`--dtype: expected f32, f16, bf16, q8_0, q6_k, q5_0, q4_1, q4_0 or q4_k, got '${String(v.dtype)}'`);
     }
   }
   if (existsSync(v.output) && v.force !== true && format !== "hf") {

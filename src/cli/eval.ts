@@ -2,7 +2,7 @@
 //   tsgpt eval --model runs/demo/last --data heldout.txt
 //   tsgpt eval --model runs/demo/last --data heldout.txt --json
 //   tsgpt eval --model stories260K-q8_0.gguf --data heldout.txt          (a quantized GGUF)
-//   tsgpt eval --model stories260K.bin --data heldout.txt --quantize q8_0,q6_k,q5_0,q4_0,q4_k
+//   tsgpt eval --model stories260K.bin --data heldout.txt --quantize q8_0,q6_k,q5_0,q4_1,q4_0,q4_k
 //
 // The text is tokenized with the checkpoint's tokenizer (--tokenizer, a .model beside the
 // weights, or the vocabulary embedded in a GGUF), cut into windows of the model's context, and
@@ -30,8 +30,8 @@ const SPECS: OptionSpecs = {
   context: { type: "string", arg: "N", help: "window length (default: the model's context)" },
   "batch-size": { type: "string", arg: "N", help: "windows per forward pass, float checkpoints (default: 8)" },
   "max-tokens": { type: "string", arg: "N", help: "score at most N tokens of the text (default: all)" },
-  quantize: { type: "string", arg: "LIST", help: "also quantize to these dtypes (q8_0,q6_k,q5_0,q4_0,q4_k,q8_row) and print a table" },
-  "output-type": { type: "string", arg: "TYPE", help: "with --quantize: output head dtype, as in tsgpt quantize (auto, same, q8_0, q6_k, q5_0, q4_0, q4_k, f16, f32)", default: "auto" },
+  quantize: { type: "string", arg: "LIST", help: "also quantize to these dtypes (q8_0,q6_k,q5_0,q4_1,q4_0,q4_k,q8_row) and print a table" },
+  "output-type": { type: "string", arg: "TYPE", help: "with --quantize: output head dtype, as in tsgpt quantize (auto, same, q8_0, q6_k, q5_0, q4_1, q4_0, q4_k, f16, f32)", default: "auto" },
   json: { type: "boolean", help: 'print JSON: {"loss", "perplexity", "tokens"} (with --quantize: {"rows": [...]})' },
 };
 
@@ -86,7 +86,7 @@ function parseDTypes(list: string): QuantDType[] {
   const out: QuantDType[] = [];
   for (const raw of list.split(",").map((s) => s.trim()).filter(Boolean)) {
     const dt = raw.toUpperCase();
-    if (!isQuantDType(dt)) throw new UsageError(`--quantize: unknown dtype '${raw}' (expected q8_0, q6_k, q5_0, q4_0, q4_k or q8_row)`);
+    if (!isQuantDType(dt)) throw new UsageError(`--quantize: unknown dtype '${raw}' (expected q8_0, q6_k, q5_0, q4_1, q4_0, q4_k or q8_row)`);
     if (!out.includes(dt)) out.push(dt);
   }
   if (out.length === 0) throw new UsageError("--quantize needs at least one dtype, e.g. q8_0,q4_0,q4_k");
@@ -99,7 +99,7 @@ function parseOutputType(raw: string): "auto" | "same" | PlannedDType {
   if (s === "auto" || s === "same") return s;
   const dt = s.toUpperCase();
   if (dt === "F16" || dt === "F32" || isQuantDType(dt)) return dt;
-  throw new UsageError(`--output-type must be auto, same, q8_0, q6_k, q5_0, q4_0, q4_k, q8_row, f16 or f32, got '${raw}'`);
+  throw new UsageError(`--output-type must be auto, same, q8_0, q6_k, q5_0, q4_1, q4_0, q4_k, q8_row, f16 or f32, got '${raw}'`);
 }
 
 /** --tokenizer, else the .model beside the weights, else the vocabulary embedded in a GGUF. */

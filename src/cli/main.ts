@@ -17,7 +17,7 @@ const COMMANDS: Record<string, Command> = {
   convert: { summary: "convert a checkpoint between formats (hf, gguf, llama2c)", module: "./convert.js" },
   finetune: { summary: "LoRA fine-tuning with PEFT-compatible adapters", module: "./finetune.js" },
   merge: { summary: "merge a LoRA adapter into its base model", module: "./merge.js" },
-  quantize: { summary: "quantize a model to q8_0, q6_k, q5_0, q4_0 or q4_k", module: "./quantize.js" },
+  quantize: { summary: "quantize a model to q8_0, q6_k, q5_0, q4_1, q4_0 or q4_k", module: "./quantize.js" },
   eval: { summary: "perplexity of a model on held-out text", module: "./eval.js" },
   serve: { summary: "OpenAI-compatible HTTP server and web playground", module: "./serve.js" },
 };

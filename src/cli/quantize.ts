@@ -16,16 +16,16 @@ import type { QuantDType } from "../quant/types.js";
 const SUMMARY = "Quantize a Llama checkpoint (HF directory, GGUF or llama2.c .bin) to a GGUF file.";
 const SPECS: OptionSpecs = {
   model: { type: "string", arg: "PATH", help: "the checkpoint to quantize" },
-  dtype: { type: "string", arg: "TYPE", help: "q8_0, q6_k, q5_0, q4_0 or q4_k" },
+  dtype: { type: "string", arg: "TYPE", help: "q8_0, q6_k, q5_0, q4_1, q4_0 or q4_k" },
   out: { type: "string", arg: "PATH", help: "the GGUF file to write" },
   embeddings: { type: "string", arg: "TYPE", help: "token embedding dtype: same, f16 or f32", default: "same" },
   "output-type": {
     type: "string", arg: "TYPE", default: "auto",
-    help: "output head dtype (lm_head, or the tied embedding): auto (llama.cpp's rule: q6_k, or q8_0 for --dtype q8_0 or rows not a multiple of 256), same (as --dtype, llama-quantize --pure), or q8_0, q6_k, q5_0, q4_0, q4_k, f16, f32",
+    help: "output head dtype (lm_head, or the tied embedding): auto (llama.cpp's rule: q6_k, or q8_0 for --dtype q8_0 or rows not a multiple of 256), same (as --dtype, llama-quantize --pure), or q8_0, q6_k, q5_0, q4_1, q4_0, q4_k, f16, f32",
   },
   verbose: { type: "boolean", help: "print the dtype of every tensor" },
 };
-const DTYPES: Record<string, QuantDType> = { q8_0: "Q8_0", q6_k: "Q6_K", q5_0: "Q5_0", q4_0: "Q4_0", q4_k: "Q4_K" };
+const DTYPES: Record<string, QuantDType> = { q8_0: "Q8_0", q6_k: "Q6_K", q5_0: "Q5_0", q4_1: "Q4_1", q4_0: "Q4_0", q4_k: "Q4_K" };
 const OUTPUT_TYPES: Record<string, "auto" | "same" | PlannedDType> = { auto: "auto", same: "same", ...DTYPES, f16: "F16", f32: "F32" };
 
 export function run(argv: string[]): Promise<number> {
@@ -40,7 +40,7 @@ async function runOrThrow(argv: string[]): Promise<number> {
   if (typeof v.model !== "string") throw new UsageError("--model is required");
   if (typeof v.out !== "string") throw new UsageError("--out is required");
   const dtype = DTYPES[String(v.dtype ?? "").toLowerCase()];
-  if (!dtype) throw new UsageError(`--dtype must be q8_0, q6_k, q5_0, q4_0 or q4_k${v.dtype ? `, got '${v.dtype}'` : ""}`);
+  if (!dtype) throw new UsageError(`--dtype must be q8_0, q6_k, q5_0, q4_1, q4_0 or q4_k${v.dtype ? `, got '${v.dtype}'` : ""}`);
   const output = OUTPUT_TYPES[String(v["output-type"]).toLowerCase()];
   if (!output) throw new UsageError(`--output-type must be ${Object.keys(OUTPUT_TYPES).join(", ")}, got '${v["output-type"]}'`);
   const emb = String(v.embeddings).toLowerCase();

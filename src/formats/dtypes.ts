@@ -11,6 +11,7 @@ export const QUANT_BLOCKS: Partial<Record<StorageDType, { elements: number; byte
   Q6_K: { elements: 256, bytes: 210 }, // 128 bytes of low nibbles + 64 bytes of 2-bit highs + 16 int8 sub-block scales + f16 scale
   Q5_0: { elements: 32, bytes: 22 }, // f16 scale + 4 bytes of fifth bits + 16 bytes of 4-bit pairs
   Q4_0: { elements: 32, bytes: 18 }, // f16 scale + 16 bytes of 4-bit pairs
+  Q4_1: { elements: 32, bytes: 20 }, // f16 scale + f16 minimum + 16 bytes of 4-bit pairs
   Q4_K: { elements: 256, bytes: 144 }, // f16 scale + f16 min + 12 bytes of 6-bit sub-block scales/mins + 128 bytes of nibbles
 };
 

@@ -41,13 +41,13 @@ export interface GGUFValue {
 }
 
 /** ggml tensor types tsgpt reads and writes, by number; others are named for error messages. */
-const GGML_TYPES: Record<number, StorageDType> = { 0: "F32", 1: "F16", 2: "Q4_0", 6: "Q5_0", 8: "Q8_0", 12: "Q4_K", 14: "Q6_K", 30: "BF16" };
+const GGML_TYPES: Record<number, StorageDType> = { 0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 6: "Q5_0", 8: "Q8_0", 12: "Q4_K", 14: "Q6_K", 30: "BF16" };
 const GGML_TYPE_NAMES: Record<number, string> = {
-  3: "Q4_1", 7: "Q5_1", 9: "Q8_1", 10: "Q2_K", 11: "Q3_K", 13: "Q5_K", 15: "Q8_K",
+  7: "Q5_1", 9: "Q8_1", 10: "Q2_K", 11: "Q3_K", 13: "Q5_K", 15: "Q8_K",
   16: "IQ2_XXS", 17: "IQ2_XS", 18: "IQ3_XXS", 19: "IQ1_S", 20: "IQ4_NL", 21: "IQ3_S", 22: "IQ2_S", 23: "IQ4_XS",
   24: "I8", 25: "I16", 26: "I32", 27: "I64", 28: "F64", 29: "IQ1_M",
 };
-const GGML_TYPE_OF: Partial<Record<StorageDType, number>> = { F32: 0, F16: 1, Q4_0: 2, Q5_0: 6, Q8_0: 8, Q4_K: 12, Q6_K: 14, BF16: 30 };
+const GGML_TYPE_OF: Partial<Record<StorageDType, number>> = { F32: 0, F16: 1, Q4_0: 2, Q4_1: 3, Q5_0: 6, Q8_0: 8, Q4_K: 12, Q6_K: 14, BF16: 30 };
 
 export interface GGUFTensorInfo {
   name: string;
@@ -178,7 +178,7 @@ function parse(file: BinaryFile): Parsed {
     const dtype = GGML_TYPES[type];
     if (!dtype) {
       const known = GGML_TYPE_NAMES[type];
-      fail(`tensor ${name} type`, known ? `${known} tensors are not supported by tsgpt yet (F32, F16, BF16, Q8_0, Q6_K, Q5_0, Q4_0, Q4_K are)` : `unknown ggml type ${type}`);
+      fail(`tensor ${name} type`, known ? `${known} tensors are not supported by tsgpt yet (F32, F16, BF16, Q8_0, Q6_K, Q5_0, Q4_1, Q4_0, Q4_K are)` : `unknown ggml type ${type}`);
     }
     const shape = [...dims].reverse();
     const count = elementCount(shape);
@@ -334,7 +334,7 @@ function writeValue(w: ByteWriter, type: GGUFValueType, value: GGUFScalar | GGUF
 
 export interface GGUFWriteInput {
   metadata: Iterable<[string, GGUFValue]>;
-  /** Tensors with row-major shapes; F32, F16, BF16, Q8_0, Q6_K, Q5_0, Q4_0 or Q4_K. */
+  /** Tensors with row-major shapes; F32, F16, BF16, Q8_0, Q6_K, Q5_0, Q4_1, Q4_0 or Q4_K. */
   tensors: Iterable<[string, TensorSource]>;
 }
 
@@ -365,7 +365,7 @@ export function writeGGUF(path: string, input: GGUFWriteInput): void {
   let offset = 0;
   for (const [name, t] of tensors) {
     const type = GGML_TYPE_OF[t.dtype];
-    if (type === undefined) throw new Error(`tensor ${name}: GGUF export supports F32, F16, BF16, Q8_0, Q6_K, Q5_0, Q4_0 and Q4_K, not ${t.dtype}`);
+    if (type === undefined) throw new Error(`tensor ${name}: GGUF export supports F32, F16, BF16, Q8_0, Q6_K, Q5_0, Q4_1, Q4_0 and Q4_K, not ${t.dtype}`);
     if (t.shape.length < 1 || t.shape.length > MAX_DIMS) throw new Error(`tensor ${name}: GGUF tensors have 1 to ${MAX_DIMS} dims, got [${t.shape.join(", ")}]`);
     w.string(name);
     w.u32(t.shape.length);

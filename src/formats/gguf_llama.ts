@@ -207,9 +207,9 @@ export interface SaveGGUFOptions {
 
 /**
  * llama.cpp's general.file_type (LLAMA_FTYPE_*) for the dtype most weights have: ALL_F32 = 0,
- * MOSTLY_F16 = 1, Q4_0 = 2, Q8_0 = 7, Q5_0 = 8, Q4_K_S = 14, Q6_K = 18, BF16 = 32.
+ * MOSTLY_F16 = 1, Q4_0 = 2, Q4_1 = 3, Q8_0 = 7, Q5_0 = 8, Q4_K_S = 14, Q6_K = 18, BF16 = 32.
  */
-const FILE_TYPES: Partial<Record<StorageDType, number>> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7, Q5_0: 8, Q4_K: 14, Q6_K: 18, BF16: 32 };
+const FILE_TYPES: Partial<Record<StorageDType, number>> = { F32: 0, F16: 1, Q4_0: 2, Q4_1: 3, Q8_0: 7, Q5_0: 8, Q4_K: 14, Q6_K: 18, BF16: 32 };
 
 const u32 = (value: number): GGUFValue => ({ type: "u32", value });
 const f32 = (value: number): GGUFValue => ({ type: "f32", value });

@@ -6,7 +6,7 @@
 // layout rotates adjacent pairs, permute those rows on load (and writers permute back).
 
 /** Storage dtypes of a tensor in a file or in memory. */
-export type StorageDType = "F32" | "F16" | "BF16" | "I32" | "I64" | "U8" | "BOOL" | "Q8_0" | "Q6_K" | "Q5_0" | "Q4_0" | "Q4_K";
+export type StorageDType = "F32" | "F16" | "BF16" | "I32" | "I64" | "U8" | "BOOL" | "Q8_0" | "Q6_K" | "Q5_0" | "Q4_1" | "Q4_0" | "Q4_K";
 
 export interface StoredTensor {
   dtype: StorageDType;
@@ -15,7 +15,7 @@ export interface StoredTensor {
   /**
    * The elements: Float32Array for F32, Uint16Array (raw bits) for F16 / BF16, Int32Array for I32,
    * BigInt64Array for I64, Uint8Array (raw blocks) for U8 / BOOL and the quantized dtypes
-   * (Q8_0 / Q6_K / Q5_0 / Q4_0 / Q4_K).
+   * (Q8_0 / Q6_K / Q5_0 / Q4_1 / Q4_0 / Q4_K).
    */
   data: Float32Array | Uint16Array | Int32Array | BigInt64Array | Uint8Array;
 }

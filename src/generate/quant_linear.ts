@@ -1,18 +1,18 @@
-// Linear layers and embeddings whose weights stay quantized in memory (Q8_0, Q6_K, Q5_0, Q4_0,
-// Q4_K as read from GGUF, or Q8_ROW made in memory by src/quant/).
+// Linear layers and embeddings whose weights stay quantized in memory (Q8_0, Q6_K, Q5_0, Q4_1,
+// Q4_0, Q4_K as read from GGUF, or Q8_ROW made in memory by src/quant/).
 //
-// A Q8_0 weight takes 8.5 bits per value, Q4_0 4.5 and Q4_K 4.5 instead of f32's 32, and decode
-// is bound by how fast the weights stream from memory, so keeping them quantized is both smaller
-// and faster. The product x · Wᵀ goes to src/quant/kernels.ts: it quantizes each row of x to
-// 8-bit blocks and takes integer dot products with the weight blocks, as llama.cpp does (native
-// SIMD kernels when the addon has them, the js reference otherwise).
+// A Q8_0 weight takes 8.5 bits per value, Q4_0 4.5, Q4_1 5 and Q4_K 4.5 instead of f32's 32,
+// and decode is bound by how fast the weights stream from memory, so keeping them quantized is
+// both smaller and faster. The product x · Wᵀ goes to src/quant/kernels.ts: it quantizes each
+// row of x to 8-bit blocks and takes integer dot products with the weight blocks, as llama.cpp
+// does (native SIMD kernels when the addon has them, the js reference otherwise).
 //
-// A Q4_0, Q4_K or Q6_K matrix is repacked once, on its first product (or by prepareQuantMatrix at
-// load time), into its row-grouped layout (src/quant/row_groups.ts: 16 rows interleaved per block),
-// which the native kernels multiply several times faster. The packed copy replaces `data` (the
-// same byte count), so the matrix does not keep both. It happens only when the native kernel
-// runs; with the js backend the plain layout stays, and a packed matrix still works there (a
-// slower js fallback that unpacks 16 rows at a time).
+// A Q4_0, Q4_1, Q4_K or Q6_K matrix is repacked once, on its first product (or by
+// prepareQuantMatrix at load time), into its row-grouped layout (src/quant/row_groups.ts: 16
+// rows interleaved per block), which the native kernels multiply several times faster. The
+// packed copy replaces `data` (the same byte count), so the matrix does not keep both. It
+// happens only when the native kernel runs; with the js backend the plain layout stays, and a
+// packed matrix still works there (a slower js fallback that unpacks 16 rows at a time).
 //
 // An embedding table is only read row by row, so a lookup decodes just the rows it needs.
 import type { QuantizedTensor } from "../quant/types.js";
@@ -36,9 +36,9 @@ export interface QuantMatrix {
 }
 
 /**
- * Puts a matrix in the form the kernels multiply fastest (a Q4_0, Q4_K or Q6_K matrix of ≥ 16 rows:
- * its row-grouped layout, when the native kernel for it runs). Call at load time; quantLinear
- * does it on first use otherwise. Returns the same object.
+ * Puts a matrix in the form the kernels multiply fastest (a Q4_0, Q4_1, Q4_K or Q6_K matrix of
+ * ≥ 16 rows: its row-grouped layout, when the native kernel for it runs). Call at load time;
+ * quantLinear does it on first use otherwise. Returns the same object.
  */
 export function prepareQuantMatrix(w: QuantMatrix): QuantMatrix {
   const layout = groupedLayoutOf(w.dtype);

@@ -3,12 +3,12 @@
 //   - 1-D tensors (norm weights, biases) stay F32: they are tiny and precision-sensitive.
 //   - The output head (lm_head.weight, or the token embedding when the model ties them) is the
 //     tensor that rounding hurts most, so it gets Q6_K whatever 4-, 5- or 6-bit dtype is asked
-//     for, and stays Q8_0 / Q8_ROW when those are asked for; Q8_0 also when its rows are not a
+//     for (Q4_0, Q4_1, Q4_K, Q5_0, Q6_K), and stays Q8_0 / Q8_ROW when those are asked for; Q8_0 also when its rows are not a
 //     multiple of 256 (Q6_K's super-block). `output` overrides this (llama-quantize's
 //     --output-tensor-type; "same" is --pure).
 //   - Other 2-D weights get the requested dtype when their row length is a multiple of its block;
 //     otherwise a fallback: Q4_K → Q5_0, Q6_K → Q8_0, then F16 when even 32 does not divide the
-//     row (llama.cpp does the same).
+//     row (llama.cpp does the same; the 32-value types Q8_0, Q5_0, Q4_1, Q4_0 go to F16 directly).
 //   - The token embedding of an untied model gets the requested dtype too. `embeddings` (F16 /
 //     F32) overrides the token embedding's dtype, tied or not (llama-quantize's
 //     --token-embedding-type, which also wins over the output rule).

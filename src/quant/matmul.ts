@@ -5,6 +5,8 @@
 //   Q8_0:   Σ_b  dW_b · dx_b · Σ_j qW_j·qx_j
 //   Q4_0:   Σ_b  dW_b · dx_b · (Σ_j c_j·qx_j − 8·Σ_j qx_j)          (codes c = q + 8 ∈ [0, 15])
 //   Q5_0:   Σ_b  dW_b · dx_b · (Σ_j c_j·qx_j − 16·Σ_j qx_j)         (codes c ∈ [0, 31])
+//   Q4_1:   Σ_b  dx_b · (dW_b · Σ_j c_j·qx_j + mW_b · Σ_j qx_j)       (codes c ∈ [0, 15], minimum m;
+//           llama.cpp's q8_1 activations carry the same Σ qx, pre-multiplied by dx)
 //   Q4_K:   Σ_sub (d·sc)·dx · Σ_j c_j·qx_j − (dmin·m)·dx · Σ_j qx_j
 //   Q6_K:   Σ_sub (d·sc)·dx · (Σ_j c_j·qx_j − 32·Σ_j qx_j)          (16-value sub-blocks, c ∈ [0, 63];
 //           each 32-value activation block covers two of them, so Σ qx is taken per 16 values)
@@ -44,6 +46,20 @@ function dotQ4_0(w: Uint8Array, wo: number, a: QuantizedActivations, ao: number,
       s += (byte & 0x0f) * a.q[x0 + j]! + (byte >> 4) * a.q[x0 + 16 + j]!;
     }
     acc += f16(w, o) * a.d[ao + b]! * (s - 8 * a.sum[ao + b]!);
+  }
+  return acc;
+}
+
+function dotQ4_1(w: Uint8Array, wo: number, a: QuantizedActivations, ao: number, nb: number): number {
+  let acc = 0;
+  for (let b = 0; b < nb; b++) {
+    const o = wo + 20 * b, x0 = (ao + b) * ACT_BLOCK;
+    let s = 0;
+    for (let j = 0; j < 16; j++) {
+      const byte = w[o + 4 + j]!;
+      s += (byte & 0x0f) * a.q[x0 + j]! + (byte >> 4) * a.q[x0 + 16 + j]!;
+    }
+    acc += a.d[ao + b]! * (f16(w, o) * s + f16(w, o + 2) * a.sum[ao + b]!);
   }
   return acc;
 }
@@ -114,7 +130,7 @@ function dotQ8Row(w: Uint8Array, wo: number, a: QuantizedActivations, ao: number
 }
 
 const DOTS: Record<QuantizedTensor["dtype"], RowDot> = {
-  Q8_0: dotQ8_0, Q6_K: dotQ6_K, Q5_0: dotQ5_0, Q4_0: dotQ4_0, Q4_K: dotQ4_K, Q8_ROW: dotQ8Row,
+  Q8_0: dotQ8_0, Q6_K: dotQ6_K, Q5_0: dotQ5_0, Q4_1: dotQ4_1, Q4_0: dotQ4_0, Q4_K: dotQ4_K, Q8_ROW: dotQ8Row,
 };
 
 /** Checks the sizes of a quantized matmul; returns n (the output features). */

@@ -1,13 +1,14 @@
 // quantizeTensor / dequantize: the one entry point for every quantized dtype.
 //
 // A weight of shape [..., cols] is quantized row by row (each row = the last axis); the row
-// length must be a multiple of the dtype's block (32 for Q8_0 / Q5_0 / Q4_0, 256 for Q6_K / Q4_K).
+// length must be a multiple of the dtype's block (32 for Q8_0 / Q5_0 / Q4_1 / Q4_0, 256 for Q6_K / Q4_K).
 import type { StoredTensor } from "../formats/types.js";
 import { toFloat32 } from "../formats/dtypes.js";
 import { type QuantDType, type QuantizedTensor, BLOCK, QUANT_DTYPES, isQuantDType, matrixShape, quantizedBytes, rowBytes, rowMultiple } from "./types.js";
 import { checkFinite } from "./rounding.js";
 import { dequantizeQ8_0, quantizeQ8_0 } from "./q8_0.js";
 import { dequantizeQ4_0, quantizeQ4_0 } from "./q4_0.js";
+import { dequantizeQ4_1, quantizeQ4_1 } from "./q4_1.js";
 import { dequantizeQ5_0, quantizeQ5_0 } from "./q5_0.js";
 import { dequantizeQ4_K, quantizeQ4_K } from "./q4_k.js";
 import { dequantizeQ6_K, quantizeQ6_K } from "./q6_k.js";
@@ -22,10 +23,10 @@ export interface FloatMatrix {
 type BlockCodec = (x: Float32Array, out: Uint8Array, at: number) => void;
 type BlockDecoder = (src: Uint8Array, out: Float32Array, at: number) => void;
 const ENCODE: Record<keyof typeof BLOCK, BlockCodec> = {
-  Q8_0: quantizeQ8_0, Q6_K: quantizeQ6_K, Q5_0: quantizeQ5_0, Q4_0: quantizeQ4_0, Q4_K: quantizeQ4_K,
+  Q8_0: quantizeQ8_0, Q6_K: quantizeQ6_K, Q5_0: quantizeQ5_0, Q4_1: quantizeQ4_1, Q4_0: quantizeQ4_0, Q4_K: quantizeQ4_K,
 };
 const DECODE: Record<keyof typeof BLOCK, BlockDecoder> = {
-  Q8_0: dequantizeQ8_0, Q6_K: dequantizeQ6_K, Q5_0: dequantizeQ5_0, Q4_0: dequantizeQ4_0, Q4_K: dequantizeQ4_K,
+  Q8_0: dequantizeQ8_0, Q6_K: dequantizeQ6_K, Q5_0: dequantizeQ5_0, Q4_1: dequantizeQ4_1, Q4_0: dequantizeQ4_0, Q4_K: dequantizeQ4_K,
 };
 
 /** True when a row of `cols` values can be stored in `dtype`. */

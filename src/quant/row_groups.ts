@@ -1,15 +1,17 @@
-// Row-grouped in-memory layouts of Q4_0, Q4_K and Q6_K matrices for the native kernels (never
-// written to a file: GGUF keeps the plain layouts). Rows are taken 16 at a time and their
+// Row-grouped in-memory layouts of Q4_0, Q4_1, Q4_K and Q6_K matrices for the native kernels
+// (never written to a file: GGUF keeps the plain layouts). Rows are taken 16 at a time and their
 // blocks interleaved, so one SIMD load brings the same 4 bytes of 16 rows (one int32 lane per
 // row) and one broadcast activation word serves all of them; the 16 f16 scales of a block sit
 // together and convert in one instruction (native/quant.cc, GroupedMatmul).
 //
-// Each unit (a Q4_0 block of 32 values, 18 bytes; a Q4_K super-block of 256 values, 144 bytes;
-// a Q6_K super-block of 256 values, 210 bytes) of a group of 16 rows becomes 16 × its bytes,
-// interleaved; row r's bytes go to:
+// Each unit (a Q4_0 block of 32 values, 18 bytes; a Q4_1 block, 20 bytes; a Q4_K super-block of
+// 256 values, 144 bytes; a Q6_K super-block of 256 values, 210 bytes) of a group of 16 rows
+// becomes 16 × its bytes, interleaved; row r's bytes go to:
 //
 //   q4_0x16   0..31     f16 scale at 2r
 //             32..287   nibble byte q (0..15) at 32 + 64·(q >> 2) + 4r + (q & 3)
+//   q4_1x16   0..63     f16 d at 2r, f16 m at 32 + 2r
+//             64..319   nibble byte q (0..15) at 64 + 64·(q >> 2) + 4r + (q & 3)
 //   q4_kx16   0..63     f16 d at 2r, f16 dmin at 32 + 2r
 //             64..255   packed scale byte t (0..11) at 64 + 64·(t >> 2) + 4r + (t & 3)
 //             256..2303 nibble byte q (0..127) at 256 + 512·(q >> 5) + 64·((q & 31) >> 2) + 4r + (q & 3)
@@ -32,8 +34,8 @@ import { quantizedMatmulJs } from "./matmul.js";
 /** Rows per interleaved group. */
 export const GROUP_ROWS = 16;
 
-export type GroupedDType = "Q4_0" | "Q4_K" | "Q6_K";
-export type GroupedLayout = "q4_0x16" | "q4_kx16" | "q6_kx16";
+export type GroupedDType = "Q4_0" | "Q4_1" | "Q4_K" | "Q6_K";
+export type GroupedLayout = "q4_0x16" | "q4_1x16" | "q4_kx16" | "q6_kx16";
 
 interface UnitLayout {
   values: number; // values per unit
@@ -48,6 +50,12 @@ const UNITS: Record<GroupedDType, UnitLayout> = {
     bytes: 18,
     run: (j) => (j < 2 ? 2 : 4),
     offset: (r, j) => (j < 2 ? 2 * r + j : 32 + 64 * ((j - 2) >> 2) + 4 * r + ((j - 2) & 3)),
+  },
+  Q4_1: {
+    values: 32,
+    bytes: 20,
+    run: (j) => (j < 4 ? 2 : 4),
+    offset: (r, j) => (j < 4 ? 32 * (j >> 1) + 2 * r + (j & 1) : 64 + 64 * ((j - 4) >> 2) + 4 * r + ((j - 4) & 3)),
   },
   Q4_K: {
     values: 256,
@@ -81,7 +89,8 @@ const UNITS: Record<GroupedDType, UnitLayout> = {
 
 /** The grouped layout of a dtype, or null when it has none. */
 export function groupedLayoutOf(dtype: string): GroupedLayout | null {
-  return dtype === "Q4_0" ? "q4_0x16" : dtype === "Q4_K" ? "q4_kx16" : dtype === "Q6_K" ? "q6_kx16" : null;
+  const layouts: Record<string, GroupedLayout> = { Q4_0: "q4_0x16", Q4_1: "q4_1x16", Q4_K: "q4_kx16", Q6_K: "q6_kx16" };
+  return layouts[dtype] ?? null;
 }
 
 function checkSize(dtype: GroupedDType, data: Uint8Array, rows: number, cols: number, what: string): number {

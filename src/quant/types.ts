@@ -2,12 +2,14 @@
 //
 // A quantized weight is one Uint8Array holding every row back to back; each row is a run of
 // whole blocks (or, for Q8_ROW, int8 values with one scale per row at the end of the array).
-// Q8_0, Q4_0, Q5_0, Q4_K and Q6_K are llama.cpp's block formats, byte for byte, so they go
+// Q8_0, Q4_0, Q4_1, Q5_0, Q4_K and Q6_K are llama.cpp's block formats, byte for byte, so they go
 // into GGUF files unchanged:
 //
 //   Q8_0  32 values, 34 bytes:  f16 d | 32 × int8 q                 x ≈ d·q
 //   Q4_0  32 values, 18 bytes:  f16 d | 16 bytes of nibbles         x ≈ d·(q − 8)
 //         byte j holds value j in its low nibble and value j+16 in its high nibble
+//   Q4_1  32 values, 20 bytes:  f16 d | f16 m | 16 bytes of nibbles x ≈ d·q + m
+//         the nibbles as in Q4_0; m is the block's minimum
 //   Q5_0  32 values, 22 bytes:  f16 d | u32 qh | 16 bytes of nibbles x ≈ d·(q − 16)
 //         the low 4 bits of q as in Q4_0; bit j of qh is the fifth bit of value j
 //   Q4_K 256 values, 144 bytes: f16 d | f16 dmin | 12 bytes of 6-bit (scale, min) pairs for
@@ -23,9 +25,9 @@
 // written to GGUF.
 import type { StoredTensor } from "../formats/types.js";
 
-export type QuantDType = "Q8_0" | "Q6_K" | "Q5_0" | "Q4_0" | "Q4_K" | "Q8_ROW";
+export type QuantDType = "Q8_0" | "Q6_K" | "Q5_0" | "Q4_1" | "Q4_0" | "Q4_K" | "Q8_ROW";
 
-export const QUANT_DTYPES: readonly QuantDType[] = ["Q8_0", "Q6_K", "Q5_0", "Q4_0", "Q4_K", "Q8_ROW"];
+export const QUANT_DTYPES: readonly QuantDType[] = ["Q8_0", "Q6_K", "Q5_0", "Q4_1", "Q4_0", "Q4_K", "Q8_ROW"];
 
 /** A quantized 2-D weight: shape [rows, cols] (out_features, in_features), raw bytes. */
 export interface QuantizedTensor {
@@ -38,6 +40,7 @@ export interface QuantizedTensor {
 export const BLOCK: Record<Exclude<QuantDType, "Q8_ROW">, { values: number; bytes: number }> = {
   Q8_0: { values: 32, bytes: 34 },
   Q4_0: { values: 32, bytes: 18 },
+  Q4_1: { values: 32, bytes: 20 },
   Q5_0: { values: 32, bytes: 22 },
   Q4_K: { values: 256, bytes: 144 },
   Q6_K: { values: 256, bytes: 210 },

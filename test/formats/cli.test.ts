@@ -82,7 +82,7 @@ describe("tsgpt inspect / convert", { skip: skipUnlessShared("models", "stories2
     assert.match(r.err, /--dtype q8_0: quantized weights can only be written with --to gguf/);
     r = await capture(convert, ["--input", bin(), "--output", join(dir, "x.gguf"), "--to", "gguf", "--dtype", "q5_1"]);
     assert.equal(r.code, 2);
-    assert.match(r.err, /--dtype: expected f32, f16, bf16, q8_0, q6_k, q5_0, q4_0 or q4_k, got 'q5_1'/);
+    assert.match(r.err, /--dtype: expected f32, f16, bf16, q8_0, q6_k, q5_0, q4_1, q4_0 or q4_k, got 'q5_1'/);
     r = await capture(convert, ["--input", bin(), "--output", join(dir, "x"), "--to", "onnx"]);
     assert.equal(r.code, 2);
     assert.match(r.err, /--to: expected one of hf, gguf, llama2c, got 'onnx'/);

@@ -49,6 +49,7 @@ const tensors: Array<[string, StoredTensor]> = [
   ["d.q8_0", { dtype: "Q8_0", shape: [2, 64], data: block(4, 34, 1) }],
   ["e.q4_0", { dtype: "Q4_0", shape: [3, 32], data: block(3, 18, 2) }],
   ["f.q5_0", { dtype: "Q5_0", shape: [2, 32], data: block(2, 22, 3) }],
+  ["h.q4_1", { dtype: "Q4_1", shape: [2, 64], data: block(4, 20, 5) }],
   ["g.q6_k", { dtype: "Q6_K", shape: [2, 256], data: block(2, 210, 4) }],
 ];
 
@@ -212,6 +213,31 @@ describe("Llama GGUF", { skip: skipUnlessShared("models", "stories260K", "storie
     const buf = readFileSync(p);
     const at = buf.indexOf("blk.0.ffn_up.weight") + "blk.0.ffn_up.weight".length;
     assert.equal(buf.readUInt32LE(at + 4 + 16), 6, "ggml type id after n_dims and two dims");
+    const g = readGGUFCheckpoint(p);
+    for (const [name, t] of q.tensors) {
+      const u = g.tensors.get(name)!;
+      assert.equal(u.dtype, t.dtype, name);
+      assert.deepEqual(u.shape, t.shape, name);
+      assert.ok(Buffer.from(u.data.buffer, u.data.byteOffset, u.data.byteLength).equals(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)), name);
+    }
+  });
+
+  test("Q4_1 export: ggml type 3, llama.cpp's file type 3, the same bytes back", () => {
+    const ck = loadCheckpointSync(sharedPath("models", "stories260K", "stories260K.bin"));
+    const q = quantizeCheckpoint(ck, "Q4_1");
+    const p = join(dir, "stories-q4_1.gguf");
+    saveCheckpointSync(p, q, "gguf");
+    const r = GGUFReader.open(p);
+    try {
+      assert.equal(r.metadata.get("general.file_type")?.value, 3); // LLAMA_FTYPE_MOSTLY_Q4_1
+      assert.equal(r.tensors.find((t) => t.name === "blk.0.ffn_up.weight")!.dtype, "Q4_1");
+      assert.equal(r.tensors.find((t) => t.name === "token_embd.weight")!.dtype, "Q8_0"); // the tied output head, rows of 64
+    } finally {
+      r.close();
+    }
+    const buf = readFileSync(p);
+    const at = buf.indexOf("blk.0.ffn_up.weight") + "blk.0.ffn_up.weight".length;
+    assert.equal(buf.readUInt32LE(at + 4 + 16), 3, "ggml type id after n_dims and two dims");
     const g = readGGUFCheckpoint(p);
     for (const [name, t] of q.tensors) {
       const u = g.tensors.get(name)!;

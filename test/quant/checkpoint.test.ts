@@ -33,10 +33,12 @@ describe("dtype plan (llama.cpp's llama_tensor_get_type for tsgpt's types)", () 
     assert.equal(plannedDType("Q6_K", W, [64, 512], false), "Q6_K");
     assert.equal(plannedDType("Q5_0", W, [64, 96], false), "Q5_0");
     assert.equal(plannedDType("Q5_0", W, [64, 172], false), "F16");
+    assert.equal(plannedDType("Q4_1", W, [64, 64], false), "Q4_1");
+    assert.equal(plannedDType("Q4_1", W, [64, 172], false), "F16");
   });
 
   test("the output head gets Q6_K, or Q8_0 for Q8_0 and for rows that 256 does not divide", () => {
-    for (const dt of ["Q4_0", "Q4_K", "Q5_0", "Q6_K"] as const) {
+    for (const dt of ["Q4_0", "Q4_1", "Q4_K", "Q5_0", "Q6_K"] as const) {
       assert.equal(plannedDType(dt, OUT, [512, 256], false), "Q6_K", dt);
       assert.equal(plannedDType(dt, OUT, [512, 64], false), "Q8_0", dt);
     }
@@ -49,6 +51,8 @@ describe("dtype plan (llama.cpp's llama_tensor_get_type for tsgpt's types)", () 
     assert.equal(plannedDType("Q4_0", EMB, [512, 256], true), "Q6_K");
     assert.equal(plannedDType("Q4_K", EMB, [512, 64], true), "Q8_0");
     assert.equal(plannedDType("Q4_0", EMB, [512, 256], false), "Q4_0");
+    assert.equal(plannedDType("Q4_1", EMB, [512, 64], true), "Q8_0");
+    assert.equal(plannedDType("Q4_1", EMB, [512, 64], false), "Q4_1");
     assert.equal(plannedDType("Q4_K", EMB, [512, 64], false), "Q5_0");
     assert.equal(plannedDType("Q4_0", "transformer.wte.weight", [512, 256], true), "Q6_K"); // GPT-2
   });
@@ -56,6 +60,7 @@ describe("dtype plan (llama.cpp's llama_tensor_get_type for tsgpt's types)", () 
   test("output: same (--pure) and an explicit dtype; embeddings wins over the output rule", () => {
     assert.equal(plannedDType("Q4_0", OUT, [512, 256], false, { output: "same" }), "Q4_0");
     assert.equal(plannedDType("Q4_K", EMB, [512, 64], true, { output: "same" }), "Q5_0");
+    assert.equal(plannedDType("Q4_1", EMB, [512, 64], true, { output: "same" }), "Q4_1");
     assert.equal(plannedDType("Q4_0", OUT, [512, 256], false, { output: "Q8_0" }), "Q8_0");
     assert.equal(plannedDType("Q4_0", OUT, [512, 256], false, { output: "F16" }), "F16");
     assert.equal(plannedDType("Q4_0", OUT, [512, 64], false, { output: "Q6_K" }), "Q8_0"); // Q6_K's fallback
@@ -79,6 +84,13 @@ describe("quantizeCheckpoint applies the plan to every tensor", { skip }, () => 
     assert.equal(pure.tensors.get("model.embed_tokens.weight")!.dtype, "Q5_0");
   });
 
+  test("stories260K Q4_1: like Q4_0, layers Q4_1, the tied embedding (output head) Q8_0, w2 (rows of 172) F16", () => {
+    for (const [name, t] of quantizeCheckpoint(ck, "Q4_1").tensors) {
+      const expected = t.shape.length < 2 ? "F32" : name === "model.embed_tokens.weight" ? "Q8_0" : t.shape[1] === 172 ? "F16" : "Q4_1";
+      assert.equal(t.dtype, expected, name);
+    }
+  });
+
   test("an untied copy: lm_head gets the output rule, the embedding the requested dtype", () => {
     const emb = ck.tensors.get("model.embed_tokens.weight")!;
     const untied = {
@@ -94,7 +106,7 @@ describe("quantizeCheckpoint applies the plan to every tensor", { skip }, () => 
 });
 
 describe("tsgpt quantize on stories260K", { skip }, () => {
-  const cases = [["q8_0", "auto"], ["q4_0", "auto"], ["q4_k", "auto"], ["q6_k", "auto"], ["q4_0", "same"]] as const;
+  const cases = [["q8_0", "auto"], ["q4_0", "auto"], ["q4_1", "auto"], ["q4_k", "auto"], ["q6_k", "auto"], ["q4_0", "same"], ["q4_1", "same"]] as const;
   for (const [dtype, outputType] of cases) {
     test(`${dtype}, --output-type ${outputType}: the GGUF holds the quantized weights`, async () => {
       const out = join(dir, `s-${dtype}-${outputType}.gguf`);
@@ -108,7 +120,7 @@ describe("tsgpt quantize on stories260K", { skip }, () => {
       }
       assert.equal(code, 0);
       const ck = loadCheckpointSync(model);
-      const expected = quantizeCheckpoint(ck, dtype.toUpperCase() as "Q8_0" | "Q4_0" | "Q4_K" | "Q6_K", { output: outputType });
+      const expected = quantizeCheckpoint(ck, dtype.toUpperCase() as "Q8_0" | "Q4_0" | "Q4_1" | "Q4_K" | "Q6_K", { output: outputType });
       const emb = expected.tensors.get("model.embed_tokens.weight")!.dtype;
       assert.equal(emb, outputType === "same" ? dtype.toUpperCase() : "Q8_0"); // rows of 64: the output rule gives Q8_0
       const back = readGGUFCheckpoint(out);
@@ -133,8 +145,8 @@ describe("tsgpt quantize on stories260K", { skip }, () => {
     } finally {
       console.error = err;
     }
-    assert.match(lines[0]!, /--dtype must be q8_0, q6_k, q5_0, q4_0 or q4_k, got 'q3'/);
-    assert.match(lines[1]!, /--output-type must be auto, same, q8_0, q6_k, q5_0, q4_0, q4_k, f16, f32, got 'q3'/);
+    assert.match(lines[0]!, /--dtype must be q8_0, q6_k, q5_0, q4_1, q4_0 or q4_k, got 'q3'/);
+    assert.match(lines[1]!, /--output-type must be auto, same, q8_0, q6_k, q5_0, q4_1, q4_0, q4_k, f16, f32, got 'q3'/);
     assert.ok(!existsSync(join(dir, "x.gguf")));
   });
 

@@ -1,6 +1,6 @@
-// Quantized weights in the inference decoder: stories260K quantized to Q8_0 / Q4_0 GGUF runs with
-// its weights kept quantized (integer kernels, Q8 activations), and its logits and greedy text
-// are compared with the same weights dequantized to f32 (the oracle: the f32 decoder).
+// Quantized weights in the inference decoder: stories260K quantized to Q8_0 / Q4_0 / Q4_1 GGUF
+// runs with its weights kept quantized (integer kernels, Q8 activations), and its logits and
+// greedy text are compared with the same weights dequantized to f32 (the oracle: the f32 decoder).
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -53,7 +53,7 @@ describe("stories260K quantized in the decoder", { skip }, () => {
   const previous = getBackend().name;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "tsgpt-quant-decoder-"));
-    for (const dt of ["q8_0", "q4_0"]) {
+    for (const dt of ["q8_0", "q4_0", "q4_1"]) {
       const out = join(dir, `stories260K-${dt}.gguf`);
       const log = console.log;
       console.log = () => {}; // the CLI's one-line summary
@@ -81,7 +81,7 @@ describe("stories260K quantized in the decoder", { skip }, () => {
   });
 
   for (const backend of availableBackends()) {
-    for (const dt of ["q8_0", "q4_0"]) {
+    for (const dt of ["q8_0", "q4_0", "q4_1"]) {
       test(`${dt} logits close to the dequantized f32 decoder's (${backend})`, () => {
         setBackend(backend);
         const q = ggufs.get(dt)!;

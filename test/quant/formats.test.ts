@@ -1,4 +1,4 @@
-// Q8_0, Q4_0, Q5_0, Q4_K, Q6_K: bytes identical to ggml's reference quantizers (ported to numpy
+// Q8_0, Q4_0, Q4_1, Q5_0, Q4_K, Q6_K: bytes identical to ggml's reference quantizers (ported to numpy
 // in reference.py.ts), dequantization identical to ggml's and within each rule's error bound, and
 // clear errors on bad input.
 import { describe, test } from "node:test";
@@ -18,8 +18,8 @@ function reference(kind: string, x: Float32Array): Buffer {
   return runPython(REFERENCE_QUANTIZERS, Buffer.concat([header, Buffer.from(x.buffer, x.byteOffset, x.byteLength)]));
 }
 
-/** Dequantized by the numpy port of ggml's dequantize_row_q5_0 / _q6_K. */
-function referenceDecode(kind: "dq5_0" | "dq6_k", bytes: Uint8Array): Float32Array {
+/** Dequantized by the numpy port of ggml's dequantize_row_q4_1 / _q5_0 / _q6_K. */
+function referenceDecode(kind: "dq4_1" | "dq5_0" | "dq6_k", bytes: Uint8Array): Float32Array {
   const out = runPython(REFERENCE_QUANTIZERS, Buffer.concat([Buffer.from(`${kind}\n`), Buffer.from(bytes)]));
   return new Float32Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength));
 }
@@ -44,6 +44,34 @@ function edgeSuperBlocks(seed: number): Float32Array {
   return x;
 }
 
+/**
+ * Blocks of 32 values for Q4_1's min / max rule: constant (zero, positive, negative), one huge
+ * value of either sign among small ones, all negative, exact half-step ties on a grid of 15
+ * steps, large and tiny magnitudes, and a block whose minimum is the last value. 16 blocks (two
+ * rows of 256), the kinds in turn.
+ */
+function edgeBlocks(seed: number): Float32Array {
+  const kinds: Array<(j: number, g: number) => number> = [
+    () => 0,
+    () => 0.5,
+    () => -3,
+    (j, g) => (j === 9 ? 1e4 : g * 0.01),
+    (j, g) => (j === 20 ? -700 : g * 0.01),
+    (j, g) => -0.2 - Math.abs(g),
+    (j) => (j % 16) + (j < 16 ? 0.5 : 0), // x − min = k + ½ with d = 1: ties
+    (j, g) => g * 1000,
+    (j, g) => g * 1e-6,
+    (j) => (j === 31 ? -1 : 0.25 * Math.sin(j)),
+  ];
+  const g = gaussian(16 * 32, seed);
+  const x = new Float32Array(16 * 32);
+  for (let b = 0; b < 16; b++) {
+    const f = kinds[b % kinds.length]!;
+    for (let j = 0; j < 32; j++) x[32 * b + j] = Math.fround(f(j, g[32 * b + j]!));
+  }
+  return x;
+}
+
 function firstDifference(a: Uint8Array, b: Uint8Array): string {
   for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) return `first difference at byte ${i}: ${a[i]} vs ${b[i]}`;
   return "equal";
@@ -52,14 +80,15 @@ function firstDifference(a: Uint8Array, b: Uint8Array): string {
 const skip = skipUnlessNumpy();
 
 describe("bytes identical to ggml's reference quantizers", () => {
-  for (const [dtype, kind] of [["Q8_0", "q8_0"], ["Q4_0", "q4_0"], ["Q5_0", "q5_0"], ["Q4_K", "q4_k"], ["Q6_K", "q6_k"]] as const) {
+  for (const [dtype, kind] of [["Q8_0", "q8_0"], ["Q4_0", "q4_0"], ["Q4_1", "q4_1"], ["Q5_0", "q5_0"], ["Q4_K", "q4_k"], ["Q6_K", "q6_k"]] as const) {
     test(`${dtype}`, { skip }, () => {
       const superBlocks = dtype === "Q4_K" || dtype === "Q6_K";
       let x = testValues(superBlocks ? 64 : 96, 7); // Q4_K / Q6_K: 8 super-blocks
       // Also a few Q4_K super-blocks with large and mixed magnitudes.
       if (dtype === "Q4_K") x.set(gaussian(512, 11, 3).map((v, i) => v + (i % 256 < 128 ? 2 : 0)), 0);
       // The new formats also get the edge-case super-blocks.
-      if (dtype === "Q5_0" || dtype === "Q6_K") x = Float32Array.from([...x, ...edgeSuperBlocks(13)]);
+      if (dtype === "Q5_0" || dtype === "Q6_K" || dtype === "Q4_1") x = Float32Array.from([...x, ...edgeSuperBlocks(13)]);
+      if (dtype === "Q4_1") x = Float32Array.from([...x, ...edgeBlocks(19), ...edgeBlocks(23)]);
       const q = quantizeTensor({ data: x, shape: [x.length / 256, 256] }, dtype);
       const ref = reference(kind, x);
       assert.equal(q.data.length, ref.length);
@@ -69,7 +98,7 @@ describe("bytes identical to ggml's reference quantizers", () => {
 });
 
 describe("dequantization identical to ggml's", () => {
-  for (const [dtype, kind] of [["Q5_0", "dq5_0"], ["Q6_K", "dq6_k"]] as const) {
+  for (const [dtype, kind] of [["Q4_1", "dq4_1"], ["Q5_0", "dq5_0"], ["Q6_K", "dq6_k"]] as const) {
     test(`${dtype}`, { skip }, () => {
       const x = Float32Array.from([...testValues(64, 21), ...edgeSuperBlocks(17)]);
       const q = quantizeTensor({ data: x, shape: [x.length / 256, 256] }, dtype);
@@ -82,7 +111,7 @@ describe("dequantization identical to ggml's", () => {
 
   test("dequantizeRow decodes one row like dequantize (an embedding lookup)", () => {
     const x = gaussian(6 * 512, 4, 0.1);
-    for (const dtype of ["Q5_0", "Q6_K"] as const) {
+    for (const dtype of ["Q4_1", "Q5_0", "Q6_K"] as const) {
       const q = quantizeTensor({ data: x, shape: [6, 512] }, dtype);
       const all = dequantize(q).data as Float32Array;
       const row = new Float32Array(512);
@@ -152,6 +181,35 @@ describe("dequantization error bounds", () => {
       return xs.reduce((s, v, i) => s + (v - yy[i]!) ** 2, 0);
     };
     assert.ok(err("Q5_0") < 0.35 * err("Q4_0"), `Q5_0 ${err("Q5_0")} vs Q4_0 ${err("Q4_0")}`); // half the step: ~1/4 the squared error
+  });
+
+  test("Q4_1: |x − x̂| ≤ d/2 + the f16 rounding of d and m, per block, edge blocks included", () => {
+    const xs = Float32Array.from([...x, ...edgeBlocks(29)]);
+    const q = quantizeTensor({ data: xs, shape: [xs.length / 256, 256] }, "Q4_1");
+    const y = dequantize(q).data as Float32Array;
+    for (let b = 0; b < xs.length / 32; b++) {
+      const block = xs.subarray(32 * b, 32 * b + 32);
+      const min = Math.min(...block), max = Math.max(...block);
+      const d = Math.fround((max - min) / 15); // the unrounded step
+      const dh = halfToFloat(q.data[20 * b]! | (q.data[20 * b + 1]! << 8));
+      const mh = halfToFloat(q.data[20 * b + 2]! | (q.data[20 * b + 3]! << 8));
+      // Half a step from rounding, up to 15 times the f16 error of d, the f16 error of m, and float slack.
+      const bound = d / 2 + 15 * Math.abs(d - dh) + Math.abs(min - mh) + 1e-5 * d + 1e-6 * Math.max(Math.abs(min), Math.abs(max)) + 1e-12;
+      for (let j = 0; j < 32; j++) {
+        const err = Math.abs(block[j]! - y[32 * b + j]!);
+        assert.ok(err <= bound, `block ${b} value ${j}: ${block[j]} → ${y[32 * b + j]}, error ${err} > ${bound}`);
+      }
+      if (max === min) for (let j = 0; j < 32; j++) assert.equal(y[32 * b + j], mh, `constant block ${b} decodes to its f16 minimum`);
+    }
+  });
+
+  test("Q4_1 beats Q4_0 where a block's values are skewed or one-signed (the reason for the minimum)", () => {
+    const xs = gaussian(16 * 256, 9, 0.1).map((v, i) => (Math.floor(i / 32) % 2 === 0 ? v + 0.15 : Math.abs(v)));
+    const err = (dt: QuantDType) => {
+      const yy = dequantize(quantizeTensor({ data: xs, shape: [16, 256] }, dt)).data as Float32Array;
+      return xs.reduce((s, v, i) => s + (v - yy[i]!) ** 2, 0);
+    };
+    assert.ok(err("Q4_1") < 0.5 * err("Q4_0"), `Q4_1 ${err("Q4_1")} vs Q4_0 ${err("Q4_0")}`);
   });
 
   test("Q6_K: |x − x̂| ≤ |d·sc|/2 inside each sub-block's code range; 6 bits beat Q4_K", () => {
@@ -240,6 +298,7 @@ describe("bad input", () => {
     assert.throws(() => quantizeTensor({ data: new Float32Array(64), shape: [1, 64] }, "Q4_K", "w"), /multiple of 256/);
     assert.throws(() => quantizeTensor({ data: new Float32Array(64), shape: [1, 64] }, "Q6_K", "w"), /multiple of 256/);
     assert.throws(() => quantizeTensor({ data: new Float32Array(48), shape: [1, 48] }, "Q5_0", "w"), /multiple of 32/);
+    assert.throws(() => quantizeTensor({ data: new Float32Array(48), shape: [1, 48] }, "Q4_1", "w"), /w: rows of 48 values cannot be stored as Q4_1 \(the row length must be a multiple of 32\)/);
   });
   test("non-finite values are refused", () => {
     const x = new Float32Array(32);

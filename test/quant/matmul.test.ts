@@ -104,9 +104,9 @@ describe("native quantized kernels", { skip: hasNativeQuantKernels() ? false : "
       assertClose(nat, js, 1e-5, `${dt} threaded`);
     }
   });
-  // Q5_0 and Q6_K on more shapes, and on random bytes (every code and scale bit pattern, which
-  // the quantizer may never produce) with small valid f16 block scales.
-  for (const dt of ["Q5_0", "Q6_K"] as const) {
+  // Q5_0, Q6_K and Q4_1 on more shapes, and on random bytes (every code and scale bit pattern,
+  // which the quantizer may never produce) with small valid f16 block scales (and minimums).
+  for (const dt of ["Q5_0", "Q6_K", "Q4_1"] as const) {
     const shapes: Array<[m: number, n: number, k: number]> = [[1, 1, 256], [1, 37, 768], [2, 15, 512], [5, 19, 256], [1, 16, 768]];
     test(`${dt}: every SIMD level matches the js reference on odd shapes and random bytes`, () => {
       for (const [mm, nn, k] of shapes) {
@@ -136,24 +136,27 @@ describe("native quantized kernels", { skip: hasNativeQuantKernels() ? false : "
   });
 });
 
-/** A [rows, cols] matrix of random bytes whose f16 scale fields hold small normal numbers. */
-function randomBlocks(dt: "Q5_0" | "Q6_K", rows: number, cols: number, seed: number): QuantizedTensor {
+/** A [rows, cols] matrix of random bytes whose f16 scale (and Q4_1 minimum) fields hold small normal numbers. */
+function randomBlocks(dt: "Q5_0" | "Q6_K" | "Q4_1", rows: number, cols: number, seed: number): QuantizedTensor {
   const g = new Generator(seed);
   const { values, bytes } = BLOCK[dt];
   const data = Uint8Array.from({ length: rows * (cols / values) * bytes }, () => g.randint(0, 256));
-  const at = dt === "Q5_0" ? 0 : 208; // where the f16 d of a block lies
+  const halves = dt === "Q5_0" ? [0] : dt === "Q4_1" ? [0, 2] : [208]; // where the f16 d (and m) of a block lie
   for (let o = 0; o < data.length; o += bytes) {
-    data[o + at] = g.randint(0, 256); // mantissa bits
-    data[o + at + 1] = 0x20 + g.randint(0, 8) + (g.randint(0, 2) === 1 ? 0x80 : 0); // exponent 8..9 (≈ 2⁻⁷), either sign
+    for (const at of halves) {
+      data[o + at] = g.randint(0, 256); // mantissa bits
+      data[o + at + 1] = 0x20 + g.randint(0, 8) + (g.randint(0, 2) === 1 ? 0x80 : 0); // exponent 8..9 (≈ 2⁻⁷), either sign
+    }
   }
   return { dtype: dt, shape: [rows, cols], data };
 }
 
-// The row-grouped layouts (q4_0x16, q4_kx16, q6_kx16): rows interleaved 16 at a time, the rows % 16 last
+// The row-grouped layouts (q4_0x16, q4_1x16, q4_kx16, q6_kx16): rows interleaved 16 at a time, the rows % 16 last
 // rows plain. Row counts below, at and above the group size and with tails; the plain js matmul
 // is the reference.
 const GROUPED: Array<{ dt: GroupedDType; layout: GroupedLayout; shapes: Array<[m: number, n: number, k: number]> }> = [
   { dt: "Q4_0", layout: "q4_0x16", shapes: [[1, 5, 64], [3, 16, 96], [1, 37, 64], [2, 50, 160], [1, 16 * 9 + 7, 256]] },
+  { dt: "Q4_1", layout: "q4_1x16", shapes: [[1, 5, 64], [3, 16, 96], [1, 37, 64], [2, 50, 160], [1, 16 * 9 + 7, 256], [4, 33, 32]] },
   { dt: "Q4_K", layout: "q4_kx16", shapes: [[1, 5, 256], [2, 16, 512], [1, 37, 256], [3, 33, 768]] },
   { dt: "Q6_K", layout: "q6_kx16", shapes: [[1, 5, 256], [2, 16, 512], [1, 37, 256], [3, 33, 768], [1, 16 * 3 + 7, 768]] },
 ];
@@ -209,7 +212,7 @@ describe("row-grouped layouts (js)", () => {
 describe("native row-grouped kernels", { skip: hasNativeQuantKernels() ? false : "native quantized kernels not built" }, () => {
   for (const level of hasNativeQuantKernels() ? quantSimdLevels() : []) {
     for (const threads of [1, 2]) {
-      test(`${level}, ${threads} thread(s): q4_0x16, q4_kx16 and q6_kx16 match the plain js reference on odd shapes`, () => {
+      test(`${level}, ${threads} thread(s): q4_0x16, q4_1x16, q4_kx16 and q6_kx16 match the plain js reference on odd shapes`, () => {
         const before = getNumThreads();
         setQuantSimdLevel(level);
         setNumThreads(threads);
@@ -229,7 +232,7 @@ describe("native row-grouped kernels", { skip: hasNativeQuantKernels() ? false :
       });
     }
   }
-  test("quantLinear packs a Q4_0 / Q4_K / Q6_K matrix on first use; the packed matrix still works on the js backend", () => {
+  test("quantLinear packs a Q4_0 / Q4_1 / Q4_K / Q6_K matrix on first use; the packed matrix still works on the js backend", () => {
     const previous = getBackend().name;
     try {
       for (const { dt, layout, shapes } of GROUPED) {

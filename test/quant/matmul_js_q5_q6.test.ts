@@ -1,6 +1,7 @@
-// The js reference matmul for Q5_0 and Q6_K: its integer block sums (codes with an offset of 16
-// or 32, Q6_K's two 16-value sub-blocks per 32-value activation block) must equal the product of
-// the dequantized weights with the dequantized 8-bit activations, and stay close to the f32 product.
+// The js reference matmul for Q5_0, Q6_K and Q4_1: its integer block sums (codes with an offset
+// of 16 or 32, Q6_K's two 16-value sub-blocks per 32-value activation block, Q4_1's minimum
+// through the activation code sum) must equal the product of the dequantized weights with the
+// dequantized 8-bit activations, and stay close to the f32 product.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { gaussian } from "./data.js";
@@ -21,13 +22,13 @@ function matmulF64(x: Float32Array, m: number, k: number, w: Float32Array, n: nu
   return out;
 }
 
-describe("quantizedMatmulJs for Q5_0 and Q6_K", () => {
+describe("quantizedMatmulJs for Q5_0, Q6_K and Q4_1", () => {
   const m = 3, k = 512, n = 24;
   // Weights with a few outliers and a skewed row, activations with one large channel.
   const wf = gaussian(n * k, 31, 0.05).map((v, i) => (i % 997 === 5 ? v * 40 : i < k ? v + 0.03 : v));
   const x = gaussian(m * k, 32, 1).map((v, i) => (i % k === 77 ? v * 20 : v));
 
-  for (const dtype of ["Q5_0", "Q6_K"] as const) {
+  for (const dtype of ["Q5_0", "Q6_K", "Q4_1"] as const) {
     test(`${dtype}: equals dequantized weights · dequantized activations`, () => {
       const w = quantizeTensor({ data: wf, shape: [n, k] }, dtype);
       const out = new Float32Array(m * n);

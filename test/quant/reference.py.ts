@@ -1,9 +1,11 @@
 // Reference quantizers in numpy, ported from ggml's quantize_row_q8_0_ref, quantize_row_q4_0_ref,
-// quantize_row_q5_0_ref, quantize_row_q4_K_ref and quantize_row_q6_K_ref (ggml/src/ggml-quants.c).
+// quantize_row_q4_1_ref, quantize_row_q5_0_ref, quantize_row_q4_K_ref and quantize_row_q6_K_ref
+// (ggml/src/ggml-quants.c).
 // Every operation is float32, in ggml's order; running sums are sequential (np.add.accumulate),
 // as the C loops are.
 // Input on stdin: "<kind>\n" then little-endian float32 values. Output: the quantized bytes.
-// Kinds dq5_0 / dq6_k (dequantize_row_q5_0 / _q6_K) take quantized bytes and output float32 values.
+// Kinds dq4_1 / dq5_0 / dq6_k (dequantize_row_q4_1 / _q5_0 / _q6_K) take quantized bytes and
+// output float32 values.
 export const REFERENCE_QUANTIZERS = String.raw`
 import sys
 import numpy as np
@@ -42,6 +44,20 @@ def q4_0(x):
         idv = F(F(1) / d) if d != 0 else F(0)
         out += fp16_bytes(d)
         q = np.minimum(15, np.trunc(((b * idv).astype(np.float32) + F(8.5)).astype(np.float32))).astype(np.uint8)
+        out += (q[:16] | (q[16:] << 4)).astype(np.uint8).tobytes()
+    return bytes(out)
+
+def q4_1(x):
+    out = bytearray()
+    for b in x.reshape(-1, 32):
+        mn = F(np.finfo(np.float32).max); mx = F(-np.finfo(np.float32).max)
+        for v in b:  # the C loop: strict comparisons from +-FLT_MAX
+            if v < mn: mn = v
+            if v > mx: mx = v
+        d = F(F(mx - mn) / F(15))
+        idv = F(F(1) / d) if d != 0 else F(0)
+        out += fp16_bytes(d) + fp16_bytes(mn)
+        q = np.minimum(15, np.trunc((((b - mn).astype(np.float32) * idv).astype(np.float32) + F(0.5)).astype(np.float32))).astype(np.uint8)
         out += (q[:16] | (q[16:] << 4)).astype(np.uint8).tobytes()
     return bytes(out)
 
@@ -195,6 +211,16 @@ def q4_k(x):
             out += (L[64*p:64*p+32] | (L[64*p+32:64*p+64] << 4)).astype(np.uint8).tobytes()
     return bytes(out)
 
+def dq4_1(raw):  # dequantize_row_q4_1
+    out = []
+    for o in range(0, len(raw), 20):
+        d = F(np.frombuffer(raw[o:o+2], dtype="<f2")[0])
+        m = F(np.frombuffer(raw[o+2:o+4], dtype="<f2")[0])
+        qs = np.frombuffer(raw[o+4:o+20], dtype=np.uint8).astype(np.int64)
+        q = np.concatenate([qs & 15, qs >> 4]).astype(np.float32)
+        out.append(((q * d).astype(np.float32) + m).astype(np.float32))
+    return np.concatenate(out).astype("<f4").tobytes()
+
 def dq5_0(raw):  # dequantize_row_q5_0
     out = []
     for o in range(0, len(raw), 22):
@@ -229,8 +255,8 @@ nl = data.index(b"\n")
 kind = data[:nl].decode()
 with np.errstate(all="ignore"):
     if kind.startswith("dq"):
-        sys.stdout.buffer.write({"dq5_0": dq5_0, "dq6_k": dq6_k}[kind](data[nl + 1:]))
+        sys.stdout.buffer.write({"dq4_1": dq4_1, "dq5_0": dq5_0, "dq6_k": dq6_k}[kind](data[nl + 1:]))
         sys.exit(0)
     x = np.frombuffer(data[nl + 1:], dtype="<f4").astype(np.float32)
-    sys.stdout.buffer.write({"q8_0": q8_0, "q4_0": q4_0, "q5_0": q5_0, "q4_k": q4_k, "q6_k": q6_k}[kind](x))
+    sys.stdout.buffer.write({"q8_0": q8_0, "q4_0": q4_0, "q4_1": q4_1, "q5_0": q5_0, "q4_k": q4_k, "q6_k": q6_k}[kind](x))
 `;
