@@ -4,7 +4,7 @@
 //
 // The content is bytes, a string (UTF-8), or a function that writes through a file
 // descriptor — for files too large to hold in memory at once (checkpoints over 2 GiB).
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 
@@ -17,11 +17,12 @@ export function writeAll(fd: number, bytes: Uint8Array): void {
   }
 }
 
-/** Creates or replaces `path` atomically with `content`. */
+/** Creates or replaces `path` atomically with `content`; missing parent folders are created. */
 export function writeFileAtomic(path: string, content: Uint8Array | string | ((fd: number) => void)): void {
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
   let fd: number;
   try {
+    mkdirSync(dirname(path), { recursive: true }); // `--out out/model.gguf` works without a prior mkdir
     fd = openSync(tmp, "wx");
   } catch (err) {
     throw new Error(`cannot write '${path}': ${(err as Error).message}`);
