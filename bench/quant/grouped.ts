@@ -1,10 +1,10 @@
-// The native quantized matmul for one decode token (m = 1) on llama-110m's shapes: Q4_0, Q4_1,
-// Q4_K and Q6_K weights in the plain layout against the row-grouped one (src/quant/row_groups.ts),
+// The native quantized matmul for one decode token (m = 1) on llama-110m's shapes: Q8_0, Q5_0,
+// Q4_0, Q4_1, Q4_K and Q6_K weights in the plain layout against the row-grouped one (src/quant/row_groups.ts),
 // at every SIMD level this CPU has. Reports microseconds per product and the weight bytes
 // streamed per second. Then the output head alone (32000 × 768, which llama.cpp keeps in Q6_K
 // in its 4-bit files): GB/s of each dtype in the layout quant_linear.ts uses, best SIMD level.
 //
-//   npx tsx bench/quant/grouped.ts [--threads 2] [--head] [--dtypes Q4_0,Q4_1]
+//   npx tsx bench/quant/grouped.ts [--threads 2] [--head] [--dtypes Q8_0,Q5_0]
 //   (--head: only the output head table; --dtypes: only these grouped dtypes in the first table)
 import { parseArgs } from "node:util";
 import { setNumThreads } from "../../src/backend/native.js";
@@ -18,7 +18,7 @@ const { values } = parseArgs({
   options: {
     threads: { type: "string", default: process.env.TSGPT_NUM_THREADS ?? "2" },
     head: { type: "boolean", default: false },
-    dtypes: { type: "string", default: "Q4_0,Q4_1,Q4_K,Q6_K" },
+    dtypes: { type: "string", default: "Q8_0,Q5_0,Q4_0,Q4_1,Q4_K,Q6_K" },
   },
 });
 setNumThreads(Number(values.threads));
@@ -49,7 +49,7 @@ if (!values.head) {
   console.log("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |");
   for (const name of values.dtypes.split(",").map((d) => d.trim().toUpperCase())) {
     const dt = name as GroupedDType;
-    if (!groupedLayoutOf(dt)) throw new Error(`--dtypes: ${name} has no grouped layout (Q4_0, Q4_1, Q4_K, Q6_K have)`);
+    if (!groupedLayoutOf(dt)) throw new Error(`--dtypes: ${name} has no grouped layout (Q8_0, Q5_0, Q4_0, Q4_1, Q4_K, Q6_K have)`);
     for (const [n, k, what] of SHAPES) {
       const w = quantizeTensor({ data: random(n * k, n + k), shape: [n, k] }, dt);
       const packed = packRowGroups(dt, w.data, n, k);

@@ -7,7 +7,7 @@
 // row of x to 8-bit blocks and takes integer dot products with the weight blocks, as llama.cpp
 // does (native SIMD kernels when the addon has them, the js reference otherwise).
 //
-// A Q4_0, Q4_1, Q4_K or Q6_K matrix is repacked once, on its first product (or by
+// A Q8_0, Q5_0, Q4_0, Q4_1, Q4_K or Q6_K matrix is repacked once, on its first product (or by
 // prepareQuantMatrix at load time), into its row-grouped layout (src/quant/row_groups.ts: 16
 // rows interleaved per block), which the native kernels multiply several times faster. The
 // packed copy replaces `data` (the same byte count), so the matrix does not keep both. It
@@ -36,7 +36,7 @@ export interface QuantMatrix {
 }
 
 /**
- * Puts a matrix in the form the kernels multiply fastest (a Q4_0, Q4_1, Q4_K or Q6_K matrix of
+ * Puts a matrix in the form the kernels multiply fastest (a matrix of a dtype with a grouped layout, of
  * ≥ 16 rows: its row-grouped layout, when the native kernel for it runs). Call at load time;
  * quantLinear does it on first use otherwise. Returns the same object.
  */

@@ -1,7 +1,7 @@
 // Which quantized matmul runs: the native kernels (native/quant.cc, int8 dot products with
 // AVX-512 VNNI / AVX2 / scalar code chosen at run time) when the addon has them and the
 // native backend is in use, else the js reference (matmul.ts). Both give the same answer up to
-// the order of float additions. Q4_0, Q4_1, Q4_K and Q6_K matrices may also be held in a
+// the order of float additions. Q8_0, Q5_0, Q4_0, Q4_1, Q4_K and Q6_K matrices may also be held in a
 // row-grouped layout (row_groups.ts) that only the native kernels read fast (matmulGrouped).
 //
 // The kernels live in the main addon (build/Release/tsgpt_native.node). TSGPT_QUANT_ADDON may
@@ -27,7 +27,9 @@ interface QuantAddon {
   matmulQ5_0?: NativeMatmul;
   matmulQ4_1?: NativeMatmul;
   matmulQ6_K?: NativeMatmul;
-  /** Q4_0 / Q4_1 / Q4_K / Q6_K in 16-row groups (row_groups.ts); absent in addons built before they existed. */
+  /** The 16-row grouped layouts (row_groups.ts); absent in addons built before they existed. */
+  matmulQ8_0x16?: NativeMatmul;
+  matmulQ5_0x16?: NativeMatmul;
   matmulQ4_0x16?: NativeMatmul;
   matmulQ4_1x16?: NativeMatmul;
   matmulQ4_Kx16?: NativeMatmul;
@@ -127,10 +129,13 @@ export function quantizedMatmul(x: Float32Array, m: number, k: number, w: Quanti
   else quantizedMatmulJs(x, m, k, q, out);
 }
 
-const GROUPED_FUNCTION: Record<GroupedLayout, "matmulQ4_0x16" | "matmulQ4_1x16" | "matmulQ4_Kx16" | "matmulQ6_Kx16"> = {
-  q4_0x16: "matmulQ4_0x16", q4_1x16: "matmulQ4_1x16", q4_kx16: "matmulQ4_Kx16", q6_kx16: "matmulQ6_Kx16",
+type GroupedName = "matmulQ8_0x16" | "matmulQ5_0x16" | "matmulQ4_0x16" | "matmulQ4_1x16" | "matmulQ4_Kx16" | "matmulQ6_Kx16";
+const GROUPED_FUNCTION: Record<GroupedLayout, GroupedName> = {
+  q8_0x16: "matmulQ8_0x16", q5_0x16: "matmulQ5_0x16", q4_0x16: "matmulQ4_0x16", q4_1x16: "matmulQ4_1x16", q4_kx16: "matmulQ4_Kx16", q6_kx16: "matmulQ6_Kx16",
 };
-const DTYPE_OF: Record<GroupedLayout, GroupedDType> = { q4_0x16: "Q4_0", q4_1x16: "Q4_1", q4_kx16: "Q4_K", q6_kx16: "Q6_K" };
+const DTYPE_OF: Record<GroupedLayout, GroupedDType> = {
+  q8_0x16: "Q8_0", q5_0x16: "Q5_0", q4_0x16: "Q4_0", q4_1x16: "Q4_1", q4_kx16: "Q4_K", q6_kx16: "Q6_K",
+};
 
 /** True when the native kernel for a row-grouped layout (row_groups.ts) can run and the native backend is selected. */
 export function nativeGroupedActive(layout: GroupedLayout): boolean {

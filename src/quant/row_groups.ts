@@ -1,13 +1,22 @@
-// Row-grouped in-memory layouts of Q4_0, Q4_1, Q4_K and Q6_K matrices for the native kernels
+// Row-grouped in-memory layouts of Q8_0, Q5_0, Q4_0, Q4_1, Q4_K and Q6_K matrices for the native kernels
 // (never written to a file: GGUF keeps the plain layouts). Rows are taken 16 at a time and their
 // blocks interleaved, so one SIMD load brings the same 4 bytes of 16 rows (one int32 lane per
 // row) and one broadcast activation word serves all of them; the 16 f16 scales of a block sit
 // together and convert in one instruction (native/quant.cc, GroupedMatmul).
 //
-// Each unit (a Q4_0 block of 32 values, 18 bytes; a Q4_1 block, 20 bytes; a Q4_K super-block of
-// 256 values, 144 bytes; a Q6_K super-block of 256 values, 210 bytes) of a group of 16 rows
-// becomes 16 × its bytes, interleaved; row r's bytes go to:
+// Each unit (a Q8_0 block of 32 values, 34 bytes; a Q5_0 block, 22 bytes; a Q4_0 block, 18
+// bytes; a Q4_1 block, 20 bytes; a Q4_K super-block of 256 values, 144 bytes; a Q6_K
+// super-block of 256 values, 210 bytes) of a group of 16 rows becomes 16 × its bytes,
+// interleaved; row r's bytes go to:
 //
+//   q8_0x16   0..31     f16 scale at 2r
+//             32..543   int8 code q (0..31) at 32 + 64·(q >> 2) + 4r + (q & 3)
+//   q5_0x16   0..31     f16 scale at 2r
+//             32..95    the fifth bits (u32 qh): its 4-bit nibble i (bits of values 4i..4i+3)
+//                       is nibble r of the little-endian 64-bit word i, at 32 + 8i + (r >> 1)
+//                       (low half for even r); so word i is the 64 bits of chunk i & 3 below,
+//                       for the low (i < 4) or high (i ≥ 4) nibbles, one bit per byte
+//             96..351   nibble byte q (0..15) at 96 + 64·(q >> 2) + 4r + (q & 3)
 //   q4_0x16   0..31     f16 scale at 2r
 //             32..287   nibble byte q (0..15) at 32 + 64·(q >> 2) + 4r + (q & 3)
 //   q4_1x16   0..63     f16 d at 2r, f16 m at 32 + 2r
@@ -34,17 +43,37 @@ import { quantizedMatmulJs } from "./matmul.js";
 /** Rows per interleaved group. */
 export const GROUP_ROWS = 16;
 
-export type GroupedDType = "Q4_0" | "Q4_1" | "Q4_K" | "Q6_K";
-export type GroupedLayout = "q4_0x16" | "q4_1x16" | "q4_kx16" | "q6_kx16";
+export type GroupedDType = "Q8_0" | "Q5_0" | "Q4_0" | "Q4_1" | "Q4_K" | "Q6_K";
+export type GroupedLayout = "q8_0x16" | "q5_0x16" | "q4_0x16" | "q4_1x16" | "q4_kx16" | "q6_kx16";
 
 interface UnitLayout {
   values: number; // values per unit
   bytes: number; // bytes of one row's unit
   offset(r: number, j: number): number; // where byte j of row r's unit lies in the group's unit
   run(j: number): number; // bytes from j on that stay contiguous in both layouts (1, 2 or 4)
+  /**
+   * Bytes [from, to) of a row's unit that are split into their two 4-bit halves (Q5_0's fifth
+   * bits): `offset(r, j, half)` then gives the byte of each half, which holds it in its low
+   * (even r) or high (odd r) nibble.
+   */
+  nibbles?: { from: number; to: number; offset(r: number, j: number, half: number): number };
 }
 
 const UNITS: Record<GroupedDType, UnitLayout> = {
+  Q8_0: {
+    values: 32,
+    bytes: 34,
+    run: (j) => (j < 2 ? 2 : 4),
+    offset: (r, j) => (j < 2 ? 2 * r + j : 32 + 64 * ((j - 2) >> 2) + 4 * r + ((j - 2) & 3)),
+  },
+  Q5_0: {
+    values: 32,
+    bytes: 22,
+    run: (j) => (j < 2 ? 2 : j < 6 ? 1 : 4),
+    offset: (r, j) => (j < 2 ? 2 * r + j : 96 + 64 * ((j - 6) >> 2) + 4 * r + ((j - 6) & 3)),
+    // qh byte j - 2 holds nibbles 2(j - 2) (low half) and 2(j - 2) + 1 (high half).
+    nibbles: { from: 2, to: 6, offset: (r, j, half) => 32 + 8 * (2 * (j - 2) + half) + (r >> 1) },
+  },
   Q4_0: {
     values: 32,
     bytes: 18,
@@ -89,7 +118,7 @@ const UNITS: Record<GroupedDType, UnitLayout> = {
 
 /** The grouped layout of a dtype, or null when it has none. */
 export function groupedLayoutOf(dtype: string): GroupedLayout | null {
-  const layouts: Record<string, GroupedLayout> = { Q4_0: "q4_0x16", Q4_1: "q4_1x16", Q4_K: "q4_kx16", Q6_K: "q6_kx16" };
+  const layouts: Record<string, GroupedLayout> = { Q8_0: "q8_0x16", Q5_0: "q5_0x16", Q4_0: "q4_0x16", Q4_1: "q4_1x16", Q4_K: "q4_kx16", Q6_K: "q6_kx16" };
   return layouts[dtype] ?? null;
 }
 
@@ -105,11 +134,23 @@ function checkSize(dtype: GroupedDType, data: Uint8Array, rows: number, cols: nu
 
 /**
  * Moves row r's unit b between the plain layout (at `plain`) and the packed matrix (rows in full
- * groups only), run by run: each run of 1, 2 or 4 bytes stays contiguous in both layouts.
+ * groups only), run by run: each run of 1, 2 or 4 bytes stays contiguous in both layouts. Packing
+ * ORs the split bytes' halves in, so `packed` must start zeroed.
  */
 function moveUnit(u: UnitLayout, units: number, r: number, b: number, packed: Uint8Array, plain: Uint8Array, at: number, toPacked: boolean): void {
   const base = (Math.floor(r / GROUP_ROWS) * units + b) * GROUP_ROWS * u.bytes, rr = r % GROUP_ROWS;
   for (let j = 0; j < u.bytes;) {
+    if (u.nibbles && j >= u.nibbles.from && j < u.nibbles.to) {
+      const shift = 4 * (rr & 1), lo = base + u.nibbles.offset(rr, j, 0), hi = base + u.nibbles.offset(rr, j, 1);
+      if (toPacked) {
+        packed[lo] = packed[lo]! | ((plain[at + j]! & 0xf) << shift);
+        packed[hi] = packed[hi]! | ((plain[at + j]! >> 4) << shift);
+      } else {
+        plain[at + j] = ((packed[lo]! >> shift) & 0xf) | (((packed[hi]! >> shift) & 0xf) << 4);
+      }
+      j++;
+      continue;
+    }
     const o = base + u.offset(rr, j), len = u.run(j);
     for (let t = 0; t < len; t++) {
       if (toPacked) packed[o + t] = plain[at + j + t]!;

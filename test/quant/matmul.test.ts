@@ -137,11 +137,11 @@ describe("native quantized kernels", { skip: hasNativeQuantKernels() ? false : "
 });
 
 /** A [rows, cols] matrix of random bytes whose f16 scale (and Q4_1 minimum) fields hold small normal numbers. */
-function randomBlocks(dt: "Q5_0" | "Q6_K" | "Q4_1", rows: number, cols: number, seed: number): QuantizedTensor {
+function randomBlocks(dt: "Q8_0" | "Q5_0" | "Q6_K" | "Q4_1", rows: number, cols: number, seed: number): QuantizedTensor {
   const g = new Generator(seed);
   const { values, bytes } = BLOCK[dt];
   const data = Uint8Array.from({ length: rows * (cols / values) * bytes }, () => g.randint(0, 256));
-  const halves = dt === "Q5_0" ? [0] : dt === "Q4_1" ? [0, 2] : [208]; // where the f16 d (and m) of a block lie
+  const halves = dt === "Q5_0" || dt === "Q8_0" ? [0] : dt === "Q4_1" ? [0, 2] : [208]; // where the f16 d (and m) of a block lie
   for (let o = 0; o < data.length; o += bytes) {
     for (const at of halves) {
       data[o + at] = g.randint(0, 256); // mantissa bits
@@ -151,10 +151,12 @@ function randomBlocks(dt: "Q5_0" | "Q6_K" | "Q4_1", rows: number, cols: number, 
   return { dtype: dt, shape: [rows, cols], data };
 }
 
-// The row-grouped layouts (q4_0x16, q4_1x16, q4_kx16, q6_kx16): rows interleaved 16 at a time, the rows % 16 last
-// rows plain. Row counts below, at and above the group size and with tails; the plain js matmul
-// is the reference.
+// The row-grouped layouts (q8_0x16, q5_0x16, q4_0x16, q4_1x16, q4_kx16, q6_kx16): rows interleaved 16 at a
+// time, the rows % 16 last rows plain. Row counts below, at and above the group size and with
+// tails, and row lengths of an odd number of blocks; the plain js matmul is the reference.
 const GROUPED: Array<{ dt: GroupedDType; layout: GroupedLayout; shapes: Array<[m: number, n: number, k: number]> }> = [
+  { dt: "Q8_0", layout: "q8_0x16", shapes: [[1, 5, 64], [3, 16, 96], [1, 37, 64], [2, 50, 160], [1, 16 * 9 + 7, 256], [4, 33, 32]] },
+  { dt: "Q5_0", layout: "q5_0x16", shapes: [[1, 5, 64], [3, 16, 96], [1, 37, 64], [2, 50, 160], [1, 16 * 9 + 7, 256], [4, 33, 32]] },
   { dt: "Q4_0", layout: "q4_0x16", shapes: [[1, 5, 64], [3, 16, 96], [1, 37, 64], [2, 50, 160], [1, 16 * 9 + 7, 256]] },
   { dt: "Q4_1", layout: "q4_1x16", shapes: [[1, 5, 64], [3, 16, 96], [1, 37, 64], [2, 50, 160], [1, 16 * 9 + 7, 256], [4, 33, 32]] },
   { dt: "Q4_K", layout: "q4_kx16", shapes: [[1, 5, 256], [2, 16, 512], [1, 37, 256], [3, 33, 768]] },
@@ -212,7 +214,7 @@ describe("row-grouped layouts (js)", () => {
 describe("native row-grouped kernels", { skip: hasNativeQuantKernels() ? false : "native quantized kernels not built" }, () => {
   for (const level of hasNativeQuantKernels() ? quantSimdLevels() : []) {
     for (const threads of [1, 2]) {
-      test(`${level}, ${threads} thread(s): q4_0x16, q4_1x16, q4_kx16 and q6_kx16 match the plain js reference on odd shapes`, () => {
+      test(`${level}, ${threads} thread(s): every grouped layout matches the plain js reference on odd shapes`, () => {
         const before = getNumThreads();
         setQuantSimdLevel(level);
         setNumThreads(threads);
@@ -232,7 +234,33 @@ describe("native row-grouped kernels", { skip: hasNativeQuantKernels() ? false :
       });
     }
   }
-  test("quantLinear packs a Q4_0 / Q4_1 / Q4_K / Q6_K matrix on first use; the packed matrix still works on the js backend", () => {
+  // Every code and fifth-bit pattern (Q8_0's -128 included, which the quantizer never writes).
+  test("q8_0x16 and q5_0x16 on random bytes: every SIMD level matches the plain js reference", () => {
+    for (const dt of ["Q8_0", "Q5_0"] as const) {
+      for (const [mm, nn, k] of [[1, 37, 96], [2, 16, 160], [3, 50, 256]] as Array<[number, number, number]>) {
+        const x = gaussian(mm * k, 41 + nn, 1.7);
+        const w = randomBlocks(dt, nn, k, 42 + nn);
+        const ref = new Float32Array(mm * nn);
+        quantizedMatmulJs(x, mm, k, w, ref);
+        const packed = packRowGroups(dt, w.data, nn, k);
+        const layout = dt === "Q8_0" ? "q8_0x16" : "q5_0x16";
+        const js = new Float32Array(mm * nn);
+        matmulGroupedJs(dt, x, mm, k, packed, nn, js);
+        assert.deepEqual(js, ref, `${layout} js fallback [${mm}, ${nn}, ${k}]`);
+        for (const level of quantSimdLevels()) {
+          const out = new Float32Array(mm * nn).fill(NaN);
+          setQuantSimdLevel(level);
+          try {
+            matmulGroupedNative(layout, x, mm, k, packed, nn, out);
+          } finally {
+            setQuantSimdLevel(quantSimdLevels()[0]!);
+          }
+          assertClose(out, ref, 1e-5, `${layout} random bytes ${level} [${mm}, ${nn}, ${k}]`);
+        }
+      }
+    }
+  });
+  test("quantLinear packs a matrix with a grouped layout on first use; the packed matrix still works on the js backend", () => {
     const previous = getBackend().name;
     try {
       for (const { dt, layout, shapes } of GROUPED) {
