@@ -50,7 +50,9 @@ test("save writes the same bytes atomically and the copy loads", { skip }, () =>
     assert.ok(readFileSync(out).equals(readFileSync(modelPath("unigram8k_nfkc"))));
     assert.deepEqual(readdirSync(dir), ["copy.model"]); // no temporary file left behind
     assert.deepEqual(SentencePieceProcessor.load(out).encode("hello world"), sp.encode("hello world"));
-    assert.throws(() => sp.save(join(dir, "missing", "x.model")), /x\.model/);
+    sp.save(join(dir, "new", "x.model")); // a missing folder is created
+    assert.ok(readFileSync(join(dir, "new", "x.model")).equals(readFileSync(out)));
+    assert.throws(() => sp.save(join(dir, "copy.model", "x.model")), /x\.model/); // a file where a folder should be
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
