@@ -748,8 +748,19 @@ int64_t checked_mul(Napi::Env env, const std::string& fn, int64_t a, int64_t b) 
   return a * b;
 }
 
-// matmulX(x: Float32Array, m, k, w: Uint8Array, n, out: Float32Array)
-Napi::Value QuantMatmul(const Napi::CallbackInfo& info, QuantType type, const std::string& fn) {
+// The arguments of every matmul export, (x: Float32Array, m, k, w: Uint8Array, n, out:
+// Float32Array), checked: k fits the block, w has exactly the bytes of n rows (plus n f32 scales
+// for Q8_ROW), x and out are large enough.
+struct MatmulArgs {
+  const float* x;
+  int64_t m, k;
+  const uint8_t* w;
+  int64_t n;
+  float* out;
+  int64_t rb;  // bytes per weight row
+};
+
+MatmulArgs matmul_args(const Napi::CallbackInfo& info, QuantType type, const std::string& fn) {
   Napi::Env env = info.Env();
   if (info.Length() < 6) throw_type(env, fn, "expected 6 arguments (x, m, k, w, n, out)");
   int64_t x_len, w_len, out_len;
@@ -766,7 +777,17 @@ Napi::Value QuantMatmul(const Napi::CallbackInfo& info, QuantType type, const st
   if (x_len < checked_mul(env, fn, m, k)) throw_range(env, fn, "x has " + std::to_string(x_len) + " values, m × k needs more");
   if (w_len != w_needed) throw_range(env, fn, "w has " + std::to_string(w_len) + " bytes, expected " + std::to_string(w_needed));
   if (out_len < checked_mul(env, fn, m, n)) throw_range(env, fn, "out has " + std::to_string(out_len) + " values, m × n needs more");
-  if (m == 0 || n == 0) return env.Undefined();
+  return MatmulArgs{x, m, k, w, n, out, rb};
+}
+
+// matmulX(x: Float32Array, m, k, w: Uint8Array, n, out: Float32Array)
+Napi::Value QuantMatmul(const Napi::CallbackInfo& info, QuantType type, const std::string& fn) {
+  const MatmulArgs args = matmul_args(info, type, fn);
+  const float* x = args.x;
+  const int64_t m = args.m, k = args.k, n = args.n, rb = args.rb;
+  const uint8_t* w = args.w;
+  float* out = args.out;
+  if (m == 0 || n == 0) return info.Env().Undefined();
 
   Acts acts;
   quantize_acts(x, m, k, current_level(), false, &acts);
@@ -791,7 +812,7 @@ Napi::Value QuantMatmul(const Napi::CallbackInfo& info, QuantType type, const st
       }
     }
   });
-  return env.Undefined();
+  return info.Env().Undefined();
 }
 
 Napi::Value MatmulQ8_0(const Napi::CallbackInfo& info) { return QuantMatmul(info, QuantType::q8_0, "matmulQ8_0"); }
@@ -807,23 +828,12 @@ Napi::Value MatmulQ6_K(const Napi::CallbackInfo& info) { return QuantMatmul(info
 // in a 16-row group layout (groups of 16 rows, then the n % 16 last rows plain; the same byte
 // count as the plain matrix).
 Napi::Value GroupedMatmul(const Napi::CallbackInfo& info, QuantType type, const std::string& fn) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 6) throw_type(env, fn, "expected 6 arguments (x, m, k, w, n, out)");
-  int64_t x_len, w_len, out_len;
-  const float* x = typed_arg<const float>(info, 0, napi_float32_array, fn, "x", &x_len);
-  const int64_t m = size_arg(info, 1, fn, "m");
-  const int64_t k = size_arg(info, 2, fn, "k");
-  const uint8_t* w = typed_arg<const uint8_t>(info, 3, napi_uint8_array, fn, "w", &w_len);
-  const int64_t n = size_arg(info, 4, fn, "n");
-  float* out = typed_arg<float>(info, 5, napi_float32_array, fn, "out", &out_len);
-  if (k == 0 || k % row_multiple(type) != 0)
-    throw_range(env, fn, "k = " + std::to_string(k) + " is not a positive multiple of " + std::to_string(row_multiple(type)));
-  const int64_t rb = row_bytes(type, k);
-  const int64_t w_needed = checked_mul(env, fn, n, rb);
-  if (x_len < checked_mul(env, fn, m, k)) throw_range(env, fn, "x has " + std::to_string(x_len) + " values, m × k needs more");
-  if (w_len != w_needed) throw_range(env, fn, "w has " + std::to_string(w_len) + " bytes, expected " + std::to_string(w_needed));
-  if (out_len < checked_mul(env, fn, m, n)) throw_range(env, fn, "out has " + std::to_string(out_len) + " values, m × n needs more");
-  if (m == 0 || n == 0) return env.Undefined();
+  const MatmulArgs args = matmul_args(info, type, fn);
+  const float* x = args.x;
+  const int64_t m = args.m, k = args.k, n = args.n, rb = args.rb;
+  const uint8_t* w = args.w;
+  float* out = args.out;
+  if (m == 0 || n == 0) return info.Env().Undefined();
 
   Acts acts;
   quantize_acts(x, m, k, current_level(), type == QuantType::q6_k, &acts);
@@ -851,7 +861,7 @@ Napi::Value GroupedMatmul(const Napi::CallbackInfo& info, QuantType type, const 
       }
     }
   });
-  return env.Undefined();
+  return info.Env().Undefined();
 }
 
 Napi::Value MatmulQ8_0x16(const Napi::CallbackInfo& info) { return GroupedMatmul(info, QuantType::q8_0, "matmulQ8_0x16"); }
