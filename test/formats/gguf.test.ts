@@ -10,6 +10,7 @@ import { loadCheckpointSync, saveCheckpointSync } from "../../src/formats/load.j
 import { readSentencePieceVocab, vocabFromLlama2c } from "../../src/formats/vocab.js";
 import type { StoredTensor } from "../../src/formats/types.js";
 import { f32ToBf16, f32ToF16 } from "../../src/tensor/half.js";
+import type { QuantDType } from "../../src/quant/types.js";
 import { quantizeCheckpoint } from "../../src/quant/checkpoint.js";
 import { sharedPath, skipUnlessShared } from "../helpers/shared.js";
 
@@ -198,54 +199,34 @@ describe("Llama GGUF", { skip: skipUnlessShared("models", "stories260K", "storie
     assert.deepEqual(q.data, f32ToF16(ck.tensors.get("model.layers.0.self_attn.q_proj.weight")!.data as Float32Array));
   });
 
-  test("Q5_0 export: ggml type 6, llama.cpp's file type 8, the same bytes back", () => {
-    const ck = loadCheckpointSync(sharedPath("models", "stories260K", "stories260K.bin"));
-    const q = quantizeCheckpoint(ck, "Q5_0");
-    const p = join(dir, "stories-q5_0.gguf");
-    saveCheckpointSync(p, q, "gguf");
-    const r = GGUFReader.open(p);
-    try {
-      assert.equal(r.metadata.get("general.file_type")?.value, 8); // LLAMA_FTYPE_MOSTLY_Q5_0
-      assert.equal(r.tensors.find((t) => t.name === "blk.0.ffn_up.weight")!.dtype, "Q5_0");
-    } finally {
-      r.close();
-    }
-    const buf = readFileSync(p);
-    const at = buf.indexOf("blk.0.ffn_up.weight") + "blk.0.ffn_up.weight".length;
-    assert.equal(buf.readUInt32LE(at + 4 + 16), 6, "ggml type id after n_dims and two dims");
-    const g = readGGUFCheckpoint(p);
-    for (const [name, t] of q.tensors) {
-      const u = g.tensors.get(name)!;
-      assert.equal(u.dtype, t.dtype, name);
-      assert.deepEqual(u.shape, t.shape, name);
-      assert.ok(Buffer.from(u.data.buffer, u.data.byteOffset, u.data.byteLength).equals(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)), name);
-    }
-  });
-
-  test("Q4_1 export: ggml type 3, llama.cpp's file type 3, the same bytes back", () => {
-    const ck = loadCheckpointSync(sharedPath("models", "stories260K", "stories260K.bin"));
-    const q = quantizeCheckpoint(ck, "Q4_1");
-    const p = join(dir, "stories-q4_1.gguf");
-    saveCheckpointSync(p, q, "gguf");
-    const r = GGUFReader.open(p);
-    try {
-      assert.equal(r.metadata.get("general.file_type")?.value, 3); // LLAMA_FTYPE_MOSTLY_Q4_1
-      assert.equal(r.tensors.find((t) => t.name === "blk.0.ffn_up.weight")!.dtype, "Q4_1");
-      assert.equal(r.tensors.find((t) => t.name === "token_embd.weight")!.dtype, "Q8_0"); // the tied output head, rows of 64
-    } finally {
-      r.close();
-    }
-    const buf = readFileSync(p);
-    const at = buf.indexOf("blk.0.ffn_up.weight") + "blk.0.ffn_up.weight".length;
-    assert.equal(buf.readUInt32LE(at + 4 + 16), 3, "ggml type id after n_dims and two dims");
-    const g = readGGUFCheckpoint(p);
-    for (const [name, t] of q.tensors) {
-      const u = g.tensors.get(name)!;
-      assert.equal(u.dtype, t.dtype, name);
-      assert.deepEqual(u.shape, t.shape, name);
-      assert.ok(Buffer.from(u.data.buffer, u.data.byteOffset, u.data.byteLength).equals(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)), name);
-    }
-  });
+  // dtype, ggml type id, llama.cpp's LLAMA_FTYPE_MOSTLY_* file type
+  const exports: Array<[QuantDType, number, number]> = [["Q5_0", 6, 8], ["Q4_1", 3, 3]];
+  for (const [dtype, ggmlType, fileType] of exports) {
+    test(`${dtype} export: ggml type ${ggmlType}, llama.cpp's file type ${fileType}, the same bytes back`, () => {
+      const ck = loadCheckpointSync(sharedPath("models", "stories260K", "stories260K.bin"));
+      const q = quantizeCheckpoint(ck, dtype);
+      const p = join(dir, `stories-${dtype}.gguf`);
+      saveCheckpointSync(p, q, "gguf");
+      const r = GGUFReader.open(p);
+      try {
+        assert.equal(r.metadata.get("general.file_type")?.value, fileType);
+        assert.equal(r.tensors.find((t) => t.name === "blk.0.ffn_up.weight")!.dtype, dtype);
+        assert.equal(r.tensors.find((t) => t.name === "token_embd.weight")!.dtype, "Q8_0"); // the tied output head, rows of 64
+      } finally {
+        r.close();
+      }
+      const buf = readFileSync(p);
+      const at = buf.indexOf("blk.0.ffn_up.weight") + "blk.0.ffn_up.weight".length;
+      assert.equal(buf.readUInt32LE(at + 4 + 16), ggmlType, "ggml type id after n_dims and two dims");
+      const g = readGGUFCheckpoint(p);
+      for (const [name, t] of q.tensors) {
+        const u = g.tensors.get(name)!;
+        assert.equal(u.dtype, t.dtype, name);
+        assert.deepEqual(u.shape, t.shape, name);
+        assert.ok(Buffer.from(u.data.buffer, u.data.byteOffset, u.data.byteLength).equals(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)), name);
+      }
+    });
+  }
 
   test("a GGUF that is not llama is refused by name", () => {
     const p = join(dir, "other.gguf");
