@@ -27,7 +27,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { LlamaConfig } from "../src/formats/types.js";
 import { hfConfigJson } from "../src/formats/hf_config.js";
-import { writeBytesAtomic } from "../src/formats/atomic.js";
+import { writeBytesAtomic } from "../src/util/atomic_write.js";
 import { writeSafetensors, type LazyTensor } from "../src/formats/safetensors.js";
 import { loadCheckpoint } from "../src/formats/load.js";
 import { DecoderModel } from "../src/generate/decoder.js";

@@ -21,7 +21,7 @@ import { join, resolve } from "node:path";
 import { parseOptions, numberOption, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import { loadCheckpointSync } from "../formats/load.js";
 import { DEFAULT_TARGET_MODULES, LORA_TARGETABLE, loraConfig, scalingFor, writeAdapter, type LoraConfig } from "../formats/peft.js";
-import { writeBytesAtomic } from "../formats/atomic.js";
+import { writeBytesAtomic } from "../util/atomic_write.js";
 import { contextLength, modelFromCheckpoint, type CausalLM } from "../models/index.js";
 import { QuantizedLinear } from "../nn/quantized_linear.js";
 import { addLoRA, countParameters, formatTrainableParameters, getLoRAFactors, loraParameters, setLoRAFactors } from "../nn/lora.js";

@@ -11,7 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import { parseOptions, numberOption, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import { SentencePieceProcessor, serializeModelProto } from "../tokenizer/index.js";
 import { trainSentencePiece } from "../tokenizer/trainer.js";
-import { writeBytesAtomic } from "../formats/atomic.js";
+import { writeBytesAtomic } from "../util/atomic_write.js";
 import { configFromJSON, contextLength, createModel, modelFromCheckpoint, modelToCheckpoint, presetConfig, presetNames } from "../models/index.js";
 import type { CausalLM, ModelConfig } from "../models/index.js";
 import { manualSeed } from "../tensor/index.js";

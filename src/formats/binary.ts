@@ -2,7 +2,7 @@
 // checkpoints can be larger than the 2 GiB that readFileSync accepts, and tensors are read one
 // by one so memory holds only what the caller keeps.
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { FormatError } from "./errors.js";
+import { FormatError } from "../util/errors.js";
 
 const CHUNK = 1 << 30; // one read(2) is capped near 2 GiB; stay well below
 

@@ -12,9 +12,9 @@
 // anything is allocated, so a corrupt file fails fast with a clear error.
 import type { StorageDType, StoredTensor } from "./types.js";
 import { BinaryFile, SequentialReader } from "./binary.js";
-import { FormatError } from "./errors.js";
+import { FormatError } from "../util/errors.js";
 import { QUANT_BLOCKS, bytesOf, checkTensor, elementCount, storageBytes, viewAs } from "./dtypes.js";
-import { writeAll, writeFileAtomic } from "./atomic.js";
+import { writeAll, writeFileAtomic } from "../util/atomic_write.js";
 import type { TensorSource } from "./safetensors.js";
 
 const MAGIC = 0x46554747; // "GGUF" read as a little-endian u32

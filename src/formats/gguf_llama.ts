@@ -13,7 +13,7 @@
 // and out (rotary_permute.ts). The config comes from `llama.*` keys, the vocabulary from
 // `tokenizer.ggml.*`; other metadata (general.name, ...) is kept in `checkpoint.metadata`.
 import type { Checkpoint, EmbeddedVocab, LlamaConfig, StorageDType, StoredTensor } from "./types.js";
-import { FormatError } from "./errors.js";
+import { FormatError } from "../util/errors.js";
 import { GGUFReader, writeGGUF, type GGUFArray, type GGUFValue } from "./gguf.js";
 import { halvesToPairs, pairsToHalves } from "./rotary_permute.js";
 import { convertFloat } from "./dtypes.js";

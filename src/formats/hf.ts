@@ -13,11 +13,11 @@
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { Checkpoint, ModelConfig, StoredTensor } from "./types.js";
-import { FormatError } from "./errors.js";
+import { FormatError } from "../util/errors.js";
 import { SafetensorsReader, writeSafetensors, type LazyTensor, type TensorSource } from "./safetensors.js";
 import { hfConfigJson, readGenerationConfig, readHFConfig, readJsonObject } from "./hf_config.js";
 import { QUANT_BLOCKS, bytesOf, convertFloat, viewAs } from "./dtypes.js";
-import { copyFileAtomic, writeBytesAtomic } from "./atomic.js";
+import { copyFileAtomic, writeBytesAtomic } from "../util/atomic_write.js";
 
 const CONV1D_WEIGHT = /^transformer\.h\.\d+\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight$/;
 const GPT2_MASK_BUFFER = /\.attn\.(bias|masked_bias)$/;

@@ -3,7 +3,7 @@
 // config has, their defaults and constraints are model_config.ts's, shared with src/models/.
 import { readFileSync } from "node:fs";
 import type { GenerationDefaults, ModelConfig } from "./types.js";
-import { FormatError } from "./errors.js";
+import { FormatError } from "../util/errors.js";
 import { JsonFields, normalizeModelConfig } from "./model_config.js";
 
 type Json = Record<string, unknown>;

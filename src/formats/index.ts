@@ -2,7 +2,7 @@
 export type {
   StorageDType, StoredTensor, LlamaConfig, GPT2Config, ModelConfig, GenerationDefaults, EmbeddedVocab, Checkpoint,
 } from "./types.js";
-export { FormatError } from "./errors.js";
+export { FormatError } from "../util/errors.js";
 export { elementCount, storageBytes, toFloat32, convertFloat, QUANT_BLOCKS } from "./dtypes.js";
 export {
   SafetensorsReader, readSafetensors, writeSafetensors, SAFETENSORS_DTYPES,

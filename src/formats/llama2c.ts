@@ -13,10 +13,10 @@
 // layout on load and back on save (see rotary_permute.ts).
 import type { Checkpoint, LlamaConfig, StoredTensor } from "./types.js";
 import { BinaryFile, withBinaryFile } from "./binary.js";
-import { FormatError } from "./errors.js";
+import { FormatError } from "../util/errors.js";
 import { halvesToPairs, pairsToHalves } from "./rotary_permute.js";
 import { bytesOf, toFloat32, viewAs } from "./dtypes.js";
-import { writeAll, writeFileAtomic } from "./atomic.js";
+import { writeAll, writeFileAtomic } from "../util/atomic_write.js";
 
 export interface Llama2cHeader {
   dim: number;

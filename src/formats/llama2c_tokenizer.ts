@@ -7,8 +7,8 @@
 // Pieces use a plain space where SentencePiece writes U+2581 ("▁"); id 1 (BOS) is stored as
 // "\n<s>\n" and id 2 (EOS) as "\n</s>\n". The caller decides how to map them back.
 import { SequentialReader, withBinaryFile } from "./binary.js";
-import { FormatError } from "./errors.js";
-import { writeAll, writeFileAtomic } from "./atomic.js";
+import { FormatError } from "../util/errors.js";
+import { writeAll, writeFileAtomic } from "../util/atomic_write.js";
 
 export interface Llama2cVocab {
   maxTokenLength: number;

@@ -10,7 +10,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { Checkpoint } from "./types.js";
 import { elementCount } from "./dtypes.js";
-import { FormatError } from "./errors.js";
+import { FormatError } from "../util/errors.js";
 import { isLlama2cCheckpoint, readLlama2c, writeLlama2c } from "./llama2c.js";
 import { isHFDirectory, readHFCheckpoint, saveHFCheckpoint } from "./hf.js";
 import { hasGGUFMagic } from "./gguf.js";

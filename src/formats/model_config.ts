@@ -4,7 +4,7 @@
 // and building a model (models/config.ts: createModel, presets, `--model config.json`) both go
 // through normalizeModelConfig, so a config is accepted, refused and defaulted the same way.
 import type { GPT2Config, LlamaConfig, ModelConfig } from "./types.js";
-import { FormatError } from "./errors.js";
+import { FormatError } from "../util/errors.js";
 
 /**
  * A config problem. It is a FormatError (a config.json is a file like any other), with `source`

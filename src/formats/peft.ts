@@ -18,11 +18,11 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Checkpoint, StoredTensor } from "./types.js";
-import { FormatError } from "./errors.js";
+import { FormatError } from "../util/errors.js";
 import { readSafetensors, writeSafetensors } from "./safetensors.js";
 import { readJsonObject } from "./hf_config.js";
 import { toFloat32 } from "./dtypes.js";
-import { writeBytesAtomic } from "./atomic.js";
+import { writeBytesAtomic } from "../util/atomic_write.js";
 
 export const ADAPTER_CONFIG_FILE = "adapter_config.json";
 export const ADAPTER_WEIGHTS_FILE = "adapter_model.safetensors";

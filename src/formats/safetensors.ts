@@ -10,9 +10,9 @@
 // The writer streams tensors one at a time into a temporary file and renames it at the end.
 import type { StorageDType, StoredTensor } from "./types.js";
 import { BinaryFile } from "./binary.js";
-import { FormatError } from "./errors.js";
+import { FormatError } from "../util/errors.js";
 import { bytesOf, checkTensor, elementCount, storageBytes, viewAs } from "./dtypes.js";
-import { writeAll, writeFileAtomic } from "./atomic.js";
+import { writeAll, writeFileAtomic } from "../util/atomic_write.js";
 
 /** The dtypes tsgpt reads and writes in safetensors files. */
 export const SAFETENSORS_DTYPES: readonly StorageDType[] = ["F32", "F16", "BF16", "I32", "I64", "U8", "BOOL"];

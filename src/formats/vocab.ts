@@ -2,7 +2,7 @@
 // SentencePiece `.model` or a llama2.c `tokenizer.bin`. Only the vocabulary is read here; the
 // tokenizer itself (normalizer, encoders) lives in src/tokenizer/.
 import type { EmbeddedVocab } from "./types.js";
-import { FormatError } from "./errors.js";
+import { FormatError } from "../util/errors.js";
 import { withBinaryFile } from "./binary.js";
 import { readLlama2cTokenizer } from "./llama2c_tokenizer.js";
 import { parseModelProto, pieceTypeOf, ProtoError, trainerSpecWithDefaults, type ModelProto } from "../tokenizer/model_proto.js";

@@ -1,9 +1,11 @@
 // The playground's files (src/serve/static/), found at run time from the package root, so the
 // same code works from src/ (tsx) and from dist/ (tsc copies no .html / .css / .js sources).
 // Only the files listed here are served: no path from a URL ever reaches the file system.
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { packageRoot } from "../util/package_root.js";
+
+export { packageRoot };
 
 const FILES: Record<string, { file: string; type: string }> = {
   "/": { file: "index.html", type: "text/html; charset=utf-8" },
@@ -11,17 +13,6 @@ const FILES: Record<string, { file: string; type: string }> = {
   "/app.js": { file: "app.js", type: "text/javascript; charset=utf-8" },
   "/style.css": { file: "style.css", type: "text/css; charset=utf-8" },
 };
-
-/** The folder holding package.json above this file (src/serve or dist/src/serve). */
-export function packageRoot(from = dirname(fileURLToPath(import.meta.url))): string {
-  let dir = from;
-  for (;;) {
-    if (existsSync(join(dir, "package.json"))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no package.json found above ${from}`);
-    dir = up;
-  }
-}
 
 export function staticDir(): string {
   return join(packageRoot(), "src", "serve", "static");

@@ -10,6 +10,6 @@ export {
   type ModelProto, type SentencePiece, type TrainerSpec, type NormalizerSpec, type SelfTestData, type UnknownField,
 } from "./model_proto.js";
 export { byteToPiece, pieceToByte } from "./vocab.js";
-export { writeFileAtomic } from "./atomic_write.js";
+export { writeFileAtomic } from "../util/atomic_write.js";
 export { trainSentencePiece, writeModelFiles, vocabText, type TrainerOptions } from "./trainer.js";
 export { NORMALIZATION_RULES, TrainerOptionError, type ModelTypeName, type NormalizationRuleName } from "./trainer_options.js";

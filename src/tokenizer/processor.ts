@@ -7,7 +7,7 @@
 //   sp.decode([15043, 3186])                 // → "Hello world"
 
 import { readFileSync } from "node:fs";
-import { writeFileAtomic } from "./atomic_write.js";
+import { writeFileAtomic } from "../util/atomic_write.js";
 import { bpeEncode } from "./bpe.js";
 import { decodePieces as decodeToText, type DecodeContext } from "./decode.js";
 import { ModelType, parseModelProto, PieceType, serializeModelProto, trainerSpecWithDefaults, type ModelProto, type TrainerSpec } from "./model_proto.js";

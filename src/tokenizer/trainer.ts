@@ -2,7 +2,7 @@
 // It loads and normalizes the text (train/sentences.ts), runs the BPE, Unigram, char or word
 // trainer, and lays the pieces out around the special pieces exactly as the library does,
 // so the result loads in the C++ library and in tsgpt alike.
-import { writeFileAtomic } from "./atomic_write.js";
+import { writeFileAtomic } from "../util/atomic_write.js";
 import { serializeModelProto, type ModelProto, type SentencePiece } from "./model_proto.js";
 import { resolveOptions, toNormalizerSpec, toTrainerSpec, type ResolvedOptions, type TrainerOptions } from "./trainer_options.js";
 import { loadCharsmap } from "./train/charsmaps.js";

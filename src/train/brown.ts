@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { writeFileAtomic, writeAll } from "../formats/atomic.js";
+import { writeFileAtomic, writeAll } from "../util/atomic_write.js";
 
 const SAMPLE_FILE = /^c[a-r]\d\d$/;
 

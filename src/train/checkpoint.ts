@@ -22,11 +22,11 @@ import {
   readSync, renameSync, rmSync, statSync,
 } from "node:fs";
 import { join } from "node:path";
-import { FormatError } from "../formats/errors.js";
+import { FormatError } from "../util/errors.js";
 import { readHFCheckpoint, saveHFCheckpoint } from "../formats/hf.js";
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, readAdapter, writeAdapter, type LoraAdapter } from "../formats/peft.js";
 import { readSafetensors, writeSafetensors } from "../formats/safetensors.js";
-import { writeBytesAtomic } from "../formats/atomic.js";
+import { writeBytesAtomic } from "../util/atomic_write.js";
 import type { Checkpoint } from "../formats/types.js";
 import type { RngState } from "../tensor/index.js";
 import type { DatasetState } from "./dataset.js";

@@ -16,8 +16,8 @@
 // validates every field against the file size and the expected checksums before it trusts
 // the ids, then reads them into one typed array (2 or 4 bytes per token, nothing more).
 import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
-import { writeFileAtomic, writeAll } from "../formats/atomic.js";
-import { FormatError } from "../formats/errors.js";
+import { writeFileAtomic, writeAll } from "../util/atomic_write.js";
+import { FormatError } from "../util/errors.js";
 
 export const TOKEN_CACHE_MAGIC = "TSGPTTOK";
 export const TOKEN_CACHE_VERSION = 1;

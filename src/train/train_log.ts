@@ -4,7 +4,7 @@
 //   {"type":"train","step":10,"loss":2.31,"lr":0.0009,"grad_norm":0.8,"tokens":30720,"tokens_per_sec":5120,"elapsed_s":6.0}
 //   {"type":"eval","step":250,"val_loss":1.98,"val_ppl":7.24}
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
-import { writeBytesAtomic } from "../formats/atomic.js";
+import { writeBytesAtomic } from "../util/atomic_write.js";
 
 export interface TrainRecord {
   type: "train";

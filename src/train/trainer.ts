@@ -27,7 +27,7 @@ import { saveTrainingCheckpoint, type CheckpointWeights, type LoadedTrainingStat
 import { TrainLog, type LogRecord } from "./train_log.js";
 import { lossCurveSvg } from "./loss_curve.js";
 import type { ProgressBar } from "./progress.js";
-import { writeBytesAtomic } from "../formats/atomic.js";
+import { writeBytesAtomic } from "../util/atomic_write.js";
 
 /** What the loop needs from a model (every CausalLM of src/models has it). */
 export interface TrainableModel {

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { finetune, type FinetuneArgs, type FinetuneResult } from "../../src/cli/finetune.js";
 import { saveHFCheckpoint } from "../../src/formats/hf.js";
-import { FormatError } from "../../src/formats/errors.js";
+import { FormatError } from "../../src/util/errors.js";
 import { applyAdapter, readAdapter } from "../../src/formats/peft.js";
 import { loadCheckpointSync } from "../../src/formats/load.js";
 import { LlamaForCausalLM, modelToCheckpoint } from "../../src/models/index.js";

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hfConfigJson, readHFConfig } from "../../src/formats/hf_config.js";
 import { ConfigError } from "../../src/formats/model_config.js";
-import { FormatError } from "../../src/formats/errors.js";
+import { FormatError } from "../../src/util/errors.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tsgpt-hf-config-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { readSentencePieceVocab } from "../../src/formats/vocab.js";
-import { FormatError } from "../../src/formats/errors.js";
+import { FormatError } from "../../src/util/errors.js";
 import { sharedPath, skipUnlessShared } from "../helpers/shared.js";
 import { python, runPython } from "./python.js";
 

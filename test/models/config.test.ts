@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, configFromJSON, createModel, modelFromPreset, presetConfig, presetNames, validateConfig } from "../../src/models/index.js";
 import { readHFConfig } from "../../src/formats/hf_config.js";
-import { FormatError } from "../../src/formats/errors.js";
+import { FormatError } from "../../src/util/errors.js";
 import { tinyGPT2Config, tinyLlamaConfig } from "./tiny.js";
 
 test("configFromJSON fills Hugging Face defaults", () => {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeFileAtomic } from "../../src/tokenizer/atomic_write.js";
+import { writeFileAtomic } from "../../src/util/atomic_write.js";
 
 test("writeFileAtomic replaces a file and leaves no temporary file", () => {
   const dir = mkdtempSync(join(tmpdir(), "tsgpt-atomic-"));

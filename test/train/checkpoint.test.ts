@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FormatError } from "../../src/formats/errors.js";
+import { FormatError } from "../../src/util/errors.js";
 import { modelFromCheckpoint, modelToCheckpoint } from "../../src/models/index.js";
 import { Generator, getRngState } from "../../src/tensor/index.js";
 import {

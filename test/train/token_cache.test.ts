@@ -2,7 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FormatError } from "../../src/formats/errors.js";
+import { FormatError } from "../../src/util/errors.js";
 import {
   TOKEN_CACHE_HEADER_BYTES, loadTokenCorpus, readTokenCache, splitCorpus, tokenizeFiles, writeTokenCache,
 } from "../../src/train/index.js";

@@ -1,20 +1,10 @@
 // Loads the precompiled normalization map of a built-in rule from src/tokenizer/charsmaps/.
 // The .bin files are data, not compiled code: we look for them from the package root, found
 // by walking up from this file, so they are found both from src/ (tsx) and dist/src/ (tsc).
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { packageRoot } from "../../util/package_root.js";
 import { NORMALIZATION_RULES, type NormalizationRuleName } from "../trainer_options.js";
-
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "src", "tokenizer", "charsmaps"))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error("normalization maps not found: no src/tokenizer/charsmaps/ above " + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-}
 
 const cache = new Map<string, Uint8Array>();
 

@@ -1,10 +1,12 @@
+// The one home of atomic writes: tokenizer files, checkpoints, caches and logs all go through here.
+//
 // Atomic file writes: write a temporary file beside the target, fsync it, rename it over the
 // target, then fsync the directory so the rename itself survives a crash. A crash or an error
 // leaves either the old file or the new one, never half of one (and no temporary file behind).
 //
 // The content is bytes, a string (UTF-8), or a function that writes through a file
 // descriptor — for files too large to hold in memory at once (checkpoints over 2 GiB).
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 
@@ -51,4 +53,26 @@ function syncDirectory(dir: string): void {
     const fd = openSync(dir, "r");
     try { fsyncSync(fd); } finally { closeSync(fd); }
   } catch { /* e.g. Windows */ }
+}
+
+/** Atomically writes a whole byte array or string (UTF-8). */
+export function writeBytesAtomic(path: string, data: Uint8Array | string): void {
+  writeFileAtomic(path, data);
+}
+
+/** Atomically copies `src` to `dest`, in chunks (any size). */
+export function copyFileAtomic(src: string, dest: string): void {
+  const input = openSync(src, "r");
+  try {
+    writeFileAtomic(dest, (fd) => {
+      const buf = new Uint8Array(1 << 20);
+      for (;;) {
+        const n = readSync(input, buf, 0, buf.length, null);
+        if (n === 0) break;
+        writeAll(fd, buf.subarray(0, n));
+      }
+    });
+  } finally {
+    closeSync(input);
+  }
 }
