@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import type { GenerationDefaults, ModelConfig } from "./types.js";
 import { FormatError } from "../util/errors.js";
-import { JsonFields, normalizeModelConfig } from "./model_config.js";
+import { JsonFields, architectureOf, parseModelConfig } from "../arch/index.js";
 
 type Json = Record<string, unknown>;
 
@@ -31,24 +31,20 @@ function defined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
-/**
- * Parses a config.json object (already read from `path`) into a validated ModelConfig, with
- * transformers' defaults for the fields it leaves out (the rules live in model_config.ts).
- */
+/** @deprecated Use parseModelConfig(json, path) (src/arch/); kept for one release. */
 export function parseHFConfig(path: string, json: Json): ModelConfig {
-  return normalizeModelConfig(json, path);
+  return parseModelConfig(json, path);
 }
 
 /** Reads and validates a config.json file. */
 export function readHFConfig(path: string): ModelConfig {
-  return parseHFConfig(path, readJsonObject(path));
+  return parseModelConfig(readJsonObject(path), path);
 }
 
 /** The config.json object tsgpt writes: HF names plus architectures, model_type and torch_dtype. */
 export function hfConfigJson(config: ModelConfig, torchDtype: string): Json {
-  const arch = config.model_type === "llama" ? "LlamaForCausalLM" : "GPT2LMHeadModel";
-  const extra = config.model_type === "llama" ? { hidden_act: "silu" } : {};
-  return defined({ architectures: [arch], ...config, ...extra, torch_dtype: torchDtype });
+  const arch = architectureOf(config);
+  return defined({ architectures: [arch.hfClass], ...config, ...arch.hfConfigExtras(config), torch_dtype: torchDtype });
 }
 
 /** Reads generation_config.json into GenerationDefaults (unknown keys are ignored). */

@@ -20,43 +20,9 @@ export interface StoredTensor {
   data: Float32Array | Uint16Array | Int32Array | BigInt64Array | Uint8Array;
 }
 
-/** Llama-family config, with the names of Hugging Face's config.json. */
-export interface LlamaConfig {
-  model_type: "llama";
-  vocab_size: number;
-  hidden_size: number;
-  intermediate_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
-  num_key_value_heads: number;
-  max_position_embeddings: number;
-  rms_norm_eps: number;
-  rope_theta: number;
-  tie_word_embeddings: boolean;
-  bos_token_id?: number;
-  eos_token_id?: number;
-  pad_token_id?: number;
-}
-
-/** GPT-2 config, with the names of Hugging Face's config.json. */
-export interface GPT2Config {
-  model_type: "gpt2";
-  vocab_size: number;
-  n_embd: number;
-  n_layer: number;
-  n_head: number;
-  n_positions: number;
-  n_inner?: number | null; // default 4 * n_embd
-  layer_norm_epsilon: number;
-  activation_function?: string; // "gelu_new" (tanh form) by default
-  tie_word_embeddings?: boolean; // true by default
-  bias?: boolean; // tsgpt extension: false drops every bias (nanoGPT's option); default true
-  bos_token_id?: number;
-  eos_token_id?: number;
-  pad_token_id?: number;
-}
-
-export type ModelConfig = LlamaConfig | GPT2Config;
+// Model configs are described with their architectures (src/arch/).
+import type { GPT2Config, LlamaConfig, ModelConfig } from "../arch/index.js";
+export type { GPT2Config, LlamaConfig, ModelConfig };
 
 /** Generation defaults from generation_config.json (HF snake_case names). */
 export interface GenerationDefaults {

@@ -3,8 +3,7 @@ import { initEmptyWeights } from "../nn/module.js";
 import type { CausalLM } from "./causal_lm.js";
 import type { ModelConfig } from "./config.js";
 import { validateConfig } from "./config.js";
-import { GPT2LMHeadModel } from "./gpt2.js";
-import { LlamaForCausalLM } from "./llama.js";
+import { TransformerLM } from "./transformer.js";
 import { PresetOverrides, presetConfig } from "./presets.js";
 
 export interface CreateModelOptions {
@@ -21,7 +20,7 @@ export interface CreateModelOptions {
 /** A new model for `config`, weights drawn from N(0, 0.02²) (residual projections scaled down). */
 export function createModel(config: ModelConfig, opts: CreateModelOptions = {}): CausalLM {
   validateConfig(config);
-  const build = () => config.model_type === "llama" ? new LlamaForCausalLM(config, opts) : new GPT2LMHeadModel(config, opts);
+  const build = () => new TransformerLM(config, opts);
   return opts.emptyWeights ? initEmptyWeights(build) : build();
 }
 

@@ -1,5 +1,5 @@
 // Public API of the neural-network layers.
-export { Module, ModuleList, Parameter, parameter, initEmptyWeights, buildingEmptyWeights } from "./module.js";
+export { Module, ModuleDict, ModuleList, Parameter, parameter, initEmptyWeights, buildingEmptyWeights } from "./module.js";
 export type { ParameterOptions, LoadStateDictOptions, LoadStateDictResult } from "./module.js";
 export { normalInit } from "./init.js";
 export type { InitOptions } from "./init.js";

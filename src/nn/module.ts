@@ -135,6 +135,17 @@ export class Module {
     return parent.replaceChild(leaf, module);
   }
 
+  /** The descendant at dotted `name` (torch's get_submodule), e.g. "model.layers.0.self_attn.q_proj". */
+  getSubmodule(name: string): Module {
+    let m: Module = this;
+    for (const part of name.split(".")) {
+      const next = m.childSlots.get(part);
+      if (!next) throw new Error(`getSubmodule: no module named '${name}' (nothing at '${part}')`);
+      m = next;
+    }
+    return m;
+  }
+
   /** Swaps the direct child `name` in the registry and in its field; returns the old child. */
   protected replaceChild(name: string, module: Module): Module {
     const old = this.childSlots.get(name)!;
@@ -287,6 +298,37 @@ function emptyStandIn(p: Parameter): Parameter {
 function assignedParameter(p: Parameter, src: Tensor): Parameter {
   const next = new Parameter(src.detach(), { decay: p.decay });
   return next.requiresGrad_(p.requiresGrad);
+}
+
+/**
+ * Modules kept by name (torch.nn.ModuleDict). Forward passes look their children up by name at
+ * the time they run, so replaceModule (LoRA, quantized layers) takes effect without a field to
+ * update. Models built from an architecture description hold their layers this way, under the
+ * Hugging Face names the description gives.
+ */
+export class ModuleDict extends Module {
+  /** Adds `module` under `name` (no dots) and returns it. */
+  set<M extends Module>(name: string, module: M): M {
+    return this.registerModule(name, module);
+  }
+
+  /** The child `name`; throws when there is none. */
+  get(name: string): Module {
+    const m = this.namedChildren().find(([n]) => n === name);
+    if (!m) throw new Error(`ModuleDict: no module named '${name}'`);
+    return m[1];
+  }
+
+  has(name: string): boolean {
+    return this.namedChildren().some(([n]) => n === name);
+  }
+
+  /** Children live only in the registry, so swapping there is the whole replacement. */
+  protected override replaceChild(name: string, module: Module): Module {
+    const old = this.get(name);
+    this.registerModule(name, module);
+    return old;
+  }
 }
 
 /** A list of modules named "0", "1", … (torch.nn.ModuleList): transformer layers. */

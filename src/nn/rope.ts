@@ -12,29 +12,82 @@
 import { Tensor } from "../tensor/index.js";
 import { record } from "../tensor/autograd.js";
 
-export class RotaryEmbedding {
-  /** cos / sin tables, (maxPositions, hd/2) row-major. Computed once per model. */
-  readonly cos: Float32Array;
-  readonly sin: Float32Array;
-
-  constructor(readonly headDim: number, readonly maxPositions: number, readonly theta = 10000) {
-    if (!Number.isInteger(headDim) || headDim <= 0 || headDim % 2 !== 0) {
-      throw new RangeError(`RotaryEmbedding: head dim must be a positive even integer, got ${headDim}`);
+/**
+ * cos / sin of pos · θ^(-2i/hd) for positions 0 … count − 1 and pairs i < hd/2, (count, hd/2)
+ * row-major. The angles are rounded to float32 at each step as PyTorch (and llama2.c) compute
+ * them, so they agree. The one RoPE table of the project: training and inference both use it.
+ */
+export function ropeTables(count: number, headDim: number, theta: number): { cos: Float32Array; sin: Float32Array } {
+  const half = headDim / 2;
+  const cos = new Float32Array(count * half);
+  const sin = new Float32Array(count * half);
+  const f = Math.fround;
+  for (let i = 0; i < half; i++) {
+    const invFreq = f(1 / f(Math.pow(theta, f((2 * i) / headDim))));
+    for (let pos = 0; pos < count; pos++) {
+      const angle = f(pos * invFreq);
+      cos[pos * half + i] = Math.cos(angle);
+      sin[pos * half + i] = Math.sin(angle);
     }
-    if (!(theta > 0)) throw new RangeError(`RotaryEmbedding: rope_theta must be positive, got ${theta}`);
-    const half = headDim / 2;
-    this.cos = new Float32Array(maxPositions * half);
-    this.sin = new Float32Array(maxPositions * half);
-    // Angles are rounded to float32 at each step as PyTorch computes them, so they agree.
-    const f = Math.fround;
-    for (let i = 0; i < half; i++) {
-      const invFreq = f(1 / f(Math.pow(theta, f((2 * i) / headDim))));
-      for (let pos = 0; pos < maxPositions; pos++) {
-        const angle = f(pos * invFreq);
-        this.cos[pos * half + i] = Math.cos(angle);
-        this.sin[pos * half + i] = Math.sin(angle);
+  }
+  return { cos, sin };
+}
+
+/**
+ * Rotates each head of x (rows × heads × headDim) in place, row r by the angle of positions[r]
+ * (negative positions, which padding rows may carry, count as 0). The inference path's RoPE.
+ */
+export function ropeInPlace(x: Float32Array, rows: number, heads: number, headDim: number, positions: Int32Array, cos: Float32Array, sin: Float32Array): void {
+  const half = headDim / 2;
+  for (let r = 0; r < rows; r++) {
+    const tab = Math.max(0, positions[r]!) * half;
+    for (let h = 0; h < heads; h++) {
+      const o = (r * heads + h) * headDim;
+      for (let i = 0; i < half; i++) {
+        const c = cos[tab + i]!, s = sin[tab + i]!;
+        const x1 = x[o + i]!, x2 = x[o + half + i]!;
+        x[o + i] = x1 * c - x2 * s;
+        x[o + half + i] = x2 * c + x1 * s;
       }
     }
+  }
+}
+
+/** Checks RoPE's parameters once, with the messages both paths give. */
+export function checkRope(headDim: number, theta: number): void {
+  if (!Number.isInteger(headDim) || headDim <= 0 || headDim % 2 !== 0) {
+    throw new RangeError(`RotaryEmbedding: head dim must be a positive even integer, got ${headDim}`);
+  }
+  if (!(theta > 0) || !Number.isFinite(theta)) throw new RangeError(`RotaryEmbedding: rope_theta must be a positive number, got ${theta}`);
+}
+
+export class RotaryEmbedding {
+  private tables: { cos: Float32Array; sin: Float32Array } = { cos: new Float32Array(0), sin: new Float32Array(0) };
+  private rows = 0;
+
+  constructor(readonly headDim: number, readonly maxPositions: number, readonly theta = 10000) {
+    checkRope(headDim, theta);
+  }
+
+  /**
+   * cos / sin tables covering positions 0 … count − 1, (count, hd/2) row-major. Built lazily and
+   * grown as longer sequences arrive: a config's context may be far longer than any run uses.
+   */
+  table(count: number): { cos: Float32Array; sin: Float32Array } {
+    if (count > this.rows) {
+      this.rows = Math.min(this.maxPositions, Math.max(count, 2 * this.rows, 64));
+      this.tables = ropeTables(this.rows, this.headDim, this.theta);
+    }
+    return this.tables;
+  }
+
+  /** The full tables, (maxPositions, hd/2). */
+  get cos(): Float32Array {
+    return this.table(this.maxPositions).cos;
+  }
+
+  get sin(): Float32Array {
+    return this.table(this.maxPositions).sin;
   }
 
   /**
@@ -52,12 +105,15 @@ export class RotaryEmbedding {
         throw new RangeError(`RotaryEmbedding: position ${p} is outside the model's context [0, ${this.maxPositions})`);
       }
     }
+    let top = 0;
+    for (const p of positions) top = Math.max(top, p);
+    const { cos, sin } = this.table(top + 1);
     const src = x.data() as Float32Array;
     const out = new Float32Array(src.length);
-    rotate(src, out, B, T, H, hd, positions, this.cos, this.sin, 1, false);
+    rotate(src, out, B, T, H, hd, positions, cos, sin, 1, false);
     return record(new Tensor(out, [B, H, T, hd]), "rope", [x], (g) => {
       const gx = new Float32Array(src.length);
-      rotate(g.data() as Float32Array, gx, B, T, H, hd, positions, this.cos, this.sin, -1, true);
+      rotate(g.data() as Float32Array, gx, B, T, H, hd, positions, cos, sin, -1, true);
       return [new Tensor(gx, x.shape)];
     });
   }

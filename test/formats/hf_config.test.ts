@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hfConfigJson, readHFConfig } from "../../src/formats/hf_config.js";
-import { ConfigError } from "../../src/formats/model_config.js";
+import { ConfigError } from "../../src/arch/config_fields.js";
 import { FormatError } from "../../src/util/errors.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tsgpt-hf-config-"));

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { RMSNorm } from "../../src/nn/index.js";
 import { LlamaForCausalLM, createModel, modelFromCheckpoint, modelToCheckpoint, type CausalLM, type ModelConfig } from "../../src/models/index.js";
 import { saveHFCheckpoint } from "../../src/formats/hf.js";
 import { loadCheckpoint } from "../../src/formats/load.js";
@@ -115,14 +116,15 @@ describe("loading onto empty weights", () => {
 
   test("loadStateDict: assign puts the tensors in as they are, copying keeps the parameters", () => {
     const target = new LlamaForCausalLM(config, { seed: 4 });
-    target.model.norm.weight.requiresGrad_(false);
+    const norm = () => target.getSubmodule("model.norm") as RMSNorm;
+    norm().weight.requiresGrad_(false);
     const state = source.stateDict();
-    const before = target.model.norm.weight;
+    const before = norm().weight;
     target.loadStateDict(state);
-    assert.equal(target.model.norm.weight, before, "a copy keeps the Parameter object");
-    assert.notEqual(target.model.norm.weight.storage, state.get("model.norm.weight")!.storage);
+    assert.equal(norm().weight, before, "a copy keeps the Parameter object");
+    assert.notEqual(norm().weight.storage, state.get("model.norm.weight")!.storage);
     target.loadStateDict(state, { assign: true });
-    const after = target.model.norm.weight;
+    const after = norm().weight;
     assert.notEqual(after, before);
     assert.equal(after.storage, state.get("model.norm.weight")!.storage, "assign shares the f32 storage");
     assert.equal(after.requiresGrad, false, "requiresGrad stays the parameter's");

@@ -121,7 +121,7 @@ describe("addLoRA", () => {
       "model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.v_proj",
       "model.layers.1.self_attn.q_proj", "model.layers.1.self_attn.v_proj",
     ]);
-    assert.ok(model.model.layers.at(0).self_attn.q_proj instanceof LoRALinear, "the field the forward pass reads was replaced");
+    assert.ok(model.getSubmodule("model.layers.0.self_attn.q_proj") instanceof LoRALinear, "the module the forward pass reads was replaced");
     const trainable = loraParameters(model).map(([n]) => n);
     assert.deepEqual(trainable.slice(0, 2), ["model.layers.0.self_attn.q_proj.lora_A.weight", "model.layers.0.self_attn.q_proj.lora_B.weight"]);
     // q: A (2, 16) + B (16, 2); v: A (2, 16) + B (8, 2) (2 key/value heads of 4 dims), per layer.
