@@ -1,34 +1,38 @@
-// The inference forward pass of a decoder-only transformer (Llama or GPT-2), without autograd.
+// The inference forward pass of a decoder-only transformer, without autograd, for every
+// architecture described in src/arch/ (GPT-2, Llama, …): the description's block layout says
+// which norm, which projections, which activation and which positions each layer uses; this
+// file holds no architecture of its own.
 //
-// Weights come from a Checkpoint (Hugging Face names, linear weights stored (out, in)). Linear
-// and embedding weights stored as F16 / BF16 stay 16-bit in memory by default and are widened
-// block by block as they are used (half_matmul.ts); quantized ones (Q8_0, Q4_0, Q4_K read from
-// GGUF, Q8_ROW made in memory) stay quantized and go through the integer kernels, with
-// embedding rows decoded as they are looked up (quant_linear.ts). `{ dtype: "float32" }`
-// converts everything to Float32Array once, here (more memory; for 16-bit weights it is faster
-// per token, for quantized ones it is slower, as more bytes stream per token). Every numeric loop that
-// matters goes through the backend kernels (matmul with transB computes x · Wᵀ; attention is
-// Q · Kᵀ and P · V per key/value head), so the native backend speeds it up. Scratch buffers are
-// allocated once per size and reused; keys and values go to a KVCache.
+// Weights come from a Checkpoint (Hugging Face names, linear weights stored (out, in)), found
+// by role through the description. Linear and embedding weights stored as F16 / BF16 stay
+// 16-bit in memory by default and are widened block by block as they are used
+// (half_matmul.ts); quantized ones (Q8_0, Q4_0, Q4_K read from GGUF, Q8_ROW made in memory) stay
+// quantized and go through the integer kernels, with embedding rows decoded as they are looked
+// up (quant_linear.ts). `{ dtype: "float32" }` converts everything to Float32Array once, here
+// (more memory; for 16-bit weights it is faster per token, for quantized ones it is slower, as
+// more bytes stream per token). Every numeric loop that matters goes through the backend
+// kernels (matmul with transB computes x · Wᵀ; attention is Q · Kᵀ and P · V per key/value
+// head), so the native backend speeds it up. Scratch buffers are allocated once per size and
+// reused; keys and values go to a KVCache.
 //
 // One call of `forward` feeds `steps` new tokens for each of `batch` rows:
 //
-//   Llama:  x = embed[tok]
-//           per layer: x += Wo · attention(rope(Wq·rmsnorm(x)), rope(Wk·rmsnorm(x)), Wv·rmsnorm(x))
-//                      x += Wdown · (silu(Wgate·rmsnorm(x)) * Wup·rmsnorm(x))
-//           logits = lm_head · rmsnorm(x)
-//   GPT-2:  x = wte[tok] + wpe[pos]
-//           per layer: x += c_proj · attention(c_attn · layernorm(x));  x += mlp(layernorm(x))  (gelu tanh)
-//           logits = wte · layernorm(x)
-//
-// RoPE follows Hugging Face's convention: the two halves of each head are rotated as pairs
-// (i, i + headDim/2) by the angle pos · theta^(-2i/headDim).
+//   x = token_embd[tok]  (+ position_embd[pos] with learned positions)
+//   per layer: n = norm(x);  q, k, v = Wq·n, Wk·n, Wv·n (or one fused Wqkv·n);  rope(q), rope(k) with RoPE
+//              x += Wo · attention(q, k, v)                  (over the KV cache, causal + padding mask)
+//              n = norm(x);  x += Wdown · act(Wgate·n) ⊙ Wup·n   (gated)   or   x += Wdown · act(Wup·n)
+//   logits = output · norm(x)      (output = token_embd when tied)
 import { getBackend } from "../backend/index.js";
 import type { Backend } from "../backend/backend.js";
-import type { Checkpoint, GPT2Config, LlamaConfig, StoredTensor } from "../formats/types.js";
+import type { Checkpoint, StoredTensor } from "../formats/types.js";
 import { toFloat32 } from "../formats/dtypes.js";
 import type { QuantizedTensor } from "../quant/types.js";
 import { dequantize } from "../quant/quantize.js";
+import {
+  architectureOf, canonicalName, checkTensors, hasGlobalRole, isIgnoredTensor, modulePath, parseModelConfig,
+  type Architecture, type BlockLayout, type GlobalRole, type LayerRole, type ModelConfig, type ModelDims, type Role,
+} from "../arch/index.js";
+import { ropeInPlace, ropeTables, checkRope } from "../nn/rope.js";
 import { KVCache } from "./kv_cache.js";
 import { halfEmbedding, halfLinear, weightBytes, weightStorage, type HalfMatrix, type LinearWeight } from "./half_matmul.js";
 import { isQuantizedDType, kernelsAccept, prepareQuantMatrix, quantEmbedding, quantLinear, type QuantMatrix } from "./quant_linear.js";
@@ -43,56 +47,74 @@ export interface DecoderOptions {
   dtype?: "auto" | "float32";
 }
 
-/** The sizes of a decoder, whatever the architecture. */
-export interface DecoderDims {
-  arch: "llama" | "gpt2";
-  vocabSize: number;
-  hidden: number;
-  layers: number;
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  intermediate: number;
-  /** Longest sequence the model was trained for (max_position_embeddings / n_positions). */
-  context: number;
+/** The sizes of a decoder (the architecture's dims, with its family and norm epsilon). */
+export interface DecoderDims extends ModelDims {
+  /** config.json's model_type ("llama", "gpt2", …). */
+  arch: string;
   eps: number;
 }
 
-interface LlamaLayer {
-  attnNorm: Float32Array; wq: LinearWeight; wk: LinearWeight; wv: LinearWeight; wo: LinearWeight;
-  mlpNorm: Float32Array; wGate: LinearWeight; wUp: LinearWeight; wDown: LinearWeight;
+/** A norm's weight and optional bias. */
+interface Norm {
+  w: Float32Array;
+  b: Float32Array | null;
 }
 
-interface GPT2Layer {
-  ln1w: Float32Array; ln1b: Float32Array | null; wqkv: LinearWeight; bqkv: Float32Array | null;
-  wo: LinearWeight; bo: Float32Array | null; ln2w: Float32Array; ln2b: Float32Array | null;
-  wfc: LinearWeight; bfc: Float32Array | null; wproj: LinearWeight; bproj: Float32Array | null;
+/** A linear layer: its weight (f32, 16-bit or quantized) and optional bias. */
+interface Proj {
+  w: LinearWeight;
+  b: Float32Array | null;
 }
 
-type Weights =
-  | { arch: "llama"; embed: LinearWeight; layers: LlamaLayer[]; norm: Float32Array; lmHead: LinearWeight; ropeCos: Float32Array; ropeSin: Float32Array }
-  | { arch: "gpt2"; wte: LinearWeight; wpe: Float32Array; layers: GPT2Layer[]; lnfW: Float32Array; lnfB: Float32Array | null; lmHead: LinearWeight };
+/** One layer's weights by role; which are present depends on the layout (fused or separate q/k/v, gated MLP). */
+interface LayerWeights {
+  attnNorm: Norm;
+  qkv: Proj | null;
+  q: Proj | null;
+  k: Proj | null;
+  v: Proj | null;
+  out: Proj;
+  ffnNorm: Norm;
+  gate: Proj | null;
+  up: Proj;
+  down: Proj;
+}
 
-/** Reads tensors from a checkpoint by name, checking shapes; converts to f32 unless asked to keep 16 bits. */
+interface Weights {
+  embed: LinearWeight;
+  positions: Float32Array | null;
+  layers: LayerWeights[];
+  finalNorm: Norm;
+  output: LinearWeight;
+}
+
+/**
+ * Reads a checkpoint's tensors by role. The names and shapes are checked once, against the
+ * architecture's description (checkTensors), before anything is read. Converts to f32 unless
+ * asked to keep 16-bit and quantized matrices as they are.
+ */
 class WeightReader {
-  constructor(private readonly ckpt: Checkpoint, private readonly keepHalf: boolean) {}
+  private readonly tensors = new Map<string, StoredTensor>();
 
-  has(name: string): boolean {
-    return this.ckpt.tensors.has(name);
-  }
-
-  private tensor(name: string, shape: number[]): StoredTensor {
-    const t: StoredTensor | undefined = this.ckpt.tensors.get(name);
-    if (!t) throw new Error(`${this.ckpt.source.path}: tensor '${name}' is missing`);
-    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-      throw new Error(`${this.ckpt.source.path}: tensor '${name}' has shape [${t.shape}], expected [${shape}]`);
+  constructor(ckpt: Checkpoint, private readonly config: ModelConfig, private readonly arch: Architecture, private readonly keepHalf: boolean) {
+    for (const [name, t] of ckpt.tensors) {
+      if (!isIgnoredTensor(config, name)) this.tensors.set(canonicalName(config, name, ckpt.tensors), t);
     }
-    return t;
+    checkTensors(config, new Map([...this.tensors].map(([n, t]) => [n, t.shape])), ckpt.source.path);
   }
 
-  /** A small tensor (norm, bias, position table), always as f32. */
-  get(name: string, shape: number[]): Float32Array {
-    return toFloat32(this.tensor(name, shape));
+  private tensor(role: Role, layer: number | null, kind: "weight" | "bias"): StoredTensor | undefined {
+    return this.tensors.get(`${modulePath(this.arch, role, layer)}.${kind}`);
+  }
+
+  /** A small tensor (norm weight, bias, position table), always as f32; null when the layout has none. */
+  vector(role: Role, layer: number | null, kind: "weight" | "bias" = "weight"): Float32Array | null {
+    const t = this.tensor(role, layer, kind);
+    return t ? toFloat32(t) : null;
+  }
+
+  norm(role: "attn_norm" | "ffn_norm" | "output_norm", layer: number | null): Norm {
+    return { w: this.vector(role, layer)!, b: this.vector(role, layer, "bias") };
   }
 
   /**
@@ -100,23 +122,40 @@ class WeightReader {
    * stored so (no copy). A quantized matrix whose rows the integer kernels cannot take (a Q8_ROW
    * row length that is not a multiple of 32) is dequantized.
    */
-  matrix(name: string, shape: [number, number]): LinearWeight {
-    const t = this.tensor(name, shape);
+  matrix(role: Role, layer: number | null): LinearWeight {
+    const t = this.tensor(role, layer, "weight")!;
+    const [rows, cols] = t.shape as [number, number];
     if (isQuantizedDType(t.dtype)) {
       const q = t as unknown as QuantizedTensor;
-      if (!this.keepHalf || !kernelsAccept(shape[1])) return dequantize(q).data as Float32Array;
-      const m: QuantMatrix = { dtype: q.dtype, data: q.data, shape: [...shape], rows: shape[0], cols: shape[1] };
+      if (!this.keepHalf || !kernelsAccept(cols)) return dequantize(q).data as Float32Array;
+      const m: QuantMatrix = { dtype: q.dtype, data: q.data, shape: [rows, cols], rows, cols };
       return prepareQuantMatrix(m); // Q4_0 / Q4_K: the 16-row grouped layout, packed once at load
     }
     if (this.keepHalf && (t.dtype === "F16" || t.dtype === "BF16")) {
-      const m: HalfMatrix = { dtype: t.dtype, bits: t.data as Uint16Array, rows: shape[0], cols: shape[1] };
+      const m: HalfMatrix = { dtype: t.dtype, bits: t.data as Uint16Array, rows, cols };
       return m;
     }
     return toFloat32(t);
   }
 
-  optional(name: string, shape: number[]): Float32Array | null {
-    return this.has(name) ? this.get(name, shape) : null;
+  /** A linear layer of a layer role, or null when this family's layout has no such role. */
+  proj(role: LayerRole, layer: number): Proj | null {
+    if (this.arch.paths.layer[role] === undefined) return null;
+    return { w: this.matrix(role, layer), b: this.vector(role, layer, "bias") };
+  }
+
+  layer(i: number): LayerWeights {
+    return {
+      attnNorm: this.norm("attn_norm", i),
+      qkv: this.proj("attn_qkv", i), q: this.proj("attn_q", i), k: this.proj("attn_k", i), v: this.proj("attn_v", i),
+      out: this.proj("attn_output", i)!,
+      ffnNorm: this.norm("ffn_norm", i),
+      gate: this.proj("ffn_gate", i), up: this.proj("ffn_up", i)!, down: this.proj("ffn_down", i)!,
+    };
+  }
+
+  has(role: GlobalRole, layout: BlockLayout): boolean {
+    return hasGlobalRole(this.arch, layout, role);
   }
 }
 
@@ -125,12 +164,13 @@ class Scratch {
   constructor(
     readonly n: number,
     dims: DecoderDims,
+    fused: boolean,
     readonly x = new Float32Array(n * dims.hidden),
     readonly h = new Float32Array(n * dims.hidden),
     readonly q = new Float32Array(n * dims.heads * dims.headDim),
     readonly k = new Float32Array(n * dims.kvHeads * dims.headDim),
     readonly v = new Float32Array(n * dims.kvHeads * dims.headDim),
-    readonly qkv = new Float32Array(dims.arch === "gpt2" ? n * 3 * dims.hidden : 0),
+    readonly qkv = new Float32Array(fused ? n * (dims.heads + 2 * dims.kvHeads) * dims.headDim : 0),
     readonly att = new Float32Array(n * dims.heads * dims.headDim),
     readonly proj = new Float32Array(n * dims.hidden),
     readonly ff1 = new Float32Array(n * dims.intermediate),
@@ -156,14 +196,20 @@ const QUERY_CHUNK = 128;
 
 export class DecoderModel implements InferenceModel {
   readonly dims: DecoderDims;
+  /** How each block computes (from the architecture's description). */
+  readonly layout: BlockLayout;
   private readonly w: Weights;
   private scratch: Scratch | null = null;
   private queries = new Float32Array(0); // a chunk of queries of one key/value head group, contiguous
   private scores = new Float32Array(0); // their attention scores, then probabilities
   private heads = new Float32Array(0); // their attention outputs, before they go to their rows
+  /** RoPE cos / sin for positions 0 … ropeRows − 1, grown to what the caches need. */
+  private rope: { cos: Float32Array; sin: Float32Array } = { cos: new Float32Array(0), sin: new Float32Array(0) };
+  private ropeRows = 0;
 
-  private constructor(dims: DecoderDims, weights: Weights) {
+  private constructor(dims: DecoderDims, layout: BlockLayout, weights: Weights) {
     this.dims = dims;
+    this.layout = layout;
     this.w = weights;
   }
 
@@ -172,84 +218,23 @@ export class DecoderModel implements InferenceModel {
    * embedding weights are shared with the checkpoint, not copied; `{ dtype: "float32" }` expands them.
    */
   static fromCheckpoint(ckpt: Checkpoint, options: DecoderOptions = {}): DecoderModel {
-    const cfg = ckpt.config;
     const dtype = options.dtype ?? "auto";
     if (dtype !== "auto" && dtype !== "float32") throw new TypeError(`DecoderModel: dtype must be "auto" or "float32", got ${JSON.stringify(dtype)}`);
-    const r = new WeightReader(ckpt, dtype === "auto");
-    if (cfg.model_type === "llama") return DecoderModel.llama(ckpt, cfg, r);
-    if (cfg.model_type === "gpt2") return DecoderModel.gpt2(ckpt, cfg, r);
-    throw new Error(`${ckpt.source.path}: model_type '${(cfg as { model_type: string }).model_type}' is not supported (expected llama or gpt2)`);
-  }
-
-  private static llama(ckpt: Checkpoint, c: LlamaConfig, r: WeightReader): DecoderModel {
-    const headDim = c.hidden_size / c.num_attention_heads;
-    const kvHeads = c.num_key_value_heads ?? c.num_attention_heads;
-    if (!Number.isInteger(headDim) || headDim % 2 !== 0) {
-      throw new Error(`${ckpt.source.path}: hidden_size ${c.hidden_size} / num_attention_heads ${c.num_attention_heads} must be an even integer`);
-    }
-    if (c.num_attention_heads % kvHeads !== 0) {
-      throw new Error(`${ckpt.source.path}: num_attention_heads ${c.num_attention_heads} must be a multiple of num_key_value_heads ${kvHeads}`);
-    }
-    const dims: DecoderDims = {
-      arch: "llama", vocabSize: c.vocab_size, hidden: c.hidden_size, layers: c.num_hidden_layers,
-      heads: c.num_attention_heads, kvHeads, headDim, intermediate: c.intermediate_size,
-      context: c.max_position_embeddings, eps: c.rms_norm_eps,
-    };
-    const H = dims.hidden, kvDim = kvHeads * headDim, I = dims.intermediate, V = dims.vocabSize;
-    const layers: LlamaLayer[] = [];
-    for (let i = 0; i < dims.layers; i++) {
-      const p = `model.layers.${i}`;
-      layers.push({
-        attnNorm: r.get(`${p}.input_layernorm.weight`, [H]),
-        wq: r.matrix(`${p}.self_attn.q_proj.weight`, [H, H]),
-        wk: r.matrix(`${p}.self_attn.k_proj.weight`, [kvDim, H]),
-        wv: r.matrix(`${p}.self_attn.v_proj.weight`, [kvDim, H]),
-        wo: r.matrix(`${p}.self_attn.o_proj.weight`, [H, H]),
-        mlpNorm: r.get(`${p}.post_attention_layernorm.weight`, [H]),
-        wGate: r.matrix(`${p}.mlp.gate_proj.weight`, [I, H]),
-        wUp: r.matrix(`${p}.mlp.up_proj.weight`, [I, H]),
-        wDown: r.matrix(`${p}.mlp.down_proj.weight`, [H, I]),
-      });
-    }
-    const embed = r.matrix("model.embed_tokens.weight", [V, H]);
-    const lmHead = r.has("lm_head.weight") ? r.matrix("lm_head.weight", [V, H]) : embed;
-    if (!r.has("lm_head.weight") && c.tie_word_embeddings === false) {
-      throw new Error(`${ckpt.source.path}: tensor 'lm_head.weight' is missing (tie_word_embeddings is false)`);
-    }
-    const { cos, sin } = ropeTables(dims.context, headDim, c.rope_theta ?? 10000);
-    return new DecoderModel(dims, { arch: "llama", embed, layers, norm: r.get("model.norm.weight", [H]), lmHead, ropeCos: cos, ropeSin: sin });
-  }
-
-  private static gpt2(ckpt: Checkpoint, c: GPT2Config, r: WeightReader): DecoderModel {
-    const headDim = c.n_embd / c.n_head;
-    if (!Number.isInteger(headDim)) throw new Error(`${ckpt.source.path}: n_embd ${c.n_embd} is not a multiple of n_head ${c.n_head}`);
-    const act = c.activation_function ?? "gelu_new";
-    if (act !== "gelu_new" && act !== "gelu_pytorch_tanh") {
-      throw new Error(`${ckpt.source.path}: activation_function '${act}' is not supported (expected gelu_new)`);
-    }
-    const dims: DecoderDims = {
-      arch: "gpt2", vocabSize: c.vocab_size, hidden: c.n_embd, layers: c.n_layer, heads: c.n_head, kvHeads: c.n_head,
-      headDim, intermediate: c.n_inner ?? 4 * c.n_embd, context: c.n_positions, eps: c.layer_norm_epsilon,
-    };
-    const pre = r.has("transformer.wte.weight") ? "transformer." : "";
-    const H = dims.hidden, I = dims.intermediate, V = dims.vocabSize;
-    const layers: GPT2Layer[] = [];
-    for (let i = 0; i < dims.layers; i++) {
-      const p = `${pre}h.${i}`;
-      layers.push({
-        ln1w: r.get(`${p}.ln_1.weight`, [H]), ln1b: r.optional(`${p}.ln_1.bias`, [H]),
-        wqkv: r.matrix(`${p}.attn.c_attn.weight`, [3 * H, H]), bqkv: r.optional(`${p}.attn.c_attn.bias`, [3 * H]),
-        wo: r.matrix(`${p}.attn.c_proj.weight`, [H, H]), bo: r.optional(`${p}.attn.c_proj.bias`, [H]),
-        ln2w: r.get(`${p}.ln_2.weight`, [H]), ln2b: r.optional(`${p}.ln_2.bias`, [H]),
-        wfc: r.matrix(`${p}.mlp.c_fc.weight`, [I, H]), bfc: r.optional(`${p}.mlp.c_fc.bias`, [I]),
-        wproj: r.matrix(`${p}.mlp.c_proj.weight`, [H, I]), bproj: r.optional(`${p}.mlp.c_proj.bias`, [H]),
-      });
-    }
-    const wte = r.matrix(`${pre}wte.weight`, [V, H]);
-    const lmHead = r.has("lm_head.weight") && c.tie_word_embeddings === false ? r.matrix("lm_head.weight", [V, H]) : wte;
-    return new DecoderModel(dims, {
-      arch: "gpt2", wte, wpe: r.get(`${pre}wpe.weight`, [dims.context, H]), layers,
-      lnfW: r.get(`${pre}ln_f.weight`, [H]), lnfB: r.optional(`${pre}ln_f.bias`, [H]), lmHead,
+    const config = parseModelConfig({ ...ckpt.config }, ckpt.source.path);
+    const arch = architectureOf(config);
+    const layout = arch.layout(config);
+    if (layout.positions === "rope") checkRope(arch.dims(config).headDim, layout.ropeTheta);
+    const dims: DecoderDims = { ...arch.dims(config), arch: config.model_type, eps: layout.eps };
+    const r = new WeightReader(ckpt, config, arch, dtype === "auto");
+    const layers: LayerWeights[] = [];
+    for (let i = 0; i < dims.layers; i++) layers.push(r.layer(i));
+    const embed = r.matrix("token_embd", null);
+    return new DecoderModel(dims, layout, {
+      embed,
+      positions: r.has("position_embd", layout) ? r.vector("position_embd", null) : null,
+      layers,
+      finalNorm: r.norm("output_norm", null),
+      output: r.has("output", layout) ? r.matrix("output", null) : embed,
     });
   }
 
@@ -259,26 +244,24 @@ export class DecoderModel implements InferenceModel {
       throw new RangeError(`KV cache of ${capacity} positions exceeds the model's context of ${this.dims.context}`);
     }
     const d = this.dims;
+    this.growRope(capacity);
     return new KVCache({ layers: d.layers, batch, capacity, kvDim: d.kvHeads * d.headDim, kvHeads: d.kvHeads });
   }
 
-  /** Bytes held by the weights (a tied head counted once). */
+  /** Bytes held by the weights (a tied head counted once; the RoPE tables, sized by the caches, are not weights). */
   get weightBytes(): number {
     const seen = new Set<unknown>();
     let bytes = 0;
-    const add = (w: LinearWeight | null): void => {
-      const key = w === null ? null : weightStorage(w);
-      if (w === null || seen.has(key)) return;
-      seen.add(key);
+    const add = (w: LinearWeight | null | undefined): void => {
+      if (!w || seen.has(weightStorage(w))) return;
+      seen.add(weightStorage(w));
       bytes += weightBytes(w);
     };
     const w = this.w;
-    if (w.arch === "llama") {
-      [w.embed, w.norm, w.lmHead, w.ropeCos, w.ropeSin].forEach(add);
-      for (const L of w.layers) Object.values(L).forEach(add);
-    } else {
-      [w.wte, w.wpe, w.lnfW, w.lnfB, w.lmHead].forEach(add);
-      for (const L of w.layers) Object.values(L).forEach(add);
+    [w.embed, w.positions, w.finalNorm.w, w.finalNorm.b, w.output].forEach(add);
+    for (const L of w.layers) {
+      for (const n of [L.attnNorm, L.ffnNorm]) [n.w, n.b].forEach(add);
+      for (const p of [L.qkv, L.q, L.k, L.v, L.out, L.gate, L.up, L.down]) if (p) [p.w, p.b].forEach(add);
     }
     return bytes;
   }
@@ -296,78 +279,101 @@ export class DecoderModel implements InferenceModel {
       throw new RangeError(`forward: tokens, positions and valid must each hold batch × steps = ${n} values`);
     }
     if (steps > cache.remaining) throw new RangeError(`forward: ${steps} tokens do not fit in the KV cache (${cache.remaining} of ${cache.capacity} positions left)`);
+    let top = 0;
     for (let i = 0; i < n; i++) {
       if (valid[i] && (positions[i]! < 0 || positions[i]! >= d.context)) {
         throw new RangeError(`forward: position ${positions[i]} is outside the model's context [0, ${d.context})`);
       }
+      top = Math.max(top, positions[i]!);
     }
+    this.growRope(top + 1);
     const start = cache.length;
     for (let b = 0; b < B; b++) for (let t = 0; t < steps; t++) cache.valid[b * cache.capacity + start + t] = valid[b * steps + t]!;
     const s = this.scratchFor(n);
     const be = getBackend();
-    if (this.w.arch === "llama") this.llamaBody(be, this.w, cache, tokens, positions, steps, s);
-    else this.gpt2Body(be, this.w, cache, tokens, positions, steps, s);
+    this.body(be, cache, tokens, positions, steps, s);
     cache.length += steps;
     return this.head(be, s, B, steps, all);
   }
 
-  // --- Llama -----------------------------------------------------------------------------
-
-  private llamaBody(be: Backend, w: Extract<Weights, { arch: "llama" }>, cache: KVCache, tokens: Int32Array, positions: Int32Array, steps: number, s: Scratch): void {
-    const d = this.dims, n = tokens.length, H = d.hidden, kvDim = d.kvHeads * d.headDim, I = d.intermediate;
-    embedding(be, w.embed, d.vocabSize, H, tokens, s.x.subarray(0, n * H));
-    for (let l = 0; l < d.layers; l++) {
-      const L = w.layers[l]!;
-      be.rmsNorm(s.x, L.attnNorm, n, H, d.eps, s.h.subarray(0, n * H), s.rstd);
-      linear(be, s.h, n, H, L.wq, H, s.q, null);
-      linear(be, s.h, n, H, L.wk, kvDim, s.k, null);
-      linear(be, s.h, n, H, L.wv, kvDim, s.v, null);
-      rope(s.q, n, d.heads, d.headDim, positions, w.ropeCos, w.ropeSin);
-      rope(s.k, n, d.kvHeads, d.headDim, positions, w.ropeCos, w.ropeSin);
-      this.attend(be, cache, l, s.q, s.k, s.v, steps, s.att);
-      linear(be, s.att, n, H, L.wo, H, s.proj, null);
-      addInPlace(s.x, s.proj, n * H);
-      be.rmsNorm(s.x, L.mlpNorm, n, H, d.eps, s.h.subarray(0, n * H), s.rstd);
-      linear(be, s.h, n, H, L.wGate, I, s.ff1, null);
-      linear(be, s.h, n, H, L.wUp, I, s.ff2, null);
-      const gate = s.ff1.subarray(0, n * I);
-      be.unary("silu", gate, gate);
-      mulInPlace(gate, s.ff2, n * I);
-      linear(be, s.ff1, n, I, L.wDown, H, s.proj, null);
-      addInPlace(s.x, s.proj, n * H);
-    }
-    be.rmsNorm(s.x, w.norm, n, H, d.eps, s.h.subarray(0, n * H), s.rstd);
+  /**
+   * Makes the RoPE tables cover positions 0 … count − 1: sized by what a run uses (its caches),
+   * never by the whole context a config may claim.
+   */
+  private growRope(count: number): void {
+    if (this.layout.positions !== "rope" || count <= this.ropeRows) return;
+    this.ropeRows = Math.min(this.dims.context, Math.max(count, this.ropeRows * 2));
+    this.rope = ropeTables(this.ropeRows, this.dims.headDim, this.layout.ropeTheta);
   }
 
-  // --- GPT-2 -----------------------------------------------------------------------------
-
-  private gpt2Body(be: Backend, w: Extract<Weights, { arch: "gpt2" }>, cache: KVCache, tokens: Int32Array, positions: Int32Array, steps: number, s: Scratch): void {
-    const d = this.dims, n = tokens.length, H = d.hidden, I = d.intermediate;
-    embedding(be, w.wte, d.vocabSize, H, tokens, s.x.subarray(0, n * H));
-    for (let i = 0; i < n; i++) {
-      const pos = Math.max(0, positions[i]!); // padding rows may carry any position
-      for (let c = 0; c < H; c++) s.x[i * H + c] = s.x[i * H + c]! + w.wpe[pos * H + c]!;
+  /** Embeddings, every block, and the final norm: the normalized hidden states end in s.h. */
+  private body(be: Backend, cache: KVCache, tokens: Int32Array, positions: Int32Array, steps: number, s: Scratch): void {
+    const d = this.dims, w = this.w, n = tokens.length, H = d.hidden;
+    embedding(be, w.embed, d.vocabSize, H, tokens, s.x.subarray(0, n * H));
+    if (w.positions) {
+      for (let i = 0; i < n; i++) {
+        const pos = Math.max(0, positions[i]!); // padding rows may carry any position
+        for (let c = 0; c < H; c++) s.x[i * H + c] = s.x[i * H + c]! + w.positions[pos * H + c]!;
+      }
     }
     for (let l = 0; l < d.layers; l++) {
       const L = w.layers[l]!;
-      be.layerNorm(s.x, L.ln1w, L.ln1b, n, H, d.eps, s.h.subarray(0, n * H), s.mean, s.rstd);
-      linear(be, s.h, n, H, L.wqkv, 3 * H, s.qkv, L.bqkv);
-      for (let i = 0; i < n; i++) {
-        s.q.set(s.qkv.subarray(i * 3 * H, i * 3 * H + H), i * H);
-        s.k.set(s.qkv.subarray(i * 3 * H + H, i * 3 * H + 2 * H), i * H);
-        s.v.set(s.qkv.subarray(i * 3 * H + 2 * H, i * 3 * H + 3 * H), i * H);
-      }
+      this.norm(be, s, n, L.attnNorm);
+      this.qkv(be, L, s, n, positions);
       this.attend(be, cache, l, s.q, s.k, s.v, steps, s.att);
-      linear(be, s.att, n, H, L.wo, H, s.proj, L.bo);
+      linear(be, s.att, n, d.heads * d.headDim, L.out.w, H, s.proj, L.out.b);
       addInPlace(s.x, s.proj, n * H);
-      be.layerNorm(s.x, L.ln2w, L.ln2b, n, H, d.eps, s.h.subarray(0, n * H), s.mean, s.rstd);
-      linear(be, s.h, n, H, L.wfc, I, s.ff1, L.bfc);
-      const act = s.ff1.subarray(0, n * I);
-      be.unary("gelu_tanh", act, act);
-      linear(be, s.ff1, n, I, L.wproj, H, s.proj, L.bproj);
+      this.norm(be, s, n, L.ffnNorm);
+      this.mlp(be, L, s, n);
       addInPlace(s.x, s.proj, n * H);
     }
-    be.layerNorm(s.x, w.lnfW, w.lnfB, n, H, d.eps, s.h.subarray(0, n * H), s.mean, s.rstd);
+    this.norm(be, s, n, w.finalNorm);
+  }
+
+  /** s.h = norm(s.x): RMSNorm or LayerNorm, as the layout says. */
+  private norm(be: Backend, s: Scratch, n: number, norm: Norm): void {
+    const H = this.dims.hidden, out = s.h.subarray(0, n * H);
+    if (this.layout.norm === "rms") be.rmsNorm(s.x, norm.w, n, H, this.layout.eps, out, s.rstd);
+    else be.layerNorm(s.x, norm.w, norm.b, n, H, this.layout.eps, out, s.mean, s.rstd);
+  }
+
+  /** q, k, v of the normalized states s.h (one fused projection or three), rotated when the layout uses RoPE. */
+  private qkv(be: Backend, L: LayerWeights, s: Scratch, n: number, positions: Int32Array): void {
+    const d = this.dims, H = d.hidden, qDim = d.heads * d.headDim, kvDim = d.kvHeads * d.headDim;
+    if (L.qkv) {
+      const width = qDim + 2 * kvDim;
+      linear(be, s.h, n, H, L.qkv.w, width, s.qkv, L.qkv.b);
+      for (let i = 0; i < n; i++) {
+        const row = i * width;
+        s.q.set(s.qkv.subarray(row, row + qDim), i * qDim);
+        s.k.set(s.qkv.subarray(row + qDim, row + qDim + kvDim), i * kvDim);
+        s.v.set(s.qkv.subarray(row + qDim + kvDim, row + width), i * kvDim);
+      }
+    } else {
+      linear(be, s.h, n, H, L.q!.w, qDim, s.q, L.q!.b);
+      linear(be, s.h, n, H, L.k!.w, kvDim, s.k, L.k!.b);
+      linear(be, s.h, n, H, L.v!.w, kvDim, s.v, L.v!.b);
+    }
+    if (this.layout.positions === "rope") {
+      ropeInPlace(s.q, n, d.heads, d.headDim, positions, this.rope.cos, this.rope.sin);
+      ropeInPlace(s.k, n, d.kvHeads, d.headDim, positions, this.rope.cos, this.rope.sin);
+    }
+  }
+
+  /** s.proj = the feed-forward layer of s.h: gated (down(act(gate) ⊙ up)) or plain (down(act(up))). */
+  private mlp(be: Backend, L: LayerWeights, s: Scratch, n: number): void {
+    const H = this.dims.hidden, I = this.dims.intermediate;
+    const act = s.ff1.subarray(0, n * I);
+    if (L.gate) {
+      linear(be, s.h, n, H, L.gate.w, I, s.ff1, L.gate.b);
+      linear(be, s.h, n, H, L.up.w, I, s.ff2, L.up.b);
+      be.unary(this.layout.activation, act, act);
+      mulInPlace(act, s.ff2, n * I);
+    } else {
+      linear(be, s.h, n, H, L.up.w, I, s.ff1, L.up.b);
+      be.unary(this.layout.activation, act, act);
+    }
+    linear(be, s.ff1, n, I, L.down.w, H, s.proj, L.down.b);
   }
 
   // --- shared pieces ---------------------------------------------------------------------
@@ -468,7 +474,7 @@ export class DecoderModel implements InferenceModel {
   /** Logits from the final normalized hidden states in scratch.h. */
   private head(be: Backend, s: Scratch, batch: number, steps: number, all: boolean): Float32Array {
     const H = this.dims.hidden, V = this.dims.vocabSize;
-    const lmHead = this.w.lmHead;
+    const lmHead = this.w.output;
     if (all) {
       const logits = new Float32Array(batch * steps * V);
       linear(be, s.h, batch * steps, H, lmHead, V, logits, null);
@@ -483,7 +489,7 @@ export class DecoderModel implements InferenceModel {
   }
 
   private scratchFor(n: number): Scratch {
-    if (!this.scratch || this.scratch.n < n) this.scratch = new Scratch(n, this.dims);
+    if (!this.scratch || this.scratch.n < n) this.scratch = new Scratch(n, this.dims, this.layout.qkv === "fused");
     return this.scratch;
   }
 }
@@ -520,42 +526,4 @@ function addInPlace(x: Float32Array, y: Float32Array, len: number): void {
 
 function mulInPlace(x: Float32Array, y: Float32Array, len: number): void {
   for (let i = 0; i < len; i++) x[i] = x[i]! * y[i]!;
-}
-
-/**
- * cos / sin of pos · theta^(-2i/headDim) for every position and pair i, computed in float32
- * steps as PyTorch (and llama2.c) do, so the angles round the same way.
- */
-function ropeTables(context: number, headDim: number, theta: number): { cos: Float32Array; sin: Float32Array } {
-  const half = headDim / 2;
-  const cos = new Float32Array(context * half);
-  const sin = new Float32Array(context * half);
-  const f = Math.fround;
-  for (let i = 0; i < half; i++) {
-    const invFreq = f(1 / f(Math.pow(theta, f((2 * i) / headDim))));
-    for (let pos = 0; pos < context; pos++) {
-      const angle = f(pos * invFreq);
-      cos[pos * half + i] = Math.cos(angle);
-      sin[pos * half + i] = Math.sin(angle);
-    }
-  }
-  return { cos, sin };
-}
-
-/** Rotates each head of x (rows × heads × headDim) in place: pairs (i, i + headDim/2). */
-function rope(x: Float32Array, rows: number, heads: number, headDim: number, positions: Int32Array, cos: Float32Array, sin: Float32Array): void {
-  const half = headDim / 2;
-  for (let r = 0; r < rows; r++) {
-    const pos = Math.max(0, positions[r]!);
-    const tab = pos * half;
-    for (let h = 0; h < heads; h++) {
-      const o = (r * heads + h) * headDim;
-      for (let i = 0; i < half; i++) {
-        const c = cos[tab + i]!, s = sin[tab + i]!;
-        const x1 = x[o + i]!, x2 = x[o + half + i]!;
-        x[o + i] = x1 * c - x2 * s;
-        x[o + half + i] = x2 * c + x1 * s;
-      }
-    }
-  }
 }

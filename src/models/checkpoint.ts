@@ -20,16 +20,8 @@ import { Linear } from "../nn/linear.js";
 import { QuantizedLinear } from "../nn/quantized_linear.js";
 import { dequantize } from "../quant/quantize.js";
 import { type QuantizedTensor, isQuantDType } from "../quant/types.js";
-import { validateConfig } from "./config.js";
+import { canonicalName, checkTensors, isIgnoredTensor, parseModelConfig } from "../arch/index.js";
 import { createModel } from "./create.js";
-
-/** Tensors some checkpoints carry that are not parameters (buffers HF used to save). */
-function isIgnorable(name: string, model: CausalLM): boolean {
-  if (/\.attn\.(masked_)?bias$/.test(name)) return true; // GPT-2's causal mask buffers
-  if (name.endsWith(".rotary_emb.inv_freq")) return true; // Llama's RoPE buffer
-  // A tied head may still be written out (some exporters do); the embedding is the weight used.
-  return name === "lm_head.weight" && (model.config.model_type === "gpt2" || model.config.tie_word_embeddings === true);
-}
 
 /** A float32 tensor from a stored one (F32 shared, F16 / BF16 widened). */
 export function storedToTensor(name: string, t: StoredTensor, source: string): Tensor {
@@ -56,15 +48,20 @@ export interface ModelFromCheckpointOptions {
 /** Builds the model a checkpoint describes and loads its weights (shapes checked). */
 export function modelFromCheckpoint(ckpt: Checkpoint, options: ModelFromCheckpointOptions = {}): CausalLM {
   const source = ckpt.source?.path ?? "checkpoint";
+  const config = parseModelConfig({ ...ckpt.config }, source);
+  // Names and shapes are checked against the architecture's description before anything is built.
+  const shapes = new Map<string, number[]>();
+  for (const [name, stored] of ckpt.tensors) {
+    if (!isIgnoredTensor(config, name)) shapes.set(canonicalName(config, name, ckpt.tensors), stored.shape);
+  }
+  checkTensors(config, shapes, source);
   // Empty weights: every parameter is shape-only until the checkpoint's tensor is assigned to it.
-  const model = createModel(validateConfig({ ...ckpt.config }, source), { emptyWeights: true });
-  // GPT-2 files from the original OpenAI export lack the "transformer." prefix.
-  const gpt2Bare = model.config.model_type === "gpt2" && !ckpt.tensors.has("transformer.wte.weight") && ckpt.tensors.has("wte.weight");
+  const model = createModel(config, { emptyWeights: true });
   const linears = new Map(model.namedModules().filter((e): e is [string, Linear] => e[1] instanceof Linear));
   const state = new Map<string, Tensor>();
   for (const [name, stored] of ckpt.tensors) {
-    if (isIgnorable(name, model)) continue;
-    const key = gpt2Bare && name !== "lm_head.weight" ? `transformer.${name}` : name;
+    if (isIgnoredTensor(config, name)) continue;
+    const key = canonicalName(config, name, ckpt.tensors);
     if (options.keepQuantized && isQuantDType(stored.dtype)) {
       const layer = key.endsWith(".weight") ? linears.get(key.slice(0, -".weight".length)) : undefined;
       if (layer) {
@@ -78,11 +75,6 @@ export function modelFromCheckpoint(ckpt: Checkpoint, options: ModelFromCheckpoi
     const own = stored.dtype === "F32" && !options.shareWeights ? { ...stored, data: (stored.data as Float32Array).slice() } : stored;
     state.set(key, storedToTensor(name, own, source));
   }
-  const expected = new Set(model.namedParameters().map(([n]) => n));
-  const missing = [...expected].filter((n) => !state.has(n));
-  const unexpected = [...state.keys()].filter((n) => !expected.has(n));
-  if (missing.length > 0) throw new Error(`${source}: tensor '${missing[0]}' is missing${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ""}`);
-  if (unexpected.length > 0) throw new Error(`${source}: unexpected tensor '${unexpected[0]}' for a ${model.config.model_type} model${unexpected.length > 1 ? ` (and ${unexpected.length - 1} more)` : ""}`);
   try {
     model.loadStateDict(state, { assign: true });
   } catch (e) {
