@@ -95,4 +95,11 @@ export interface Architecture<C extends { model_type: string } = { model_type: s
   hfConfigExtras(config: C): Record<string, unknown>;
   /** The config field that holds the context length (for overrides such as --context). */
   readonly contextField: string;
+  /** LoRA target modules (last name components): PEFT's default for this family, and all that may be adapted. */
+  readonly lora: { defaults: readonly string[]; targetable: readonly string[] };
+  /**
+   * Linear layers that Hugging Face files store transposed, (in, out), as GPT-2's Conv1D does
+   * (module paths inside a layer); tsgpt keeps every linear weight (out, in).
+   */
+  readonly transposedInFiles: readonly string[];
 }

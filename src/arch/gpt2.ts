@@ -84,4 +84,6 @@ export const gpt2: Architecture<GPT2Config> = {
   },
   hfConfigExtras: () => ({}),
   contextField: "n_positions",
+  lora: { defaults: ["c_attn"], targetable: ["c_attn", "c_proj", "c_fc"] },
+  transposedInFiles: ["attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"],
 };

@@ -5,5 +5,5 @@ export type { Json, SpecialTokenIds } from "./config_fields.js";
 export { llama, type LlamaConfig } from "./llama.js";
 export { gpt2, type GPT2Config } from "./gpt2.js";
 export { ARCHITECTURES, architectureOf, contextLength, parseModelConfig, type ModelConfig } from "./registry.js";
-export { canonicalName, checkTensors, hasGlobalRole, isIgnoredTensor, modulePath, roleShapes, tensorSpecs } from "./tensors.js";
+export { canonicalName, checkTensors, hasGlobalRole, isIgnoredTensor, isTransposedInFiles, modulePath, roleOfName, roleShapes, tensorSpecs } from "./tensors.js";
 export type { Role, TensorSpec } from "./tensors.js";

@@ -90,4 +90,6 @@ export const llama: Architecture<LlamaConfig> = {
   }),
   hfConfigExtras: () => ({ hidden_act: "silu" }),
   contextField: "max_position_embeddings",
+  lora: { defaults: ["q_proj", "v_proj"], targetable: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] },
+  transposedInFiles: [],
 };

@@ -116,3 +116,26 @@ export function checkTensors(config: ModelConfig, shapes: ReadonlyMap<string, re
     }
   }
 }
+
+/** The role, layer and kind of a Hugging Face tensor name, or null when the family has no such tensor. */
+export function roleOfName(arch: Architecture, name: string): { role: Role; layer: number | null; kind: "weight" | "bias" } | null {
+  const m = /^(.*)\.(weight|bias)$/.exec(name);
+  if (!m) return null;
+  const [, path, kind] = m as unknown as [string, string, "weight" | "bias"];
+  for (const [role, p] of Object.entries(arch.paths.global)) if (p === path) return { role: role as Role, layer: null, kind };
+  const prefix = `${arch.paths.layerPrefix}.`;
+  if (!path.startsWith(prefix)) return null;
+  const rest = path.slice(prefix.length);
+  const dot = rest.indexOf(".");
+  const layer = Number(rest.slice(0, dot));
+  if (dot <= 0 || !/^\d+$/.test(rest.slice(0, dot))) return null;
+  for (const [role, p] of Object.entries(arch.paths.layer)) if (p === rest.slice(dot + 1)) return { role: role as Role, layer, kind };
+  return null;
+}
+
+/** Whether Hugging Face files store this (canonical) linear weight transposed, (in, out): GPT-2's Conv1D. */
+export function isTransposedInFiles(config: ModelConfig, name: string): boolean {
+  const arch = architectureOf(config);
+  const r = roleOfName(arch, name);
+  return r !== null && r.layer !== null && r.kind === "weight" && arch.transposedInFiles.includes(arch.paths.layer[r.role as LayerRole]!);
+}

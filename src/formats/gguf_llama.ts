@@ -19,38 +19,26 @@ import { halvesToPairs, pairsToHalves } from "./rotary_permute.js";
 import { convertFloat } from "./dtypes.js";
 import { readVocab } from "./vocab.js";
 import type { TensorSource } from "./safetensors.js";
+import { llama, roleOfName, type Architecture, type GlobalRole, type LayerRole } from "../arch/index.js";
 
-const LAYER_NAMES: Array<[string, string]> = [
-  ["attn_norm", "input_layernorm"],
-  ["attn_q", "self_attn.q_proj"],
-  ["attn_k", "self_attn.k_proj"],
-  ["attn_v", "self_attn.v_proj"],
-  ["attn_output", "self_attn.o_proj"],
-  ["ffn_norm", "post_attention_layernorm"],
-  ["ffn_gate", "mlp.gate_proj"],
-  ["ffn_up", "mlp.up_proj"],
-  ["ffn_down", "mlp.down_proj"],
-];
-const GLOBAL_NAMES: Array<[string, string]> = [
-  ["token_embd.weight", "model.embed_tokens.weight"],
-  ["output_norm.weight", "model.norm.weight"],
-  ["output.weight", "lm_head.weight"],
-];
+// GGUF's tensor names are the roles of the architecture descriptions (src/arch/): token_embd,
+// blk.N.attn_q, …; the description maps each role to its Hugging Face module.
 
-/** HF name of a GGUF tensor name, or null when it is not a Llama weight tsgpt knows. */
-export function hfNameOfGGUF(name: string): string | null {
-  for (const [g, h] of GLOBAL_NAMES) if (name === g) return h;
-  const m = /^blk\.(\d+)\.([a-z_]+)\.weight$/.exec(name);
-  const pair = m && LAYER_NAMES.find(([g]) => g === m[2]);
-  return m && pair ? `model.layers.${m[1]}.${pair[1]}.weight` : null;
+/** HF name of a GGUF tensor name, or null when it is not a weight of this family. */
+export function hfNameOfGGUF(name: string, arch: Architecture = llama): string | null {
+  const m = /^(?:blk\.(\d+)\.)?([a-z_]+)\.(weight|bias)$/.exec(name);
+  if (!m) return null;
+  const layer = m[1] === undefined ? null : Number(m[1]);
+  const path = layer === null ? arch.paths.global[m[2] as GlobalRole] : arch.paths.layer[m[2] as LayerRole];
+  if (path === undefined) return null;
+  return `${layer === null ? path : `${arch.paths.layerPrefix}.${layer}.${path}`}.${m[3]}`;
 }
 
-/** GGUF name of an HF Llama tensor name, or null. */
-export function ggufNameOfHF(name: string): string | null {
-  for (const [g, h] of GLOBAL_NAMES) if (name === h) return g;
-  const m = /^model\.layers\.(\d+)\.(.+)\.weight$/.exec(name);
-  const pair = m && LAYER_NAMES.find(([, h]) => h === m[2]);
-  return m && pair ? `blk.${m[1]}.${pair[0]}.weight` : null;
+/** GGUF name of an HF tensor name of this family, or null. */
+export function ggufNameOfHF(name: string, arch: Architecture = llama): string | null {
+  const r = roleOfName(arch, name);
+  if (!r) return null;
+  return r.layer === null ? `${r.role}.${r.kind}` : `blk.${r.layer}.${r.role}.${r.kind}`;
 }
 
 /** Keys this module derives from the config and vocabulary (everything else passes through). */

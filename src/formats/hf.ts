@@ -10,6 +10,7 @@
 // c_proj and c_fc weights are transposed on load and transposed back on save. GPT-2 files may
 // also omit the `transformer.` prefix and carry causal-mask buffers (`attn.bias`,
 // `attn.masked_bias`); names are normalised to GPT2LMHeadModel's and the buffers are dropped.
+import { architectureOf, canonicalName as archCanonicalName, isTransposedInFiles } from "../arch/index.js";
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { Checkpoint, ModelConfig, StoredTensor } from "./types.js";
@@ -19,8 +20,6 @@ import { hfConfigJson, readGenerationConfig, readHFConfig, readJsonObject } from
 import { QUANT_BLOCKS, bytesOf, convertFloat, viewAs } from "./dtypes.js";
 import { copyFileAtomic, writeBytesAtomic } from "../util/atomic_write.js";
 
-const CONV1D_WEIGHT = /^transformer\.h\.\d+\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight$/;
-const GPT2_MASK_BUFFER = /\.attn\.(bias|masked_bias)$/;
 
 /** True when `dir` looks like a Hugging Face checkpoint directory (has config.json). */
 export function isHFDirectory(dir: string): boolean {
@@ -80,12 +79,10 @@ function weightFiles(dir: string): Map<string, string> {
   throw new FormatError(dir, "model.safetensors", `no model.safetensors or model.safetensors.index.json in the directory${hint}`);
 }
 
-/** A tensor name as tsgpt uses it, or null for buffers that are not parameters. */
-function canonicalName(config: ModelConfig, name: string): string | null {
-  if (config.model_type !== "gpt2") return name;
-  if (GPT2_MASK_BUFFER.test(name)) return null;
-  if (name === "lm_head.weight" || name.startsWith("transformer.")) return name;
-  return `transformer.${name}`;
+/** A tensor name as tsgpt uses it, or null for buffers that are not parameters (the architecture's rules). */
+function canonicalName(config: ModelConfig, name: string, names: ReadonlySet<string>): string | null {
+  if (architectureOf(config).ignoredTensors.some((re) => re.test(name))) return null;
+  return archCanonicalName(config, name, names);
 }
 
 /** Reads a Hugging Face checkpoint directory, tensor by tensor (dtypes kept as stored). */
@@ -97,6 +94,7 @@ export function readHFCheckpoint(dir: string): Checkpoint {
   const tensors = new Map<string, StoredTensor>();
   const byFile = new Map<string, string[]>();
   for (const [name, file] of files) byFile.set(file, [...(byFile.get(file) ?? []), name]);
+  const allNames = new Set(files.keys());
   for (const [file, names] of byFile) {
     if (!existsSync(file)) throw new FormatError(file, "shard", "listed in model.safetensors.index.json but missing");
     const r = SafetensorsReader.open(file);
@@ -104,13 +102,13 @@ export function readHFCheckpoint(dir: string): Checkpoint {
       for (const name of names) {
         if (!r.has(name)) throw new FormatError(file, name, "listed in model.safetensors.index.json but not in this shard");
         const e = r.entry(name);
-        const target = canonicalName(config, name);
+        const target = canonicalName(config, name, allNames);
         if (target === null) continue;
         if (e.dtype !== "F32" && e.dtype !== "F16" && e.dtype !== "BF16") {
           throw new FormatError(file, name, `dtype ${e.dtype} is not a weight dtype (expected F32, F16 or BF16)`);
         }
         let t = r.read(name);
-        if (CONV1D_WEIGHT.test(target)) t = transpose2d(t);
+        if (isTransposedInFiles(config, target)) t = transpose2d(t);
         if (tensors.has(target)) throw new FormatError(file, name, `tensor ${target} appears twice`);
         tensors.set(target, t);
       }
@@ -165,7 +163,7 @@ export function saveHFCheckpoint(dir: string, checkpoint: Checkpoint, options: S
     const isFloat = t.dtype === "F32" || t.dtype === "F16" || t.dtype === "BF16";
     const dtype = isFloat && options.dtype ? options.dtype : t.dtype;
     if (dtype === "F32" || dtype === "F16" || dtype === "BF16") counts[dtype]++;
-    const conv1d = config.model_type === "gpt2" && CONV1D_WEIGHT.test(name);
+    const conv1d = isTransposedInFiles(config, name);
     const shape = conv1d ? [t.shape[1]!, t.shape[0]!] : [...t.shape];
     // Conversion and transposition happen when the writer reaches the tensor, one at a time.
     const lazy: LazyTensor = {

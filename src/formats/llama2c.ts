@@ -17,6 +17,7 @@ import { FormatError } from "../util/errors.js";
 import { halvesToPairs, pairsToHalves } from "./rotary_permute.js";
 import { bytesOf, toFloat32, viewAs } from "./dtypes.js";
 import { writeAll, writeFileAtomic } from "../util/atomic_write.js";
+import { llama, modulePath, type GlobalRole, type LayerRole } from "../arch/index.js";
 
 export interface Llama2cHeader {
   dim: number;
@@ -43,7 +44,9 @@ interface Segment {
   perLayer: boolean;
 }
 
-const layerName = (n: string) => (l: number) => `model.layers.${l}.${n}`;
+/** HF name of a Llama role's weight, per layer (names come from the architecture description). */
+const layerName = (role: LayerRole) => (l: number) => `${modulePath(llama, role, l)}.weight`;
+const globalName = (role: GlobalRole) => () => `${modulePath(llama, role, null)}.weight`;
 
 /** The arrays of the file in order, with their shapes. */
 function segments(h: Llama2cHeader): Segment[] {
@@ -51,21 +54,21 @@ function segments(h: Llama2cHeader): Segment[] {
   const kvDim = h.nKvHeads * hs;
   const seg = (key: string, shape: number[], name: Segment["name"], perLayer: boolean): Segment => ({ key, shape, name, perLayer });
   const list = [
-    seg("token_embedding_table", [h.vocabSize, h.dim], () => "model.embed_tokens.weight", false),
-    seg("rms_att_weight", [h.dim], layerName("input_layernorm.weight"), true),
-    seg("wq", [h.dim, h.dim], layerName("self_attn.q_proj.weight"), true),
-    seg("wk", [kvDim, h.dim], layerName("self_attn.k_proj.weight"), true),
-    seg("wv", [kvDim, h.dim], layerName("self_attn.v_proj.weight"), true),
-    seg("wo", [h.dim, h.dim], layerName("self_attn.o_proj.weight"), true),
-    seg("rms_ffn_weight", [h.dim], layerName("post_attention_layernorm.weight"), true),
-    seg("w1", [h.hiddenDim, h.dim], layerName("mlp.gate_proj.weight"), true),
-    seg("w2", [h.dim, h.hiddenDim], layerName("mlp.down_proj.weight"), true),
-    seg("w3", [h.hiddenDim, h.dim], layerName("mlp.up_proj.weight"), true),
-    seg("rms_final_weight", [h.dim], () => "model.norm.weight", false),
+    seg("token_embedding_table", [h.vocabSize, h.dim], globalName("token_embd"), false),
+    seg("rms_att_weight", [h.dim], layerName("attn_norm"), true),
+    seg("wq", [h.dim, h.dim], layerName("attn_q"), true),
+    seg("wk", [kvDim, h.dim], layerName("attn_k"), true),
+    seg("wv", [kvDim, h.dim], layerName("attn_v"), true),
+    seg("wo", [h.dim, h.dim], layerName("attn_output"), true),
+    seg("rms_ffn_weight", [h.dim], layerName("ffn_norm"), true),
+    seg("w1", [h.hiddenDim, h.dim], layerName("ffn_gate"), true),
+    seg("w2", [h.dim, h.hiddenDim], layerName("ffn_down"), true),
+    seg("w3", [h.hiddenDim, h.dim], layerName("ffn_up"), true),
+    seg("rms_final_weight", [h.dim], globalName("output_norm"), false),
     seg("freq_cis_real", [h.seqLen, hs / 2], null, false),
     seg("freq_cis_imag", [h.seqLen, hs / 2], null, false),
   ];
-  if (!h.sharedClassifier) list.push(seg("wcls", [h.vocabSize, h.dim], () => "lm_head.weight", false));
+  if (!h.sharedClassifier) list.push(seg("wcls", [h.vocabSize, h.dim], globalName("output"), false));
   return list;
 }
 
@@ -167,11 +170,10 @@ export function readLlama2c(path: string): Checkpoint {
 
 /** The same tensors in Hugging Face's order: embedding, layer by layer, final norm, head. */
 function layerOrder(tensors: Map<string, StoredTensor>, nLayers: number): Map<string, StoredTensor> {
-  const perLayer = ["input_layernorm", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
-    "post_attention_layernorm", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"];
-  const names = ["model.embed_tokens.weight"];
-  for (let l = 0; l < nLayers; l++) for (const n of perLayer) names.push(`model.layers.${l}.${n}.weight`);
-  names.push("model.norm.weight", "lm_head.weight");
+  const perLayer: LayerRole[] = ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down"];
+  const names = [globalName("token_embd")()];
+  for (let l = 0; l < nLayers; l++) for (const role of perLayer) names.push(layerName(role)(l));
+  names.push(globalName("output_norm")(), globalName("output")());
   return new Map(names.filter((n) => tensors.has(n)).map((n) => [n, tensors.get(n)!]));
 }
 

@@ -23,6 +23,7 @@ import { readSafetensors, writeSafetensors } from "./safetensors.js";
 import { readJsonObject } from "./hf_config.js";
 import { toFloat32 } from "./dtypes.js";
 import { writeBytesAtomic } from "../util/atomic_write.js";
+import { ARCHITECTURES, type ModelConfig } from "../arch/index.js";
 
 export const ADAPTER_CONFIG_FILE = "adapter_config.json";
 export const ADAPTER_WEIGHTS_FILE = "adapter_model.safetensors";
@@ -30,16 +31,10 @@ export const ADAPTER_WEIGHTS_FILE = "adapter_model.safetensors";
 export const PEFT_PREFIX = "base_model.model.";
 
 /** PEFT's default target modules for the architectures tsgpt has (peft/utils/constants.py). */
-export const DEFAULT_TARGET_MODULES: Record<"llama" | "gpt2", string[]> = {
-  llama: ["q_proj", "v_proj"],
-  gpt2: ["c_attn"],
-};
+export const DEFAULT_TARGET_MODULES = Object.fromEntries(ARCHITECTURES.map((a) => [a.modelType, [...a.lora.defaults]])) as Record<ModelConfig["model_type"], string[]>;
 
 /** The linear layers LoRA may adapt, per architecture (their last name component). */
-export const LORA_TARGETABLE: Record<"llama" | "gpt2", string[]> = {
-  llama: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
-  gpt2: ["c_attn", "c_proj", "c_fc"],
-};
+export const LORA_TARGETABLE = Object.fromEntries(ARCHITECTURES.map((a) => [a.modelType, [...a.lora.targetable]])) as Record<ModelConfig["model_type"], string[]>;
 
 /** adapter_config.json, with the fields tsgpt uses in camelCase (the file keeps PEFT's snake_case). */
 export interface LoraConfig {

@@ -14,6 +14,7 @@
 //     --token-embedding-type, which also wins over the output rule).
 // llama.cpp's Q4_K_M-style bumps (attn_v / ffn_down to Q6_K in some layers) are not applied:
 // tsgpt's Q4_K is llama.cpp's Q4_K_S mixture minus its Q5_K layers (tsgpt has no Q5_K).
+import { ARCHITECTURES, architectureOf } from "../arch/index.js";
 import type { Checkpoint, StorageDType, StoredTensor } from "../formats/types.js";
 import { convertFloat } from "../formats/dtypes.js";
 import { type QuantDType, isQuantDType } from "./types.js";
@@ -35,8 +36,10 @@ export interface QuantizeCheckpointOptions {
   onTensor?: (name: string, from: StorageDType, to: string) => void;
 }
 
-const EMBEDDING_NAMES = new Set(["model.embed_tokens.weight", "transformer.wte.weight", "wte.weight"]);
-const OUTPUT_NAME = "lm_head.weight";
+// Which tensors are the token embedding and the output head, for every described architecture
+// (GPT-2's bare OpenAI names included).
+const EMBEDDING_NAMES = new Set([...ARCHITECTURES.map((a) => `${a.paths.global.token_embd}.weight`), "wte.weight"]);
+const OUTPUT_NAMES = new Set(ARCHITECTURES.map((a) => `${a.paths.global.output}.weight`));
 /** Q6_K's super-block: the output head needs rows of whole super-blocks to get Q6_K. */
 const QK_K = 256;
 
@@ -45,7 +48,7 @@ export type TensorRole = "output" | "embedding" | "weight";
 
 /** The role of tensor `name` in a checkpoint; `tied`: its token embedding is also its output head. */
 export function tensorRole(name: string, tied: boolean): TensorRole {
-  if (name === OUTPUT_NAME) return "output";
+  if (OUTPUT_NAMES.has(name)) return "output";
   if (EMBEDDING_NAMES.has(name)) return tied ? "output" : "embedding";
   return "weight";
 }
@@ -88,9 +91,8 @@ export function plannedDType(
  * or its config ties them (then a stored lm_head.weight is a copy that GGUF export drops).
  */
 export function isTied(ckpt: Checkpoint): boolean {
-  const c = ckpt.config;
-  const tiedConfig = c.model_type === "llama" ? c.tie_word_embeddings === true : c.tie_word_embeddings !== false;
-  return !ckpt.tensors.has(OUTPUT_NAME) || tiedConfig;
+  const arch = architectureOf(ckpt.config);
+  return !ckpt.tensors.has(`${arch.paths.global.output}.weight`) || arch.layout(ckpt.config).tiedEmbeddings;
 }
 
 /** A copy of the checkpoint with its weights quantized (tensors are StoredTensor-shaped; Q4_K / Q8_ROW dtypes included). */
