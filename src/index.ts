@@ -16,3 +16,5 @@ export * from "./train/index.js";
 export { IGNORE_INDEX } from "./models/index.js";
 export { setNumThreads, getNumThreads, cpuFeatures } from "./backend/native.js";
 export * as quant from "./quant/index.js";
+export { QuantizedLinear } from "./quant/index.js";
+export { perplexity, evaluateQuantization, tokenWindows, type PerplexityResult as DecoderPerplexityResult, type QuantizationEvalRow } from "./generate/index.js";

@@ -32,7 +32,8 @@ import type { Checkpoint, LlamaConfig, StoredTensor } from "../../src/formats/ty
 import { loadCheckpointSync } from "../../src/formats/load.js";
 import { writeGGUFCheckpoint } from "../../src/formats/gguf_llama.js";
 import { createModel, modelFromCheckpoint, type CausalLM } from "../../src/models/index.js";
-import { Linear, QuantizedLinear } from "../../src/nn/index.js";
+import { Linear } from "../../src/nn/index.js";
+import { QuantizedLinear } from "../../src/quant/index.js";
 import { addLoRA, loraLayers } from "../../src/nn/lora.js";
 import { dequantize, dequantizeCheckpoint, quantizeTensor } from "../../src/quant/index.js";
 import { isQuantDType, type QuantDType, type QuantizedTensor } from "../../src/quant/types.js";
@@ -121,7 +122,7 @@ function modelBytes(model: CausalLM): number {
   let n = 0;
   for (const p of model.parameters()) n += 4 * p.numel;
   for (const [, m] of model.namedModules()) if (m instanceof QuantizedLinear) n += m.weightBytes;
-  for (const [, l] of loraLayers(model)) if (l.quantizedBase) n += l.quantizedBase.weightBytes;
+  for (const [, l] of loraLayers(model)) if (l.quantizedBase) n += (l.quantizedBase as QuantizedLinear).weightBytes;
   return n;
 }
 

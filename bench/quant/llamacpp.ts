@@ -20,7 +20,7 @@ import { readGGUFCheckpoint } from "../../src/formats/gguf_llama.js";
 import { SentencePieceProcessor } from "../../src/tokenizer/processor.js";
 import { DecoderModel } from "../../src/generate/decoder.js";
 import { getBackend } from "../../src/backend/index.js";
-import { evaluateQuantization } from "../../src/quant/evaluate.js";
+import { evaluateQuantization } from "../../src/generate/perplexity.js";
 import { quantizeTensor } from "../../src/quant/quantize.js";
 import { quantizeCheckpoint } from "../../src/quant/checkpoint.js";
 import type { Checkpoint } from "../../src/formats/types.js";

@@ -40,7 +40,7 @@ import { DecoderModel } from "../../src/generate/decoder.js";
 import { getBackend } from "../../src/backend/index.js";
 import { cpuFeatures, setNumThreads } from "../../src/backend/native.js";
 import { dequantizeCheckpoint, quantizeCheckpoint } from "../../src/quant/checkpoint.js";
-import { perplexity, tokenWindows } from "../../src/quant/evaluate.js";
+import { perplexity, tokenWindows } from "../../src/generate/perplexity.js";
 import { quantKernelInfo } from "../../src/quant/kernels.js";
 import { QUANT_DTYPES, isQuantDType, type QuantDType } from "../../src/quant/types.js";
 import { llamaCppSpecifier, openLlamaCpp, type DecodeRun, type LlamaCppModel } from "./llamacpp_runner.js";

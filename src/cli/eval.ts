@@ -19,7 +19,7 @@ import { contextLength, modelFromCheckpoint } from "../models/index.js";
 import { SentencePieceProcessor } from "../tokenizer/index.js";
 import { evaluatePerplexity, listDataFiles, tokenizeFiles } from "../train/index.js";
 import { DecoderModel } from "../generate/decoder.js";
-import { evaluateQuantization, perplexity, tokenWindows, type QuantizationEvalRow } from "../quant/evaluate.js";
+import { evaluateQuantization, perplexity, tokenWindows, type QuantizationEvalRow } from "../generate/perplexity.js";
 import { isQuantDType, type QuantDType } from "../quant/types.js";
 import type { PlannedDType } from "../quant/checkpoint.js";
 

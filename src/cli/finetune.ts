@@ -23,7 +23,7 @@ import { loadCheckpointSync } from "../formats/load.js";
 import { DEFAULT_TARGET_MODULES, LORA_TARGETABLE, loraConfig, scalingFor, writeAdapter, type LoraConfig } from "../formats/peft.js";
 import { writeBytesAtomic } from "../util/atomic_write.js";
 import { contextLength, modelFromCheckpoint, type CausalLM } from "../models/index.js";
-import { QuantizedLinear } from "../nn/quantized_linear.js";
+import { QuantizedLinear } from "../quant/quantized_linear.js";
 import { addLoRA, countParameters, formatTrainableParameters, getLoRAFactors, loraParameters, setLoRAFactors } from "../nn/lora.js";
 import { Generator, manualSeed } from "../tensor/index.js";
 import { SentencePieceProcessor } from "../tokenizer/index.js";

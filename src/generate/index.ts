@@ -25,3 +25,4 @@ export {
   type PromptTemplate, type TemplateName, type ChatMessage, type PromptSegment, type Role, type ChatTokenizer,
 } from "./templates.js";
 export { quantLinear, quantEmbedding, prepareQuantMatrix, type QuantMatrix } from "./quant_linear.js";
+export { perplexity, evaluateQuantization, tokenWindows, type PerplexityResult, type QuantizationEvalRow } from "./perplexity.js";

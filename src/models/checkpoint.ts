@@ -17,7 +17,7 @@ import { Tensor, fromHalfBits } from "../tensor/index.js";
 import type { Checkpoint, StoredTensor } from "../formats/types.js";
 import type { CausalLM } from "./causal_lm.js";
 import { Linear } from "../nn/linear.js";
-import { QuantizedLinear } from "../nn/quantized_linear.js";
+import { QuantizedLinear } from "../quant/quantized_linear.js";
 import { dequantize } from "../quant/quantize.js";
 import { type QuantizedTensor, isQuantDType } from "../quant/types.js";
 import { canonicalName, checkTensors, isIgnoredTensor, parseModelConfig } from "../arch/index.js";

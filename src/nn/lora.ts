@@ -18,10 +18,27 @@
 import { Generator, Tensor, dropout, linear, noGrad } from "../tensor/index.js";
 import { Linear, checkSize } from "./linear.js";
 import { Module, Parameter } from "./module.js";
-import { QuantizedLinear } from "./quantized_linear.js";
 
-/** A layer LoRA can adapt: a Linear, or a frozen QuantizedLinear (QLoRA). */
-export type LoRABase = Linear | QuantizedLinear;
+/**
+ * A linear layer whose weight is not a Parameter LoRA can share, used as it is and never trained:
+ * quantized layers (QuantizedLinear in src/quant/, the base of QLoRA) are such layers.
+ */
+export interface FrozenLinear extends Module {
+  /** Marks the layer as one (checked by isFrozenLinear). */
+  readonly frozenLinear: true;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly bias: Parameter | null;
+  forward(x: Tensor): Tensor;
+}
+
+/** Whether a module is a frozen linear layer (a QuantizedLinear, say). */
+export function isFrozenLinear(m: Module): m is FrozenLinear {
+  return (m as unknown as { frozenLinear?: unknown }).frozenLinear === true;
+}
+
+/** A layer LoRA can adapt: a Linear, or a frozen linear layer such as a QuantizedLinear (QLoRA). */
+export type LoRABase = Linear | FrozenLinear;
 
 export interface LoRAOptions {
   /** Rank of the update (default 8). */
@@ -63,7 +80,7 @@ export class LoRALinear<B extends LoRABase = LoRABase> extends Module {
   /** The base weight (out, in), frozen: the same Parameter the replaced Linear had (null over a QuantizedLinear). */
   readonly weight: B extends Linear ? Parameter : null;
   /** The quantized base layer when the base is a QuantizedLinear (kept out of the registry: its only parameter, the bias, is registered here). */
-  readonly quantizedBase: QuantizedLinear | null;
+  readonly quantizedBase: FrozenLinear | null;
   readonly bias: Parameter | null;
   readonly lora_A: LoRAFactor; // (r, in)
   readonly lora_B: LoRAFactor; // (out, r)
@@ -89,7 +106,7 @@ export class LoRALinear<B extends LoRABase = LoRABase> extends Module {
     this.scaling = this.alpha / r;
     this.inFeatures = base.inFeatures;
     this.outFeatures = base.outFeatures;
-    if (base instanceof QuantizedLinear) {
+    if (!(base instanceof Linear)) {
       this.quantizedBase = base;
       this.weight = null as B extends Linear ? Parameter : null;
     } else {
@@ -190,7 +207,7 @@ export function addLoRA(model: Module, options: AddLoRAOptions): Array<[string, 
   const hits = new Set<string>();
   const available = new Set<string>();
   for (const [name, mod] of model.namedModules()) {
-    if (!(mod instanceof Linear || mod instanceof QuantizedLinear)) continue;
+    if (!(mod instanceof Linear || isFrozenLinear(mod))) continue;
     const leaf = name.slice(name.lastIndexOf(".") + 1);
     available.add(leaf);
     if (!options.targetModules.includes(leaf)) continue;
@@ -284,7 +301,7 @@ export function countParameters(model: Module): ParameterCounts {
     if (p.requiresGrad) trainable += p.numel;
   }
   for (const [, m] of model.namedModules()) {
-    const q = m instanceof QuantizedLinear ? m : m instanceof LoRALinear ? m.quantizedBase : null;
+    const q = isFrozenLinear(m) ? m : m instanceof LoRALinear ? m.quantizedBase : null;
     if (q) total += q.inFeatures * q.outFeatures; // frozen, no Parameter
   }
   return { trainable, total, percent: total > 0 ? (100 * trainable) / total : 0 };

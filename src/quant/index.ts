@@ -6,4 +6,5 @@ export { quantizeActivations, type QuantizedActivations } from "./activations.js
 export { quantizedMatmulJs } from "./matmul.js";
 export { quantizedMatmul, quantKernelInfo, quantSimdLevels, setQuantSimdLevel, hasNativeQuantKernels } from "./kernels.js";
 export { quantizeCheckpoint, dequantizeCheckpoint, plannedDType, isTied, weightBytes, type PlannedDType, type QuantizeCheckpointOptions } from "./checkpoint.js";
-export { perplexity, evaluateQuantization, tokenWindows, type PerplexityResult, type QuantizationEvalRow } from "./evaluate.js";
+
+export { QuantizedLinear } from "./quantized_linear.js";

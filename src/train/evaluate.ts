@@ -3,6 +3,7 @@
 // ones before it. loss = mean cross-entropy over all predicted tokens; perplexity = e^loss.
 import { Tensor, crossEntropy, noGrad } from "../tensor/index.js";
 import type { TrainableModel } from "./trainer.js";
+import type { PerplexityResult } from "../generate/perplexity.js";
 
 export interface PerplexityOptions {
   /** Window length (at most the model's context). */
@@ -13,12 +14,7 @@ export interface PerplexityOptions {
   maxTokens?: number;
 }
 
-export interface PerplexityResult {
-  loss: number;
-  perplexity: number;
-  /** Number of predicted tokens. */
-  tokens: number;
-}
+export type { PerplexityResult };
 
 export function evaluatePerplexity(model: TrainableModel, ids: ArrayLike<number>, options: PerplexityOptions): PerplexityResult {
   const T = options.contextLength;
@@ -55,5 +51,5 @@ export function evaluatePerplexity(model: TrainableModel, ids: ArrayLike<number>
     model.train();
   }
   const loss = sum / count;
-  return { loss, perplexity: Math.exp(loss), tokens: count };
+  return { loss, nll: loss, perplexity: Math.exp(loss), tokens: count };
 }

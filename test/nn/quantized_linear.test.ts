@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Generator, Tensor, noGrad, randn } from "../../src/tensor/index.js";
-import { Linear, QuantizedLinear } from "../../src/nn/index.js";
+import { Linear } from "../../src/nn/index.js";
+import { QuantizedLinear } from "../../src/quant/index.js";
 import { LoRALinear, addLoRA, countParameters, loraParameters } from "../../src/nn/lora.js";
 import { dequantize, dequantizeCheckpoint, quantizeActivations, quantizeCheckpoint, quantizeTensor, type QuantDType } from "../../src/quant/index.js";
 import { loadCheckpointSync } from "../../src/formats/load.js";
@@ -125,7 +126,7 @@ describe("QLoRA on a Q8_0 stories260K", { skip: skipUnlessShared(...MODEL) }, ()
     const loraCount = loraParameters(model).reduce((n, [, p]) => n + p.numel, 0);
     assert.equal(countParameters(model).total, modelFromCheckpoint(dequantizeCheckpoint(ckpt)).numParameters() + loraCount, "quantized weights count in the total");
     const before = new Map(model.namedParameters().map(([n, p]) => [n, (p.data() as Float32Array).slice()]));
-    const qBytes = added.map(([, l]) => l.quantizedBase?.qweight.data.slice());
+    const qBytes = added.map(([, l]) => (l.quantizedBase as QuantizedLinear | null)?.qweight.data.slice());
     const ids = ids2d([[1, 403, 407, 261, 378, 289, 300, 13], [1, 320, 279, 288, 410, 260, 290, 13]]);
     const opt = new AdamW(loraParameters(model), { lr: 1e-2, weightDecay: 0 });
     const losses: number[] = [];
@@ -143,7 +144,7 @@ describe("QLoRA on a Q8_0 stories260K", { skip: skipUnlessShared(...MODEL) }, ()
       else if (!/lora_A/.test(name)) assert.ok(same, `${name} should be frozen`);
     }
     added.forEach(([, l], i) => {
-      if (l.quantizedBase) assert.deepEqual(l.quantizedBase.qweight.data, qBytes[i], "quantized bytes untouched");
+      if (l.quantizedBase) assert.deepEqual((l.quantizedBase as QuantizedLinear).qweight.data, qBytes[i], "quantized bytes untouched");
     });
     assert.throws(() => added.find(([, l]) => l.quantizedBase)![1].merge(), /quantized base/);
   });

@@ -11,7 +11,7 @@ import { loadCheckpointSync } from "../../src/formats/load.js";
 import { readGGUFCheckpoint } from "../../src/formats/gguf_llama.js";
 import { SentencePieceProcessor } from "../../src/tokenizer/processor.js";
 import { isTied, plannedDType, quantizeCheckpoint } from "../../src/quant/checkpoint.js";
-import { evaluateQuantization } from "../../src/quant/evaluate.js";
+import { evaluateQuantization } from "../../src/generate/perplexity.js";
 import { run } from "../../src/cli/quantize.js";
 
 const skip = skipUnlessShared("models", "stories260K", "stories260K.bin");

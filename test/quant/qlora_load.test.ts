@@ -5,7 +5,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createModel, modelFromCheckpoint, modelToCheckpoint, type CausalLM, type ModelConfig } from "../../src/models/index.js";
-import { Linear, Module, Parameter, QuantizedLinear } from "../../src/nn/index.js";
+import { Linear, Module, Parameter } from "../../src/nn/index.js";
+import { QuantizedLinear } from "../../src/quant/index.js";
 import { addLoRA, loraParameters } from "../../src/nn/lora.js";
 import { dequantize, quantizeCheckpoint, type QuantDType, type QuantizedTensor } from "../../src/quant/index.js";
 import { isQuantDType } from "../../src/quant/types.js";

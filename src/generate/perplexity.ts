@@ -11,9 +11,9 @@
 // cut into windows that overlap by one token (tokenWindows), so every token after the first is
 // predicted exactly once, as `tsgpt eval` does for training checkpoints.
 import type { Checkpoint } from "../formats/types.js";
-import { DecoderModel } from "../generate/decoder.js";
-import type { QuantDType } from "./types.js";
-import { dequantizeCheckpoint, quantizeCheckpoint, weightBytes, type QuantizeCheckpointOptions } from "./checkpoint.js";
+import { DecoderModel } from "./decoder.js";
+import type { QuantDType } from "../quant/types.js";
+import { dequantizeCheckpoint, quantizeCheckpoint, weightBytes, type QuantizeCheckpointOptions } from "../quant/checkpoint.js";
 
 /**
  * A token stream cut into windows of at most `context` tokens, starting every context − 1
@@ -27,8 +27,11 @@ export function tokenWindows(ids: ArrayLike<number>, context: number, maxTokens 
   return out;
 }
 
+/** What a perplexity measurement gives, for the training model (train/evaluate.ts) and the decoder alike. */
 export interface PerplexityResult {
-  /** Mean negative log-likelihood per predicted token (nats). */
+  /** Mean negative log-likelihood per predicted token (nats): the cross-entropy loss. */
+  loss: number;
+  /** @deprecated The same as `loss`; kept for one release. */
   nll: number;
   perplexity: number;
   /** Tokens predicted (each sequence predicts all of its tokens but the first). */
@@ -56,7 +59,7 @@ export function perplexity(model: DecoderModel, sequences: readonly (readonly nu
     }
   }
   if (count === 0) throw new Error("perplexity: no sequence has two or more tokens");
-  return { nll: sum / count, perplexity: Math.exp(sum / count), tokens: count };
+  return { loss: sum / count, nll: sum / count, perplexity: Math.exp(sum / count), tokens: count };
 }
 
 export interface QuantizationEvalRow {

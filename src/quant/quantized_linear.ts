@@ -14,15 +14,17 @@
 // layer (all rows fit the scratch) is simply decoded whole.
 import { getBackend } from "../backend/index.js";
 import { Tensor, record } from "../tensor/index.js";
-import { quantizedMatmul } from "../quant/kernels.js";
-import { dequantizeRow } from "../quant/quantize.js";
-import { type QuantizedTensor, isQuantDType, matrixShape } from "../quant/types.js";
-import { Module, Parameter } from "./module.js";
+import { quantizedMatmul } from "./kernels.js";
+import { dequantizeRow } from "./quantize.js";
+import { type QuantizedTensor, isQuantDType, matrixShape } from "./types.js";
+import { Module, Parameter } from "../nn/module.js";
+import type { FrozenLinear } from "../nn/lora.js";
 
 /** Largest f32 scratch (values) the backward decodes W into: 4 MiB. */
 const SCRATCH_FLOATS = 1 << 20;
 
-export class QuantizedLinear extends Module {
+export class QuantizedLinear extends Module implements FrozenLinear {
+  readonly frozenLinear = true as const;
   readonly inFeatures: number;
   readonly outFeatures: number;
   /** The quantized weight (out, in), frozen. */
