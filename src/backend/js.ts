@@ -558,8 +558,8 @@ function adamw(
 function quantMatmul(dtype: QuantDType, layout: QuantLayout, x: Float32Array, m: number, k: number, w: Uint8Array, n: number, out: Float32Array): void {
   if (layout === "rows") return quantMatmulRowsJs(dtype, x, m, k, w, n, out);
   if (layout !== "grouped16") throw new TypeError(`quantMatmul: layout must be "rows" or "grouped16", got "${String(layout)}"`);
-  if (groupedLayoutOf(dtype) === null) throw new TypeError(`quantMatmul: ${dtype} has no grouped16 layout`);
-  checkQuantMatmulArgs("quantMatmul", dtype, x, m, k, w, n, out);
+  checkQuantMatmulArgs(dtype, layout, x, m, k, w, n, out);
+  if (groupedLayoutOf(dtype) === null) throw new RangeError(`quantMatmul: ${dtype} has no grouped16 layout`);
   matmulGroupedJs(dtype as GroupedDType, x, m, k, w, n, out);
 }
 

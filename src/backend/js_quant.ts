@@ -138,8 +138,11 @@ const isSize = (v: number): boolean => Number.isSafeInteger(v) && v >= 0;
  * both backends fail alike): w holds exactly n rows of k values of `dtype` (plus n f32 scales
  * for Q8_ROW), x holds m × k values and out m × n.
  */
-export function checkQuantMatmulArgs(fn: string, dtype: QuantDType, x: Float32Array, m: number, k: number, w: Uint8Array, n: number, out: Float32Array): void {
-  if (!(DOTS as Record<string, RowDot | undefined>)[dtype]) throw new TypeError(`${fn}: unknown quantized dtype "${dtype}"`);
+export function checkQuantMatmulArgs(dtype: QuantDType, layout: string, x: Float32Array, m: number, k: number, w: Uint8Array, n: number, out: Float32Array): void {
+  if (!(DOTS as Record<string, RowDot | undefined>)[dtype]) {
+    throw new RangeError(`quantMatmul: dtype must be one of ${Object.keys(DOTS).join(", ")}, got "${dtype}"`);
+  }
+  const fn = `quantMatmul(${dtype}, ${layout})`; // the label native/quant.cc's errors carry
   if (!(x instanceof Float32Array)) throw new TypeError(`${fn}: x must be a Float32Array`);
   if (!(w instanceof Uint8Array)) throw new TypeError(`${fn}: w must be a Uint8Array`);
   if (!(out instanceof Float32Array)) throw new TypeError(`${fn}: out must be a Float32Array`);
@@ -156,7 +159,7 @@ export function checkQuantMatmulArgs(fn: string, dtype: QuantDType, x: Float32Ar
 
 /** out[i, r] = Σ_c x[i, c] · W[r, c] with W (n × k) quantized in the plain layout (js reference). */
 export function quantMatmulRowsJs(dtype: QuantDType, x: Float32Array, m: number, k: number, w: Uint8Array, n: number, out: Float32Array): void {
-  checkQuantMatmulArgs("quantMatmul", dtype, x, m, k, w, n, out);
+  checkQuantMatmulArgs(dtype, "rows", x, m, k, w, n, out);
   const a = quantizeActivations(x.subarray(0, m * k), m, k);
   const nb = k / ACT_BLOCK;
   const dot = DOTS[dtype];
