@@ -87,7 +87,8 @@
         "native/rowwise.cc",
         "native/embedding.cc",
         "native/half.cc",
-        "native/quant.cc"
+        "native/quant.cc",
+        "native/attention.cc"
       ],
       "dependencies": ["tsgpt_gemm_avx512", "tsgpt_gemm_avx2", "tsgpt_half_avx512", "tsgpt_half_avx2"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

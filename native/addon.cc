@@ -3,6 +3,7 @@
 // then calls the kernel.
 #include <napi.h>
 
+#include <cmath>
 #include <string>
 
 #include "args.h"
@@ -120,6 +121,43 @@ Napi::Value LinearHalf(const Napi::CallbackInfo& info) {
   args.require(Span<uint16_t>{static_cast<uint16_t*>(bits.data), bits.len}, args.mul(n, k), "bits");
   args.require(out, args.mul(m, n), "out");
   linear_half(type, x.data, m, k, static_cast<const uint16_t*>(bits.data), n, out.data);
+  return info.Env().Undefined();
+}
+
+// ---- attention over a KV cache ----
+
+// attention(batch, steps, heads, kvHeads, headDim, q, keys, values, capacity, valid, start,
+// scale, out): see AttentionArgs in src/backend/backend.ts.
+Napi::Value Attention(const Napi::CallbackInfo& info) {
+  Args args(info, "attention", 13);
+  AttentionShape sh;
+  sh.batch = args.size(0, "batch");
+  sh.steps = args.size(1, "steps");
+  sh.heads = args.size(2, "heads");
+  sh.kv_heads = args.size(3, "kvHeads");
+  sh.head_dim = args.size(4, "headDim");
+  Span<float> q = args.f32(5, "q"), keys = args.f32(6, "keys"), values = args.f32(7, "values");
+  sh.capacity = args.size(8, "capacity");
+  Span<uint8_t> valid = args.u8(9, "valid");
+  sh.start = args.size(10, "start");
+  const double scale = args.number(11, "scale");
+  Span<float> out = args.f32(12, "out");
+  if (sh.kv_heads == 0 || sh.heads % sh.kv_heads != 0)
+    args.range_error("heads (" + std::to_string(sh.heads) + ") must be a positive multiple of kvHeads (" +
+                     std::to_string(sh.kv_heads) + ")");
+  if (args.add(sh.start, sh.steps) > sh.capacity)
+    args.range_error("start + steps (" + std::to_string(sh.start + sh.steps) + ") exceeds capacity (" +
+                     std::to_string(sh.capacity) + ")");
+  if (!std::isfinite(scale)) args.range_error("scale must be a finite number");
+  sh.scale = float(scale);
+  const int64_t q_len = args.mul(args.mul(args.mul(sh.batch, sh.steps), sh.heads), sh.head_dim);
+  const int64_t kv_len = args.mul(args.mul(args.mul(sh.batch, sh.kv_heads), sh.capacity), sh.head_dim);
+  args.require(q, q_len, "q");
+  args.require(keys, kv_len, "keys");
+  args.require(values, kv_len, "values");
+  args.require(valid, args.mul(sh.batch, sh.capacity), "valid");
+  args.require(out, q_len, "out");
+  attention(sh, q.data, keys.data, values.data, valid.data, out.data);
   return info.Env().Undefined();
 }
 
@@ -505,6 +543,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("availableSimdLevels", Napi::Function::New(env, AvailableSimdLevels, "availableSimdLevels"));
   exports.Set("setSimdLevel", Napi::Function::New(env, SetSimdLevel, "setSimdLevel"));
   exports.Set("linearHalf", Napi::Function::New(env, LinearHalf, "linearHalf"));
+  exports.Set("attention", Napi::Function::New(env, Attention, "attention"));
   RegisterQuantKernels(env, exports);
   return exports;
 }

@@ -91,6 +91,22 @@ bool parse_simd_level(const std::string& name, SimdLevel* out) {
   return true;
 }
 
+bool cpu_has_f16c() {
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+  return __builtin_cpu_supports("f16c");
+#else
+  return false;
+#endif
+}
+
+bool cpu_has_avx512_vnni() {
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+  return __builtin_cpu_supports("avx512vnni");
+#else
+  return false;
+#endif
+}
+
 const GemmKernels& current_gemm_kernels() { return state().kernels; }
 
 }  // namespace tsgpt

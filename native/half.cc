@@ -14,40 +14,10 @@
 #include "gemm.h"
 #include "thread_pool.h"
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-#include <cpuid.h>
-#endif
-
 namespace tsgpt {
 namespace {
 
 // ---- portable kernels ----
-
-float bits_to_float(uint32_t bits) {
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
-
-// Exact: every f16 value is an f32 value (subnormal f16 become normal f32).
-float f16_to_float(uint16_t h) {
-  const uint32_t sign = uint32_t(h & 0x8000) << 16;
-  const uint32_t exp = (h >> 10) & 0x1f;
-  uint32_t mant = h & 0x3ff;
-  if (exp == 0x1f) return bits_to_float(sign | 0x7f800000 | (mant << 13));  // inf / NaN
-  if (exp != 0) return bits_to_float(sign | ((exp + 112) << 23) | (mant << 13));  // rebias 15 → 127
-  if (mant == 0) return bits_to_float(sign);
-  // Subnormal (mant · 2^-24): shift the leading 1 up to the implicit bit, one exponent step each.
-  uint32_t e = 113;
-  while ((mant & 0x400) == 0) {
-    mant <<= 1;
-    e--;
-  }
-  return bits_to_float(sign | (e << 23) | ((mant & 0x3ff) << 13));
-}
-
-// The bf16 bits are the top half of the f32 bits.
-float bf16_to_float(uint16_t h) { return bits_to_float(uint32_t(h) << 16); }
 
 template <HalfType T>
 inline float widen_one(uint16_t h) {
@@ -89,21 +59,9 @@ void generic_run_widen(HalfType type, const uint16_t* src, float* dst, int64_t c
 
 // ---- dispatch ----
 
-// The AVX2 kernels also need F16C (vcvtph2ps), which cpu_features does not check for its
-// AVX2 level. CPUID leaf 1, ECX bit 29; the OS support for ymm registers is already part of
-// the AVX2 check.
-bool cpu_has_f16c() {
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-  unsigned a = 0, b = 0, c = 0, d = 0;
-  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
-  return (c & (1u << 29)) != 0;
-#else
-  return false;
-#endif
-}
-
 // The kernels of the current SIMD level, falling back to the next level down when a level's
-// 16-bit kernels are missing from this build.
+// 16-bit kernels are missing from this build. The AVX2 kernels also need F16C (vcvtph2ps),
+// which the avx2 level itself does not imply.
 HalfKernels current_half_kernels() {
   static const bool f16c = cpu_has_f16c();
   HalfKernels k{nullptr, nullptr};

@@ -57,6 +57,20 @@ void cross_entropy(const float* logits, const int32_t* targets, int64_t rows, in
 void cross_entropy_backward(const float* logits, const int32_t* targets, const float* lse, const float* g_loss,
                             int64_t rows, int64_t cols, int32_t ignore_index, float* glogits);
 
+// attention.cc
+/** The sizes of an attention call (see AttentionArgs in src/backend/backend.ts). */
+struct AttentionShape {
+  int64_t batch, steps, heads, kv_heads, head_dim, capacity, start;
+  float scale;
+};
+/**
+ * Causal, padding-masked, grouped-query attention of `steps` new tokens per row over a KV cache:
+ * q, out (batch × steps, heads × head_dim); keys, values (batch, kv_heads, capacity, head_dim);
+ * valid (batch, capacity). Runs on the thread pool with the current level's gemm kernels.
+ */
+void attention(const AttentionShape& s, const float* q, const float* keys, const float* values, const uint8_t* valid,
+               float* out);
+
 // embedding.cc
 void embedding(const float* weight, int64_t dim, const int32_t* ids, int64_t n, float* out);
 void embedding_backward(const float* gy, const int32_t* ids, int64_t n, int64_t dim, float* gw);

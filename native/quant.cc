@@ -9,8 +9,10 @@
 //   - AVX-512 VNNI (vpdpbusd on 256-bit registers: unsigned × signed bytes, summed in int32),
 //   - AVX2 (vpmaddubsw + vpmaddwd),
 //   - portable scalar code.
-// The best level is chosen at run time (__builtin_cpu_supports); each SIMD function carries
-// its own target attribute, so this file needs no special compiler flags.
+// The level follows the addon's one SIMD dispatch (cpu_features.h: TSGPT_SIMD, setSimdLevel):
+// avx512 runs the VNNI kernels when the CPU has AVX-512 VNNI (else the AVX2 ones), avx2 the
+// AVX2 ones (they also need F16C), generic the scalar ones. Each SIMD function carries its own
+// target attribute, so this file needs no special compiler flags.
 // Signed × signed bytes (Q8_0, Q8_ROW) use the sign trick: |w| · (a · sign(w)).
 // Q4_0, Q4_1, Q5_0 and Q4_K codes are unsigned; their offset (8, 16) or minimum is applied once
 // per block with the block's code sum Σa (Q6_K's offset 32 per 16-value sub-block: see its file).
@@ -31,6 +33,9 @@
 #include <string>
 #include <vector>
 
+#include "args.h"
+#include "cpu_features.h"
+#include "half.h"
 #include "thread_pool.h"
 
 #if defined(__x86_64__)
@@ -50,32 +55,6 @@ constexpr int kBlock = 32;
 
 enum class QuantType { q8_0, q4_0, q4_k, q8_row, q5_0, q6_k, q4_1 };
 enum class QuantLevel { scalar = 0, avx2 = 1, avx512vnni = 2 };
-
-// ---- f16 → f32 (portable) ----
-
-float half_to_float(uint16_t h) {
-  const uint32_t sign = uint32_t(h & 0x8000) << 16;
-  const uint32_t exp = (h >> 10) & 0x1f;
-  uint32_t mant = h & 0x3ff;
-  uint32_t bits;
-  if (exp == 0x1f) {
-    bits = sign | 0x7f800000 | (mant << 13);
-  } else if (exp != 0) {
-    bits = sign | ((exp + 112) << 23) | (mant << 13);
-  } else if (mant == 0) {
-    bits = sign;
-  } else {  // subnormal: normalize
-    uint32_t e = 113;
-    while ((mant & 0x400) == 0) {
-      mant <<= 1;
-      e--;
-    }
-    bits = sign | (e << 23) | ((mant & 0x3ff) << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
 
 inline uint16_t load_u16(const uint8_t* p) { return uint16_t(p[0] | (p[1] << 8)); }
 
@@ -133,7 +112,7 @@ float dot_q8_0_scalar(const RowArgs& r) {
     const int8_t* wq = reinterpret_cast<const int8_t*>(w + 2);
     int32_t s = 0;
     for (int j = 0; j < kBlock; j++) s += int32_t(wq[j]) * r.q[b * kBlock + j];
-    acc += half_to_float(load_u16(w)) * r.d[b] * float(s);
+    acc += f16_to_float(load_u16(w)) * r.d[b] * float(s);
   }
   return acc;
 }
@@ -145,7 +124,7 @@ float dot_q4_0_scalar(const RowArgs& r) {
     const int8_t* a = r.q + b * kBlock;
     int32_t s = 0;
     for (int j = 0; j < 16; j++) s += int32_t(w[2 + j] & 0xF) * a[j] + int32_t(w[2 + j] >> 4) * a[j + 16];
-    acc += half_to_float(load_u16(w)) * r.d[b] * float(s - 8 * r.s[b]);
+    acc += f16_to_float(load_u16(w)) * r.d[b] * float(s - 8 * r.s[b]);
   }
   return acc;
 }
@@ -154,7 +133,7 @@ float dot_q4_k_scalar(const RowArgs& r) {
   float acc = 0.0f;
   for (int64_t sb = 0; sb < r.nb / 8; sb++) {
     const uint8_t* w = r.w + 144 * sb;
-    const float d = half_to_float(load_u16(w)), dmin = half_to_float(load_u16(w + 2));
+    const float d = f16_to_float(load_u16(w)), dmin = f16_to_float(load_u16(w + 2));
     for (int j = 0; j < 8; j++) {
       int sc, m;
       scale_min_k4(j, w + 4, &sc, &m);
@@ -380,7 +359,7 @@ void group_q4_0_scalar(const GroupArgs& a) {
         }
       }
     }
-    for (int r = 0; r < kGroupRows; r++) acc[r] += half_to_float(load_u16(g + 2 * r)) * a.d[b] * float(s[r] - 8 * a.s[b]);
+    for (int r = 0; r < kGroupRows; r++) acc[r] += f16_to_float(load_u16(g + 2 * r)) * a.d[b] * float(s[r] - 8 * a.s[b]);
   }
   for (int r = 0; r < kGroupRows; r++) a.out[r] = acc[r];
 }
@@ -490,7 +469,7 @@ void group_q4_k_scalar(const GroupArgs& a) {
     for (int r = 0; r < kGroupRows; r++) {
       uint8_t scales[12];
       for (int t = 0; t < 12; t++) scales[t] = g[64 + 64 * (t >> 2) + 4 * r + (t & 3)];
-      const float d = half_to_float(load_u16(g + 2 * r)), dmin = half_to_float(load_u16(g + 32 + 2 * r));
+      const float d = f16_to_float(load_u16(g + 2 * r)), dmin = f16_to_float(load_u16(g + 32 + 2 * r));
       for (int j = 0; j < 8; j++) {
         int sc, m;
         scale_min_k4(j, scales, &sc, &m);
@@ -602,18 +581,19 @@ TSGPT_VNNI void group_q4_k_vnni(const GroupArgs& a) {
 
 using DotFn = float (*)(const RowArgs&);
 
-std::vector<QuantLevel> available_levels() {
-  std::vector<QuantLevel> out;
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-  if (avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
-    out.push_back(QuantLevel::avx512vnni);
-  if (avx2) out.push_back(QuantLevel::avx2);
-#endif
-  out.push_back(QuantLevel::scalar);
-  return out;
+// The quantized kernels' level at the addon's current SIMD level.
+QuantLevel current_level() {
+  static const bool vnni = cpu_has_avx512_vnni(), f16c = cpu_has_f16c();
+  switch (current_simd_level()) {
+    case SimdLevel::avx512:
+      if (vnni && f16c) return QuantLevel::avx512vnni;
+      [[fallthrough]];
+    case SimdLevel::avx2:
+      if (f16c) return QuantLevel::avx2;
+      [[fallthrough]];
+    default:
+      return QuantLevel::scalar;
+  }
 }
 
 const char* level_name(QuantLevel l) {
@@ -622,11 +602,6 @@ const char* level_name(QuantLevel l) {
     case QuantLevel::avx2: return "avx2";
     default: return "scalar";
   }
-}
-
-QuantLevel& current_level() {
-  static QuantLevel level = available_levels().front();
-  return level;
 }
 
 DotFn dot_for(QuantType t, QuantLevel l) {
@@ -716,41 +691,25 @@ int64_t row_bytes(QuantType t, int64_t k) {
 }
 int64_t row_multiple(QuantType t) { return t == QuantType::q4_k || t == QuantType::q6_k ? 256 : 32; }
 
-// ---- argument checks (throw JS errors, never touch memory outside a buffer) ----
+// ---- arguments (checked with args.h: JS errors, never memory outside a buffer) ----
 
-[[noreturn]] void throw_type(Napi::Env env, const std::string& fn, const std::string& msg) {
-  throw Napi::TypeError::New(env, fn + ": " + msg);
-}
-[[noreturn]] void throw_range(Napi::Env env, const std::string& fn, const std::string& msg) {
-  throw Napi::RangeError::New(env, fn + ": " + msg);
-}
-
-int64_t size_arg(const Napi::CallbackInfo& info, size_t i, const std::string& fn, const char* name) {
-  if (!info[i].IsNumber()) throw_type(info.Env(), fn, std::string(name) + " must be a number");
-  const double v = info[i].As<Napi::Number>().DoubleValue();
-  if (!(v >= 0 && v <= 9007199254740991.0) || std::floor(v) != v)
-    throw_range(info.Env(), fn, std::string(name) + " must be an integer ≥ 0");
-  return int64_t(v);
-}
-
-template <typename T>
-T* typed_arg(const Napi::CallbackInfo& info, size_t i, napi_typedarray_type type, const std::string& fn, const char* name,
-             int64_t* len) {
-  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != type)
-    throw_type(info.Env(), fn, std::string(name) + (type == napi_float32_array ? " must be a Float32Array" : " must be a Uint8Array"));
-  auto a = info[i].As<Napi::TypedArray>();
-  *len = int64_t(a.ElementLength());
-  return reinterpret_cast<T*>(static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset());
+// The dtype names of src/backend/quant_blocks.ts.
+bool parse_quant_type(const std::string& name, QuantType* t) {
+  static const struct { const char* name; QuantType type; } kNames[] = {
+      {"Q8_0", QuantType::q8_0}, {"Q4_0", QuantType::q4_0}, {"Q4_K", QuantType::q4_k}, {"Q8_ROW", QuantType::q8_row},
+      {"Q5_0", QuantType::q5_0}, {"Q6_K", QuantType::q6_k}, {"Q4_1", QuantType::q4_1},
+  };
+  for (const auto& e : kNames) {
+    if (name == e.name) {
+      *t = e.type;
+      return true;
+    }
+  }
+  return false;
 }
 
-int64_t checked_mul(Napi::Env env, const std::string& fn, int64_t a, int64_t b) {
-  if (a != 0 && b > INT64_MAX / a) throw_range(env, fn, "sizes overflow");
-  return a * b;
-}
-
-// The arguments of every matmul export, (x: Float32Array, m, k, w: Uint8Array, n, out:
-// Float32Array), checked: k fits the block, w has exactly the bytes of n rows (plus n f32 scales
-// for Q8_ROW), x and out are large enough.
+// The checked buffers and sizes of a quantMatmul call: k fits the block, w has exactly the bytes
+// of n rows (plus n f32 scales for Q8_ROW), x and out are large enough.
 struct MatmulArgs {
   const float* x;
   int64_t m, k;
@@ -760,34 +719,29 @@ struct MatmulArgs {
   int64_t rb;  // bytes per weight row
 };
 
-MatmulArgs matmul_args(const Napi::CallbackInfo& info, QuantType type, const std::string& fn) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 6) throw_type(env, fn, "expected 6 arguments (x, m, k, w, n, out)");
-  int64_t x_len, w_len, out_len;
-  const float* x = typed_arg<const float>(info, 0, napi_float32_array, fn, "x", &x_len);
-  const int64_t m = size_arg(info, 1, fn, "m");
-  const int64_t k = size_arg(info, 2, fn, "k");
-  const uint8_t* w = typed_arg<const uint8_t>(info, 3, napi_uint8_array, fn, "w", &w_len);
-  const int64_t n = size_arg(info, 4, fn, "n");
-  float* out = typed_arg<float>(info, 5, napi_float32_array, fn, "out", &out_len);
+MatmulArgs matmul_args(const Args& args, QuantType type) {
+  const Span<float> x = args.f32(2, "x");
+  const int64_t m = args.size(3, "m"), k = args.size(4, "k");
+  const Span<uint8_t> w = args.u8(5, "w");
+  const int64_t n = args.size(6, "n");
+  const Span<float> out = args.f32(7, "out");
   if (k == 0 || k % row_multiple(type) != 0)
-    throw_range(env, fn, "k = " + std::to_string(k) + " is not a positive multiple of " + std::to_string(row_multiple(type)));
+    args.range_error("k = " + std::to_string(k) + " is not a positive multiple of " + std::to_string(row_multiple(type)));
   const int64_t rb = row_bytes(type, k);
-  const int64_t w_needed = checked_mul(env, fn, n, rb) + (type == QuantType::q8_row ? checked_mul(env, fn, n, 4) : 0);
-  if (x_len < checked_mul(env, fn, m, k)) throw_range(env, fn, "x has " + std::to_string(x_len) + " values, m × k needs more");
-  if (w_len != w_needed) throw_range(env, fn, "w has " + std::to_string(w_len) + " bytes, expected " + std::to_string(w_needed));
-  if (out_len < checked_mul(env, fn, m, n)) throw_range(env, fn, "out has " + std::to_string(out_len) + " values, m × n needs more");
-  return MatmulArgs{x, m, k, w, n, out, rb};
+  const int64_t w_needed = args.add(args.mul(n, rb), type == QuantType::q8_row ? args.mul(n, 4) : 0);
+  if (w.len != w_needed) args.range_error("w has " + std::to_string(w.len) + " bytes, expected " + std::to_string(w_needed));
+  args.require(x, args.mul(m, k), "x");
+  args.require(out, args.mul(m, n), "out");
+  return MatmulArgs{x.data, m, k, w.data, n, out.data, rb};
 }
 
-// matmulX(x: Float32Array, m, k, w: Uint8Array, n, out: Float32Array)
-Napi::Value QuantMatmul(const Napi::CallbackInfo& info, QuantType type, const std::string& fn) {
-  const MatmulArgs args = matmul_args(info, type, fn);
+// W in the plain layout: row after row.
+void RowsMatmul(const MatmulArgs& args, QuantType type) {
   const float* x = args.x;
   const int64_t m = args.m, k = args.k, n = args.n, rb = args.rb;
   const uint8_t* w = args.w;
   float* out = args.out;
-  if (m == 0 || n == 0) return info.Env().Undefined();
+  if (m == 0 || n == 0) return;
 
   Acts acts;
   quantize_acts(x, m, k, current_level(), false, &acts);
@@ -812,28 +766,16 @@ Napi::Value QuantMatmul(const Napi::CallbackInfo& info, QuantType type, const st
       }
     }
   });
-  return info.Env().Undefined();
 }
 
-Napi::Value MatmulQ8_0(const Napi::CallbackInfo& info) { return QuantMatmul(info, QuantType::q8_0, "matmulQ8_0"); }
-Napi::Value MatmulQ4_0(const Napi::CallbackInfo& info) { return QuantMatmul(info, QuantType::q4_0, "matmulQ4_0"); }
-Napi::Value MatmulQ4_K(const Napi::CallbackInfo& info) { return QuantMatmul(info, QuantType::q4_k, "matmulQ4_K"); }
-Napi::Value MatmulQ8Row(const Napi::CallbackInfo& info) { return QuantMatmul(info, QuantType::q8_row, "matmulQ8Row"); }
-Napi::Value MatmulQ5_0(const Napi::CallbackInfo& info) { return QuantMatmul(info, QuantType::q5_0, "matmulQ5_0"); }
-Napi::Value MatmulQ4_1(const Napi::CallbackInfo& info) { return QuantMatmul(info, QuantType::q4_1, "matmulQ4_1"); }
-Napi::Value MatmulQ6_K(const Napi::CallbackInfo& info) { return QuantMatmul(info, QuantType::q6_k, "matmulQ6_K"); }
-
-// matmulQ8_0x16 / matmulQ5_0x16 / matmulQ4_0x16 / matmulQ4_1x16 / matmulQ4_Kx16 / matmulQ6_Kx16(x: Float32Array, m, k,
-// w: Uint8Array, n, out: Float32Array): W
-// in a 16-row group layout (groups of 16 rows, then the n % 16 last rows plain; the same byte
+// W in a 16-row group layout (groups of 16 rows, then the n % 16 last rows plain; the same byte
 // count as the plain matrix).
-Napi::Value GroupedMatmul(const Napi::CallbackInfo& info, QuantType type, const std::string& fn) {
-  const MatmulArgs args = matmul_args(info, type, fn);
+void GroupedMatmul(const MatmulArgs& args, QuantType type) {
   const float* x = args.x;
   const int64_t m = args.m, k = args.k, n = args.n, rb = args.rb;
   const uint8_t* w = args.w;
   float* out = args.out;
-  if (m == 0 || n == 0) return info.Env().Undefined();
+  if (m == 0 || n == 0) return;
 
   Acts acts;
   quantize_acts(x, m, k, current_level(), type == QuantType::q6_k, &acts);
@@ -861,58 +803,37 @@ Napi::Value GroupedMatmul(const Napi::CallbackInfo& info, QuantType type, const 
       }
     }
   });
+}
+
+// quantMatmul(dtype: string, grouped: boolean, x: Float32Array, m, k, w: Uint8Array, n,
+// out: Float32Array): out (m × n) = x (m × k) · Wᵀ, W (n × k) of `dtype`, plain or 16-row grouped.
+Napi::Value QuantMatmul(const Napi::CallbackInfo& info) {
+  const Args first(info, "quantMatmul", 8);
+  if (!info[0].IsString()) first.type_error("dtype must be a string");
+  const std::string dtype = info[0].As<Napi::String>().Utf8Value();
+  QuantType type;
+  if (!parse_quant_type(dtype, &type))
+    first.range_error("dtype must be one of Q8_0, Q6_K, Q5_0, Q4_1, Q4_0, Q4_K, Q8_ROW, got \"" + dtype + "\"");
+  const bool grouped = first.boolean(1, "grouped");
+  if (grouped && type == QuantType::q8_row) first.range_error("Q8_ROW has no grouped16 layout");
+  // Errors name the call, e.g. "quantMatmul(Q4_K, grouped16): k = 64 is not a positive multiple of 256".
+  const std::string label = "quantMatmul(" + dtype + (grouped ? ", grouped16)" : ", rows)");
+  const Args args(info, label.c_str(), 8);
+  const MatmulArgs m = matmul_args(args, type);
+  if (grouped) GroupedMatmul(m, type);
+  else RowsMatmul(m, type);
   return info.Env().Undefined();
 }
 
-Napi::Value MatmulQ8_0x16(const Napi::CallbackInfo& info) { return GroupedMatmul(info, QuantType::q8_0, "matmulQ8_0x16"); }
-Napi::Value MatmulQ5_0x16(const Napi::CallbackInfo& info) { return GroupedMatmul(info, QuantType::q5_0, "matmulQ5_0x16"); }
-Napi::Value MatmulQ4_0x16(const Napi::CallbackInfo& info) { return GroupedMatmul(info, QuantType::q4_0, "matmulQ4_0x16"); }
-Napi::Value MatmulQ4_1x16(const Napi::CallbackInfo& info) { return GroupedMatmul(info, QuantType::q4_1, "matmulQ4_1x16"); }
-Napi::Value MatmulQ4_Kx16(const Napi::CallbackInfo& info) { return GroupedMatmul(info, QuantType::q4_k, "matmulQ4_Kx16"); }
-Napi::Value MatmulQ6_Kx16(const Napi::CallbackInfo& info) { return GroupedMatmul(info, QuantType::q6_k, "matmulQ6_Kx16"); }
-
-Napi::Value QuantSimdLevel(const Napi::CallbackInfo& info) {
+Napi::Value QuantKernelLevel(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), level_name(current_level()));
-}
-
-Napi::Value QuantSimdLevels(const Napi::CallbackInfo& info) {
-  const auto levels = available_levels();
-  Napi::Array out = Napi::Array::New(info.Env(), levels.size());
-  for (size_t i = 0; i < levels.size(); i++) out.Set(uint32_t(i), Napi::String::New(info.Env(), level_name(levels[i])));
-  return out;
-}
-
-Napi::Value SetQuantSimdLevel(const Napi::CallbackInfo& info) {
-  if (info.Length() < 1 || !info[0].IsString()) throw_type(info.Env(), "setQuantSimdLevel", "level must be a string");
-  const std::string name = info[0].As<Napi::String>().Utf8Value();
-  for (QuantLevel l : available_levels()) {
-    if (name == level_name(l)) {
-      current_level() = l;
-      return info.Env().Undefined();
-    }
-  }
-  throw_range(info.Env(), "setQuantSimdLevel", "level \"" + name + "\" is not available on this CPU");
 }
 
 }  // namespace
 
 void RegisterQuantKernels(Napi::Env env, Napi::Object exports) {
-  exports.Set("matmulQ8_0", Napi::Function::New(env, MatmulQ8_0, "matmulQ8_0"));
-  exports.Set("matmulQ4_0", Napi::Function::New(env, MatmulQ4_0, "matmulQ4_0"));
-  exports.Set("matmulQ4_K", Napi::Function::New(env, MatmulQ4_K, "matmulQ4_K"));
-  exports.Set("matmulQ8_0x16", Napi::Function::New(env, MatmulQ8_0x16, "matmulQ8_0x16"));
-  exports.Set("matmulQ5_0x16", Napi::Function::New(env, MatmulQ5_0x16, "matmulQ5_0x16"));
-  exports.Set("matmulQ4_0x16", Napi::Function::New(env, MatmulQ4_0x16, "matmulQ4_0x16"));
-  exports.Set("matmulQ4_Kx16", Napi::Function::New(env, MatmulQ4_Kx16, "matmulQ4_Kx16"));
-  exports.Set("matmulQ8Row", Napi::Function::New(env, MatmulQ8Row, "matmulQ8Row"));
-  exports.Set("matmulQ5_0", Napi::Function::New(env, MatmulQ5_0, "matmulQ5_0"));
-  exports.Set("matmulQ4_1", Napi::Function::New(env, MatmulQ4_1, "matmulQ4_1"));
-  exports.Set("matmulQ4_1x16", Napi::Function::New(env, MatmulQ4_1x16, "matmulQ4_1x16"));
-  exports.Set("matmulQ6_K", Napi::Function::New(env, MatmulQ6_K, "matmulQ6_K"));
-  exports.Set("matmulQ6_Kx16", Napi::Function::New(env, MatmulQ6_Kx16, "matmulQ6_Kx16"));
-  exports.Set("quantSimdLevel", Napi::Function::New(env, QuantSimdLevel, "quantSimdLevel"));
-  exports.Set("quantSimdLevels", Napi::Function::New(env, QuantSimdLevels, "quantSimdLevels"));
-  exports.Set("setQuantSimdLevel", Napi::Function::New(env, SetQuantSimdLevel, "setQuantSimdLevel"));
+  exports.Set("quantMatmul", Napi::Function::New(env, QuantMatmul, "quantMatmul"));
+  exports.Set("quantKernelLevel", Napi::Function::New(env, QuantKernelLevel, "quantKernelLevel"));
 }
 
 }  // namespace tsgpt

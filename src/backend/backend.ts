@@ -14,6 +14,8 @@
 // - Kernels that read indices validate them and throw a RangeError naming the bad index:
 //   native code must never read or write out of bounds.
 
+import type { QuantDType } from "./quant_blocks.js";
+
 /** Element-wise functions of one float argument. */
 export type UnaryOp =
   | "neg" | "exp" | "log" | "sqrt" | "rsqrt" | "abs" | "tanh" | "sigmoid" | "relu"
@@ -54,6 +56,47 @@ export interface MatmulArgs {
   c: Float32Array;
   /** When true, C += A·B instead of C = A·B (gradient accumulation without a temporary). */
   accumulate: boolean;
+}
+
+/** The quantized weight formats (src/backend/quant_blocks.ts, src/quant/types.ts describe the bytes). */
+export type { QuantDType };
+
+/**
+ * How the rows of a quantized matrix lie in memory: "rows" is the plain layout (GGUF's: row
+ * after row); "grouped16" interleaves the blocks of 16 rows (src/backend/quant_row_groups.ts;
+ * every dtype but Q8_ROW has one), which SIMD kernels stream several times faster.
+ */
+export type QuantLayout = "rows" | "grouped16";
+
+/**
+ * Causal attention of `steps` new tokens per row over a key/value cache (the decode and
+ * prefill attention of src/generate/decoder.ts).
+ *
+ * Query head h reads key/value head h / (heads / kvHeads) (grouped-query attention). The new
+ * token at step t of row b sits in slot start + t and sees the slots s ≤ start + t with
+ * valid[b * capacity + s] = 1: out = softmax(scale · q · Kᵀ over those slots) · V. A query that
+ * sees no valid slot (a padding token with nothing before it) gets an output of 0.
+ */
+export interface AttentionArgs {
+  batch: number;
+  steps: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  /** (batch × steps, heads × headDim): the new tokens' queries. */
+  q: Float32Array;
+  /** (batch, kvHeads, capacity, headDim) each: the cache, the new tokens' keys and values already in it. */
+  keys: Float32Array;
+  values: Float32Array;
+  capacity: number;
+  /** (batch, capacity): 1 where a slot holds a real token. */
+  valid: Uint8Array;
+  /** Slot of step 0 (the cache length before these tokens); start + steps ≤ capacity. */
+  start: number;
+  /** Usually 1 / sqrt(headDim). */
+  scale: number;
+  /** (batch × steps, heads × headDim), written. */
+  out: Float32Array;
 }
 
 export interface Backend {
@@ -174,4 +217,30 @@ export interface Backend {
     p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
     lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
   ): void;
+
+  /**
+   * out (m × n) = x (m × k) · Wᵀ with W (n × k) quantized as `dtype`, in `layout`. Like
+   * llama.cpp, each row of x is first quantized to 8-bit blocks of 32 (quant_activations.ts), so
+   * the dot products are integer sums (js_quant.ts is the readable reference). k must be a
+   * multiple of 32 (256 for Q4_K and Q6_K); w holds exactly n rows (plus n f32 row scales after
+   * them for Q8_ROW, which has no grouped layout). Throws a RangeError naming a bad argument.
+   */
+  quantMatmul(
+    dtype: QuantDType, layout: QuantLayout, x: Float32Array, m: number, k: number, w: Uint8Array, n: number, out: Float32Array,
+  ): void;
+
+  /** The layout quantMatmul multiplies fastest for this dtype (weights are packed to it once, at load). */
+  preferredQuantLayout(dtype: QuantDType): QuantLayout;
+
+  /** Which quantized kernels run: "js", or "native/<SIMD level>" (for benchmarks and logs). */
+  quantKernelName(): string;
+
+  /**
+   * out (m × n) = x (m × k) · Wᵀ with W (n × k) kept as 16-bit bits (f16 or bf16), widened as
+   * it is read. Throws a RangeError naming a buffer that is too short.
+   */
+  linearHalf(dtype: "F16" | "BF16", x: Float32Array, m: number, k: number, bits: Uint16Array, n: number, out: Float32Array): void;
+
+  /** Causal, padding-masked, grouped-query attention over a KV cache. See AttentionArgs. */
+  attention(args: AttentionArgs): void;
 }

@@ -5,8 +5,12 @@
 // stay numerically careful: reductions accumulate in float64, softmax and logsumexp subtract
 // the row maximum first, and matmul walks memory in an order that keeps rows in cache.
 import type {
-  Backend, BinaryOp, DataArray, MatmulArgs, ReduceOp, UnaryOp,
+  Backend, BinaryOp, DataArray, MatmulArgs, QuantDType, QuantLayout, ReduceOp, UnaryOp,
 } from "./backend.js";
+import { attentionJs } from "./js_attention.js";
+import { linearHalfJs } from "./js_half.js";
+import { checkQuantMatmulArgs, quantMatmulRowsJs } from "./js_quant.js";
+import { type GroupedDType, groupedLayoutOf, matmulGroupedJs } from "./quant_row_groups.js";
 
 // ---------------------------------------------------------------------------------------
 // Scalar math helpers
@@ -550,6 +554,15 @@ function adamw(
   }
 }
 
+/** quantMatmul: the plain js reference, or (grouped16) the same on 16 rows unpacked at a time. */
+function quantMatmul(dtype: QuantDType, layout: QuantLayout, x: Float32Array, m: number, k: number, w: Uint8Array, n: number, out: Float32Array): void {
+  if (layout === "rows") return quantMatmulRowsJs(dtype, x, m, k, w, n, out);
+  if (layout !== "grouped16") throw new TypeError(`quantMatmul: layout must be "rows" or "grouped16", got "${String(layout)}"`);
+  checkQuantMatmulArgs(dtype, layout, x, m, k, w, n, out);
+  if (groupedLayoutOf(dtype) === null) throw new RangeError(`quantMatmul: ${dtype} has no grouped16 layout`);
+  matmulGroupedJs(dtype as GroupedDType, x, m, k, w, n, out);
+}
+
 /** The js backend. Always available. */
 export const jsBackend: Backend = {
   name: "js",
@@ -571,4 +584,9 @@ export const jsBackend: Backend = {
   crossEntropyBackward,
   copyStrided,
   adamw,
+  quantMatmul,
+  preferredQuantLayout: () => "rows", // unpacking groups of rows only costs time here
+  quantKernelName: () => "js",
+  linearHalf: (dtype, x, m, k, bits, n, out) => linearHalfJs(matmul, dtype, x, m, k, bits, n, out),
+  attention: attentionJs,
 };

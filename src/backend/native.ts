@@ -12,7 +12,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type {
-  Backend, BinaryOp, DataArray, MatmulArgs, ReduceOp, UnaryOp,
+  Backend, BinaryOp, DataArray, MatmulArgs, QuantDType, ReduceOp, UnaryOp,
 } from "./backend.js";
 
 /** The functions exported by the addon (see native/addon.cc). */
@@ -63,6 +63,16 @@ interface NativeAddon {
   ): void;
   /** out (m × n) = x (m × k) · Wᵀ, W (n × k) as f16 or bf16 bits (native/half.cc). */
   linearHalf(dtype: string, x: Float32Array, m: number, k: number, bits: Uint16Array, n: number, out: Float32Array): void;
+  /** out (m × n) = x (m × k) · Wᵀ, W (n × k) quantized, plain or 16-row grouped (native/quant.cc). */
+  quantMatmul(dtype: string, grouped: boolean, x: Float32Array, m: number, k: number, w: Uint8Array, n: number, out: Float32Array): void;
+  /** The quantized kernels' SIMD level at the current level of the common dispatch. */
+  quantKernelLevel(): string;
+  /** Attention over a KV cache (native/attention.cc); the arguments of AttentionArgs in this order. */
+  attention(
+    batch: number, steps: number, heads: number, kvHeads: number, headDim: number,
+    q: Float32Array, keys: Float32Array, values: Float32Array, capacity: number, valid: Uint8Array,
+    start: number, scale: number, out: Float32Array,
+  ): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   cpuFeatures(): string;
@@ -185,23 +195,11 @@ function code<T extends string>(table: Record<T, number>, op: T, kind: string): 
   return c;
 }
 
-/**
- * The native backend: the Backend interface plus an optional extra, `linearHalf` (a linear layer
- * whose weights stay 16-bit; the same signature as HalfLinearBackend in
- * src/generate/half_matmul.ts, which calls it when present). It is absent when the loaded addon
- * predates it, and callers then widen the weights in TypeScript.
- */
-export interface NativeBackend extends Backend {
-  linearHalf?(dtype: "F16" | "BF16", x: Float32Array, m: number, k: number, bits: Uint16Array, n: number, out: Float32Array): void;
-}
+/** The native backend's type (kept as a name for code that imported it). */
+export type NativeBackend = Backend;
 
-function makeBackend(n: NativeAddon): NativeBackend {
-  const extras: Pick<NativeBackend, "linearHalf"> = {};
-  if (typeof n.linearHalf === "function") {
-    extras.linearHalf = (dtype, x, m, k, bits, cols, out) => n.linearHalf(dtype, x, m, k, bits, cols, out);
-  }
+function makeBackend(n: NativeAddon): Backend {
   return {
-    ...extras,
     name: "native",
     matmul(x: MatmulArgs): void {
       n.matmul(
@@ -235,13 +233,26 @@ function makeBackend(n: NativeAddon): NativeBackend {
     copyStrided: (src, offset, shape, strides, out) => n.copyStrided(src, offset, out, packDims(shape, strides)),
     adamw: (p, g, m, v, lr, beta1, beta2, eps, weightDecay, step) =>
       n.adamw(p, g, m, v, lr, beta1, beta2, eps, weightDecay, step),
+    quantMatmul(dtype, layout, x, m, k, w, cols, out) {
+      if (layout !== "rows" && layout !== "grouped16") {
+        throw new TypeError(`quantMatmul: layout must be "rows" or "grouped16", got "${String(layout)}"`);
+      }
+      n.quantMatmul(dtype, layout === "grouped16", x, m, k, w, cols, out);
+    },
+    // Every dtype but Q8_ROW has a grouped kernel, several times faster than the row-wise one.
+    preferredQuantLayout: (dtype: QuantDType) => (dtype === "Q8_ROW" ? "rows" : "grouped16"),
+    quantKernelName: () => `native/${n.quantKernelLevel()}`,
+    linearHalf: (dtype, x, m, k, bits, cols, out) => n.linearHalf(dtype, x, m, k, bits, cols, out),
+    attention: (a) => n.attention(
+      a.batch, a.steps, a.heads, a.kvHeads, a.headDim, a.q, a.keys, a.values, a.capacity, a.valid, a.start, a.scale, a.out,
+    ),
   };
 }
 
-let backend: NativeBackend | null = null;
+let backend: Backend | null = null;
 
 /** The native backend, or null when the addon is not built or does not load (see nativeUnavailableReason). */
-export function loadNativeBackend(): NativeBackend | null {
+export function loadNativeBackend(): Backend | null {
   if (backend) return backend;
   const a = loadAddon();
   if (!a) return null;

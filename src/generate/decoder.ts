@@ -187,22 +187,12 @@ export interface InferenceModel {
   forward(cache: KVCache, tokens: Int32Array, positions: Int32Array, valid: Uint8Array, steps: number, all?: boolean): Float32Array;
 }
 
-/**
- * Attention takes the new tokens in chunks of at most this many steps: each chunk only scores
- * the slots its last token can see (less wasted work on the causal mask during prefill), and
- * the score matrix stays at most QUERY_CHUNK × heads-per-group × cache length floats.
- */
-const QUERY_CHUNK = 128;
-
 export class DecoderModel implements InferenceModel {
   readonly dims: DecoderDims;
   /** How each block computes (from the architecture's description). */
   readonly layout: BlockLayout;
   private readonly w: Weights;
   private scratch: Scratch | null = null;
-  private queries = new Float32Array(0); // a chunk of queries of one key/value head group, contiguous
-  private scores = new Float32Array(0); // their attention scores, then probabilities
-  private heads = new Float32Array(0); // their attention outputs, before they go to their rows
   /** RoPE cos / sin for positions 0 … ropeRows − 1, grown to what the caches need. */
   private rope: { cos: Float32Array; sin: Float32Array } = { cos: new Float32Array(0), sin: new Float32Array(0) };
   private ropeRows = 0;
@@ -380,17 +370,12 @@ export class DecoderModel implements InferenceModel {
 
   /**
    * Causal attention of the new tokens over every valid cache slot up to their own.
-   * Stores k and v into the cache first. q, out: (batch × steps, heads × headDim); k, v:
-   * (batch × steps, kvHeads × headDim). Query head h reads key/value head h / (heads / kvHeads).
-   *
-   * Per row b and key/value head g, the `group` query heads that share g — for a chunk of up to
-   * QUERY_CHUNK new tokens — are the rows of one matrix product: scores = Q · Kᵀ over the slots
-   * 0 … len - 1 the chunk can see, masked (future or padding slots get -inf), softmax, then
-   * output = P · V. Masked slots weigh exactly 0, as if skipped.
+   * Stores k and v into the cache first, then runs the backend's attention kernel (causal +
+   * padding mask, grouped-query heads; see AttentionArgs). q, out: (batch × steps, heads ×
+   * headDim); k, v: (batch × steps, kvHeads × headDim).
    */
   private attend(be: Backend, cache: KVCache, layer: number, q: Float32Array, k: Float32Array, v: Float32Array, steps: number, out: Float32Array): void {
-    const d = this.dims, hd = d.headDim, G = d.kvHeads, group = d.heads / G;
-    const qDim = d.heads * hd, kvDim = G * hd, start = cache.length;
+    const d = this.dims, hd = d.headDim, G = d.kvHeads, kvDim = G * hd, start = cache.length;
     const K = cache.keys[layer]!, V = cache.values[layer]!;
     for (let b = 0; b < cache.batch; b++) {
       for (let t = 0; t < steps; t++) {
@@ -402,73 +387,11 @@ export class DecoderModel implements InferenceModel {
         }
       }
     }
-    const chunk = Math.min(steps, QUERY_CHUNK);
-    const maxRows = chunk * group, maxLen = start + steps;
-    if (this.queries.length < maxRows * hd) this.queries = new Float32Array(maxRows * hd);
-    if (this.scores.length < maxRows * maxLen) this.scores = new Float32Array(maxRows * maxLen);
-    if (this.heads.length < maxRows * hd) this.heads = new Float32Array(maxRows * hd);
-    for (let b = 0; b < cache.batch; b++) {
-      for (let g = 0; g < G; g++) {
-        const kv = cache.offset(b, g, 0);
-        for (let t0 = 0; t0 < steps; t0 += chunk) {
-          const tn = Math.min(chunk, steps - t0), rows = tn * group;
-          const len = start + t0 + tn; // the chunk's last token sees slots 0 … len - 1
-          // Q: (tn × group, hd), the group's query heads of each token, one after the other.
-          const Q = this.queries.subarray(0, rows * hd);
-          for (let t = 0; t < tn; t++) {
-            const from = (b * steps + t0 + t) * qDim + g * group * hd;
-            Q.set(q.subarray(from, from + group * hd), t * group * hd);
-          }
-          const S = this.scores.subarray(0, rows * len);
-          be.matmul({
-            batch: 1, m: rows, n: len, k: hd,
-            a: Q, aOffset: 0, aBatchStride: 0, transA: false,
-            b: K, bOffset: kv, bBatchStride: 0, transB: true,
-            c: S, accumulate: false,
-          });
-          const dead = this.maskScores(S, cache, b, start + t0, tn, group, len);
-          be.softmax(S, rows, len, S, false);
-          for (const r of dead) S.fill(0, r * len, (r + 1) * len); // nothing to attend to: output 0
-          const O = this.heads.subarray(0, rows * hd);
-          be.matmul({
-            batch: 1, m: rows, n: hd, k: len,
-            a: S, aOffset: 0, aBatchStride: 0, transA: false,
-            b: V, bOffset: kv, bBatchStride: 0, transB: false,
-            c: O, accumulate: false,
-          });
-          for (let t = 0; t < tn; t++) {
-            out.set(O.subarray(t * group * hd, (t + 1) * group * hd), (b * steps + t0 + t) * qDim + g * group * hd);
-          }
-        }
-      }
-    }
-  }
-
-  /**
-   * Scales the scores of `tn` steps × `group` heads (rows of length len) by 1/sqrt(headDim) and
-   * sets those of future or padding slots to -inf. The step at index i sees slots 0 … first + i.
-   * Returns the rows that see no valid slot at all (a padding token with nothing before it).
-   */
-  private maskScores(S: Float32Array, cache: KVCache, b: number, first: number, tn: number, group: number, len: number): number[] {
-    const scale = 1 / Math.sqrt(this.dims.headDim);
-    const valid = cache.valid, vrow = b * cache.capacity;
-    const dead: number[] = [];
-    for (let t = 0; t < tn; t++) {
-      const last = first + t;
-      for (let j = 0; j < group; j++) {
-        const r = (t * group + j) * len;
-        let any = false;
-        for (let s = 0; s <= last; s++) {
-          if (valid[vrow + s]) {
-            S[r + s] = S[r + s]! * scale;
-            any = true;
-          } else S[r + s] = -Infinity;
-        }
-        S.fill(-Infinity, r + last + 1, r + len); // the future
-        if (!any) dead.push(t * group + j);
-      }
-    }
-    return dead;
+    be.attention({
+      batch: cache.batch, steps, heads: d.heads, kvHeads: G, headDim: hd,
+      q, keys: K, values: V, capacity: cache.capacity, valid: cache.valid, start,
+      scale: 1 / Math.sqrt(hd), out,
+    });
   }
 
   /** Logits from the final normalized hidden states in scratch.h. */
@@ -506,7 +429,7 @@ function linear(be: Backend, x: Float32Array, rows: number, inF: number, w: Line
   } else if ("bits" in w) {
     halfLinear(be, x, rows, w, out.subarray(0, rows * outF));
   } else {
-    quantLinear(x, rows, w, out.subarray(0, rows * outF));
+    quantLinear(x, rows, w, out.subarray(0, rows * outF)); // the backend's quantMatmul
   }
   if (bias) {
     for (let r = 0; r < rows; r++) for (let j = 0; j < outF; j++) out[r * outF + j] = out[r * outF + j]! + bias[j]!;

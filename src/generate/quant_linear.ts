@@ -11,14 +11,15 @@
 // prepareQuantMatrix at load time), into its row-grouped layout (src/quant/row_groups.ts: 16
 // rows interleaved per block), which the native kernels multiply several times faster. The
 // packed copy replaces `data` (the same byte count), so the matrix does not keep both. It
-// happens only when the native kernel runs; with the js backend the plain layout stays, and a
-// packed matrix still works there (a slower js fallback that unpacks 16 rows at a time).
+// happens only when the backend prefers it (native does); with the js backend the plain layout
+// stays, and a packed matrix still works there (a slower js path that unpacks 16 rows at a time).
 //
 // An embedding table is only read row by row, so a lookup decodes just the rows it needs.
 import type { QuantizedTensor } from "../quant/types.js";
 import { isQuantDType, rowBytes } from "../quant/types.js";
 import { ACT_BLOCK } from "../quant/activations.js";
-import { matmulGrouped, nativeGroupedActive, quantizedMatmul } from "../quant/kernels.js";
+import { matmulGrouped, quantizedMatmul } from "../quant/kernels.js";
+import { getBackend } from "../backend/index.js";
 import { GROUP_ROWS, type GroupedDType, type GroupedLayout, groupedLayoutOf, packRowGroups, unpackGroupedRow } from "../quant/row_groups.js";
 import { dequantizeRow } from "../quant/quantize.js";
 
@@ -37,12 +38,12 @@ export interface QuantMatrix {
 
 /**
  * Puts a matrix in the form the kernels multiply fastest (a matrix of a dtype with a grouped layout, of
- * ≥ 16 rows: its row-grouped layout, when the native kernel for it runs). Call at load time;
+ * ≥ 16 rows: its row-grouped layout, when the backend prefers it). Call at load time;
  * quantLinear does it on first use otherwise. Returns the same object.
  */
 export function prepareQuantMatrix(w: QuantMatrix): QuantMatrix {
   const layout = groupedLayoutOf(w.dtype);
-  if (layout && w.layout === undefined && w.rows >= GROUP_ROWS && nativeGroupedActive(layout)) {
+  if (layout && w.layout === undefined && w.rows >= GROUP_ROWS && getBackend().preferredQuantLayout(w.dtype) === "grouped16") {
     w.data = packRowGroups(w.dtype as GroupedDType, w.data, w.rows, w.cols);
     w.layout = layout;
   }

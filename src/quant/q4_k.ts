@@ -18,6 +18,9 @@
 // Every float operation is float32, in ggml's order, so the bytes are the reference's.
 import { floatToHalf, halfToFloat } from "../tensor/half.js";
 import { f32, nearestInt } from "./rounding.js";
+import { scaleMinK4 } from "../backend/quant_blocks.js";
+
+export { scaleMinK4 };
 
 export const Q4_K_VALUES = 256;
 export const Q4_K_BYTES = 144;
@@ -86,12 +89,6 @@ function fitScaleMin(x: Float32Array, w: Float32Array, L: Uint8Array, nmax: numb
     }
   }
   return [scale, -min];
-}
-
-/** The 6-bit scale and min of sub-block j from the 12 packed bytes at `s`. */
-export function scaleMinK4(j: number, q: Uint8Array, s: number): [number, number] {
-  if (j < 4) return [q[s + j]! & 63, q[s + j + 4]! & 63];
-  return [(q[s + j + 4]! & 0x0f) | ((q[s + j - 4]! >> 6) << 4), (q[s + j + 4]! >> 4) | ((q[s + j]! >> 6) << 4)];
 }
 
 /** Quantizes x (a multiple of 256 values) into `out` at byte `at`. */

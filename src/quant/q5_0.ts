@@ -9,6 +9,9 @@
 // of value j | 16 bytes of low nibbles, byte j = value j (low nibble) and value j + 16 (high).
 import { floatToHalf, halfToFloat } from "../tensor/half.js";
 import { f32 } from "./rounding.js";
+import { q5_0HighBits } from "../backend/quant_blocks.js";
+
+export { q5_0HighBits };
 
 export const Q5_0_VALUES = 32;
 export const Q5_0_BYTES = 22;
@@ -41,11 +44,6 @@ export function quantizeQ5_0(x: Float32Array, out: Uint8Array, at = 0): void {
     out[o + 5] = qh >>> 24;
     for (let j = 0; j < 16; j++) out[o + 6 + j] = (codes[j]! & 0x0f) | ((codes[j + 16]! & 0x0f) << 4);
   }
-}
-
-/** The 32 high bits of the Q5_0 block at byte `o`, as an unsigned 32-bit number. */
-export function q5_0HighBits(src: Uint8Array, o: number): number {
-  return (src[o + 2]! | (src[o + 3]! << 8) | (src[o + 4]! << 16) | (src[o + 5]! << 24)) >>> 0;
 }
 
 /** Dequantizes `out.length` values from Q5_0 bytes starting at byte `at`. */

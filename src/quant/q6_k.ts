@@ -19,6 +19,9 @@
 // Every float operation is float32, in ggml's order, so the bytes are the reference's.
 import { floatToHalf, halfToFloat } from "../tensor/half.js";
 import { f32, nearestInt } from "./rounding.js";
+import { Q6_K_D_AT as D_AT, Q6_K_SCALES_AT as SCALES_AT, q6_KCodes, q6_KScale, q6_KSubScale } from "../backend/quant_blocks.js";
+
+export { q6_KCodes, q6_KScale, q6_KSubScale };
 
 export const Q6_K_VALUES = 256;
 export const Q6_K_BYTES = 210;
@@ -26,8 +29,6 @@ const SUB = 16;
 const NMAX = 32;
 /** ggml's GROUP_MAX_EPS: groups whose largest magnitude is below it are all-zero. */
 const GROUP_MAX_EPS = f32(1e-15);
-const SCALES_AT = 192;
-const D_AT = 208;
 
 /** Code of a value for a candidate inverse scale: round(iscale·x) clamped to [−32, 31], plus 32. */
 function code(iscale: number, v: number): number {
@@ -123,30 +124,6 @@ export function quantizeQ6_K(x: Float32Array, out: Uint8Array, at = 0): void {
       }
     }
   }
-}
-
-/** The 256 six-bit codes (0 … 63) of the Q6_K super-block at byte `o`, in value order. */
-export function q6_KCodes(src: Uint8Array, o: number, codes: Uint8Array): void {
-  for (let h = 0; h < 2; h++) {
-    const v = 128 * h, ql = o + 64 * h, qh = o + 128 + 32 * h;
-    for (let l = 0; l < 32; l++) {
-      const a = src[ql + l]!, c = src[ql + l + 32]!, hi = src[qh + l]!;
-      codes[v + l] = (a & 0x0f) | ((hi & 3) << 4);
-      codes[v + l + 32] = (c & 0x0f) | (((hi >> 2) & 3) << 4);
-      codes[v + l + 64] = (a >> 4) | (((hi >> 4) & 3) << 4);
-      codes[v + l + 96] = (c >> 4) | (((hi >> 6) & 3) << 4);
-    }
-  }
-}
-
-/** The f16 super-block scale d of the Q6_K block at byte `o`. */
-export function q6_KScale(src: Uint8Array, o: number): number {
-  return halfToFloat(src[o + D_AT]! | (src[o + D_AT + 1]! << 8));
-}
-
-/** The int8 scale of sub-block i (0 … 15) of the Q6_K block at byte `o`. */
-export function q6_KSubScale(src: Uint8Array, o: number, i: number): number {
-  return (src[o + SCALES_AT + i]! << 24) >> 24;
 }
 
 /** Dequantizes `out.length` values from Q6_K bytes starting at byte `at`. */

@@ -5,6 +5,10 @@
 // without outliers, PyTorch's per-channel qint8): fewer bytes for scales than Q8_0, but one
 // outlier in a row coarsens the whole row.
 import { f32, roundHalfAway } from "./rounding.js";
+import { q8RowScale } from "../backend/quant_blocks.js";
+
+export { q8RowScale };
+
 
 /** Quantizes a rows × cols matrix into rows·cols + 4·rows bytes. */
 export function quantizeQ8Row(x: Float32Array, rows: number, cols: number): Uint8Array {
@@ -30,9 +34,4 @@ export function dequantizeQ8Row(src: Uint8Array, rows: number, cols: number, out
     const d = scales.getFloat32(4 * r, true);
     for (let c = 0; c < cols; c++) out[r * cols + c] = d * q[r * cols + c]!;
   }
-}
-
-/** The scale of row r of a Q8_ROW tensor. */
-export function q8RowScale(src: Uint8Array, rows: number, cols: number, r: number): number {
-  return new DataView(src.buffer, src.byteOffset + rows * cols, 4 * rows).getFloat32(4 * r, true);
 }

@@ -24,48 +24,15 @@
 // Q8_ROW is tsgpt's own (ggml has no per-row int8 type): it is for in-memory use and is not
 // written to GGUF.
 import type { StoredTensor } from "../formats/types.js";
+import { type QuantDType, isQuantDType, quantizedBytes } from "../backend/quant_blocks.js";
 
-export type QuantDType = "Q8_0" | "Q6_K" | "Q5_0" | "Q4_1" | "Q4_0" | "Q4_K" | "Q8_ROW";
-
-export const QUANT_DTYPES: readonly QuantDType[] = ["Q8_0", "Q6_K", "Q5_0", "Q4_1", "Q4_0", "Q4_K", "Q8_ROW"];
+export { type QuantDType, QUANT_DTYPES, BLOCK, rowMultiple, rowBytes, quantizedBytes, isQuantDType } from "../backend/quant_blocks.js";
 
 /** A quantized 2-D weight: shape [rows, cols] (out_features, in_features), raw bytes. */
 export interface QuantizedTensor {
   dtype: QuantDType;
   shape: number[];
   data: Uint8Array;
-}
-
-/** Values per block and bytes per block of the block formats. */
-export const BLOCK: Record<Exclude<QuantDType, "Q8_ROW">, { values: number; bytes: number }> = {
-  Q8_0: { values: 32, bytes: 34 },
-  Q4_0: { values: 32, bytes: 18 },
-  Q4_1: { values: 32, bytes: 20 },
-  Q5_0: { values: 32, bytes: 22 },
-  Q4_K: { values: 256, bytes: 144 },
-  Q6_K: { values: 256, bytes: 210 },
-};
-
-/** Values that a row length must be a multiple of for this dtype. */
-export function rowMultiple(dtype: QuantDType): number {
-  return dtype === "Q8_ROW" ? 1 : BLOCK[dtype].values;
-}
-
-/** Bytes of one quantized row of `cols` values (Q8_ROW: the int8 values only, not the scale). */
-export function rowBytes(dtype: QuantDType, cols: number): number {
-  if (dtype === "Q8_ROW") return cols;
-  const b = BLOCK[dtype];
-  if (cols % b.values !== 0) throw new RangeError(`${dtype}: a row of ${cols} values is not a multiple of the block size ${b.values}`);
-  return (cols / b.values) * b.bytes;
-}
-
-/** Bytes of a whole quantized tensor of shape [rows, cols]. */
-export function quantizedBytes(dtype: QuantDType, rows: number, cols: number): number {
-  return rows * rowBytes(dtype, cols) + (dtype === "Q8_ROW" ? 4 * rows : 0);
-}
-
-export function isQuantDType(s: string): s is QuantDType {
-  return (QUANT_DTYPES as readonly string[]).includes(s);
 }
 
 /** True when a stored tensor holds one of the quantized dtypes. */

@@ -1,5 +1,5 @@
-// The native linearHalf kernel (native/half.cc) against the js path of
-// src/generate/half_matmul.ts (the oracle: widen W block by block, then the js backend's f32
+// The native linearHalf kernel (native/half.cc) against the js backend's linearHalf
+// (src/backend/js_half.ts, the oracle: widen W block by block, then the js backend's f32
 // matmul), for f16 and bf16 weights, decode (m = 1) and prefill (m > 1) shapes with odd sizes,
 // on every SIMD path this CPU has and on 1 and 2 threads; plus exact widening of every 16-bit
 // pattern and the error paths (wrong types, short buffers), which must throw.
@@ -45,7 +45,7 @@ function padded<T extends Float32Array | Uint16Array>(data: T, pad = 3): T {
   return big.subarray(pad, pad + data.length) as T;
 }
 
-/** The js path: jsBackend has no linearHalf, so halfLinear widens in TypeScript. */
+/** The js path: the js backend's linearHalf widens in TypeScript. */
 function reference(x: Float32Array, m: number, w: HalfMatrix): Float32Array {
   const out = new Float32Array(m * w.rows);
   halfLinear(jsBackend, x, m, w, out);
@@ -73,7 +73,7 @@ describe("native linearHalf", { skip }, () => {
     setNumThreads(originalThreads);
   });
 
-  test("the backend object carries the HalfLinearBackend hook", () => {
+  test("the backend object carries linearHalf (and the deprecated HalfLinearBackend type still fits it)", () => {
     assert.equal(typeof native!.linearHalf, "function");
     const hook: HalfLinearBackend = { linearHalf: native!.linearHalf! };
     assert.equal(typeof hook.linearHalf, "function");

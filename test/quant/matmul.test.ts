@@ -289,10 +289,10 @@ describe("native row-grouped kernels", { skip: hasNativeQuantKernels() ? false :
 
 test("native kernels check their arguments and name what is wrong", { skip: hasNativeQuantKernels() ? false : "native quantized kernels not built" }, () => {
   const x = new Float32Array(64), out = new Float32Array(2);
-  assert.throws(() => matmulGroupedNative("q8_0x16", x, 1, 64, new Uint8Array(2 * 68 - 1), 2, out), /matmulQ8_0x16.*w has 135 bytes, expected 136/);
+  assert.throws(() => matmulGroupedNative("q8_0x16", x, 1, 64, new Uint8Array(2 * 68 - 1), 2, out), /quantMatmul\(Q8_0, grouped16\).*w has 135 bytes, expected 136/);
   assert.throws(() => matmulGroupedNative("q4_kx16", x, 1, 64, new Uint8Array(0), 2, out), /k = 64 is not a positive multiple of 256/);
-  assert.throws(() => matmulGroupedNative("q8_0x16", x, 2, 64, new Uint8Array(2 * 68), 2, out), /x has 64 values/);
-  assert.throws(() => matmulGroupedNative("q8_0x16", x, 1, 64, new Uint8Array(2 * 68), 2, new Float32Array(1)), /out has 1 values/);
+  assert.throws(() => matmulGroupedNative("q8_0x16", x, 2, 64, new Uint8Array(2 * 68), 2, out), /x has 64 elements/);
+  assert.throws(() => matmulGroupedNative("q8_0x16", x, 1, 64, new Uint8Array(2 * 68), 2, new Float32Array(1)), /out has 1 elements/);
   matmulGroupedNative("q8_0x16", x, 1, 64, new Uint8Array(2 * 68), 2, out); // valid: zero weights
   assert.deepEqual([...out], [0, 0]);
 });
