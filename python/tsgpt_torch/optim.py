@@ -46,6 +46,13 @@ def load_moments(optimizer, model, tensors, step, path):
         raise RunDirError(path, extra[0], "not a moment of any parameter of this model")
 
 
+def moments_to(optimizer, device):
+    """Moves the moments beside their parameters (the step count stays a CPU tensor, as torch wants it)."""
+    for state in optimizer.state.values():
+        for key in ("exp_avg", "exp_avg_sq"):
+            state[key] = state[key].to(device)
+
+
 def moments(optimizer, model):
     """(name, float32 array) pairs for optimizer.safetensors, in tsgpt's order."""
     out = []

@@ -27,7 +27,7 @@ from .config import context_length
 from .data import WindowBatches, check_world_size, fixed_val_batches, split_corpus
 from .errors import RunDirError
 from .model import build_model
-from .optim import load_moments, make_adamw, moments, set_lr
+from .optim import load_moments, make_adamw, moments, moments_to, set_lr
 from .rng import Generator
 from .run_dir import TRAINER_STATE_FILE, check_settings, load_config, load_optimizer_file, load_weights, locate, read_state
 from .schedule import learning_rate
@@ -45,6 +45,7 @@ def parse_args(argv):
     for flag, key in (("--log-every", "logEvery"), ("--eval-every", "evalEvery"), ("--save-every", "saveEvery")):
         p.add_argument(flag, type=int, metavar="N", dest=key, help=f"override the checkpoint's {key}")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="default: cuda when available")
+    p.add_argument("--check", action="store_true", help="load and check everything, print a summary, train nothing")
     return p.parse_args(argv)
 
 
@@ -91,7 +92,9 @@ class Run:
             raise RunDirError(cache, "count", f"the validation part has {len(self.val_ids)} tokens, fewer than one window of {need}")
         self.model = build_model(self.config)
         load_weights(self.ckpt, self.config, self.model)
-        self.optimizer_tensors, self.optimizer_path = load_optimizer_file(self.ckpt)
+        self.optimizer = make_adamw(self.model, s)
+        tensors, path = load_optimizer_file(self.ckpt)
+        load_moments(self.optimizer, self.model, tensors, self.state["step"], path)
 
 
 def main(argv=None):
@@ -100,8 +103,10 @@ def main(argv=None):
     try:
         run = Run(args, rank, world)
     except RunDirError as e:
-        print(f"tsgpt_torch: error: {e}", file=sys.stderr)
+        print(f"{f'[rank {rank}] ' if world > 1 else ''}tsgpt_torch: error: {e}", file=sys.stderr)
         return 2
+    if args.check:
+        return check(run, world)
     use_cuda = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
     device = torch.device(f"cuda:{local_rank}" if use_cuda else "cpu")
     if use_cuda:
@@ -116,6 +121,17 @@ def main(argv=None):
         if world > 1:
             dist.barrier()
             dist.destroy_process_group()
+    return 0
+
+
+def check(run, world):
+    """--check: everything loaded; prints the model, the data and the validation loss of the checkpoint."""
+    s = run.settings
+    params = sum(p.numel() for p in run.model.parameters())
+    val = fixed_val_batches(run.val_ids, s["batchSize"], s["contextLength"], s["seed"] + 1, s["evalIters"])
+    loss = evaluate(run.model, val, 0, 1, torch.device("cpu"))
+    print(f"ok: {run.ckpt} at step {run.state['step']}: {run.config['model_type']}, {params:,} parameters, "
+          f"{len(run.train_ids):,} training tokens, batch {s['batchSize']} over {world} process(es), val loss {loss:.6f}")
     return 0
 
 
@@ -144,9 +160,9 @@ def evaluate(model, batches, rank, world, device):
 
 def train(run, rank, world, device):
     s = run.settings
-    model = run.model.to(device)
-    optimizer = make_adamw(model, s)
-    load_moments(optimizer, model, run.optimizer_tensors, run.state["step"], run.optimizer_path)
+    model = run.model.to(device)  # moves the parameters in place: the optimizer keeps them
+    optimizer = run.optimizer
+    moments_to(optimizer, device)
     ddp = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) if world > 1 else model
     val_batches = fixed_val_batches(run.val_ids, s["batchSize"], s["contextLength"], s["seed"] + 1, s["evalIters"])
     lead = rank == 0
