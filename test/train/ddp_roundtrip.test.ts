@@ -29,6 +29,9 @@ const CONFIG = {
   num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64, rms_norm_eps: 1e-5, tie_word_embeddings: false,
 };
 
+/** A tiny GPT-2: 2 layers × 64 dims, tied head, biases. */
+const GPT2_CONFIG = { model_type: "gpt2", vocab_size: 80, n_embd: 64, n_layer: 2, n_head: 4, n_positions: 64, layer_norm_epsilon: 1e-5 };
+
 function runChecked(cmd: string, args: string[], env: Record<string, string> = {}, timeout = 180_000): string {
   const r = spawnSync(cmd, args, { env: { ...process.env, ...env }, timeout, maxBuffer: 64 << 20 });
   const out = `${r.stdout?.toString() ?? ""}${r.stderr?.toString() ?? ""}`;
@@ -157,6 +160,29 @@ describe("DDP round trip (tsgpt → torchrun → tsgpt)", () => {
       const unit = runChecked(python, ["-m", "unittest", "discover", "-s", join(PYTHON_DIR, "tests"), "-t", PYTHON_DIR], { ...pyEnv, TSGPT_TEST_RUN: pristine });
       assert.match(unit, /\nOK\b/);
       assert.doesNotMatch(unit, /skipped/);
+    } finally {
+      cleanup();
+    }
+  });
+
+  test("GPT-2 with gradient accumulation: 1-process PyTorch = tsgpt step for step", { skip }, (t) => {
+    const { dir, cleanup } = tempDir("tsgpt-ddp-gpt2-");
+    try {
+      const data = join(dir, "data.txt");
+      writeFileSync(data, readFileSync(sharedPath("data", "tinyshakespeare.txt"), "utf8").slice(0, 30_000));
+      const config = join(dir, "config.json");
+      writeFileSync(config, JSON.stringify(GPT2_CONFIG));
+      const own = join(dir, "own");
+      const one = join(dir, "one");
+      tsgpt("train", "--data", data, "--char", "--model", config, "--context", "32", "--batch-size", "4", "--grad-accum", "2",
+        "--steps", "10", "--warmup", "2", "--eval-every", "0", "--eval-iters", "2", "--log-every", "1", "--sample-tokens", "0", "--out", own);
+      cpSync(own, one, { recursive: true });
+      tsgpt("train", "--resume", own, "--steps", "20", "--sample-tokens", "0");
+      torchTrain("--run", one, "--steps", "20");
+      const d = maxDelta(readLog(one).train, readLog(own).train, 11, 20);
+      t.diagnostic(`GPT-2, steps 11-20, max |loss delta| vs tsgpt: ${d.toExponential(2)}`);
+      assert.ok(d < TOLERANCE, `1-process PyTorch differs from tsgpt by ${d} in loss`);
+      assert.deepEqual(verifyCheckpoint(join(one, "last")).data, verifyCheckpoint(join(own, "last")).data);
     } finally {
       cleanup();
     }
