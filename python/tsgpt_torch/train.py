@@ -13,6 +13,7 @@ gradClip; AdamW; log; validation and checkpoint at their steps. Everything is ch
 process group starts and before the first step: a bad run directory is one clear error.
 """
 import argparse
+import contextlib
 import math
 import os
 import shutil
@@ -117,9 +118,10 @@ def main(argv=None):
         dist.init_process_group("nccl" if use_cuda else "gloo")
     try:
         train(run, rank, world, device)
+        if world > 1:
+            dist.barrier()  # every rank leaves after rank 0 has written the last checkpoint
     finally:
         if world > 1:
-            dist.barrier()
             dist.destroy_process_group()
     return 0
 
@@ -210,22 +212,7 @@ def train(run, rank, world, device):
         t0 = time.perf_counter()
         lr = learning_rate(step, s["lr"], s["minLr"], s["warmupSteps"], s["steps"])
         set_lr(optimizer, lr)
-        loss_sum = 0.0
-        for micro in range(s["gradAccum"]):
-            x, y = run.train_data.next_batch()
-            x, y = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
-            last_micro = micro == s["gradAccum"] - 1
-            with (ddp.no_sync() if world > 1 and not last_micro else _nothing()):
-                logits = ddp(x)
-                loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
-                (loss / s["gradAccum"] if s["gradAccum"] > 1 else loss).backward()
-            loss_sum += loss.item()
-        loss_value = all_sum([loss_sum], device, world)[0] / world / s["gradAccum"]
-        if not math.isfinite(loss_value):
-            raise RuntimeError(f"step {step + 1}: the training loss is {loss_value}; stopping before the update (try a lower lr)")
-        grad_norm = float(torch.nn.utils.clip_grad_norm_(params, s["gradClip"] if s["gradClip"] > 0 else float("inf")))
-        if not math.isfinite(grad_norm):
-            raise RuntimeError(f"step {step + 1}: the gradient norm is {grad_norm}; stopping before the update")
+        loss_value, grad_norm = forward_backward(ddp, run, params, step, world, device)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
@@ -249,12 +236,29 @@ def train(run, rank, world, device):
         f"continue anywhere with `tsgpt train --resume {run.out}`")
 
 
-class _nothing:
-    def __enter__(self):
-        return None
+def forward_backward(ddp, run, params, step, world, device):
+    """The gradients of one step (gradAccum micro-batches), clipped; returns (mean loss over all ranks, norm).
 
-    def __exit__(self, *exc):
-        return False
+    DDP all-reduces the gradients on the last micro-batch only (no_sync before it), once per step.
+    A NaN or infinite loss or norm stops training here, before the update would spread it.
+    """
+    s = run.settings
+    loss_sum = 0.0
+    for micro in range(s["gradAccum"]):
+        x, y = (torch.from_numpy(a).to(device) for a in run.train_data.next_batch())
+        sync = world == 1 or micro == s["gradAccum"] - 1
+        with contextlib.nullcontext() if sync else ddp.no_sync():
+            logits = ddp(x)
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+            (loss / s["gradAccum"] if s["gradAccum"] > 1 else loss).backward()
+        loss_sum += loss.item()
+    loss_value = all_sum([loss_sum], device, world)[0] / world / s["gradAccum"]
+    if not math.isfinite(loss_value):
+        raise RuntimeError(f"step {step + 1}: the training loss is {loss_value}; stopping before the update (try a lower lr)")
+    grad_norm = float(torch.nn.utils.clip_grad_norm_(params, s["gradClip"] if s["gradClip"] > 0 else float("inf")))
+    if not math.isfinite(grad_norm):
+        raise RuntimeError(f"step {step + 1}: the gradient norm is {grad_norm}; stopping before the update")
+    return loss_value, grad_norm
 
 
 if __name__ == "__main__":
