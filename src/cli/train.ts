@@ -41,6 +41,7 @@ const SPECS: OptionSpecs = {
   "eval-iters": { type: "string", arg: "N", help: `validation batches (default: ${DEFAULT_SETTINGS.evalIters})` },
   "save-every": { type: "string", arg: "N", help: `checkpoint every N steps, 0 = only at the end (default: ${DEFAULT_SETTINGS.saveEvery})` },
   "keep-last": { type: "string", arg: "N", help: `checkpoint-STEP directories kept, 0 = all (default: ${DEFAULT_SETTINGS.keepLast})` },
+  "log-every": { type: "string", arg: "N", help: `write a log.jsonl training record every N steps (default: ${DEFAULT_SETTINGS.logEvery})` },
   seed: { type: "string", arg: "N", help: `seed of the weights and the data order (default: ${DEFAULT_SETTINGS.seed})` },
   out: { type: "string", arg: "DIR", help: "run directory: checkpoints, log.jsonl, loss_curve.svg" },
   resume: { type: "string", arg: "DIR", help: "continue from a checkpoint (or a run directory: its last checkpoint)" },
@@ -246,6 +247,7 @@ function settingsFromFlags(v: Record<string, unknown>, base: TrainSettings): Tra
     evalIters: pick("eval-iters", "evalIters", { min: 1, integer: true }),
     saveEvery: pick("save-every", "saveEvery", { min: 0, integer: true }),
     keepLast: pick("keep-last", "keepLast", { min: 0, integer: true }),
+    logEvery: pick("log-every", "logEvery", { min: 1, integer: true }),
     seed: pick("seed", "seed", { min: 0, integer: true }),
   };
 }
