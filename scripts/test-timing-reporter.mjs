@@ -2,7 +2,8 @@
 // spec reporter (scripts/run-tests.mjs runs both). Node's runner reports every file as a
 // top-level test named by its path; its duration is the file's whole run, process start
 // included. Where a node version does not report that, the time from the file's first event to
-// its last is used instead.
+// its last is used instead. (Events also name the file where test() was called, which may be
+// a helper module: once the runner has named the test files, only those count.)
 //
 // When TSGPT_TEST_TIMES names a file, one JSON line per test file is appended to it
 // ({ file, ms, ok, pass }), for run-tests.mjs's summary of the slowest files; `pass` is
@@ -15,6 +16,7 @@ export default async function* timingReporter(source) {
   const lastSeen = new Map();
   const failed = new Set();
   const reported = new Set();
+  const testFiles = new Set(); // files the runner announced as such
   const pass = process.env.TSGPT_TEST_PASS || undefined;
   const line = (file, ms, ok) => {
     reported.add(file);
@@ -31,9 +33,11 @@ export default async function* timingReporter(source) {
     lastSeen.set(file, now);
     if (event.type === "test:fail") failed.add(file);
     const isFile = data.nesting === 0 && typeof data.name === "string" && resolve(data.name) === resolve(file);
+    if (isFile) testFiles.add(file);
     if (isFile && event.type === "test:complete") yield line(file, data.details?.duration_ms ?? now - firstSeen.get(file), data.details?.passed ?? !failed.has(file));
   }
   for (const [file, start] of firstSeen) {
-    if (!reported.has(file)) yield line(file, lastSeen.get(file) - start, !failed.has(file));
+    if (reported.has(file) || (testFiles.size > 0 && !testFiles.has(file))) continue;
+    yield line(file, lastSeen.get(file) - start, !failed.has(file));
   }
 }
