@@ -6,9 +6,10 @@ export { createServer, type ServeOptions, type ServeHandle } from "./serve/index
 export {
   TextGenerator, DecoderModel, KVCache, kvCacheEstimate, generate, generateBatch, stream, explainStep,
   processLogits, sampleToken, resolveGenerateOptions, getTemplate, encodeChat, templateForCheckpoint,
-  repetitionPenalty, temperature, topK, topP, minP,
+  repetitionPenalty, frequencyPenalty, presencePenalty, temperature, topK, topP, minP,
   StopStringFilter, TextStream,
   type GenerateOptions, type GenerationResult, type SamplingOptions, type PromptTemplate, type ChatMessage,
+  type LogitsProcessor, type LogitsContext, type TokenEvent,
 } from "./generate/index.js";
 export * from "./nn/index.js";
 export * from "./models/index.js";

@@ -17,12 +17,14 @@ export const SAMPLING_SPECS: OptionSpecs = {
   "top-p": { type: "string", arg: "P", help: "nucleus sampling threshold, 1 = off (default: 0.95)" },
   "min-p": { type: "string", arg: "P", help: "drop tokens below P × the best probability, 0 = off (default: 0)" },
   "repetition-penalty": { type: "string", arg: "R", help: "penalty for tokens already seen, 1 = off (default: 1.0)" },
+  "frequency-penalty": { type: "string", arg: "F", help: "subtract F × (times a token was generated) from its logit, 0 = off (default: 0)" },
+  "presence-penalty": { type: "string", arg: "F", help: "subtract F from the logit of every token generated so far, 0 = off (default: 0)" },
   seed: { type: "string", arg: "N", help: "sampler seed (default: random, printed with --verbose)" },
   stop: { type: "string", arg: "STR", help: "stop when the text contains STR (repeatable)", multiple: true },
 };
 
 /** The command line's defaults, under the checkpoint's and the flags'. */
-export const CLI_DEFAULTS: GenerateOptions = { maxNewTokens: 256, temperature: 0.8, topK: 40, topP: 0.95, minP: 0, repetitionPenalty: 1 };
+export const CLI_DEFAULTS: GenerateOptions = { maxNewTokens: 256, temperature: 0.8, topK: 40, topP: 0.95, minP: 0, repetitionPenalty: 1, frequencyPenalty: 0, presencePenalty: 0 };
 
 /** GenerateOptions from the sampling flags that were given (absent flags stay undefined). */
 export function samplingFromFlags(v: Record<string, unknown>): GenerateOptions {
@@ -33,6 +35,8 @@ export function samplingFromFlags(v: Record<string, unknown>): GenerateOptions {
     topP: numberOption(v, "top-p", { min: 0, max: 1 }),
     minP: numberOption(v, "min-p", { min: 0, max: 1 }),
     repetitionPenalty: numberOption(v, "repetition-penalty", { min: 0 }),
+    frequencyPenalty: numberOption(v, "frequency-penalty", {}),
+    presencePenalty: numberOption(v, "presence-penalty", {}),
     seed: numberOption(v, "seed", { integer: true }),
   };
   if (o.topP === 0) throw new UsageError("--top-p: must be > 0 (1 turns it off)");

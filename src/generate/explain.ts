@@ -1,11 +1,11 @@
 // explainStep: what the sampler does to one set of logits, told for a learner (and the playground).
 //
-// It runs the same processors as sampling.ts, one at a time, and records for the top
-// candidates their probability before anything, after repetition penalty and temperature,
-// and at the end, and which processor (if any) removed them.
+// It runs the same stages as sampling.ts, one at a time, and records for the top
+// candidates their probability before anything, after the penalties, the caller's processors
+// and temperature, and at the end, and which cut (if any) removed them.
 import {
-  minP, repetitionPenalty, resolveSamplingOptions, softmax, temperature, topK, topP, isGreedy, argmax,
-  type SamplingOptions,
+  applyLogitsProcessors, logitsContext, minP, penalizeLogits, resolveSamplingOptions, softmax, temperature, topK, topP, isGreedy,
+  argmax, type LogitsProcessor, type PreviousTokens, type SamplingOptions,
 } from "./sampling.js";
 
 /** The processor that removed a candidate, or null when it survived. */
@@ -17,7 +17,7 @@ export interface ExplainedCandidate {
   logit: number;
   /** softmax(raw logits): the model's own probability. */
   probability: number;
-  /** Probability after repetition penalty and temperature, before any cut. */
+  /** Probability after the penalties, the caller's processors and temperature, before any cut. */
   probabilityAfterTemperature: number;
   /** Probability the draw actually uses (renormalized after the cuts); 0 when cut. */
   finalProbability: number;
@@ -36,8 +36,13 @@ export interface ExplainedStep {
 }
 
 export interface ExplainOptions extends SamplingOptions {
-  /** Tokens already in the text, for the repetition penalty. */
-  previousTokens?: Iterable<number>;
+  /**
+   * Tokens already in the text: { promptIds, generatedIds } (needed for the frequency and
+   * presence penalties), or one list that only the repetition penalty reads.
+   */
+  previousTokens?: PreviousTokens;
+  /** The caller's processors, run after the penalties as in sampling. */
+  logitsProcessors?: readonly LogitsProcessor[];
 }
 
 /** Explains one sampling step over `logits`, listing the `topN` most likely candidates. */
@@ -45,7 +50,10 @@ export function explainStep(logits: Float32Array, options: ExplainOptions = {}, 
   const o = resolveSamplingOptions(options);
   const raw = softmax(logits);
   const work = Float32Array.from(logits);
-  repetitionPenalty(work, options.previousTokens ?? [], o.repetitionPenalty);
+  const previous = options.previousTokens ?? [];
+  penalizeLogits(work, o, previous);
+  const processors = options.logitsProcessors ?? [];
+  if (processors.length > 0) applyLogitsProcessors(work, processors, logitsContext(previous));
   const greedy = isGreedy(o);
   if (!greedy) temperature(work, o.temperature);
   const afterTemperature = softmax(work);

@@ -8,19 +8,23 @@
 //      the estimate before allocating it.
 //   4. Prefill: feed the prompts in chunks, checking the AbortSignal between chunks.
 //   5. Decode: for each row still running, mask the ids the tokenizer cannot decode (vocabLimit),
-//      pick a token (sampling.ts), turn it into text with
-//      the tokenizer's incremental decoder, check EOS / stop strings / maxNewTokens; then one
+//      pick a token (sampling.ts: penalties → the caller's logitsProcessors → temperature →
+//      top-k → top-p → min-p → draw), turn it into text with the tokenizer's incremental
+//      decoder, check EOS / stop strings / maxNewTokens, and report it to `onToken`; then one
 //      forward step for every row. The AbortSignal is checked between tokens.
 //
 // The loop is an async generator of events, pulled one token at a time: `generate` drains it,
-// `stream` hands its text to the reader as it comes.
+// `stream` hands its text to the reader as it comes. Two hooks let a caller watch and steer it
+// without wrapping the model or the tokenizer: `logitsProcessors` edit the logits of every row
+// before the token is drawn, and `onToken` sees every token the moment it is chosen.
 import { randomInt } from "node:crypto";
 import type { GenerationDefaults } from "../formats/types.js";
 import type { InferenceModel } from "./decoder.js";
 import { kvCacheEstimate } from "./kv_cache.js";
 import { Generator as RandomGenerator } from "../tensor/random.js";
 import {
-  isGreedy, logSoftmax, resolveSamplingOptions, sampleToken, topLogprobs, type ResolvedSamplingOptions, type SamplingOptions,
+  isGreedy, logSoftmax, resolveSamplingOptions, sampleToken, topLogprobs,
+  type LogitsContext, type LogitsProcessor, type ResolvedSamplingOptions, type SamplingOptions,
 } from "./sampling.js";
 import { StopStringFilter, TextStream } from "./stream.js";
 
@@ -64,10 +68,24 @@ export interface GenerateOptions extends SamplingOptions {
    * often round vocab_size up to a multiple of 64); those ids decode to nothing.
    */
   vocabLimit?: number;
+  /**
+   * Your own logits processors (transformers' LogitsProcessorList), run on every row at every
+   * step after the repetition / frequency / presence penalties and before temperature, top-k,
+   * top-p and min-p, in the order given (also when decoding greedily). Each edits the logits in
+   * place; see LogitsProcessor in sampling.ts.
+   */
+  logitsProcessors?: readonly LogitsProcessor[];
+  /**
+   * Called once per chosen token per row, in order, the moment it is chosen (before its text
+   * is released), including the EOS token that ends a row. Throwing from it ends generation
+   * with that error.
+   */
+  onToken?: (event: TokenEvent) => void;
 }
 
 /** Every option with a value, as the loop uses them. */
 export interface ResolvedGenerateOptions extends ResolvedSamplingOptions {
+  logitsProcessors: readonly LogitsProcessor[];
   maxNewTokens: number;
   seed: number;
   stop: string[];
@@ -96,6 +114,27 @@ export interface GenerationResult {
   promptTokens: number;
   /** The seed used, to reproduce the run. */
   seed: number;
+}
+
+/** One token chosen for one row, as `onToken` sees it. */
+export interface TokenEvent {
+  row: number;
+  /** Index of the token among the row's generated tokens (0 = the first; an ending EOS gets the next index). */
+  step: number;
+  token: number;
+  /** log P(token) under the model, as in TokenLogprob (before penalties and processors). */
+  logprob: number;
+  /** The `topLogprobs` most likely tokens at this step, most likely first (empty unless topLogprobs > 0). */
+  top: { token: number; logprob: number }[];
+  /** True for an end-of-sequence id: it ends the row and is not part of the result's tokens or text. */
+  eos: boolean;
+  /** Why the row ends with this token ("eos", "stop": it completed a stop string, "length"), or null. */
+  finishReason: FinishReason | null;
+  /**
+   * The row's logits the token was drawn from: the model's, ids past vocabLimit masked, before
+   * any processor (what explainStep takes). Valid during the callback only; do not modify.
+   */
+  logits: Float32Array;
 }
 
 /** A piece of text released for one row of the batch. */
@@ -130,10 +169,17 @@ export function resolveGenerateOptions(options: GenerateOptions): ResolvedGenera
   };
   const stop = options.stop === undefined ? [] : Array.isArray(options.stop) ? options.stop : [options.stop];
   for (const s of stop) if (typeof s !== "string" || s === "") throw new TypeError(`stop: expected non-empty strings, got ${JSON.stringify(s)}`);
+  const logitsProcessors = options.logitsProcessors ?? [];
+  if (!Array.isArray(logitsProcessors)) throw new TypeError("logitsProcessors: expected a list of functions");
+  logitsProcessors.forEach((p, i) => {
+    if (typeof p !== "function") throw new TypeError(`logitsProcessors[${i}]: expected a function (logits, context) => void, got ${typeof p}`);
+  });
+  if (options.onToken !== undefined && typeof options.onToken !== "function") throw new TypeError(`onToken: expected a function, got ${typeof options.onToken}`);
   const seed = options.seed ?? randomInt(0, 2 ** 31);
   if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed: expected a non-negative integer, got ${seed}`);
   return {
     ...sampling,
+    logitsProcessors,
     maxNewTokens: int("maxNewTokens", options.maxNewTokens ?? GENERATE_DEFAULTS.maxNewTokens, 0),
     seed,
     stop,
@@ -146,7 +192,9 @@ export function resolveGenerateOptions(options: GenerateOptions): ResolvedGenera
 export function describeSettings(o: ResolvedGenerateOptions): string {
   const mode = isGreedy(o) ? "greedy (argmax)" : `sampling: temperature ${o.temperature}, top-k ${o.topK || "off"}, top-p ${o.topP}, min-p ${o.minP}`;
   const stops = o.stop.length ? `, stop ${JSON.stringify(o.stop)}` : "";
-  return `${mode}, repetition penalty ${o.repetitionPenalty}, max new tokens ${o.maxNewTokens}, seed ${o.seed}${stops}`;
+  const openai = o.frequencyPenalty !== 0 || o.presencePenalty !== 0 ? `, frequency penalty ${o.frequencyPenalty}, presence penalty ${o.presencePenalty}` : "";
+  const user = o.logitsProcessors.length ? `, ${o.logitsProcessors.length} logits processor(s)` : "";
+  return `${mode}, repetition penalty ${o.repetitionPenalty}${openai}${user}, max new tokens ${o.maxNewTokens}, seed ${o.seed}${stops}`;
 }
 
 /** Lets timers and abort events run between chunks of synchronous work. */
@@ -239,29 +287,33 @@ export async function* generationLoop(
       const r = rows[b]!;
       if (r.finish) continue;
       const rowLogits = logits.subarray(b * V, (b + 1) * V);
-      // In place, before the processors: the log-probabilities (and a server's tap on the
-      // logits) then see the same distribution the token is drawn from.
+      // In place, before the processors: the log-probabilities (and onToken's logits) then
+      // cover the same vocabulary the token is drawn from.
       rowLogits.fill(-Infinity, limit);
-      const history = o.repetitionPenalty !== 1 ? r.prompt.concat(r.generated) : [];
-      const token = sampleToken(rowLogits, o, r.rng, history);
+      const context: LogitsContext = { row: b, step, promptIds: r.prompt, generatedIds: r.generated };
+      const token = sampleToken(rowLogits, o, r.rng, context, o.logitsProcessors);
+      const lp = tokenLogprob(rowLogits, token, o.topLogprobs);
+      const report = (eosToken: boolean) =>
+        options.onToken?.({ row: b, step, token, logprob: lp.logprob, top: lp.top, eos: eosToken, finishReason: r.finish, logits: rowLogits });
       if (eos.has(token)) {
         r.finish = "eos";
-        yield* finishRow(r, b);
+        const tail = endRow(r);
+        report(true);
+        if (tail) yield { row: b, text: tail };
         continue;
       }
       r.generated.push(token);
-      r.logprobs.push(tokenLogprob(rowLogits, token, o.topLogprobs));
-      const { text, stopped } = r.stops.push(r.decoder.push(token));
-      r.text += text;
-      if (text) yield { row: b, text };
-      if (stopped) {
-        r.finish = "stop";
-        continue;
-      }
-      if (r.generated.length >= o.maxNewTokens || cache.remaining === 0) {
+      r.logprobs.push(lp);
+      const piece = r.stops.push(r.decoder.push(token));
+      r.text += piece.text;
+      let text = piece.text;
+      if (piece.stopped) r.finish = "stop";
+      else if (r.generated.length >= o.maxNewTokens || cache.remaining === 0) {
         r.finish = "length";
-        yield* finishRow(r, b);
+        text += endRow(r);
       }
+      report(false);
+      if (text) yield { row: b, text };
     }
     if (rows.every((r) => r.finish)) break;
 
@@ -281,14 +333,17 @@ export async function* generationLoop(
   return results();
 }
 
-/** Releases what the decoder and the stop filter still hold for a row that ended without a stop string. */
-function* finishRow(r: Row, b: number): Generator<GenerationEvent, void, void> {
+/**
+ * Releases what the decoder and the stop filter still hold for a row that ended without a stop
+ * string, and returns it (that tail may still complete a stop string: the row then ends by "stop").
+ */
+function endRow(r: Row): string {
   const tail = r.stops.push(r.decoder.flush());
   let text = tail.text;
   if (tail.stopped) r.finish = "stop";
   else text += r.stops.flush();
   r.text += text;
-  if (text) yield { row: b, text };
+  return text;
 }
 
 /** Ids in [0, limit) can be generated: the option, else the tokenizer's size, at most the model's. */

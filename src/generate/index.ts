@@ -4,8 +4,10 @@
 // Tensor functions of the same names, so src/index.ts re-exports this module by explicit names.
 export {
   SAMPLING_DEFAULTS, resolveSamplingOptions, isGreedy, processLogits, sampleToken, argmax, softmax, logSoftmax, topLogprobs,
-  repetitionPenalty, temperature, topK, topP, minP, drawFromProbabilities,
+  repetitionPenalty, frequencyPenalty, presencePenalty, temperature, topK, topP, minP, drawFromProbabilities,
+  penalizeLogits, applyLogitsProcessors, logitsContext,
   type SamplingOptions, type ResolvedSamplingOptions, type UniformSource,
+  type LogitsProcessor, type LogitsContext, type TokenHistory, type PreviousTokens,
 } from "./sampling.js";
 export { explainStep, type ExplainedStep, type ExplainedCandidate, type ExplainOptions, type CutBy } from "./explain.js";
 export { KVCache, kvCacheEstimate, type KVCacheShape, type KVCacheEstimate } from "./kv_cache.js";
@@ -15,7 +17,7 @@ export {
   generate, generateBatch, stream, generationLoop, resolveGenerateOptions, optionsFromGenerationConfig, describeSettings,
   GENERATE_DEFAULTS,
   type GenerateOptions, type ResolvedGenerateOptions, type GenerationResult, type GenerationEvent, type TokenLogprob,
-  type FinishReason, type GenerationTokenizer,
+  type FinishReason, type GenerationTokenizer, type TokenEvent,
 } from "./generate.js";
 export { StopStringFilter, TextStream } from "./stream.js";
 export { TextGenerator, type LoadOptions } from "./text_generator.js";

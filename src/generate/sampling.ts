@@ -1,18 +1,26 @@
 // Choosing the next token from the model's logits.
 //
-// The logits pass through these processors, always in this order (the order Hugging Face
-// transformers uses), each a small function below that edits the logits in place:
+// The logits pass through these stages, always in this order, each a small function below
+// that edits the logits in place (the order Hugging Face transformers uses: penalties, then the
+// user's LogitsProcessorList, then the sampling "warpers"; llama.cpp's sampler chain puts its
+// penalties sampler first too):
 //
-//   1. repetitionPenalty  tokens already in the text become less likely
-//   2. temperature        divide by T: T < 1 sharpens the distribution, T > 1 flattens it
-//   3. topK               keep the k most likely tokens
-//   4. topP               keep the smallest set of most likely tokens whose probability sums to p
-//   5. minP               drop tokens less likely than minP × (probability of the best token)
+//   0. vocabLimit         (generation loop) ids the tokenizer cannot decode get -Infinity
+//   1. repetitionPenalty  tokens already in the text (prompt + generated) become less likely
+//   2. frequencyPenalty   subtract penalty × (times the token was generated)       (OpenAI)
+//      presencePenalty    subtract penalty once if the token was generated at all  (OpenAI)
+//   3. logitsProcessors   the caller's processors, in the order given
+//   4. temperature        divide by T: T < 1 sharpens the distribution, T > 1 flattens it
+//   5. topK               keep the k most likely tokens
+//   6. topP               keep the smallest set of most likely tokens whose probability sums to p
+//   7. minP               drop tokens less likely than minP × (probability of the best token)
+//   8. draw               one token from softmax(logits) with the seeded generator, or the
+//                         argmax when sampling is off (temperature 0 or doSample false)
 //
-// A removed token gets logit -Infinity, i.e. probability 0. Then one token is drawn from
-// softmax(logits) with the seeded generator, or the argmax is taken when sampling is off
-// (temperature 0 or doSample false). Steps 3-5 see the distribution *after* temperature, so
-// a high temperature lets more tokens into the top-p set.
+// A removed token gets logit -Infinity, i.e. probability 0. Greedy decoding runs stages 1-3
+// and takes the argmax (4-7 cannot change it). Stages 5-7 see the distribution *after*
+// temperature, so a high temperature lets more tokens into the top-p set. A user processor
+// sees the penalized logits before temperature, so a logit it sets is divided by T like any other.
 //
 // Every cut keeps at least one token (the most likely one), and tokens tied with the last
 // token kept are kept too, so a result never depends on the order of token ids.
@@ -37,9 +45,36 @@ export interface SamplingOptions {
   minP?: number;
   /** > 1 discourages tokens already present (HF / CTRL rule); 1 (default) turns it off. */
   repetitionPenalty?: number;
+  /** Subtracted from a token's logit once per time it was generated (OpenAI's rule); 0 (default) turns it off. */
+  frequencyPenalty?: number;
+  /** Subtracted from a token's logit if it was generated at all (OpenAI's rule); 0 (default) turns it off. */
+  presencePenalty?: number;
   /** false means greedy whatever the temperature. Default true. */
   doSample?: boolean;
 }
+
+/**
+ * A user-supplied logits processor (transformers' LogitsProcessor, a llama.cpp sampler): edits
+ * one row's logits **in place** and returns nothing. It runs after the penalties and before
+ * temperature (stage 3 above); set a logit to -Infinity to ban a token. `logits` is a copy
+ * the sampler owns, valid during the call only.
+ */
+export type LogitsProcessor = (logits: Float32Array, context: LogitsContext) => void;
+
+/** The sequence a processor is choosing the next token for. */
+export interface LogitsContext {
+  /** Row of the batch (0 for a single prompt). */
+  row: number;
+  /** Index of the token being chosen among this row's generated tokens (0 = the first). */
+  step: number;
+  /** The prompt's ids (BOS included when it was added). Do not modify. */
+  promptIds: readonly number[];
+  /** The ids generated so far in this row, oldest first (transformers' input_ids = prompt + these). Do not modify. */
+  generatedIds: readonly number[];
+}
+
+/** Tokens seen so far: the prompt and what was generated; the penalties read these. */
+export type TokenHistory = Pick<LogitsContext, "promptIds" | "generatedIds">;
 
 /** Settings with every default filled in. */
 export type ResolvedSamplingOptions = Required<SamplingOptions>;
@@ -50,6 +85,8 @@ export const SAMPLING_DEFAULTS: ResolvedSamplingOptions = {
   topP: 1,
   minP: 0,
   repetitionPenalty: 1,
+  frequencyPenalty: 0,
+  presencePenalty: 0,
   doSample: true,
 };
 
@@ -68,6 +105,8 @@ export function resolveSamplingOptions(options: SamplingOptions = {}): ResolvedS
   check("topP", Number.isFinite(o.topP) && o.topP > 0 && o.topP <= 1, "a number in (0, 1]", o.topP);
   check("minP", Number.isFinite(o.minP) && o.minP >= 0 && o.minP <= 1, "a number in [0, 1]", o.minP);
   check("repetitionPenalty", Number.isFinite(o.repetitionPenalty) && o.repetitionPenalty > 0, "a number > 0", o.repetitionPenalty);
+  check("frequencyPenalty", Number.isFinite(o.frequencyPenalty), "a finite number", o.frequencyPenalty);
+  check("presencePenalty", Number.isFinite(o.presencePenalty), "a finite number", o.presencePenalty);
   check("doSample", typeof o.doSample === "boolean", "a boolean", o.doSample);
   return o;
 }
@@ -78,7 +117,7 @@ export function isGreedy(o: ResolvedSamplingOptions): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The processors. Each edits `logits` in place.
+// The built-in processors. Each edits `logits` in place.
 
 /**
  * Repetition penalty (Keskar et al. 2019, as in HF transformers): for every distinct token
@@ -93,6 +132,36 @@ export function repetitionPenalty(logits: Float32Array, previousTokens: Iterable
     seen.add(t);
     const l = logits[t]!;
     logits[t] = l < 0 ? l * penalty : l / penalty;
+  }
+}
+
+/** How many times each token occurs in `tokens`. */
+function countTokens(tokens: Iterable<number>): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const t of tokens) counts.set(t, (counts.get(t) ?? 0) + 1);
+  return counts;
+}
+
+/**
+ * Frequency penalty (OpenAI): logit[j] -= penalty × count[j], where count[j] is how many times
+ * token j was generated so far (the prompt does not count). Positive values discourage
+ * repeating a token more the more often it was used; OpenAI's API accepts [-2, 2].
+ */
+export function frequencyPenalty(logits: Float32Array, generatedTokens: Iterable<number>, penalty: number): void {
+  if (penalty === 0) return;
+  for (const [t, count] of countTokens(generatedTokens)) {
+    if (t >= 0 && t < logits.length) logits[t] = logits[t]! - penalty * count;
+  }
+}
+
+/**
+ * Presence penalty (OpenAI): logit[j] -= penalty once if token j was generated at all so far
+ * (the prompt does not count), however often. Positive values push towards new tokens.
+ */
+export function presencePenalty(logits: Float32Array, generatedTokens: Iterable<number>, penalty: number): void {
+  if (penalty === 0) return;
+  for (const t of new Set(generatedTokens)) {
+    if (t >= 0 && t < logits.length) logits[t] = logits[t]! - penalty;
   }
 }
 
@@ -143,12 +212,65 @@ export function minP(logits: Float32Array, minProb: number): void {
 }
 
 /**
- * Runs the processors in order on a copy of `logits` and returns it.
- * With greedy options only the repetition penalty applies (the others cannot change the argmax).
+ * Where the penalties read the tokens seen so far: a TokenHistory (or a whole LogitsContext),
+ * or, as before the frequency and presence penalties existed, one list of previous tokens
+ * (prompt + generated) that only the repetition penalty reads.
  */
-export function processLogits(logits: Float32Array, options: ResolvedSamplingOptions, previousTokens: Iterable<number> = []): Float32Array {
+export type PreviousTokens = Iterable<number> | TokenHistory;
+
+/** The context processors get, from what the caller gave. */
+export function logitsContext(previous: PreviousTokens | Partial<LogitsContext> = []): LogitsContext {
+  if (Symbol.iterator in previous) return { row: 0, step: 0, promptIds: [...previous], generatedIds: [] };
+  const c = previous as Partial<LogitsContext>;
+  const generatedIds = c.generatedIds ?? [];
+  return { row: c.row ?? 0, step: c.step ?? generatedIds.length, promptIds: c.promptIds ?? [], generatedIds };
+}
+
+/**
+ * Stages 1-2: repetition penalty over prompt + generated, then frequency and presence
+ * penalties over the generated tokens. A plain list of previous tokens cannot tell the
+ * generated ones apart, so it is refused when those penalties are on.
+ */
+export function penalizeLogits(logits: Float32Array, options: ResolvedSamplingOptions, previous: PreviousTokens = []): void {
+  if (Symbol.iterator in previous) {
+    if (options.frequencyPenalty !== 0 || options.presencePenalty !== 0) {
+      throw new TypeError("frequencyPenalty / presencePenalty count generated tokens only: pass { promptIds, generatedIds } instead of a list of previous tokens");
+    }
+    repetitionPenalty(logits, previous, options.repetitionPenalty);
+    return;
+  }
+  repetitionPenalty(logits, allTokens(previous), options.repetitionPenalty);
+  frequencyPenalty(logits, previous.generatedIds, options.frequencyPenalty);
+  presencePenalty(logits, previous.generatedIds, options.presencePenalty);
+}
+
+/** Prompt then generated ids, without copying them. */
+function* allTokens(h: TokenHistory): Generator<number> {
+  yield* h.promptIds;
+  yield* h.generatedIds;
+}
+
+/** Stage 3: the caller's processors, in order; each must edit `logits` in place. */
+export function applyLogitsProcessors(logits: Float32Array, processors: readonly LogitsProcessor[], context: LogitsContext): void {
+  processors.forEach((p, i) => {
+    const returned = p(logits, context) as unknown;
+    if (returned !== undefined) {
+      throw new TypeError(`logitsProcessors[${i}] returned a value: a processor edits the logits in place and returns nothing`);
+    }
+  });
+}
+
+/**
+ * Runs the stages in order on a copy of `logits` and returns it. `previous` feeds the
+ * penalties (and, as a LogitsContext, tells the processors which row and step this is).
+ * With greedy options stages 4-7 are skipped (they cannot change the argmax).
+ */
+export function processLogits(
+  logits: Float32Array, options: ResolvedSamplingOptions, previous: PreviousTokens = [], processors: readonly LogitsProcessor[] = [],
+): Float32Array {
   const out = Float32Array.from(logits);
-  repetitionPenalty(out, previousTokens, options.repetitionPenalty);
+  penalizeLogits(out, options, previous);
+  if (processors.length > 0) applyLogitsProcessors(out, processors, logitsContext(previous));
   if (isGreedy(options)) return out;
   temperature(out, options.temperature);
   topK(out, options.topK);
@@ -195,13 +317,14 @@ export function drawFromProbabilities(probs: Float64Array, u: number): number {
 }
 
 /**
- * Picks the next token: processors in order, then argmax (greedy) or a draw from `rng`.
- * `previousTokens` (prompt + generated so far) feed the repetition penalty.
+ * Picks the next token: the stages in order, then argmax (greedy) or a draw from `rng`.
+ * `previous` (prompt and generated so far) feeds the penalties; see processLogits.
  */
 export function sampleToken(
-  logits: Float32Array, options: ResolvedSamplingOptions, rng: UniformSource, previousTokens: Iterable<number> = [],
+  logits: Float32Array, options: ResolvedSamplingOptions, rng: UniformSource, previous: PreviousTokens = [],
+  processors: readonly LogitsProcessor[] = [],
 ): number {
-  const processed = processLogits(logits, options, previousTokens);
+  const processed = processLogits(logits, options, previous, processors);
   if (isGreedy(options)) return argmax(processed);
   return drawFromProbabilities(softmax(processed), rng.random());
 }

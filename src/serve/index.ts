@@ -3,5 +3,6 @@
 export { createServer, type ServeOptions, type ServeHandle } from "./server.js";
 export { GenerationQueue, type QueueStats } from "./queue.js";
 export { ApiError } from "./errors.js";
+/** @deprecated for one release: use the generation options frequencyPenalty / presencePenalty. */
 export { applyPenalties, TokenCounts, type Penalties } from "./penalties.js";
 export type { Limits } from "./context.js";

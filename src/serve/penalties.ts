@@ -1,41 +1,46 @@
-// Frequency and presence penalties, as the OpenAI API defines them:
-//
-//   logit[j] -= frequency_penalty × count[j]  +  presence_penalty × (count[j] > 0 ? 1 : 0)
-//
-// where count[j] is how many times token j was generated so far in this completion (the
-// prompt does not count). Positive values push the model away from repeating itself; both
-// range over [-2, 2]. They run on the model's logits before the sampler's own processors
-// (repetition penalty, temperature, top-k, top-p, min-p; see src/generate/sampling.ts).
+// Deprecated: the frequency and presence penalties are generation options now
+// (`frequencyPenalty`, `presencePenalty`; the processors `frequencyPenalty` / `presencePenalty`
+// in src/generate/sampling.ts). These names stay for one release for code that imported them
+// from the server module; they apply the same OpenAI rule through the new functions.
+import { frequencyPenalty, presencePenalty } from "../generate/sampling.js";
 
+/** @deprecated Use the generation options `frequencyPenalty` and `presencePenalty`. */
 export interface Penalties {
   frequency: number;
   presence: number;
 }
 
+/** @deprecated Use the generation options `frequencyPenalty` and `presencePenalty` (default 0). */
 export const NO_PENALTIES: Penalties = { frequency: 0, presence: 0 };
 
+/** @deprecated */
 export function hasPenalties(p: Penalties): boolean {
   return p.frequency !== 0 || p.presence !== 0;
 }
 
-/** How many times each token occurred, updated one token at a time. */
+/** @deprecated The processors in src/generate/sampling.ts count the generated ids themselves. */
 export class TokenCounts {
-  private readonly counts = new Map<number, number>();
+  private readonly tokens: number[] = [];
 
   add(token: number): void {
-    this.counts.set(token, (this.counts.get(token) ?? 0) + 1);
+    this.tokens.push(token);
   }
 
+  /** Each token with how many times it was added. */
   entries(): IterableIterator<[number, number]> {
-    return this.counts.entries();
+    const counts = new Map<number, number>();
+    for (const t of this.tokens) counts.set(t, (counts.get(t) ?? 0) + 1);
+    return counts.entries();
+  }
+
+  /** Every token added, in order. */
+  ids(): readonly number[] {
+    return this.tokens;
   }
 }
 
-/** Applies both penalties to `logits` in place. */
+/** @deprecated Use `frequencyPenalty` and `presencePenalty` from src/generate/sampling.ts (or the generation options). */
 export function applyPenalties(logits: Float32Array, counts: TokenCounts, p: Penalties): void {
-  if (!hasPenalties(p)) return;
-  for (const [token, count] of counts.entries()) {
-    if (token < 0 || token >= logits.length || count === 0) continue;
-    logits[token] = logits[token]! - p.frequency * count - p.presence;
-  }
+  frequencyPenalty(logits, counts.ids(), p.frequency);
+  presencePenalty(logits, counts.ids(), p.presence);
 }

@@ -43,8 +43,8 @@ export async function handlePlayground(ctx: ServerContext, body: Body, res: Serv
         prompt_tokens: prompt.map((id) => ({ id, piece: pieceOf(ctx.tokenizer, id) })),
         settings: {
           temperature: settings.temperature, top_k: settings.topK, top_p: settings.topP, min_p: settings.minP,
-          repetition_penalty: settings.repetitionPenalty, frequency_penalty: sampling.penalties.frequency,
-          presence_penalty: sampling.penalties.presence, max_tokens: job!.options.maxNewTokens,
+          repetition_penalty: settings.repetitionPenalty, frequency_penalty: settings.frequencyPenalty,
+          presence_penalty: settings.presencePenalty, max_tokens: job!.options.maxNewTokens,
         },
       });
     },

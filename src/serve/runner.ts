@@ -1,19 +1,16 @@
-// Runs one completion ("choice") of a request: the generation loop of src/generate, tapped
-// (token_tap.ts) so that every token comes out with its log-probability and, for the
-// playground, the explanation of its sampling step, in step with the text.
+// Runs one completion ("choice") of a request: the generation loop of src/generate, whose
+// `onToken` hook hands every token over with its log-probabilities and, for the playground,
+// the explanation of its sampling step, in step with the text.
 import {
-  explainStep, generationLoop, logSoftmax, topLogprobs,
-  type ExplainedStep, type FinishReason, type GenerateOptions, type TextGenerator,
+  explainStep, generationLoop,
+  type ExplainedStep, type FinishReason, type GenerateOptions, type TextGenerator, type TokenEvent,
 } from "../generate/index.js";
-import { NO_PENALTIES, type Penalties } from "./penalties.js";
-import { GenerationTap, type TappedToken } from "./token_tap.js";
 
 export interface ChoiceJob {
   /** Prompt token ids (BOS included when wanted). */
   prompt: number[];
-  /** Sampling, maxNewTokens, seed (set: choices must be reproducible), stop, eos. */
+  /** Sampling (penalties included), maxNewTokens, seed (set: choices must be reproducible), stop, eos. */
   options: GenerateOptions & { seed: number };
-  penalties?: Penalties;
   /** null: no log-probabilities; k >= 0: the chosen token's and the k most likely alternatives. */
   logprobs?: number | null;
   /** > 0: explain each sampling step with this many candidates (playground). */
@@ -44,21 +41,26 @@ export type ChunkHandler = (text: string, tokens: TokenDetail[]) => void | Promi
 export async function runChoice(generator: TextGenerator, job: ChoiceJob, signal?: AbortSignal, onChunk?: ChunkHandler): Promise<ChoiceResult> {
   const pending: TokenDetail[] = [];
   const details: TokenDetail[] = [];
+  const generated: number[] = [];
   const explainTopN = job.explainTopN ?? 0;
-  const onToken = (t: TappedToken) => {
+  const logprobs = job.logprobs ?? null;
+  // Called before the loop releases the token's text, so a chunk carries the tokens behind its text.
+  const onToken = (t: TokenEvent) => {
     if (t.eos && explainTopN <= 0) return;
-    const d = describeToken(t, job, explainTopN);
+    const d = describeToken(t, job, generated, explainTopN);
     pending.push(d);
-    if (!t.eos) details.push(d);
+    if (!t.eos) {
+      details.push(d);
+      generated.push(t.token);
+    }
   };
-  const tap = new GenerationTap(generator, job.prompt, job.penalties ?? NO_PENALTIES, onToken);
-  const loop = generationLoop(tap.model, tap.tokenizer, [job.prompt], { ...job.options, signal, topLogprobs: 0 });
+  const options: GenerateOptions = { ...job.options, signal, topLogprobs: logprobs ?? 0, onToken };
+  const loop = generationLoop(generator.model, generator.tokenizer, [job.prompt], options);
   try {
     for (;;) {
       const step = await loop.next();
       if (step.done) {
         const r = step.value[0]!;
-        tap.finish(r.finishReason, eosOf(job.options, generator));
         if (pending.length > 0) await onChunk?.("", pending.splice(0));
         return { text: r.text, tokens: r.tokens, finishReason: r.finishReason, promptTokens: r.promptTokens, seed: r.seed, details };
       }
@@ -69,20 +71,15 @@ export async function runChoice(generator: TextGenerator, job: ChoiceJob, signal
   }
 }
 
-function describeToken(t: TappedToken, job: ChoiceJob, explainTopN: number): TokenDetail {
+/** What a client is told about one token; `generated` holds the tokens before it. */
+function describeToken(t: TokenEvent, job: ChoiceJob, generated: readonly number[], explainTopN: number): TokenDetail {
   const d: TokenDetail = { id: t.token, eos: t.eos };
   if (job.logprobs !== undefined && job.logprobs !== null) {
-    const lp = logSoftmax(t.logits);
-    d.logprob = lp[t.token]!;
-    d.top = topLogprobs(lp, job.logprobs).map(({ token, logprob }) => ({ id: token, logprob }));
+    d.logprob = t.logprob;
+    d.top = t.top.map(({ token, logprob }) => ({ id: token, logprob }));
   }
-  if (explainTopN > 0) d.explain = explainStep(t.logits, { ...job.options, previousTokens: t.previous }, explainTopN);
+  if (explainTopN > 0) {
+    d.explain = explainStep(t.logits, { ...job.options, previousTokens: { promptIds: job.prompt, generatedIds: generated } }, explainTopN);
+  }
   return d;
-}
-
-/** The EOS id reported when a generation ends on EOS (the first of the configured ones). */
-function eosOf(options: GenerateOptions, generator: TextGenerator): number {
-  const e = options.eosTokenId;
-  if (e === undefined) return generator.tokenizer.eosId;
-  return Array.isArray(e) ? e[0] ?? generator.tokenizer.eosId : e;
 }

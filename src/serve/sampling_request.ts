@@ -6,7 +6,7 @@
 //   top_k              -1 or >= 0 0 / -1 = off                            (vLLM)
 //   min_p              [0, 1]     0 = off                                 (vLLM)
 //   repetition_penalty > 0        1 = off                                 (vLLM / Hugging Face)
-//   frequency_penalty, presence_penalty  [-2, 2]                          (OpenAI, see penalties.ts)
+//   frequency_penalty, presence_penalty  [-2, 2]  0 = off              (OpenAI, see src/generate/sampling.ts)
 //   max_tokens, seed, stop, n
 //
 // Absent fields take the checkpoint's generation_config.json, then the library defaults.
@@ -14,14 +14,12 @@ import { randomInt } from "node:crypto";
 import type { GenerateOptions } from "../generate/index.js";
 import type { ServerContext } from "./context.js";
 import { ApiError, invalidField } from "./errors.js";
-import type { Penalties } from "./penalties.js";
 import { optionalNumber, stopStrings, type Body } from "./params.js";
 import type { ChoiceJob } from "./runner.js";
 
 export interface SamplingRequest {
-  /** Sampling settings and stop strings (no seed, no maxNewTokens yet). */
+  /** Sampling settings (penalties included) and stop strings (no seed, no maxNewTokens yet). */
   options: GenerateOptions;
-  penalties: Penalties;
   /** max_tokens as asked, if it was. */
   maxTokens: number | undefined;
   seed: number;
@@ -36,16 +34,14 @@ export function readSampling(body: Body, ctx: ServerContext, maxTokensField = "m
     topK: topK === -1 ? 0 : topK,
     minP: optionalNumber(body, "min_p", { min: 0, max: 1 }),
     repetitionPenalty: optionalNumber(body, "repetition_penalty", { min: 0, minExclusive: true, max: 10 }),
+    frequencyPenalty: optionalNumber(body, "frequency_penalty", { min: -2, max: 2 }),
+    presencePenalty: optionalNumber(body, "presence_penalty", { min: -2, max: 2 }),
     stop: stopStrings(body, ctx.limits.maxStop),
-  };
-  const penalties: Penalties = {
-    frequency: optionalNumber(body, "frequency_penalty", { min: -2, max: 2 }) ?? 0,
-    presence: optionalNumber(body, "presence_penalty", { min: -2, max: 2 }) ?? 0,
   };
   const maxTokens = optionalNumber(body, maxTokensField, { min: 1, max: ctx.limits.maxTokens, integer: true });
   const seed = optionalNumber(body, "seed", { min: -(2 ** 53 - 1), max: 2 ** 53 - 1, integer: true }) ?? randomInt(0, 2 ** 31);
   const n = optionalNumber(body, "n", { min: 1, max: ctx.limits.maxChoices, integer: true }) ?? 1;
-  return { options: ctx.generator.options(requested), penalties, maxTokens, seed, n };
+  return { options: ctx.generator.options(requested), maxTokens, seed, n };
 }
 
 /**
@@ -71,7 +67,7 @@ export function jobsFor(prompt: number[], s: SamplingRequest, maxNewTokens: numb
   const jobs: ChoiceJob[] = [];
   for (let i = 0; i < s.n; i++) {
     const options = { ...s.options, maxNewTokens, seed: s.seed + i, stop: [...(asList(s.options.stop)), ...stop] };
-    jobs.push({ prompt, options, penalties: s.penalties, ...extra });
+    jobs.push({ prompt, options, ...extra });
   }
   return jobs;
 }
