@@ -7,10 +7,10 @@
 // Each kernel is one addon function with positional arguments (cheap to call for small
 // tensors). The addon validates every length against the sizes it is given and throws a
 // RangeError / TypeError instead of touching memory outside a buffer.
+import { packageRoot } from "../util/package_root.js";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import type {
   Backend, BinaryOp, DataArray, MatmulArgs, QuantDType, ReduceOp, UnaryOp,
 } from "./backend.js";
@@ -97,27 +97,6 @@ const ADDON_RELATIVE_PATH = join("build", "Release", "tsgpt_native.node");
 let addon: NativeAddon | null = null;
 let unavailableReason: string | null = null;
 let attempted = false;
-
-/**
- * The package root: the nearest folder above this file holding binding.gyp (or package.json).
- * This file runs from src/backend/ (tsx) or from dist/src/backend/ (compiled).
- */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, "binding.gyp"))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, "package.json"))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) return dirname(fileURLToPath(import.meta.url));
-    dir = parent;
-  }
-}
 
 function loadAddon(): NativeAddon | null {
   if (attempted) return addon;

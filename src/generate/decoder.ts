@@ -26,7 +26,7 @@ import { getBackend } from "../backend/index.js";
 import type { Backend } from "../backend/backend.js";
 import type { Checkpoint, StoredTensor } from "../formats/types.js";
 import { toFloat32 } from "../formats/dtypes.js";
-import type { QuantizedTensor } from "../quant/types.js";
+import { isQuantDType, type QuantizedTensor } from "../quant/types.js";
 import { dequantize } from "../quant/quantize.js";
 import {
   architectureOf, canonicalName, checkTensors, hasGlobalRole, isIgnoredTensor, modulePath, parseModelConfig,
@@ -35,7 +35,7 @@ import {
 import { ropeInPlace, ropeTables, checkRope } from "../nn/rope.js";
 import { KVCache } from "./kv_cache.js";
 import { halfEmbedding, halfLinear, weightBytes, weightStorage, type HalfMatrix, type LinearWeight } from "./half_matmul.js";
-import { isQuantizedDType, kernelsAccept, prepareQuantMatrix, quantEmbedding, quantLinear, type QuantMatrix } from "./quant_linear.js";
+import { kernelsAccept, prepareQuantMatrix, quantEmbedding, quantLinear, type QuantMatrix } from "./quant_linear.js";
 
 /** How DecoderModel.fromCheckpoint keeps the weights. */
 export interface DecoderOptions {
@@ -125,7 +125,7 @@ class WeightReader {
   matrix(role: Role, layer: number | null): LinearWeight {
     const t = this.tensor(role, layer, "weight")!;
     const [rows, cols] = t.shape as [number, number];
-    if (isQuantizedDType(t.dtype)) {
+    if (isQuantDType(t.dtype)) {
       const q = t as unknown as QuantizedTensor;
       if (!this.keepHalf || !kernelsAccept(cols)) return dequantize(q).data as Float32Array;
       const m: QuantMatrix = { dtype: q.dtype, data: q.data, shape: [rows, cols], rows, cols };

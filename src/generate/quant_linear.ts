@@ -50,10 +50,8 @@ export function prepareQuantMatrix(w: QuantMatrix): QuantMatrix {
   return w;
 }
 
-/** True when a stored tensor's dtype is one of the quantized ones. */
-export function isQuantizedDType(dtype: string): dtype is QuantizedTensor["dtype"] {
-  return isQuantDType(dtype);
-}
+/** @deprecated The same as isQuantDType (src/quant/types.ts); kept for one release. */
+export const isQuantizedDType = isQuantDType;
 
 /** Whether the integer kernels can multiply by this weight (their activation blocks are 32 wide). */
 export function kernelsAccept(cols: number): boolean {
