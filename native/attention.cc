@@ -28,8 +28,9 @@ namespace tsgpt {
 namespace {
 
 constexpr int64_t kChunk = 128;
-// Calls below this many multiply-adds run on the calling thread (as gemm does): waking the
-// pool costs more than a short decode step's attention.
+// When one task's product has fewer multiply-adds than this, the call runs on the calling thread
+// (gemm's threshold for one matrix product: waking the pool costs more than a short decode
+// step's attention).
 constexpr int64_t kParallelMinFlops = int64_t(1) << 16;
 
 // Per-thread buffers, grown on demand (the gemm kernels own the scratch_buffer slots).
@@ -146,9 +147,9 @@ void attention(const AttentionShape& sh, const float* q, const float* keys, cons
   if (sh.head_dim <= 0) return;  // empty heads: nothing to write
   Job job{sh, q, keys, values, valid, out, current_gemm_kernels(), (sh.steps + kChunk - 1) / kChunk};
   const int64_t tasks = sh.batch * sh.kv_heads * job.chunks;
-  // Q · Kᵀ and P · V over every visible slot (an upper bound for prefill).
-  const int64_t flops = 2 * sh.batch * sh.steps * sh.heads * (sh.start + sh.steps) * sh.head_dim;
-  if (flops < kParallelMinFlops || num_threads() == 1) {
+  // Q · Kᵀ of the largest task (an upper bound for prefill).
+  const int64_t task_flops = std::min(kChunk, sh.steps) * (sh.heads / sh.kv_heads) * (sh.start + sh.steps) * sh.head_dim;
+  if (task_flops < kParallelMinFlops || num_threads() == 1) {
     for (int64_t t = 0; t < tasks; t++) run_task(job, t);
     return;
   }

@@ -109,6 +109,12 @@ function loadAddon(): NativeAddon | null {
   try {
     const require = createRequire(import.meta.url);
     addon = require(file) as NativeAddon;
+    // An addon built from older sources lacks the newer kernels: use js rather than fail mid-run.
+    const missing = (["quantMatmul", "linearHalf", "attention"] as const).filter((f) => typeof addon![f] !== "function");
+    if (missing.length > 0) {
+      unavailableReason = `${ADDON_RELATIVE_PATH} is out of date (no ${missing.join(", ")}; run npm run build:native)`;
+      addon = null;
+    }
   } catch (err) {
     unavailableReason = `${ADDON_RELATIVE_PATH} failed to load: ${(err as Error).message}`;
     addon = null;
@@ -174,7 +180,7 @@ function code<T extends string>(table: Record<T, number>, op: T, kind: string): 
   return c;
 }
 
-/** The native backend's type (kept as a name for code that imported it). */
+/** @deprecated The native backend is a plain Backend now (linearHalf is part of it); kept for one release. */
 export type NativeBackend = Backend;
 
 function makeBackend(n: NativeAddon): Backend {

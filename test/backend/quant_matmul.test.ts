@@ -15,6 +15,7 @@ import {
 import { QUANT_DTYPES } from "../../src/backend/quant_blocks.js";
 import { GROUP_ROWS, type GroupedDType, groupedLayoutOf, packRowGroups } from "../../src/backend/quant_row_groups.js";
 import { quantizeTensor } from "../../src/quant/quantize.js";
+import { setQuantSimdLevel } from "../../src/quant/kernels.js";
 import { rng } from "../helpers/random.js";
 
 const native = loadNativeBackend();
@@ -97,6 +98,14 @@ describe("Backend.quantMatmul", () => {
         setSimdLevel(level);
         assert.match(native!.quantKernelName(), names[level]!, level);
       }
+      setSimdLevel(level0);
+    });
+
+    test("the deprecated setQuantSimdLevel still takes the quantized kernels' old level names", () => {
+      setQuantSimdLevel("scalar");
+      assert.equal(cpuFeatures(), "generic");
+      assert.equal(native!.quantKernelName(), "native/scalar");
+      assert.throws(() => setQuantSimdLevel("sse9"), RangeError);
       setSimdLevel(level0);
     });
 
