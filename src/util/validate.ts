@@ -32,7 +32,25 @@ export function intAtLeast(name: string, value: unknown, min: number): number {
   return value as number;
 }
 
-/** A finite or infinite number ≥ min (not NaN). */
+/** An integer in [lo, hi], both ends allowed. */
+export function intInRange(name: string, value: unknown, lo: number, hi: number): number {
+  if (!Number.isSafeInteger(value) || (value as number) < lo || (value as number) > hi) fail(name, `an integer in [${lo}, ${hi}]`, value);
+  return value as number;
+}
+
+/** A number that is neither NaN nor infinite. */
+export function finiteNumber(name: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isFinite(value)) fail(name, "a finite number", value);
+  return value;
+}
+
+/** A finite number > 0 (a learning rate, a scale). */
+export function positiveNumber(name: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) fail(name, "a positive finite number", value);
+  return value;
+}
+
+/** A number ≥ min, infinity allowed, NaN not (a weight decay, a clipping norm). */
 export function numberAtLeast(name: string, value: unknown, min: number): number {
   if (typeof value !== "number" || !(value >= min)) fail(name, `≥ ${min}`, value);
   return value as number;
