@@ -195,9 +195,26 @@ function splitExamples(args: FinetuneArgs): { train: InstructExample[]; val: Ins
 function readArgs(out: string): FinetuneArgs {
   const p = join(out, ARGS_FILE);
   if (!existsSync(p)) throw new RunDirectoryError(out, "not-a-run", `${p} not found (not a tsgpt finetune run directory)`);
+  let json: unknown;
   try {
-    return JSON.parse(readFileSync(p, "utf8")) as FinetuneArgs;
+    json = JSON.parse(readFileSync(p, "utf8"));
   } catch (err) {
     throw new FormatError(p, "JSON", (err as Error).message);
   }
+  return checkArgsShape(p, json);
+}
+
+/** The fields a run's settings cannot do without; their values are checked where they are used. */
+function checkArgsShape(p: string, json: unknown): FinetuneArgs {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) throw new FormatError(p, "(top level)", "expected an object");
+  const o = json as Record<string, unknown>;
+  for (const k of ["base", "data", "template"]) {
+    if (typeof o[k] !== "string") throw new FormatError(p, k, `expected a string, got ${JSON.stringify(o[k])}`);
+  }
+  for (const k of ["valFraction", "r", "alpha", "dropout"]) {
+    if (typeof o[k] !== "number") throw new FormatError(p, k, `expected a number, got ${JSON.stringify(o[k])}`);
+  }
+  if (!Array.isArray(o.targets) || o.targets.some((t) => typeof t !== "string")) throw new FormatError(p, "targets", "expected a list of module names");
+  if (o.settings === null || typeof o.settings !== "object") throw new FormatError(p, "settings", "expected an object");
+  return o as unknown as FinetuneArgs;
 }

@@ -91,7 +91,7 @@ describe("finetune", { skip: skipUnlessShared(...TOKENIZER) }, () => {
     assert.throws(() => finetune({ out: runC, resume: true, log: null, progress: false }), (e: unknown) => e instanceof FormatError && e.file === weights && /checksum/.test(e.message));
   });
 
-  test("a new run into a directory that holds one, or a resume without the run's settings, is a RunDirectoryError", () => {
+  test("a new run into a directory that holds one, or a resume without the run's settings, is a RunDirectoryError; damaged settings a FormatError", () => {
     assert.throws(() => finetune({ args, out: runA, log: null, progress: false }),
       (e: unknown) => e instanceof RunDirectoryError && e.reason === "occupied" && e.dir === runA);
     const runD = join(dir, "run-d");
@@ -99,6 +99,9 @@ describe("finetune", { skip: skipUnlessShared(...TOKENIZER) }, () => {
     unlinkSync(join(runD, "finetune_args.json"));
     assert.throws(() => finetune({ out: runD, resume: true, log: null, progress: false }),
       (e: unknown) => e instanceof RunDirectoryError && e.reason === "not-a-run" && /finetune_args\.json not found/.test(e.message));
+    writeFileSync(join(runD, "finetune_args.json"), JSON.stringify({ ...args, r: "2" }));
+    assert.throws(() => finetune({ out: runD, resume: true, log: null, progress: false }),
+      (e: unknown) => e instanceof FormatError && e.field === "r" && /expected a number, got "2"/.test(e.message));
   });
 
   test("a target that is not a linear layer of the model is an OptionError naming `targets`", () => {
@@ -114,7 +117,10 @@ describe("finetune", { skip: skipUnlessShared(...TOKENIZER) }, () => {
     const badTarget = await capture(() => finetuneCli([...flags, "--target", "c_attn", "--out", join(dir, "run-f")]));
     assert.equal(badTarget.code, 2);
     assert.match(badTarget.err, /tsgpt finetune: --target: c_attn is not a linear layer of a llama model \(choose from /);
-    const noRun = await capture(() => finetuneCli(["--resume", "--out", join(dir, "run-d")]));
+    const runG = join(dir, "run-g");
+    finetune({ args, out: runG, log: null, progress: false, stopAt: 1 });
+    unlinkSync(join(runG, "finetune_args.json"));
+    const noRun = await capture(() => finetuneCli(["--resume", "--out", runG]));
     assert.equal(noRun.code, 2);
     assert.match(noRun.err, /tsgpt finetune: --resume: .*finetune_args\.json not found/);
   });
