@@ -5,14 +5,14 @@
 //
 // 1. style_data.ts writes 400 training and 40 held-out "clock stories" (Alpaca records); the
 //    held-out ones use name/animal combinations the training set never has.
-// 2. finetune (src/cli/finetune.ts) trains a rank-8 adapter on q_proj, k_proj, v_proj, o_proj.
+// 2. finetune (src/train/finetune.ts) trains a rank-8 adapter on q_proj, k_proj, v_proj, o_proj.
 // 3. The adapter is read back from disk, merged into the base weights (formats/peft.ts), and
 //    the merged model's held-out loss and a greedy answer to a held-out prompt are printed
 //    next to the base model's.
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { rmSync } from "node:fs";
-import { finetune } from "../../src/cli/finetune.js";
+import { finetune } from "../../src/train/finetune.js";
 import { DEFAULT_SETTINGS, evaluateLoss } from "../../src/train/trainer.js";
 import { encodeInstructExamples, instructBatches, readInstructJsonl } from "../../src/train/instruct.js";
 import { loadCheckpointSync } from "../../src/formats/load.js";

@@ -1,7 +1,7 @@
 // Embedding table: row i of the (num, dim) weight is the vector of token (or position) i.
 import { Tensor, embedding } from "../tensor/index.js";
 import { InitOptions, normalInit } from "./init.js";
-import { checkSize } from "./linear.js";
+import { positiveInt } from "../util/validate.js";
 import { Module, Parameter, buildingEmptyWeights } from "./module.js";
 
 export class Embedding extends Module {
@@ -9,8 +9,8 @@ export class Embedding extends Module {
 
   constructor(readonly numEmbeddings: number, readonly embeddingDim: number, opts: InitOptions = {}) {
     super();
-    checkSize("Embedding", "numEmbeddings", numEmbeddings);
-    checkSize("Embedding", "embeddingDim", embeddingDim);
+    positiveInt("Embedding: numEmbeddings", numEmbeddings);
+    positiveInt("Embedding: embeddingDim", embeddingDim);
     const shape = [numEmbeddings, embeddingDim];
     // Inside initEmptyWeights (loading a checkpoint) the values would be overwritten: draw none.
     this.weight = this.registerParameter("weight", buildingEmptyWeights() ? Parameter.meta(shape) : new Parameter(normalInit(shape, opts)));

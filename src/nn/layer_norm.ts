@@ -1,7 +1,7 @@
 // LayerNorm over the last dim (GPT-2): (x - mean) / sqrt(var + eps) · weight + bias.
 import { Tensor, layerNorm } from "../tensor/index.js";
 import { ones, zeros } from "./init.js";
-import { checkSize } from "./linear.js";
+import { positiveInt } from "../util/validate.js";
 import { Module, Parameter } from "./module.js";
 
 export interface LayerNormOptions {
@@ -16,7 +16,7 @@ export class LayerNorm extends Module {
 
   constructor(readonly dim: number, opts: LayerNormOptions = {}) {
     super();
-    checkSize("LayerNorm", "dim", dim);
+    positiveInt("LayerNorm: dim", dim);
     this.eps = opts.eps ?? 1e-5;
     this.weight = this.registerParameter("weight", new Parameter(ones([dim])));
     this.bias = this.registerParameter("bias", (opts.bias ?? true) ? new Parameter(zeros([dim])) : null);

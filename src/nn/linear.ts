@@ -4,6 +4,7 @@
 import { Tensor, linear } from "../tensor/index.js";
 import { InitOptions, normalInit, zeros } from "./init.js";
 import { Module, Parameter, buildingEmptyWeights } from "./module.js";
+import { positiveInt } from "../util/validate.js";
 
 export interface LinearOptions extends InitOptions {
   /** Whether the layer adds a bias (default true, like PyTorch). */
@@ -16,8 +17,8 @@ export class Linear extends Module {
 
   constructor(readonly inFeatures: number, readonly outFeatures: number, opts: LinearOptions = {}) {
     super();
-    checkSize("Linear", "inFeatures", inFeatures);
-    checkSize("Linear", "outFeatures", outFeatures);
+    positiveInt("Linear: inFeatures", inFeatures);
+    positiveInt("Linear: outFeatures", outFeatures);
     const empty = buildingEmptyWeights();
     const shape = [outFeatures, inFeatures];
     const weight = empty ? Parameter.meta(shape, { decay: true }) : new Parameter(normalInit(shape, opts), { decay: true });
@@ -31,8 +32,4 @@ export class Linear extends Module {
     if (this.weight.isMeta) throw new Error(`Linear(${this.inFeatures}, ${this.outFeatures}): the weight is shape-only (built with initEmptyWeights); load it first`);
     return linear(x, this.weight, this.bias);
   }
-}
-
-export function checkSize(layer: string, field: string, n: number): void {
-  if (!Number.isInteger(n) || n <= 0) throw new RangeError(`${layer}: ${field} must be a positive integer, got ${n}`);
 }

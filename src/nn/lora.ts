@@ -16,7 +16,8 @@
 // The parameter names stay those of the model ("…q_proj.weight") with the factors beside them
 // ("…q_proj.lora_A.weight"), which are PEFT's names without its "base_model.model." prefix.
 import { Generator, Tensor, dropout, linear, noGrad } from "../tensor/index.js";
-import { Linear, checkSize } from "./linear.js";
+import { Linear } from "./linear.js";
+import { finiteNumber, numberInRange, positiveInt } from "../util/validate.js";
 import { Module, Parameter } from "./module.js";
 
 /**
@@ -97,12 +98,12 @@ export class LoRALinear<B extends LoRABase = LoRABase> extends Module {
   constructor(base: B, options: LoRAOptions = {}) {
     super();
     const r = options.r ?? 8;
-    checkSize("LoRALinear", "r", r);
+    positiveInt("LoRALinear: r", r);
     this.r = r;
     this.alpha = options.alpha ?? 16;
-    if (!Number.isFinite(this.alpha)) throw new RangeError(`LoRALinear: alpha must be a finite number, got ${this.alpha}`);
+    finiteNumber("LoRALinear: alpha", this.alpha);
     this.dropoutP = options.dropout ?? 0;
-    if (!(this.dropoutP >= 0 && this.dropoutP < 1)) throw new RangeError(`LoRALinear: dropout must be in [0, 1), got ${this.dropoutP}`);
+    numberInRange("LoRALinear: dropout", this.dropoutP, 0, 1, { includeHigh: false });
     this.scaling = this.alpha / r;
     this.inFeatures = base.inFeatures;
     this.outFeatures = base.outFeatures;

@@ -1,7 +1,7 @@
 // RMSNorm over the last dim (Llama): x / sqrt(mean(x²) + eps) · weight. No mean, no bias.
 import { Tensor, rmsNorm } from "../tensor/index.js";
 import { ones } from "./init.js";
-import { checkSize } from "./linear.js";
+import { positiveInt } from "../util/validate.js";
 import { Module, Parameter } from "./module.js";
 
 export class RMSNorm extends Module {
@@ -9,7 +9,7 @@ export class RMSNorm extends Module {
 
   constructor(readonly dim: number, readonly eps = 1e-6) {
     super();
-    checkSize("RMSNorm", "dim", dim);
+    positiveInt("RMSNorm: dim", dim);
     this.weight = this.registerParameter("weight", new Parameter(ones([dim])));
   }
 

@@ -5,6 +5,7 @@
 // A waiting request whose client goes away (its AbortSignal fires) leaves the queue at once,
 // and a running one frees its slot when its task settles, however it ends.
 import { ApiError } from "./errors.js";
+import { nonNegativeInt, positiveInt } from "../util/validate.js";
 
 export interface QueueStats {
   running: number;
@@ -23,8 +24,8 @@ export class GenerationQueue {
   private readonly waiting: Waiter[] = [];
 
   constructor(readonly concurrency = 1, readonly maxQueued = 16) {
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency: expected an integer >= 1, got ${concurrency}`);
-    if (!Number.isInteger(maxQueued) || maxQueued < 0) throw new RangeError(`maxQueued: expected an integer >= 0, got ${maxQueued}`);
+    positiveInt("concurrency", concurrency);
+    nonNegativeInt("maxQueued", maxQueued);
   }
 
   stats(): QueueStats {

@@ -11,6 +11,7 @@ import { matmul } from "./ops/linalg.js";
 import { gather } from "./ops/indexing.js";
 import { mean } from "./ops/reduce.js";
 import { contiguous, permute, reshape, squeeze, t as transpose2d, transpose, unsqueeze } from "./ops/views.js";
+import { numberInRange } from "../util/validate.js";
 
 function requireFloat(op: string, name: string, x: Tensor): void {
   assertTensor(op, name, x);
@@ -82,7 +83,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
     throw new TypeError(`crossEntropy: reduction must be "mean", "sum" or "none", got ${JSON.stringify(reduction)}`);
   }
   if (!Number.isInteger(ignoreIndex)) throw new TypeError(`crossEntropy: ignoreIndex must be an integer, got ${ignoreIndex}`);
-  if (!(smoothing >= 0 && smoothing <= 1)) throw new RangeError(`crossEntropy: labelSmoothing must be in [0, 1], got ${smoothing}`);
+  numberInRange("crossEntropy: labelSmoothing", smoothing, 0, 1);
 
   // Expected target shape: logits' shape without the class dim (dim 1, or dim 0 for 1-D logits).
   if (logits.ndim === 0) throw new RangeError("crossEntropy: logits must have at least 1 dimension (the classes)");
@@ -282,7 +283,7 @@ export interface DropoutOptions {
  */
 export function dropout(x: Tensor, p = 0.5, training = true, opts: DropoutOptions = {}): Tensor {
   requireFloat("dropout", "input", x);
-  if (typeof p !== "number" || !(p >= 0 && p <= 1)) throw new RangeError(`dropout: p must be in [0, 1], got ${p}`);
+  numberInRange("dropout: p", p, 0, 1);
   if (!training || p === 0) return x;
   if (p === 1) return mul(x, 0);
   const gen = opts.generator ?? defaultGenerator;

@@ -5,6 +5,7 @@
 //   → { inputIds: [[15043, 0], [15043, 3186]], attentionMask: [[1, 0], [1, 1]], lengths: [1, 2] }
 
 import type { SentencePieceProcessor } from "./processor.js";
+import { nonNegativeInt, positiveInt } from "../util/validate.js";
 
 export interface BatchEncodeOptions {
   /** "longest": pad to the longest sequence; "max_length": pad to maxLength; false: no padding. */
@@ -43,9 +44,7 @@ export function encodeBatch(sp: BatchTokenizer, texts: readonly string[], option
     throw new RangeError(`encodeBatch: padding must be "longest", "max_length" or false, got ${JSON.stringify(padding)}`);
   }
   const { maxLength } = options;
-  if (maxLength !== undefined && (!Number.isInteger(maxLength) || maxLength < 1)) {
-    throw new RangeError(`encodeBatch: maxLength must be a positive integer, got ${maxLength}`);
-  }
+  if (maxLength !== undefined) positiveInt("encodeBatch: maxLength", maxLength);
   if ((padding === "max_length" || options.truncation) && maxLength === undefined) {
     throw new Error(`encodeBatch: ${options.truncation ? "truncation" : 'padding "max_length"'} needs maxLength`);
   }
@@ -84,8 +83,7 @@ export function encodeBatch(sp: BatchTokenizer, texts: readonly string[], option
 
 function resolvePadId(sp: BatchTokenizer, padId: number | undefined): number {
   if (padId !== undefined) {
-    if (!Number.isInteger(padId) || padId < 0) throw new RangeError(`encodeBatch: padId must be a non-negative integer, got ${padId}`);
-    return padId;
+    return nonNegativeInt("encodeBatch: padId", padId);
   }
   if (sp.padId >= 0) return sp.padId;
   throw new Error("encodeBatch: padding needs a pad id, but the model has no <pad> piece; pass { padId } (e.g. the eos or unk id)");

@@ -8,6 +8,7 @@
 
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "../util/atomic_write.js";
+import { finiteNumber, numberInRange } from "../util/validate.js";
 import { bpeEncode } from "./bpe.js";
 import { decodePieces as decodeToText, type DecodeContext } from "./decode.js";
 import { ModelType, parseModelProto, PieceType, serializeModelProto, trainerSpecWithDefaults, type ModelProto, type TrainerSpec } from "./model_proto.js";
@@ -235,11 +236,11 @@ export class SentencePieceProcessor {
   private sampleSegmentation(bytes: Uint8Array, options: EncodeOptions): EncodedPiece[] {
     const alpha = options.alpha ?? 0.1;
     const nbest = options.nbestSize ?? -1;
-    if (!Number.isFinite(alpha)) throw new RangeError(`alpha must be a finite number, got ${alpha}`);
+    finiteNumber("alpha", alpha);
     if (!Number.isInteger(nbest)) throw new RangeError(`nbestSize must be an integer, got ${nbest}`);
     const random = options.seed !== undefined ? seededRandom(options.seed) : this.random;
     if (!this.unigram) {
-      if (alpha < 0 || alpha > 1) throw new RangeError(`BPE-dropout alpha must be in [0, 1], got ${alpha}`);
+      numberInRange("BPE-dropout alpha", alpha, 0, 1);
       return bpeEncode(this.vocab, bytes, { alpha, random });
     }
     if (nbest > 512) throw new RangeError(`nbestSize must be <= 512, got ${nbest}`);

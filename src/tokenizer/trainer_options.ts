@@ -1,6 +1,7 @@
 // Options of the SentencePiece trainers: the flags of `spm_train`, in camelCase, with the same
 // defaults and the same range checks, and how they are recorded in the model's TrainerSpec.
 import { ModelType, type NormalizerSpec, type TrainerSpec } from "./model_proto.js";
+import { intInRange, numberInRange } from "../util/validate.js";
 
 export type ModelTypeName = "unigram" | "bpe" | "word" | "char";
 
@@ -127,9 +128,13 @@ export class TrainerOptionError extends Error {
   }
 }
 
+/** util/validate's range check, thrown as the TrainerOptionError that callers of the trainer catch. */
 function checkRange(name: string, v: number, min: number, max: number, integer: boolean): void {
-  if (typeof v !== "number" || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min || v > max) {
-    throw new TrainerOptionError(`trainer option ${name}: expected ${integer ? "an integer" : "a number"} in [${min}, ${max}], got ${String(v)}`);
+  try {
+    if (integer) intInRange(name, v, min, max);
+    else numberInRange(name, v, min, max);
+  } catch (err) {
+    throw new TrainerOptionError(`trainer option ${(err as Error).message}`);
   }
 }
 

@@ -12,6 +12,7 @@ import { PieceType } from "./model_proto.js";
 import type { RandomSource } from "./random.js";
 import type { UnigramModel } from "./unigram.js";
 import type { EncodedPiece } from "./vocab.js";
+import { positiveInt } from "../util/validate.js";
 
 interface Node {
   index: number;
@@ -128,7 +129,7 @@ const MIN_AGENDA = 512;
 
 /** The `n` best segmentations with their scores (sum of piece scores), best first. */
 export function nbestEncode(model: UnigramModel, bytes: Uint8Array, n: number): { pieces: EncodedPiece[]; score: number }[] {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`nbestSize must be a positive integer, got ${n}`);
+  positiveInt("nbestSize", n);
   n = Math.min(n, 1024);
   if (bytes.length === 0) return [{ pieces: [], score: 0 }];
   const lat = buildLattice(model, bytes);

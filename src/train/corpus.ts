@@ -10,6 +10,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { basename, join } from "node:path";
 import { DataError, forEachLine, hashFiles } from "./text_source.js";
 import { readTokenCache, readTokenCacheHeader, writeTokenCache, type TokenIds } from "./token_cache.js";
+import { numberInRange } from "../util/validate.js";
 
 /** What tokenizing a corpus needs from a tokenizer (SentencePieceProcessor has it). */
 export interface CorpusTokenizer {
@@ -88,7 +89,7 @@ function isCurrent(path: string, tokSha: string, files: readonly string[]): stri
 
 /** The train and validation parts of a corpus: the last `valFraction` of the ids validates. */
 export function splitCorpus(ids: TokenIds, valFraction: number): { train: TokenIds; val: TokenIds } {
-  if (!(valFraction >= 0 && valFraction < 1)) throw new RangeError(`splitCorpus: valFraction must be in [0, 1), got ${valFraction}`);
+  numberInRange("splitCorpus: valFraction", valFraction, 0, 1, { includeHigh: false });
   const cut = Math.round(ids.length * (1 - valFraction));
   return { train: ids.subarray(0, cut), val: ids.subarray(cut) };
 }

@@ -16,6 +16,7 @@ import type { TokenIds } from "./token_cache.js";
 
 export { IGNORE_INDEX } from "../models/causal_lm.js";
 import { IGNORE_INDEX } from "../models/causal_lm.js";
+import { positiveInt } from "../util/validate.js";
 
 export interface Batch {
   inputIds: Tensor;
@@ -184,9 +185,4 @@ export function padBatch(docs: readonly (readonly number[] | TokenIds)[], contex
     tokens += n;
   });
   return { inputIds: new Tensor(x, [B, T]), targets: new Tensor(y, [B, T]), attentionMask: new Tensor(mask, [B, T]), tokens };
-}
-
-function positiveInt(name: string, v: number): number {
-  if (!Number.isSafeInteger(v) || v <= 0) throw new RangeError(`${name} must be a positive integer, got ${v}`);
-  return v;
 }

@@ -4,6 +4,7 @@
 import { Tensor, crossEntropy, noGrad } from "../tensor/index.js";
 import type { TrainableModel } from "./trainer.js";
 import type { PerplexityResult } from "../generate/perplexity.js";
+import { intAtLeast } from "../util/validate.js";
 
 export interface PerplexityOptions {
   /** Window length (at most the model's context). */
@@ -20,7 +21,7 @@ export function evaluatePerplexity(model: TrainableModel, ids: ArrayLike<number>
   const T = options.contextLength;
   const batchSize = options.batchSize ?? 8;
   const total = Math.min(ids.length, options.maxTokens ?? ids.length);
-  if (!Number.isInteger(T) || T < 2) throw new RangeError(`contextLength must be an integer ≥ 2, got ${T}`);
+  intAtLeast("contextLength", T, 2);
   if (total < 2) throw new RangeError(`the text has ${total} token(s); at least 2 are needed to measure a loss`);
   // Windows start every T - 1 tokens so that every token after the first is predicted exactly once.
   const starts: number[] = [];

@@ -33,3 +33,4 @@ export {
 } from "./trainer.js";
 export { evaluatePerplexity, type PerplexityOptions, type PerplexityResult } from "./evaluate.js";
 export { readInstructJsonl, parseExample, encodeInstructExample, encodeInstructExamples, instructBatch, instructBatches, replyText, InstructDataset, type InstructExample, type InstructTokenizer, type EncodedExample, type EncodedSet, type EncodeAllOptions, type InstructDatasetOptions } from "./instruct.js";
+export { finetune, type FinetuneArgs, type FinetuneOptions, type FinetuneResult } from "./finetune.js";

@@ -21,6 +21,7 @@ import { readFileSync } from "node:fs";
 import { Generator, Tensor } from "../tensor/index.js";
 import type { ChatMessage, PromptTemplate } from "../generate/templates.js";
 import { IGNORE_INDEX, type Batch, type BatchSource, type DatasetState } from "./dataset.js";
+import { positiveInt } from "../util/validate.js";
 
 /** One training conversation; it ends with the assistant reply to learn. */
 export interface InstructExample {
@@ -251,7 +252,7 @@ export class InstructDataset implements BatchSource {
 
   constructor(readonly examples: readonly EncodedExample[], readonly options: InstructDatasetOptions) {
     if (examples.length === 0) throw new RangeError("InstructDataset: no examples");
-    if (!Number.isSafeInteger(options.batchSize) || options.batchSize <= 0) throw new RangeError(`batchSize must be a positive integer, got ${options.batchSize}`);
+    positiveInt("batchSize", options.batchSize);
     this.padId = options.padId ?? 0;
     this.order = this.orderFor(0);
   }

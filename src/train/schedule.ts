@@ -6,6 +6,7 @@
 //
 // `step` counts optimizer updates from 0; `decaySteps` is where the cosine reaches minLr
 // (usually the total number of steps).
+import { nonNegativeInt, numberInRange, positiveNumber } from "../util/validate.js";
 
 export interface ScheduleOptions {
   lr: number;
@@ -25,9 +26,9 @@ export function learningRate(step: number, o: ScheduleOptions): number {
 
 /** Checks the options once, with messages naming the setting. */
 export function checkSchedule(o: ScheduleOptions): ScheduleOptions {
-  if (!(o.lr > 0) || !Number.isFinite(o.lr)) throw new RangeError(`lr must be a positive number, got ${o.lr}`);
-  if (!(o.minLr >= 0) || o.minLr > o.lr) throw new RangeError(`minLr must be in [0, lr=${o.lr}], got ${o.minLr}`);
-  if (!Number.isInteger(o.warmupSteps) || o.warmupSteps < 0) throw new RangeError(`warmupSteps must be a non-negative integer, got ${o.warmupSteps}`);
-  if (!Number.isInteger(o.decaySteps) || o.decaySteps < 0) throw new RangeError(`decaySteps must be a non-negative integer, got ${o.decaySteps}`);
+  positiveNumber("lr", o.lr);
+  numberInRange("minLr", o.minLr, 0, o.lr);
+  nonNegativeInt("warmupSteps", o.warmupSteps);
+  nonNegativeInt("decaySteps", o.decaySteps);
   return o;
 }

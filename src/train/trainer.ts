@@ -28,6 +28,7 @@ import { TrainLog, type LogRecord } from "./train_log.js";
 import { lossCurveSvg } from "./loss_curve.js";
 import type { ProgressBar } from "./progress.js";
 import { writeBytesAtomic } from "../util/atomic_write.js";
+import { nonNegativeInt, numberAtLeast, numberInRange, positiveInt } from "../util/validate.js";
 
 /** What the loop needs from a model (every CausalLM of src/models has it). */
 export interface TrainableModel {
@@ -153,18 +154,13 @@ export function batchLoss(model: TrainableModel, batch: Batch): Tensor {
 }
 
 export function checkSettings(s: TrainSettings): TrainSettings {
-  const posInt = (k: keyof TrainSettings) => {
-    if (!Number.isSafeInteger(s[k]) || (s[k] as number) <= 0) throw new RangeError(`${k} must be a positive integer, got ${s[k]}`);
-  };
-  const nonNegInt = (k: keyof TrainSettings) => {
-    if (!Number.isSafeInteger(s[k]) || (s[k] as number) < 0) throw new RangeError(`${k} must be a non-negative integer, got ${s[k]}`);
-  };
-  for (const k of ["steps", "batchSize", "contextLength", "gradAccum", "evalIters", "logEvery"] as const) posInt(k);
-  for (const k of ["warmupSteps", "evalEvery", "saveEvery", "keepLast", "seed"] as const) nonNegInt(k);
+  for (const k of ["steps", "batchSize", "contextLength", "gradAccum", "evalIters", "logEvery"] as const) positiveInt(k, s[k]);
+  for (const k of ["warmupSteps", "evalEvery", "saveEvery", "keepLast", "seed"] as const) nonNegativeInt(k, s[k]);
   checkSchedule({ lr: s.lr, minLr: s.minLr, warmupSteps: s.warmupSteps, decaySteps: s.steps });
-  if (!(s.weightDecay >= 0)) throw new RangeError(`weightDecay must be ≥ 0, got ${s.weightDecay}`);
-  if (!(s.gradClip >= 0)) throw new RangeError(`gradClip must be ≥ 0, got ${s.gradClip}`);
-  if (!(s.beta1 >= 0 && s.beta1 < 1) || !(s.beta2 >= 0 && s.beta2 < 1)) throw new RangeError(`betas must be in [0, 1), got (${s.beta1}, ${s.beta2})`);
+  numberAtLeast("weightDecay", s.weightDecay, 0);
+  numberAtLeast("gradClip", s.gradClip, 0);
+  numberInRange("beta1", s.beta1, 0, 1, { includeHigh: false });
+  numberInRange("beta2", s.beta2, 0, 1, { includeHigh: false });
   return s;
 }
 

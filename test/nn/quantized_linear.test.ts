@@ -14,7 +14,7 @@ import { loadCheckpointSync } from "../../src/formats/load.js";
 import { modelFromCheckpoint } from "../../src/models/index.js";
 import { AdamW } from "../../src/train/adamw.js";
 import { writeGGUFCheckpoint } from "../../src/formats/gguf_llama.js";
-import { finetune } from "../../src/cli/finetune.js";
+import { finetune } from "../../src/train/finetune.js";
 import { DEFAULT_SETTINGS } from "../../src/train/index.js";
 import { sharedPath, skipUnlessShared } from "../helpers/shared.js";
 import { ids2d, relDiff } from "../models/tiny.js";

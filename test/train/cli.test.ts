@@ -7,26 +7,7 @@ import { run as trainCli } from "../../src/cli/train.js";
 import { run as evalCli } from "../../src/cli/eval.js";
 import { SentencePieceProcessor } from "../../src/tokenizer/index.js";
 import { verifyCheckpoint } from "../../src/train/index.js";
-import { TEXT, tempDir, tinyGPT2Config } from "./helpers.js";
-
-/** Runs a CLI entry point, capturing what it writes to stdout and stderr. */
-async function capture(fn: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const o = process.stdout.write.bind(process.stdout);
-  const e = process.stderr.write.bind(process.stderr);
-  const ce = console.error;
-  process.stdout.write = ((s: string) => { out += s; return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => { err += s; return true; }) as typeof process.stderr.write;
-  console.error = (...a: unknown[]) => { err += a.join(" ") + "\n"; };
-  try {
-    return { code: await fn(), out, err };
-  } finally {
-    process.stdout.write = o;
-    process.stderr.write = e;
-    console.error = ce;
-  }
-}
+import { TEXT, capture, tempDir, tinyGPT2Config } from "./helpers.js";
 
 describe("tsgpt train / eval", () => {
   test("trains a character-level model, writes checkpoints, log, curve; eval scores it; resume continues", async () => {

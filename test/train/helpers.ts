@@ -67,3 +67,22 @@ export function runPythonJson(script: string, input: unknown): unknown {
   if (r.status !== 0) throw new Error(`python failed (${r.status}): ${r.stderr?.toString()}`);
   return JSON.parse(r.stdout.toString());
 }
+
+/** Runs a CLI entry point, capturing what it writes to stdout and stderr. */
+export async function capture(fn: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const o = process.stdout.write.bind(process.stdout);
+  const e = process.stderr.write.bind(process.stderr);
+  const ce = console.error;
+  process.stdout.write = ((s: string) => { out += s; return true; }) as typeof process.stdout.write;
+  process.stderr.write = ((s: string) => { err += s; return true; }) as typeof process.stderr.write;
+  console.error = (...a: unknown[]) => { err += a.join(" ") + "\n"; };
+  try {
+    return { code: await fn(), out, err };
+  } finally {
+    process.stdout.write = o;
+    process.stderr.write = e;
+    console.error = ce;
+  }
+}

@@ -5,6 +5,7 @@ import { normDim, numelOf, shapeStr } from "../shape.js";
 import { scatterStrided } from "../strided.js";
 import { Tensor, assertTensor } from "../tensor.js";
 import { narrow, unsqueeze } from "./views.js";
+import { positiveInt } from "../../util/validate.js";
 
 /** Concatenates tensors along `dim`; all other sizes and the dtype must match. */
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
@@ -82,7 +83,7 @@ export function split(x: Tensor, sizeOrSections: number | readonly number[], dim
 
 /** Splits into `chunks` pieces of ceil(size / chunks) along `dim` (the last may be smaller, fewer may result). */
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
-  if (!Number.isInteger(chunks) || chunks <= 0) throw new RangeError(`chunk: chunks must be a positive integer, got ${chunks}`);
+  positiveInt("chunk: chunks", chunks);
   const d = normDim("chunk", dim, x.ndim);
   const size = Math.max(1, Math.ceil(x.shape[d] / chunks));
   return split(x, size, d);

@@ -9,6 +9,7 @@ import {
 import { copyOut, materialize, scatterStrided, forEachStrided } from "../strided.js";
 import { Tensor, assertTensor } from "../tensor.js";
 import { sumToShape } from "./reduce.js";
+import { positiveInt } from "../../util/validate.js";
 
 /** A view of x's storage with another geometry, recorded in the graph with `backward`. */
 function makeView(x: Tensor, name: string, shape: Shape, strides: readonly number[], offset: number, backward: (g: Tensor) => Tensor): Tensor {
@@ -169,7 +170,7 @@ export function slice(x: Tensor, dim: number, start?: number | null, end?: numbe
   for (const [name, v] of [["start", start], ["end", end]] as const) {
     if (v !== undefined && v !== null && !Number.isInteger(v)) throw new TypeError(`slice: ${name} must be an integer, got ${v}`);
   }
-  if (!Number.isInteger(step) || step <= 0) throw new RangeError(`slice: step must be a positive integer, got ${step}`);
+  positiveInt("slice: step", step);
   const clampIndex = (v: number) => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
   const s = start === undefined || start === null ? 0 : clampIndex(start);
   const e = end === undefined || end === null ? n : clampIndex(end);

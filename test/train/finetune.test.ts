@@ -1,19 +1,22 @@
-// `tsgpt finetune` through its library entry: a tiny random Llama with the 512-piece tokenizer,
+// LoRA fine-tuning (src/train/finetune.ts) on a tiny random Llama with the 512-piece tokenizer,
 // LoRA with dropout. Each checkpoint is a PEFT adapter directory plus the training state, and
-// 4 steps straight = 2 steps + resume + 2 steps, byte for byte.
+// 4 steps straight = 2 steps + resume + 2 steps, byte for byte. Bad requests are library errors,
+// which `tsgpt finetune` reports in terms of its flags with the usage exit code.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { finetune, type FinetuneArgs, type FinetuneResult } from "../../src/cli/finetune.js";
+import { finetune, type FinetuneArgs, type FinetuneResult } from "../../src/train/finetune.js";
 import { saveHFCheckpoint } from "../../src/formats/hf.js";
-import { FormatError } from "../../src/util/errors.js";
+import { FormatError, OptionError, RunDirectoryError } from "../../src/util/errors.js";
+import { run as finetuneCli } from "../../src/cli/finetune.js";
 import { applyAdapter, readAdapter } from "../../src/formats/peft.js";
 import { loadCheckpointSync } from "../../src/formats/load.js";
 import { LlamaForCausalLM, modelToCheckpoint } from "../../src/models/index.js";
 import { DEFAULT_SETTINGS, loadAdapterCheckpoint, loadTrainingCheckpoint, verifyCheckpoint } from "../../src/train/index.js";
 import { sharedPath, skipUnlessShared } from "../helpers/shared.js";
+import { capture } from "./helpers.js";
 
 const TOKENIZER = ["testdata", "tokenizer", "tok512.model"] as const;
 
@@ -86,5 +89,39 @@ describe("finetune", { skip: skipUnlessShared(...TOKENIZER) }, () => {
     bytes[bytes.length - 1] ^= 0xff;
     writeFileSync(weights, bytes);
     assert.throws(() => finetune({ out: runC, resume: true, log: null, progress: false }), (e: unknown) => e instanceof FormatError && e.file === weights && /checksum/.test(e.message));
+  });
+
+  test("a new run into a directory that holds one, or a resume without the run's settings, is a RunDirectoryError; damaged settings a FormatError", () => {
+    assert.throws(() => finetune({ args, out: runA, log: null, progress: false }),
+      (e: unknown) => e instanceof RunDirectoryError && e.reason === "occupied" && e.dir === runA);
+    const runD = join(dir, "run-d");
+    finetune({ args, out: runD, log: null, progress: false, stopAt: 2 });
+    unlinkSync(join(runD, "finetune_args.json"));
+    assert.throws(() => finetune({ out: runD, resume: true, log: null, progress: false }),
+      (e: unknown) => e instanceof RunDirectoryError && e.reason === "not-a-run" && /finetune_args\.json not found/.test(e.message));
+    writeFileSync(join(runD, "finetune_args.json"), JSON.stringify({ ...args, r: "2" }));
+    assert.throws(() => finetune({ out: runD, resume: true, log: null, progress: false }),
+      (e: unknown) => e instanceof FormatError && e.field === "r" && /expected a number, got "2"/.test(e.message));
+  });
+
+  test("a target that is not a linear layer of the model is an OptionError naming `targets`", () => {
+    assert.throws(() => finetune({ args: { ...args, targets: ["q_proj", "c_attn"] }, out: join(dir, "run-e"), log: null, progress: false }),
+      (e: unknown) => e instanceof OptionError && e.option === "targets" && /c_attn is not a linear layer of a llama model/.test(e.message));
+  });
+
+  test("tsgpt finetune reports those errors in terms of its flags, with exit code 2", async () => {
+    const flags = ["--base", args.base, "--data", args.data, "--steps", "1"];
+    const occupied = await capture(() => finetuneCli([...flags, "--out", runA]));
+    assert.equal(occupied.code, 2);
+    assert.match(occupied.err, /already holds a run: pass --resume to continue it, or choose another --out/);
+    const badTarget = await capture(() => finetuneCli([...flags, "--target", "c_attn", "--out", join(dir, "run-f")]));
+    assert.equal(badTarget.code, 2);
+    assert.match(badTarget.err, /tsgpt finetune: --target: c_attn is not a linear layer of a llama model \(choose from /);
+    const runG = join(dir, "run-g");
+    finetune({ args, out: runG, log: null, progress: false, stopAt: 1 });
+    unlinkSync(join(runG, "finetune_args.json"));
+    const noRun = await capture(() => finetuneCli(["--resume", "--out", runG]));
+    assert.equal(noRun.code, 2);
+    assert.match(noRun.err, /tsgpt finetune: --resume: .*finetune_args\.json not found/);
   });
 });
