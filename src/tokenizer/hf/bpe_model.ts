@@ -1,0 +1,200 @@
+// The BPE model of tokenizer.json (Rust tokenizers: models/bpe). A word starts as one symbol per
+// character (per byte for byte-level tokenizers); then the pair with the lowest merge rank is
+// merged, the leftmost first on ties, until no listed pair is left. Characters missing from the
+// vocabulary become their UTF-8 byte pieces "<0xAB>" (byte_fallback) or the unknown token.
+//
+// Symbols and merges work on ids: a pair (a, b) is the number a * 2^k + b in one Map, whose
+// value packs the merge's rank and the merged id. Encoded words are cached.
+import { BYTE_TO_CHAR, toByteLevel } from "./byte_level.js";
+import { bool, node, str, TokenizerFileError, type Node } from "./config.js";
+import { byteToPiece } from "../vocab.js";
+
+const encoder = new TextEncoder();
+const CACHE_LIMIT = 100_000;
+const MAX_CACHED_WORD = 256;
+
+export class BpeModel {
+  readonly vocab: Map<string, number>;
+  readonly unkId: number;
+  private readonly merges = new Map<number, number>();
+  /** Pairs and merge values pack two ids in `shift` bits each. */
+  private readonly shift: number;
+  private readonly byteFallback: boolean;
+  private readonly fuseUnk: boolean;
+  private readonly ignoreMerges: boolean;
+  private readonly prefix: string;
+  private readonly suffix: string;
+  /** Id of each byte's character (byte-level) and of each "<0xAB>" piece (byte fallback); -1 if absent. */
+  private readonly byteCharIds = new Int32Array(256).fill(-1);
+  private readonly bytePieceIds = new Int32Array(256).fill(-1);
+  private cache = new Map<string, number[]>();
+
+  constructor(json: unknown, where: string) {
+    const n = node(json, where);
+    this.vocab = readVocab(n);
+    let size = 0;
+    for (const id of this.vocab.values()) size = Math.max(size, id + 1);
+    this.shift = 2 ** Math.max(1, Math.ceil(Math.log2(size + 1)));
+    const dropout = n.json.dropout;
+    if (dropout !== undefined && dropout !== null && dropout !== 0) throw new TokenizerFileError(`${where}.dropout: BPE dropout (${JSON.stringify(dropout)}) is not supported`);
+    const unk = n.json.unk_token;
+    this.unkId = -1;
+    if (unk !== undefined && unk !== null) {
+      const id = typeof unk === "string" ? this.vocab.get(unk) : undefined;
+      if (id === undefined) throw new TokenizerFileError(`${where}.unk_token: ${JSON.stringify(unk)} is not in the vocabulary`);
+      this.unkId = id;
+    }
+    this.byteFallback = bool(n, "byte_fallback", false);
+    this.fuseUnk = bool(n, "fuse_unk", false);
+    this.ignoreMerges = bool(n, "ignore_merges", false);
+    this.prefix = str(n, "continuing_subword_prefix", "");
+    this.suffix = str(n, "end_of_word_suffix", "");
+    for (let b = 0; b < 256; b++) {
+      this.byteCharIds[b] = this.vocab.get(BYTE_TO_CHAR[b]!) ?? -1;
+      this.bytePieceIds[b] = this.vocab.get(byteToPiece(b)) ?? -1;
+    }
+    this.readMerges(n);
+  }
+
+  private readMerges(n: Node): void {
+    const merges = n.json.merges;
+    if (!Array.isArray(merges)) throw new TokenizerFileError(`${n.where}.merges: expected an array`);
+    for (let rank = 0; rank < merges.length; rank++) {
+      const m = merges[rank];
+      // Two spellings: "a b" (older files) or ["a", "b"].
+      const pair = typeof m === "string" ? splitMerge(m) : m;
+      if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== "string" || typeof pair[1] !== "string") {
+        throw new TokenizerFileError(`${n.where}.merges[${rank}]: expected "a b" or ["a", "b"], got ${JSON.stringify(m)}`);
+      }
+      const [a, b] = pair as [string, string];
+      const aId = this.vocab.get(a), bId = this.vocab.get(b);
+      const merged = a + (this.prefix && b.startsWith(this.prefix) ? b.slice(this.prefix.length) : b);
+      const mId = this.vocab.get(merged);
+      if (aId === undefined || bId === undefined || mId === undefined) {
+        const missing = aId === undefined ? a : bId === undefined ? b : merged;
+        throw new TokenizerFileError(`${n.where}.merges[${rank}]: ${JSON.stringify(missing)} is not in the vocabulary`);
+      }
+      this.merges.set(aId * this.shift + bId, rank * this.shift + mId);
+    }
+  }
+
+  /** Appends the ids of one pre-tokenized word; `byteLevel`: the word is read as UTF-8 bytes. */
+  encodeWord(word: string, byteLevel: boolean, out: number[]): void {
+    const cached = this.cache.get(word);
+    if (cached !== undefined) {
+      for (let i = 0; i < cached.length; i++) out.push(cached[i]!);
+      return;
+    }
+    const ids = this.encodeUncached(word, byteLevel);
+    if (word.length <= MAX_CACHED_WORD) {
+      if (this.cache.size >= CACHE_LIMIT) this.cache = new Map();
+      this.cache.set(word, ids);
+    }
+    for (let i = 0; i < ids.length; i++) out.push(ids[i]!);
+  }
+
+  private encodeUncached(word: string, byteLevel: boolean): number[] {
+    if (this.ignoreMerges) {
+      const whole = this.vocab.get(byteLevel ? toByteLevel(word) : word);
+      if (whole !== undefined) return [whole];
+    }
+    const symbols = byteLevel ? this.byteSymbols(word) : this.charSymbols(word);
+    return this.mergeAll(symbols);
+  }
+
+  /** One symbol per UTF-8 byte, spelled in the byte-level alphabet. */
+  private byteSymbols(word: string): number[] {
+    const bytes = encoder.encode(word);
+    if (this.prefix === "" && this.suffix === "") {
+      const ids: number[] = new Array(bytes.length);
+      let ok = true;
+      for (let i = 0; i < bytes.length; i++) {
+        const id = this.byteCharIds[bytes[i]!]!;
+        ids[i] = id;
+        if (id < 0) ok = false;
+      }
+      if (ok) return ids;
+    }
+    return this.symbolsFromUnits(Array.from(bytes, (b) => BYTE_TO_CHAR[b]!));
+  }
+
+  /** One symbol per Unicode character. */
+  private charSymbols(word: string): number[] {
+    return this.symbolsFromUnits(Array.from(word));
+  }
+
+  /** Symbols for the given characters, with prefix / suffix, byte fallback and unknowns (Rust: merge_word). */
+  private symbolsFromUnits(units: string[]): number[] {
+    const ids: number[] = [];
+    let pendingUnk = false;
+    for (let i = 0; i < units.length; i++) {
+      let s = units[i]!;
+      if (i > 0 && this.prefix) s = this.prefix + s;
+      if (i === units.length - 1 && this.suffix) s += this.suffix;
+      const id = this.vocab.get(s);
+      if (id !== undefined) {
+        if (pendingUnk) ids.push(this.unkId);
+        pendingUnk = false;
+        ids.push(id);
+        continue;
+      }
+      if (this.byteFallback) {
+        const bytes = encoder.encode(s);
+        const pieces = Array.from(bytes, (b) => this.bytePieceIds[b]!);
+        if (pieces.every((p) => p >= 0)) {
+          if (pendingUnk) ids.push(this.unkId);
+          pendingUnk = false;
+          ids.push(...pieces);
+          continue;
+        }
+      }
+      if (this.unkId >= 0) {
+        // A run of unknown characters is one unknown token when fuse_unk is set.
+        if (pendingUnk && !this.fuseUnk) ids.push(this.unkId);
+        pendingUnk = true;
+      }
+    }
+    if (pendingUnk) ids.push(this.unkId);
+    return ids;
+  }
+
+  /** Merges the lowest-ranked pair (leftmost on ties) until none is left. */
+  private mergeAll(ids: number[]): number[] {
+    const S = this.shift;
+    // ranks[i]: the packed merge of (ids[i], ids[i+1]), or -1.
+    const ranks: number[] = new Array(Math.max(0, ids.length - 1));
+    for (let i = 0; i + 1 < ids.length; i++) ranks[i] = this.merges.get(ids[i]! * S + ids[i + 1]!) ?? -1;
+    for (;;) {
+      let best = -1, bestValue = Infinity;
+      for (let i = 0; i < ranks.length; i++) {
+        const v = ranks[i]!;
+        if (v >= 0 && v < bestValue) { bestValue = v; best = i; }
+      }
+      if (best < 0) return ids;
+      ids[best] = bestValue % S;
+      ids.splice(best + 1, 1);
+      ranks.splice(best, 1);
+      if (best > 0) ranks[best - 1] = this.merges.get(ids[best - 1]! * S + ids[best]!) ?? -1;
+      if (best < ranks.length) ranks[best] = this.merges.get(ids[best]! * S + ids[best + 1]!) ?? -1;
+    }
+  }
+}
+
+function splitMerge(m: string): string[] | null {
+  const at = m.indexOf(" ", 1);
+  return at < 0 ? null : [m.slice(0, at), m.slice(at + 1)];
+}
+
+/** model.vocab: {"piece": id}, ids non-negative integers, unique. */
+export function readVocab(n: Node): Map<string, number> {
+  const v = n.json.vocab;
+  if (v === null || typeof v !== "object" || Array.isArray(v)) throw new TokenizerFileError(`${n.where}.vocab: expected an object {"piece": id}`);
+  const map = new Map<string, number>();
+  for (const [piece, id] of Object.entries(v)) {
+    if (!Number.isInteger(id) || (id as number) < 0) throw new TokenizerFileError(`${n.where}.vocab[${JSON.stringify(piece)}]: expected a non-negative integer id, got ${JSON.stringify(id)}`);
+    map.set(piece, id as number);
+  }
+  if (map.size === 0) throw new TokenizerFileError(`${n.where}.vocab: empty`);
+  return map;
+}
+
