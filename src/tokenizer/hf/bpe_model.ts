@@ -12,6 +12,8 @@ import { byteToPiece } from "../vocab.js";
 const encoder = new TextEncoder();
 const CACHE_LIMIT = 100_000;
 const MAX_CACHED_WORD = 256;
+/** Words with more symbols than this merge through a heap instead of rescanning. */
+const LONG_WORD = 48;
 
 export class BpeModel {
   readonly vocab: Map<string, number>;
@@ -160,6 +162,11 @@ export class BpeModel {
 
   /** Merges the lowest-ranked pair (leftmost on ties) until none is left. */
   private mergeAll(ids: number[]): number[] {
+    return ids.length > LONG_WORD ? this.mergeAllHeap(ids) : this.mergeAllShort(ids);
+  }
+
+  /** For short words: rescan the pair ranks after each merge (fast for a few dozen symbols). */
+  private mergeAllShort(ids: number[]): number[] {
     const S = this.shift;
     // ranks[i]: the packed merge of (ids[i], ids[i+1]), or -1.
     const ranks: number[] = new Array(Math.max(0, ids.length - 1));
@@ -177,6 +184,91 @@ export class BpeModel {
       if (best > 0) ranks[best - 1] = this.merges.get(ids[best - 1]! * S + ids[best]!) ?? -1;
       if (best < ranks.length) ranks[best] = this.merges.get(ids[best]! * S + ids[best + 1]!) ?? -1;
     }
+  }
+
+  /**
+   * For long words (a whole line when there is no pre-tokenizer): a linked list of symbols and a
+   * heap of candidate merges ordered by (rank, position), as the Rust library. An entry whose
+   * pair has changed since it was pushed is skipped when it comes up.
+   */
+  private mergeAllHeap(ids: number[]): number[] {
+    const S = this.shift;
+    const n = ids.length;
+    const id = Int32Array.from(ids);
+    const next = new Int32Array(n), prev = new Int32Array(n);
+    for (let i = 0; i < n; i++) { next[i] = i + 1 < n ? i + 1 : -1; prev[i] = i - 1; }
+    const heap = new MergeHeap();
+    const push = (pos: number): void => {
+      const q = next[pos]!;
+      if (q < 0) return;
+      const v = this.merges.get(id[pos]! * S + id[q]!);
+      if (v !== undefined) heap.push(v, pos);
+    };
+    for (let i = 0; i + 1 < n; i++) push(i);
+    while (heap.size > 0) {
+      const [value, pos] = heap.pop();
+      const q = next[pos]!;
+      if (id[pos]! < 0 || q < 0 || this.merges.get(id[pos]! * S + id[q]!) !== value) continue;
+      id[pos] = value % S;
+      id[q] = -1;
+      next[pos] = next[q]!;
+      if (next[q]! >= 0) prev[next[q]!] = pos;
+      if (prev[pos]! >= 0) push(prev[pos]!);
+      push(pos);
+    }
+    const out: number[] = [];
+    for (let i = 0; i >= 0; i = next[i]!) out.push(id[i]!);
+    return out;
+  }
+}
+
+/** A binary min-heap of (value, position) pairs; value (rank first) then position decide. */
+class MergeHeap {
+  private values: number[] = [];
+  private positions: number[] = [];
+
+  get size(): number {
+    return this.values.length;
+  }
+
+  private less(i: number, j: number): boolean {
+    const a = this.values[i]!, b = this.values[j]!;
+    return a < b || (a === b && this.positions[i]! < this.positions[j]!);
+  }
+
+  private swap(i: number, j: number): void {
+    [this.values[i], this.values[j]] = [this.values[j]!, this.values[i]!];
+    [this.positions[i], this.positions[j]] = [this.positions[j]!, this.positions[i]!];
+  }
+
+  push(value: number, pos: number): void {
+    this.values.push(value);
+    this.positions.push(pos);
+    for (let i = this.values.length - 1; i > 0;) {
+      const parent = (i - 1) >> 1;
+      if (!this.less(i, parent)) break;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  pop(): [number, number] {
+    const top: [number, number] = [this.values[0]!, this.positions[0]!];
+    const lastValue = this.values.pop()!, lastPos = this.positions.pop()!;
+    if (this.values.length > 0) {
+      this.values[0] = lastValue;
+      this.positions[0] = lastPos;
+      for (let i = 0; ;) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < this.values.length && this.less(l, m)) m = l;
+        if (r < this.values.length && this.less(r, m)) m = r;
+        if (m === i) break;
+        this.swap(i, m);
+        i = m;
+      }
+    }
+    return top;
   }
 }
 
