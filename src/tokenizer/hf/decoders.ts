@@ -7,8 +7,8 @@ import { prependScheme } from "./pre_tokenizers.js";
 export type Decode = (tokens: string[]) => string[];
 
 const KNOWN = ["Sequence", "ByteLevel", "Metaspace", "Replace", "ByteFallback", "Fuse", "Strip"];
-const utf8 = new TextDecoder("utf-8", { fatal: false });
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+const utf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** The decoder a tokenizer.json node describes (none: tokens joined with spaces, as the Rust library). */
 export function buildDecoder(json: unknown, where: string): (tokens: string[]) => string {
