@@ -26,7 +26,7 @@ import { contextLength, modelFromCheckpoint, type CausalLM } from "../models/ind
 import { QuantizedLinear } from "../nn/quantized_linear.js";
 import { addLoRA, countParameters, formatTrainableParameters, getLoRAFactors, loraParameters, setLoRAFactors } from "../nn/lora.js";
 import { Generator, manualSeed } from "../tensor/index.js";
-import { SentencePieceProcessor } from "../tokenizer/index.js";
+import { loadTokenizer } from "../tokenizer/index.js";
 import { getTemplate } from "../generate/templates.js";
 import {
   InstructDataset, encodeInstructExamples, instructBatches, readInstructJsonl, type InstructExample,
@@ -103,10 +103,10 @@ export function finetune(options: FinetuneOptions): FinetuneResult {
   say(formatTrainableParameters(counts));
 
   const tokPath = args.tokenizer ?? base.tokenizerPath;
-  if (!tokPath || !tokPath.endsWith(".model")) {
-    throw new UsageError(`--tokenizer: no SentencePiece .model found beside ${args.base}; pass one`);
+  if (!tokPath || tokPath.endsWith(".bin")) {
+    throw new UsageError(`--tokenizer: no tokenizer (.model or tokenizer.json) found beside ${args.base}; pass one`);
   }
-  const tok = SentencePieceProcessor.load(tokPath);
+  const tok = loadTokenizer(tokPath);
   const template = getTemplate(args.template);
   const maxLength = Math.min(args.settings.contextLength, contextLength(model.config));
   const { train: trainEx, val: valEx } = splitExamples(args);
@@ -206,7 +206,7 @@ function readArgs(out: string): FinetuneArgs {
 
 const SPECS: OptionSpecs = {
   base: { type: "string", arg: "PATH", help: "base model: Hugging Face directory, llama2.c .bin or GGUF" },
-  tokenizer: { type: "string", arg: "M.model", help: "SentencePiece model (default: the one beside the base)" },
+  tokenizer: { type: "string", arg: "PATH", help: "SentencePiece .model or tokenizer.json (default: the one beside the base)" },
   data: { type: "string", arg: "FILE", help: "training data, JSONL: Alpaca {instruction, input, output} or {messages: [...]}" },
   "val-data": { type: "string", arg: "FILE", help: "held-out data (default: --val-fraction of --data)" },
   "val-fraction": { type: "string", arg: "F", help: "share of --data held out when there is no --val-data", default: "0.1" },

@@ -9,6 +9,7 @@
 // Encoding, as the Rust library: find added tokens in the raw text → normalize the text between
 // them → find added tokens that match normalized text → pre-tokenize into words → the model
 // (BPE or Unigram) turns each word into ids → with special tokens, the post-processor's template.
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { AddedTokenMatcher, readAddedTokens, type AddedToken } from "./added_tokens.js";
 import { BpeModel } from "./bpe_model.js";
@@ -58,10 +59,13 @@ export class HFTokenizer {
   private readonly pieces: string[];
   private readonly pieceIds = new Map<string, number>();
   private readonly specialIds = new Set<number>();
+  /** SHA-256 of the files, or a way to compute it from the objects given to the constructor. */
+  private digest: string | (() => string);
 
   /** Builds a tokenizer from parsed tokenizer.json (and tokenizer_config.json) contents. */
-  constructor(json: unknown, config: unknown = {}, fileName = "tokenizer.json") {
+  constructor(json: unknown, config: unknown = {}, fileName = "tokenizer.json", digest?: string) {
     this.fileName = fileName;
+    this.digest = digest ?? (() => sha256(JSON.stringify(json) + "\n" + JSON.stringify(config)));
     const root = node(json, fileName);
     this.config = readTokenizerConfig(config, `${fileName.replace(/tokenizer\.json$/, "")}tokenizer_config.json`);
     this.model = buildModel(root.json.model, `${fileName}: model`);
@@ -90,9 +94,20 @@ export class HFTokenizer {
 
   /** Reads tokenizer.json, and tokenizer_config.json when `configPath` is given. */
   static load(path: string, configPath?: string): HFTokenizer {
-    const json = readJson(path, "tokenizer");
-    const config = configPath ? readJson(configPath, "tokenizer config") : {};
-    return new HFTokenizer(json, config, path);
+    const text = readText(path, "tokenizer");
+    const configText = configPath ? readText(configPath, "tokenizer config") : "{}";
+    const json = parseJson(text, path);
+    const config = parseJson(configText, configPath ?? "");
+    return new HFTokenizer(json, config, path, sha256(text + "\n" + configText));
+  }
+
+  /**
+   * Bytes that identify this tokenizer (a SHA-256 of its files), which token caches key on.
+   * A tokenizer.json is not rewritten: copy the file itself.
+   */
+  serialize(): Uint8Array {
+    if (typeof this.digest === "function") this.digest = this.digest();
+    return new TextEncoder().encode(`tokenizer.json sha256 ${this.digest}`);
   }
 
   // ---- vocabulary ----
@@ -124,9 +139,15 @@ export class HFTokenizer {
     return this.model.unkId;
   }
 
-  /** The BOS the post-processor puts first (e.g. Gemma's <bos>), else -1. */
+  /**
+   * The BOS a prompt starts with: the token the post-processor puts first (Gemma's <bos>), else
+   * tokenizer_config.json's bos_token unless add_bos_token is false there, else -1 (Qwen).
+   */
   get bosId(): number {
-    return this.template.prefix.length > 0 ? this.template.prefix[0]! : -1;
+    if (this.template.prefix.length > 0) return this.template.prefix[0]!;
+    const bos = this.config.bosToken;
+    if (bos === undefined || this.config.raw.add_bos_token === false) return -1;
+    return this.pieceIds.get(bos) ?? -1;
   }
 
   /** tokenizer_config.json's eos_token, else the post-processor's last token, else -1. */
@@ -235,13 +256,23 @@ export function cleanUpTokenizationSpaces(text: string): string {
     .replaceAll(" 've", "'ve").replaceAll(" 're", "'re");
 }
 
-export function readJson(path: string, what: string): unknown {
-  let text: string;
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+function readText(path: string, what: string): string {
   try {
-    text = readFileSync(path, "utf8");
+    return readFileSync(path, "utf8");
   } catch (err) {
     throw new Error(`cannot read ${what} '${path}': ${(err as Error).message}`);
   }
+}
+
+export function readJson(path: string, what: string): unknown {
+  return parseJson(readText(path, what), path);
+}
+
+function parseJson(text: string, path: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
