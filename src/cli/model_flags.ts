@@ -24,9 +24,12 @@ export function loadGenerator(v: Record<string, unknown>): Promise<TextGenerator
   });
 }
 
-/** The template named by --template, else the one the checkpoint declares (undefined: none we know). */
-export function templateFromFlags(v: Record<string, unknown>): PromptTemplate | undefined {
-  if (typeof v.template !== "string") return templateForCheckpoint(modelFlag(v));
+/**
+ * The template named by --template, else the one the checkpoint declares: the loaded tokenizer's
+ * own chat_template (tokenizer.json), else the tokenizer_config.json beside the weights.
+ */
+export function templateFromFlags(v: Record<string, unknown>, tokenizer?: object): PromptTemplate | undefined {
+  if (typeof v.template !== "string") return templateForCheckpoint(modelFlag(v), tokenizer);
   try {
     return getTemplate(v.template);
   } catch (err) {

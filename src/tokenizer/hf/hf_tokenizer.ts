@@ -11,6 +11,7 @@
 // (BPE or Unigram) turns each word into ids → with special tokens, the post-processor's template.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { ChatTemplate } from "../chat_template.js";
 import { AddedTokenMatcher, readAddedTokens, type AddedToken } from "./added_tokens.js";
 import { BpeModel } from "./bpe_model.js";
 import { node, TokenizerFileError, typeOf } from "./config.js";
@@ -48,6 +49,7 @@ export class HFTokenizer {
   readonly kind = "huggingface" as const;
   readonly fileName: string;
   readonly config: TokenizerConfig;
+  private readonly configFileName: string;
   private readonly model: WordModel;
   private readonly normalizer: Normalize | null;
   private readonly preTokenizer: PreTokenizer;
@@ -67,7 +69,8 @@ export class HFTokenizer {
     this.fileName = fileName;
     this.digest = digest ?? (() => sha256(JSON.stringify(json) + "\n" + JSON.stringify(config)));
     const root = node(json, fileName);
-    this.config = readTokenizerConfig(config, `${fileName.replace(/tokenizer\.json$/, "")}tokenizer_config.json`);
+    this.configFileName = `${fileName.replace(/[^/\\]*$/, "")}tokenizer_config.json`;
+    this.config = readTokenizerConfig(config, this.configFileName);
     this.model = buildModel(root.json.model, `${fileName}: model`);
     this.normalizer = buildNormalizer(root.json.normalizer, `${fileName}: normalizer`);
     this.preTokenizer = buildPreTokenizer(root.json.pre_tokenizer, `${fileName}: pre_tokenizer`);
@@ -91,6 +94,17 @@ export class HFTokenizer {
     this.rawMatcher = new AddedTokenMatcher(raw.map((t) => ({ content: t.content, token: t })));
     this.normalizedMatcher = new AddedTokenMatcher(norm.map((t) => ({ content: this.normalizer!(t.content), token: t })));
   }
+
+  /** The chat_template of tokenizer_config.json, or undefined when it has none. */
+  get chatTemplate(): ChatTemplate | undefined {
+    if (this.template_ === null) {
+      const specials = this.addedTokens.filter((t) => t.special).map((t) => t.content);
+      this.template_ = ChatTemplate.fromConfig(this.config, this.configFileName, specials);
+    }
+    return this.template_;
+  }
+
+  private template_: ChatTemplate | undefined | null = null;
 
   /** Reads tokenizer.json, and tokenizer_config.json when `configPath` is given. */
   static load(path: string, configPath?: string): HFTokenizer {
