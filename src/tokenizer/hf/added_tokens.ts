@@ -70,6 +70,10 @@ export class AddedTokenMatcher {
     const out: Section[] = [];
     let plainStart = 0;
     for (let i = 0; i < text.length;) {
+      if (!this.root.next.has(text[i]!)) {
+        i++; // no added token starts with this character
+        continue;
+      }
       const m = this.longestAt(text, i);
       if (!m || (m.token.singleWord && !standsAlone(text, i, m.end))) {
         i = m ? m.end : i + 1;

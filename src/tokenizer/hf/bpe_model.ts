@@ -3,11 +3,12 @@
 // merged, the leftmost first on ties, until no listed pair is left. Characters missing from the
 // vocabulary become their UTF-8 byte pieces "<0xAB>" (byte_fallback) or the unknown token.
 //
-// Symbols and merges work on ids: a pair (a, b) is the number a * 2^k + b in one Map, whose
-// value packs the merge's rank and the merged id. Encoded words are cached.
+// Symbols and merges work on ids: a table maps a pair (a, b) to the merge's rank and merged id
+// (pair_table.ts). Encoded words are cached.
 import { BYTE_TO_CHAR, toByteLevel } from "./byte_level.js";
 import { bool, node, str, TokenizerFileError, type Node } from "./config.js";
 import { byteToPiece } from "../vocab.js";
+import { PairTable } from "./pair_table.js";
 
 const encoder = new TextEncoder();
 const CACHE_LIMIT = 100_000;
@@ -18,9 +19,7 @@ const LONG_WORD = 48;
 export class BpeModel {
   readonly vocab: Map<string, number>;
   readonly unkId: number;
-  private readonly merges = new Map<number, number>();
-  /** Pairs and merge values pack two ids in `shift` bits each. */
-  private readonly shift: number;
+  private merges!: PairTable;
   private readonly byteFallback: boolean;
   private readonly fuseUnk: boolean;
   private readonly ignoreMerges: boolean;
@@ -34,9 +33,6 @@ export class BpeModel {
   constructor(json: unknown, where: string) {
     const n = node(json, where);
     this.vocab = readVocab(n);
-    let size = 0;
-    for (const id of this.vocab.values()) size = Math.max(size, id + 1);
-    this.shift = 2 ** Math.max(1, Math.ceil(Math.log2(size + 1)));
     const dropout = n.json.dropout;
     if (dropout !== undefined && dropout !== null && dropout !== 0) throw new TokenizerFileError(`${where}.dropout: BPE dropout (${JSON.stringify(dropout)}) is not supported`);
     const unk = n.json.unk_token;
@@ -61,6 +57,7 @@ export class BpeModel {
   private readMerges(n: Node): void {
     const merges = n.json.merges;
     if (!Array.isArray(merges)) throw new TokenizerFileError(`${n.where}.merges: expected an array`);
+    this.merges = new PairTable(merges.length);
     for (let rank = 0; rank < merges.length; rank++) {
       const m = merges[rank];
       // Two spellings: "a b" (older files) or ["a", "b"].
@@ -76,7 +73,7 @@ export class BpeModel {
         const missing = aId === undefined ? a : bId === undefined ? b : merged;
         throw new TokenizerFileError(`${n.where}.merges[${rank}]: ${JSON.stringify(missing)} is not in the vocabulary`);
       }
-      this.merges.set(aId * this.shift + bId, rank * this.shift + mId);
+      this.merges.set(aId, bId, rank, mId);
     }
   }
 
@@ -167,22 +164,25 @@ export class BpeModel {
 
   /** For short words: rescan the pair ranks after each merge (fast for a few dozen symbols). */
   private mergeAllShort(ids: number[]): number[] {
-    const S = this.shift;
-    // ranks[i]: the packed merge of (ids[i], ids[i+1]), or -1.
-    const ranks: number[] = new Array(Math.max(0, ids.length - 1));
-    for (let i = 0; i + 1 < ids.length; i++) ranks[i] = this.merges.get(ids[i]! * S + ids[i + 1]!) ?? -1;
+    const table = this.merges;
+    // slots[i]: the table slot of (ids[i], ids[i+1]), or -1 when that pair does not merge.
+    const slots: number[] = new Array(Math.max(0, ids.length - 1));
+    for (let i = 0; i + 1 < ids.length; i++) slots[i] = table.find(ids[i]!, ids[i + 1]!);
     for (;;) {
-      let best = -1, bestValue = Infinity;
-      for (let i = 0; i < ranks.length; i++) {
-        const v = ranks[i]!;
-        if (v >= 0 && v < bestValue) { bestValue = v; best = i; }
+      let best = -1, bestRank = Infinity;
+      for (let i = 0; i < slots.length; i++) {
+        const slot = slots[i]!;
+        if (slot >= 0) {
+          const rank = table.rankAt(slot);
+          if (rank < bestRank) { bestRank = rank; best = i; }
+        }
       }
       if (best < 0) return ids;
-      ids[best] = bestValue % S;
+      ids[best] = table.mergedAt(slots[best]!);
       ids.splice(best + 1, 1);
-      ranks.splice(best, 1);
-      if (best > 0) ranks[best - 1] = this.merges.get(ids[best - 1]! * S + ids[best]!) ?? -1;
-      if (best < ranks.length) ranks[best] = this.merges.get(ids[best]! * S + ids[best + 1]!) ?? -1;
+      slots.splice(best, 1);
+      if (best > 0) slots[best - 1] = table.find(ids[best - 1]!, ids[best]!);
+      if (best < slots.length) slots[best] = table.find(ids[best]!, ids[best + 1]!);
     }
   }
 
@@ -192,7 +192,7 @@ export class BpeModel {
    * pair has changed since it was pushed is skipped when it comes up.
    */
   private mergeAllHeap(ids: number[]): number[] {
-    const S = this.shift;
+    const table = this.merges;
     const n = ids.length;
     const id = Int32Array.from(ids);
     const next = new Int32Array(n), prev = new Int32Array(n);
@@ -201,15 +201,17 @@ export class BpeModel {
     const push = (pos: number): void => {
       const q = next[pos]!;
       if (q < 0) return;
-      const v = this.merges.get(id[pos]! * S + id[q]!);
-      if (v !== undefined) heap.push(v, pos);
+      const slot = table.find(id[pos]!, id[q]!);
+      if (slot >= 0) heap.push(table.rankAt(slot), pos);
     };
     for (let i = 0; i + 1 < n; i++) push(i);
     while (heap.size > 0) {
-      const [value, pos] = heap.pop();
+      const [rank, pos] = heap.pop();
       const q = next[pos]!;
-      if (id[pos]! < 0 || q < 0 || this.merges.get(id[pos]! * S + id[q]!) !== value) continue;
-      id[pos] = value % S;
+      if (id[pos]! < 0 || q < 0) continue;
+      const slot = table.find(id[pos]!, id[q]!);
+      if (slot < 0 || table.rankAt(slot) !== rank) continue; // the pair changed since it was pushed
+      id[pos] = table.mergedAt(slot);
       id[q] = -1;
       next[pos] = next[q]!;
       if (next[q]! >= 0) prev[next[q]!] = pos;
@@ -222,7 +224,7 @@ export class BpeModel {
   }
 }
 
-/** A binary min-heap of (value, position) pairs; value (rank first) then position decide. */
+/** A binary min-heap of (rank, position) pairs: the lowest rank first, then the leftmost. */
 class MergeHeap {
   private values: number[] = [];
   private positions: number[] = [];
