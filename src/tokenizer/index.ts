@@ -20,3 +20,4 @@ export { HFStreamDecoder } from "./hf/stream_decoder.js";
 export { loadGpt2Files } from "./hf/gpt2_files.js";
 export { TokenizerFileError } from "./hf/config.js";
 export { readTokenizerConfig, type TokenizerConfig } from "./hf/tokenizer_config.js";
+export { ChatTemplate, type TemplateMessage, type RenderOptions } from "./chat_template.js";
