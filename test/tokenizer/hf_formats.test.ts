@@ -91,6 +91,26 @@ describe("GPT-2's vocab.json + merges.txt", { skip: refSkip || skipUnlessShipped
   });
 });
 
+describe("a SmolLM-style pre-tokenizer: Digits then GPT-2's ByteLevel split", { skip: refSkip || skipUnlessShipped("llama3") }, () => {
+  for (const individual of [true, false]) {
+    test(`individual_digits ${individual}: ids identical to the reference`, () => {
+      const { json } = readShipped("llama3");
+      const smol = {
+        ...(json as object),
+        pre_tokenizer: { type: "Sequence", pretokenizers: [{ type: "Digits", individual_digits: individual }, { type: "ByteLevel", add_prefix_space: false, use_regex: true }] },
+      };
+      const ours = new HFTokenizer(smol, {}, "smol/tokenizer.json");
+      const ref = newReference(smol);
+      // The reference splits digits with JavaScript's \d (ASCII only), the Rust library any
+      // numeric character; and GPT-2's pattern with JavaScript's \s. Those characters stay out.
+      const texts = [...corpus, ...randomTexts(8, 2000)].map((t) => t.replace(/[\u0085\ufeff]|(?![0-9])\p{N}/gu, ""));
+      assertSameIds(texts, (t) => ours.encodeAsIds(t), (t) => ref.encode(t, { add_special_tokens: false }).ids);
+      // Any numeric character splits off, as Rust's char::is_numeric: "x٣4" is "x" + "٣" + "4".
+      if (individual) assert.deepEqual(ours.encodeAsIds("x٣4"), ["x", "٣", "4"].flatMap((t) => ours.encodeAsIds(t)));
+    });
+  }
+});
+
 describe("loadTokenizer picks the kind from the file", () => {
   test(".model is SentencePiece; tokenizer.json or its folder is Hugging Face", { skip: skipUnlessShared("testdata", "tokenizer", "tok512.model") || skipUnlessShipped("qwen3") }, () => {
     assert.equal(loadTokenizer(sharedPath("testdata", "tokenizer", "tok512.model")).kind, "sentencepiece");
@@ -154,7 +174,7 @@ describe("bad tokenizer.json files name the file, the field and what is unsuppor
   const cases: [string, Record<string, unknown>, RegExp][] = [
     ["WordPiece model", { model: { type: "WordPiece", vocab: {} } }, /t\.json: model: model type 'WordPiece' is not supported \(supported: BPE, Unigram\)/],
     ["unknown pre-tokenizer", { pre_tokenizer: { type: "BertPreTokenizer" } }, /t\.json: pre_tokenizer: pre-tokenizer type 'BertPreTokenizer' is not supported/],
-    ["pre-tokenizer inside a sequence", { pre_tokenizer: { type: "Sequence", pretokenizers: [{ type: "Digits" }] } }, /pre_tokenizer\.pretokenizers\[0\]: pre-tokenizer type 'Digits'/],
+    ["pre-tokenizer inside a sequence", { pre_tokenizer: { type: "Sequence", pretokenizers: [{ type: "Punctuation" }] } }, /pre_tokenizer\.pretokenizers\[0\]: pre-tokenizer type 'Punctuation'/],
     ["ByteLevel not last", { pre_tokenizer: { type: "Sequence", pretokenizers: [{ type: "ByteLevel" }, { type: "Metaspace" }] } }, /ByteLevel pre-tokenizer followed by others is not supported/],
     ["unknown normalizer", { normalizer: { type: "Precompiled", precompiled_charsmap: "" } }, /t\.json: normalizer: normalizer type 'Precompiled' is not supported/],
     ["unknown decoder", { decoder: { type: "CTC" } }, /t\.json: decoder: decoder type 'CTC' is not supported/],

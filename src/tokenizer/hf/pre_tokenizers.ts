@@ -4,6 +4,7 @@
 //   Split      cut at a pattern's matches; `behavior` says what happens to the matched text
 //   ByteLevel  GPT-2's split (optional) — the model then sees each piece as UTF-8 bytes
 //   Metaspace  SentencePiece style: spaces become "▁", a "▁" may be prepended, optional split
+//   Digits     numbers apart from the rest: each digit alone, or runs of digits together
 //   Sequence   each pre-tokenizer in turn, on every piece the previous one made
 import { bool, list, node, pattern, str, typeOf, unsupported, TokenizerFileError, type Node } from "./config.js";
 import { compileOnigRegex } from "./onig_regex.js";
@@ -22,7 +23,7 @@ export interface PreTokenizer {
   byteLevel: boolean;
 }
 
-const KNOWN = ["Sequence", "Split", "ByteLevel", "Metaspace"];
+const KNOWN = ["Sequence", "Split", "ByteLevel", "Metaspace", "Digits"];
 const GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
 export type SplitBehavior = "Removed" | "Isolated" | "MergedWithPrevious" | "MergedWithNext" | "Contiguous";
@@ -52,6 +53,7 @@ function buildStep(n: Node): PreTokenize {
     case "Split": return splitStep(n);
     case "ByteLevel": return byteLevelStep(n);
     case "Metaspace": return metaspaceStep(n);
+    case "Digits": return digitsStep(n);
     default: return unsupported(n, "pre-tokenizer", KNOWN);
   }
 }
@@ -149,6 +151,17 @@ function byteLevelStep(n: Node): PreTokenize {
       if (re) splitPiece(piece, re, "Isolated", false, out);
       else out.push(piece);
     }
+    return out;
+  };
+}
+
+/** Rust's char::is_numeric (\p{N}) characters split off, one by one or as runs. */
+function digitsStep(n: Node): PreTokenize {
+  const behavior: SplitBehavior = bool(n, "individual_digits", false) ? "Isolated" : "Contiguous";
+  const re = /\p{N}/gu;
+  return (pieces) => {
+    const out: Piece[] = [];
+    for (const piece of pieces) splitPiece(piece, re, behavior, false, out);
     return out;
   };
 }
