@@ -44,7 +44,8 @@ function metaspace(n: Node): Decode {
   const replacement = str(n, "replacement", "\u2581");
   const stripFirst = prependScheme(n) !== "never";
   return (tokens) => tokens.map((t, i) => {
-    // The first token loses its replacement characters (the prefix the pre-tokenizer added).
+    // The first token loses its replacement characters (the prefix the pre-tokenizer added), as
+    // in the Rust library; transformers.js drops only one leading space (they differ for "▁▁…").
     if (i === 0 && stripFirst) return t.replaceAll(replacement, "");
     return t.replaceAll(replacement, " ");
   });

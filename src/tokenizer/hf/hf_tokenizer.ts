@@ -250,7 +250,7 @@ export class HFTokenizer {
 
   /** Text of ids pushed one at a time, never half a UTF-8 character (no clean-up of spaces). */
   createStreamDecoder(options: { skipSpecialTokens?: boolean } = {}): HFStreamDecoder {
-    return new HFStreamDecoder((ids) => this.decode(ids, { skipSpecialTokens: options.skipSpecialTokens, cleanUpTokenizationSpaces: false }));
+    return new HFStreamDecoder((ids) => this.decode(ids, { skipSpecialTokens: options.skipSpecialTokens, cleanUpTokenizationSpaces: false }), this.vocabSize);
   }
 }
 

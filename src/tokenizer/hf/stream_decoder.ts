@@ -10,11 +10,14 @@ export class HFStreamDecoder {
   private prefix = 0;
   private read = 0;
 
-  constructor(private readonly decode: (ids: number[]) => string) {}
+  constructor(
+    private readonly decode: (ids: number[]) => string,
+    private readonly vocabSize: number,
+  ) {}
 
   /** Adds one id; returns the text that is now final (possibly ""). */
   push(id: number): string {
-    this.decode([id]); // checks the id
+    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) throw new RangeError(`token id ${id} is out of range (vocabulary size ${this.vocabSize})`);
     this.ids.push(id);
     const before = this.decode(this.ids.slice(this.prefix, this.read));
     const after = this.decode(this.ids.slice(this.prefix));
