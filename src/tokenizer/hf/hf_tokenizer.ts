@@ -61,6 +61,8 @@ export class HFTokenizer {
   private readonly pieces: string[];
   private readonly pieceIds = new Map<string, number>();
   private readonly specialIds = new Set<number>();
+  /** The chat template, compiled on first use (null: not yet). */
+  private compiledChatTemplate: ChatTemplate | undefined | null = null;
   /** SHA-256 of the files, or a way to compute it from the objects given to the constructor. */
   private digest: string | (() => string);
 
@@ -97,14 +99,12 @@ export class HFTokenizer {
 
   /** The chat_template of tokenizer_config.json, or undefined when it has none. */
   get chatTemplate(): ChatTemplate | undefined {
-    if (this.template_ === null) {
+    if (this.compiledChatTemplate === null) {
       const specials = this.addedTokens.filter((t) => t.special).map((t) => t.content);
-      this.template_ = ChatTemplate.fromConfig(this.config, this.configFileName, specials);
+      this.compiledChatTemplate = ChatTemplate.fromConfig(this.config, this.configFileName, specials);
     }
-    return this.template_;
+    return this.compiledChatTemplate;
   }
-
-  private template_: ChatTemplate | undefined | null = null;
 
   /** Reads tokenizer.json, and tokenizer_config.json when `configPath` is given. */
   static load(path: string, configPath?: string): HFTokenizer {
