@@ -32,12 +32,13 @@ async function runOrThrow(argv: string[]): Promise<number> {
   if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
   modelFlag(v);
   const flags = samplingFromFlags(v);
-  const template = templateFromFlags(v);
-  if (!template) throw new UsageError(`--template is required: the checkpoint declares no template we know (${Object.keys(TEMPLATES).join(", ")})`);
+  const named = typeof v.template === "string" ? templateFromFlags(v) : undefined; // a bad name fails before loading
   const verbose = v.verbose === true;
   const log = (line: string) => { if (verbose) process.stderr.write(`${line}\n`); };
 
   const gen = await loadGenerator(v);
+  const template = named ?? templateFromFlags(v, gen.tokenizer);
+  if (!template) throw new UsageError(`--template is required: the checkpoint declares no chat_template (built-in: ${Object.keys(TEMPLATES).join(", ")})`);
   const base = mergeOptions(gen, { ...flags, stop: [...template.stop, ...(flags.stop ?? [])] });
   const resolved = resolveGenerateOptions(base);
   base.seed = resolved.seed;

@@ -16,7 +16,7 @@ import { loadCheckpoint } from "../formats/load.js";
 import { tokenizerForCheckpoint } from "../formats/gguf_tokenizer.js";
 import type { Checkpoint } from "../formats/types.js";
 import { contextLength, modelFromCheckpoint } from "../models/index.js";
-import { SentencePieceProcessor } from "../tokenizer/index.js";
+import { loadTokenizer, type Tokenizer } from "../tokenizer/index.js";
 import { evaluatePerplexity, listDataFiles, tokenizeFiles } from "../train/index.js";
 import { DecoderModel } from "../generate/decoder.js";
 import { evaluateQuantization, perplexity, tokenWindows, type QuantizationEvalRow } from "../generate/perplexity.js";
@@ -26,7 +26,7 @@ import type { PlannedDType } from "../quant/checkpoint.js";
 const SPECS: OptionSpecs = {
   model: { type: "string", arg: "PATH", help: "checkpoint: Hugging Face directory, llama2.c .bin or GGUF (quantized too)" },
   data: { type: "string", arg: "FILE", help: "UTF-8 text to score (a directory: all its files)" },
-  tokenizer: { type: "string", arg: "M.model", help: "SentencePiece model (default: the checkpoint's, or the GGUF's own vocabulary)" },
+  tokenizer: { type: "string", arg: "PATH", help: "SentencePiece .model or tokenizer.json (default: the checkpoint's, or the GGUF's own vocabulary)" },
   context: { type: "string", arg: "N", help: "window length (default: the model's context)" },
   "batch-size": { type: "string", arg: "N", help: "windows per forward pass, float checkpoints (default: 8)" },
   "max-tokens": { type: "string", arg: "N", help: "score at most N tokens of the text (default: all)" },
@@ -102,13 +102,13 @@ function parseOutputType(raw: string): "auto" | "same" | PlannedDType {
   throw new UsageError(`--output-type must be auto, same, q8_0, q6_k, q5_0, q4_1, q4_0, q4_k, q8_row, f16 or f32, got '${raw}'`);
 }
 
-/** --tokenizer, else the .model beside the weights, else the vocabulary embedded in a GGUF. */
-function tokenizerFor(ckpt: Checkpoint, modelPath: string, explicit: string | undefined): SentencePieceProcessor {
-  const path = explicit ?? ckpt.tokenizerPath;
-  if (path && path.endsWith(".model")) return SentencePieceProcessor.load(path);
-  if (explicit) throw new UsageError(`--tokenizer ${explicit}: expected a SentencePiece .model file`);
+/** --tokenizer, else the .model / tokenizer.json beside the weights, else the vocabulary embedded in a GGUF. */
+function tokenizerFor(ckpt: Checkpoint, modelPath: string, explicit: string | undefined): Tokenizer {
+  if (explicit) return loadTokenizer(explicit);
+  const path = ckpt.tokenizerPath;
+  if (path && !path.endsWith(".bin")) return loadTokenizer(path);
   if (ckpt.vocab) return tokenizerForCheckpoint(ckpt);
-  throw new Error(`${modelPath}: no SentencePiece tokenizer (.model) beside the weights; pass one with --tokenizer`);
+  throw new Error(`${modelPath}: no tokenizer (tokenizer.model / tokenizer.json) beside the weights; pass one with --tokenizer`);
 }
 
 function printResult(loss: number, ppl: number, tokens: number, context: number, json: boolean, seconds: number): void {

@@ -17,7 +17,7 @@ export { finetune, type FinetuneArgs, type FinetuneOptions, type FinetuneResult 
 
 const SPECS: OptionSpecs = {
   base: { type: "string", arg: "PATH", help: "base model: Hugging Face directory, llama2.c .bin or GGUF" },
-  tokenizer: { type: "string", arg: "M.model", help: "SentencePiece model (default: the one beside the base)" },
+  tokenizer: { type: "string", arg: "PATH", help: "SentencePiece .model or tokenizer.json (default: the one beside the base)" },
   data: { type: "string", arg: "FILE", help: "training data, JSONL: Alpaca {instruction, input, output} or {messages: [...]}" },
   "val-data": { type: "string", arg: "FILE", help: "held-out data (default: --val-fraction of --data)" },
   "val-fraction": { type: "string", arg: "F", help: "share of --data held out when there is no --val-data", default: "0.1" },

@@ -7,7 +7,7 @@ import { getTemplate, templateForCheckpoint, type PromptTemplate } from "../gene
 export const MODEL_SPECS: OptionSpecs = {
   model: { type: "string", arg: "PATH", help: "checkpoint: Hugging Face directory, llama2.c .bin or GGUF" },
   adapter: { type: "string", arg: "DIR", help: "PEFT LoRA adapter directory, merged into the weights at load" },
-  tokenizer: { type: "string", arg: "M.model", help: "SentencePiece model (default: the one beside the checkpoint)" },
+  tokenizer: { type: "string", arg: "PATH", help: "SentencePiece .model, tokenizer.json or a folder with one (default: the one beside the checkpoint)" },
 };
 
 /** The --model path; a UsageError when it is missing. */
@@ -24,9 +24,12 @@ export function loadGenerator(v: Record<string, unknown>): Promise<TextGenerator
   });
 }
 
-/** The template named by --template, else the one the checkpoint declares (undefined: none we know). */
-export function templateFromFlags(v: Record<string, unknown>): PromptTemplate | undefined {
-  if (typeof v.template !== "string") return templateForCheckpoint(modelFlag(v));
+/**
+ * The template named by --template, else the one the checkpoint declares: the loaded tokenizer's
+ * own chat_template (tokenizer.json), else the tokenizer_config.json beside the weights.
+ */
+export function templateFromFlags(v: Record<string, unknown>, tokenizer?: object): PromptTemplate | undefined {
+  if (typeof v.template !== "string") return templateForCheckpoint(modelFlag(v), tokenizer);
   try {
     return getTemplate(v.template);
   } catch (err) {

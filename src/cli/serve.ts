@@ -38,10 +38,11 @@ async function runOrThrow(argv: string[]): Promise<number> {
   const concurrency = numberOption(v, "concurrency", { min: 1, integer: true })!;
   const maxQueued = numberOption(v, "max-queue", { min: 0, integer: true })!;
   const maxTokens = numberOption(v, "max-tokens", { min: 1, integer: true });
-  const template = templateFromFlags(v);
+  const named = typeof v.template === "string" ? templateFromFlags(v) : undefined; // a bad name fails before loading
 
   const t0 = performance.now();
   const generator = await loadGenerator(v);
+  const template = named ?? templateFromFlags(v, generator.tokenizer);
   const d = generator.model.dims;
   const modelName = typeof v["model-name"] === "string" ? v["model-name"] : basename(resolve(model)).replace(/\.(bin|gguf)$/, "");
   const log = v.verbose === true ? (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`) : undefined;

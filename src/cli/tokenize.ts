@@ -1,13 +1,13 @@
-// `tsgpt tokenize`: encode text with a SentencePiece model, like spm_encode.
+// `tsgpt tokenize`: encode text with a SentencePiece model (like spm_encode) or a tokenizer.json.
 //   tsgpt tokenize --model tokenizer.model --text "Hello world"          → ▁Hello ▁world
 //   tsgpt tokenize --model tokenizer.model --input notes.txt --ids       → one line of ids per line
 //   tsgpt tokenize --model tokenizer.model --text "Hi" --json --bos      → {"text":..,"ids":..,"pieces":..}
 import { readFileSync } from "node:fs";
 import { parseOptions, UsageError, type OptionSpecs, runCommand } from "./args.js";
-import { SentencePieceProcessor } from "../tokenizer/processor.js";
+import { loadTokenizer } from "../tokenizer/tokenizer.js";
 
 const SPECS: OptionSpecs = {
-  model: { type: "string", arg: "PATH", help: "SentencePiece .model file" },
+  model: { type: "string", arg: "PATH", help: "SentencePiece .model, tokenizer.json (or GPT-2 vocab.json), or a folder with one" },
   text: { type: "string", arg: "TEXT", help: "text to encode" },
   input: { type: "string", arg: "FILE", help: "encode each line of FILE ('-' for stdin)" },
   pieces: { type: "boolean", help: "print pieces (the default)" },
@@ -17,7 +17,7 @@ const SPECS: OptionSpecs = {
   json: { type: "boolean", help: "print one JSON object per text: {text, ids, pieces}" },
 };
 
-const SUMMARY = "Encode text with a SentencePiece model; prints pieces (default) or ids, one line per input line.";
+const SUMMARY = "Encode text with a SentencePiece model or a tokenizer.json; prints pieces (default) or ids, one line per input line.";
 
 export function run(argv: string[]): Promise<number> {
   return runCommand("tokenize", () => runOrThrow(argv));
@@ -32,7 +32,7 @@ function runOrThrow(argv: string[]): number {
   if ((v.text === undefined) === (v.input === undefined)) throw new UsageError("give exactly one of --text or --input");
   if (v.pieces && v.ids && !v.json) throw new UsageError("choose one of --pieces or --ids");
 
-  const sp = SentencePieceProcessor.load(v.model);
+  const sp = loadTokenizer(v.model);
   const texts = typeof v.text === "string" ? [v.text] : readLines(v.input as string);
   const opts = { addBos: v.bos === true, addEos: v.eos === true };
   const out: string[] = [];

@@ -86,6 +86,8 @@ async function runOrThrow(argv: string[]): Promise<number> {
   const tokenizerPath = join(out, "tokenizer.model");
   let sp: SentencePieceProcessor;
   if (typeof v.tokenizer === "string") {
+    // A run directory keeps its tokenizer as tokenizer.model, so training takes SentencePiece models only.
+    if (!v.tokenizer.endsWith(".model")) throw new UsageError(`--tokenizer ${v.tokenizer}: train takes a SentencePiece .model (tokenizer.json works with generate, chat, serve, eval, finetune and tokenize)`);
     sp = SentencePieceProcessor.load(v.tokenizer);
     writeBytesAtomic(tokenizerPath, sp.serialize());
   } else if (v.char === true) {

@@ -4,6 +4,7 @@
 //   model.safetensors         the weights, or model.safetensors.index.json + shards
 //   generation_config.json    optional sampling defaults
 //   tokenizer.model           optional SentencePiece model
+//   tokenizer.json            or a Hugging Face tokenizers file (+ tokenizer_config.json)
 //
 // GPT-2 weights: Hugging Face's GPT-2 uses `Conv1D` layers whose weight is stored (in, out),
 // the transpose of nn.Linear. Inside tsgpt every linear weight is (out, in), so the c_attn,
@@ -12,7 +13,7 @@
 // `attn.masked_bias`); names are normalised to GPT2LMHeadModel's and the buffers are dropped.
 import { architectureOf, canonicalName as archCanonicalName, isTransposedInFiles } from "../arch/index.js";
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { Checkpoint, ModelConfig, StoredTensor } from "./types.js";
 import { FormatError } from "../util/errors.js";
 import { SafetensorsReader, writeSafetensors, type LazyTensor, type TensorSource } from "./safetensors.js";
@@ -124,7 +125,7 @@ export function readHFCheckpoint(dir: string): Checkpoint {
   return ck;
 }
 
-/** tokenizer.model, else a single other *.model file, else tokenizer.bin, in `dir`. */
+/** tokenizer.model, else a single other *.model file, else tokenizer.json, else tokenizer.bin, in `dir`. */
 export function findTokenizer(dir: string): string | undefined {
   const first = join(dir, "tokenizer.model");
   if (existsSync(first)) return first;
@@ -136,6 +137,7 @@ export function findTokenizer(dir: string): string | undefined {
   }
   const models = names.filter((n) => n.endsWith(".model")).sort();
   if (models.length > 0) return join(dir, models.find((n) => n.startsWith("tok")) ?? models[0]!);
+  if (names.includes("tokenizer.json")) return join(dir, "tokenizer.json");
   if (names.includes("tokenizer.bin")) return join(dir, "tokenizer.bin");
   return undefined;
 }
@@ -190,5 +192,12 @@ export function saveHFCheckpoint(dir: string, checkpoint: Checkpoint, options: S
   if (tok && tok.endsWith(".model")) {
     const dest = join(dir, "tokenizer.model");
     if (!existsSync(dest) || statSync(dest).ino !== statSync(tok).ino) copyFileAtomic(tok, dest);
+  }
+  if (tok && basename(tok) === "tokenizer.json") {
+    // A Hugging Face tokenizer travels with its settings (special tokens, chat template).
+    for (const name of ["tokenizer.json", "tokenizer_config.json"]) {
+      const src = join(dirname(tok), name), dest = join(dir, name);
+      if (existsSync(src) && (!existsSync(dest) || statSync(dest).ino !== statSync(src).ino)) copyFileAtomic(src, dest);
+    }
   }
 }

@@ -22,7 +22,7 @@ export {
 export { StopStringFilter, TextStream } from "./stream.js";
 export { TextGenerator, type LoadOptions } from "./text_generator.js";
 export {
-  TEMPLATES, getTemplate, detectTemplate, templateForCheckpoint, encodeChat,
+  TEMPLATES, getTemplate, detectTemplate, templateForCheckpoint, encodeChat, jinjaPromptTemplate,
   llama2Template, alpacaTemplate, vicunaTemplate,
   type PromptTemplate, type TemplateName, type ChatMessage, type PromptSegment, type Role, type ChatTokenizer,
 } from "./templates.js";

@@ -8,8 +8,13 @@
 //   llama2  <s>[INST] <<SYS>>\n{system}\n<</SYS>>\n\n{user} [/INST] {assistant} </s><s>[INST] {user} [/INST]
 //   alpaca  {preamble}\n\n### Instruction:\n{user}\n\n[### Input:\n{input}\n\n]### Response:\n{assistant}
 //   vicuna  {system} USER: {user} ASSISTANT: {assistant}</s>USER: {user} ASSISTANT:
+//
+// A checkpoint's own Jinja `chat_template` (tokenizer_config.json) is used through the same
+// interface (jinjaPromptTemplate), rendered exactly as transformers' apply_chat_template.
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { ChatTemplate } from "../tokenizer/chat_template.js";
+import { readTokenizerConfig } from "../tokenizer/hf/tokenizer_config.js";
 
 export type Role = "system" | "user" | "assistant";
 
@@ -30,7 +35,8 @@ export interface PromptSegment {
 export type TemplateName = "llama2" | "alpaca" | "vicuna";
 
 export interface PromptTemplate {
-  name: TemplateName;
+  /** A built-in name, or "chat_template" for a checkpoint's own Jinja template. */
+  name: TemplateName | "chat_template";
   /** Renders the conversation so far, ending where the assistant's next reply begins. */
   render(messages: readonly ChatMessage[]): PromptSegment[];
   /** Strings that end an assistant reply besides EOS (e.g. the next "USER:"). */
@@ -149,32 +155,81 @@ export function detectTemplate(chatTemplate: string): PromptTemplate | undefined
 }
 
 /**
- * The template a checkpoint declares: the `chat_template` of the tokenizer_config.json beside
- * its weights, if it names a format we know. `modelPath` is the checkpoint directory or file.
+ * A Jinja chat template as a PromptTemplate: the conversation rendered with the generation
+ * prompt, stopping at the template's end-of-turn token. With `bosEos` (for tokenizers that do
+ * not find special-token text in a string, as SentencePiece), the rendered text is cut at the
+ * BOS / EOS strings, which become the tokens themselves.
  */
-export function templateForCheckpoint(modelPath: string): PromptTemplate | undefined {
+export function jinjaPromptTemplate(template: ChatTemplate, bosEos?: { bos?: string; eos?: string }): PromptTemplate {
+  return {
+    name: "chat_template",
+    stop: template.stop,
+    render(messages) {
+      const text = template.render(messages, { addGenerationPrompt: true });
+      return bosEos ? splitAtBosEos(text, bosEos.bos, bosEos.eos) : [{ text, bos: false, eos: false }];
+    },
+  };
+}
+
+/** "<s>a</s><s>b" → [{a, bos, eos}, {b, bos}]. */
+function splitAtBosEos(text: string, bos: string | undefined, eos: string | undefined): PromptSegment[] {
+  const segments: PromptSegment[] = [];
+  let current: PromptSegment = { text: "", bos: false, eos: false };
+  let i = 0;
+  while (i < text.length) {
+    if (bos && text.startsWith(bos, i)) {
+      if (current.text !== "" || current.bos) segments.push(current);
+      current = { text: "", bos: true, eos: false };
+      i += bos.length;
+    } else if (eos && text.startsWith(eos, i)) {
+      current.eos = true;
+      segments.push(current);
+      current = { text: "", bos: false, eos: false };
+      i += eos.length;
+    } else {
+      current.text += text[i];
+      i++;
+    }
+  }
+  if (current.text !== "" || current.bos || segments.length === 0) segments.push(current);
+  return segments;
+}
+
+/** A tokenizer that carries its own chat template (HFTokenizer does). */
+interface TemplateCarrier {
+  readonly kind?: string;
+  readonly chatTemplate?: ChatTemplate;
+}
+
+/**
+ * The template a checkpoint declares. A tokenizer.json tokenizer's own chat_template comes
+ * first; otherwise the tokenizer_config.json beside the weights (`modelPath`: the checkpoint
+ * directory or file): a SentencePiece checkpoint whose template is one of the built-in formats
+ * keeps it, any other template is rendered as written. Undefined when there is none.
+ */
+export function templateForCheckpoint(modelPath: string, tokenizer?: TemplateCarrier): PromptTemplate | undefined {
+  if (tokenizer?.kind === "huggingface" && tokenizer.chatTemplate) return jinjaPromptTemplate(tokenizer.chatTemplate);
   const dir = existsSync(modelPath) && statSync(modelPath).isDirectory() ? modelPath : dirname(modelPath);
   const file = join(dir, "tokenizer_config.json");
   if (!existsSync(file)) return undefined;
-  let config: unknown;
+  let json: unknown;
   try {
-    config = JSON.parse(readFileSync(file, "utf8"));
+    json = JSON.parse(readFileSync(file, "utf8"));
   } catch (err) {
     throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
   }
-  const ct = (config as { chat_template?: unknown }).chat_template;
-  if (typeof ct === "string") return detectTemplate(ct);
-  // Newer files may hold a list of named templates: [{ name, template }].
-  if (Array.isArray(ct)) {
-    for (const entry of ct) {
-      const t = (entry as { template?: unknown }).template;
-      if (typeof t === "string") {
-        const found = detectTemplate(t);
-        if (found) return found;
-      }
+  const config = readTokenizerConfig(json, file);
+  const sources = Object.values(config.chatTemplates);
+  if (sources.length === 0) return undefined;
+  if (tokenizer?.kind !== "huggingface") {
+    for (const source of sources) {
+      const builtIn = detectTemplate(source);
+      if (builtIn) return builtIn;
     }
   }
-  return undefined;
+  const template = ChatTemplate.fromConfig(config, file, [config.bosToken, config.eosToken].filter((t): t is string => t !== undefined));
+  if (!template) return undefined;
+  return tokenizer?.kind === "huggingface" ? jinjaPromptTemplate(template) : jinjaPromptTemplate(template, { bos: config.bosToken, eos: config.eosToken });
 }
 
 /** The minimum a tokenizer must offer to encode a chat. */

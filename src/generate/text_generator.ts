@@ -14,7 +14,7 @@ import { mergeAdapter, readAdapter } from "../formats/peft.js";
 import { dequantize } from "../quant/quantize.js";
 import { isQuantDType } from "../quant/types.js";
 import { tokenizerForCheckpoint } from "../formats/gguf_tokenizer.js";
-import { SentencePieceProcessor } from "../tokenizer/processor.js";
+import { loadTokenizer } from "../tokenizer/tokenizer.js";
 import { DecoderModel } from "./decoder.js";
 import {
   generate, generateBatch, optionsFromGenerationConfig, stream,
@@ -23,7 +23,7 @@ import {
 import type { TextStream } from "./stream.js";
 
 export interface LoadOptions {
-  /** A SentencePiece .model; default: the checkpoint's own, or a .model beside the weights. */
+  /** A SentencePiece .model, a tokenizer.json (or GPT-2 vocab.json); default: the checkpoint's own, or one beside the weights. */
   tokenizerPath?: string;
   /** A PEFT LoRA adapter directory, merged into the weights at load. */
   adapter?: string;
@@ -37,7 +37,7 @@ export class TextGenerator {
     readonly defaults: GenerateOptions = {},
   ) {}
 
-  /** Loads a checkpoint (HF directory, llama2.c .bin, …) and its SentencePiece tokenizer. */
+  /** Loads a checkpoint (HF directory, llama2.c .bin, …) and its tokenizer (SentencePiece or tokenizer.json). */
   static async load(modelPath: string, options: LoadOptions = {}): Promise<TextGenerator> {
     const ckpt = await loadCheckpoint(modelPath);
     if (options.adapter) mergeAdapterInto(ckpt, options.adapter);
@@ -45,12 +45,12 @@ export class TextGenerator {
     // A GGUF carries its vocabulary: use it when no .model was given or found.
     if (!tokPath && ckpt.vocab) return TextGenerator.fromCheckpoint(ckpt, tokenizerForCheckpoint(ckpt));
     if (!tokPath) {
-      throw new Error(`${modelPath}: no SentencePiece tokenizer (.model) found beside the weights; pass one with --tokenizer / tokenizerPath`);
+      throw new Error(`${modelPath}: no tokenizer (tokenizer.model / tokenizer.json) found beside the weights; pass one with --tokenizer / tokenizerPath`);
     }
     if (tokPath.endsWith(".bin")) {
       throw new Error(`${tokPath}: a llama2.c tokenizer.bin cannot be used for generation; pass the SentencePiece .model it was made from`);
     }
-    const tokenizer = SentencePieceProcessor.load(tokPath);
+    const tokenizer = loadTokenizer(tokPath);
     return TextGenerator.fromCheckpoint(ckpt, tokenizer);
   }
 
@@ -84,12 +84,12 @@ export class TextGenerator {
   }
 }
 
-/** The checkpoint's tokenizer, else tokenizer.model or tok<vocab>.model (llama2.c's naming) beside the weights. */
+/** The checkpoint's tokenizer, else tokenizer.model, tok<vocab>.model (llama2.c's naming) or tokenizer.json beside the weights. */
 function findTokenizer(ckpt: Checkpoint, modelPath: string): string | undefined {
   if (ckpt.tokenizerPath && !ckpt.tokenizerPath.endsWith(".bin")) return ckpt.tokenizerPath;
   const dir = existsSync(modelPath) && statSync(modelPath).isDirectory() ? modelPath : dirname(modelPath);
   const stem = basename(modelPath).replace(/\.[^.]*$/, "");
-  const candidates = ["tokenizer.model", `${stem}.model`, `tok${ckpt.config.vocab_size}.model`];
+  const candidates = ["tokenizer.model", `${stem}.model`, `tok${ckpt.config.vocab_size}.model`, "tokenizer.json"];
   for (const c of candidates) {
     const p = join(dir, c);
     if (existsSync(p)) return p;

@@ -1,5 +1,6 @@
 // Public API of the tokenizer layer: SentencePiece models (read, write, encode, decode),
-// normalization, batch encoding with padding.
+// Hugging Face tokenizer.json / GPT-2 files, normalization, batch encoding with padding,
+// chat templates.
 export { SentencePieceProcessor, type EncodeOptions, type EncodedToken } from "./processor.js";
 export { encodeBatch, type BatchEncodeOptions, type BatchEncoding, type BatchTokenizer } from "./batch.js";
 export { StreamDecoder } from "./stream_decoder.js";
@@ -13,3 +14,10 @@ export { byteToPiece, pieceToByte } from "./vocab.js";
 export { writeFileAtomic } from "../util/atomic_write.js";
 export { trainSentencePiece, writeModelFiles, vocabText, type TrainerOptions } from "./trainer.js";
 export { NORMALIZATION_RULES, TrainerOptionError, type ModelTypeName, type NormalizationRuleName } from "./trainer_options.js";
+export { loadTokenizer, findTokenizerFile, type Tokenizer } from "./tokenizer.js";
+export { HFTokenizer, type HFEncodeOptions, type HFDecodeOptions } from "./hf/hf_tokenizer.js";
+export { HFStreamDecoder } from "./hf/stream_decoder.js";
+export { loadGpt2Files } from "./hf/gpt2_files.js";
+export { TokenizerFileError } from "./hf/config.js";
+export { readTokenizerConfig, type TokenizerConfig } from "./hf/tokenizer_config.js";
+export { ChatTemplate, type TemplateMessage, type RenderOptions } from "./chat_template.js";

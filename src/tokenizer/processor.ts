@@ -49,6 +49,8 @@ export interface EncodedToken {
 }
 
 export class SentencePieceProcessor {
+  /** Which kind of tokenizer this is (HFTokenizer says "huggingface"). */
+  readonly kind = "sentencepiece" as const;
   readonly proto: ModelProto;
   readonly trainerSpec: Required<TrainerSpec>;
   private readonly vocab: Vocab;

@@ -28,7 +28,7 @@ import { contextLength, modelFromCheckpoint, type CausalLM } from "../models/ind
 import { QuantizedLinear } from "../quant/quantized_linear.js";
 import { addLoRA, countParameters, formatTrainableParameters, getLoRAFactors, loraParameters, setLoRAFactors } from "../nn/lora.js";
 import { Generator, manualSeed } from "../tensor/index.js";
-import { SentencePieceProcessor } from "../tokenizer/index.js";
+import { loadTokenizer } from "../tokenizer/index.js";
 import { getTemplate } from "../generate/templates.js";
 import { InstructDataset, encodeInstructExamples, instructBatches, readInstructJsonl, type InstructExample } from "./instruct.js";
 import { train, type TrainResult, type TrainSettings, type TrainableModel } from "./trainer.js";
@@ -105,10 +105,10 @@ export function finetune(options: FinetuneOptions): FinetuneResult {
   say(formatTrainableParameters(counts));
 
   const tokPath = args.tokenizer ?? base.tokenizerPath;
-  if (!tokPath || !tokPath.endsWith(".model")) {
-    throw new OptionError("tokenizer", `no SentencePiece .model found beside ${args.base}; pass one`);
+  if (!tokPath || tokPath.endsWith(".bin")) {
+    throw new OptionError("tokenizer", `no tokenizer (.model or tokenizer.json) found beside ${args.base}; pass one`);
   }
-  const tok = SentencePieceProcessor.load(tokPath);
+  const tok = loadTokenizer(tokPath);
   const template = getTemplate(args.template);
   const maxLength = Math.min(args.settings.contextLength, contextLength(model.config));
   const { train: trainEx, val: valEx } = splitExamples(args);

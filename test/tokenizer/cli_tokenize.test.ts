@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { run } from "../../src/cli/tokenize.js";
 import { skipUnlessShared } from "../helpers/shared.js";
 import { loadVectors, modelPath } from "./vector_cases.js";
+import { loadReference, readShipped, skipUnlessShipped } from "./hf_reference.js";
 
 async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "", err = "";
@@ -49,4 +50,19 @@ test("tokenize: usage errors exit 2, a bad model exits 1 naming it", async () =>
   const bad = await capture(["--model", "does-not-exist.model", "--text", "x"]);
   assert.equal(bad.code, 1);
   assert.match(bad.err, /does-not-exist\.model/);
+});
+
+test("tokenize --model tokenizer.json (or its folder) gives the reference's ids", { skip: skipUnlessShipped("qwen3") }, async () => {
+  const reference = await loadReference();
+  if (typeof reference === "string") return;
+  const { dir, json, config } = readShipped("qwen3");
+  const ref = new reference.Tokenizer(json, config);
+  const text = "Hello world, 안녕하세요 🎉 <|im_start|>";
+  const byFile = await capture(["--model", join(dir, "tokenizer.json"), "--text", text, "--json"]);
+  assert.equal(byFile.code, 0, byFile.err);
+  const out = JSON.parse(byFile.out) as { ids: number[]; pieces: string[] };
+  assert.deepEqual(out.ids, ref.encode(text, { add_special_tokens: false }).ids);
+  assert.equal(out.pieces.length, out.ids.length);
+  const byDir = await capture(["--model", dir, "--text", text, "--ids"]);
+  assert.equal(byDir.out, out.ids.join(" ") + "\n");
 });
