@@ -3,7 +3,7 @@
 // parseModelProto(serializeModelProto(m)) === m, and serializeModelProto(parseModelProto(b))
 // gives back the bytes b of any model the C++ library wrote: fields keep their presence
 // (absent stays `undefined`), and fields this schema does not know are kept raw.
-import { decodeMessage, encodeMessage, withDefaults, type FieldSpec, type MessageSchema, type UnknownField } from "./protobuf.js";
+import { asciiString, decodeMessage, encodeMessage, withDefaults, type FieldSpec, type MessageSchema, type UnknownField } from "./protobuf.js";
 
 export { ProtoError, type UnknownField } from "./protobuf.js";
 
@@ -196,6 +196,7 @@ export const SENTENCE_PIECE_SCHEMA: MessageSchema = {
     field(2, "score", "float", { default: 0 }),
     field(3, "type", "enum", { default: PieceType.NORMAL }),
   ],
+  fastDecode: decodePieceFast,
 };
 
 export const MODEL_PROTO_SCHEMA: MessageSchema = {
@@ -208,6 +209,53 @@ export const MODEL_PROTO_SCHEMA: MessageSchema = {
     field(5, "denormalizer_spec", "message", { message: NORMALIZER_SPEC_SCHEMA }),
   ],
 };
+
+const pieceDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const scoreBytes = new Uint8Array(4);
+const scoreView = new Float32Array(scoreBytes.buffer);
+
+/**
+ * A SentencePiece message in its usual shape (piece: short string, score: float, type: one-byte
+ * enum, each at most once, nothing else) decoded without the general machinery; loading Llama's
+ * 32k pieces is most of a model's load time. Anything else → null, and the general decoder runs.
+ */
+function decodePieceFast(buf: Uint8Array, start: number, end: number): Record<string, unknown> | null {
+  const out: SentencePiece = { piece: "" };
+  let pos = start, seen = 0;
+  while (pos < end) {
+    const tag = buf[pos++]!;
+    if (tag === 0x0a && !(seen & 1)) {
+      const len = buf[pos++]!;
+      if (len >= 0x80 || pos + len > end) return null;
+      const text = asciiOrUtf8(buf, pos, pos + len);
+      if (text === null) return null;
+      out.piece = text;
+      pos += len;
+      seen |= 1;
+    } else if (tag === 0x15 && !(seen & 2) && pos + 4 <= end) {
+      scoreBytes[0] = buf[pos]!; scoreBytes[1] = buf[pos + 1]!; scoreBytes[2] = buf[pos + 2]!; scoreBytes[3] = buf[pos + 3]!;
+      out.score = scoreView[0]!;
+      pos += 4;
+      seen |= 2;
+    } else if (tag === 0x18 && !(seen & 4) && pos < end && buf[pos]! < 0x80) {
+      out.type = buf[pos++]!;
+      seen |= 4;
+    } else {
+      return null;
+    }
+  }
+  return (seen & 1) ? (out as unknown as Record<string, unknown>) : null;
+}
+
+function asciiOrUtf8(buf: Uint8Array, s: number, e: number): string | null {
+  const ascii = asciiString(buf, s, e);
+  if (ascii !== null) return ascii;
+  try {
+    return pieceDecoder.decode(buf.subarray(s, e));
+  } catch {
+    return null; // the general decoder reports where
+  }
+}
 
 /**
  * Parses the bytes of a `.model` file. `fileNameForErrors` names the file in error messages,

@@ -3,6 +3,8 @@
 
 import { PrefixMatcher } from "./byte_trie.js";
 import { PieceType, pieceTypeOf, type ModelProto } from "./model_proto.js";
+import { PieceTrie } from "./piece_trie.js";
+import { buildSymbolTrie } from "./user_symbols.js";
 
 /** A piece chosen by an encoder: byte range [begin, end) of the normalized text, and its id. */
 export interface EncodedPiece {
@@ -64,6 +66,48 @@ export class Vocab {
     if (unk < 0) throw new Error(`${where}: ModelProto.pieces: no piece of type UNKNOWN (the model needs an <unk>)`);
     this.unkId = unk;
     this.prefixMatcher = new PrefixMatcher(this.userDefinedSymbols);
+  }
+
+  private pieceTrie: PieceTrie | null = null;
+  private symbolTrie: PieceTrie | null | undefined = undefined;
+  private byteIdTable: Int32Array | null = null;
+
+  /**
+   * NORMAL, USER_DEFINED and UNUSED pieces (the ones segmentation may produce) in a byte trie,
+   * built on first use so that loading a model stays cheap.
+   */
+  get trie(): PieceTrie {
+    if (!this.pieceTrie) {
+      const encoder = new TextEncoder();
+      let bytes = new Uint8Array(1 << 16);
+      const trie = new PieceTrie(this.size * 8);
+      for (let id = 0; id < this.size; id++) {
+        const t = this.types[id];
+        if (t !== PieceType.NORMAL && t !== PieceType.USER_DEFINED && t !== PieceType.UNUSED) continue;
+        const piece = this.pieces[id]!;
+        if (piece.length * 3 > bytes.length) bytes = new Uint8Array(piece.length * 3);
+        const n = encoder.encodeInto(piece, bytes).written;
+        trie.insert(bytes, 0, n, id);
+      }
+      this.pieceTrie = trie;
+    }
+    return this.pieceTrie;
+  }
+
+  /** The user-defined symbols as a trie (null when there are none). */
+  get userSymbolTrie(): PieceTrie | null {
+    if (this.symbolTrie === undefined) this.symbolTrie = buildSymbolTrie(this.userDefinedSymbols);
+    return this.symbolTrie;
+  }
+
+  /** For each byte value, the id of its `<0xNN>` piece (the unk id when the model lacks it). */
+  get byteIds(): Int32Array {
+    if (!this.byteIdTable) {
+      const ids = new Int32Array(256);
+      for (let b = 0; b < 256; b++) ids[b] = this.pieceToId(byteToPiece(b));
+      this.byteIdTable = ids;
+    }
+    return this.byteIdTable;
   }
 
   /** The id of `piece`; unknown pieces map to the unk id, as in the library. */
