@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "./atomic_write.js";
 import { BpeEncoder, bpeEncode } from "./bpe.js";
 import { decodePieces as decodeToText, type DecodeContext } from "./decode.js";
-import { ModelType, parseModelProto, PieceType, serializeModelProto, trainerSpecWithDefaults, type ModelProto, type TrainerSpec } from "./model_proto.js";
+import { ModelType, parseModelProto, PieceType, serializeModelProto, trainerSpecWithDefaults, type ModelProto, type NormalizerSpec, type TrainerSpec } from "./model_proto.js";
 import { Normalizer, type NormalizedBuffer, type NormalizedText } from "./normalizer.js";
 import { seededRandom, type RandomSource } from "./random.js";
 import { Segments } from "./segments.js";
@@ -105,6 +105,11 @@ export class SentencePieceProcessor {
   /** Writes the model to `path` atomically (temporary file, fsync, rename). */
   save(path: string): void {
     writeFileAtomic(path, this.serialize());
+  }
+
+  /** The normalizer settings in effect (proto2 defaults filled in). */
+  get normalizerSpec(): Required<NormalizerSpec> {
+    return this.normalizer.spec;
   }
 
   /** Reseeds the random stream used by sampling. */
