@@ -231,6 +231,9 @@ export class Normalizer {
     }
 
     let consumed = pos;
+    // Room for every remaining input byte to become 3 (a space → U+2581) plus the dummy spaces;
+    // the loop keeps this true, so the ASCII path writes without checking.
+    out.reserve(3 * (end - pos) + 8);
     if (!this.treatWhitespaceAsSuffix && spec.addDummyPrefix) this.putSpace(out, consumed);
     const removeExtra = spec.removeExtraWhitespaces;
     const escape = spec.escapeWhitespaces;
@@ -245,7 +248,6 @@ export class Normalizer {
           if (!prevWasSpace) this.putSpace(out, consumed);
           prevWasSpace = removeExtra;
         } else {
-          out.reserve(1);
           out.bytes[out.length] = b;
           out.orig[out.length++] = consumed;
           prevWasSpace = false;
@@ -260,7 +262,7 @@ export class Normalizer {
       // Squeeze: drop spaces that follow a space.
       if (prevWasSpace) while (start < repEnd && src[start] === SPACE) start++;
       if (start < repEnd) {
-        out.reserve((repEnd - start) * 3);
+        out.reserve((repEnd - start) * 3 + 3 * (end - pos) + 8);
         for (let i = start; i < repEnd; i++) {
           const c = src[i]!;
           if (escape && c === SPACE) this.putSpace(out, consumed);
@@ -290,7 +292,6 @@ export class Normalizer {
 
   private putSpace(out: NormalizedBuffer, origOffset: number): void {
     const space = this.space;
-    out.reserve(space.length);
     for (let i = 0; i < space.length; i++) {
       out.bytes[out.length] = space[i]!;
       out.orig[out.length++] = origOffset;
