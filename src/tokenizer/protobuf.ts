@@ -22,6 +22,8 @@ export interface FieldSpec {
   default?: unknown;
   /** Nested message schema for kind "message". */
   message?: MessageSchema;
+  /** Decoded elsewhere: the general decoder checks its wire type and steps over it. */
+  skip?: boolean;
 }
 
 export interface MessageSchema {
@@ -197,6 +199,10 @@ function decodeRange(schema: MessageSchema, buf: Uint8Array, start: number, end:
     r.index = list ? list.length : -1;
     if (wire !== wireTypeOf(spec.kind)) {
       r.fail(`wire type ${wire} does not match the field's type (${spec.kind})`, tagStart);
+    }
+    if (spec.skip) {
+      r.skip(wire);
+      continue;
     }
     const value = spec.kind === "message" ? decodeNested(spec, r) : decodeValue(spec, r);
     if (list) list.push(value);
