@@ -4,7 +4,7 @@
 // round by round so both see the same machine load. Prints MB/s of UTF-8 input and the ratio.
 //
 //   npm run bench:tokenizer                       # builds, then runs dist/bench/tokenizer/encode_bench.js
-//   node dist/bench/tokenizer/encode_bench.js --rounds 7 --only encode
+//   node --expose-gc dist/bench/tokenizer/encode_bench.js --rounds 7 --only encode
 //
 // Measured: model load (llama2.model; tsgpt in fresh Node processes, so cold, and again in
 // the bench's own process; the library in its long-lived process); encode, one
@@ -72,7 +72,11 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/** Collects garbage left by earlier rounds first (node --expose-gc), so no round pays for another. */
+const collect = (globalThis as { gc?: () => void }).gc ?? (() => {});
+
 function seconds(f: () => void): number {
+  collect();
   const t = performance.now();
   f();
   return (performance.now() - t) / 1000;
