@@ -7,6 +7,7 @@
 // tokenize into a cache → model (preset or config.json) → train with checkpoints → print a
 // sample of generated text.
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseOptions, numberOption, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import { SentencePieceProcessor, serializeModelProto } from "../tokenizer/index.js";
@@ -152,7 +153,8 @@ interface RunContext {
 
 async function trainAndReport(c: RunContext): Promise<number> {
   const { out, sp, settings: s, say } = c;
-  const corpus = loadTokenCorpus(c.source.dataFiles, sp, join(out, "cache"));
+  // Tokenizing uses every core; the ids do not depend on how many.
+  const corpus = loadTokenCorpus(c.source.dataFiles, sp, join(out, "cache"), undefined, { threads: availableParallelism() });
   say(`data: ${corpus.ids.length.toLocaleString("en-US")} tokens${corpus.built ? "" : " (from the cache)"}`);
   const { train: trainIds, val: valIds } = splitCorpus(corpus.ids, 0.1);
   const need = s.contextLength + 1;

@@ -30,6 +30,42 @@ export class DoubleArrayTrie {
     return (unit >>> 10) << ((unit & (1 << 9)) >>> 6);
   }
 
+  /** Set by longestPrefix(): the value of the key it found. */
+  lastValue = 0;
+
+  /** Whether some key starts with byte `c`. */
+  hasChildOfRoot(c: number): boolean {
+    const units = this.units;
+    if (units.length === 0) return false;
+    const node = DoubleArrayTrie.offset(units[0]!) ^ c;
+    return node < units.length && (units[node]! & 0x800000ff) >>> 0 === c;
+  }
+
+  /**
+   * Length of the longest key that is a prefix of bytes[pos..end) (0 if none); its value goes
+   * to `lastValue`. The allocation-free form of commonPrefixSearch, for the normalizer's loop.
+   */
+  longestPrefix(bytes: Uint8Array, pos: number, end: number): number {
+    const units = this.units;
+    if (units.length === 0) return 0;
+    let best = 0;
+    let node = DoubleArrayTrie.offset(units[0]!);
+    for (let i = pos; i < end; i++) {
+      const c = bytes[i]!;
+      node ^= c;
+      if (node >= units.length) break;
+      const unit = units[node]!;
+      if ((unit & 0x800000ff) >>> 0 !== c) break;
+      node ^= DoubleArrayTrie.offset(unit);
+      if ((unit >>> 8) & 1) {
+        if (node >= units.length) break;
+        best = i - pos + 1;
+        this.lastValue = units[node]! & 0x7fffffff;
+      }
+    }
+    return best;
+  }
+
   /**
    * Every key that is a prefix of bytes[pos..end), shortest first. Out-of-range positions (a
    * corrupted trie) end the search instead of reading past the array.

@@ -3,7 +3,9 @@
 // parseModelProto(serializeModelProto(m)) === m, and serializeModelProto(parseModelProto(b))
 // gives back the bytes b of any model the C++ library wrote: fields keep their presence
 // (absent stays `undefined`), and fields this schema does not know are kept raw.
-import { decodeMessage, encodeMessage, withDefaults, type FieldSpec, type MessageSchema, type UnknownField } from "./protobuf.js";
+import { asciiString, decodeMessage, encodeMessage, withDefaults, type FieldSpec, type MessageSchema, type UnknownField } from "./protobuf.js";
+
+import { validCharLength } from "./utf8.js";
 
 export { ProtoError, type UnknownField } from "./protobuf.js";
 
@@ -196,6 +198,7 @@ export const SENTENCE_PIECE_SCHEMA: MessageSchema = {
     field(2, "score", "float", { default: 0 }),
     field(3, "type", "enum", { default: PieceType.NORMAL }),
   ],
+  fastDecode: decodePieceFast,
 };
 
 export const MODEL_PROTO_SCHEMA: MessageSchema = {
@@ -209,14 +212,214 @@ export const MODEL_PROTO_SCHEMA: MessageSchema = {
   ],
 };
 
+const pieceDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const scoreBytes = new Uint8Array(4);
+const scoreView = new Float32Array(scoreBytes.buffer);
+
+/**
+ * A SentencePiece message in its usual shape (piece: short string, score: float, type: one-byte
+ * enum, each at most once, nothing else) decoded without the general machinery; loading Llama's
+ * 32k pieces is most of a model's load time. Anything else → null, and the general decoder runs.
+ */
+function decodePieceFast(buf: Uint8Array, start: number, end: number): Record<string, unknown> | null {
+  const out: SentencePiece = { piece: "" };
+  let pos = start, seen = 0;
+  while (pos < end) {
+    const tag = buf[pos++]!;
+    if (tag === 0x0a && !(seen & 1)) {
+      const len = buf[pos++]!;
+      if (len >= 0x80 || pos + len > end) return null;
+      const text = asciiOrUtf8(buf, pos, pos + len);
+      if (text === null) return null;
+      out.piece = text;
+      pos += len;
+      seen |= 1;
+    } else if (tag === 0x15 && !(seen & 2) && pos + 4 <= end) {
+      scoreBytes[0] = buf[pos]!; scoreBytes[1] = buf[pos + 1]!; scoreBytes[2] = buf[pos + 2]!; scoreBytes[3] = buf[pos + 3]!;
+      out.score = scoreView[0]!;
+      pos += 4;
+      seen |= 2;
+    } else if (tag === 0x18 && !(seen & 4) && pos < end && buf[pos]! < 0x80) {
+      out.type = buf[pos++]!;
+      seen |= 4;
+    } else {
+      return null;
+    }
+  }
+  return (seen & 1) ? (out as unknown as Record<string, unknown>) : null;
+}
+
+function asciiOrUtf8(buf: Uint8Array, s: number, e: number): string | null {
+  const ascii = asciiString(buf, s, e);
+  if (ascii !== null) return ascii;
+  try {
+    return pieceDecoder.decode(buf.subarray(s, e));
+  } catch {
+    return null; // the general decoder reports where
+  }
+}
+
+/**
+ * The pieces of a parsed model as columns over the file's bytes: what a processor needs to
+ * load (scores, types, where each piece's UTF-8 text is) without making 32k objects and
+ * strings first. `ModelProto.pieces` is built from it only when someone reads it.
+ */
+export interface PieceColumns {
+  count: number;
+  /** The file's bytes; piece i's text is bytes[textStart[i], textEnd[i]). */
+  bytes: Uint8Array;
+  textStart: Int32Array;
+  textEnd: Int32Array;
+  /** 0 where absent. */
+  scores: Float32Array;
+  /** NORMAL where absent. */
+  types: Int32Array;
+  /** Bit 1: score present, bit 2: type present. */
+  present: Uint8Array;
+}
+
+const PIECE_COLUMNS = Symbol("pieceColumns");
+
+/** The columns parseModelProto kept for `proto`, or null (a proto built in code, or already edited). */
+export function pieceColumnsOf(proto: ModelProto): PieceColumns | null {
+  const c = (proto as unknown as Record<symbol, PieceColumns | undefined>)[PIECE_COLUMNS];
+  return c && !Object.getOwnPropertyDescriptor(proto, "pieces")?.writable ? c : null;
+}
+
+/** ModelProto with its pieces left to the column scan (see parseModelProto). */
+const MODEL_PROTO_SKIPPING_PIECES: MessageSchema = {
+  name: MODEL_PROTO_SCHEMA.name,
+  fields: MODEL_PROTO_SCHEMA.fields.map((f) => (f.num === 1 ? { ...f, skip: true } : f)),
+};
+
 /**
  * Parses the bytes of a `.model` file. `fileNameForErrors` names the file in error messages,
  * e.g. "tokenizer.model: ModelProto.pieces[17].score: truncated 32-bit value at byte 420".
  */
 export function parseModelProto(bytes: Uint8Array, fileNameForErrors = "<model>"): ModelProto {
-  const msg = decodeMessage(MODEL_PROTO_SCHEMA, bytes, fileNameForErrors) as unknown as ModelProto;
-  if (msg.pieces === undefined) msg.pieces = [];
+  const columns = scanPieces(bytes);
+  if (!columns) {
+    // Pieces in an unusual shape: the general decoder reads them (and says what is wrong).
+    const msg = decodeMessage(MODEL_PROTO_SCHEMA, bytes, fileNameForErrors) as unknown as ModelProto;
+    if (msg.pieces === undefined) msg.pieces = [];
+    return msg;
+  }
+  const msg = decodeMessage(MODEL_PROTO_SKIPPING_PIECES, bytes, fileNameForErrors) as unknown as ModelProto;
+  // `pieces` is made on first read, then is a plain property like any other.
+  Object.defineProperty(msg, "pieces", {
+    configurable: true,
+    enumerable: true,
+    get(): SentencePiece[] {
+      const pieces = materializePieces(columns);
+      Object.defineProperty(msg, "pieces", { value: pieces, writable: true, configurable: true, enumerable: true });
+      return pieces;
+    },
+    set(value: SentencePiece[]) {
+      Object.defineProperty(msg, "pieces", { value, writable: true, configurable: true, enumerable: true });
+    },
+  });
+  Object.defineProperty(msg, PIECE_COLUMNS, { value: columns, enumerable: false });
   return msg;
+}
+
+/**
+ * Finds every top-level `pieces` message and reads it into columns, when all of them have the
+ * usual shape (see decodePieceFast); else null. Top-level fields other than pieces are only
+ * stepped over here.
+ */
+function scanPieces(buf: Uint8Array): PieceColumns | null {
+  const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  let cap = 1024, count = 0;
+  let textStart = new Int32Array(cap), textEnd = new Int32Array(cap), types = new Int32Array(cap);
+  let scores = new Float32Array(cap), present = new Uint8Array(cap);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const end = bytes.length;
+  let pos = 0;
+  while (pos < end) {
+    const tag = bytes[pos++]!;
+    if (tag >= 0x80) return null; // field numbers > 15: not ModelProto's own
+    const wire = tag & 7;
+    if (wire !== 2) return null; // every top-level field of ModelProto is length-delimited
+    let len = 0, shift = 0, b = 0;
+    do {
+      if (pos >= end || shift > 28) return null;
+      b = bytes[pos++]!;
+      len |= (b & 0x7f) << shift;
+      shift += 7;
+    } while (b >= 0x80);
+    if (len < 0 || pos + len > end) return null;
+    if (tag === 0x0a) {
+      if (count === cap) {
+        cap *= 2;
+        textStart = grow(textStart, cap); textEnd = grow(textEnd, cap); types = grow(types, cap);
+        const s = new Float32Array(cap); s.set(scores); scores = s;
+        const p = new Uint8Array(cap); p.set(present); present = p;
+      }
+      if (!scanPiece(bytes, view, pos, pos + len, count, textStart, textEnd, scores, types, present)) return null;
+      count++;
+    }
+    pos += len;
+  }
+  return { count, bytes, textStart, textEnd, scores, types, present };
+}
+
+function grow(a: Int32Array, cap: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(cap);
+  b.set(a);
+  return b;
+}
+
+/** One SentencePiece message in the usual shape into row i of the columns; false if unusual. */
+function scanPiece(bytes: Uint8Array, view: DataView, pos: number, end: number, i: number,
+  textStart: Int32Array, textEnd: Int32Array, scores: Float32Array, types: Int32Array, present: Uint8Array): boolean {
+  let seen = 0;
+  types[i] = PieceType.NORMAL;
+  scores[i] = 0;
+  while (pos < end) {
+    const tag = bytes[pos++]!;
+    if (tag === 0x0a && !(seen & 1)) {
+      const len = bytes[pos++]!;
+      if (len >= 0x80 || pos + len > end) return false;
+      textStart[i] = pos;
+      textEnd[i] = pos + len;
+      pos += len;
+      seen |= 1;
+    } else if (tag === 0x15 && !(seen & 2) && pos + 4 <= end) {
+      scores[i] = view.getFloat32(pos, true);
+      pos += 4;
+      seen |= 2;
+    } else if (tag === 0x18 && !(seen & 4) && pos < end && bytes[pos]! < 0x80) {
+      types[i] = bytes[pos++]!;
+      seen |= 4;
+    } else {
+      return false;
+    }
+  }
+  if (!(seen & 1)) return false;
+  present[i] = seen >> 1;
+  // The text must be valid UTF-8 (the general decoder reports where it is not).
+  for (let k = textStart[i]!, e = textEnd[i]!; k < e;) {
+    const n = bytes[k]! < 0x80 ? 1 : validCharLength(bytes, k, e);
+    if (n === 0) return false;
+    k += n;
+  }
+  return true;
+}
+
+/** Piece i's text. */
+export function pieceText(c: PieceColumns, i: number): string {
+  return asciiOrUtf8(c.bytes, c.textStart[i]!, c.textEnd[i]!)!;
+}
+
+function materializePieces(c: PieceColumns): SentencePiece[] {
+  const pieces: SentencePiece[] = new Array(c.count);
+  for (let i = 0; i < c.count; i++) {
+    const p: SentencePiece = { piece: pieceText(c, i) };
+    if (c.present[i]! & 1) p.score = c.scores[i]!;
+    if (c.present[i]! & 2) p.type = c.types[i]!;
+    pieces[i] = p;
+  }
+  return pieces;
 }
 
 /** Serializes a ModelProto to `.model` bytes, byte-identical to what the C++ library writes. */

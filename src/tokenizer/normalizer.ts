@@ -10,9 +10,10 @@
 // normalized byte the offset of the original byte it came from.
 
 import { DoubleArrayTrie } from "./darts.js";
-import { PrefixMatcher } from "./byte_trie.js";
 import { normalizerSpecWithDefaults, type NormalizerSpec } from "./model_proto.js";
-import { utf8Decode, utf8Encode, validCharLength } from "./utf8.js";
+import type { PieceTrie } from "./piece_trie.js";
+import { buildSymbolTrie, longestMatch } from "./user_symbols.js";
+import { oneCharLen, utf8Decode, utf8Encode, validCharLength } from "./utf8.js";
 
 /** U+2581 LOWER ONE EIGHTH BLOCK, SentencePiece's visible space. */
 export const SPACE_SYMBOL = "\u2581";
@@ -47,6 +48,11 @@ export interface NormalizerOptions {
 export class CharsMap {
   private readonly trie: DoubleArrayTrie;
   private readonly replacements: Uint8Array;
+  /** For each byte, whether some rule starts with it (most ASCII bytes have none). */
+  readonly startsRule = new Uint8Array(256);
+  /** Set by longest(): the replacement's bytes are replacements[replacementBegin, replacementEnd). */
+  replacementBegin = 0;
+  replacementEnd = 0;
 
   constructor(blob: Uint8Array, private readonly where: string) {
     if (blob.length <= 4) throw new Error(`${where}: normalizer_spec.precompiled_charsmap is broken (${blob.length} bytes)`);
@@ -56,74 +62,94 @@ export class CharsMap {
     }
     this.trie = new DoubleArrayTrie(blob.subarray(4, 4 + trieSize));
     this.replacements = blob.subarray(4 + trieSize);
+    for (let b = 0; b < 256; b++) this.startsRule[b] = this.trie.hasChildOfRoot(b) ? 1 : 0;
+  }
+
+  /** The replacement table (what replacementBegin / replacementEnd index). */
+  get table(): Uint8Array {
+    return this.replacements;
   }
 
   /** The longest rule at `pos`: [bytes consumed, replacement bytes], or null when none applies. */
   match(bytes: Uint8Array, pos: number): [number, Uint8Array] | null {
-    const matches = this.trie.commonPrefixSearch(bytes, pos, bytes.length);
-    if (matches.length === 0) return null;
-    let best = matches[0]!;
-    for (const m of matches) if (m.length > best.length) best = m;
-    return [best.length, this.replacement(best.value)];
+    const n = this.longest(bytes, pos, bytes.length);
+    return n === 0 ? null : [n, this.replacements.subarray(this.replacementBegin, this.replacementEnd)];
   }
 
-  private replacement(offset: number): Uint8Array {
+  /**
+   * Bytes consumed by the longest rule at `pos` (0 when none applies); its replacement is left
+   * in replacementBegin / replacementEnd. No allocation: this runs once per character.
+   */
+  longest(bytes: Uint8Array, pos: number, end: number): number {
+    const length = this.trie.longestPrefix(bytes, pos, end);
+    if (length === 0) return 0;
+    const offset = this.trie.lastValue;
     const table = this.replacements;
     if (offset >= table.length) {
       throw new Error(`${this.where}: normalizer_spec.precompiled_charsmap: replacement offset ${offset} is outside the ${table.length}-byte table`);
     }
-    let end = offset;
-    while (end < table.length && table[end] !== 0) end++;
-    return table.subarray(offset, end);
+    let e = offset;
+    while (e < table.length && table[e] !== 0) e++;
+    this.replacementBegin = offset;
+    this.replacementEnd = e;
+    return length;
   }
 }
 
-/** Growable byte buffer with a parallel array of original offsets. */
-class AlignedBuilder {
-  bytes = new Uint8Array(64);
-  orig = new Uint32Array(64);
+/**
+ * A normalized text in reusable buffers: `bytes[0, length)` and, for each byte, the offset of
+ * the original byte it came from (`orig[length]` is where the consumed input ends).
+ */
+export class NormalizedBuffer {
+  bytes = new Uint8Array(256);
+  orig = new Uint32Array(257);
   length = 0;
 
-  push(b: number, origOffset: number): void {
-    if (this.length === this.bytes.length) {
-      const nb = new Uint8Array(this.length * 2);
-      nb.set(this.bytes);
-      this.bytes = nb;
-      const no = new Uint32Array(this.length * 2);
-      no.set(this.orig);
-      this.orig = no;
-    }
-    this.bytes[this.length] = b;
-    this.orig[this.length] = origOffset;
-    this.length++;
-  }
-
-  endsWith(suffix: Uint8Array): boolean {
-    if (this.length < suffix.length) return false;
-    for (let i = 0; i < suffix.length; i++) if (this.bytes[this.length - suffix.length + i] !== suffix[i]) return false;
-    return true;
+  /** Room for `extra` more bytes. */
+  reserve(extra: number): void {
+    const need = this.length + extra + 1;
+    if (need <= this.bytes.length) return;
+    let cap = this.bytes.length;
+    while (cap < need) cap *= 2;
+    const b = new Uint8Array(cap);
+    b.set(this.bytes.subarray(0, this.length));
+    this.bytes = b;
+    const o = new Uint32Array(cap + 1);
+    o.set(this.orig.subarray(0, this.length));
+    this.orig = o;
   }
 }
 
 export class Normalizer {
   readonly spec: Required<NormalizerSpec>;
   private readonly charsMap: CharsMap | null;
-  private readonly matcher: PrefixMatcher | null;
+  private readonly symbols: PieceTrie | null;
   private readonly treatWhitespaceAsSuffix: boolean;
+  /** What a space becomes: U+2581 as UTF-8 when escaping whitespace, else " ". */
+  readonly space: Uint8Array;
+  // Scratch: the UTF-8 input, and the result of the last normalizeInto / normalizeString.
+  private input = new Uint8Array(256);
+  private readonly out = new NormalizedBuffer();
+  // Set by step(): the replacement is src[repBegin, repEnd), consuming stepLength input bytes.
+  private src: Uint8Array = REPLACEMENT_BYTES;
+  private repBegin = 0;
+  private repEnd = 0;
+  private stepLength = 0;
 
   constructor(spec: NormalizerSpec | undefined, options: NormalizerOptions = {}) {
     this.spec = normalizerSpecWithDefaults(spec);
     const where = options.fileName ?? "<model>";
     const blob = this.spec.precompiledCharsmap;
     this.charsMap = blob.length > 0 ? new CharsMap(blob, where) : null;
-    const symbols = options.userDefinedSymbols ?? [];
-    this.matcher = symbols.length > 0 ? new PrefixMatcher(symbols) : null;
+    this.symbols = buildSymbolTrie(options.userDefinedSymbols ?? []);
     this.treatWhitespaceAsSuffix = options.treatWhitespaceAsSuffix ?? false;
+    this.space = this.spec.escapeWhitespaces ? SPACE_SYMBOL_BYTES : Uint8Array.of(SPACE);
   }
 
   /** Normalizes `text` (e.g. "Hello  world" → "▁Hello▁world" with the default spec). */
   normalize(text: string): string {
-    return this.normalizeWithAlignment(text).normalized;
+    const out = this.normalizeString(text);
+    return utf8Decode(out.bytes.subarray(0, out.length));
   }
 
   /**
@@ -132,17 +158,42 @@ export class Normalizer {
    * character (a malformed byte → U+FFFD, consuming that byte).
    */
   normalizePrefix(input: Uint8Array, pos: number): [Uint8Array, number] {
-    if (this.matcher) {
-      const m = this.matcher.match(input, pos, input.length);
-      if (m.found) return [input.subarray(pos, pos + m.length), m.length];
+    this.step(input, pos, input.length, false);
+    return [this.src.subarray(this.repBegin, this.repEnd), this.stepLength];
+  }
+
+  private step(input: Uint8Array, pos: number, end: number, trusted: boolean): void {
+    if (this.symbols) {
+      const n = longestMatch(this.symbols, input, pos, end);
+      if (n > 0) return this.setStep(input, pos, pos + n, n);
     }
-    if (this.charsMap) {
-      const rule = this.charsMap.match(input, pos);
-      if (rule) return [rule[1], rule[0]];
+    const cm = this.charsMap;
+    if (cm && cm.startsRule[input[pos]!]) {
+      const n = cm.longest(input, pos, end);
+      if (n > 0) return this.setStep(cm.table, cm.replacementBegin, cm.replacementEnd, n);
     }
-    const n = validCharLength(input, pos);
-    if (n === 0) return [REPLACEMENT_BYTES, 1];
-    return [input.subarray(pos, pos + n), n];
+    const n = trusted ? Math.min(oneCharLen(input[pos]!), end - pos) : validCharLength(input, pos, end);
+    if (n === 0) return this.setStep(REPLACEMENT_BYTES, 0, REPLACEMENT_BYTES.length, 1);
+    this.setStep(input, pos, pos + n, n);
+  }
+
+  private setStep(src: Uint8Array, begin: number, end: number, consumed: number): void {
+    this.src = src;
+    this.repBegin = begin;
+    this.repEnd = end;
+    this.stepLength = consumed;
+  }
+
+  /**
+   * Normalizes a string into this normalizer's scratch buffer, which stays valid until the
+   * next call (the encoders read it at once). A lone surrogate becomes U+FFFD, as TextEncoder
+   * writes it.
+   */
+  normalizeString(text: string): NormalizedBuffer {
+    if (this.input.length < text.length * 3) this.input = new Uint8Array(Math.max(text.length * 3, this.input.length * 2));
+    const n = text.length === 0 ? 0 : encoder.encodeInto(text, this.input).written;
+    this.normalizeInto(this.input, n, true, this.out);
+    return this.out;
   }
 
   /** Normalizes and keeps the normalized→original byte alignment. */
@@ -151,65 +202,107 @@ export class Normalizer {
       throw new TypeError(`Normalizer: expected a string, got ${text === null ? "null" : typeof text}`);
     }
     const input = typeof text === "string" ? utf8Encode(text) : text;
+    const out = this.out;
+    this.normalizeInto(input, input.length, typeof text === "string", out);
+    const bytes = out.bytes.slice(0, out.length);
+    return { normalized: utf8Decode(bytes), bytes, normToOrig: out.orig.slice(0, out.length + 1), original: input };
+  }
+
+  /**
+   * The normalizer proper: input[0, end) → `out`. `trusted`: the input is valid UTF-8 (it came
+   * from a string), so characters need no validation.
+   */
+  normalizeInto(input: Uint8Array, end: number, trusted: boolean, out: NormalizedBuffer): void {
     const spec = this.spec;
-    const out = new AlignedBuilder();
+    out.length = 0;
     let pos = 0;
 
     // Leading whitespace goes when remove_extra_whitespaces is on.
     if (spec.removeExtraWhitespaces) {
-      while (pos < input.length) {
-        const [rep, n] = this.normalizePrefix(input, pos);
-        if (!(rep.length === 1 && rep[0] === SPACE)) break;
-        pos += n;
+      while (pos < end) {
+        this.step(input, pos, end, trusted);
+        if (!(this.repEnd - this.repBegin === 1 && this.src[this.repBegin] === SPACE)) break;
+        pos += this.stepLength;
       }
     }
-    if (pos >= input.length) return finish(out, input, pos, true);
+    if (pos >= end) {
+      out.orig[0] = 0;
+      return;
+    }
 
     let consumed = pos;
-    const addSpace = (): void => {
-      if (spec.escapeWhitespaces) for (const b of SPACE_SYMBOL_BYTES) out.push(b, consumed);
-      else out.push(SPACE, consumed);
-    };
-    if (!this.treatWhitespaceAsSuffix && spec.addDummyPrefix) addSpace();
-
-    let prevWasSpace = spec.removeExtraWhitespaces;
-    while (pos < input.length) {
-      const [rep, n] = this.normalizePrefix(input, pos);
-      let start = 0;
-      // Squeeze: drop spaces that follow a space.
-      if (prevWasSpace) while (start < rep.length && rep[start] === SPACE) start++;
-      if (start < rep.length) {
-        for (let i = start; i < rep.length; i++) {
-          const b = rep[i]!;
-          if (spec.escapeWhitespaces && b === SPACE) for (const s of SPACE_SYMBOL_BYTES) out.push(s, consumed);
-          else out.push(b, consumed);
+    // Room for every remaining input byte to become 3 (a space → U+2581) plus the dummy spaces;
+    // the loop keeps this true, so the ASCII path writes without checking.
+    out.reserve(3 * (end - pos) + 8);
+    if (!this.treatWhitespaceAsSuffix && spec.addDummyPrefix) this.putSpace(out, consumed);
+    const removeExtra = spec.removeExtraWhitespaces;
+    const escape = spec.escapeWhitespaces;
+    const plain = this.symbols === null; // no user-defined symbols: ASCII needs no lookup
+    const startsRule = this.charsMap?.startsRule;
+    let prevWasSpace = removeExtra;
+    while (pos < end) {
+      const b = input[pos]!;
+      if (plain && b < 0x80 && (!startsRule || !startsRule[b])) {
+        // An ASCII byte no rule touches: copied (a space escaped or squeezed).
+        if (b === SPACE) {
+          if (!prevWasSpace) this.putSpace(out, consumed);
+          prevWasSpace = removeExtra;
+        } else {
+          out.bytes[out.length] = b;
+          out.orig[out.length++] = consumed;
+          prevWasSpace = false;
         }
-        prevWasSpace = rep[rep.length - 1] === SPACE;
+        consumed++;
+        pos++;
+        continue;
       }
-      consumed += n;
-      pos += n;
-      if (!spec.removeExtraWhitespaces) prevWasSpace = false;
+      this.step(input, pos, end, trusted);
+      const src = this.src, repEnd = this.repEnd;
+      let start = this.repBegin;
+      // Squeeze: drop spaces that follow a space.
+      if (prevWasSpace) while (start < repEnd && src[start] === SPACE) start++;
+      if (start < repEnd) {
+        out.reserve((repEnd - start) * 3 + 3 * (end - pos) + 8);
+        for (let i = start; i < repEnd; i++) {
+          const c = src[i]!;
+          if (escape && c === SPACE) this.putSpace(out, consumed);
+          else {
+            out.bytes[out.length] = c;
+            out.orig[out.length++] = consumed;
+          }
+        }
+        prevWasSpace = src[repEnd - 1] === SPACE;
+      }
+      consumed += this.stepLength;
+      pos += this.stepLength;
+      if (!removeExtra) prevWasSpace = false;
     }
 
     // Trailing whitespace goes too.
-    if (spec.removeExtraWhitespaces) {
-      const space = spec.escapeWhitespaces ? SPACE_SYMBOL_BYTES : Uint8Array.of(SPACE);
-      while (out.endsWith(space)) {
-        const len = out.length - space.length;
-        consumed = out.orig[len]!;
-        out.length = len;
+    if (removeExtra) {
+      const space = this.space;
+      while (endsWith(out, space)) {
+        out.length -= space.length;
+        consumed = out.orig[out.length]!;
       }
     }
-    if (this.treatWhitespaceAsSuffix && spec.addDummyPrefix) addSpace();
-    return finish(out, input, consumed, false);
+    if (this.treatWhitespaceAsSuffix && spec.addDummyPrefix) this.putSpace(out, consumed);
+    out.orig[out.length] = consumed;
+  }
+
+  private putSpace(out: NormalizedBuffer, origOffset: number): void {
+    const space = this.space;
+    for (let i = 0; i < space.length; i++) {
+      out.bytes[out.length] = space[i]!;
+      out.orig[out.length++] = origOffset;
+    }
   }
 }
 
-function finish(out: AlignedBuilder, input: Uint8Array, consumed: number, empty: boolean): NormalizedText {
-  if (empty) return { normalized: "", bytes: new Uint8Array(0), normToOrig: Uint32Array.of(0), original: input };
-  const bytes = out.bytes.slice(0, out.length);
-  const normToOrig = new Uint32Array(out.length + 1);
-  normToOrig.set(out.orig.subarray(0, out.length));
-  normToOrig[out.length] = consumed;
-  return { normalized: utf8Decode(bytes), bytes, normToOrig, original: input };
+const encoder = new TextEncoder();
+
+function endsWith(out: NormalizedBuffer, suffix: Uint8Array): boolean {
+  if (out.length < suffix.length) return false;
+  for (let i = 0; i < suffix.length; i++) if (out.bytes[out.length - suffix.length + i] !== suffix[i]) return false;
+  return true;
 }

@@ -9,11 +9,12 @@
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "../util/atomic_write.js";
 import { finiteNumber, numberInRange } from "../util/validate.js";
-import { bpeEncode } from "./bpe.js";
+import { BpeEncoder, bpeEncode } from "./bpe.js";
 import { decodePieces as decodeToText, type DecodeContext } from "./decode.js";
-import { ModelType, parseModelProto, PieceType, serializeModelProto, trainerSpecWithDefaults, type ModelProto, type TrainerSpec } from "./model_proto.js";
-import { Normalizer, type NormalizedText } from "./normalizer.js";
+import { ModelType, parseModelProto, PieceType, serializeModelProto, trainerSpecWithDefaults, type ModelProto, type NormalizerSpec, type TrainerSpec } from "./model_proto.js";
+import { Normalizer, type NormalizedBuffer, type NormalizedText } from "./normalizer.js";
 import { seededRandom, type RandomSource } from "./random.js";
+import { Segments } from "./segments.js";
 import { StreamDecoder } from "./stream_decoder.js";
 import { UnigramModel } from "./unigram.js";
 import { nbestEncode as unigramNBest, sampleEncode as unigramSample } from "./unigram_sampling.js";
@@ -59,6 +60,9 @@ export class SentencePieceProcessor {
   private readonly unigram: UnigramModel | null;
   private readonly modelType: number;
   private random: RandomSource = Math.random;
+  /** The encoders' output, reused from text to text. */
+  private readonly segments = new Segments();
+  private bpe: BpeEncoder | null = null;
 
   /** Builds a processor from a parsed proto; `fileName` names the model in error messages. */
   constructor(proto: ModelProto, fileName = "<model>") {
@@ -104,6 +108,11 @@ export class SentencePieceProcessor {
   /** Writes the model to `path` atomically (temporary file, fsync, rename). */
   save(path: string): void {
     writeFileAtomic(path, this.serialize());
+  }
+
+  /** The normalizer settings in effect (proto2 defaults filled in). */
+  get normalizerSpec(): Required<NormalizerSpec> {
+    return this.normalizer.spec;
   }
 
   /** Reseeds the random stream used by sampling. */
@@ -173,8 +182,76 @@ export class SentencePieceProcessor {
   encode(text: string, options?: EncodeOptions & { outType?: "ids" }): number[];
   encode(text: string, options?: EncodeOptions): number[] | string[];
   encode(text: string, options: EncodeOptions = {}): number[] | string[] {
-    const tokens = this.encodeDetailed(text, options);
-    return options.outType === "pieces" ? tokens.map((t) => t.piece) : tokens.map((t) => t.id);
+    if (options.enableSampling) {
+      const tokens = this.encodeDetailed(text, options);
+      return options.outType === "pieces" ? tokens.map((t) => t.piece) : tokens.map((t) => t.id);
+    }
+    checkText(text);
+    const norm = this.normalizer.normalizeString(text);
+    const segments = this.segments;
+    if (this.unigram) this.unigram.encodeInto(norm.bytes, norm.length, segments);
+    else this.bpeEncoder().encode(norm.bytes, norm.length, segments);
+    return options.outType === "pieces" ? this.piecesOf(norm, options) : this.idsOf(norm, options);
+  }
+
+  private bpeEncoder(): BpeEncoder {
+    return (this.bpe ??= new BpeEncoder(this.vocab, this.normalizer.space));
+  }
+
+  /**
+   * The ids of the segments just made, as populate() would give them: an unknown piece becomes
+   * its byte pieces (byte fallback) or, run by run, one <unk>.
+   */
+  private idsOf(norm: NormalizedBuffer, options: EncodeOptions): number[] {
+    const seg = this.segments, unk = this.vocab.unkId, bytes = norm.bytes;
+    const byteIds = this.trainerSpec.byteFallback ? this.vocab.byteIds : null;
+    const ids: number[] = [];
+    if (options.addBos) ids.push(this.requireSpecial("BOS", this.bosId));
+    let prevUnk = false;
+    for (let i = 0; i < seg.length; i++) {
+      const id = seg.id[i]!;
+      if (id !== unk) {
+        ids.push(id);
+        prevUnk = false;
+      } else if (byteIds) {
+        for (let b = seg.begin[i]!; b < seg.end[i]!; b++) ids.push(byteIds[bytes[b]!]!);
+      } else {
+        if (!prevUnk) ids.push(unk);
+        prevUnk = true;
+      }
+    }
+    if (options.addEos) ids.push(this.requireSpecial("EOS", this.eosId));
+    return ids;
+  }
+
+  /** The pieces of the segments just made; an unknown run's piece is its normalized text. */
+  private piecesOf(norm: NormalizedBuffer, options: EncodeOptions): string[] {
+    const seg = this.segments, unk = this.vocab.unkId, bytes = norm.bytes, names = this.vocab.pieces;
+    const byteFallback = this.trainerSpec.byteFallback;
+    const pieces: string[] = [];
+    if (options.addBos) pieces.push(names[this.requireSpecial("BOS", this.bosId)]!);
+    let unkBegin = -1;
+    for (let i = 0; i < seg.length; i++) {
+      const id = seg.id[i]!;
+      if (id !== unk) {
+        pieces.push(names[id]!);
+        unkBegin = -1;
+      } else if (byteFallback) {
+        for (let b = seg.begin[i]!; b < seg.end[i]!; b++) pieces.push(BYTE_PIECES[bytes[b]!]!);
+      } else if (unkBegin < 0) {
+        unkBegin = seg.begin[i]!;
+        pieces.push(utf8Decode(bytes.subarray(unkBegin, seg.end[i]!)));
+      } else {
+        pieces[pieces.length - 1] = utf8Decode(bytes.subarray(unkBegin, seg.end[i]!));
+      }
+    }
+    if (options.addEos) pieces.push(names[this.requireSpecial("EOS", this.eosId)]!);
+    return pieces;
+  }
+
+  private requireSpecial(kind: "BOS" | "EOS", id: number): number {
+    if (id < 0) throw new Error(`add${kind === "BOS" ? "Bos" : "Eos"}: the model has no ${kind} piece`);
+    return id;
   }
 
   encodeAsIds(text: string, options: Omit<EncodeOptions, "outType"> = {}): number[] {
@@ -293,7 +370,7 @@ export class SentencePieceProcessor {
 
   private withSpecials(tokens: EncodedToken[], options: { addBos?: boolean; addEos?: boolean }): EncodedToken[] {
     const special = (kind: "BOS" | "EOS", id: number): EncodedToken => {
-      if (id < 0) throw new Error(`add${kind === "BOS" ? "Bos" : "Eos"}: the model has no ${kind} piece`);
+      this.requireSpecial(kind, id);
       return { id, piece: this.vocab.pieces[id]!, surface: "", begin: 0, end: 0 };
     };
     if (options.addBos) tokens.unshift(special("BOS", this.bosId));
@@ -343,6 +420,9 @@ export class SentencePieceProcessor {
     };
   }
 }
+
+/** `<0x00>` … `<0xFF>`, the byte-fallback piece names. */
+const BYTE_PIECES = Array.from({ length: 256 }, (_, b) => byteToPiece(b));
 
 function checkText(text: unknown): asserts text is string {
   if (typeof text !== "string") throw new TypeError(`expected text as a string, got ${text === null ? "null" : typeof text}`);

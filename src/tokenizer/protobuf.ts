@@ -22,11 +22,19 @@ export interface FieldSpec {
   default?: unknown;
   /** Nested message schema for kind "message". */
   message?: MessageSchema;
+  /** Decoded elsewhere: the general decoder checks its wire type and steps over it. */
+  skip?: boolean;
 }
 
 export interface MessageSchema {
   name: string;
   fields: FieldSpec[];
+  /**
+   * Optional shortcut for a message that appears many times (a model's 32k pieces): decodes
+   * bytes [start, end) when they are in the common, simple shape, else returns null and the
+   * general decoder (with its precise errors) runs.
+   */
+  fastDecode?: (buf: Uint8Array, start: number, end: number) => Record<string, unknown> | null;
 }
 
 /** A field the schema does not know: its field number and its full encoding (tag included). */
@@ -59,28 +67,51 @@ function wireTypeOf(kind: FieldKind): number {
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 
-/** Reads one message's bytes; every read is bounds-checked. */
+/**
+ * Reads one message's bytes; every read is bounds-checked. Errors name the file and the field
+ * being read (`path`, `spec`, `index`), spelled out only when an error is thrown.
+ */
 class Reader {
   pos: number;
-  constructor(readonly buf: Uint8Array, readonly start: number, readonly end: number, readonly where: () => string) {
+  /** High 32 bits of the last varint64(). */
+  hi = 0;
+  /** End of the last lengthDelimited() value. */
+  valueEnd = 0;
+  spec: FieldSpec | undefined = undefined;
+  index = -1;
+  constructor(readonly buf: Uint8Array, readonly start: number, readonly end: number, readonly file: string, readonly path: string) {
     this.pos = start;
   }
 
-  fail(what: string, at = this.pos): never {
-    throw new ProtoError(`${this.where()}: ${what} at byte ${at}`);
+  fieldPath(): string {
+    const s = this.spec;
+    return s ? `${this.path}.${s.protoName}${this.index >= 0 ? `[${this.index}]` : ""}` : this.path;
   }
 
-  /** A varint as [low 32 bits (unsigned), high 32 bits (unsigned)]. */
-  varint64(): [number, number] {
-    let lo = 0, hi = 0;
+  fail(what: string, at = this.pos): never {
+    throw new ProtoError(`${this.file}: ${this.fieldPath()}: ${what} at byte ${at}`);
+  }
+
+  /** A varint: returns its low 32 bits (unsigned) and leaves the high 32 bits in `hi`. */
+  varint64(): number {
+    const buf = this.buf;
     const begin = this.pos;
+    if (begin < this.end && buf[begin]! < 0x80) {
+      this.pos = begin + 1;
+      this.hi = 0;
+      return buf[begin]!;
+    }
+    let lo = 0, hi = 0;
     for (let i = 0; i < 10; i++) {
       if (this.pos >= this.end) this.fail("truncated varint", begin);
-      const b = this.buf[this.pos++]!;
+      const b = buf[this.pos++]!;
       if (i < 4) lo |= (b & 0x7f) << (7 * i);
       else if (i === 4) { lo |= (b & 0x0f) << 28; hi |= (b & 0x7f) >>> 4; }
       else hi |= (b & 0x7f) << (7 * i - 32);
-      if (b < 0x80) return [lo >>> 0, hi >>> 0];
+      if (b < 0x80) {
+        this.hi = hi >>> 0;
+        return lo >>> 0;
+      }
     }
     this.fail("varint longer than 10 bytes", begin);
   }
@@ -88,24 +119,26 @@ class Reader {
   /** A varint that must fit a JavaScript number exactly (tags, lengths, uint64 fields). */
   varintNumber(what: string): number {
     const begin = this.pos;
-    const [lo, hi] = this.varint64();
-    if (hi >= 0x200000) this.fail(`${what} does not fit in 53 bits`, begin);
-    return hi * 0x100000000 + lo;
+    const lo = this.varint64();
+    if (this.hi >= 0x200000) this.fail(`${what} does not fit in 53 bits`, begin);
+    return this.hi * 0x100000000 + lo;
   }
 
-  fixed32(): Uint8Array {
+  /** Skips a 32-bit value and returns where it starts. */
+  fixed32(): number {
     if (this.pos + 4 > this.end) this.fail("truncated 32-bit value");
-    const v = this.buf.subarray(this.pos, this.pos + 4);
     this.pos += 4;
-    return v;
+    return this.pos - 4;
   }
 
-  lengthDelimited(): [number, number] {
+  /** Skips a length-delimited value; returns where it starts (its end is in `valueEnd`). */
+  lengthDelimited(): number {
     const len = this.varintNumber("length");
     if (len > this.end - this.pos) this.fail(`length ${len} runs past the end of the data (${this.end - this.pos} bytes left)`);
     const s = this.pos;
     this.pos += len;
-    return [s, this.pos];
+    this.valueEnd = this.pos;
+    return s;
   }
 
   skip(wire: number): void {
@@ -126,18 +159,31 @@ class Reader {
  * Throws ProtoError naming the file, the field path and the byte offset on malformed input.
  */
 export function decodeMessage(schema: MessageSchema, buf: Uint8Array, where: string): Record<string, unknown> {
-  return decodeRange(schema, buf, 0, buf.length, where, schema.name);
+  // A plain view: slicing a Node Buffer is much slower than slicing a Uint8Array.
+  const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  return decodeRange(schema, bytes, 0, bytes.length, where, schema.name);
+}
+
+/** Field number → spec, built once per schema (decoding a 32k-piece model visits it 32k times). */
+const fieldsByNum = new WeakMap<MessageSchema, Map<number, FieldSpec>>();
+
+function fieldMap(schema: MessageSchema): Map<number, FieldSpec> {
+  let m = fieldsByNum.get(schema);
+  if (!m) {
+    m = new Map(schema.fields.map((f) => [f.num, f]));
+    fieldsByNum.set(schema, m);
+  }
+  return m;
 }
 
 function decodeRange(schema: MessageSchema, buf: Uint8Array, start: number, end: number, file: string, path: string): Record<string, unknown> {
-  const byNum = new Map(schema.fields.map((f) => [f.num, f]));
+  const byNum = fieldMap(schema);
   const out: Record<string, unknown> = {};
-  const unknown: UnknownField[] = [];
-  let fieldPath = path;
-  const r = new Reader(buf, start, end, () => `${file}: ${fieldPath}`);
+  let unknown: UnknownField[] | undefined;
+  const r = new Reader(buf, start, end, file, path);
   while (r.pos < end) {
     const tagStart = r.pos;
-    fieldPath = path;
+    r.spec = undefined;
     const tag = r.varintNumber("tag");
     const num = Math.floor(tag / 8);
     const wire = tag % 8;
@@ -145,58 +191,88 @@ function decodeRange(schema: MessageSchema, buf: Uint8Array, start: number, end:
     const spec = byNum.get(num);
     if (!spec) {
       r.skip(wire);
-      unknown.push({ num, raw: copyBytes(buf, tagStart, r.pos) });
+      (unknown ??= []).push({ num, raw: copyBytes(buf, tagStart, r.pos) });
       continue;
     }
-    const index = spec.repeated ? ((out[spec.name] as unknown[] | undefined)?.length ?? 0) : -1;
-    fieldPath = `${path}.${spec.protoName}${index >= 0 ? `[${index}]` : ""}`;
+    r.spec = spec;
+    const list = spec.repeated ? ((out[spec.name] as unknown[] | undefined) ?? (out[spec.name] = [])) as unknown[] : undefined;
+    r.index = list ? list.length : -1;
     if (wire !== wireTypeOf(spec.kind)) {
       r.fail(`wire type ${wire} does not match the field's type (${spec.kind})`, tagStart);
     }
-    const value = decodeValue(spec, r, file, fieldPath);
-    if (spec.repeated) {
-      const list = (out[spec.name] as unknown[] | undefined) ?? [];
-      list.push(value);
-      out[spec.name] = list;
-    } else {
-      out[spec.name] = value;
+    if (spec.skip) {
+      r.skip(wire);
+      continue;
     }
+    const value = spec.kind === "message" ? decodeNested(spec, r) : decodeValue(spec, r);
+    if (list) list.push(value);
+    else out[spec.name] = value;
   }
-  if (unknown.length > 0) out.unknownFields = unknown;
+  if (unknown) out.unknownFields = unknown;
   return out;
 }
 
-function decodeValue(spec: FieldSpec, r: Reader, file: string, fieldPath: string): unknown {
+function decodeNested(spec: FieldSpec, r: Reader): Record<string, unknown> {
+  const s = r.lengthDelimited();
+  const fast = spec.message!.fastDecode?.(r.buf, s, r.valueEnd);
+  if (fast) return fast;
+  return decodeRange(spec.message!, r.buf, s, r.valueEnd, r.file, r.fieldPath());
+}
+
+const floatBytes = new Uint8Array(4);
+const floatView = new Float32Array(floatBytes.buffer);
+
+function decodeValue(spec: FieldSpec, r: Reader): unknown {
   switch (spec.kind) {
     case "bool": {
-      const [lo, hi] = r.varint64();
-      return lo !== 0 || hi !== 0;
+      const lo = r.varint64();
+      return lo !== 0 || r.hi !== 0;
     }
-    case "int32": case "enum": {
-      const [lo] = r.varint64();
-      return lo | 0; // int32 is the low 32 bits, sign included
-    }
+    case "int32": case "enum":
+      return r.varint64() | 0; // int32 is the low 32 bits, sign included
     case "uint64": return r.varintNumber("uint64 value");
     case "float": {
-      const b = r.fixed32();
-      return new DataView(b.buffer, b.byteOffset, 4).getFloat32(0, true);
+      const at = r.fixed32(), b = r.buf;
+      // Little-endian bytes into a float32 (every platform Node runs on is little-endian).
+      floatBytes[0] = b[at]!; floatBytes[1] = b[at + 1]!; floatBytes[2] = b[at + 2]!; floatBytes[3] = b[at + 3]!;
+      return floatView[0]!;
     }
     case "bytes": {
-      const [s, e] = r.lengthDelimited();
-      return copyBytes(r.buf, s, e);
+      const s = r.lengthDelimited();
+      return copyBytes(r.buf, s, r.valueEnd);
     }
     case "string": {
-      const [s, e] = r.lengthDelimited();
-      try {
-        return utf8Decoder.decode(r.buf.subarray(s, e));
-      } catch {
-        return r.fail("string is not valid UTF-8", s);
-      }
+      const s = r.lengthDelimited();
+      return decodeUtf8Strict(r, s, r.valueEnd);
     }
-    case "message": {
-      const [s, e] = r.lengthDelimited();
-      return decodeRange(spec.message!, r.buf, s, e, file, fieldPath);
-    }
+    case "message":
+      throw new Error("decodeValue: nested messages go through decodeNested");
+  }
+}
+
+/** bytes[s, e) as a string when they are all ASCII, else null. */
+export function asciiString(buf: Uint8Array, s: number, e: number): string | null {
+  let text = "";
+  for (let i = s; i < e; i++) {
+    const b = buf[i]!;
+    if (b >= 0x80) return null;
+    text += String.fromCharCode(b);
+  }
+  return text;
+}
+
+/** Valid UTF-8 → string; short ASCII strings (most pieces) skip the TextDecoder call. */
+function decodeUtf8Strict(r: Reader, s: number, e: number): string {
+  const buf = r.buf;
+  if (e - s <= 16) {
+    let ascii = true;
+    for (let i = s; i < e; i++) if (buf[i]! >= 0x80) { ascii = false; break; }
+    if (ascii) return String.fromCharCode.apply(null, buf.subarray(s, e) as unknown as number[]);
+  }
+  try {
+    return utf8Decoder.decode(buf.subarray(s, e));
+  } catch {
+    return r.fail("string is not valid UTF-8", s);
   }
 }
 

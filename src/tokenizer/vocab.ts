@@ -1,8 +1,9 @@
 // The vocabulary of a SentencePiece model: piece ↔ id, scores, types, and the checks the
 // library makes when it loads a model (non-empty unique pieces, exactly one UNKNOWN).
 
-import { PrefixMatcher } from "./byte_trie.js";
-import { PieceType, pieceTypeOf, type ModelProto } from "./model_proto.js";
+import { PieceType, pieceColumnsOf, pieceText, pieceTypeOf, type ModelProto, type PieceColumns } from "./model_proto.js";
+import { PieceTrie } from "./piece_trie.js";
+import { buildSymbolTrie } from "./user_symbols.js";
 
 /** A piece chosen by an encoder: byte range [begin, end) of the normalized text, and its id. */
 export interface EncodedPiece {
@@ -24,46 +25,86 @@ export function pieceToByte(piece: string): number {
 
 export class Vocab {
   readonly size: number;
-  readonly pieces: string[];
   readonly scores: Float32Array;
   readonly types: Uint8Array;
   readonly unkId: number;
-  /** NORMAL, USER_DEFINED and UNUSED pieces: the ones segmentation may produce. */
-  readonly normalPieces = new Map<string, number>();
-  /** CONTROL, UNKNOWN and BYTE pieces: only reachable by id or by exact name. */
-  readonly reservedPieces = new Map<string, number>();
   readonly userDefinedSymbols: string[] = [];
-  /** Matches user-defined symbols (longest first) before segmentation. */
-  readonly prefixMatcher: PrefixMatcher;
+  /** The parsed file's piece columns (texts are decoded from them on demand), or null. */
+  private readonly columns: PieceColumns | null;
+  private pieceList: string[] | null = null;
+  private normalMap: Map<string, number> | null = null;
+  private reservedMap: Map<string, number> | null = null;
 
   constructor(proto: ModelProto, where: string) {
-    const n = proto.pieces.length;
+    const columns = pieceColumnsOf(proto);
+    this.columns = columns;
+    const n = columns ? columns.count : proto.pieces.length;
     this.size = n;
-    this.pieces = new Array<string>(n);
     this.scores = new Float32Array(n);
     this.types = new Uint8Array(n);
     let unk = -1;
     for (let i = 0; i < n; i++) {
-      const p = proto.pieces[i]!;
-      const type = pieceTypeOf(p);
-      if (typeof p.piece !== "string" || p.piece.length === 0) throw new Error(`${where}: ModelProto.pieces[${i}].piece: must not be empty`);
+      let type: number;
+      if (columns) {
+        type = columns.types[i]!;
+        if (columns.textEnd[i] === columns.textStart[i]) throw new Error(`${where}: ModelProto.pieces[${i}].piece: must not be empty`);
+        this.scores[i] = columns.scores[i]!;
+      } else {
+        const p = proto.pieces[i]!;
+        type = pieceTypeOf(p);
+        if (typeof p.piece !== "string" || p.piece.length === 0) throw new Error(`${where}: ModelProto.pieces[${i}].piece: must not be empty`);
+        this.scores[i] = p.score ?? 0;
+      }
       if (type < PieceType.NORMAL || type > PieceType.BYTE) throw new Error(`${where}: ModelProto.pieces[${i}].type: unknown type ${type}`);
-      this.pieces[i] = p.piece;
-      this.scores[i] = p.score ?? 0;
       this.types[i] = type;
-      const normal = type === PieceType.NORMAL || type === PieceType.USER_DEFINED || type === PieceType.UNUSED;
-      const map = normal ? this.normalPieces : this.reservedPieces;
-      if (map.has(p.piece)) throw new Error(`${where}: ModelProto.pieces[${i}].piece: '${p.piece}' is already defined`);
-      map.set(p.piece, i);
-      if (type === PieceType.USER_DEFINED) this.userDefinedSymbols.push(p.piece);
+      if (type === PieceType.USER_DEFINED) this.userDefinedSymbols.push(columns ? pieceText(columns, i) : proto.pieces[i]!.piece);
       if (type === PieceType.UNKNOWN) {
         if (unk >= 0) throw new Error(`${where}: ModelProto.pieces[${i}]: <unk> is already defined at id ${unk}`);
         unk = i;
       }
     }
+    if (columns) checkUniqueTexts(columns, this.types, where);
+    else {
+      this.pieceList = proto.pieces.map((p) => p.piece);
+      this.buildMaps(where);
+    }
     if (unk < 0) throw new Error(`${where}: ModelProto.pieces: no piece of type UNKNOWN (the model needs an <unk>)`);
     this.unkId = unk;
-    this.prefixMatcher = new PrefixMatcher(this.userDefinedSymbols);
+  }
+
+  /** Piece texts by id (decoded from the file on first use). */
+  get pieces(): string[] {
+    if (!this.pieceList) {
+      const c = this.columns!;
+      const list = new Array<string>(c.count);
+      for (let i = 0; i < c.count; i++) list[i] = pieceText(c, i);
+      this.pieceList = list;
+    }
+    return this.pieceList;
+  }
+
+  /** NORMAL, USER_DEFINED and UNUSED pieces: the ones segmentation may produce. */
+  get normalPieces(): Map<string, number> {
+    if (!this.normalMap) this.buildMaps("<model>");
+    return this.normalMap!;
+  }
+
+  /** CONTROL, UNKNOWN and BYTE pieces: only reachable by id or by exact name. */
+  get reservedPieces(): Map<string, number> {
+    if (!this.reservedMap) this.buildMaps("<model>");
+    return this.reservedMap!;
+  }
+
+  private buildMaps(where: string): void {
+    const normal = new Map<string, number>(), reserved = new Map<string, number>();
+    const pieces = this.pieces;
+    for (let i = 0; i < this.size; i++) {
+      const map = isNormalType(this.types[i]!) ? normal : reserved;
+      if (map.has(pieces[i]!)) throw new Error(`${where}: ModelProto.pieces[${i}].piece: '${pieces[i]}' is already defined`);
+      map.set(pieces[i]!, i);
+    }
+    this.normalMap = normal;
+    this.reservedMap = reserved;
   }
 
   /** The id of `piece`; unknown pieces map to the unk id, as in the library. */
@@ -74,4 +115,87 @@ export class Vocab {
   isType(id: number, type: number): boolean {
     return id >= 0 && id < this.size && this.types[id] === type;
   }
+
+  private pieceTrie: PieceTrie | null = null;
+  private symbolTrie: PieceTrie | null | undefined = undefined;
+  private byteIdTable: Int32Array | null = null;
+
+  /**
+   * NORMAL, USER_DEFINED and UNUSED pieces (the ones segmentation may produce) in a byte trie,
+   * built on first use so that loading a model stays cheap.
+   */
+  get trie(): PieceTrie {
+    if (!this.pieceTrie) {
+      const encoder = new TextEncoder();
+      let bytes = new Uint8Array(1 << 16);
+      const trie = new PieceTrie(this.size * 8);
+      const c = this.columns;
+      for (let id = 0; id < this.size; id++) {
+        if (!isNormalType(this.types[id]!)) continue;
+        if (c) {
+          trie.insert(c.bytes, c.textStart[id]!, c.textEnd[id]!, id);
+          continue;
+        }
+        const piece = this.pieces[id]!;
+        if (piece.length * 3 > bytes.length) bytes = new Uint8Array(piece.length * 3);
+        const n = encoder.encodeInto(piece, bytes).written;
+        trie.insert(bytes, 0, n, id);
+      }
+      this.pieceTrie = trie;
+    }
+    return this.pieceTrie;
+  }
+
+  /** The user-defined symbols as a trie (null when there are none). */
+  get userSymbolTrie(): PieceTrie | null {
+    if (this.symbolTrie === undefined) this.symbolTrie = buildSymbolTrie(this.userDefinedSymbols);
+    return this.symbolTrie;
+  }
+
+  /** For each byte value, the id of its `<0xNN>` piece (the unk id when the model lacks it). */
+  get byteIds(): Int32Array {
+    if (!this.byteIdTable) {
+      const ids = new Int32Array(256);
+      for (let b = 0; b < 256; b++) ids[b] = this.pieceToId(byteToPiece(b));
+      this.byteIdTable = ids;
+    }
+    return this.byteIdTable;
+  }
+
+}
+
+function isNormalType(t: number): boolean {
+  return t === PieceType.NORMAL || t === PieceType.USER_DEFINED || t === PieceType.UNUSED;
+}
+
+/**
+ * The library's load check: no piece text twice among the normal pieces, nor twice among the
+ * reserved ones. Done on the file's bytes (a hash set of byte ranges), so no strings are made.
+ */
+function checkUniqueTexts(c: PieceColumns, types: Uint8Array, where: string): void {
+  let cap = 1;
+  while (cap < c.count * 2) cap *= 2;
+  const slots = new Int32Array(cap); // id + 1, 0 = empty
+  const bytes = c.bytes;
+  for (let i = 0; i < c.count; i++) {
+    const s = c.textStart[i]!, e = c.textEnd[i]!, normal = isNormalType(types[i]!);
+    let h = normal ? 0x811c9dc5 | 0 : 0x01234567;
+    for (let k = s; k < e; k++) h = Math.imul(h ^ bytes[k]!, 0x01000193);
+    let slot = (h ^ (h >>> 16)) & (cap - 1);
+    for (;;) {
+      const j = slots[slot]! - 1;
+      if (j < 0) break;
+      if (isNormalType(types[j]!) === normal && sameBytes(bytes, s, e, c.textStart[j]!, c.textEnd[j]!)) {
+        throw new Error(`${where}: ModelProto.pieces[${i}].piece: '${pieceText(c, i)}' is already defined`);
+      }
+      slot = (slot + 1) & (cap - 1);
+    }
+    slots[slot] = i + 1;
+  }
+}
+
+function sameBytes(b: Uint8Array, s1: number, e1: number, s2: number, e2: number): boolean {
+  if (e1 - s1 !== e2 - s2) return false;
+  for (let k = 0; k < e1 - s1; k++) if (b[s1 + k] !== b[s2 + k]) return false;
+  return true;
 }

@@ -6,8 +6,9 @@
 // The corpus is then split by position: the first part trains, the last part validates
 // (nanoGPT's 90 / 10 split), as views of the same array (no copies).
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
+import { ParallelEncoder, SentencePieceProcessor } from "../tokenizer/index.js";
 import { DataError, forEachLine, hashFiles } from "./text_source.js";
 import { readTokenCache, readTokenCacheHeader, writeTokenCache, type TokenIds } from "./token_cache.js";
 import { numberInRange } from "../util/validate.js";
@@ -29,6 +30,20 @@ export interface TokenCorpus {
   built: boolean;
 }
 
+export interface CorpusOptions {
+  /** Threads that tokenize (worker threads; 1 = this thread only). The ids are the same for any count. */
+  threads?: number;
+}
+
+/** Below this much text, starting workers costs more than it saves. */
+const PARALLEL_MIN_BYTES = 1 << 20;
+/** Text per batch handed to the threads. */
+const PARALLEL_BATCH_CHARS = 4 << 20;
+
+function totalSize(files: readonly string[]): number {
+  return files.reduce((n, f) => n + statSync(f).size, 0);
+}
+
 /** The ids put between lines (see the file comment). */
 export function lineBreakIds(tokenizer: CorpusTokenizer): number[] {
   const ids = tokenizer.encodeAsIds("\n");
@@ -45,7 +60,7 @@ export function tokenizerChecksum(tokenizer: Pick<CorpusTokenizer, "serialize">)
  * Tokenizes `files` into a cache file under `cacheDir` (reused when the text and the tokenizer
  * are unchanged) and returns the ids. `name` names the cache file.
  */
-export function loadTokenCorpus(files: readonly string[], tokenizer: CorpusTokenizer, cacheDir: string, name = basename(files[0] ?? "corpus")): TokenCorpus {
+export function loadTokenCorpus(files: readonly string[], tokenizer: CorpusTokenizer, cacheDir: string, name = basename(files[0] ?? "corpus"), options: CorpusOptions = {}): TokenCorpus {
   const tokSha = tokenizerChecksum(tokenizer);
   mkdirSync(cacheDir, { recursive: true });
   const cachePath = join(cacheDir, `${name.replace(/[^A-Za-z0-9._-]/g, "_")}.${tokSha.slice(0, 12)}.tokens`);
@@ -57,17 +72,50 @@ export function loadTokenCorpus(files: readonly string[], tokenizer: CorpusToken
     }
   }
   const breakIds = lineBreakIds(tokenizer);
+  const threads = options.threads ?? 1;
+  const parallel = threads > 1 && tokenizer instanceof SentencePieceProcessor && totalSize(files) >= PARALLEL_MIN_BYTES;
   writeTokenCache(cachePath, {
     vocabSize: tokenizer.vocabSize,
     tokenizerSha256: tokSha,
     produce: (push) => {
       let first = true;
-      const sourceSha256 = forEachLine(files, (line) => {
+      const pushLine = (ids: ArrayLike<number>, from: number, to: number): void => {
         if (!first) for (const id of breakIds) push(id);
         first = false;
-        for (const id of tokenizer.encodeAsIds(line)) push(id);
-      });
-      return { sourceSha256 };
+        for (let k = from; k < to; k++) push(ids[k]!);
+      };
+      if (!parallel) {
+        const sourceSha256 = forEachLine(files, (line) => {
+          const ids = tokenizer.encodeAsIds(line);
+          pushLine(ids, 0, ids.length);
+        });
+        return { sourceSha256 };
+      }
+      // Batches of lines go to every core; their ids come back in line order.
+      const encoder = new ParallelEncoder(tokenizer as SentencePieceProcessor, threads);
+      let batch: string[] = [];
+      let batchChars = 0;
+      const flush = (): void => {
+        const { ids, lengths } = encoder.encodeLines(batch);
+        let at = 0;
+        for (const n of lengths) {
+          pushLine(ids, at, at + n);
+          at += n;
+        }
+        batch = [];
+        batchChars = 0;
+      };
+      try {
+        const sourceSha256 = forEachLine(files, (line) => {
+          batch.push(line);
+          batchChars += line.length;
+          if (batchChars >= PARALLEL_BATCH_CHARS) flush();
+        });
+        flush();
+        return { sourceSha256 };
+      } finally {
+        encoder.close();
+      }
     },
   });
   const { ids } = readTokenCache(cachePath, { tokenizerSha256: tokSha });

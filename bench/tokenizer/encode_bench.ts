@@ -1,0 +1,222 @@
+// Tokenizer speed: tsgpt beside the SentencePiece C++ library (python3-sentencepiece, called
+// from a long-lived Python process that times only the library call) on the same files, in
+// the same run. Every figure is the median of --rounds rounds; tsgpt and the library alternate
+// round by round so both see the same machine load. Prints MB/s of UTF-8 input and the ratio.
+//
+//   npm run bench:tokenizer                       # builds, then runs dist/bench/tokenizer/encode_bench.js
+//   node --expose-gc dist/bench/tokenizer/encode_bench.js --rounds 7 --only encode
+//
+// Measured: model load (llama2.model; tsgpt in fresh Node processes, so cold, and again in
+// the bench's own process; the library in its long-lived process); encode, one
+// thread, line by line, for llama2.model (BPE) and unigram8k_nfkc.model (Unigram), each round
+// with a fresh processor (tsgpt's word memo starts empty); the whole file as one text;
+// encodeBatch of 10k lines; decode line by line; the worker-thread corpus encoder on 2 threads
+// against 1 (ids compared); `tsgpt tokenize --jsonl` peak memory on two input sizes.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { encodeBatch } from "../../src/tokenizer/batch.js";
+import { ParallelEncoder } from "../../src/tokenizer/parallel_encode.js";
+import { SentencePieceProcessor } from "../../src/tokenizer/processor.js";
+
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json"))) {
+    const up = dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+  return dir;
+}
+
+const root = repoRoot();
+const shared = process.env.TSGPT_SHARED_DIR ?? resolve(root, "..", "shared");
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "5" },
+    only: { type: "string" },
+    heldout: { type: "string", default: join(shared, "testdata", "corpus", "heldout.txt") },
+    corpus: { type: "string", default: join(shared, "testdata", "corpus", "train.txt") },
+  },
+});
+const rounds = Number(args.rounds);
+const modelFile = (name: string) => join(shared, "testdata", "tokenizer", `${name}.model`);
+const wanted = (what: string) => !args.only || what.includes(args.only);
+
+/** The reference process: one JSON request per line, one answer per line. */
+class Reference {
+  private readonly child = spawn(process.env.TSGPT_PYTHON ?? "/usr/bin/python3", [join(root, "bench", "tokenizer", "sentencepiece_ref.py")], { stdio: ["pipe", "pipe", "inherit"] });
+  private readonly answers = createInterface({ input: this.child.stdout! })[Symbol.asyncIterator]();
+
+  async ask(req: Record<string, unknown>): Promise<Record<string, number | string>> {
+    this.child.stdin!.write(JSON.stringify(req) + "\n");
+    const { value, done } = await this.answers.next();
+    if (done) throw new Error("the SentencePiece reference process ended (is python3-sentencepiece installed?)");
+    const answer = JSON.parse(value as string) as Record<string, number | string>;
+    if (answer.error) throw new Error(`reference: ${answer.error}`);
+    return answer;
+  }
+
+  close(): void {
+    this.child.stdin!.end();
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Collects garbage left by earlier rounds first (node --expose-gc), so no round pays for another. */
+const collect = (globalThis as { gc?: () => void }).gc ?? (() => {});
+
+function seconds(f: () => void): number {
+  collect();
+  const t = performance.now();
+  f();
+  return (performance.now() - t) / 1000;
+}
+
+const rows: string[][] = [];
+function row(what: string, ours: string, lib: string, ratio: string): void {
+  rows.push([what, ours, lib, ratio]);
+  console.log(`  ${what.padEnd(44)} ${ours.padStart(14)} ${lib.padStart(14)} ${ratio.padStart(8)}`);
+}
+
+/** Alternates tsgpt and the library for `rounds` rounds; returns both medians in seconds. */
+async function alternate(ours: () => number, lib: () => Promise<number>): Promise<[number, number]> {
+  const a: number[] = [], b: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    a.push(ours());
+    b.push(await lib());
+  }
+  return [median(a), median(b)];
+}
+
+const mbps = (bytes: number, s: number) => `${(bytes / s / 1e6).toFixed(2)} MB/s`;
+
+async function main(): Promise<void> {
+  const ref = new Reference();
+  const version = (await ref.ask({ op: "version" })).version;
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  console.log(`tsgpt vs SentencePiece ${version} (C++ via python3-sentencepiece), ${cpu}, ${cpus().length} cores, median of ${rounds} rounds`);
+  console.log(`  ${"".padEnd(44)} ${"tsgpt".padStart(14)} ${"C++".padStart(14)} ${"ratio".padStart(8)}`);
+  const heldout = args.heldout!;
+  const text = readFileSync(heldout, "utf8");
+  const lines = text.split("\n");
+  const bytes = Buffer.byteLength(text);
+
+  if (wanted("load")) {
+    // tsgpt: a fresh Node process per round (a cold load, as a user meets it).
+    const script = `import(${JSON.stringify(join(root, "dist", "src", "tokenizer", "processor.js"))}).then(({ SentencePieceProcessor: P }) => { const t = performance.now(); P.load(${JSON.stringify(modelFile("llama2"))}); console.log(performance.now() - t); })`;
+    const [ours, lib] = await alternate(
+      () => Number(spawnSync(process.execPath, ["-e", script], { encoding: "utf8" }).stdout) / 1000,
+      async () => (await ref.ask({ op: "load", model: modelFile("llama2") })).seconds as number,
+    );
+    row("load llama2.model, cold process (ms)", (ours * 1000).toFixed(1), (lib * 1000).toFixed(1), (lib / ours).toFixed(2) + "×");
+    // tsgpt again, in this process (warm code, as in a server that loads models).
+    const [warm, lib2] = await alternate(
+      () => seconds(() => SentencePieceProcessor.load(modelFile("llama2"))),
+      async () => (await ref.ask({ op: "load", model: modelFile("llama2") })).seconds as number,
+    );
+    row("load llama2.model, warm process (ms)", (warm * 1000).toFixed(1), (lib2 * 1000).toFixed(1), (lib2 / warm).toFixed(2) + "×");
+  }
+
+  for (const name of ["llama2", "unigram8k_nfkc"]) {
+    const path = modelFile(name);
+    // A fresh processor per round: its word memo starts empty. One short text first builds its
+    // lazy structures (the piece trie), which the load line does not time either.
+    const fresh = () => {
+      const sp = SentencePieceProcessor.load(path);
+      sp.encodeAsIds("a");
+      return sp;
+    };
+    if (wanted("encode")) {
+      const [ours, lib] = await alternate(
+        () => { const sp = fresh(); return seconds(() => { for (const l of lines) sp.encodeAsIds(l); }); },
+        async () => (await ref.ask({ op: "encode_lines", model: path, file: heldout })).seconds as number,
+      );
+      row(`encode ${name}, per line, 1 thread`, mbps(bytes, ours), mbps(bytes, lib), (lib / ours).toFixed(2) + "×");
+      const [oursF, libF] = await alternate(
+        () => { const sp = fresh(); return seconds(() => sp.encodeAsIds(text)); },
+        async () => (await ref.ask({ op: "encode_file", model: path, file: heldout })).seconds as number,
+      );
+      row(`encode ${name}, whole file as one text`, mbps(bytes, oursF), mbps(bytes, libF), (libF / oursF).toFixed(2) + "×");
+      const batch = lines.slice(0, 10_000);
+      const batchBytes = Buffer.byteLength(batch.join("\n"));
+      const [oursB, libB] = await alternate(
+        () => { const sp = fresh(); return seconds(() => encodeBatch(sp, batch)); },
+        async () => (await ref.ask({ op: "encode_batch", model: path, file: heldout, count: 10_000 })).seconds as number,
+      );
+      row(`encodeBatch ${name}, 10k lines, 1 thread`, mbps(batchBytes, oursB), mbps(batchBytes, libB), (libB / oursB).toFixed(2) + "×");
+    }
+    if (wanted("decode")) {
+      const sp = fresh();
+      const ids = lines.map((l) => sp.encodeAsIds(l));
+      const [ours, lib] = await alternate(
+        () => seconds(() => { for (const x of ids) sp.decode(x); }),
+        async () => (await ref.ask({ op: "decode_lines", model: path, file: heldout })).seconds as number,
+      );
+      row(`decode ${name}, per line`, mbps(bytes, ours), mbps(bytes, lib), (lib / ours).toFixed(2) + "×");
+    }
+  }
+  ref.close();
+
+  if (wanted("parallel")) parallelBench();
+  if (wanted("jsonl")) jsonlMemory(lines);
+}
+
+/** The worker-thread corpus encoder, 2 threads against 1, on the training corpus. */
+function parallelBench(): void {
+  const corpus = readFileSync(args.corpus!, "utf8").split("\n");
+  const bytes = Buffer.byteLength(corpus.join("\n"));
+  for (const name of ["llama2", "unigram8k_nfkc"]) {
+    const path = modelFile(name);
+    const one: number[] = [], two: number[] = [];
+    let same = true;
+    for (let r = 0; r < rounds; r++) {
+      const sp = SentencePieceProcessor.load(path);
+      let reference: number[] = [];
+      one.push(seconds(() => { reference = corpus.flatMap((l) => sp.encodeAsIds(l)); }));
+      const sp2 = SentencePieceProcessor.load(path);
+      let got: Int32Array = new Int32Array(0);
+      // Worker start-up included: this is what `tsgpt train` pays.
+      two.push(seconds(() => { const enc = new ParallelEncoder(sp2, 2); got = enc.encodeLines(corpus).ids; enc.close(); }));
+      same &&= got.length === reference.length && got.every((v, i) => v === reference[i]);
+    }
+    const a = median(one), b = median(two);
+    row(`corpus ${name}, 2 threads vs 1 (${(bytes / 1e6).toFixed(1)} MB)`, mbps(bytes, b), mbps(bytes, a) + "*", (a / b).toFixed(2) + "×");
+    console.log(`    * the 1-thread tsgpt figure; ids identical: ${same}`);
+  }
+}
+
+/** Peak memory of `tsgpt tokenize --jsonl` on two input sizes: flat when it streams. */
+function jsonlMemory(lines: string[]): void {
+  const dir = mkdtempSync(join(tmpdir(), "tsgpt-jsonl-"));
+  try {
+    const body = lines.map((text) => JSON.stringify({ text })).join("\n") + "\n";
+    for (const copies of [4, 32]) {
+      const file = join(dir, `in${copies}.jsonl`);
+      writeFileSync(file, body.repeat(copies));
+      const size = Buffer.byteLength(body) * copies;
+      const t = performance.now();
+      const r = spawnSync("/usr/bin/time", ["-f", "%M", process.execPath, join(root, "bin", "tsgpt.js"), "tokenize", "--model", modelFile("llama2"), "--jsonl", file], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"], maxBuffer: 1 << 20 });
+      const s = (performance.now() - t) / 1000;
+      const peakKb = Number(r.stderr.trim().split("\n").pop());
+      row(`tokenize --jsonl ${(size / 1e6).toFixed(0)} MB: peak RSS`, `${(peakKb / 1024).toFixed(0)} MiB`, "", "");
+      console.log(`    ${mbps(size, s)} of JSONL in, ids and pieces out (exit ${r.status})`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,94 @@
+// A memo of BPE segmentations per word: natural text repeats its words, so most words are
+// segmented once and then copied. Keys are byte strings, hashed and compared here (no string
+// is made); values are the word's segments as (end offset within the word, id) pairs. The
+// memo is bounded: when it fills, it starts over.
+//
+// It is only correct where a word's segmentation does not depend on its neighbours; bpe.ts
+// checks that before using it.
+
+const SLOTS = 1 << 16;
+const MAX_ENTRIES = (SLOTS * 3) >> 2;
+const KEY_ARENA = 1 << 21;
+const VALUE_ARENA = 1 << 20;
+/** Longer words are segmented every time (they are rare, and the memo stays small). */
+export const MAX_CACHED_WORD = 64;
+
+export class BpeWordCache {
+  private readonly hashes = new Int32Array(SLOTS);
+  /** Entry index + 1 per slot; 0 = empty. */
+  private readonly slots = new Int32Array(SLOTS);
+  private readonly keyStart = new Int32Array(MAX_ENTRIES + 1);
+  private readonly keyLength = new Int32Array(MAX_ENTRIES + 1);
+  private readonly valueStart = new Int32Array(MAX_ENTRIES + 1);
+  private readonly valueCount = new Int32Array(MAX_ENTRIES + 1);
+  private readonly keys = new Uint8Array(KEY_ARENA);
+  /** (end within the word, id) pairs. */
+  readonly values = new Int32Array(VALUE_ARENA);
+  private entries = 0;
+  private keyUsed = 0;
+  private valueUsed = 0;
+  private hash = 0;
+  private slot = 0;
+
+  /**
+   * Looks up bytes[begin, end). Returns the entry (use valueOffset / valueLength), or -1; a miss
+   * remembers where store() should put it.
+   */
+  find(bytes: Uint8Array, begin: number, end: number): number {
+    let h = 0x811c9dc5 | 0;
+    for (let i = begin; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+    this.hash = h;
+    const mask = SLOTS - 1;
+    let slot = (h ^ (h >>> 15)) & mask;
+    const len = end - begin;
+    for (;;) {
+      const e = this.slots[slot]!;
+      if (e === 0) break;
+      if (this.hashes[slot] === h && this.keyLength[e - 1] === len && this.sameKey(e - 1, bytes, begin, len)) return e - 1;
+      slot = (slot + 1) & mask;
+    }
+    this.slot = slot;
+    return -1;
+  }
+
+  valueOffset(entry: number): number {
+    return this.valueStart[entry]!;
+  }
+
+  valueLength(entry: number): number {
+    return this.valueCount[entry]!;
+  }
+
+  /** Stores the word of the last missed find() with `count` (end, id) pairs from `pairs`. */
+  store(bytes: Uint8Array, begin: number, end: number, pairs: Int32Array, count: number): void {
+    const len = end - begin;
+    if (this.entries >= MAX_ENTRIES || this.keyUsed + len > KEY_ARENA || this.valueUsed + 2 * count > VALUE_ARENA) {
+      this.clear();
+      this.find(bytes, begin, end); // recompute the slot in the emptied table
+    }
+    const e = this.entries++;
+    this.keys.set(bytes.subarray(begin, end), this.keyUsed);
+    this.keyStart[e] = this.keyUsed;
+    this.keyLength[e] = len;
+    this.keyUsed += len;
+    this.values.set(pairs.subarray(0, 2 * count), this.valueUsed);
+    this.valueStart[e] = this.valueUsed;
+    this.valueCount[e] = count;
+    this.valueUsed += 2 * count;
+    this.hashes[this.slot] = this.hash;
+    this.slots[this.slot] = e + 1;
+  }
+
+  private sameKey(e: number, bytes: Uint8Array, begin: number, len: number): boolean {
+    const keys = this.keys, at = this.keyStart[e]!;
+    for (let i = 0; i < len; i++) if (keys[at + i] !== bytes[begin + i]) return false;
+    return true;
+  }
+
+  private clear(): void {
+    this.slots.fill(0);
+    this.entries = 0;
+    this.keyUsed = 0;
+    this.valueUsed = 0;
+  }
+}

@@ -1,0 +1,41 @@
+// A reusable list of segments (byte range [begin, end) of the normalized text and a piece id):
+// what the encoders write, kept in typed arrays that grow once and are reused for every text.
+
+export class Segments {
+  begin = new Int32Array(256);
+  end = new Int32Array(256);
+  id = new Int32Array(256);
+  length = 0;
+
+  clear(): void {
+    this.length = 0;
+  }
+
+  push(begin: number, end: number, id: number): void {
+    const n = this.length;
+    if (n === this.id.length) this.grow();
+    this.begin[n] = begin;
+    this.end[n] = end;
+    this.id[n] = id;
+    this.length = n + 1;
+  }
+
+  /** Reverses the order (encoders that backtrack write from the end). */
+  reverse(): void {
+    this.begin.subarray(0, this.length).reverse();
+    this.end.subarray(0, this.length).reverse();
+    this.id.subarray(0, this.length).reverse();
+  }
+
+  private grow(): void {
+    const cap = this.id.length * 2;
+    const grown = (a: Int32Array): Int32Array<ArrayBuffer> => {
+      const b = new Int32Array(cap);
+      b.set(a);
+      return b;
+    };
+    this.begin = grown(this.begin);
+    this.end = grown(this.end);
+    this.id = grown(this.id);
+  }
+}
