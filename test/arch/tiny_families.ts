@@ -1,0 +1,13 @@
+// Tiny configs of each Llama-like family, shared by the architecture tests.
+import type { ModelConfig } from "../../src/models/index.js";
+
+const base = {
+  vocab_size: 23, hidden_size: 16, intermediate_size: 24, num_hidden_layers: 2,
+  num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 32, rms_norm_eps: 1e-5,
+  rope_theta: 10000,
+};
+
+export const FAMILIES: Array<{ name: string; config: ModelConfig & { vocab_size: number; num_hidden_layers: number; tie_word_embeddings: boolean } }> = [
+  { name: "Llama (GQA, untied)", config: { model_type: "llama", ...base, tie_word_embeddings: false } },
+  { name: "Qwen2 (q/k/v biases, tied)", config: { model_type: "qwen2", ...base, tie_word_embeddings: true } },
+];
