@@ -22,6 +22,7 @@ import { GGUFReader, writeGGUF, type GGUFArray, type GGUFValue } from "./gguf.js
 import { halvesToPairs, pairsToHalves } from "./rotary_permute.js";
 import { convertFloat } from "./dtypes.js";
 import { readVocab } from "./vocab.js";
+import { ROPE_FREQS, ropeFreqFactors, ropeScalingFromFactors } from "./gguf_rope_freqs.js";
 import type { TensorSource } from "./safetensors.js";
 import { architectureOf, llama, qwen2, roleOfName, type Architecture, type GlobalRole, type LayerRole } from "../arch/index.js";
 
@@ -186,9 +187,14 @@ export function readGGUFCheckpoint(path: string): Checkpoint {
     if (vocab?.eosId !== undefined) config.eos_token_id = vocab.eosId;
     if (vocab?.padId !== undefined) config.pad_token_id = vocab.padId;
 
+    if (family.ggufArch === "llama" && r.has(ROPE_FREQS)) {
+      config.rope_scaling = ropeScalingFromFactors(path, r.read(ROPE_FREQS), hidden / heads, config.rope_theta);
+    }
+
     const tensors = new Map<string, StoredTensor>();
     const extras = new Map<string, StoredTensor>();
     for (const info of r.tensors) {
+      if (info.name === ROPE_FREQS && config.rope_scaling) continue; // now in the config; written again from it
       const name = hfNameOfGGUF(info.name, family);
       let t = r.read(info.name);
       if (name === null) {
@@ -261,7 +267,12 @@ export function writeGGUFCheckpoint(path: string, checkpoint: Checkpoint, option
       },
     }]);
   }
+  if (c.rope_scaling) {
+    const factors = ropeFreqFactors(headDim, c.rope_theta, c.rope_scaling);
+    tensors.push([ROPE_FREQS, { dtype: "F32", shape: [factors.length], load: () => factors }]);
+  }
   for (const [name, t] of checkpoint.extras ?? []) {
+    if (name === ROPE_FREQS && c.rope_scaling) continue;
     if (checkpoint.source.format === "gguf") tensors.push([name, t]); // GGUF-only tensors go back where they came from
   }
   const mainDtype = [...dtypeCounts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "F32";

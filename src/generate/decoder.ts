@@ -293,7 +293,7 @@ export class DecoderModel implements InferenceModel {
   private growRope(count: number): void {
     if (this.layout.positions !== "rope" || count <= this.ropeRows) return;
     this.ropeRows = Math.min(this.dims.context, Math.max(count, this.ropeRows * 2));
-    this.rope = ropeTables(this.ropeRows, this.dims.headDim, this.layout.ropeTheta);
+    this.rope = ropeTables(this.ropeRows, this.dims.headDim, this.layout.ropeTheta, this.layout.ropeScaling);
   }
 
   /** Embeddings, every block, and the final norm: the normalized hidden states end in s.h. */

@@ -137,7 +137,7 @@ export class TransformerLM extends ModuleDict implements CausalLM {
     this.dims = this.arch.dims(this.config);
     this.layout = this.arch.layout(this.config);
     const d = this.dims, l = this.layout;
-    this.rope = l.positions === "rope" ? new RotaryEmbedding(d.headDim, d.context, l.ropeTheta) : null;
+    this.rope = l.positions === "rope" ? new RotaryEmbedding(d.headDim, d.context, l.ropeTheta, l.ropeScaling) : null;
     const setup: BlockSetup = {
       dims: d, layout: l, generator: new Generator(opts.seed ?? 1337),
       residualStd: 0.02 / Math.sqrt(2 * d.layers), rope: this.rope,

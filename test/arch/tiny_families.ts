@@ -9,5 +9,12 @@ const base = {
 
 export const FAMILIES: Array<{ name: string; config: ModelConfig & { vocab_size: number; num_hidden_layers: number; tie_word_embeddings: boolean } }> = [
   { name: "Llama (GQA, untied)", config: { model_type: "llama", ...base, tie_word_embeddings: false } },
+  {
+    name: "Llama 3 (rope_scaling llama3, tied)",
+    config: {
+      model_type: "llama", ...base, rope_theta: 500, tie_word_embeddings: true,
+      rope_scaling: { rope_type: "llama3", factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 16 },
+    },
+  },
   { name: "Qwen2 (q/k/v biases, tied)", config: { model_type: "qwen2", ...base, tie_word_embeddings: true } },
 ];
