@@ -64,6 +64,11 @@ export interface BlockLayout {
   /** Rotary embeddings on q and k, or learned absolute position embeddings added to the input. */
   positions: "rope" | "learned";
   ropeTheta: number;
+  /**
+   * Sliding-window attention (Mistral): each query sees only the last `slidingWindow` positions,
+   * itself included (keys j with i − W < j ≤ i); null for full causal attention.
+   */
+  slidingWindow: number | null;
   /** Rescaling of RoPE's frequencies (Llama 3), or null. */
   ropeScaling: RopeScaling | null;
   /** The output projection is the token embedding (no separate lm_head weight). */

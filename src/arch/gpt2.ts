@@ -79,7 +79,7 @@ export const gpt2: Architecture<GPT2Config> = {
       norm: "layer", eps: c.layer_norm_epsilon, normBias: bias,
       qkv: "fused", qkvBias: bias, outBias: bias,
       mlp: "plain", mlpBias: bias, activation: "gelu_tanh",
-      positions: "learned", ropeTheta: 0, ropeScaling: null,
+      positions: "learned", ropeTheta: 0, ropeScaling: null, slidingWindow: null,
       tiedEmbeddings: true,
     };
   },

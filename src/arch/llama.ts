@@ -149,7 +149,7 @@ export const llama: Architecture<LlamaConfig> = {
     norm: "rms", eps: c.rms_norm_eps, normBias: false,
     qkv: "separate", qkvBias: false, outBias: false,
     mlp: "gated", mlpBias: false, activation: "silu",
-    positions: "rope", ropeTheta: c.rope_theta, ropeScaling: ropeScalingOf(c),
+    positions: "rope", ropeTheta: c.rope_theta, ropeScaling: ropeScalingOf(c), slidingWindow: null,
     tiedEmbeddings: c.tie_word_embeddings,
   }),
   hfConfigExtras: () => ({ hidden_act: "silu" }),

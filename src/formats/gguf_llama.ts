@@ -16,6 +16,7 @@
 // Hugging Face's rows. Qwen2's q/k/v biases are blk.N.attn_{q,k,v}.bias. The config comes from the
 // `<arch>.*` keys, the vocabulary from `tokenizer.ggml.*`; other metadata (general.name, ...) is
 // kept in `checkpoint.metadata`.
+import type { MistralConfig } from "../arch/index.js";
 import type { Checkpoint, EmbeddedVocab, LlamaConfig, StorageDType, StoredTensor } from "./types.js";
 import { FormatError } from "../util/errors.js";
 import { GGUFReader, writeGGUF, type GGUFArray, type GGUFValue } from "./gguf.js";
@@ -24,7 +25,7 @@ import { convertFloat } from "./dtypes.js";
 import { readVocab } from "./vocab.js";
 import { ROPE_FREQS, ropeFreqFactors, ropeScalingFromFactors } from "./gguf_rope_freqs.js";
 import type { TensorSource } from "./safetensors.js";
-import { architectureOf, llama, qwen2, roleOfName, type Architecture, type GlobalRole, type LayerRole } from "../arch/index.js";
+import { architectureOf, llama, mistral, qwen2, roleOfName, type Architecture, type GlobalRole, type LayerRole } from "../arch/index.js";
 
 // GGUF's tensor names are the roles of the architecture descriptions (src/arch/): token_embd,
 // blk.N.attn_q, …; the description maps each role to its Hugging Face module.
@@ -58,7 +59,10 @@ const TOKENIZER_KEYS: Record<string, keyof EmbeddedVocab> = {
   "tokenizer.ggml.padding_token_id": "padId",
 };
 /** The families this module reads and writes: Llama's block, with or without q/k/v biases. */
-const GGUF_FAMILIES: readonly Architecture[] = [llama, qwen2];
+const GGUF_FAMILIES: readonly Architecture[] = [llama, qwen2, mistral];
+
+/** llama.cpp's key for a sliding window; tsgpt writes it for Mistral, whose llama.cpp architecture is llama. */
+const SLIDING_WINDOW = "attention.sliding_window";
 
 /** The family of a GGUF general.architecture ("llama", "qwen2"), or undefined. */
 function familyOfGGUF(ggufArch: string | undefined): Architecture | undefined {
@@ -66,7 +70,7 @@ function familyOfGGUF(ggufArch: string | undefined): Architecture | undefined {
 }
 
 const ARCH_KEYS = ["context_length", "embedding_length", "block_count", "feed_forward_length", "rope.dimension_count",
-  "attention.head_count", "attention.head_count_kv", "attention.layer_norm_rms_epsilon", "rope.freq_base"];
+  "attention.head_count", "attention.head_count_kv", "attention.layer_norm_rms_epsilon", "rope.freq_base", SLIDING_WINDOW];
 
 /** The keys derived from the config and vocabulary (everything else passes through). */
 function derivedKeys(ggufArch: string): Set<string> {
@@ -183,6 +187,8 @@ export function readGGUFCheckpoint(path: string): Checkpoint {
       rope_theta: tidyFloat(meta.float(key("rope.freq_base"), 10000)),
       tie_word_embeddings: !r.has("output.weight"),
     } as LlamaConfig;
+    const window = family === llama ? meta.int(key(SLIDING_WINDOW), 0) : 0;
+    if (window > 0) Object.assign(config, { model_type: "mistral", sliding_window: window });
     if (vocab?.bosId !== undefined) config.bos_token_id = vocab.bosId;
     if (vocab?.eosId !== undefined) config.eos_token_id = vocab.eosId;
     if (vocab?.padId !== undefined) config.pad_token_id = vocab.padId;
@@ -242,7 +248,7 @@ export function checkGGUFExportable(config: { model_type: string }, source: stri
 /** Writes a checkpoint of a llama-like family as GGUF (atomically), with its vocabulary when one is known. */
 export function writeGGUFCheckpoint(path: string, checkpoint: Checkpoint, options: SaveGGUFOptions = {}): void {
   checkGGUFExportable(checkpoint.config, checkpoint.source.path);
-  const c = checkpoint.config as LlamaConfig;
+  const c = checkpoint.config as LlamaConfig | MistralConfig;
   const family = architectureOf(c);
   const A = family.ggufArch;
   const headDim = c.hidden_size / c.num_attention_heads;
@@ -267,12 +273,12 @@ export function writeGGUFCheckpoint(path: string, checkpoint: Checkpoint, option
       },
     }]);
   }
-  if (c.rope_scaling) {
+  if (c.model_type !== "mistral" && c.rope_scaling) {
     const factors = ropeFreqFactors(headDim, c.rope_theta, c.rope_scaling);
     tensors.push([ROPE_FREQS, { dtype: "F32", shape: [factors.length], load: () => factors }]);
   }
   for (const [name, t] of checkpoint.extras ?? []) {
-    if (name === ROPE_FREQS && c.rope_scaling) continue;
+    if (name === ROPE_FREQS && c.model_type !== "mistral" && c.rope_scaling) continue;
     if (checkpoint.source.format === "gguf") tensors.push([name, t]); // GGUF-only tensors go back where they came from
   }
   const mainDtype = [...dtypeCounts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "F32";
@@ -291,6 +297,7 @@ export function writeGGUFCheckpoint(path: string, checkpoint: Checkpoint, option
     [`${A}.attention.head_count_kv`, u32(c.num_key_value_heads)],
     [`${A}.attention.layer_norm_rms_epsilon`, f32(c.rms_norm_eps)],
     [`${A}.rope.freq_base`, f32(c.rope_theta)],
+    ...(c.model_type === "mistral" && c.sliding_window !== null ? [[`${A}.${SLIDING_WINDOW}`, u32(c.sliding_window)] as [string, GGUFValue]] : []),
     ...kept.filter(([k]) => !k.startsWith("general.") && !k.startsWith("tokenizer.")),
     ...vocabMetadata(checkpoint),
     ...kept.filter(([k]) => k.startsWith("tokenizer.")),

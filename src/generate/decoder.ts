@@ -390,7 +390,7 @@ export class DecoderModel implements InferenceModel {
     be.attention({
       batch: cache.batch, steps, heads: d.heads, kvHeads: G, headDim: hd,
       q, keys: K, values: V, capacity: cache.capacity, valid: cache.valid, start,
-      scale: 1 / Math.sqrt(hd), out,
+      scale: 1 / Math.sqrt(hd), out, window: this.layout.slidingWindow ?? 0,
     });
   }
 

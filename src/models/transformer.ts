@@ -164,7 +164,7 @@ export class TransformerLM extends ModuleDict implements CausalLM {
 
   forward(inputIds: Tensor, opts: ForwardOptions = {}): CausalLMOutput {
     const [B, T] = checkInputIds(inputIds, this.dims.context);
-    const ctx = attentionContext(B, T, opts.attentionMask, opts.positionIds);
+    const ctx: AttentionContext = { ...attentionContext(B, T, opts.attentionMask, opts.positionIds), window: this.layout.slidingWindow };
     const embed = this.globalModule<Embedding>("token_embd");
     let x = embed.forward(inputIds); // (B, T, C)
     if (this.layout.positions === "learned") {

@@ -17,4 +17,6 @@ export const FAMILIES: Array<{ name: string; config: ModelConfig & { vocab_size:
     },
   },
   { name: "Qwen2 (q/k/v biases, tied)", config: { model_type: "qwen2", ...base, tie_word_embeddings: true } },
+  // A window of 3 over 10-token sequences: most queries lose keys to it.
+  { name: "Mistral (sliding window 3)", config: { model_type: "mistral", ...base, tie_word_embeddings: false, sliding_window: 3 } },
 ];
