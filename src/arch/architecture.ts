@@ -13,7 +13,7 @@ export type GlobalRole = "token_embd" | "position_embd" | "output_norm" | "outpu
 
 /** Roles of the tensors in each layer (block). */
 export type LayerRole =
-  | "attn_norm" | "attn_q" | "attn_k" | "attn_v" | "attn_qkv" | "attn_output"
+  | "attn_norm" | "attn_q" | "attn_k" | "attn_v" | "attn_qkv" | "attn_output" | "attn_q_norm" | "attn_k_norm"
   | "ffn_norm" | "ffn_gate" | "ffn_up" | "ffn_down";
 
 /** The sizes of a model, whatever its family. */
@@ -53,6 +53,8 @@ export interface BlockLayout {
   normBias: boolean;
   /** q, k, v as one fused projection (GPT-2's c_attn) or three (Llama's q_proj, k_proj, v_proj). */
   qkv: "fused" | "separate";
+  /** RMSNorm over each head of q and of k, before RoPE (Qwen3's q_norm / k_norm; roles attn_q_norm / attn_k_norm). */
+  qkNorm: boolean;
   /** Biases on the q/k/v projections, and on the attention output projection. */
   qkvBias: boolean;
   outBias: boolean;

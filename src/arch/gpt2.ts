@@ -77,7 +77,7 @@ export const gpt2: Architecture<GPT2Config> = {
     const bias = c.bias ?? true;
     return {
       norm: "layer", eps: c.layer_norm_epsilon, normBias: bias,
-      qkv: "fused", qkvBias: bias, outBias: bias,
+      qkv: "fused", qkNorm: false, qkvBias: bias, outBias: bias,
       mlp: "plain", mlpBias: bias, activation: "gelu_tanh",
       positions: "learned", ropeTheta: 0, ropeScaling: null, slidingWindow: null,
       tiedEmbeddings: true,

@@ -27,6 +27,8 @@ export interface LlamaConfig extends SpecialTokenIds {
   rms_norm_eps: number;
   rope_theta: number;
   tie_word_embeddings: boolean;
+  /** Size of each attention head; absent means hidden_size / num_attention_heads (Qwen3 gives it). */
+  head_dim?: number;
   /** Llama 3.1+'s rope_scaling (rope_type "llama3"); absent or null for none. */
   rope_scaling?: Llama3RopeScaling | null;
 }
@@ -77,6 +79,8 @@ export interface LlamaLikeDefaults {
   rmsNormEps: number;
   ropeTheta: number;
   tieWordEmbeddings: boolean;
+  /** head_dim when config.json leaves it out: a number (Qwen3's 128), or undefined for hidden / heads. */
+  headDim?: number;
 }
 
 /**
@@ -101,9 +105,12 @@ export function parseLlamaLikeFields<T extends string>(f: JsonFields, modelType:
   };
   const scaling = parseRopeScaling(f);
   if (scaling) Object.assign(c, { rope_scaling: scaling });
-  f.divides("num_attention_heads", heads, "hidden_size", c.hidden_size);
-  const headSize = c.hidden_size / heads;
+  const headDim = f.get("head_dim") !== undefined ? f.positiveInt("head_dim") : defaults.headDim;
+  if (headDim !== undefined) Object.assign(c, { head_dim: headDim });
+  else f.divides("num_attention_heads", heads, "hidden_size", c.hidden_size);
+  const headSize = headDim ?? c.hidden_size / heads;
   if (headSize % 2 !== 0) {
+    if (headDim !== undefined) f.fail("head_dim", "an even number (rotary embeddings turn pairs of dimensions)");
     throw new ConfigError(f.source, "hidden_size",
       `expected hidden_size / num_attention_heads to be even (rotary embeddings turn pairs of dimensions), got ${c.hidden_size} / ${heads} = ${headSize}`);
   }
@@ -142,12 +149,12 @@ export const llama: Architecture<LlamaConfig> = {
   parseConfig,
   dims: (c) => ({
     vocabSize: c.vocab_size, hidden: c.hidden_size, layers: c.num_hidden_layers,
-    heads: c.num_attention_heads, kvHeads: c.num_key_value_heads, headDim: c.hidden_size / c.num_attention_heads,
+    heads: c.num_attention_heads, kvHeads: c.num_key_value_heads, headDim: c.head_dim ?? c.hidden_size / c.num_attention_heads,
     intermediate: c.intermediate_size, context: c.max_position_embeddings,
   }),
   layout: (c) => ({
     norm: "rms", eps: c.rms_norm_eps, normBias: false,
-    qkv: "separate", qkvBias: false, outBias: false,
+    qkv: "separate", qkNorm: false, qkvBias: false, outBias: false,
     mlp: "gated", mlpBias: false, activation: "silu",
     positions: "rope", ropeTheta: c.rope_theta, ropeScaling: ropeScalingOf(c), slidingWindow: null,
     tiedEmbeddings: c.tie_word_embeddings,

@@ -16,7 +16,7 @@
 // Hugging Face's rows. Qwen2's q/k/v biases are blk.N.attn_{q,k,v}.bias. The config comes from the
 // `<arch>.*` keys, the vocabulary from `tokenizer.ggml.*`; other metadata (general.name, ...) is
 // kept in `checkpoint.metadata`.
-import type { MistralConfig } from "../arch/index.js";
+import type { MistralConfig, Qwen3Config } from "../arch/index.js";
 import type { Checkpoint, EmbeddedVocab, LlamaConfig, StorageDType, StoredTensor } from "./types.js";
 import { FormatError } from "../util/errors.js";
 import { GGUFReader, writeGGUF, type GGUFArray, type GGUFValue } from "./gguf.js";
@@ -25,7 +25,7 @@ import { convertFloat } from "./dtypes.js";
 import { readVocab } from "./vocab.js";
 import { ROPE_FREQS, ropeFreqFactors, ropeScalingFromFactors } from "./gguf_rope_freqs.js";
 import type { TensorSource } from "./safetensors.js";
-import { architectureOf, llama, mistral, qwen2, roleOfName, type Architecture, type GlobalRole, type LayerRole } from "../arch/index.js";
+import { architectureOf, llama, mistral, qwen2, qwen3, roleOfName, type Architecture, type GlobalRole, type LayerRole } from "../arch/index.js";
 
 // GGUF's tensor names are the roles of the architecture descriptions (src/arch/): token_embd,
 // blk.N.attn_q, …; the description maps each role to its Hugging Face module.
@@ -59,7 +59,7 @@ const TOKENIZER_KEYS: Record<string, keyof EmbeddedVocab> = {
   "tokenizer.ggml.padding_token_id": "padId",
 };
 /** The families this module reads and writes: Llama's block, with or without q/k/v biases. */
-const GGUF_FAMILIES: readonly Architecture[] = [llama, qwen2, mistral];
+const GGUF_FAMILIES: readonly Architecture[] = [llama, qwen2, mistral, qwen3];
 
 /** llama.cpp's key for a sliding window; tsgpt writes it for Mistral, whose llama.cpp architecture is llama. */
 const SLIDING_WINDOW = "attention.sliding_window";
@@ -70,7 +70,8 @@ function familyOfGGUF(ggufArch: string | undefined): Architecture | undefined {
 }
 
 const ARCH_KEYS = ["context_length", "embedding_length", "block_count", "feed_forward_length", "rope.dimension_count",
-  "attention.head_count", "attention.head_count_kv", "attention.layer_norm_rms_epsilon", "rope.freq_base", SLIDING_WINDOW];
+  "attention.head_count", "attention.head_count_kv", "attention.layer_norm_rms_epsilon", "rope.freq_base", SLIDING_WINDOW,
+  "attention.key_length", "attention.value_length"];
 
 /** The keys derived from the config and vocabulary (everything else passes through). */
 function derivedKeys(ggufArch: string): Set<string> {
@@ -160,17 +161,22 @@ export function readGGUFCheckpoint(path: string): Checkpoint {
     const ggufArch = meta.string("general.architecture");
     const family = familyOfGGUF(ggufArch);
     if (!family) {
-      const known = GGUF_FAMILIES.map((a) => JSON.stringify(a.ggufArch)).join(" or ");
+      const known = [...new Set(GGUF_FAMILIES.map((a) => JSON.stringify(a.ggufArch)))].join(" or ");
       throw new FormatError(path, "general.architecture", `expected ${known}, got ${JSON.stringify(ggufArch ?? null)}`);
     }
     const key = (k: string) => `${family.ggufArch}.${k}`;
     const hidden = meta.int(key("embedding_length"));
     const heads = meta.int(key("attention.head_count"));
     const kvHeads = meta.int(key("attention.head_count_kv"), heads);
-    if (heads === 0 || hidden % heads !== 0) throw new FormatError(path, key("attention.head_count"), `${heads} does not divide embedding_length ${hidden}`);
+    // attention.key_length gives a head size of its own (Qwen3); without it, embedding_length / head_count.
+    const explicitHead = meta.int(key("attention.key_length"), 0) || undefined;
+    if (explicitHead === undefined && (heads === 0 || hidden % heads !== 0)) throw new FormatError(path, key("attention.head_count"), `${heads} does not divide embedding_length ${hidden}`);
     if (kvHeads === 0 || heads % kvHeads !== 0) throw new FormatError(path, key("attention.head_count_kv"), `${kvHeads} does not divide head_count ${heads}`);
-    const ropeDims = meta.int(key("rope.dimension_count"), hidden / heads);
-    if (ropeDims !== hidden / heads) throw new FormatError(path, key("rope.dimension_count"), `expected the head size ${hidden / heads} (partial rotary is not supported), got ${ropeDims}`);
+    const headDim = explicitHead ?? hidden / heads;
+    const valueDim = meta.int(key("attention.value_length"), headDim);
+    if (valueDim !== headDim) throw new FormatError(path, key("attention.value_length"), `expected the key length ${headDim}, got ${valueDim}`);
+    const ropeDims = meta.int(key("rope.dimension_count"), headDim);
+    if (ropeDims !== headDim) throw new FormatError(path, key("rope.dimension_count"), `expected the head size ${headDim} (partial rotary is not supported), got ${ropeDims}`);
     if (!r.has("token_embd.weight")) throw new FormatError(path, "token_embd.weight", "tensor missing");
     const vocab = readVocabFromMeta(path, meta);
     const embShape = r.tensors.find((t) => t.name === "token_embd.weight")!.shape;
@@ -187,6 +193,8 @@ export function readGGUFCheckpoint(path: string): Checkpoint {
       rope_theta: tidyFloat(meta.float(key("rope.freq_base"), 10000)),
       tie_word_embeddings: !r.has("output.weight"),
     } as LlamaConfig;
+    if (family === qwen3) Object.assign(config, { head_dim: headDim, attention_bias: r.has("blk.0.attn_q.bias") });
+    else if (headDim !== hidden / heads) config.head_dim = headDim;
     const window = family === llama ? meta.int(key(SLIDING_WINDOW), 0) : 0;
     if (window > 0) Object.assign(config, { model_type: "mistral", sliding_window: window });
     if (vocab?.bosId !== undefined) config.bos_token_id = vocab.bosId;
@@ -194,7 +202,7 @@ export function readGGUFCheckpoint(path: string): Checkpoint {
     if (vocab?.padId !== undefined) config.pad_token_id = vocab.padId;
 
     if (family.ggufArch === "llama" && r.has(ROPE_FREQS)) {
-      config.rope_scaling = ropeScalingFromFactors(path, r.read(ROPE_FREQS), hidden / heads, config.rope_theta);
+      config.rope_scaling = ropeScalingFromFactors(path, r.read(ROPE_FREQS), headDim, config.rope_theta);
     }
 
     const tensors = new Map<string, StoredTensor>();
@@ -248,10 +256,13 @@ export function checkGGUFExportable(config: { model_type: string }, source: stri
 /** Writes a checkpoint of a llama-like family as GGUF (atomically), with its vocabulary when one is known. */
 export function writeGGUFCheckpoint(path: string, checkpoint: Checkpoint, options: SaveGGUFOptions = {}): void {
   checkGGUFExportable(checkpoint.config, checkpoint.source.path);
-  const c = checkpoint.config as LlamaConfig | MistralConfig;
+  const c = checkpoint.config as LlamaConfig | MistralConfig | Qwen3Config;
   const family = architectureOf(c);
   const A = family.ggufArch;
-  const headDim = c.hidden_size / c.num_attention_heads;
+  const headDim = c.head_dim ?? c.hidden_size / c.num_attention_heads;
+  const headKeys: Array<[string, GGUFValue]> = c.head_dim === undefined
+    ? []
+    : [[`${A}.attention.key_length`, u32(headDim)], [`${A}.attention.value_length`, u32(headDim)]];
 
   const tensors: Array<[string, TensorSource]> = [];
   const dtypeCounts = new Map<StorageDType, number>();
@@ -273,12 +284,12 @@ export function writeGGUFCheckpoint(path: string, checkpoint: Checkpoint, option
       },
     }]);
   }
-  if (c.model_type !== "mistral" && c.rope_scaling) {
+  if (c.model_type === "llama" && c.rope_scaling) {
     const factors = ropeFreqFactors(headDim, c.rope_theta, c.rope_scaling);
     tensors.push([ROPE_FREQS, { dtype: "F32", shape: [factors.length], load: () => factors }]);
   }
   for (const [name, t] of checkpoint.extras ?? []) {
-    if (name === ROPE_FREQS && c.model_type !== "mistral" && c.rope_scaling) continue;
+    if (name === ROPE_FREQS && c.model_type === "llama" && c.rope_scaling) continue;
     if (checkpoint.source.format === "gguf") tensors.push([name, t]); // GGUF-only tensors go back where they came from
   }
   const mainDtype = [...dtypeCounts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "F32";
@@ -295,6 +306,7 @@ export function writeGGUFCheckpoint(path: string, checkpoint: Checkpoint, option
     [`${A}.rope.dimension_count`, u32(headDim)],
     [`${A}.attention.head_count`, u32(c.num_attention_heads)],
     [`${A}.attention.head_count_kv`, u32(c.num_key_value_heads)],
+    ...headKeys,
     [`${A}.attention.layer_norm_rms_epsilon`, f32(c.rms_norm_eps)],
     [`${A}.rope.freq_base`, f32(c.rope_theta)],
     ...(c.model_type === "mistral" && c.sliding_window !== null ? [[`${A}.${SLIDING_WINDOW}`, u32(c.sliding_window)] as [string, GGUFValue]] : []),

@@ -51,6 +51,8 @@ function makeModule(role: GlobalRole | LayerRole, s: BlockSetup): Module {
   switch (role) {
     case "token_embd": case "position_embd":
       return new Embedding(weight[0]!, weight[1]!, { generator: g });
+    case "attn_q_norm": case "attn_k_norm": // over each head (Qwen3)
+      return new RMSNorm(weight[0]!, s.layout.eps);
     case "output_norm": case "attn_norm": case "ffn_norm":
       return s.layout.norm === "rms"
         ? new RMSNorm(weight[0]!, s.layout.eps)
@@ -94,6 +96,10 @@ export class TransformerBlock extends ModuleDict {
       q = this.part("attn_q").forward(x).view(B, T, heads, hd);
       k = this.part("attn_k").forward(x).view(B, T, kvHeads, hd);
       v = this.part("attn_v").forward(x).view(B, T, kvHeads, hd);
+    }
+    if (this.setup.layout.qkNorm) {
+      q = this.part("attn_q_norm").forward(q); // RMSNorm over each head, before RoPE
+      k = this.part("attn_k_norm").forward(k);
     }
     const rope = this.setup.rope;
     const qh = rope ? rope.apply(q.contiguous(), ctx.positions) : q.transpose(1, 2); // (B, nH, T, hd)

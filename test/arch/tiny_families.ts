@@ -17,6 +17,8 @@ export const FAMILIES: Array<{ name: string; config: ModelConfig & { vocab_size:
     },
   },
   { name: "Qwen2 (q/k/v biases, tied)", config: { model_type: "qwen2", ...base, tie_word_embeddings: true } },
+  // head_dim 8 with 4 heads: q is 32 wide for a hidden size of 16.
+  { name: "Qwen3 (q/k RMSNorm, head_dim 8 ≠ 16/4)", config: { model_type: "qwen3", ...base, head_dim: 8, attention_bias: false, tie_word_embeddings: true } },
   // A window of 3 over 10-token sequences: most queries lose keys to it.
   { name: "Mistral (sliding window 3)", config: { model_type: "mistral", ...base, tie_word_embeddings: false, sliding_window: 3 } },
 ];
