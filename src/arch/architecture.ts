@@ -13,7 +13,7 @@ export type GlobalRole = "token_embd" | "position_embd" | "output_norm" | "outpu
 
 /** Roles of the tensors in each layer (block). */
 export type LayerRole =
-  | "attn_norm" | "attn_q" | "attn_k" | "attn_v" | "attn_qkv" | "attn_output"
+  | "attn_norm" | "attn_q" | "attn_k" | "attn_v" | "attn_qkv" | "attn_output" | "attn_q_norm" | "attn_k_norm"
   | "ffn_norm" | "ffn_gate" | "ffn_up" | "ffn_down";
 
 /** The sizes of a model, whatever its family. */
@@ -31,6 +31,19 @@ export interface ModelDims {
   context: number;
 }
 
+/**
+ * Llama 3's rescaling of the rotary frequencies (transformers' rope_type "llama3"): wavelengths
+ * longer than originalContext / lowFreqFactor are slowed down by `factor`, shorter than
+ * originalContext / highFreqFactor are kept, and those between are interpolated smoothly.
+ */
+export interface RopeScaling {
+  type: "llama3";
+  factor: number;
+  lowFreqFactor: number;
+  highFreqFactor: number;
+  originalContext: number;
+}
+
 /** How one block computes, and what the model around the blocks looks like. */
 export interface BlockLayout {
   /** RMSNorm (Llama) or LayerNorm (GPT-2), before attention and before the MLP (pre-norm). */
@@ -40,6 +53,8 @@ export interface BlockLayout {
   normBias: boolean;
   /** q, k, v as one fused projection (GPT-2's c_attn) or three (Llama's q_proj, k_proj, v_proj). */
   qkv: "fused" | "separate";
+  /** RMSNorm over each head of q and of k, before RoPE (Qwen3's q_norm / k_norm; roles attn_q_norm / attn_k_norm). */
+  qkNorm: boolean;
   /** Biases on the q/k/v projections, and on the attention output projection. */
   qkvBias: boolean;
   outBias: boolean;
@@ -51,6 +66,13 @@ export interface BlockLayout {
   /** Rotary embeddings on q and k, or learned absolute position embeddings added to the input. */
   positions: "rope" | "learned";
   ropeTheta: number;
+  /**
+   * Sliding-window attention (Mistral): each query sees only the last `slidingWindow` positions,
+   * itself included (keys j with i − W < j ≤ i); null for full causal attention.
+   */
+  slidingWindow: number | null;
+  /** Rescaling of RoPE's frequencies (Llama 3), or null. */
+  ropeScaling: RopeScaling | null;
   /** The output projection is the token embedding (no separate lm_head weight). */
   tiedEmbeddings: boolean;
 }
@@ -81,8 +103,14 @@ export interface Architecture<C extends { model_type: string } = { model_type: s
   readonly modelType: C["model_type"];
   /** The class transformers builds (config.json's architectures[0]). */
   readonly hfClass: string;
-  /** GGUF's general.architecture (the prefix of its metadata keys). */
+  /** GGUF's general.architecture (the prefix of its metadata keys), as llama.cpp names it. */
   readonly ggufArch: string;
+  /**
+   * GGUF stores attn_q / attn_k rows in the adjacent-pairs rotary order (llama.cpp's "normal"
+   * RoPE, used for its llama architecture), so they are permuted on the way in and out. Families
+   * llama.cpp runs with NeoX RoPE (qwen2, qwen3) keep Hugging Face's rotate-halves rows as they are.
+   */
+  readonly ggufPairsRotary: boolean;
   readonly paths: HFModulePaths;
   readonly order: ModuleOrder;
   /** Checkpoint tensors that are not weights and are skipped on load (buffers older exporters saved). */

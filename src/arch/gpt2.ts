@@ -52,6 +52,7 @@ export const gpt2: Architecture<GPT2Config> = {
   modelType: "gpt2",
   hfClass: "GPT2LMHeadModel",
   ggufArch: "gpt2",
+  ggufPairsRotary: false,
   paths: {
     global: { token_embd: "transformer.wte", position_embd: "transformer.wpe", output_norm: "transformer.ln_f", output: "lm_head" },
     layerPrefix: "transformer.h",
@@ -76,9 +77,9 @@ export const gpt2: Architecture<GPT2Config> = {
     const bias = c.bias ?? true;
     return {
       norm: "layer", eps: c.layer_norm_epsilon, normBias: bias,
-      qkv: "fused", qkvBias: bias, outBias: bias,
+      qkv: "fused", qkNorm: false, qkvBias: bias, outBias: bias,
       mlp: "plain", mlpBias: bias, activation: "gelu_tanh",
-      positions: "learned", ropeTheta: 0,
+      positions: "learned", ropeTheta: 0, ropeScaling: null, slidingWindow: null,
       tiedEmbeddings: true,
     };
   },

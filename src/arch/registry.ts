@@ -5,11 +5,14 @@ import type { Architecture } from "./architecture.js";
 import { ConfigError, JsonFields, isObject, type Json } from "./config_fields.js";
 import { gpt2, type GPT2Config } from "./gpt2.js";
 import { llama, type LlamaConfig } from "./llama.js";
+import { qwen2, type Qwen2Config } from "./qwen2.js";
+import { mistral, type MistralConfig } from "./mistral.js";
+import { qwen3, type Qwen3Config } from "./qwen3.js";
 
-export type ModelConfig = LlamaConfig | GPT2Config;
+export type ModelConfig = LlamaConfig | GPT2Config | Qwen2Config | MistralConfig | Qwen3Config;
 
 /** Every architecture, by model_type. A new family is one file in this folder plus one line here. */
-export const ARCHITECTURES: readonly Architecture<ModelConfig>[] = [llama, gpt2] as Architecture<ModelConfig>[];
+export const ARCHITECTURES: readonly Architecture<ModelConfig>[] = [llama, gpt2, qwen2, mistral, qwen3] as Architecture<ModelConfig>[];
 
 /** The description of a config's family. */
 export function architectureOf(config: { model_type: string }): Architecture<ModelConfig> {

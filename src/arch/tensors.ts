@@ -27,6 +27,7 @@ export function roleShapes(role: Role, d: ModelDims, l: BlockLayout): { weight: 
     case "position_embd": return { weight: [d.context, H], bias: null };
     case "output": return lin(d.vocabSize, H, false);
     case "output_norm": case "attn_norm": case "ffn_norm": return norm;
+    case "attn_q_norm": case "attn_k_norm": return { weight: [d.headDim], bias: null };
     case "attn_qkv": return lin(qDim + 2 * kvDim, H, l.qkvBias);
     case "attn_q": return lin(qDim, H, l.qkvBias);
     case "attn_k": case "attn_v": return lin(kvDim, H, l.qkvBias);

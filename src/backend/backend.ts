@@ -95,6 +95,8 @@ export interface AttentionArgs {
   start: number;
   /** Usually 1 / sqrt(headDim). */
   scale: number;
+  /** Sliding window: the token in slot i sees only slots i − window < s ≤ i; 0 or absent for none. */
+  window?: number;
   /** (batch × steps, heads × headDim), written. */
   out: Float32Array;
 }

@@ -3,6 +3,7 @@
 //
 // For each row b, new token t and query head h (reading key/value head g = h / group):
 //   scores[s] = scale · q · K[s]     for the slots s ≤ start + t that hold a real token
+//                                    (and s > start + t − window with a sliding window)
 //   p = softmax(scores)              (masked slots weigh exactly 0, as if skipped)
 //   out = Σ_s p[s] · V[s]            (0 when no slot is visible)
 import type { AttentionArgs } from "./backend.js";
@@ -42,10 +43,11 @@ export function attentionJs(a: AttentionArgs): void {
     const vrow = b * capacity;
     for (let t = 0; t < steps; t++) {
       const last = start + t; // the newest slot this token sees
+      const first = a.window ? Math.max(0, last - a.window + 1) : 0; // the oldest (sliding window)
       for (let h = 0; h < heads; h++) {
         const qo = (b * steps + t) * qDim + h * hd, kv = (b * kvHeads + Math.floor(h / group)) * capacity * hd;
         let max = -Infinity, any = false;
-        for (let s = 0; s <= last; s++) {
+        for (let s = first; s <= last; s++) {
           if (!valid[vrow + s]) continue;
           any = true;
           let dot = 0;
@@ -59,12 +61,12 @@ export function attentionJs(a: AttentionArgs): void {
           continue;
         }
         let sum = 0;
-        for (let s = 0; s <= last; s++) {
+        for (let s = first; s <= last; s++) {
           if (!valid[vrow + s]) continue;
           p[s] = Math.exp(p[s]! - max);
           sum += p[s]!;
         }
-        for (let s = 0; s <= last; s++) {
+        for (let s = first; s <= last; s++) {
           if (!valid[vrow + s]) continue;
           const w = p[s]! / sum;
           for (let i = 0; i < hd; i++) acc[i] = acc[i]! + w * values[kv + s * hd + i]!;

@@ -11,6 +11,7 @@ import { packageRoot } from "../util/package_root.js";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { attentionJs } from "./js_attention.js";
 import type {
   Backend, BinaryOp, DataArray, MatmulArgs, QuantDType, ReduceOp, UnaryOp,
 } from "./backend.js";
@@ -228,7 +229,8 @@ function makeBackend(n: NativeAddon): Backend {
     preferredQuantLayout: (dtype: QuantDType) => (dtype === "Q8_ROW" ? "rows" : "grouped16"),
     quantKernelName: () => `native/${n.quantKernelLevel()}`,
     linearHalf: (dtype, x, m, k, bits, cols, out) => n.linearHalf(dtype, x, m, k, bits, cols, out),
-    attention: (a) => n.attention(
+    // The native kernel has no sliding window: a windowed model's attention runs the js reference.
+    attention: (a) => a.window ? attentionJs(a) : n.attention(
       a.batch, a.steps, a.heads, a.kvHeads, a.headDim, a.q, a.keys, a.values, a.capacity, a.valid, a.start, a.scale, a.out,
     ),
   };

@@ -9,6 +9,7 @@ import { existsSync } from "node:fs";
 import { parseOptions, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import { loadCheckpointSync, parameterCount, saveCheckpointSync, type CheckpointFormat } from "../formats/load.js";
 import { quantizeCheckpoint } from "../quant/checkpoint.js";
+import { checkGGUFExportable } from "../formats/gguf_llama.js";
 
 const SPECS: OptionSpecs = {
   input: { type: "string", arg: "PATH", help: "checkpoint to read (HF directory, .gguf or llama2.c .bin)" },
@@ -56,7 +57,7 @@ function runOrThrow(argv: string[]): number {
     throw new UsageError(`--output ${v.output} already exists (add --force to overwrite)`);
   }
   const loaded = loadCheckpointSync(v.input);
-  if (quant && loaded.config.model_type !== "llama") throw new Error(`${v.input}: quantized GGUF export supports Llama models only, this is ${loaded.config.model_type}`);
+  if (quant) checkGGUFExportable(loaded.config, v.input);
   const ck = quant ? quantizeCheckpoint(loaded, quant) : loaded;
   saveCheckpointSync(v.output, ck, format, dtype ? { dtype } : {});
   const shown = dtype ?? quant;

@@ -2,6 +2,7 @@
 // every tensor (name, dtype, shape) and its tokenizer.
 //   tsgpt inspect ../shared/models/stories260K/stories260K.bin
 //   tsgpt inspect out/my-model --json
+import { architectureOf } from "../arch/index.js";
 import { parseOptions, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import { loadCheckpointSync, parameterCount } from "../formats/load.js";
 import { readVocab } from "../formats/vocab.js";
@@ -37,7 +38,7 @@ function tokenizerSummary(ck: Checkpoint): TokenizerSummary | null {
 
 /** A plain-text description of a checkpoint. */
 export function describeCheckpoint(ck: Checkpoint, withTensors = true): string {
-  const arch = ck.config.model_type === "llama" ? "LlamaForCausalLM" : "GPT2LMHeadModel";
+  const arch = architectureOf(ck.config).hfClass;
   const dtypes = new Map<string, number>();
   for (const t of ck.tensors.values()) dtypes.set(t.dtype, (dtypes.get(t.dtype) ?? 0) + 1);
   const lines = [
@@ -74,7 +75,7 @@ function runOrThrow(argv: string[]): number {
     const out = {
       path: ck.source.path,
       format: ck.source.format,
-      architecture: ck.config.model_type === "llama" ? "LlamaForCausalLM" : "GPT2LMHeadModel",
+      architecture: architectureOf(ck.config).hfClass,
       parameters: parameterCount(ck),
       config: ck.config,
       generation: ck.generation ?? null,

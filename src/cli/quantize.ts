@@ -8,7 +8,7 @@
 import { existsSync, statSync } from "node:fs";
 import { parseOptions, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import { loadCheckpoint } from "../formats/load.js";
-import { writeGGUFCheckpoint } from "../formats/gguf_llama.js";
+import { checkGGUFExportable, writeGGUFCheckpoint } from "../formats/gguf_llama.js";
 import { quantizeCheckpoint, weightBytes } from "../quant/checkpoint.js";
 import type { PlannedDType } from "../quant/checkpoint.js";
 import type { QuantDType } from "../quant/types.js";
@@ -48,7 +48,7 @@ async function runOrThrow(argv: string[]): Promise<number> {
   if (existsSync(v.out) && statSync(v.out).isDirectory()) throw new UsageError(`--out ${v.out} is a directory; give a file name`);
 
   const ckpt = await loadCheckpoint(v.model);
-  if (ckpt.config.model_type !== "llama") throw new Error(`${v.model}: GGUF export supports Llama models only, this is ${ckpt.config.model_type}`);
+  checkGGUFExportable(ckpt.config, v.model);
   const counts = new Map<string, number>();
   const q = quantizeCheckpoint(ckpt, dtype, {
     embeddings: emb === "same" ? "same" : (emb.toUpperCase() as "F16" | "F32"),

@@ -15,6 +15,7 @@ import { trainSentencePiece } from "../tokenizer/trainer.js";
 import { writeBytesAtomic } from "../util/atomic_write.js";
 import { configFromJSON, contextLength, createModel, modelFromCheckpoint, modelToCheckpoint, presetConfig, presetNames } from "../models/index.js";
 import type { CausalLM, ModelConfig } from "../models/index.js";
+import { architectureOf } from "../arch/index.js";
 import { manualSeed } from "../tensor/index.js";
 import { TextGenerator } from "../generate/text_generator.js";
 import {
@@ -257,7 +258,6 @@ function settingsFromFlags(v: Record<string, unknown>, base: TrainSettings): Tra
 }
 
 function describeConfig(c: ModelConfig): string {
-  return c.model_type === "llama"
-    ? `llama, ${c.num_hidden_layers} layers × ${c.num_attention_heads} heads × ${c.hidden_size} dims, context ${c.max_position_embeddings}, vocab ${c.vocab_size}`
-    : `gpt2, ${c.n_layer} layers × ${c.n_head} heads × ${c.n_embd} dims, context ${c.n_positions}, vocab ${c.vocab_size}`;
+  const d = architectureOf(c).dims(c);
+  return `${c.model_type}, ${d.layers} layers × ${d.heads} heads × ${d.hidden} dims, context ${d.context}, vocab ${d.vocabSize}`;
 }

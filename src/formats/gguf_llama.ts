@@ -1,4 +1,6 @@
-// Llama models in GGUF, as llama.cpp names them, mapped to and from Hugging Face names.
+// Llama-like models (llama, qwen2, …) in GGUF, as llama.cpp names them, mapped to and from
+// Hugging Face names. The metadata prefix is the family's GGUF architecture name (`llama.*`,
+// `qwen2.*`), with the key names llama.cpp reads for it.
 //
 //   token_embd.weight              model.embed_tokens.weight
 //   blk.N.attn_norm.weight         model.layers.N.input_layernorm.weight
@@ -9,17 +11,21 @@
 //   output_norm.weight             model.norm.weight
 //   output.weight                  lm_head.weight (absent when tied to the embedding)
 //
-// GGUF, like llama2.c, rotates adjacent pairs: attn_q / attn_k rows are permuted on the way in
-// and out (rotary_permute.ts). The config comes from `llama.*` keys, the vocabulary from
-// `tokenizer.ggml.*`; other metadata (general.name, ...) is kept in `checkpoint.metadata`.
+// For llama, GGUF (like llama2.c) rotates adjacent pairs: attn_q / attn_k rows are permuted on the
+// way in and out (rotary_permute.ts). Families llama.cpp runs with NeoX RoPE (qwen2) keep
+// Hugging Face's rows. Qwen2's q/k/v biases are blk.N.attn_{q,k,v}.bias. The config comes from the
+// `<arch>.*` keys, the vocabulary from `tokenizer.ggml.*`; other metadata (general.name, ...) is
+// kept in `checkpoint.metadata`.
+import type { MistralConfig, Qwen3Config } from "../arch/index.js";
 import type { Checkpoint, EmbeddedVocab, LlamaConfig, StorageDType, StoredTensor } from "./types.js";
 import { FormatError } from "../util/errors.js";
 import { GGUFReader, writeGGUF, type GGUFArray, type GGUFValue } from "./gguf.js";
 import { halvesToPairs, pairsToHalves } from "./rotary_permute.js";
 import { convertFloat } from "./dtypes.js";
 import { readVocab } from "./vocab.js";
+import { ROPE_FREQS, ropeFreqFactors, ropeScalingFromFactors } from "./gguf_rope_freqs.js";
 import type { TensorSource } from "./safetensors.js";
-import { llama, roleOfName, type Architecture, type GlobalRole, type LayerRole } from "../arch/index.js";
+import { architectureOf, llama, mistral, qwen2, qwen3, roleOfName, type Architecture, type GlobalRole, type LayerRole } from "../arch/index.js";
 
 // GGUF's tensor names are the roles of the architecture descriptions (src/arch/): token_embd,
 // blk.N.attn_q, …; the description maps each role to its Hugging Face module.
@@ -52,9 +58,25 @@ const TOKENIZER_KEYS: Record<string, keyof EmbeddedVocab> = {
   "tokenizer.ggml.unknown_token_id": "unkId",
   "tokenizer.ggml.padding_token_id": "padId",
 };
-const LLAMA_KEYS = ["context_length", "embedding_length", "block_count", "feed_forward_length", "rope.dimension_count",
-  "attention.head_count", "attention.head_count_kv", "attention.layer_norm_rms_epsilon", "rope.freq_base"].map((k) => `llama.${k}`);
-const DERIVED = new Set(["general.architecture", "general.file_type", ...LLAMA_KEYS, ...Object.keys(TOKENIZER_KEYS)]);
+/** The families this module reads and writes: Llama's block, with or without q/k/v biases. */
+const GGUF_FAMILIES: readonly Architecture[] = [llama, qwen2, mistral, qwen3];
+
+/** llama.cpp's key for a sliding window; tsgpt writes it for Mistral, whose llama.cpp architecture is llama. */
+const SLIDING_WINDOW = "attention.sliding_window";
+
+/** The family of a GGUF general.architecture ("llama", "qwen2"), or undefined. */
+function familyOfGGUF(ggufArch: string | undefined): Architecture | undefined {
+  return GGUF_FAMILIES.find((a) => a.ggufArch === ggufArch);
+}
+
+const ARCH_KEYS = ["context_length", "embedding_length", "block_count", "feed_forward_length", "rope.dimension_count",
+  "attention.head_count", "attention.head_count_kv", "attention.layer_norm_rms_epsilon", "rope.freq_base", SLIDING_WINDOW,
+  "attention.key_length", "attention.value_length"];
+
+/** The keys derived from the config and vocabulary (everything else passes through). */
+function derivedKeys(ggufArch: string): Set<string> {
+  return new Set(["general.architecture", "general.file_type", ...ARCH_KEYS.map((k) => `${ggufArch}.${k}`), ...Object.keys(TOKENIZER_KEYS)]);
+}
 
 /** Typed metadata access with errors naming the file and key. */
 class Meta {
@@ -131,54 +153,74 @@ function readVocabFromMeta(path: string, meta: Meta): EmbeddedVocab | undefined 
   return v;
 }
 
-/** Reads a llama-architecture GGUF file into HF names (q/k permuted to rotate-halves). */
+/** Reads a GGUF file of a llama-like family into HF names (llama's q/k permuted to rotate-halves). */
 export function readGGUFCheckpoint(path: string): Checkpoint {
   const r = GGUFReader.open(path);
   try {
     const meta = new Meta(path, r.metadata);
-    const arch = meta.string("general.architecture");
-    if (arch !== "llama") throw new FormatError(path, "general.architecture", `expected "llama", got ${JSON.stringify(arch ?? null)}`);
-    const hidden = meta.int("llama.embedding_length");
-    const heads = meta.int("llama.attention.head_count");
-    const kvHeads = meta.int("llama.attention.head_count_kv", heads);
-    if (heads === 0 || hidden % heads !== 0) throw new FormatError(path, "llama.attention.head_count", `${heads} does not divide embedding_length ${hidden}`);
-    if (kvHeads === 0 || heads % kvHeads !== 0) throw new FormatError(path, "llama.attention.head_count_kv", `${kvHeads} does not divide head_count ${heads}`);
-    const ropeDims = meta.int("llama.rope.dimension_count", hidden / heads);
-    if (ropeDims !== hidden / heads) throw new FormatError(path, "llama.rope.dimension_count", `expected the head size ${hidden / heads} (partial rotary is not supported), got ${ropeDims}`);
+    const ggufArch = meta.string("general.architecture");
+    const family = familyOfGGUF(ggufArch);
+    if (!family) {
+      const known = [...new Set(GGUF_FAMILIES.map((a) => JSON.stringify(a.ggufArch)))].join(" or ");
+      throw new FormatError(path, "general.architecture", `expected ${known}, got ${JSON.stringify(ggufArch ?? null)}`);
+    }
+    const key = (k: string) => `${family.ggufArch}.${k}`;
+    const hidden = meta.int(key("embedding_length"));
+    const heads = meta.int(key("attention.head_count"));
+    const kvHeads = meta.int(key("attention.head_count_kv"), heads);
+    // attention.key_length gives a head size of its own (Qwen3); without it, embedding_length / head_count.
+    const explicitHead = meta.int(key("attention.key_length"), 0) || undefined;
+    if (explicitHead === undefined && (heads === 0 || hidden % heads !== 0)) throw new FormatError(path, key("attention.head_count"), `${heads} does not divide embedding_length ${hidden}`);
+    if (kvHeads === 0 || heads % kvHeads !== 0) throw new FormatError(path, key("attention.head_count_kv"), `${kvHeads} does not divide head_count ${heads}`);
+    const headDim = explicitHead ?? hidden / heads;
+    const valueDim = meta.int(key("attention.value_length"), headDim);
+    if (valueDim !== headDim) throw new FormatError(path, key("attention.value_length"), `expected the key length ${headDim}, got ${valueDim}`);
+    const ropeDims = meta.int(key("rope.dimension_count"), headDim);
+    if (ropeDims !== headDim) throw new FormatError(path, key("rope.dimension_count"), `expected the head size ${headDim} (partial rotary is not supported), got ${ropeDims}`);
     if (!r.has("token_embd.weight")) throw new FormatError(path, "token_embd.weight", "tensor missing");
     const vocab = readVocabFromMeta(path, meta);
     const embShape = r.tensors.find((t) => t.name === "token_embd.weight")!.shape;
-    const config: LlamaConfig = {
-      model_type: "llama",
+    const config = {
+      model_type: family.modelType as "llama",
       vocab_size: embShape[0]!,
       hidden_size: hidden,
-      intermediate_size: meta.int("llama.feed_forward_length"),
-      num_hidden_layers: meta.int("llama.block_count"),
+      intermediate_size: meta.int(key("feed_forward_length")),
+      num_hidden_layers: meta.int(key("block_count")),
       num_attention_heads: heads,
       num_key_value_heads: kvHeads,
-      max_position_embeddings: meta.int("llama.context_length"),
-      rms_norm_eps: tidyFloat(meta.float("llama.attention.layer_norm_rms_epsilon")),
-      rope_theta: tidyFloat(meta.float("llama.rope.freq_base", 10000)),
+      max_position_embeddings: meta.int(key("context_length")),
+      rms_norm_eps: tidyFloat(meta.float(key("attention.layer_norm_rms_epsilon"))),
+      rope_theta: tidyFloat(meta.float(key("rope.freq_base"), 10000)),
       tie_word_embeddings: !r.has("output.weight"),
-    };
+    } as LlamaConfig;
+    if (family === qwen3) Object.assign(config, { head_dim: headDim, attention_bias: r.has("blk.0.attn_q.bias") });
+    else if (headDim !== hidden / heads) config.head_dim = headDim;
+    const window = family === llama ? meta.int(key(SLIDING_WINDOW), 0) : 0;
+    if (window > 0) Object.assign(config, { model_type: "mistral", sliding_window: window });
     if (vocab?.bosId !== undefined) config.bos_token_id = vocab.bosId;
     if (vocab?.eosId !== undefined) config.eos_token_id = vocab.eosId;
     if (vocab?.padId !== undefined) config.pad_token_id = vocab.padId;
 
+    if (family.ggufArch === "llama" && r.has(ROPE_FREQS)) {
+      config.rope_scaling = ropeScalingFromFactors(path, r.read(ROPE_FREQS), headDim, config.rope_theta);
+    }
+
     const tensors = new Map<string, StoredTensor>();
     const extras = new Map<string, StoredTensor>();
     for (const info of r.tensors) {
-      const name = hfNameOfGGUF(info.name);
+      if (info.name === ROPE_FREQS && config.rope_scaling) continue; // now in the config; written again from it
+      const name = hfNameOfGGUF(info.name, family);
       let t = r.read(info.name);
       if (name === null) {
         extras.set(info.name, t); // e.g. rope_freqs.weight: kept, not used by tsgpt's model
         continue;
       }
-      if (info.name.endsWith(".attn_q.weight")) t = pairsToHalves(t, heads);
-      if (info.name.endsWith(".attn_k.weight")) t = pairsToHalves(t, kvHeads);
+      if (family.ggufPairsRotary && info.name.endsWith(".attn_q.weight")) t = pairsToHalves(t, heads);
+      if (family.ggufPairsRotary && info.name.endsWith(".attn_k.weight")) t = pairsToHalves(t, kvHeads);
       tensors.set(name, t);
     }
-    const metadata = new Map<string, unknown>([...r.metadata].filter(([k]) => !DERIVED.has(k)));
+    const derived = derivedKeys(family.ggufArch);
+    const metadata = new Map<string, unknown>([...r.metadata].filter(([k]) => !derived.has(k)));
     const ck: Checkpoint = { config, tensors, source: { path, format: "gguf" }, metadata };
     if (extras.size > 0) ck.extras = extras;
     if (vocab) ck.vocab = vocab;
@@ -202,22 +244,37 @@ const FILE_TYPES: Partial<Record<StorageDType, number>> = { F32: 0, F16: 1, Q4_0
 const u32 = (value: number): GGUFValue => ({ type: "u32", value });
 const f32 = (value: number): GGUFValue => ({ type: "f32", value });
 
-/** Writes a Llama checkpoint as GGUF (atomically), with its vocabulary when one is known. */
+/** Whether GGUF export supports this config's family (checked before any work is done). */
+export function checkGGUFExportable(config: { model_type: string }, source: string): void {
+  const family = GGUF_FAMILIES.find((a) => a.modelType === config.model_type);
+  if (!family) {
+    const known = GGUF_FAMILIES.map((a) => a.modelType).join(", ");
+    throw new Error(`${source}: GGUF export supports ${known} models, this checkpoint is ${config.model_type}`);
+  }
+}
+
+/** Writes a checkpoint of a llama-like family as GGUF (atomically), with its vocabulary when one is known. */
 export function writeGGUFCheckpoint(path: string, checkpoint: Checkpoint, options: SaveGGUFOptions = {}): void {
-  const c = checkpoint.config;
-  if (c.model_type !== "llama") throw new Error(`GGUF export supports Llama models only, this checkpoint is ${c.model_type}`);
-  const headDim = c.hidden_size / c.num_attention_heads;
+  checkGGUFExportable(checkpoint.config, checkpoint.source.path);
+  const c = checkpoint.config as LlamaConfig | MistralConfig | Qwen3Config;
+  const family = architectureOf(c);
+  const A = family.ggufArch;
+  const headDim = c.head_dim ?? c.hidden_size / c.num_attention_heads;
+  const headKeys: Array<[string, GGUFValue]> = c.head_dim === undefined
+    ? []
+    : [[`${A}.attention.key_length`, u32(headDim)], [`${A}.attention.value_length`, u32(headDim)]];
 
   const tensors: Array<[string, TensorSource]> = [];
   const dtypeCounts = new Map<StorageDType, number>();
   for (const [name, t] of checkpoint.tensors) {
     if (name === "lm_head.weight" && c.tie_word_embeddings) continue;
-    const gname = ggufNameOfHF(name);
-    if (gname === null) throw new Error(`tensor ${name} has no GGUF name (not a Llama weight)`);
+    const gname = ggufNameOfHF(name, family);
+    if (gname === null) throw new Error(`tensor ${name} has no GGUF name (not a ${family.hfClass} weight)`);
     const isFloat = t.dtype === "F32" || t.dtype === "F16" || t.dtype === "BF16";
     const dtype: StorageDType = !isFloat ? t.dtype : t.shape.length === 1 ? "F32" : options.dtype ?? t.dtype;
     if (t.shape.length > 1) dtypeCounts.set(dtype, (dtypeCounts.get(dtype) ?? 0) + 1);
-    const heads = gname.endsWith(".attn_q.weight") ? c.num_attention_heads : gname.endsWith(".attn_k.weight") ? c.num_key_value_heads : 0;
+    const permuted = family.ggufPairsRotary;
+    const heads = !permuted ? 0 : gname.endsWith(".attn_q.weight") ? c.num_attention_heads : gname.endsWith(".attn_k.weight") ? c.num_key_value_heads : 0;
     tensors.push([gname, {
       dtype, shape: [...t.shape],
       load: () => {
@@ -227,25 +284,32 @@ export function writeGGUFCheckpoint(path: string, checkpoint: Checkpoint, option
       },
     }]);
   }
+  if (c.model_type === "llama" && c.rope_scaling) {
+    const factors = ropeFreqFactors(headDim, c.rope_theta, c.rope_scaling);
+    tensors.push([ROPE_FREQS, { dtype: "F32", shape: [factors.length], load: () => factors }]);
+  }
   for (const [name, t] of checkpoint.extras ?? []) {
+    if (name === ROPE_FREQS && c.model_type === "llama" && c.rope_scaling) continue;
     if (checkpoint.source.format === "gguf") tensors.push([name, t]); // GGUF-only tensors go back where they came from
   }
   const mainDtype = [...dtypeCounts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "F32";
 
   const kept = checkpoint.source.format === "gguf" ? [...(checkpoint.metadata ?? [])] as Array<[string, GGUFValue]> : [];
   const metadata: Array<[string, GGUFValue]> = [
-    ["general.architecture", { type: "string", value: "llama" }],
+    ["general.architecture", { type: "string", value: A }],
     ...kept.filter(([k]) => k.startsWith("general.")),
     ["general.file_type", u32(FILE_TYPES[mainDtype] ?? 0)],
-    ["llama.context_length", u32(c.max_position_embeddings)],
-    ["llama.embedding_length", u32(c.hidden_size)],
-    ["llama.block_count", u32(c.num_hidden_layers)],
-    ["llama.feed_forward_length", u32(c.intermediate_size)],
-    ["llama.rope.dimension_count", u32(headDim)],
-    ["llama.attention.head_count", u32(c.num_attention_heads)],
-    ["llama.attention.head_count_kv", u32(c.num_key_value_heads)],
-    ["llama.attention.layer_norm_rms_epsilon", f32(c.rms_norm_eps)],
-    ["llama.rope.freq_base", f32(c.rope_theta)],
+    [`${A}.context_length`, u32(c.max_position_embeddings)],
+    [`${A}.embedding_length`, u32(c.hidden_size)],
+    [`${A}.block_count`, u32(c.num_hidden_layers)],
+    [`${A}.feed_forward_length`, u32(c.intermediate_size)],
+    [`${A}.rope.dimension_count`, u32(headDim)],
+    [`${A}.attention.head_count`, u32(c.num_attention_heads)],
+    [`${A}.attention.head_count_kv`, u32(c.num_key_value_heads)],
+    ...headKeys,
+    [`${A}.attention.layer_norm_rms_epsilon`, f32(c.rms_norm_eps)],
+    [`${A}.rope.freq_base`, f32(c.rope_theta)],
+    ...(c.model_type === "mistral" && c.sliding_window !== null ? [[`${A}.${SLIDING_WINDOW}`, u32(c.sliding_window)] as [string, GGUFValue]] : []),
     ...kept.filter(([k]) => !k.startsWith("general.") && !k.startsWith("tokenizer.")),
     ...vocabMetadata(checkpoint),
     ...kept.filter(([k]) => k.startsWith("tokenizer.")),

@@ -156,7 +156,7 @@ const TORCH_DTYPES = { F32: "float32", F16: "float16", BF16: "bfloat16" } as con
 export function saveHFCheckpoint(dir: string, checkpoint: Checkpoint, options: SaveHFOptions = {}): void {
   mkdirSync(dir, { recursive: true });
   const config = checkpoint.config;
-  const tied = config.model_type === "llama" ? config.tie_word_embeddings : config.tie_word_embeddings !== false;
+  const tied = architectureOf(config).layout(config).tiedEmbeddings;
   const entries: Array<[string, TensorSource]> = [];
   const counts = { F32: 0, F16: 0, BF16: 0 };
   for (const [name, t] of checkpoint.tensors) {

@@ -74,6 +74,9 @@ interface LayerWeights {
   k: Proj | null;
   v: Proj | null;
   out: Proj;
+  /** RMSNorm weights over each head of q and k (Qwen3), or null. */
+  qNorm: Float32Array | null;
+  kNorm: Float32Array | null;
   ffnNorm: Norm;
   gate: Proj | null;
   up: Proj;
@@ -149,6 +152,8 @@ class WeightReader {
       attnNorm: this.norm("attn_norm", i),
       qkv: this.proj("attn_qkv", i), q: this.proj("attn_q", i), k: this.proj("attn_k", i), v: this.proj("attn_v", i),
       out: this.proj("attn_output", i)!,
+      qNorm: this.arch.paths.layer.attn_q_norm ? this.vector("attn_q_norm", i) : null,
+      kNorm: this.arch.paths.layer.attn_k_norm ? this.vector("attn_k_norm", i) : null,
       ffnNorm: this.norm("ffn_norm", i),
       gate: this.proj("ffn_gate", i), up: this.proj("ffn_up", i)!, down: this.proj("ffn_down", i)!,
     };
@@ -177,6 +182,9 @@ class Scratch {
     readonly ff2 = new Float32Array(n * dims.intermediate),
     readonly mean = new Float32Array(n),
     readonly rstd = new Float32Array(n),
+    /** RMSNorm over each head of q and k (when the layout has it): normalized rows and their rstd. */
+    readonly headNormed = new Float32Array(n * dims.heads * dims.headDim),
+    readonly headRstd = new Float32Array(n * dims.heads),
   ) {}
 }
 
@@ -251,6 +259,7 @@ export class DecoderModel implements InferenceModel {
     [w.embed, w.positions, w.finalNorm.w, w.finalNorm.b, w.output].forEach(add);
     for (const L of w.layers) {
       for (const n of [L.attnNorm, L.ffnNorm]) [n.w, n.b].forEach(add);
+      [L.qNorm, L.kNorm].forEach(add);
       for (const p of [L.qkv, L.q, L.k, L.v, L.out, L.gate, L.up, L.down]) if (p) [p.w, p.b].forEach(add);
     }
     return bytes;
@@ -293,7 +302,7 @@ export class DecoderModel implements InferenceModel {
   private growRope(count: number): void {
     if (this.layout.positions !== "rope" || count <= this.ropeRows) return;
     this.ropeRows = Math.min(this.dims.context, Math.max(count, this.ropeRows * 2));
-    this.rope = ropeTables(this.ropeRows, this.dims.headDim, this.layout.ropeTheta);
+    this.rope = ropeTables(this.ropeRows, this.dims.headDim, this.layout.ropeTheta, this.layout.ropeScaling);
   }
 
   /** Embeddings, every block, and the final norm: the normalized hidden states end in s.h. */
@@ -344,10 +353,21 @@ export class DecoderModel implements InferenceModel {
       linear(be, s.h, n, H, L.k!.w, kvDim, s.k, L.k!.b);
       linear(be, s.h, n, H, L.v!.w, kvDim, s.v, L.v!.b);
     }
+    if (L.qNorm && L.kNorm) {
+      this.headNorm(be, s, s.q, n * d.heads, L.qNorm);
+      this.headNorm(be, s, s.k, n * d.kvHeads, L.kNorm);
+    }
     if (this.layout.positions === "rope") {
       ropeInPlace(s.q, n, d.heads, d.headDim, positions, this.rope.cos, this.rope.sin);
       ropeInPlace(s.k, n, d.kvHeads, d.headDim, positions, this.rope.cos, this.rope.sin);
     }
+  }
+
+  /** RMSNorm of each head-sized row of x (rows × headDim), in place: Qwen3's q_norm / k_norm. */
+  private headNorm(be: Backend, s: Scratch, x: Float32Array, rows: number, w: Float32Array): void {
+    const hd = this.dims.headDim, out = s.headNormed.subarray(0, rows * hd);
+    be.rmsNorm(x, w, rows, hd, this.layout.eps, out, s.headRstd);
+    x.set(out);
   }
 
   /** s.proj = the feed-forward layer of s.h: gated (down(act(gate) ⊙ up)) or plain (down(act(up))). */
@@ -390,7 +410,7 @@ export class DecoderModel implements InferenceModel {
     be.attention({
       batch: cache.batch, steps, heads: d.heads, kvHeads: G, headDim: hd,
       q, keys: K, values: V, capacity: cache.capacity, valid: cache.valid, start,
-      scale: 1 / Math.sqrt(hd), out,
+      scale: 1 / Math.sqrt(hd), out, window: this.layout.slidingWindow ?? 0,
     });
   }
 

@@ -51,6 +51,8 @@ function makeModule(role: GlobalRole | LayerRole, s: BlockSetup): Module {
   switch (role) {
     case "token_embd": case "position_embd":
       return new Embedding(weight[0]!, weight[1]!, { generator: g });
+    case "attn_q_norm": case "attn_k_norm": // over each head (Qwen3)
+      return new RMSNorm(weight[0]!, s.layout.eps);
     case "output_norm": case "attn_norm": case "ffn_norm":
       return s.layout.norm === "rms"
         ? new RMSNorm(weight[0]!, s.layout.eps)
@@ -95,6 +97,10 @@ export class TransformerBlock extends ModuleDict {
       k = this.part("attn_k").forward(x).view(B, T, kvHeads, hd);
       v = this.part("attn_v").forward(x).view(B, T, kvHeads, hd);
     }
+    if (this.setup.layout.qkNorm) {
+      q = this.part("attn_q_norm").forward(q); // RMSNorm over each head, before RoPE
+      k = this.part("attn_k_norm").forward(k);
+    }
     const rope = this.setup.rope;
     const qh = rope ? rope.apply(q.contiguous(), ctx.positions) : q.transpose(1, 2); // (B, nH, T, hd)
     const kh = rope ? rope.apply(k.contiguous(), ctx.positions) : k.transpose(1, 2); // (B, nKV, T, hd)
@@ -137,7 +143,7 @@ export class TransformerLM extends ModuleDict implements CausalLM {
     this.dims = this.arch.dims(this.config);
     this.layout = this.arch.layout(this.config);
     const d = this.dims, l = this.layout;
-    this.rope = l.positions === "rope" ? new RotaryEmbedding(d.headDim, d.context, l.ropeTheta) : null;
+    this.rope = l.positions === "rope" ? new RotaryEmbedding(d.headDim, d.context, l.ropeTheta, l.ropeScaling) : null;
     const setup: BlockSetup = {
       dims: d, layout: l, generator: new Generator(opts.seed ?? 1337),
       residualStd: 0.02 / Math.sqrt(2 * d.layers), rope: this.rope,
@@ -164,7 +170,7 @@ export class TransformerLM extends ModuleDict implements CausalLM {
 
   forward(inputIds: Tensor, opts: ForwardOptions = {}): CausalLMOutput {
     const [B, T] = checkInputIds(inputIds, this.dims.context);
-    const ctx = attentionContext(B, T, opts.attentionMask, opts.positionIds);
+    const ctx: AttentionContext = { ...attentionContext(B, T, opts.attentionMask, opts.positionIds), window: this.layout.slidingWindow };
     const embed = this.globalModule<Embedding>("token_embd");
     let x = embed.forward(inputIds); // (B, T, C)
     if (this.layout.positions === "learned") {

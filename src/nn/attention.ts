@@ -31,6 +31,8 @@ export interface AttentionContext {
   keyValid: Uint8Array | null;
   /** (B·T) position of each token. */
   positions: Int32Array;
+  /** Sliding window (Mistral): a query at time i sees keys i − window < j ≤ i; null or absent for none. */
+  window?: number | null;
 }
 
 /**
@@ -101,9 +103,10 @@ export function maskedCausalSoftmax(scores: Tensor, scale: number, ctx: Attentio
     const o = row * T;
     const vOff = Math.floor(row / (G * R)) * T; // this row's batch item in keyValid
     const last = row % R % T; // keys 0 … last are causally visible
+    const first = ctx.window ? last - ctx.window + 1 : 0; // … from `first` on, with a sliding window
     let seen = false;
     for (let j = 0; j < T; j++) {
-      const visible = j <= last && (!valid || valid[vOff + j] === 1);
+      const visible = j <= last && j >= first && (!valid || valid[vOff + j] === 1);
       z[o + j] = visible ? s[o + j]! * scale : -Infinity;
       seen ||= visible;
     }

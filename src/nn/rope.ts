@@ -11,19 +11,22 @@
 // attention needs that layout next and doing it here saves a copy.
 import { Tensor } from "../tensor/index.js";
 import { record } from "../tensor/autograd.js";
+import type { RopeScaling } from "../arch/architecture.js";
 
 /**
  * cos / sin of pos · θ^(-2i/hd) for positions 0 … count − 1 and pairs i < hd/2, (count, hd/2)
- * row-major. The angles are rounded to float32 at each step as PyTorch (and llama2.c) compute
- * them, so they agree. The one RoPE table of the project: training and inference both use it.
+ * row-major, the frequencies rescaled when the model says so (Llama 3). The angles are rounded to
+ * float32 at each step as PyTorch (and llama2.c) compute them, so they agree. The one RoPE table
+ * of the project: training and inference both use it.
  */
-export function ropeTables(count: number, headDim: number, theta: number): { cos: Float32Array; sin: Float32Array } {
+export function ropeTables(count: number, headDim: number, theta: number, scaling: RopeScaling | null = null): { cos: Float32Array; sin: Float32Array } {
   const half = headDim / 2;
   const cos = new Float32Array(count * half);
   const sin = new Float32Array(count * half);
   const f = Math.fround;
   for (let i = 0; i < half; i++) {
-    const invFreq = f(1 / f(Math.pow(theta, f((2 * i) / headDim))));
+    let invFreq = f(1 / f(Math.pow(theta, f((2 * i) / headDim))));
+    if (scaling) invFreq = llama3Frequency(invFreq, scaling);
     for (let pos = 0; pos < count; pos++) {
       const angle = f(pos * invFreq);
       cos[pos * half + i] = Math.cos(angle);
@@ -31,6 +34,20 @@ export function ropeTables(count: number, headDim: number, theta: number): { cos
     }
   }
   return { cos, sin };
+}
+
+/**
+ * Llama 3's rescaled frequency (transformers' _compute_llama3_parameters, in float32 steps):
+ * long wavelengths are divided by `factor`, short ones kept, the band between interpolated.
+ */
+export function llama3Frequency(invFreq: number, s: RopeScaling): number {
+  const f = Math.fround;
+  const lowWavelen = s.originalContext / s.lowFreqFactor, highWavelen = s.originalContext / s.highFreqFactor;
+  const wavelen = f(f(2 * Math.PI) / invFreq);
+  const slowed = wavelen > lowWavelen ? f(invFreq / s.factor) : invFreq;
+  if (wavelen < highWavelen || wavelen > lowWavelen) return slowed;
+  const smooth = f(f(f(s.originalContext / wavelen) - s.lowFreqFactor) / f(s.highFreqFactor - s.lowFreqFactor));
+  return f(f(f(f(1 - smooth) * slowed) / s.factor) + f(smooth * slowed));
 }
 
 /**
@@ -65,7 +82,7 @@ export class RotaryEmbedding {
   private tables: { cos: Float32Array; sin: Float32Array } = { cos: new Float32Array(0), sin: new Float32Array(0) };
   private rows = 0;
 
-  constructor(readonly headDim: number, readonly maxPositions: number, readonly theta = 10000) {
+  constructor(readonly headDim: number, readonly maxPositions: number, readonly theta = 10000, readonly scaling: RopeScaling | null = null) {
     checkRope(headDim, theta);
   }
 
@@ -76,7 +93,7 @@ export class RotaryEmbedding {
   table(count: number): { cos: Float32Array; sin: Float32Array } {
     if (count > this.rows) {
       this.rows = Math.min(this.maxPositions, Math.max(count, 2 * this.rows, 64));
-      this.tables = ropeTables(this.rows, this.headDim, this.theta);
+      this.tables = ropeTables(this.rows, this.headDim, this.theta, this.scaling);
     }
     return this.tables;
   }

@@ -90,7 +90,7 @@ describe("a bad config.json gives a ConfigError (a FormatError) naming the file,
     ["a negative token id", { ...llama, bos_token_id: -1 }, "bos_token_id", /expected a token id \(non-negative integer\), got -1$/],
     ["a bad id in an EOS list", { ...llama, eos_token_id: [2, "x"] }, "eos_token_id", /expected a token id or a list of token ids, got \[2,"x"\]$/],
     ["architectures that is not a list", { ...llama, architectures: "LlamaForCausalLM" }, "architectures", /expected a list of class names, got "LlamaForCausalLM"$/],
-    ["an unsupported model", { model_type: "mistral" }, "model_type", /expected LlamaForCausalLM or GPT2LMHeadModel \(model_type "llama" or "gpt2"\), got "mistral"$/],
+    ["an unsupported model", { model_type: "falcon" }, "model_type", /expected LlamaForCausalLM or GPT2LMHeadModel or \S+ForCausalLM.*\(model_type "llama" or "gpt2" or .*\), got "falcon"$/],
   ];
   for (const [what, json, field, expected] of cases) {
     test(what, () => {
