@@ -6,9 +6,10 @@
 // Steps: check the data → tokenizer (given, character-level, or trained on the data) →
 // tokenize into a cache → model (preset or config.json) → train with checkpoints → print a
 // sample of generated text.
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseOptions, numberOption, UsageError, type OptionSpecs, runCommand } from "./args.js";
+import { existsNonEmpty, refuseOverInputs } from "./outputs.js";
 import { SentencePieceProcessor, serializeModelProto } from "../tokenizer/index.js";
 import { trainSentencePiece } from "../tokenizer/trainer.js";
 import { writeBytesAtomic } from "../util/atomic_write.js";
@@ -27,13 +28,15 @@ const SPECS: OptionSpecs = {
   tokenizer: { type: "string", arg: "M.model", help: "SentencePiece model to use (default: train a BPE one on the data)" },
   char: { type: "boolean", help: "character-level vocabulary (stored as a SentencePiece .model)" },
   "vocab-size": { type: "string", arg: "N", help: "vocabulary size of the trained tokenizer (default: 4096)" },
-  model: { type: "string", arg: "NAME|config.json", help: `model preset (${presetNames().join(", ")}) or a config.json (default: gpt-mini)` },
+  arch: { type: "string", arg: "NAME|config.json", help: `model preset (${presetNames().join(", ")}) or a config.json (default: gpt-mini)` },
+  model: { type: "string", aliasOf: "arch", help: "older spelling, to be removed" },
   steps: { type: "string", arg: "N", help: `optimizer steps (default: ${DEFAULT_SETTINGS.steps})` },
   "batch-size": { type: "string", arg: "N", help: `sequences per micro-batch (default: ${DEFAULT_SETTINGS.batchSize})` },
   context: { type: "string", arg: "N", help: "tokens per sequence (default: the model's context)" },
   lr: { type: "string", arg: "LR", help: `peak learning rate (default: ${DEFAULT_SETTINGS.lr})` },
   "min-lr": { type: "string", arg: "LR", help: `learning rate at the end of the cosine decay (default: ${DEFAULT_SETTINGS.minLr})` },
-  warmup: { type: "string", arg: "N", help: `linear warmup steps (default: ${DEFAULT_SETTINGS.warmupSteps})` },
+  "warmup-steps": { type: "string", arg: "N", help: `linear warmup steps (default: ${DEFAULT_SETTINGS.warmupSteps})` },
+  warmup: { type: "string", aliasOf: "warmup-steps", help: "" },
   "weight-decay": { type: "string", arg: "W", help: `AdamW weight decay (default: ${DEFAULT_SETTINGS.weightDecay})` },
   "grad-clip": { type: "string", arg: "N", help: `clip gradients to this global norm, 0 = off (default: ${DEFAULT_SETTINGS.gradClip})` },
   "grad-accum": { type: "string", arg: "N", help: `micro-batches per step (default: ${DEFAULT_SETTINGS.gradAccum})` },
@@ -45,6 +48,7 @@ const SPECS: OptionSpecs = {
   seed: { type: "string", arg: "N", help: `seed of the weights and the data order (default: ${DEFAULT_SETTINGS.seed})` },
   out: { type: "string", arg: "DIR", help: "run directory: checkpoints, log.jsonl, loss_curve.svg" },
   resume: { type: "string", arg: "DIR", help: "continue from a checkpoint (or a run directory: its last checkpoint)" },
+  force: { type: "boolean", help: "start over in a --out that already holds a run (clears it)" },
   "sample-tokens": { type: "string", arg: "N", help: "tokens of text generated at the end, 0 = none (default: 200)" },
 };
 
@@ -70,13 +74,14 @@ async function runOrThrow(argv: string[]): Promise<number> {
   if (v.char === true && typeof v.tokenizer === "string") throw new UsageError("--char and --tokenizer exclude each other");
   const out = resolve(v.out);
   const say = (s: string) => process.stderr.write(`${s}\n`);
+  claimRunDir(v.out, v);
 
   // 1. Data: checked in full before anything is written.
   const dataFiles = typeof v.data === "string" ? listDataFiles(v.data) : [prepareBrownCorpus(join(out, "data", "brown.txt"))];
   if (typeof v.data !== "string") say(`data: the Brown corpus (${dataFiles[0]})`);
 
   // 2. Model config (the vocabulary size comes from the tokenizer; here only the context matters).
-  const modelArg = typeof v.model === "string" ? v.model : "gpt-mini";
+  const modelArg = typeof v.arch === "string" ? v.arch : "gpt-mini";
   const vocabSizeFlag = numberOption(v, "vocab-size", { min: 2, integer: true }) ?? 4096;
   const contextFlag = numberOption(v, "context", { min: 2, integer: true });
   const chars = checkData(dataFiles, contextFlag ?? contextLength(modelConfig(modelArg, 1, undefined)));
@@ -210,8 +215,8 @@ function checkData(files: string[], context: number): string[] {
 
 function modelConfig(arg: string, vocabSize: number, context: number | undefined): ModelConfig {
   if (presetNames().includes(arg)) return presetConfig(arg, { vocabSize, ...(context !== undefined ? { context } : {}) });
-  if (!arg.endsWith(".json")) throw new UsageError(`--model: '${arg}' is neither a preset (${presetNames().join(", ")}) nor a config.json`);
-  if (!existsSync(arg)) throw new UsageError(`--model: ${arg}: no such file`);
+  if (!arg.endsWith(".json")) throw new UsageError(`--arch: '${arg}' is neither a preset (${presetNames().join(", ")}) nor a config.json`);
+  if (!existsSync(arg)) throw new UsageError(`--arch: ${arg}: no such file`);
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(arg, "utf8"));
@@ -221,6 +226,20 @@ function modelConfig(arg: string, vocabSize: number, context: number | undefined
   const config = configFromJSON(json, arg);
   if (config.vocab_size < vocabSize) throw new Error(`${arg}: vocab_size ${config.vocab_size} is smaller than the tokenizer's ${vocabSize} pieces`);
   return config;
+}
+
+/**
+ * A new run needs its own directory: one that already holds files (an earlier run) is refused
+ * unless --force, which clears it first (never when an input lies inside it). Mixing two runs
+ * would replace last/ and best/, keep the old run's checkpoints and append to its log.
+ */
+function claimRunDir(dir: string, v: Record<string, unknown>): void {
+  if (!existsNonEmpty(dir)) return;
+  if (v.force !== true) {
+    throw new UsageError(`--out ${dir} already holds files (an earlier run?): add --resume ${dir} to continue it, or --force to start over (clears it)`);
+  }
+  refuseOverInputs(dir, "--out", { "--data": v.data as string | undefined, "--tokenizer": v.tokenizer as string | undefined, "--arch": v.arch as string | undefined });
+  rmSync(dir, { recursive: true, force: true });
 }
 
 function sampleTokens(v: Record<string, unknown>): number {
@@ -239,7 +258,7 @@ function settingsFromFlags(v: Record<string, unknown>, base: TrainSettings): Tra
     contextLength: pick("context", "contextLength", { min: 2, integer: true }),
     lr: pick("lr", "lr", { min: 0 }),
     minLr: pick("min-lr", "minLr", { min: 0 }),
-    warmupSteps: pick("warmup", "warmupSteps", { min: 0, integer: true }),
+    warmupSteps: pick("warmup-steps", "warmupSteps", { min: 0, integer: true }),
     weightDecay: pick("weight-decay", "weightDecay", { min: 0 }),
     gradClip: pick("grad-clip", "gradClip", { min: 0 }),
     gradAccum: pick("grad-accum", "gradAccum", { min: 1, integer: true }),

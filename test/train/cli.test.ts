@@ -87,6 +87,43 @@ describe("tsgpt train / eval", () => {
     }
   });
 
+  test("a second run into the same --out is refused unless --force, which starts over", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const data = join(dir, "data.txt");
+      writeFileSync(data, TEXT.repeat(6));
+      const config = join(dir, "config.json");
+      writeFileSync(config, JSON.stringify({ ...tinyGPT2Config(1), vocab_size: 64 }));
+      const out = join(dir, "run");
+      const args = ["--data", data, "--char", "--arch", config, "--context", "16", "--batch-size", "2",
+        "--steps", "2", "--eval-iters", "1", "--sample-tokens", "0", "--out", out];
+      assert.equal((await capture(() => trainCli(args))).code, 0);
+      const log = readFileSync(join(out, "log.jsonl"), "utf8");
+      const before = readdirSync(out).sort();
+      const again = await capture(() => trainCli(args));
+      assert.equal(again.code, 2, again.err);
+      assert.match(again.err, /already holds files.*--resume .*run.*--force/);
+      assert.deepEqual(readdirSync(out).sort(), before);
+      assert.equal(readFileSync(join(out, "log.jsonl"), "utf8"), log);
+
+      writeFileSync(join(out, "checkpoint-999"), "an old run's leftover");
+      const forced = await capture(() => trainCli([...args, "--force"]));
+      assert.equal(forced.code, 0, forced.err);
+      assert.equal(existsSync(join(out, "checkpoint-999")), false, "--force clears the directory");
+      const steps = readFileSync(join(out, "log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((x) => x.type === "train");
+      assert.deepEqual(steps.map((x) => x.step), [...new Set(steps.map((x) => x.step))], "one run in the log");
+
+      const inside = join(out, "data.txt");
+      writeFileSync(inside, TEXT.repeat(6));
+      const own = await capture(() => trainCli([...args.slice(2), "--data", inside, "--force"]));
+      assert.equal(own.code, 2);
+      assert.match(own.err, /would write over the input --data/);
+      assert.ok(existsSync(inside));
+    } finally {
+      cleanup();
+    }
+  });
+
   test("resume from a checkpoint with a missing or corrupted file → an error naming it; nothing overwritten", async () => {
     const { dir, cleanup } = tempDir();
     try {
