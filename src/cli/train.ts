@@ -19,12 +19,12 @@ import { manualSeed } from "../tensor/index.js";
 import { TextGenerator } from "../generate/text_generator.js";
 import {
   DEFAULT_SETTINGS, DataError, ProgressBar, WindowDataset, charModelProto, fixedWindowBatches,
-  forEachLine, listDataFiles, loadTokenCorpus, loadTrainingCheckpoint, prepareBrownCorpus, splitCorpus, train,
+  forEachLine, listDataFiles, loadTokenCorpus, loadTrainingCheckpoint, prepareBrownCorpus, sha256File, splitCorpus, train,
   type TrainSettings,
 } from "../train/index.js";
 
 const SPECS: OptionSpecs = {
-  data: { type: "string", arg: "FILE|DIR", help: "training text (UTF-8); a directory means all its files (default: the Brown corpus)" },
+  data: { type: "string", arg: "FILE|DIR", help: "training text (UTF-8); a directory means all its files (default: the Brown corpus; with --resume: the files the run recorded, checked by sha256)" },
   tokenizer: { type: "string", arg: "M.model", help: "SentencePiece model to use (default: train a BPE one on the data)" },
   char: { type: "boolean", help: "character-level vocabulary (stored as a SentencePiece .model)" },
   "vocab-size": { type: "string", arg: "N", help: "vocabulary size of the trained tokenizer (default: 4096)" },
@@ -58,6 +58,31 @@ const SUMMARY = "Train a GPT-2 or Llama model from text, with checkpoints, valid
 interface RunSource {
   dataFiles: string[];
   model: string;
+  /** sha256 of each data file, so --resume reads only the data this run was started on. */
+  dataSha256?: string[];
+}
+
+/** The data files with their checksums, as recorded for --resume. */
+function dataSource(dataFiles: string[], model: string): RunSource {
+  return { dataFiles, model, dataSha256: dataFiles.map((f) => sha256File(f)) };
+}
+
+/**
+ * The data a resumed run reads: --data when given now, else the files the checkpoint recorded,
+ * each checked against its recorded sha256 (trainer_state.json is plain JSON: its paths are
+ * not trusted on their own).
+ */
+function resumeData(source: RunSource, v: Record<string, unknown>, statePath: string): RunSource {
+  if (typeof v.data === "string") return dataSource(listDataFiles(v.data), source.model);
+  const sums = source.dataSha256;
+  if (!Array.isArray(sums) || sums.length !== source.dataFiles.length) {
+    throw new UsageError(`${statePath}: settings.source records no checksums for its data files; pass --data with the run's data to resume`);
+  }
+  source.dataFiles.forEach((f, i) => {
+    if (!existsSync(f)) throw new Error(`${f}: missing (the data recorded in ${statePath}); pass --data to resume from another copy`);
+    if (sha256File(f) !== sums[i]) throw new Error(`${f}: sha256 differs from the one recorded in ${statePath}: not the data this run trained on (pass --data to use it anyway)`);
+  });
+  return source;
 }
 
 export function run(argv: string[]): Promise<number> {
@@ -114,15 +139,15 @@ async function runOrThrow(argv: string[]): Promise<number> {
   }
   manualSeed(settings.seed);
   const model = createModel(config, { seed: settings.seed });
-  return trainAndReport({ out, sp, tokenizerPath, model, settings, source: { dataFiles, model: modelArg }, say, sampleTokens: sampleTokens(v) });
+  return trainAndReport({ out, sp, tokenizerPath, model, settings, source: dataSource(dataFiles, modelArg), say, sampleTokens: sampleTokens(v) });
 }
 
 /** --resume: settings, data and tokenizer come from the checkpoint; flags given now override the settings. */
 async function resumeRun(v: Record<string, unknown>): Promise<number> {
   const loaded = loadTrainingCheckpoint(v.resume as string);
   const saved = loaded.state.settings as unknown as TrainSettings & { source?: RunSource };
-  const source = saved.source;
-  if (!source || !Array.isArray(source.dataFiles)) throw new Error(`${loaded.dir}/trainer_state.json: settings.source: missing (the data this run trained on)`);
+  if (!saved.source || !Array.isArray(saved.source.dataFiles)) throw new Error(`${loaded.dir}/trainer_state.json: settings.source: missing (the data this run trained on)`);
+  const source = resumeData(saved.source, v, join(loaded.dir, "trainer_state.json"));
   const out = resolve(typeof v.out === "string" ? v.out : dirname(loaded.dir));
   const say = (s: string) => process.stderr.write(`${s}\n`);
   const tokenizerPath = join(out, "tokenizer.model");
