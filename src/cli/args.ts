@@ -11,6 +11,8 @@ export interface OptionSpec {
   default?: string | boolean;
   short?: string;
   multiple?: boolean;
+  /** Another spelling of the option named here: its value is read as that option's. */
+  aliasOf?: string;
 }
 
 export type OptionSpecs = Record<string, OptionSpec>;
@@ -19,7 +21,8 @@ export class UsageError extends Error {}
 
 export function helpText(command: string, summary: string, specs: OptionSpecs, positionals = ""): string {
   const rows = Object.entries(specs).map(([name, s]) => {
-    const flag = `--${name}${s.type === "string" ? ` ${s.arg ?? "VALUE"}` : ""}`;
+    const flag = `--${name}${s.type === "string" ? ` ${s.arg ?? specs[s.aliasOf ?? ""]?.arg ?? "VALUE"}` : ""}`;
+    if (s.aliasOf) return [flag, `same as --${s.aliasOf}${s.help ? ` (${s.help})` : ""}`] as const;
     const def = s.default !== undefined && s.default !== false ? ` (default: ${s.default})` : "";
     return [flag, `${s.help}${def}`] as const;
   });
@@ -50,12 +53,61 @@ export function parseOptions(
   for (const [name, s] of Object.entries(specs)) {
     options[name] = { type: s.type, ...(s.short ? { short: s.short } : {}), ...(s.multiple ? { multiple: true } : {}), ...(s.default !== undefined ? { default: s.default } : {}) };
   }
+  let r: ReturnType<typeof parseArgs>;
   try {
-    const r = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-    return { values: r.values as Record<string, string | boolean | string[] | undefined>, positionals: r.positionals };
+    r = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (err) {
+    const unknown = /Unknown option '(-{1,2}[^']+)'/.exec((err as Error).message)?.[1];
+    if (unknown) throw new UsageError(`${command}: unknown option ${unknown}${suggestion(unknown, Object.keys(specs))}`);
     throw new UsageError(`${command}: ${(err as Error).message}`);
   }
+  const values = r.values as Record<string, string | boolean | string[] | undefined>;
+  foldAliases(values, specs, argv);
+  return { values, positionals: r.positionals };
+}
+
+/** Moves each alias's value to the option it spells; giving both is an error. */
+function foldAliases(values: Record<string, unknown>, specs: OptionSpecs, argv: string[]): void {
+  for (const [name, s] of Object.entries(specs)) {
+    if (!s.aliasOf || values[name] === undefined) continue;
+    const target = s.aliasOf;
+    if (argv.some((a) => a === `--${target}` || a.startsWith(`--${target}=`))) {
+      throw new UsageError(`--${name} and --${target} mean the same; give one of them`);
+    }
+    values[target] = values[name];
+    delete values[name];
+  }
+}
+
+/** "; did you mean --x?" for the closest option name, or "" when none is close. */
+export function suggestion(given: string, names: string[]): string {
+  const bare = given.replace(/^-+/, "").split("=")[0]!;
+  const extended = bare.length >= 3 ? names.find((n) => n.startsWith(bare)) : undefined; // --warmup → --warmup-steps
+  if (extended) return `; did you mean --${extended}?`;
+  let best = "";
+  let bestDistance = Infinity;
+  for (const name of names) {
+    const d = editDistance(bare, name);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = name;
+    }
+  }
+  const close = bestDistance <= Math.max(2, Math.floor(bare.length / 3));
+  return best && close ? `; did you mean --${best}?` : "";
+}
+
+/** Levenshtein distance (insertions, deletions, substitutions). */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length]!;
 }
 
 /** Reads a numeric option, checking it is a finite number within [min, max]. */

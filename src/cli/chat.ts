@@ -5,7 +5,8 @@
 // Ctrl-C at the prompt asks once more, and a second Ctrl-C (or Ctrl-D, or /exit) leaves.
 // /reset forgets the conversation.
 import { createInterface, type Interface } from "node:readline";
-import { parseOptions, UsageError, type OptionSpecs, runCommand } from "./args.js";
+import { explainer, formatExplained } from "./explain_view.js";
+import { numberOption, parseOptions, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import { describeSettings, resolveGenerateOptions } from "../generate/generate.js";
 import { encodeChat, TEMPLATES, type ChatMessage } from "../generate/templates.js";
 import { SAMPLING_SPECS, mergeOptions, samplingFromFlags } from "./generate.js";
@@ -16,6 +17,8 @@ const SPECS: OptionSpecs = {
   template: { type: "string", arg: "NAME", help: `prompt template: ${Object.keys(TEMPLATES).join(" | ")} (default: from the checkpoint's chat_template)` },
   system: { type: "string", arg: "TEXT", help: "system prompt" },
   ...SAMPLING_SPECS,
+  explain: { type: "boolean", help: "for each token of a reply, print the top candidates and which filter removed each (stderr)" },
+  "explain-top": { type: "string", arg: "N", help: "candidates shown per token with --explain", default: "5" },
   verbose: { type: "boolean", help: "print the effective settings and the KV cache size (stderr)" },
 };
 
@@ -33,6 +36,7 @@ async function runOrThrow(argv: string[]): Promise<number> {
   modelFlag(v);
   const flags = samplingFromFlags(v);
   const named = typeof v.template === "string" ? templateFromFlags(v) : undefined; // a bad name fails before loading
+  const explainTop = numberOption(v, "explain-top", { min: 1, max: 100, integer: true })!;
   const verbose = v.verbose === true;
   const log = (line: string) => { if (verbose) process.stderr.write(`${line}\n`); };
 
@@ -80,7 +84,14 @@ async function runOrThrow(argv: string[]): Promise<number> {
       reply = new AbortController();
       let answer = "";
       try {
-        const s = gen.stream(ids, { ...base, signal: reply.signal, onInfo: log });
+        const explain = v.explain === true ? explainer(gen, ids, base, explainTop) : undefined;
+        const onToken = explain
+          ? (e: Parameters<typeof explain.onToken>[0]) => {
+            explain.onToken(e);
+            process.stderr.write(`\n${formatExplained(explain.steps.at(-1)!, (id) => JSON.stringify(tokenizer.decode([id])))}\n`);
+          }
+          : undefined;
+        const s = gen.stream(ids, { ...base, signal: reply.signal, onInfo: log, ...(onToken ? { onToken } : {}) });
         for await (const piece of s) {
           const shown = answer === "" ? piece.trimStart() : piece; // templates leave a space before the reply
           answer += shown;

@@ -1,19 +1,22 @@
 // `tsgpt convert`: rewrite a checkpoint in another format.
-//   tsgpt convert --input stories260K.bin --output out/stories --to hf
-//   tsgpt convert --input out/stories --output stories.gguf --to gguf --dtype f16
-//   tsgpt convert --input stories.gguf --output copy.bin --to llama2c
-//   tsgpt convert --input stories260K.bin --output stories-q8_0.gguf --to gguf --dtype q8_0
+//   tsgpt convert --model stories260K.bin --out out/stories --to hf
+//   tsgpt convert --model out/stories --out stories.gguf --to gguf --dtype f16
+//   tsgpt convert --model stories.gguf --out copy.bin --to llama2c
+//   tsgpt convert --model stories260K.bin --out stories-q8_0.gguf --to gguf --dtype q8_0
+// (--input and --output are the older spellings of --model and --out.)
 // Quantized dtypes follow `tsgpt quantize`'s rules (src/quant/checkpoint.ts: the output head gets
 // Q6_K or Q8_0, fallbacks for rows the block does not divide).
-import { existsSync } from "node:fs";
 import { parseOptions, UsageError, type OptionSpecs, runCommand } from "./args.js";
+import { refuseExisting, refuseOverInputs } from "./outputs.js";
 import { loadCheckpointSync, parameterCount, saveCheckpointSync, type CheckpointFormat } from "../formats/load.js";
 import { quantizeCheckpoint } from "../quant/checkpoint.js";
 import { checkGGUFExportable } from "../formats/gguf_llama.js";
 
 const SPECS: OptionSpecs = {
-  input: { type: "string", arg: "PATH", help: "checkpoint to read (HF directory, .gguf or llama2.c .bin)" },
-  output: { type: "string", arg: "PATH", help: "where to write (a directory for hf, a file otherwise)" },
+  model: { type: "string", arg: "PATH", help: "checkpoint to read (HF directory, .gguf or llama2.c .bin)" },
+  input: { type: "string", aliasOf: "model", help: "" },
+  out: { type: "string", arg: "PATH", help: "where to write (a directory for hf, a file otherwise)" },
+  output: { type: "string", aliasOf: "out", help: "" },
   to: { type: "string", arg: "FORMAT", help: "hf, gguf or llama2c" },
   dtype: { type: "string", arg: "DTYPE", help: "f32, f16 or bf16 for the weights (default: keep; llama2c is always f32); q8_0, q6_k, q5_0, q4_1, q4_0 or q4_k with --to gguf (as tsgpt quantize)" },
   force: { type: "boolean", help: "overwrite an existing output" },
@@ -34,8 +37,10 @@ function runOrThrow(argv: string[]): number {
   if (!parsed) return 0;
   const v = parsed.values;
   if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
-  if (typeof v.input !== "string") throw new UsageError("--input is required");
-  if (typeof v.output !== "string") throw new UsageError("--output is required");
+  if (typeof v.model !== "string") throw new UsageError("--model is required");
+  if (typeof v.out !== "string") throw new UsageError("--out is required");
+  const input = v.model;
+  const output = v.out;
   if (typeof v.to !== "string" || !FORMATS.includes(v.to as CheckpointFormat)) {
     throw new UsageError(`--to: expected one of ${FORMATS.join(", ")}, got '${String(v.to ?? "")}'`);
   }
@@ -53,14 +58,13 @@ function runOrThrow(argv: string[]): number {
       throw new UsageError(`--dtype: expected f32, f16, bf16, q8_0, q6_k, q5_0, q4_1, q4_0 or q4_k, got '${String(v.dtype)}'`);
     }
   }
-  if (existsSync(v.output) && v.force !== true && format !== "hf") {
-    throw new UsageError(`--output ${v.output} already exists (add --force to overwrite)`);
-  }
-  const loaded = loadCheckpointSync(v.input);
-  if (quant) checkGGUFExportable(loaded.config, v.input);
+  refuseOverInputs(output, "--out", { "--model": input });
+  refuseExisting(output, "--out", v.force === true);
+  const loaded = loadCheckpointSync(input);
+  if (quant) checkGGUFExportable(loaded.config, input);
   const ck = quant ? quantizeCheckpoint(loaded, quant) : loaded;
-  saveCheckpointSync(v.output, ck, format, dtype ? { dtype } : {});
+  saveCheckpointSync(output, ck, format, dtype ? { dtype } : {});
   const shown = dtype ?? quant;
-  console.log(`wrote ${v.output} (${format}${shown ? `, ${shown}` : ""}, ${parameterCount(ck).toLocaleString("en-US")} parameters) from ${ck.source.format} ${v.input}`);
+  console.log(`wrote ${output} (${format}${shown ? `, ${shown}` : ""}, ${parameterCount(ck).toLocaleString("en-US")} parameters) from ${ck.source.format} ${input}`);
   return 0;
 }

@@ -4,6 +4,7 @@
 //
 // Settings come, by priority: the flags given, the checkpoint's generation_config.json, then
 // the defaults below (shown in --help); --verbose prints the effective ones.
+import { explainer, formatExplained } from "./explain_view.js";
 import { parseOptions, numberOption, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import type { TextGenerator } from "../generate/text_generator.js";
 import { describeSettings, resolveGenerateOptions, type GenerateOptions } from "../generate/generate.js";
@@ -63,6 +64,9 @@ const SPECS: OptionSpecs = {
   prompt: { type: "string", arg: "TEXT", help: "text to continue" },
   ...SAMPLING_SPECS,
   "top-logprobs": { type: "string", arg: "N", help: "with --json: the N most likely alternatives per token (default: 0)" },
+  "ignore-eos": { type: "boolean", help: "keep generating past the end-of-text token (until --max-new-tokens or a stop string)" },
+  explain: { type: "boolean", help: "for each token, print the top candidates: probability before/after temperature, used for the draw, and which filter removed each (stderr; with --json: as \"explain\")" },
+  "explain-top": { type: "string", arg: "N", help: "candidates shown per token with --explain", default: "5" },
   json: { type: "boolean", help: 'print one JSON object at the end: {"text", "tokens", "logprobs", ...}' },
   verbose: { type: "boolean", help: "print the effective settings, the KV cache size and the speed (stderr)" },
 };
@@ -82,6 +86,8 @@ async function runOrThrow(argv: string[]): Promise<number> {
   if (typeof v.prompt !== "string") throw new UsageError("--prompt is required");
   const flags = samplingFromFlags(v);
   const topLogprobs = numberOption(v, "top-logprobs", { min: 0, integer: true });
+  if (topLogprobs && v.json !== true) throw new UsageError("--top-logprobs is reported in the JSON output: add --json (or use --explain to see the candidates as text)");
+  const explainTop = numberOption(v, "explain-top", { min: 1, max: 100, integer: true })!;
   const verbose = v.verbose === true;
   const log = (line: string) => { if (verbose) process.stderr.write(`${line}\n`); };
 
@@ -94,9 +100,17 @@ async function runOrThrow(argv: string[]): Promise<number> {
   const onSigint = () => ac.abort();
   process.once("SIGINT", onSigint);
   try {
-    const options = mergeOptions(gen, { ...flags, topLogprobs, signal: ac.signal, onInfo: log });
+    const options = mergeOptions(gen, { ...flags, topLogprobs, signal: ac.signal, onInfo: log, ...(v["ignore-eos"] === true ? { eosTokenId: [] } : {}) });
     const resolved = resolveGenerateOptions(options);
     options.seed = resolved.seed; // show and use the same seed
+    const explain = v.explain === true ? explainer(gen, v.prompt, options, explainTop) : undefined;
+    if (explain) {
+      const piece = (id: number) => JSON.stringify(gen.tokenizer.decode([id]));
+      options.onToken = (e) => {
+        explain.onToken(e);
+        if (!v.json && e.row === 0) process.stderr.write(`\n${formatExplained(explain.steps.at(-1)!, piece)}\n`);
+      };
+    }
     log(`settings: ${describeSettings(resolved)}`);
     const start = performance.now();
     const s = gen.stream(v.prompt, options);
@@ -107,6 +121,7 @@ async function runOrThrow(argv: string[]): Promise<number> {
     if (v.json) {
       process.stdout.write(JSON.stringify({
         text: r.text, tokens: r.tokens, logprobs: r.logprobs, finishReason: r.finishReason, promptTokens: r.promptTokens, seed: r.seed,
+        ...(explain ? { explain: explain.steps } : {}),
       }) + "\n");
     } else {
       process.stdout.write("\n");

@@ -7,6 +7,7 @@
 // llama-quantize does). --verbose lists them.
 import { existsSync, statSync } from "node:fs";
 import { parseOptions, UsageError, type OptionSpecs, runCommand } from "./args.js";
+import { refuseExisting, refuseOverInputs } from "./outputs.js";
 import { loadCheckpoint } from "../formats/load.js";
 import { checkGGUFExportable, writeGGUFCheckpoint } from "../formats/gguf_llama.js";
 import { quantizeCheckpoint, weightBytes } from "../quant/checkpoint.js";
@@ -23,6 +24,8 @@ const SPECS: OptionSpecs = {
     type: "string", arg: "TYPE", default: "auto",
     help: "output head dtype (lm_head, or the tied embedding): auto (llama.cpp's rule: q6_k, or q8_0 for --dtype q8_0 or rows not a multiple of 256), same (as --dtype, llama-quantize --pure), or q8_0, q6_k, q5_0, q4_1, q4_0, q4_k, f16, f32",
   },
+  output: { type: "string", aliasOf: "out", help: "" },
+  force: { type: "boolean", help: "overwrite an existing --out" },
   verbose: { type: "boolean", help: "print the dtype of every tensor" },
 };
 const DTYPES: Record<string, QuantDType> = { q8_0: "Q8_0", q6_k: "Q6_K", q5_0: "Q5_0", q4_1: "Q4_1", q4_0: "Q4_0", q4_k: "Q4_K" };
@@ -46,6 +49,8 @@ async function runOrThrow(argv: string[]): Promise<number> {
   const emb = String(v.embeddings).toLowerCase();
   if (!["same", "f16", "f32"].includes(emb)) throw new UsageError(`--embeddings must be same, f16 or f32, got '${v.embeddings}'`);
   if (existsSync(v.out) && statSync(v.out).isDirectory()) throw new UsageError(`--out ${v.out} is a directory; give a file name`);
+  refuseOverInputs(v.out, "--out", { "--model": v.model });
+  refuseExisting(v.out, "--out", v.force === true);
 
   const ckpt = await loadCheckpoint(v.model);
   checkGGUFExportable(ckpt.config, v.model);

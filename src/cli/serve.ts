@@ -19,6 +19,9 @@ const SPECS: OptionSpecs = {
   concurrency: { type: "string", arg: "N", help: "generations running at once", default: "1" },
   "max-queue": { type: "string", arg: "N", help: "requests waiting at most; more get HTTP 429", default: "16" },
   "max-tokens": { type: "string", arg: "N", help: "largest max_tokens a request may ask (default: the model's context)" },
+  "allowed-hosts": { type: "string", arg: "NAMES", help: "comma-separated host names accepted in the Host header besides IP addresses and localhost ('*': any)" },
+  cors: { type: "string", arg: "ORIGIN", help: "let browser pages from ORIGIN call the API (CORS); default: none" },
+  "write-timeout": { type: "string", arg: "SECONDS", help: "drop a streaming client that has not read for this long", default: "30" },
   verbose: { type: "boolean", help: "log every request and server errors to stderr" },
 };
 
@@ -38,6 +41,9 @@ async function runOrThrow(argv: string[]): Promise<number> {
   const concurrency = numberOption(v, "concurrency", { min: 1, integer: true })!;
   const maxQueued = numberOption(v, "max-queue", { min: 0, integer: true })!;
   const maxTokens = numberOption(v, "max-tokens", { min: 1, integer: true });
+  const writeTimeoutMs = numberOption(v, "write-timeout", { min: 0.001 })! * 1000;
+  const allowedHosts = typeof v["allowed-hosts"] === "string" ? v["allowed-hosts"].split(",").map((h) => h.trim().toLowerCase()).filter((h) => h !== "") : [];
+  const cors = typeof v.cors === "string" ? v.cors : undefined;
   const named = typeof v.template === "string" ? templateFromFlags(v) : undefined; // a bad name fails before loading
 
   const t0 = performance.now();
@@ -47,8 +53,8 @@ async function runOrThrow(argv: string[]): Promise<number> {
   const modelName = typeof v["model-name"] === "string" ? v["model-name"] : basename(resolve(model)).replace(/\.(bin|gguf)$/, "");
   const log = v.verbose === true ? (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`) : undefined;
   const handle = createServer({
-    generator, modelName, template, concurrency, maxQueued, log,
-    limits: maxTokens !== undefined ? { maxTokens: Math.min(maxTokens, d.context) } : {},
+    generator, modelName, template, concurrency, maxQueued, log, allowedHosts, cors,
+    limits: { writeTimeoutMs, ...(maxTokens !== undefined ? { maxTokens: Math.min(maxTokens, d.context) } : {}) },
   });
   const url = await handle.listen(port, v.host as string);
   process.stderr.write(

@@ -6,10 +6,11 @@
 // Steps: check the data → tokenizer (given, character-level, or trained on the data) →
 // tokenize into a cache → model (preset or config.json) → train with checkpoints → print a
 // sample of generated text.
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseOptions, numberOption, UsageError, type OptionSpecs, runCommand } from "./args.js";
+import { existsNonEmpty, refuseOverInputs } from "./outputs.js";
 import { SentencePieceProcessor, serializeModelProto } from "../tokenizer/index.js";
 import { trainSentencePiece } from "../tokenizer/trainer.js";
 import { writeBytesAtomic } from "../util/atomic_write.js";
@@ -20,22 +21,24 @@ import { manualSeed } from "../tensor/index.js";
 import { TextGenerator } from "../generate/text_generator.js";
 import {
   DEFAULT_SETTINGS, DataError, ProgressBar, WindowDataset, charModelProto, fixedWindowBatches,
-  forEachLine, listDataFiles, loadTokenCorpus, loadTrainingCheckpoint, prepareBrownCorpus, splitCorpus, train,
+  forEachLine, listDataFiles, loadTokenCorpus, loadTrainingCheckpoint, prepareBrownCorpus, sha256File, splitCorpus, train,
   type TrainSettings,
 } from "../train/index.js";
 
 const SPECS: OptionSpecs = {
-  data: { type: "string", arg: "FILE|DIR", help: "training text (UTF-8); a directory means all its files (default: the Brown corpus)" },
+  data: { type: "string", arg: "FILE|DIR", help: "training text (UTF-8); a directory means all its files (default: the Brown corpus; with --resume: the files the run recorded, checked by sha256)" },
   tokenizer: { type: "string", arg: "M.model", help: "SentencePiece model to use (default: train a BPE one on the data)" },
   char: { type: "boolean", help: "character-level vocabulary (stored as a SentencePiece .model)" },
   "vocab-size": { type: "string", arg: "N", help: "vocabulary size of the trained tokenizer (default: 4096)" },
-  model: { type: "string", arg: "NAME|config.json", help: `model preset (${presetNames().join(", ")}) or a config.json (default: gpt-mini)` },
+  arch: { type: "string", arg: "NAME|config.json", help: `model preset (${presetNames().join(", ")}) or a config.json (default: gpt-mini)` },
+  model: { type: "string", aliasOf: "arch", help: "older spelling, to be removed" },
   steps: { type: "string", arg: "N", help: `optimizer steps (default: ${DEFAULT_SETTINGS.steps})` },
   "batch-size": { type: "string", arg: "N", help: `sequences per micro-batch (default: ${DEFAULT_SETTINGS.batchSize})` },
   context: { type: "string", arg: "N", help: "tokens per sequence (default: the model's context)" },
   lr: { type: "string", arg: "LR", help: `peak learning rate (default: ${DEFAULT_SETTINGS.lr})` },
   "min-lr": { type: "string", arg: "LR", help: `learning rate at the end of the cosine decay (default: ${DEFAULT_SETTINGS.minLr})` },
-  warmup: { type: "string", arg: "N", help: `linear warmup steps (default: ${DEFAULT_SETTINGS.warmupSteps})` },
+  "warmup-steps": { type: "string", arg: "N", help: `linear warmup steps (default: ${DEFAULT_SETTINGS.warmupSteps})` },
+  warmup: { type: "string", aliasOf: "warmup-steps", help: "" },
   "weight-decay": { type: "string", arg: "W", help: `AdamW weight decay (default: ${DEFAULT_SETTINGS.weightDecay})` },
   "grad-clip": { type: "string", arg: "N", help: `clip gradients to this global norm, 0 = off (default: ${DEFAULT_SETTINGS.gradClip})` },
   "grad-accum": { type: "string", arg: "N", help: `micro-batches per step (default: ${DEFAULT_SETTINGS.gradAccum})` },
@@ -47,6 +50,7 @@ const SPECS: OptionSpecs = {
   seed: { type: "string", arg: "N", help: `seed of the weights and the data order (default: ${DEFAULT_SETTINGS.seed})` },
   out: { type: "string", arg: "DIR", help: "run directory: checkpoints, log.jsonl, loss_curve.svg" },
   resume: { type: "string", arg: "DIR", help: "continue from a checkpoint (or a run directory: its last checkpoint)" },
+  force: { type: "boolean", help: "start over in a --out that already holds a run (clears it)" },
   "sample-tokens": { type: "string", arg: "N", help: "tokens of text generated at the end, 0 = none (default: 200)" },
 };
 
@@ -56,6 +60,31 @@ const SUMMARY = "Train a GPT-2 or Llama model from text, with checkpoints, valid
 interface RunSource {
   dataFiles: string[];
   model: string;
+  /** sha256 of each data file, so --resume reads only the data this run was started on. */
+  dataSha256?: string[];
+}
+
+/** The data files with their checksums, as recorded for --resume. */
+function dataSource(dataFiles: string[], model: string): RunSource {
+  return { dataFiles, model, dataSha256: dataFiles.map((f) => sha256File(f)) };
+}
+
+/**
+ * The data a resumed run reads: --data when given now, else the files the checkpoint recorded,
+ * each checked against its recorded sha256 (trainer_state.json is plain JSON: its paths are
+ * not trusted on their own).
+ */
+function resumeData(source: RunSource, v: Record<string, unknown>, statePath: string): RunSource {
+  if (typeof v.data === "string") return dataSource(listDataFiles(v.data), source.model);
+  const sums = source.dataSha256;
+  if (!Array.isArray(sums) || sums.length !== source.dataFiles.length) {
+    throw new UsageError(`${statePath}: settings.source records no checksums for its data files; pass --data with the run's data to resume`);
+  }
+  source.dataFiles.forEach((f, i) => {
+    if (!existsSync(f)) throw new Error(`${f}: missing (the data recorded in ${statePath}); pass --data to resume from another copy`);
+    if (sha256File(f) !== sums[i]) throw new Error(`${f}: sha256 differs from the one recorded in ${statePath}: not the data this run trained on (pass --data to use it anyway)`);
+  });
+  return source;
 }
 
 export function run(argv: string[]): Promise<number> {
@@ -72,13 +101,14 @@ async function runOrThrow(argv: string[]): Promise<number> {
   if (v.char === true && typeof v.tokenizer === "string") throw new UsageError("--char and --tokenizer exclude each other");
   const out = resolve(v.out);
   const say = (s: string) => process.stderr.write(`${s}\n`);
+  claimRunDir(v.out, v);
 
   // 1. Data: checked in full before anything is written.
   const dataFiles = typeof v.data === "string" ? listDataFiles(v.data) : [prepareBrownCorpus(join(out, "data", "brown.txt"))];
   if (typeof v.data !== "string") say(`data: the Brown corpus (${dataFiles[0]})`);
 
   // 2. Model config (the vocabulary size comes from the tokenizer; here only the context matters).
-  const modelArg = typeof v.model === "string" ? v.model : "gpt-mini";
+  const modelArg = typeof v.arch === "string" ? v.arch : "gpt-mini";
   const vocabSizeFlag = numberOption(v, "vocab-size", { min: 2, integer: true }) ?? 4096;
   const contextFlag = numberOption(v, "context", { min: 2, integer: true });
   const chars = checkData(dataFiles, contextFlag ?? contextLength(modelConfig(modelArg, 1, undefined)));
@@ -113,15 +143,15 @@ async function runOrThrow(argv: string[]): Promise<number> {
   }
   manualSeed(settings.seed);
   const model = createModel(config, { seed: settings.seed });
-  return trainAndReport({ out, sp, tokenizerPath, model, settings, source: { dataFiles, model: modelArg }, say, sampleTokens: sampleTokens(v) });
+  return trainAndReport({ out, sp, tokenizerPath, model, settings, source: dataSource(dataFiles, modelArg), say, sampleTokens: sampleTokens(v) });
 }
 
 /** --resume: settings, data and tokenizer come from the checkpoint; flags given now override the settings. */
 async function resumeRun(v: Record<string, unknown>): Promise<number> {
   const loaded = loadTrainingCheckpoint(v.resume as string);
   const saved = loaded.state.settings as unknown as TrainSettings & { source?: RunSource };
-  const source = saved.source;
-  if (!source || !Array.isArray(source.dataFiles)) throw new Error(`${loaded.dir}/trainer_state.json: settings.source: missing (the data this run trained on)`);
+  if (!saved.source || !Array.isArray(saved.source.dataFiles)) throw new Error(`${loaded.dir}/trainer_state.json: settings.source: missing (the data this run trained on)`);
+  const source = resumeData(saved.source, v, join(loaded.dir, "trainer_state.json"));
   const out = resolve(typeof v.out === "string" ? v.out : dirname(loaded.dir));
   const say = (s: string) => process.stderr.write(`${s}\n`);
   const tokenizerPath = join(out, "tokenizer.model");
@@ -215,8 +245,8 @@ function checkData(files: string[], context: number): string[] {
 
 function modelConfig(arg: string, vocabSize: number, context: number | undefined): ModelConfig {
   if (presetNames().includes(arg)) return presetConfig(arg, { vocabSize, ...(context !== undefined ? { context } : {}) });
-  if (!arg.endsWith(".json")) throw new UsageError(`--model: '${arg}' is neither a preset (${presetNames().join(", ")}) nor a config.json`);
-  if (!existsSync(arg)) throw new UsageError(`--model: ${arg}: no such file`);
+  if (!arg.endsWith(".json")) throw new UsageError(`--arch: '${arg}' is neither a preset (${presetNames().join(", ")}) nor a config.json`);
+  if (!existsSync(arg)) throw new UsageError(`--arch: ${arg}: no such file`);
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(arg, "utf8"));
@@ -226,6 +256,20 @@ function modelConfig(arg: string, vocabSize: number, context: number | undefined
   const config = configFromJSON(json, arg);
   if (config.vocab_size < vocabSize) throw new Error(`${arg}: vocab_size ${config.vocab_size} is smaller than the tokenizer's ${vocabSize} pieces`);
   return config;
+}
+
+/**
+ * A new run needs its own directory: one that already holds files (an earlier run) is refused
+ * unless --force, which clears it first (never when an input lies inside it). Mixing two runs
+ * would replace last/ and best/, keep the old run's checkpoints and append to its log.
+ */
+function claimRunDir(dir: string, v: Record<string, unknown>): void {
+  if (!existsNonEmpty(dir)) return;
+  if (v.force !== true) {
+    throw new UsageError(`--out ${dir} already holds files (an earlier run?): add --resume ${dir} to continue it, or --force to start over (clears it)`);
+  }
+  refuseOverInputs(dir, "--out", { "--data": v.data as string | undefined, "--tokenizer": v.tokenizer as string | undefined, "--arch": v.arch as string | undefined });
+  rmSync(dir, { recursive: true, force: true });
 }
 
 function sampleTokens(v: Record<string, unknown>): number {
@@ -244,7 +288,7 @@ function settingsFromFlags(v: Record<string, unknown>, base: TrainSettings): Tra
     contextLength: pick("context", "contextLength", { min: 2, integer: true }),
     lr: pick("lr", "lr", { min: 0 }),
     minLr: pick("min-lr", "minLr", { min: 0 }),
-    warmupSteps: pick("warmup", "warmupSteps", { min: 0, integer: true }),
+    warmupSteps: pick("warmup-steps", "warmupSteps", { min: 0, integer: true }),
     weightDecay: pick("weight-decay", "weightDecay", { min: 0 }),
     gradClip: pick("grad-clip", "gradClip", { min: 0 }),
     gradAccum: pick("grad-accum", "gradAccum", { min: 1, integer: true }),

@@ -15,7 +15,7 @@
 //   6. topP               keep the smallest set of most likely tokens whose probability sums to p
 //   7. minP               drop tokens less likely than minP × (probability of the best token)
 //   8. draw               one token from softmax(logits) with the seeded generator, or the
-//                         argmax when sampling is off (temperature 0 or doSample false)
+//                         argmax when sampling is off (temperature < MIN_TEMPERATURE or doSample false)
 //
 // A removed token gets logit -Infinity, i.e. probability 0. Greedy decoding runs stages 1-3
 // and takes the argmax (4-7 cannot change it). Stages 5-7 see the distribution *after*
@@ -111,9 +111,15 @@ export function resolveSamplingOptions(options: SamplingOptions = {}): ResolvedS
   return o;
 }
 
+/**
+ * Temperatures below this count as 0 (greedy). Dividing logits by a tinier T overflows them to
+ * Infinity, and softmax of Infinity is NaN; in the limit T → 0 sampling is the argmax anyway.
+ */
+export const MIN_TEMPERATURE = 1e-5;
+
 /** True when the options mean "take the argmax". */
 export function isGreedy(o: ResolvedSamplingOptions): boolean {
-  return !o.doSample || o.temperature === 0;
+  return !o.doSample || o.temperature < MIN_TEMPERATURE;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -312,6 +318,7 @@ export function drawFromProbabilities(probs: Float64Array, u: number): number {
     lastPositive = i;
     if (target < cumulative) return i;
   }
+  if (!Number.isFinite(total)) throw new RangeError(`no token can be chosen: the probabilities sum to ${total}`);
   if (lastPositive < 0) throw new RangeError("no token can be chosen: every probability is 0");
   return lastPositive; // rounding left target just past the end
 }
@@ -342,6 +349,7 @@ export function softmax(logits: Float32Array): Float64Array {
   }
   const out = new Float64Array(logits.length);
   if (max === -Infinity) return out;
+  if (max === Infinity) return uniformOver(logits, Infinity); // the limit: only the +Infinity logits count
   let sum = 0;
   for (let i = 0; i < logits.length; i++) {
     const e = Math.exp(logits[i]! - max);
@@ -349,6 +357,15 @@ export function softmax(logits: Float32Array): Float64Array {
     sum += e;
   }
   for (let i = 0; i < out.length; i++) out[i] = out[i]! / sum;
+  return out;
+}
+
+/** Equal probabilities over the logits equal to `value`, 0 elsewhere. */
+function uniformOver(logits: Float32Array, value: number): Float64Array {
+  const out = new Float64Array(logits.length);
+  let count = 0;
+  for (let i = 0; i < logits.length; i++) if (logits[i] === value) count++;
+  for (let i = 0; i < logits.length; i++) if (logits[i] === value) out[i] = 1 / count;
   return out;
 }
 

@@ -57,7 +57,7 @@ export async function handleChat(ctx: ServerContext, body: Body, res: ServerResp
     return;
   }
 
-  const sse = new SseWriter(res);
+  const sse = new SseWriter(res, ctx.limits.writeTimeoutMs);
   const chunk = { ...base, object: "chat.completion.chunk" };
   // Per choice: has the role chunk been sent; is the reply still in its leading whitespace
   // (templates leave a space before the reply, which the answer should not start with)?

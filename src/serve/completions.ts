@@ -43,7 +43,7 @@ export async function handleCompletions(ctx: ServerContext, body: Body, res: Ser
     return;
   }
 
-  const sse = new SseWriter(res);
+  const sse = new SseWriter(res, ctx.limits.writeTimeoutMs);
   const offsets = jobs.map(() => 0);
   const results = await runJobs(ctx, res, signal, jobs, {
     onStart: () => sse.open(),

@@ -8,6 +8,11 @@ import type { PieceSource } from "./token_text.js";
 export interface Limits {
   /** Largest request body in bytes (default 1 MiB). */
   bodyBytes: number;
+  /**
+   * How long a streaming response may wait for its client to read (ms, default 30 s): a client
+   * that stops reading is dropped, so it cannot hold a generation slot forever.
+   */
+  writeTimeoutMs: number;
   /** Largest max_tokens a request may ask (default: the model's context). */
   maxTokens: number;
   /** Most completions per request: prompts × n (default 8). */

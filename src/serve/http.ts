@@ -36,8 +36,7 @@ function tooLarge(limit: number): ApiError {
 
 /** Reads and parses a JSON object body; errors are 400s (413 when too large) that say what was wrong. */
 export async function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
-  // Any Content-Type is read as JSON: `curl -d` sends form-urlencoded by default, and the
-  // body's syntax is what matters.
+  // The caller has checked Content-Type (guard.ts): only application/json is read.
   const body = await readBody(req, limit);
   let value: unknown;
   try {

@@ -33,7 +33,7 @@ export async function handlePlayground(ctx: ServerContext, body: Body, res: Serv
   const [job] = jobsFor(prompt, sampling, completionBudget(prompt.length, sampling, DEFAULT_MAX_TOKENS, ctx), { explainTopN: topN });
   const settings = resolveSamplingOptions(job!.options);
 
-  const sse = new SseWriter(res);
+  const sse = new SseWriter(res, ctx.limits.writeTimeoutMs);
   let index = 0;
   const [result] = await runJobs(ctx, res, signal, [job!], {
     onStart: () => {

@@ -39,8 +39,9 @@ export function readSampling(body: Body, ctx: ServerContext, maxTokensField = "m
     stop: stopStrings(body, ctx.limits.maxStop),
   };
   const maxTokens = optionalNumber(body, maxTokensField, { min: 1, max: ctx.limits.maxTokens, integer: true });
-  const seed = optionalNumber(body, "seed", { min: -(2 ** 53 - 1), max: 2 ** 53 - 1, integer: true }) ?? randomInt(0, 2 ** 31);
   const n = optionalNumber(body, "n", { min: 1, max: ctx.limits.maxChoices, integer: true }) ?? 1;
+  // Choice i uses seed + i, so the last of them must still be an exact integer.
+  const seed = optionalNumber(body, "seed", { min: 0, max: Number.MAX_SAFE_INTEGER - (n - 1), integer: true }) ?? randomInt(0, 2 ** 31);
   return { options: ctx.generator.options(requested), maxTokens, seed, n };
 }
 

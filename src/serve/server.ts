@@ -8,6 +8,9 @@
 //   POST /v1/playground/stream   generation with every sampling step explained (for the page)
 //   GET  /                       the playground (index.html, app.js, style.css)
 //
+// Before routing, Host is checked and API POSTs must be application/json (see guard.ts);
+// CORS is answered only for the origin given in `cors`.
+//
 // Every request gets an AbortSignal that fires when its client disconnects: a queued
 // request leaves the queue, a running generation stops at the next token.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -17,6 +20,7 @@ import { handleChat } from "./chat.js";
 import { handleCompletions } from "./completions.js";
 import type { Limits, ServerContext, ServerTokenizer } from "./context.js";
 import { ApiError } from "./errors.js";
+import { checkHost, checkJsonContentType, corsHeaders, preflightHeaders, type GuardOptions } from "./guard.js";
 import { readJson, sendError, sendJson } from "./http.js";
 import { handlePlayground } from "./playground.js";
 import { GenerationQueue } from "./queue.js";
@@ -36,6 +40,10 @@ export interface ServeOptions {
   limits?: Partial<Limits>;
   /** Log lines (default: none). */
   log?: (line: string) => void;
+  /** Host names accepted besides IP addresses and localhost ("*": any); see guard.ts. */
+  allowedHosts?: readonly string[];
+  /** The origin a browser page may call the API from (CORS); default none. */
+  cors?: string;
 }
 
 export interface ServeHandle {
@@ -63,7 +71,7 @@ export function createServer(options: ServeOptions): ServeHandle {
   }
   const context = generator.model.dims.context;
   const limits: Limits = {
-    bodyBytes: 1 << 20, maxTokens: context, maxChoices: 8, maxStop: 4, maxLogprobs: 20, maxExplain: 50, maxBatch: 256,
+    bodyBytes: 1 << 20, writeTimeoutMs: 30_000, maxTokens: context, maxChoices: 8, maxStop: 4, maxLogprobs: 20, maxExplain: 50, maxBatch: 256,
     ...options.limits,
   };
   const ctx: ServerContext = {
@@ -72,6 +80,7 @@ export function createServer(options: ServeOptions): ServeHandle {
     created: Math.floor(Date.now() / 1000),
     log: options.log ?? (() => undefined),
   };
+  const guard: GuardOptions = { allowedHosts: options.allowedHosts ?? [], cors: options.cors };
   const active = new Set<AbortController>();
   const sockets = new Set<Socket>();
 
@@ -82,7 +91,7 @@ export function createServer(options: ServeOptions): ServeHandle {
       active.delete(ac);
       if (!res.writableFinished) ac.abort(new ClientGone());
     });
-    handle(ctx, req, res, ac.signal).catch((err) => fail(ctx, res, err, ac.signal));
+    handle(ctx, guard, req, res, ac.signal).catch((err) => fail(ctx, res, err, ac.signal));
   });
   server.requestTimeout = 60_000; // the whole request (headers and body) must arrive within a minute
   server.headersTimeout = 30_000;
@@ -127,20 +136,29 @@ const GENERATION_ROUTES: Record<string, JsonHandler> = {
   "/v1/playground/stream": handlePlayground,
 };
 
-async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
+async function handle(ctx: ServerContext, guard: GuardOptions, req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
   const url = new URL(req.url ?? "/", "http://localhost");
   const path = url.pathname.replace(/\/+$/, "") || "/";
   const method = req.method ?? "GET";
+  checkHost(req, guard);
+  if (method === "OPTIONS") {
+    res.writeHead(204, preflightHeaders(req, guard));
+    res.end();
+    return;
+  }
+  for (const [name, value] of Object.entries(corsHeaders(req, guard))) res.setHeader(name, value);
 
   const generation = GENERATION_ROUTES[path];
   if (generation) {
     allow(method, "POST", path);
+    checkJsonContentType(req);
     const body = await readJson(req, ctx.limits.bodyBytes);
     checkModel(ctx, body);
     return generation(ctx, body, res, signal);
   }
   if (path === "/tokenize" || path === "/detokenize") {
     allow(method, "POST", path);
+    checkJsonContentType(req);
     const body = await readJson(req, ctx.limits.bodyBytes);
     checkModel(ctx, body);
     return sendJson(res, 200, path === "/tokenize" ? handleTokenize(ctx, body) : handleDetokenize(ctx, body));

@@ -1,12 +1,14 @@
 // Server-sent events, as the OpenAI API streams: one `data: {json}\n\n` per chunk, then
 // `data: [DONE]\n\n`. Writing waits for the socket to drain, so a slow reader slows the
-// generation down instead of filling the server's memory.
+// generation down instead of filling the server's memory, up to a bound: a client that has not
+// read for writeTimeoutMs is dropped.
 import type { ServerResponse } from "node:http";
 
 export class SseWriter {
   private closed = false;
 
-  constructor(private readonly res: ServerResponse) {
+  /** `writeTimeoutMs`: how long a write may wait for the client to drain before it is dropped. */
+  constructor(private readonly res: ServerResponse, private readonly writeTimeoutMs = 30_000) {
     res.on("close", () => { this.closed = true; });
   }
 
@@ -46,7 +48,11 @@ export class SseWriter {
     if (this.isClosed) return Promise.resolve();
     if (this.res.write(text)) return Promise.resolve();
     return new Promise((resolve) => {
+      // A client that does not read within the bound is dropped: destroying the response
+      // closes it, which aborts the generation and frees its slot in the queue.
+      const timer = setTimeout(() => this.res.destroy(new Error(`the client did not read for ${this.writeTimeoutMs} ms`)), this.writeTimeoutMs);
       const done = () => {
+        clearTimeout(timer);
         this.res.off("drain", done);
         this.res.off("close", done);
         resolve();

@@ -254,3 +254,23 @@ describe("explainStep", () => {
     assert.deepEqual(e.candidates.map((c) => c.cutBy), [null, "greedy", "greedy"]);
   });
 });
+
+describe("tiny temperatures", () => {
+  // Logits divided by T = 1e-39 overflow to ±Infinity; softmax of that is NaN and used to pick
+  // the least likely token. Below MIN_TEMPERATURE the sampler takes the argmax instead.
+  const logits = Float32Array.from([1, 5, 2, -3]);
+  for (const t of [1e-39, 1e-30, 1e-6]) {
+    test(`temperature ${t} picks the argmax on every draw`, () => {
+      const rng = new Generator(7);
+      const options = resolveSamplingOptions({ temperature: t });
+      for (let i = 0; i < 200; i++) assert.equal(sampleToken(logits, options, rng), 1);
+    });
+  }
+
+  test("a logit that overflows to +Infinity gets all the probability, never NaN", () => {
+    const rng = new Generator(3);
+    const options = resolveSamplingOptions({ temperature: 1 });
+    const huge = Float32Array.from([0, Infinity, 1, Infinity]);
+    for (let i = 0; i < 100; i++) assert.ok([1, 3].includes(sampleToken(huge, options, rng)));
+  });
+});

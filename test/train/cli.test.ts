@@ -68,6 +68,78 @@ describe("tsgpt train / eval", () => {
     }
   });
 
+  test("a second run into the same --out is refused unless --force, which starts over", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const data = join(dir, "data.txt");
+      writeFileSync(data, TEXT.repeat(6));
+      const config = join(dir, "config.json");
+      writeFileSync(config, JSON.stringify({ ...tinyGPT2Config(1), vocab_size: 64 }));
+      const out = join(dir, "run");
+      const args = ["--data", data, "--char", "--arch", config, "--context", "16", "--batch-size", "2",
+        "--steps", "2", "--eval-iters", "1", "--sample-tokens", "0", "--out", out];
+      assert.equal((await capture(() => trainCli(args))).code, 0);
+      const log = readFileSync(join(out, "log.jsonl"), "utf8");
+      const before = readdirSync(out).sort();
+      const again = await capture(() => trainCli(args));
+      assert.equal(again.code, 2, again.err);
+      assert.match(again.err, /already holds files.*--resume .*run.*--force/);
+      assert.deepEqual(readdirSync(out).sort(), before);
+      assert.equal(readFileSync(join(out, "log.jsonl"), "utf8"), log);
+
+      writeFileSync(join(out, "checkpoint-999"), "an old run's leftover");
+      const forced = await capture(() => trainCli([...args, "--force"]));
+      assert.equal(forced.code, 0, forced.err);
+      assert.equal(existsSync(join(out, "checkpoint-999")), false, "--force clears the directory");
+      const steps = readFileSync(join(out, "log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((x) => x.type === "train");
+      assert.deepEqual(steps.map((x) => x.step), [...new Set(steps.map((x) => x.step))], "one run in the log");
+
+      const inside = join(out, "data.txt");
+      writeFileSync(inside, TEXT.repeat(6));
+      const own = await capture(() => trainCli([...args.slice(2), "--data", inside, "--force"]));
+      assert.equal(own.code, 2);
+      assert.match(own.err, /would write over the input --data/);
+      assert.ok(existsSync(inside));
+    } finally {
+      cleanup();
+    }
+  });
+
+  test("--resume reads only the data recorded with its sha256, or the --data given now", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const data = join(dir, "data.txt");
+      writeFileSync(data, TEXT.repeat(6));
+      const config = join(dir, "config.json");
+      writeFileSync(config, JSON.stringify({ ...tinyGPT2Config(1), vocab_size: 64 }));
+      const out = join(dir, "run");
+      const r = await capture(() => trainCli(["--data", data, "--char", "--arch", config, "--context", "16", "--batch-size", "2",
+        "--steps", "2", "--eval-iters", "1", "--sample-tokens", "0", "--out", out]));
+      assert.equal(r.code, 0, r.err);
+      const statePath = join(out, "last", "trainer_state.json");
+      const state = JSON.parse(readFileSync(statePath, "utf8"));
+      assert.equal(state.settings.source.dataSha256.length, 1);
+      // trainer_state.json edited to read another file: refused, naming it.
+      const other = join(dir, "secret.txt");
+      writeFileSync(other, TEXT.repeat(7));
+      writeFileSync(statePath, JSON.stringify({ ...state, settings: { ...state.settings, source: { ...state.settings.source, dataFiles: [other] } } }));
+      const bad = await capture(() => trainCli(["--resume", out, "--steps", "3", "--sample-tokens", "0"]));
+      assert.equal(bad.code, 1, bad.err);
+      assert.match(bad.err, /secret\.txt: sha256 differs/);
+      // No checksums recorded: --data is needed.
+      const { dataSha256: _drop, ...noSums } = state.settings.source;
+      writeFileSync(statePath, JSON.stringify({ ...state, settings: { ...state.settings, source: noSums } }));
+      const unsure = await capture(() => trainCli(["--resume", out, "--steps", "3", "--sample-tokens", "0"]));
+      assert.equal(unsure.code, 2);
+      assert.match(unsure.err, /pass --data/);
+      const given = await capture(() => trainCli(["--resume", out, "--data", data, "--steps", "3", "--sample-tokens", "0"]));
+      assert.equal(given.code, 0, given.err);
+      assert.equal(verifyCheckpoint(join(out, "last")).step, 3);
+    } finally {
+      cleanup();
+    }
+  });
+
   test("resume from a checkpoint with a missing or corrupted file → an error naming it; nothing overwritten", async () => {
     const { dir, cleanup } = tempDir();
     try {
