@@ -8,7 +8,7 @@ import { repoRoot } from "../helpers/shared.js";
 
 /** Lowest first. A folder may import from its own layer's folder and from any folder before it. */
 export const LAYERS = [
-  "util", "backend", "tensor", "nn", "arch", "tokenizer", "formats", "quant", "models", "generate", "train", "serve", "cli",
+  "util", "backend", "tensor", "arch", "nn", "tokenizer", "formats", "quant", "models", "generate", "train", "serve", "cli",
 ];
 
 const SRC = join(repoRoot, "src");
