@@ -8,6 +8,7 @@ import { describe, test, after } from "node:test";
 import assert from "node:assert/strict";
 import type { AttentionArgs, BinaryOp, MatmulArgs, UnaryOp } from "../../src/backend/backend.js";
 import { jsBackend } from "../../src/backend/js.js";
+import { type BackendName, loadWebGPUBackend, setBackend } from "../../src/backend/index.js";
 import { WebGPUBackend, openWebGPU } from "../../src/backend/webgpu.js";
 import { Params } from "../../src/backend/webgpu/context.js";
 import { unaryWgsl } from "../../src/backend/webgpu/elementwise_wgsl.js";
@@ -179,5 +180,17 @@ describe("webgpu device errors", { skip }, () => {
     const huge = { byteLength: 2 ** 40, buffer: new ArrayBuffer(4), byteOffset: 0 } as unknown as Float32Array;
     const run = be.gpu.run("unary_exp", unaryWgsl("exp"), [{ data: huge }, { data: huge, output: true }], new Params().u32(1), 1);
     await assert.rejects(run, /needs 1099511627776 bytes, more than this device's buffer limit/);
+  });
+});
+
+describe("webgpu backend selection", () => {
+  test('setBackend("webgpu") is a clear error: the synchronous tensor ops cannot run on async kernels', () => {
+    assert.throws(() => setBackend("webgpu" as BackendName), /setBackend\("webgpu"\): the webgpu backend's kernels are asynchronous/);
+  });
+
+  test("loadWebGPUBackend gives the backend where an adapter exists, else null", async () => {
+    const be = await loadWebGPUBackend();
+    assert.equal(be !== null, gpu !== null);
+    be?.destroy();
   });
 });
