@@ -73,7 +73,9 @@ async function main(): Promise<void> {
       if (native) n.push(await gflops(s, () => native.matmul(args)));
     }
     const gm = g.length ? median(g) : Number.NaN, nm = n.length ? median(n) : Number.NaN;
-    console.log(`${s.label.padEnd(30)} ${gm.toFixed(2).padStart(15)} ${nm.toFixed(2).padStart(15)} ${(gm / nm).toFixed(2).padStart(7)}`);
+    const fmt = (v: number, skipped: string): string => (Number.isNaN(v) ? skipped : v.toFixed(2)).padStart(15);
+    const ratio = Number.isNaN(gm / nm) ? "-" : (gm / nm).toFixed(2);
+    console.log(`${s.label.padEnd(30)} ${fmt(gm, "skipped")} ${fmt(nm, "-")} ${ratio.padStart(7)}`);
   }
   gpu?.destroy();
 }

@@ -17,7 +17,7 @@ import { rng } from "../helpers/random.js";
 
 const opened = await openWebGPU();
 const gpu = opened.ok ? new WebGPUBackend(opened.context) : null;
-const skip = gpu ? false : `no WebGPU adapter: ${opened.ok ? "" : opened.reason}`;
+const skip = gpu ? false : `webgpu unavailable: ${opened.ok ? "" : opened.reason}`;
 if (gpu) process.stdout.write(`# webgpu adapter: ${gpu.adapterName}\n`);
 const rand = rng(2468);
 const randomF32 = (n: number, scale = 1): Float32Array => Float32Array.from({ length: n }, () => rand() * scale);
