@@ -3,12 +3,19 @@
 // Default: `native` when the addon loads, else `js` with one line on stderr saying why.
 // TSGPT_BACKEND=js|native forces one (forcing native when it is unavailable is an error);
 // setBackend() switches at run time (tests use it to run one suite on both backends).
+// "webgpu" is recognized but cannot be the synchronous Backend yet: its kernels are async
+// (src/backend/webgpu.ts; loadWebGPUBackend() opens it, or says once why no GPU is here).
 import type { Backend } from "./backend.js";
 import { jsBackend } from "./js.js";
 import { loadNativeBackend, nativeUnavailableReason } from "./native.js";
 
 export type { Backend } from "./backend.js";
 export { jsBackend } from "./js.js";
+export { WebGPUBackend, loadWebGPUBackend } from "./webgpu.js";
+
+const WEBGPU_NOT_SYNC =
+  "the webgpu backend's kernels are asynchronous (WebGPU reads results back only through promises), so it " +
+  "cannot stand behind the synchronous tensor ops yet; use loadWebGPUBackend() for its kernels";
 
 export type BackendName = "js" | "native";
 
@@ -28,6 +35,7 @@ function chooseDefault(): Backend {
   if (forced !== undefined && forced !== "") {
     if (forced === "js") return jsBackend;
     if (forced === "native") return nativeOrThrow("TSGPT_BACKEND=native");
+    if (forced === "webgpu") throw new Error(`tsgpt: TSGPT_BACKEND=webgpu: ${WEBGPU_NOT_SYNC}`);
     throw new Error(`tsgpt: TSGPT_BACKEND must be "js" or "native", got "${forced}"`);
   }
   const native = loadNativeBackend();
@@ -49,6 +57,7 @@ export function getBackend(): Backend {
 export function setBackend(name: BackendName): void {
   if (name === "js") current = jsBackend;
   else if (name === "native") current = nativeOrThrow('setBackend("native")');
+  else if ((name as string) === "webgpu") throw new Error(`setBackend("webgpu"): ${WEBGPU_NOT_SYNC}`);
   else throw new TypeError(`setBackend: expected "js" or "native", got "${String(name)}"`);
 }
 

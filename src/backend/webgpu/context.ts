@@ -1,0 +1,178 @@
+// The GPU device behind the webgpu backend, and the one way kernels run on it: upload the
+// inputs, dispatch one compute pass, read the outputs back.
+//
+// WebGPU is asynchronous by design (mapAsync is the only way to read a buffer back, and plain
+// JS cannot block on a promise), so these kernels return promises, unlike the synchronous
+// `Backend` interface of src/backend/backend.ts. See src/backend/webgpu.ts.
+/// <reference types="@webgpu/types" />
+
+/** A buffer a kernel reads or writes; typed arrays are uploaded as their raw bytes. */
+export interface KernelBuffer {
+  data: ArrayBufferView;
+  /** Read back into `data` after the dispatch. */
+  output?: boolean;
+}
+
+/** How many workgroups to launch; x is capped by the device, the rest spills into y. */
+export interface Dispatch {
+  groups: number;
+}
+
+/** Per-dispatch parameters: 4-byte words, f32 or u32 (the shader declares which). */
+export class Params {
+  private readonly words: number[] = [];
+  private readonly kinds: ("u" | "f")[] = [];
+  u32(v: number): this {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`webgpu: parameter ${v} is not a u32`);
+    this.words.push(v);
+    this.kinds.push("u");
+    return this;
+  }
+  f32(v: number): this {
+    this.words.push(v);
+    this.kinds.push("f");
+    return this;
+  }
+  bytes(): ArrayBuffer {
+    const buf = new ArrayBuffer(Math.max(16, Math.ceil(this.words.length / 4) * 16)); // uniform size: multiple of 16
+    const view = new DataView(buf);
+    this.words.forEach((w, i) => (this.kinds[i] === "u" ? view.setUint32(i * 4, w, true) : view.setFloat32(i * 4, w, true)));
+    return buf;
+  }
+}
+
+const MAX_GROUPS_X = 65535;
+
+/** The workgroup grid for `groups` workgroups (x ≤ 65535); shaders rebuild the flat index. */
+export function grid(groups: number): [number, number] {
+  const x = Math.min(Math.max(groups, 1), MAX_GROUPS_X);
+  return [x, Math.ceil(Math.max(groups, 1) / x)];
+}
+
+export class GpuContext {
+  readonly adapterName: string;
+  private lostReason: string | null = null;
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+
+  constructor(
+    readonly device: GPUDevice,
+    info: GPUAdapterInfo,
+    /** Objects that must stay alive as long as the device (the GPU instance, the adapter). */
+    private readonly keepAlive: readonly unknown[] = [],
+  ) {
+    this.adapterName = [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(" / ") || "unknown adapter";
+    // A lost device (driver reset, GPU removed, destroy()) must turn every later call into a
+    // clear error, never a hang on a promise that no longer resolves.
+    void device.lost.then((info) => {
+      this.lostReason = `${info.reason}: ${info.message}`;
+    });
+  }
+
+  private checkAlive(): void {
+    if (this.lostReason !== null) throw new Error(`webgpu: the GPU device was lost (${this.lostReason}); create a new backend`);
+  }
+
+  private pipeline(key: string, wgsl: () => string): GPUComputePipeline {
+    let p = this.pipelines.get(key);
+    if (!p) {
+      const module = this.device.createShaderModule({ code: wgsl(), label: key });
+      p = this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" }, label: key });
+      this.pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  /** Allocates a buffer; too large a size or out of memory is an error naming the size. */
+  private async createBuffer(size: number, usage: number, label: string): Promise<GPUBuffer> {
+    const limits = this.device.limits;
+    const max = usage & GPUBufferUsage.STORAGE ? Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize) : limits.maxBufferSize;
+    if (size > max) throw new RangeError(`webgpu: ${label} needs ${size} bytes, more than this device's buffer limit of ${max} bytes`);
+    this.device.pushErrorScope("out-of-memory");
+    const buffer = this.device.createBuffer({ size: Math.max(4, Math.ceil(size / 4) * 4), usage, label });
+    const err = await this.device.popErrorScope();
+    if (err) {
+      buffer.destroy();
+      throw new Error(`webgpu: out of GPU memory allocating ${size} bytes for ${label} (${err.message})`);
+    }
+    return buffer;
+  }
+
+  /**
+   * Runs the shader `key` (compiled once from `wgsl()`): binding i is buffers[i], the last
+   * binding is the uniform `params`. Outputs are read back into their typed arrays.
+   */
+  async run(key: string, wgsl: () => string, buffers: KernelBuffer[], params: Params, groups: number): Promise<void> {
+    this.checkAlive();
+    const dev = this.device;
+    const pipeline = this.pipeline(key, wgsl);
+    const owned: GPUBuffer[] = [];
+    try {
+      const gpuBufs: GPUBuffer[] = [];
+      for (const [i, b] of buffers.entries()) {
+        const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | (b.output ? GPUBufferUsage.COPY_SRC : 0);
+        const buf = await this.createBuffer(b.data.byteLength, usage, `${key} binding ${i}`);
+        owned.push(buf);
+        writePadded(dev.queue, buf, b.data);
+        gpuBufs.push(buf);
+      }
+      const pbytes = params.bytes();
+      const ubuf = await this.createBuffer(pbytes.byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, `${key} params`);
+      owned.push(ubuf);
+      dev.queue.writeBuffer(ubuf, 0, pbytes);
+      const entries = gpuBufs.map((buffer, binding) => ({ binding, resource: { buffer } }));
+      entries.push({ binding: gpuBufs.length, resource: { buffer: ubuf } });
+      const bindGroup = dev.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+
+      const enc = dev.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      const [gx, gy] = grid(groups);
+      pass.dispatchWorkgroups(gx, gy);
+      pass.end();
+      const reads: { staging: GPUBuffer; target: ArrayBufferView }[] = [];
+      for (const [i, b] of buffers.entries()) {
+        if (!b.output) continue;
+        const staging = await this.createBuffer(gpuBufs[i]!.size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, `${key} readback ${i}`);
+        owned.push(staging);
+        enc.copyBufferToBuffer(gpuBufs[i]!, 0, staging, 0, gpuBufs[i]!.size);
+        reads.push({ staging, target: b.data });
+      }
+      dev.pushErrorScope("validation");
+      dev.queue.submit([enc.finish()]);
+      const verr = await dev.popErrorScope();
+      if (verr) throw new Error(`webgpu: kernel ${key} failed validation: ${verr.message}`);
+      for (const { staging, target } of reads) {
+        await this.mapOrLost(staging);
+        const bytes = new Uint8Array(staging.getMappedRange(), 0, target.byteLength);
+        new Uint8Array(target.buffer, target.byteOffset, target.byteLength).set(bytes);
+        staging.unmap();
+      }
+    } finally {
+      for (const b of owned) b.destroy();
+    }
+  }
+
+  /** mapAsync, but a device lost meanwhile rejects instead of leaving the promise pending. */
+  private async mapOrLost(buf: GPUBuffer): Promise<void> {
+    const lost = this.device.lost.then((i) => {
+      throw new Error(`webgpu: the GPU device was lost during a readback (${i.reason}: ${i.message})`);
+    });
+    await Promise.race([buf.mapAsync(GPUMapMode.READ), lost]);
+  }
+
+  destroy(): void {
+    this.device.destroy();
+  }
+}
+
+/** writeBuffer needs a multiple of 4 bytes: byte-sized data (masks, quantized weights) is padded. */
+function writePadded(queue: GPUQueue, buf: GPUBuffer, data: ArrayBufferView): void {
+  if (data.byteLength % 4 === 0) {
+    queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
+    return;
+  }
+  const padded = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
+  padded.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  queue.writeBuffer(buf, 0, padded);
+}
