@@ -7,6 +7,9 @@
 // (token_embd, attn_q, ffn_down, …): they are short, model-neutral, and are the names GGUF files
 // use anyway. Each architecture maps every role it has to its Hugging Face module path.
 import type { JsonFields } from "./config_fields.js";
+import type { RopeScaling } from "../nn/rope.js";
+
+export type { RopeScaling };
 
 /** Roles of the tensors outside the layers. */
 export type GlobalRole = "token_embd" | "position_embd" | "output_norm" | "output";
@@ -29,19 +32,6 @@ export interface ModelDims {
   intermediate: number;
   /** Longest sequence the model was trained for (max_position_embeddings / n_positions). */
   context: number;
-}
-
-/**
- * Llama 3's rescaling of the rotary frequencies (transformers' rope_type "llama3"): wavelengths
- * longer than originalContext / lowFreqFactor are slowed down by `factor`, shorter than
- * originalContext / highFreqFactor are kept, and those between are interpolated smoothly.
- */
-export interface RopeScaling {
-  type: "llama3";
-  factor: number;
-  lowFreqFactor: number;
-  highFreqFactor: number;
-  originalContext: number;
 }
 
 /** How one block computes, and what the model around the blocks looks like. */

@@ -11,7 +11,19 @@
 // attention needs that layout next and doing it here saves a copy.
 import { Tensor } from "../tensor/index.js";
 import { record } from "../tensor/autograd.js";
-import type { RopeScaling } from "../arch/architecture.js";
+
+/**
+ * Llama 3's rescaling of the rotary frequencies (transformers' rope_type "llama3"): wavelengths
+ * longer than originalContext / lowFreqFactor are slowed down by `factor`, shorter than
+ * originalContext / highFreqFactor are kept, and those between are interpolated smoothly.
+ */
+export interface RopeScaling {
+  type: "llama3";
+  factor: number;
+  lowFreqFactor: number;
+  highFreqFactor: number;
+  originalContext: number;
+}
 
 /**
  * cos / sin of pos · θ^(-2i/hd) for positions 0 … count − 1 and pairs i < hd/2, (count, hd/2)
