@@ -27,6 +27,7 @@ import {
   type LogitsContext, type LogitsProcessor, type ResolvedSamplingOptions, type SamplingOptions,
 } from "./sampling.js";
 import { StopStringFilter, TextStream } from "./stream.js";
+import { tokensBeyond } from "./prompt_budget.js";
 
 /** What the loop needs from a tokenizer (SentencePieceProcessor has all of it). */
 export interface GenerationTokenizer {
@@ -230,6 +231,8 @@ export async function* generationLoop(
   const limit = vocabLimit(options.vocabLimit, tokenizer, model.dims.vocabSize);
 
   const rows: Row[] = prompts.map((p, i) => {
+    const beyond = typeof p === "string" ? tokensBeyond(p, model.dims.context, (s) => tokenizer.encodeAsIds(s)) : null;
+    if (beyond !== null) throw new RangeError(`the prompt has more than ${beyond} tokens, more than the model's context of ${model.dims.context}`);
     const ids = typeof p === "string" ? [...(addBos ? [tokenizer.bosId] : []), ...tokenizer.encodeAsIds(p)] : [...p];
     if (ids.length === 0) throw new RangeError(`prompt ${i} is empty: give some text, or set addBos so the model starts from BOS`);
     for (const id of ids) {
