@@ -45,6 +45,8 @@ export interface GenerationTokenizer {
 export interface GenerateOptions extends SamplingOptions {
   /** Most tokens to generate per prompt (default 256). */
   maxNewTokens?: number;
+  /** End-of-text tokens are banned until this many tokens were generated (default 0; HF's min_new_tokens). */
+  minNewTokens?: number;
   /** Seed of the sampler; the same seed gives the same text. Default: a random one, reported in the result. */
   seed?: number;
   /** Stop when the generated text contains one of these (it is not included in the text). */
@@ -88,6 +90,7 @@ export interface GenerateOptions extends SamplingOptions {
 export interface ResolvedGenerateOptions extends ResolvedSamplingOptions {
   logitsProcessors: readonly LogitsProcessor[];
   maxNewTokens: number;
+  minNewTokens: number;
   seed: number;
   stop: string[];
   topLogprobs: number;
@@ -182,6 +185,7 @@ export function resolveGenerateOptions(options: GenerateOptions): ResolvedGenera
     ...sampling,
     logitsProcessors,
     maxNewTokens: int("maxNewTokens", options.maxNewTokens ?? GENERATE_DEFAULTS.maxNewTokens, 0),
+    minNewTokens: int("minNewTokens", options.minNewTokens ?? 0, 0),
     seed,
     stop,
     topLogprobs: int("topLogprobs", options.topLogprobs ?? GENERATE_DEFAULTS.topLogprobs, 0),
@@ -293,6 +297,7 @@ export async function* generationLoop(
       // In place, before the processors: the log-probabilities (and onToken's logits) then
       // cover the same vocabulary the token is drawn from.
       rowLogits.fill(-Infinity, limit);
+      if (r.generated.length < o.minNewTokens) for (const e of eos) if (e < V) rowLogits[e] = -Infinity; // too early to end
       const context: LogitsContext = { row: b, step, promptIds: r.prompt, generatedIds: r.generated };
       const token = sampleToken(rowLogits, o, r.rng, context, o.logitsProcessors);
       const lp = tokenLogprob(rowLogits, token, o.topLogprobs);
