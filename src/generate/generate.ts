@@ -27,6 +27,7 @@ import {
   type LogitsContext, type LogitsProcessor, type ResolvedSamplingOptions, type SamplingOptions,
 } from "./sampling.js";
 import { StopStringFilter, TextStream } from "./stream.js";
+import { tokensBeyond } from "./prompt_budget.js";
 
 /** What the loop needs from a tokenizer (SentencePieceProcessor has all of it). */
 export interface GenerationTokenizer {
@@ -44,6 +45,8 @@ export interface GenerationTokenizer {
 export interface GenerateOptions extends SamplingOptions {
   /** Most tokens to generate per prompt (default 256). */
   maxNewTokens?: number;
+  /** End-of-text tokens are banned until this many tokens were generated (default 0; HF's min_new_tokens). */
+  minNewTokens?: number;
   /** Seed of the sampler; the same seed gives the same text. Default: a random one, reported in the result. */
   seed?: number;
   /** Stop when the generated text contains one of these (it is not included in the text). */
@@ -87,6 +90,7 @@ export interface GenerateOptions extends SamplingOptions {
 export interface ResolvedGenerateOptions extends ResolvedSamplingOptions {
   logitsProcessors: readonly LogitsProcessor[];
   maxNewTokens: number;
+  minNewTokens: number;
   seed: number;
   stop: string[];
   topLogprobs: number;
@@ -181,6 +185,7 @@ export function resolveGenerateOptions(options: GenerateOptions): ResolvedGenera
     ...sampling,
     logitsProcessors,
     maxNewTokens: int("maxNewTokens", options.maxNewTokens ?? GENERATE_DEFAULTS.maxNewTokens, 0),
+    minNewTokens: int("minNewTokens", options.minNewTokens ?? 0, 0),
     seed,
     stop,
     topLogprobs: int("topLogprobs", options.topLogprobs ?? GENERATE_DEFAULTS.topLogprobs, 0),
@@ -230,6 +235,8 @@ export async function* generationLoop(
   const limit = vocabLimit(options.vocabLimit, tokenizer, model.dims.vocabSize);
 
   const rows: Row[] = prompts.map((p, i) => {
+    const beyond = typeof p === "string" ? tokensBeyond(p, model.dims.context, (s) => tokenizer.encodeAsIds(s)) : null;
+    if (beyond !== null) throw new RangeError(`the prompt has more than ${beyond} tokens, more than the model's context of ${model.dims.context}`);
     const ids = typeof p === "string" ? [...(addBos ? [tokenizer.bosId] : []), ...tokenizer.encodeAsIds(p)] : [...p];
     if (ids.length === 0) throw new RangeError(`prompt ${i} is empty: give some text, or set addBos so the model starts from BOS`);
     for (const id of ids) {
@@ -290,6 +297,7 @@ export async function* generationLoop(
       // In place, before the processors: the log-probabilities (and onToken's logits) then
       // cover the same vocabulary the token is drawn from.
       rowLogits.fill(-Infinity, limit);
+      if (r.generated.length < o.minNewTokens) for (const e of eos) if (e < V) rowLogits[e] = -Infinity; // too early to end
       const context: LogitsContext = { row: b, step, promptIds: r.prompt, generatedIds: r.generated };
       const token = sampleToken(rowLogits, o, r.rng, context, o.logitsProcessors);
       const lp = tokenLogprob(rowLogits, token, o.topLogprobs);

@@ -3,6 +3,7 @@
 import type { ServerContext } from "./context.js";
 import { ApiError, invalidField } from "./errors.js";
 import { describe } from "./params.js";
+import { tokensBeyond } from "../generate/prompt_budget.js";
 
 /** One id list per prompt. BOS goes first when the tokenizer has one. */
 export function readPrompts(prompt: unknown, ctx: ServerContext, field = "prompt"): number[][] {
@@ -17,6 +18,11 @@ export function readPrompts(prompt: unknown, ctx: ServerContext, field = "prompt
 
 export function encodePrompt(text: string, ctx: ServerContext, field: string): number[] {
   const bos = ctx.tokenizer.bosId;
+  const context = ctx.generator.model.dims.context;
+  const beyond = tokensBeyond(text, context, (s) => ctx.tokenizer.encodeAsIds(s));
+  if (beyond !== null) {
+    throw new ApiError(400, `the prompt has more than ${beyond} tokens, but the model's context is ${context} tokens`, field, "context_length_exceeded");
+  }
   const ids = [...(bos >= 0 ? [bos] : []), ...ctx.tokenizer.encodeAsIds(text)];
   if (ids.length === 0) throw invalidField(field, "the prompt is empty");
   return ids;

@@ -8,6 +8,7 @@
 //   repetition_penalty > 0        1 = off                                 (vLLM / Hugging Face)
 //   frequency_penalty, presence_penalty  [-2, 2]  0 = off              (OpenAI, see src/generate/sampling.ts)
 //   max_tokens, seed, stop, n
+//   min_new_tokens     >= 0       end-of-text banned before this many tokens (Hugging Face)
 //
 // Absent fields take the checkpoint's generation_config.json, then the library defaults.
 import { randomInt } from "node:crypto";
@@ -37,6 +38,7 @@ export function readSampling(body: Body, ctx: ServerContext, maxTokensField = "m
     frequencyPenalty: optionalNumber(body, "frequency_penalty", { min: -2, max: 2 }),
     presencePenalty: optionalNumber(body, "presence_penalty", { min: -2, max: 2 }),
     stop: stopStrings(body, ctx.limits.maxStop),
+    minNewTokens: optionalNumber(body, "min_new_tokens", { min: 0, max: ctx.limits.maxTokens, integer: true }),
   };
   const maxTokens = optionalNumber(body, maxTokensField, { min: 1, max: ctx.limits.maxTokens, integer: true });
   const n = optionalNumber(body, "n", { min: 1, max: ctx.limits.maxChoices, integer: true }) ?? 1;

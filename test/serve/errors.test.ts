@@ -35,7 +35,7 @@ describe("serve: errors", { skip }, () => {
     ["min_p", { min_p: 2 }], ["repetition_penalty", { repetition_penalty: 0 }],
     ["frequency_penalty", { frequency_penalty: 2.5 }], ["presence_penalty", { presence_penalty: -3 }],
     ["max_tokens", { max_tokens: 0 }], ["max_tokens", { max_tokens: 100000 }], ["max_tokens", { max_tokens: 1.5 }],
-    ["n", { n: 0 }], ["n", { n: 100 }], ["seed", { seed: 0.5 }], ["seed", { seed: -1 }], ["seed", { seed: Number.MAX_SAFE_INTEGER, n: 2 }], ["stop", { stop: [""] }], ["stop", { stop: ["a", "b", "c", "d", "e"] }],
+    ["n", { n: 0 }], ["n", { n: 100 }], ["seed", { seed: 0.5 }], ["seed", { seed: -1 }], ["min_new_tokens", { min_new_tokens: -1 }], ["seed", { seed: Number.MAX_SAFE_INTEGER, n: 2 }], ["stop", { stop: [""] }], ["stop", { stop: ["a", "b", "c", "d", "e"] }],
     ["stop", { stop: 5 }], ["logprobs", { logprobs: 100 }], ["stream", { stream: "yes" }], ["echo", { echo: true }],
     ["prompt", { prompt: [] }], ["prompt", { prompt: [1, "a"] }], ["prompt", { prompt: [99999] }], ["prompt", { prompt: { text: "x" } }],
   ];
