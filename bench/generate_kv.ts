@@ -28,7 +28,12 @@ const { values } = parseArgs({
   },
 });
 if (values.backend === "js" || values.backend === "native") setBackend(values.backend);
-const H = Number(values.hidden), L = Number(values.layers), NH = Number(values.heads), NKV = Number(values["kv-heads"] ?? NH), V = Number(values.vocab), STEPS = Number(values.steps);
+const H = Number(values.hidden),
+  L = Number(values.layers),
+  NH = Number(values.heads),
+  NKV = Number(values["kv-heads"] ?? NH),
+  V = Number(values.vocab),
+  STEPS = Number(values.steps);
 const POSITIONS = [16, 1024];
 const CONTEXT = 1024 + STEPS + 1;
 
@@ -57,8 +62,17 @@ function randomLlama(): Checkpoint {
   t.set("model.norm.weight", ones(H));
   return {
     config: {
-      model_type: "llama", vocab_size: V, hidden_size: H, intermediate_size: I, num_hidden_layers: L, num_attention_heads: NH,
-      num_key_value_heads: NKV, max_position_embeddings: CONTEXT, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: true,
+      model_type: "llama",
+      vocab_size: V,
+      hidden_size: H,
+      intermediate_size: I,
+      num_hidden_layers: L,
+      num_attention_heads: NH,
+      num_key_value_heads: NKV,
+      max_position_embeddings: CONTEXT,
+      rms_norm_eps: 1e-5,
+      rope_theta: 10000,
+      tie_word_embeddings: true,
     },
     tensors: t,
     source: { path: "random-llama", format: "hf" },
@@ -66,7 +80,9 @@ function randomLlama(): Checkpoint {
 }
 
 const model = DecoderModel.fromCheckpoint(randomLlama());
-console.log(`backend ${getBackend().name}; random Llama: hidden ${H}, ${L} layers, ${NH} heads (${NKV} key/value), vocab ${V}; ${STEPS} decode steps per position`);
+console.log(
+  `backend ${getBackend().name}; random Llama: hidden ${H}, ${L} layers, ${NH} heads (${NKV} key/value), vocab ${V}; ${STEPS} decode steps per position`,
+);
 console.log("position | KV cache ms/token | no cache (prefill of the prefix) ms/token | ratio");
 const rows: { pos: number; cached: number }[] = [];
 for (const pos of POSITIONS) {
@@ -79,7 +95,11 @@ for (const pos of POSITIONS) {
   for (let s = 0; s < STEPS; s++) model.forward(cache, Int32Array.of(5 + s), Int32Array.of(pos + s), Uint8Array.of(1), 1);
   const cached = (performance.now() - t0) / STEPS;
   rows.push({ pos, cached });
-  console.log(`${String(pos).padStart(8)} | ${cached.toFixed(2).padStart(17)} | ${prefill.toFixed(2).padStart(40)} | ${(prefill / cached).toFixed(1)}x`);
+  console.log(
+    `${String(pos).padStart(8)} | ${cached.toFixed(2).padStart(17)} | ${prefill.toFixed(2).padStart(40)} | ${(prefill / cached).toFixed(1)}x`,
+  );
 }
 const [a, b] = rows;
-console.log(`per-token cost at position ${b!.pos} / at ${a!.pos}: ${(b!.cached / a!.cached).toFixed(2)}x (only attention grows with the position)`);
+console.log(
+  `per-token cost at position ${b!.pos} / at ${a!.pos}: ${(b!.cached / a!.cached).toFixed(2)}x (only attention grows with the position)`,
+);

@@ -46,15 +46,27 @@ const BF16_ONE = 0x3f80;
 
 function tinyLlamaConfig(layers: number): LlamaConfig {
   return {
-    model_type: "llama", vocab_size: 32000, hidden_size: 2048, intermediate_size: 5632, num_hidden_layers: layers,
-    num_attention_heads: 32, num_key_value_heads: 4, max_position_embeddings: 2048, rms_norm_eps: 1e-5,
-    rope_theta: 10000, tie_word_embeddings: false, bos_token_id: 1, eos_token_id: 2,
+    model_type: "llama",
+    vocab_size: 32000,
+    hidden_size: 2048,
+    intermediate_size: 5632,
+    num_hidden_layers: layers,
+    num_attention_heads: 32,
+    num_key_value_heads: 4,
+    max_position_embeddings: 2048,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    tie_word_embeddings: false,
+    bos_token_id: 1,
+    eos_token_id: 2,
   };
 }
 
 /** Every tensor of the checkpoint: name, shape, and whether it is a norm (filled with 1.0). */
 function tensorList(c: LlamaConfig): Array<{ name: string; shape: number[]; norm: boolean }> {
-  const H = c.hidden_size, I = c.intermediate_size, V = c.vocab_size;
+  const H = c.hidden_size,
+    I = c.intermediate_size,
+    V = c.vocab_size;
   const kv = (c.num_key_value_heads * H) / c.num_attention_heads;
   const list = [{ name: "model.embed_tokens.weight", shape: [V, H], norm: false }];
   for (let l = 0; l < c.num_hidden_layers; l++) {
@@ -83,14 +95,17 @@ function randomBf16(n: number, seed: number): Uint16Array {
   const out = new Uint16Array(n);
   let s = seed >>> 0 || 1;
   for (let i = 0; i < n; i++) {
-    s ^= s << 13; s ^= s >>> 17; s ^= s << 5; // xorshift32
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5; // xorshift32
     out[i] = (s & 0x807f) | 0x3c00;
   }
   return out;
 }
 
 function writeCheckpoint(dir: string, c: LlamaConfig): number {
-  let bytes = 0, seed = 1;
+  let bytes = 0,
+    seed = 1;
   const entries: Array<[string, LazyTensor]> = tensorList(c).map(({ name, shape, norm }) => {
     const n = shape.reduce((a, b) => a * b, 1);
     bytes += 2 * n;
@@ -120,7 +135,13 @@ async function child(dir: string, steps: number): Promise<void> {
   const prompt = [1, 450, 4996, 17354];
   const cache = model.createCache(1, prompt.length + steps);
   t0 = performance.now();
-  let logits = model.forward(cache, Int32Array.from(prompt), Int32Array.from(prompt.keys()), new Uint8Array(prompt.length).fill(1), prompt.length);
+  let logits = model.forward(
+    cache,
+    Int32Array.from(prompt),
+    Int32Array.from(prompt.keys()),
+    new Uint8Array(prompt.length).fill(1),
+    prompt.length,
+  );
   const prefillMs = performance.now() - t0;
   const argmax = (l: Float32Array) => l.reduce((best, v, i) => (v > l[best]! ? i : best), 0);
   const tokens: number[] = [];
@@ -133,10 +154,19 @@ async function child(dir: string, steps: number): Promise<void> {
   }
   const decodeMs = (performance.now() - t0) / Math.max(1, steps);
   const end = procStatus();
-  console.log(JSON.stringify({
-    backend: getBackend().name, weightBytes: model.weightBytes, baseRss: before.rss,
-    loadHwm: afterLoad.hwm, hwm: end.hwm, loadMs, prefillMs, decodeMs, tokens,
-  }));
+  console.log(
+    JSON.stringify({
+      backend: getBackend().name,
+      weightBytes: model.weightBytes,
+      baseRss: before.rss,
+      loadHwm: afterLoad.hwm,
+      hwm: end.hwm,
+      loadMs,
+      prefillMs,
+      decodeMs,
+      tokens,
+    }),
+  );
 }
 
 async function main(): Promise<void> {
@@ -148,7 +178,9 @@ async function main(): Promise<void> {
   const fileBytes = (l: number) => tensorList(tinyLlamaConfig(l)).reduce((a, t) => a + 2 * t.shape.reduce((x, y) => x * y, 1), 0);
   while (layers > 1 && fileBytes(layers) * 1.1 > free) layers--;
   if (layers !== Number(values.layers)) {
-    console.log(`only ${(free / 1e9).toFixed(1)} GB free in ${tmp}: scaled down to ${layers} layers (${(fileBytes(layers) / 1e9).toFixed(2)} GB)`);
+    console.log(
+      `only ${(free / 1e9).toFixed(1)} GB free in ${tmp}: scaled down to ${layers} layers (${(fileBytes(layers) / 1e9).toFixed(2)} GB)`,
+    );
   }
   const config = tinyLlamaConfig(layers);
   const dir = mkdtempSync(join(tmp, "tsgpt-load-memory-"));
@@ -156,23 +188,36 @@ async function main(): Promise<void> {
     let t0 = performance.now();
     const bytes = writeCheckpoint(dir, config);
     const params = bytes / 2;
-    console.log(`wrote a random bf16 Llama (TinyLlama-1.1B shapes, ${layers} layers): ${(params / 1e9).toFixed(2)}B parameters, ` +
-      `${(bytes / 1e9).toFixed(2)} GB (${(bytes / 2 ** 30).toFixed(2)} GiB) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(
+      `wrote a random bf16 Llama (TinyLlama-1.1B shapes, ${layers} layers): ${(params / 1e9).toFixed(2)}B parameters, ` +
+        `${(bytes / 1e9).toFixed(2)} GB (${(bytes / 2 ** 30).toFixed(2)} GiB) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
     t0 = performance.now();
     const script = fileURLToPath(import.meta.url);
     const res = spawnSync(process.execPath, [...process.execArgv, script, "--child", dir, "--steps", String(values.steps)], {
-      encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 20,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+      maxBuffer: 1 << 20,
     });
     if (res.status !== 0) throw new Error(`the child process failed (exit ${res.status ?? res.signal})`);
     const r = JSON.parse(res.stdout.trim().split("\n").pop()!) as {
-      backend: string; weightBytes: number; baseRss: number; loadHwm: number; hwm: number;
-      loadMs: number; prefillMs: number; decodeMs: number; tokens: number[];
+      backend: string;
+      weightBytes: number;
+      baseRss: number;
+      loadHwm: number;
+      hwm: number;
+      loadMs: number;
+      prefillMs: number;
+      decodeMs: number;
+      tokens: number[];
     };
     const gb = (n: number) => `${(n / 1e9).toFixed(2)} GB`;
     console.log(`child (${r.backend} backend): runtime before loading ${gb(r.baseRss)}; loaded in ${(r.loadMs / 1000).toFixed(1)} s`);
     console.log(`weights as kept in memory (bf16): ${gb(r.weightBytes)}`);
     console.log(`peak RSS after loading: ${gb(r.loadHwm)} = ${(r.loadHwm / r.weightBytes).toFixed(3)}× the weights`);
-    console.log(`prefill of 4 tokens: ${(r.prefillMs / 1000).toFixed(2)} s; decode: ${(r.decodeMs / 1000).toFixed(2)} s/token; greedy tokens ${r.tokens.join(" ")}`);
+    console.log(
+      `prefill of 4 tokens: ${(r.prefillMs / 1000).toFixed(2)} s; decode: ${(r.decodeMs / 1000).toFixed(2)} s/token; greedy tokens ${r.tokens.join(" ")}`,
+    );
     console.log(`peak RSS including prefill and decode: ${gb(r.hwm)} = ${(r.hwm / r.weightBytes).toFixed(3)}× the weights (target ≤ 1.3×)`);
   } finally {
     if (values.keep) console.log(`kept ${dir}`);

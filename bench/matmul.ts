@@ -15,11 +15,15 @@ import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { Backend, MatmulArgs } from "../src/backend/backend.js";
 import { jsBackend } from "../src/backend/js.js";
-import {
-  cpuFeatures, getNumThreads, loadNativeBackend, nativeUnavailableReason, setNumThreads,
-} from "../src/backend/native.js";
+import { cpuFeatures, getNumThreads, loadNativeBackend, nativeUnavailableReason, setNumThreads } from "../src/backend/native.js";
 
-interface Shape { label: string; batch: number; m: number; n: number; k: number }
+interface Shape {
+  label: string;
+  batch: number;
+  m: number;
+  n: number;
+  k: number;
+}
 
 const SHAPES: Shape[] = [
   { label: "256² square", batch: 1, m: 256, n: 256, k: 256 },
@@ -62,10 +66,20 @@ function randomArray(n: number): Float32Array {
 
 function matmulArgs(s: Shape): MatmulArgs {
   return {
-    batch: s.batch, m: s.m, n: s.n, k: s.k,
-    a: randomArray(s.batch * s.m * s.k), aOffset: 0, aBatchStride: s.m * s.k, transA: false,
-    b: randomArray(s.batch * s.k * s.n), bOffset: 0, bBatchStride: s.k * s.n, transB: false,
-    c: new Float32Array(s.batch * s.m * s.n), accumulate: false,
+    batch: s.batch,
+    m: s.m,
+    n: s.n,
+    k: s.k,
+    a: randomArray(s.batch * s.m * s.k),
+    aOffset: 0,
+    aBatchStride: s.m * s.k,
+    transA: false,
+    b: randomArray(s.batch * s.k * s.n),
+    bOffset: 0,
+    bBatchStride: s.k * s.n,
+    transB: false,
+    c: new Float32Array(s.batch * s.m * s.n),
+    accumulate: false,
   };
 }
 
@@ -89,8 +103,12 @@ class Numpy {
   private readonly lines: AsyncIterableIterator<string>;
   private readonly rl: Interface;
 
-  private constructor(private readonly child: ChildProcessWithoutNullStreams, public readonly description: string,
-    rl: Interface, lines: AsyncIterableIterator<string>) {
+  private constructor(
+    private readonly child: ChildProcessWithoutNullStreams,
+    public readonly description: string,
+    rl: Interface,
+    lines: AsyncIterableIterator<string>,
+  ) {
     this.rl = rl;
     this.lines = lines;
   }
@@ -101,7 +119,9 @@ class Numpy {
     if (!existsSync(python)) return `${python} not found`;
     const child = spawn(python, [script], { stdio: ["pipe", "pipe", "pipe"] });
     let stderr = "";
-    child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
     const rl = createInterface({ input: child.stdout });
     const lines = rl[Symbol.asyncIterator]();
     const first = await lines.next();
@@ -150,17 +170,14 @@ async function main(): Promise<void> {
 
   const header = ["shape", "threads", "native GFLOP/s", "numpy GFLOP/s", "ratio", "js GFLOP/s"];
   const widths = [28, 7, 14, 13, 7, 10];
-  const row = (cells: string[]) =>
-    console.log(cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  "));
+  const row = (cells: string[]) => console.log(cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  "));
   row(header);
 
   const ratios: number[] = [];
   for (const shape of SHAPES.filter((s) => !only || s.label.includes(only))) {
     const args = matmulArgs(shape);
     // The js backend is single-threaded and slow: measured once, on shapes under ~3 GFLOP.
-    const jsGflops = withJs && flops(shape) <= 3e9
-      ? flops(shape) / timeCalls(() => jsBackend.matmul(args), 0, 1) / 1e9
-      : undefined;
+    const jsGflops = withJs && flops(shape) <= 3e9 ? flops(shape) / timeCalls(() => jsBackend.matmul(args), 0, 1) / 1e9 : undefined;
     for (const threads of threadCounts) {
       setNumThreads(threads);
       const nativeTimes: number[] = [];
@@ -178,8 +195,7 @@ async function main(): Promise<void> {
       const numpyG = numpyTimes.length ? flops(shape) / median(numpyTimes) / 1e9 : undefined;
       const ratio = numpyG ? nativeG / numpyG : undefined;
       if (ratio !== undefined) ratios.push(ratio);
-      row([shape.label, String(threads), fmt(nativeG), fmt(numpyG), fmt(ratio, 2),
-        threads === threadCounts[0] ? fmt(jsGflops, 2) : ""]);
+      row([shape.label, String(threads), fmt(nativeG), fmt(numpyG), fmt(ratio, 2), threads === threadCounts[0] ? fmt(jsGflops, 2) : ""]);
     }
   }
   setNumThreads(defaultThreads);

@@ -46,7 +46,9 @@ if (!process.env.npm_config_nodedir && existsSync(join(prefix, "include", "node"
 const sources = nativeSourcesHash(); // before building: an edit during the build makes it stale
 const r = spawnSync(process.execPath, args, { stdio: verbose ? "inherit" : "pipe", encoding: "utf8" });
 if (r.status !== 0) {
-  console.warn(strict ? "tsgpt: the native addon did not build." : "tsgpt: the native addon did not build; tsgpt will run on the js backend.");
+  console.warn(
+    strict ? "tsgpt: the native addon did not build." : "tsgpt: the native addon did not build; tsgpt will run on the js backend.",
+  );
   if (!verbose && r.stderr) console.warn(r.stderr.split("\n").slice(-15).join("\n"));
   process.exit(strict ? 1 : 0);
 }

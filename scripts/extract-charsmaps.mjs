@@ -21,7 +21,8 @@ const argi = process.argv.indexOf("--spm-train");
 const spmTrain = argi > 0 ? process.argv[argi + 1] : "spm_train";
 
 function readVarint(buf, pos) {
-  let value = 0, shift = 0;
+  let value = 0,
+    shift = 0;
   for (;;) {
     if (pos >= buf.length) throw new Error("truncated varint");
     const b = buf[pos++];
@@ -37,7 +38,8 @@ function findField(buf, num) {
   while (pos < buf.length) {
     let key;
     [key, pos] = readVarint(buf, pos);
-    const field = Math.floor(key / 8), wire = key % 8;
+    const field = Math.floor(key / 8),
+      wire = key % 8;
     if (wire === 0) [, pos] = readVarint(buf, pos);
     else if (wire === 1) pos += 8;
     else if (wire === 5) pos += 4;
@@ -57,10 +59,18 @@ try {
   writeFileSync(corpus, Array.from({ length: 200 }, (_, i) => `sample line number ${i} with some words`).join("\n") + "\n");
   for (const rule of RULES) {
     const prefix = join(work, rule);
-    const r = spawnSync(spmTrain, [
-      `--input=${corpus}`, `--model_prefix=${prefix}`, "--model_type=char", "--vocab_size=40",
-      `--normalization_rule_name=${rule}`, "--minloglevel=2",
-    ], { encoding: "utf8" });
+    const r = spawnSync(
+      spmTrain,
+      [
+        `--input=${corpus}`,
+        `--model_prefix=${prefix}`,
+        "--model_type=char",
+        "--vocab_size=40",
+        `--normalization_rule_name=${rule}`,
+        "--minloglevel=2",
+      ],
+      { encoding: "utf8" },
+    );
     if (r.error || r.status !== 0) throw new Error(`${spmTrain} failed for ${rule}: ${r.error?.message ?? r.stderr}`);
     const model = readFileSync(`${prefix}.model`);
     const normalizerSpec = findField(model, 3);

@@ -28,11 +28,14 @@ const timesFile = join(timesDir, "times.jsonl");
 
 function run(files, env) {
   const reporters = [
-    "--test-reporter=spec", "--test-reporter-destination=stdout",
-    "--test-reporter=./scripts/test-timing-reporter.mjs", "--test-reporter-destination=stdout",
+    "--test-reporter=spec",
+    "--test-reporter-destination=stdout",
+    "--test-reporter=./scripts/test-timing-reporter.mjs",
+    "--test-reporter-destination=stdout",
   ];
   const r = spawnSync(process.execPath, ["--test", ...reporters, ...files], {
-    stdio: "inherit", env: { ...process.env, TSGPT_TEST_TIMES: timesFile, ...env },
+    stdio: "inherit",
+    env: { ...process.env, TSGPT_TEST_TIMES: timesFile, ...env },
   });
   return r.status ?? 1;
 }
@@ -79,12 +82,18 @@ function ensureFreshAddon() {
 /** The slowest files of both passes, from the timing reporter's lines. */
 function printSlowest(n) {
   if (!existsSync(timesFile)) return;
-  const rows = readFileSync(timesFile, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  const rows = readFileSync(timesFile, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
   if (rows.length === 0) return;
   rows.sort((a, b) => b.ms - a.ms);
   const total = rows.reduce((s, r) => s + r.ms, 0);
-  console.log(`\n# slowest ${Math.min(n, rows.length)} of ${rows.length} test file runs (sum of file times ${(total / 1000).toFixed(1)} s):`);
-  for (const r of rows.slice(0, n)) console.log(`# ${r.ok ? "" : "✖ "}${(r.ms / 1000).toFixed(2).padStart(7)} s  ${r.file}${r.pass ? ` (${r.pass})` : ""}`);
+  console.log(
+    `\n# slowest ${Math.min(n, rows.length)} of ${rows.length} test file runs (sum of file times ${(total / 1000).toFixed(1)} s):`,
+  );
+  for (const r of rows.slice(0, n))
+    console.log(`# ${r.ok ? "" : "✖ "}${(r.ms / 1000).toFixed(2).padStart(7)} s  ${r.file}${r.pass ? ` (${r.pass})` : ""}`);
 }
 
 const filters = process.argv.slice(2);

@@ -34,7 +34,8 @@ export default async function* timingReporter(source) {
     if (event.type === "test:fail") failed.add(file);
     const isFile = data.nesting === 0 && typeof data.name === "string" && resolve(data.name) === resolve(file);
     if (isFile) testFiles.add(file);
-    if (isFile && event.type === "test:complete") yield line(file, data.details?.duration_ms ?? now - firstSeen.get(file), data.details?.passed ?? !failed.has(file));
+    if (isFile && event.type === "test:complete")
+      yield line(file, data.details?.duration_ms ?? now - firstSeen.get(file), data.details?.passed ?? !failed.has(file));
   }
   for (const [file, start] of firstSeen) {
     if (reported.has(file) || (testFiles.size > 0 && !testFiles.has(file))) continue;

@@ -4,12 +4,37 @@ export * from "./tokenizer/index.js";
 export * from "./formats/index.js";
 export { createServer, type ServeOptions, type ServeHandle } from "./serve/index.js";
 export {
-  TextGenerator, DecoderModel, KVCache, kvCacheEstimate, generate, generateBatch, stream, explainStep,
-  processLogits, sampleToken, resolveGenerateOptions, getTemplate, encodeChat, templateForCheckpoint,
-  repetitionPenalty, frequencyPenalty, presencePenalty, temperature, topK, topP, minP,
-  StopStringFilter, TextStream,
-  type GenerateOptions, type GenerationResult, type SamplingOptions, type PromptTemplate, type ChatMessage,
-  type LogitsProcessor, type LogitsContext, type TokenEvent,
+  TextGenerator,
+  DecoderModel,
+  KVCache,
+  kvCacheEstimate,
+  generate,
+  generateBatch,
+  stream,
+  explainStep,
+  processLogits,
+  sampleToken,
+  resolveGenerateOptions,
+  getTemplate,
+  encodeChat,
+  templateForCheckpoint,
+  repetitionPenalty,
+  frequencyPenalty,
+  presencePenalty,
+  temperature,
+  topK,
+  topP,
+  minP,
+  StopStringFilter,
+  TextStream,
+  type GenerateOptions,
+  type GenerationResult,
+  type SamplingOptions,
+  type PromptTemplate,
+  type ChatMessage,
+  type LogitsProcessor,
+  type LogitsContext,
+  type TokenEvent,
 } from "./generate/index.js";
 export * from "./nn/index.js";
 export * from "./models/index.js";
@@ -18,4 +43,10 @@ export { IGNORE_INDEX } from "./models/index.js";
 export { setNumThreads, getNumThreads, cpuFeatures } from "./backend/native.js";
 export * as quant from "./quant/index.js";
 export { QuantizedLinear } from "./quant/index.js";
-export { perplexity, evaluateQuantization, tokenWindows, type PerplexityResult as DecoderPerplexityResult, type QuantizationEvalRow } from "./generate/index.js";
+export {
+  perplexity,
+  evaluateQuantization,
+  tokenWindows,
+  type PerplexityResult as DecoderPerplexityResult,
+  type QuantizationEvalRow,
+} from "./generate/index.js";

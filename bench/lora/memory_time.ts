@@ -19,10 +19,20 @@ function flag(name: string, dflt: number): number {
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 }
 
-interface ModeResult { mode: string; trainable: number; total: number; msPerStep: number; peakRssMB: number; line: string }
+interface ModeResult {
+  mode: string;
+  trainable: number;
+  total: number;
+  msPerStep: number;
+  peakRssMB: number;
+  line: string;
+}
 
 function runMode(mode: "lora" | "full"): ModeResult {
-  const steps = flag("steps", 3), B = flag("batch", 4), T = flag("seq", 64), r = flag("r", 8);
+  const steps = flag("steps", 3),
+    B = flag("batch", 4),
+    T = flag("seq", 64),
+    r = flag("r", 8);
   const model = modelFromPreset("llama-15m", { seed: 1 });
   if (mode === "lora") addLoRA(model, { targetModules: ["q_proj", "v_proj"], r, alpha: 2 * r });
   const named = mode === "lora" ? loraParameters(model) : model.namedParameters();
@@ -31,8 +41,14 @@ function runMode(mode: "lora" | "full"): ModeResult {
   const gen = new Generator(7);
   const ids = new Int32Array(B * (T + 1));
   for (let i = 0; i < ids.length; i++) ids[i] = gen.randint(0, 32000);
-  const x = new Tensor(Int32Array.from({ length: B * T }, (_, i) => ids[Math.floor(i / T) * (T + 1) + (i % T)]!), [B, T]);
-  const y = new Tensor(Int32Array.from({ length: B * T }, (_, i) => ids[Math.floor(i / T) * (T + 1) + (i % T) + 1]!), [B * T]);
+  const x = new Tensor(
+    Int32Array.from({ length: B * T }, (_, i) => ids[Math.floor(i / T) * (T + 1) + (i % T)]!),
+    [B, T],
+  );
+  const y = new Tensor(
+    Int32Array.from({ length: B * T }, (_, i) => ids[Math.floor(i / T) * (T + 1) + (i % T) + 1]!),
+    [B * T],
+  );
   const times: number[] = [];
   for (let s = 0; s <= steps; s++) {
     const t0 = performance.now();
@@ -44,8 +60,12 @@ function runMode(mode: "lora" | "full"): ModeResult {
   }
   times.sort((a, b) => a - b);
   return {
-    mode, trainable: counts.trainable, total: counts.total, msPerStep: times[Math.floor(times.length / 2)]!,
-    peakRssMB: process.resourceUsage().maxRSS / 1024, line: formatTrainableParameters(counts),
+    mode,
+    trainable: counts.trainable,
+    total: counts.total,
+    msPerStep: times[Math.floor(times.length / 2)]!,
+    peakRssMB: process.resourceUsage().maxRSS / 1024,
+    line: formatTrainableParameters(counts),
   };
 }
 
@@ -64,8 +84,12 @@ if (child > 0) {
   console.log(`LoRA r=${flag("r", 8)} (q_proj, v_proj): ${lora.line}`);
   console.log("mode   trainable params   trainable %   ms/step   peak RSS (MB)");
   for (const m of results) {
-    console.log(`${m.mode.padEnd(6)} ${m.trainable.toLocaleString("en-US").padStart(16)}   ${((100 * m.trainable) / m.total).toFixed(4).padStart(10)}   ${m.msPerStep.toFixed(0).padStart(7)}   ${m.peakRssMB.toFixed(0).padStart(13)}`);
+    console.log(
+      `${m.mode.padEnd(6)} ${m.trainable.toLocaleString("en-US").padStart(16)}   ${((100 * m.trainable) / m.total).toFixed(4).padStart(10)}   ${m.msPerStep.toFixed(0).padStart(7)}   ${m.peakRssMB.toFixed(0).padStart(13)}`,
+    );
   }
-  console.log(`LoRA / full: step time ${(lora.msPerStep / full.msPerStep).toFixed(2)}×, peak memory ${(lora.peakRssMB / full.peakRssMB).toFixed(2)}×`);
+  console.log(
+    `LoRA / full: step time ${(lora.msPerStep / full.msPerStep).toFixed(2)}×, peak memory ${(lora.peakRssMB / full.peakRssMB).toFixed(2)}×`,
+  );
   if (!(lora.trainable / lora.total < 0.01)) console.log("WARNING: LoRA trainable parameters are not below 1%");
 }

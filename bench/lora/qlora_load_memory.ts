@@ -53,24 +53,39 @@ type Mode = (typeof MODES)[number];
 
 function benchConfig(layers: number): LlamaConfig {
   return {
-    model_type: "llama", vocab_size: 32000, hidden_size: 768, intermediate_size: 2048, num_hidden_layers: layers,
-    num_attention_heads: 12, num_key_value_heads: 12, max_position_embeddings: 1024, rms_norm_eps: 1e-5,
-    rope_theta: 10000, tie_word_embeddings: false, bos_token_id: 1, eos_token_id: 2,
+    model_type: "llama",
+    vocab_size: 32000,
+    hidden_size: 768,
+    intermediate_size: 2048,
+    num_hidden_layers: layers,
+    num_attention_heads: 12,
+    num_key_value_heads: 12,
+    max_position_embeddings: 1024,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    tie_word_embeddings: false,
+    bos_token_id: 1,
+    eos_token_id: 2,
   };
 }
 
 /** Every tensor: name and shape (1-D ones are norms, filled with 1.0). */
 function tensorList(c: LlamaConfig): Array<[string, number[]]> {
-  const H = c.hidden_size, I = c.intermediate_size;
+  const H = c.hidden_size,
+    I = c.intermediate_size;
   const list: Array<[string, number[]]> = [["model.embed_tokens.weight", [c.vocab_size, H]]];
   for (let l = 0; l < c.num_hidden_layers; l++) {
     const p = `model.layers.${l}`;
     list.push(
       [`${p}.input_layernorm.weight`, [H]],
-      [`${p}.self_attn.q_proj.weight`, [H, H]], [`${p}.self_attn.k_proj.weight`, [H, H]],
-      [`${p}.self_attn.v_proj.weight`, [H, H]], [`${p}.self_attn.o_proj.weight`, [H, H]],
+      [`${p}.self_attn.q_proj.weight`, [H, H]],
+      [`${p}.self_attn.k_proj.weight`, [H, H]],
+      [`${p}.self_attn.v_proj.weight`, [H, H]],
+      [`${p}.self_attn.o_proj.weight`, [H, H]],
       [`${p}.post_attention_layernorm.weight`, [H]],
-      [`${p}.mlp.gate_proj.weight`, [I, H]], [`${p}.mlp.up_proj.weight`, [I, H]], [`${p}.mlp.down_proj.weight`, [H, I]],
+      [`${p}.mlp.gate_proj.weight`, [I, H]],
+      [`${p}.mlp.up_proj.weight`, [I, H]],
+      [`${p}.mlp.down_proj.weight`, [H, I]],
     );
   }
   list.push(["model.norm.weight", [H]], ["lm_head.weight", [c.vocab_size, H]]);
@@ -90,7 +105,10 @@ function writeCheckpoints(dir: string, config: LlamaConfig, dtypes: QuantDType[]
       for (let i = 0; i < n; i++) data[i] = data[i]! * 0.02;
     }
     for (const [dtype, tensors] of byDtype) {
-      tensors.set(name, shape.length === 1 ? { dtype: "F32", shape, data } : quantizeTensor({ data, shape }, dtype, name) as unknown as StoredTensor);
+      tensors.set(
+        name,
+        shape.length === 1 ? { dtype: "F32", shape, data } : (quantizeTensor({ data, shape }, dtype, name) as unknown as StoredTensor),
+      );
     }
   }
   const paths = new Map<QuantDType, string>();
@@ -110,7 +128,8 @@ function loadBefore(ckpt: Checkpoint): CausalLM {
   const state = new Map<string, Tensor>();
   for (const [name, t] of ckpt.tensors) {
     const layer = linears.get(name.slice(0, -".weight".length));
-    if (isQuantDType(t.dtype) && layer) model.replaceModule(name.slice(0, -".weight".length), new QuantizedLinear(t as unknown as QuantizedTensor, layer.bias));
+    if (isQuantDType(t.dtype) && layer)
+      model.replaceModule(name.slice(0, -".weight".length), new QuantizedLinear(t as unknown as QuantizedTensor, layer.bias));
     else state.set(name, new Tensor((isQuantDType(t.dtype) ? dequantize(t) : t).data as Float32Array, t.shape.slice()));
   }
   model.loadStateDict(state);
@@ -145,9 +164,12 @@ function runChild(mode: Mode, path: string): void {
   } else if (mode === "file") {
     for (const t of ckpt.tensors.values()) bytes += t.data.byteLength;
   } else {
-    const model = mode === "before" ? loadBefore(ckpt)
-      : mode === "after" ? modelFromCheckpoint(ckpt, { keepQuantized: true, shareWeights: true })
-        : modelFromCheckpoint(dequantizeCheckpoint(ckpt), { shareWeights: true });
+    const model =
+      mode === "before"
+        ? loadBefore(ckpt)
+        : mode === "after"
+          ? modelFromCheckpoint(ckpt, { keepQuantized: true, shareWeights: true })
+          : modelFromCheckpoint(dequantizeCheckpoint(ckpt), { shareWeights: true });
     addLoRA(model, { targetModules: ["q_proj", "v_proj"], r: 8, alpha: 16 });
     bytes = modelBytes(model);
     const ids = new Tensor(Int32Array.from([1, 450, 4996, 17354, 1701, 432, 17204, 975]), [1, 8]);
@@ -157,10 +179,19 @@ function runChild(mode: Mode, path: string): void {
   process.stdout.write(JSON.stringify({ mode, seconds, maxRssBytes: peakRss(), bytes, loss }) + "\n");
 }
 
-interface ChildResult { mode: Mode; seconds: number; maxRssBytes: number; bytes: number; loss: number | null }
+interface ChildResult {
+  mode: Mode;
+  seconds: number;
+  maxRssBytes: number;
+  bytes: number;
+  loss: number | null;
+}
 
 function measure(mode: Mode, path: string): ChildResult {
-  const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), "--child", `${mode} ${path}`], { encoding: "utf8", maxBuffer: 1 << 20 });
+  const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), "--child", `${mode} ${path}`], {
+    encoding: "utf8",
+    maxBuffer: 1 << 20,
+  });
   if (r.status !== 0) throw new Error(`child ${mode} failed (${r.status}):\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split("\n").pop()!) as ChildResult;
 }
@@ -169,13 +200,18 @@ const MB = (n: number) => (n / 2 ** 20).toFixed(0).padStart(6);
 
 function main(): void {
   const config = benchConfig(Number(values.layers));
-  const dtypes = values.dtypes!.split(",").map((s) => s.trim().toUpperCase()).filter(isQuantDType);
+  const dtypes = values
+    .dtypes!.split(",")
+    .map((s) => s.trim().toUpperCase())
+    .filter(isQuantDType);
   const dir = mkdtempSync(join(tmpdir(), "tsgpt-qlora-load-"));
   try {
     const t0 = performance.now();
     const paths = writeCheckpoints(dir, config, dtypes);
     const params = tensorList(config).reduce((s, [, shape]) => s + shape.reduce((a, b) => a * b, 1), 0);
-    console.log(`random llama: hidden ${config.hidden_size}, ${config.num_hidden_layers} layers, vocab ${config.vocab_size}: ${(params / 1e6).toFixed(1)}M parameters (written in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    console.log(
+      `random llama: hidden ${config.hidden_size}, ${config.num_hidden_layers} layers, vocab ${config.vocab_size}: ${(params / 1e6).toFixed(1)}M parameters (written in ${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+    );
     console.log(`QLoRA load (addLoRA r 8 on q_proj, v_proj), each in its own process; MiB; peak RSS is the child's VmHWM`);
     console.log(`dtype   way     load s  peak RSS  weights held  RSS − file  loss (8 tokens)`);
     for (const [dtype, path] of paths) {
@@ -184,7 +220,9 @@ function main(): void {
         const r = measure(mode, path);
         if (mode === "file") floor = r.maxRssBytes;
         const loss = r.loss === null ? "" : r.loss.toFixed(4);
-        console.log(`${dtype.padEnd(7)} ${mode.padEnd(7)} ${r.seconds.toFixed(1).padStart(6)}  ${MB(r.maxRssBytes)}    ${MB(r.bytes)}        ${mode === "file" || mode === "node" ? "     —" : MB(r.maxRssBytes - floor)}      ${loss}`);
+        console.log(
+          `${dtype.padEnd(7)} ${mode.padEnd(7)} ${r.seconds.toFixed(1).padStart(6)}  ${MB(r.maxRssBytes)}    ${MB(r.bytes)}        ${mode === "file" || mode === "node" ? "     —" : MB(r.maxRssBytes - floor)}      ${loss}`,
+        );
       }
     }
   } finally {

@@ -64,8 +64,18 @@ export function writeStyleData(dir: string, nTrain: number, nHeldout: number, se
   mkdirSync(dir, { recursive: true });
   const train = join(dir, "train.jsonl");
   const heldout = join(dir, "heldout.jsonl");
-  writeFileSync(train, makeRecords(nTrain, seed, false).map((r) => JSON.stringify(r)).join("\n") + "\n");
-  writeFileSync(heldout, makeRecords(nHeldout, seed + 1000, true).map((r) => JSON.stringify(r)).join("\n") + "\n");
+  writeFileSync(
+    train,
+    makeRecords(nTrain, seed, false)
+      .map((r) => JSON.stringify(r))
+      .join("\n") + "\n",
+  );
+  writeFileSync(
+    heldout,
+    makeRecords(nHeldout, seed + 1000, true)
+      .map((r) => JSON.stringify(r))
+      .join("\n") + "\n",
+  );
   return { train, heldout };
 }
 

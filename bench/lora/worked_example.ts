@@ -40,11 +40,29 @@ const t0 = performance.now();
 const result = finetune({
   out: join(work, "adapter"),
   args: {
-    base: basePath, tokenizer: tokPath, data: train, valData: heldout, valFraction: 0, template: "alpaca",
-    r: 8, alpha: 16, dropout: 0.05, targets: ["q_proj", "k_proj", "v_proj", "o_proj"],
+    base: basePath,
+    tokenizer: tokPath,
+    data: train,
+    valData: heldout,
+    valFraction: 0,
+    template: "alpaca",
+    r: 8,
+    alpha: 16,
+    dropout: 0.05,
+    targets: ["q_proj", "k_proj", "v_proj", "o_proj"],
     settings: {
-      ...DEFAULT_SETTINGS, steps, lr: 3e-3, minLr: 3e-4, warmupSteps: 5, batchSize: 4, contextLength: 512,
-      weightDecay: 0, evalEvery: 20, saveEvery: 0, logEvery: 10, seed: 1337,
+      ...DEFAULT_SETTINGS,
+      steps,
+      lr: 3e-3,
+      minLr: 3e-4,
+      warmupSteps: 5,
+      batchSize: 4,
+      contextLength: 512,
+      weightDecay: 0,
+      evalEvery: 20,
+      saveEvery: 0,
+      logEvery: 10,
+      seed: 1337,
     },
   },
 });
@@ -64,9 +82,13 @@ const promptIds = encodeChat(tok, template, [question]);
 const answer = async (ckpt: typeof base) =>
   (await TextGenerator.fromCheckpoint(ckpt, tok).generate(promptIds, { temperature: 0, maxNewTokens: 90 })).text;
 
-console.log(`\nstories260K + LoRA (r 8, alpha 16, q/k/v/o_proj): ${result.trainable.toLocaleString("en-US")} of ${result.total.toLocaleString("en-US")} parameters trained (${((100 * result.trainable) / result.total).toFixed(2)}%)`);
+console.log(
+  `\nstories260K + LoRA (r 8, alpha 16, q/k/v/o_proj): ${result.trainable.toLocaleString("en-US")} of ${result.total.toLocaleString("en-US")} parameters trained (${((100 * result.trainable) / result.total).toFixed(2)}%)`,
+);
 console.log(`${steps} steps × 4 examples in ${minutes.toFixed(1)} min`);
-console.log(`held-out loss (40 unseen stories, response tokens): base ${baseLoss.toFixed(3)} (ppl ${Math.exp(baseLoss).toFixed(2)}) → merged adapter ${mergedLoss.toFixed(3)} (ppl ${Math.exp(mergedLoss).toFixed(2)})`);
+console.log(
+  `held-out loss (40 unseen stories, response tokens): base ${baseLoss.toFixed(3)} (ppl ${Math.exp(baseLoss).toFixed(2)}) → merged adapter ${mergedLoss.toFixed(3)} (ppl ${Math.exp(mergedLoss).toFixed(2)})`,
+);
 console.log(`during training: ${result.valLosses.map((v) => `step ${v.step}: ${v.loss.toFixed(3)}`).join(", ")}`);
 console.log(`\nprompt: ${question.content}`);
 console.log(`base:    ${JSON.stringify((await answer(base)).trim())}`);

@@ -30,17 +30,25 @@ import { llamaCppSpecifier, openLlamaCpp } from "./llamacpp_runner.js";
 import { tsgptDecode } from "./greedy_decode.js";
 
 const { values } = parseArgs({ options: { threads: { type: "string", default: "2" }, tokens: { type: "string", default: "48" } } });
-const threads = Number(values.threads), tokens = Number(values.tokens);
+const threads = Number(values.threads),
+  tokens = Number(values.tokens);
 const here = fileURLToPath(new URL(".", import.meta.url));
 const shared = process.env.TSGPT_SHARED_DIR ?? resolve(here, "..", "..", "..", "shared");
 const PROMPT = [1, 9038, 2501, 263, 931]; // <s> Once upon a time (Llama 2 ids)
 
 /** A random llama-110m: uniform weights of the scale a trained model has (values do not matter). */
 function randomLlama110m(): Checkpoint {
-  const H = 768, L = 12, I = 2048, V = 32000;
+  const H = 768,
+    L = 12,
+    I = 2048,
+    V = 32000;
   let s = 0x9e3779b9;
   const next = (): number => {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
     return s / 2 ** 32;
   };
   const w = (shape: number[], scale: number): StoredTensor => {
@@ -62,9 +70,19 @@ function randomLlama110m(): Checkpoint {
   t.set("model.norm.weight", ones(H));
   return {
     config: {
-      model_type: "llama", vocab_size: V, hidden_size: H, intermediate_size: I, num_hidden_layers: L,
-      num_attention_heads: 12, num_key_value_heads: 12, max_position_embeddings: 1024,
-      rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: true, bos_token_id: 1, eos_token_id: 2,
+      model_type: "llama",
+      vocab_size: V,
+      hidden_size: H,
+      intermediate_size: I,
+      num_hidden_layers: L,
+      num_attention_heads: 12,
+      num_key_value_heads: 12,
+      max_position_embeddings: 1024,
+      rms_norm_eps: 1e-5,
+      rope_theta: 10000,
+      tie_word_embeddings: true,
+      bos_token_id: 1,
+      eos_token_id: 2,
     },
     tensors: t,
     vocab: readSentencePieceVocab(join(shared, "testdata", "tokenizer", "llama2.model")),
@@ -81,7 +99,9 @@ const llamaCpp = specifier ? await openLlamaCpp(specifier, { threads, contextSiz
 try {
   if (getBackend().name !== "native") throw new Error("this benchmark needs the native backend (npm install builds it)");
   setNumThreads(threads);
-  console.log(`random llama-110m, ${tokens} decode tokens after a ${PROMPT.length}-token prompt, ${threads} threads, best of ${ROUNDS} interleaved rounds; tsgpt quantized kernels: ${quantKernelInfo().kernel}`);
+  console.log(
+    `random llama-110m, ${tokens} decode tokens after a ${PROMPT.length}-token prompt, ${threads} threads, best of ${ROUNDS} interleaved rounds; tsgpt quantized kernels: ${quantKernelInfo().kernel}`,
+  );
   if (!llamaCpp) console.log("TSGPT_LLAMACPP_DIR not set: llama.cpp comparison skipped");
   const f32 = randomLlama110m();
   const rows: Array<{ dtype: string; bytes: number; ours: Decoder; ref?: Decoder; oursBest: number; refBest: number }> = [];
@@ -91,7 +111,10 @@ try {
     const model = DecoderModel.fromCheckpoint(readGGUFCheckpoint(path)); // weights as stored: f32 or quantized
     const ref = await llamaCpp?.load(path);
     rows.push({
-      dtype, bytes: statSync(path).size, oursBest: 0, refBest: 0,
+      dtype,
+      bytes: statSync(path).size,
+      oursBest: 0,
+      refBest: 0,
       ours: async () => tsgptDecode(model, PROMPT, tokens).tokPerS,
       ref: ref && (async () => (await ref.decode(PROMPT, tokens)).tokPerS),
     });
@@ -110,7 +133,9 @@ try {
   for (const r of rows) {
     const ref = r.ref ? r.refBest.toFixed(1) : "–";
     const ratio = r.ref ? `${(r.oursBest / r.refBest).toFixed(2)}×` : "–";
-    console.log(`| ${r.dtype} | ${(r.bytes / 2 ** 20).toFixed(1)} | ${(r.bytes / base.bytes).toFixed(3)} | ${r.oursBest.toFixed(1)} | ${(r.oursBest / base.oursBest).toFixed(2)}× | ${ref} | ${ratio} |`);
+    console.log(
+      `| ${r.dtype} | ${(r.bytes / 2 ** 20).toFixed(1)} | ${(r.bytes / base.bytes).toFixed(3)} | ${r.oursBest.toFixed(1)} | ${(r.oursBest / base.oursBest).toFixed(2)}× | ${ref} | ${ratio} |`,
+    );
   }
 } finally {
   await llamaCpp?.dispose();

@@ -12,7 +12,13 @@ export function tsgptDecode(model: DecoderModel, prompt: readonly number[], toke
   let pos = 0;
   const step = (ids: readonly number[]): number => {
     const n = ids.length;
-    const logits = model.forward(cache, Int32Array.from(ids), Int32Array.from({ length: n }, (_, i) => pos + i), new Uint8Array(n).fill(1), n);
+    const logits = model.forward(
+      cache,
+      Int32Array.from(ids),
+      Int32Array.from({ length: n }, (_, i) => pos + i),
+      new Uint8Array(n).fill(1),
+      n,
+    );
     pos += n;
     let best = 0;
     for (let v = 1; v < V; v++) if (logits[v]! > logits[best]!) best = v;

@@ -22,7 +22,12 @@ const { values } = parseArgs({
   },
 });
 setNumThreads(Number(values.threads));
-const SHAPES: Array<[n: number, k: number, what: string]> = [[768, 768, "q/k/v/o"], [2048, 768, "gate/up"], [768, 2048, "down"], [32000, 768, "lm head"]];
+const SHAPES: Array<[n: number, k: number, what: string]> = [
+  [768, 768, "q/k/v/o"],
+  [2048, 768, "gate/up"],
+  [768, 2048, "down"],
+  [32000, 768, "lm head"],
+];
 
 function random(n: number, seed: number): Float32Array {
   const g = new Generator(seed);
@@ -53,12 +58,15 @@ if (!values.head) {
     for (const [n, k, what] of SHAPES) {
       const w = quantizeTensor({ data: random(n * k, n + k), shape: [n, k] }, dt);
       const packed = packRowGroups(dt, w.data, n, k);
-      const x = random(k, 7), out = new Float32Array(n);
+      const x = random(k, 7),
+        out = new Float32Array(n);
       for (const level of quantSimdLevels()) {
         setQuantSimdLevel(level);
         const plain = time(() => quantizedMatmulNative(x, 1, k, w, out));
         const grouped = time(() => matmulGroupedNative(groupedLayoutOf(dt)!, x, 1, k, packed, n, out));
-        console.log(`| ${dt} | ${n}×${k} (${what}) | ${level} | ${plain.toFixed(0)} | ${grouped.toFixed(0)} | ${(plain / grouped).toFixed(2)}× | ${gbps(w.data.length, plain)} | ${gbps(w.data.length, grouped)} |`);
+        console.log(
+          `| ${dt} | ${n}×${k} (${what}) | ${level} | ${plain.toFixed(0)} | ${grouped.toFixed(0)} | ${(plain / grouped).toFixed(2)}× | ${gbps(w.data.length, plain)} | ${gbps(w.data.length, grouped)} |`,
+        );
       }
     }
   }
@@ -68,7 +76,8 @@ if (!values.head) {
 
 // The output head: each dtype as quant_linear.ts multiplies it (grouped where it has a layout).
 const [n, k] = [32000, 768];
-const x = random(k, 7), out = new Float32Array(n);
+const x = random(k, 7),
+  out = new Float32Array(n);
 console.log(`output head ${n}×${k}, m = 1, ${values.threads} threads, ${quantSimdLevels()[0]}`);
 console.log("| dtype | layout | MB | µs | GB/s |");
 console.log("| --- | --- | ---: | ---: | ---: |");

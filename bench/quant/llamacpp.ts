@@ -41,7 +41,9 @@ const prompt = "Once upon a time";
 const dir = mkdtempSync(join(tmpdir(), "tsgpt-quant-bench-"));
 
 function gemvBench(): void {
-  const n = 2048, k = 2048, reps = 20;
+  const n = 2048,
+    k = 2048,
+    reps = 20;
   const x = Float32Array.from({ length: k }, (_, i) => Math.sin(i));
   const wf = Float32Array.from({ length: n * k }, (_, i) => Math.cos(i * 0.37) * 0.05);
   const out = new Float32Array(n);
@@ -52,13 +54,32 @@ function gemvBench(): void {
     return (performance.now() - t0) / r;
   };
   const be = getBackend();
-  const f32 = time(() => be.matmul({ batch: 1, m: 1, n, k, a: x, aOffset: 0, aBatchStride: 0, transA: false, b: wf, bOffset: 0, bBatchStride: 0, transB: true, c: out, accumulate: false }));
+  const f32 = time(() =>
+    be.matmul({
+      batch: 1,
+      m: 1,
+      n,
+      k,
+      a: x,
+      aOffset: 0,
+      aBatchStride: 0,
+      transA: false,
+      b: wf,
+      bOffset: 0,
+      bBatchStride: 0,
+      transB: true,
+      c: out,
+      accumulate: false,
+    }),
+  );
   console.log(`\nGEMV 1×${k} · (${n}×${k})ᵀ, ${be.name} f32 matmul: ${f32.toFixed(3)} ms; quantized kernel: ${quantKernelInfo().kernel}`);
   for (const dt of ["Q8_0", "Q6_K", "Q5_0", "Q4_1", "Q4_0", "Q4_K", "Q8_ROW"] as const) {
     const w = quantizeTensor({ data: wf, shape: [n, k] }, dt);
     const q = time(() => quantizedMatmul(x, 1, k, w, out));
     const js = time(() => quantizedMatmulJs(x, 1, k, w, out), 2);
-    console.log(`  ${dt.padEnd(6)} ${(w.data.length / 2 ** 20).toFixed(2)} MiB  kernel ${q.toFixed(3)} ms (${(f32 / q).toFixed(2)}× f32)  js ${js.toFixed(1)} ms`);
+    console.log(
+      `  ${dt.padEnd(6)} ${(w.data.length / 2 ** 20).toFixed(2)} MiB  kernel ${q.toFixed(3)} ms (${(f32 / q).toFixed(2)}× f32)  js ${js.toFixed(1)} ms`,
+    );
   }
 }
 
@@ -71,7 +92,9 @@ const specifier = llamaCppSpecifier();
 const llamaCpp = specifier ? await openLlamaCpp(specifier, { threads: 1, contextSize: 512 }) : null;
 try {
   if (!llamaCpp) console.log("node-llama-cpp not found (set TSGPT_LLAMACPP_DIR): llama.cpp comparison skipped");
-  console.log(`greedy from the ${promptIds.length} token ids of "${prompt}" (BOS included), ${maxTokens} tokens (tsgpt backend: ${getBackend().name}, quantized kernels: ${quantKernelInfo().kernel}; weights kept quantized)`);
+  console.log(
+    `greedy from the ${promptIds.length} token ids of "${prompt}" (BOS included), ${maxTokens} tokens (tsgpt backend: ${getBackend().name}, quantized kernels: ${quantKernelInfo().kernel}; weights kept quantized)`,
+  );
   const compare = async (label: string, path: string, mixture: string): Promise<void> => {
     // Token ids, not texts: the engines' detokenizers may differ in spaces, the ids may not.
     const ours = tsgptDecode(DecoderModel.fromCheckpoint(readGGUFCheckpoint(path)), promptIds, maxTokens);
@@ -82,7 +105,9 @@ try {
       console.log(`[${label}] llama.cpp ${ref.tokPerS.toFixed(0)} tok/s: ${JSON.stringify(sp.decode(ref.ids).slice(0, 100))}…`);
       const first = ours.ids.findIndex((id, i) => id !== ref.ids[i]);
       const same = first < 0 && ours.ids.length === ref.ids.length;
-      console.log(`[${label}] greedy token ids equal (${ours.ids.length} tokens): ${same}${same ? "" : ` (first difference at token ${first}: ${ours.ids[first]} vs ${ref.ids[first]})`}`);
+      console.log(
+        `[${label}] greedy token ids equal (${ours.ids.length} tokens): ${same}${same ? "" : ` (first difference at token ${first}: ${ours.ids[first]} vs ${ref.ids[first]})`}`,
+      );
     }
   };
   /** "Q6_K ×1, Q4_K ×14, F32 ×5": the dtypes of a quantized checkpoint's tensors. */
@@ -92,7 +117,17 @@ try {
     return [...counts].map(([d, n]) => `${d} ×${n}`).join(", ");
   };
   const storiesCkpt = loadCheckpointSync(modelPath);
-  const runs = [["q8_0", "auto"], ["q6_k", "auto"], ["q5_0", "auto"], ["q4_1", "auto"], ["q4_1", "same"], ["q4_0", "auto"], ["q4_0", "same"], ["q4_k", "auto"], ["q4_k", "same"]] as const;
+  const runs = [
+    ["q8_0", "auto"],
+    ["q6_k", "auto"],
+    ["q5_0", "auto"],
+    ["q4_1", "auto"],
+    ["q4_1", "same"],
+    ["q4_0", "auto"],
+    ["q4_0", "same"],
+    ["q4_k", "auto"],
+    ["q4_k", "same"],
+  ] as const;
   for (const [dtype, outputType] of runs) {
     const label = `stories260K ${dtype}${outputType === "same" ? " pure" : ""}`;
     const out = join(dir, `stories260K-${dtype}-${outputType}.gguf`);
@@ -101,15 +136,25 @@ try {
     await compare(label, out, mixtureOf(quantizeCheckpoint(storiesCkpt, dtype.toUpperCase() as QuantDType, { output: outputType })));
   }
 
-  const stories = readFileSync(join(here, "stories.txt"), "utf8").split("\n").filter((l) => l.trim());
-  const heldout = readFileSync(join(shared, "testdata", "corpus", "heldout.txt"), "utf8").split("\n")
-    .filter((l) => /^[\x20-\x7e]{40,300}$/.test(l)).slice(0, 40); // plain-ASCII English lines
-  for (const [name, lines] of [["stories.txt (simple children's stories)", stories], ["heldout.txt (40 ASCII lines: web text, far from TinyStories)", heldout]] as const) {
+  const stories = readFileSync(join(here, "stories.txt"), "utf8")
+    .split("\n")
+    .filter((l) => l.trim());
+  const heldout = readFileSync(join(shared, "testdata", "corpus", "heldout.txt"), "utf8")
+    .split("\n")
+    .filter((l) => /^[\x20-\x7e]{40,300}$/.test(l))
+    .slice(0, 40); // plain-ASCII English lines
+  for (const [name, lines] of [
+    ["stories.txt (simple children's stories)", stories],
+    ["heldout.txt (40 ASCII lines: web text, far from TinyStories)", heldout],
+  ] as const) {
     const seqs = lines.map((l) => [bos, ...sp.encode(l)]);
     const rows = evaluateQuantization(ckpt, seqs, ["Q8_0", "Q6_K", "Q5_0", "Q4_1", "Q4_0", "Q4_K", "Q8_ROW"]);
     console.log(`\nperplexity on ${name}, ${seqs.reduce((s, q) => s + q.length - 1, 0)} predicted tokens`);
     console.log("| dtype | perplexity | Δ vs f32 | weight bytes |\n| --- | ---: | ---: | ---: |");
-    for (const r of rows) console.log(`| ${r.dtype} | ${r.perplexity.toFixed(4)} | ${r.dtype === "F32" ? "" : `${(((r.perplexity / rows[0]!.perplexity) - 1) * 100).toFixed(2)} %`} | ${r.weightBytes} |`);
+    for (const r of rows)
+      console.log(
+        `| ${r.dtype} | ${r.perplexity.toFixed(4)} | ${r.dtype === "F32" ? "" : `${((r.perplexity / rows[0]!.perplexity - 1) * 100).toFixed(2)} %`} | ${r.weightBytes} |`,
+      );
   }
   gemvBench();
 } finally {

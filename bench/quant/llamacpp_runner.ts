@@ -13,7 +13,9 @@ interface NodeLlamaCpp {
   getLlama(o: object): Promise<{ loadModel(o: { modelPath: string }): Promise<LlamaModel> }>;
 }
 interface LlamaModel {
-  createContext(o: object): Promise<{ getSequence(): { evaluate(t: number[], o: object): AsyncGenerator<number> }; dispose(): Promise<void> }>;
+  createContext(
+    o: object,
+  ): Promise<{ getSequence(): { evaluate(t: number[], o: object): AsyncGenerator<number> }; dispose(): Promise<void> }>;
   dispose(): Promise<void>;
 }
 
@@ -71,10 +73,12 @@ export async function openLlamaCpp(specifier: string, options: LlamaCppOptions):
       models.push(model);
       return {
         async decode(prompt, tokens) {
-          if (prompt.length + tokens + 1 > contextSize) throw new RangeError(`llama.cpp decode: ${prompt.length} + ${tokens} tokens do not fit a context of ${contextSize}`);
+          if (prompt.length + tokens + 1 > contextSize)
+            throw new RangeError(`llama.cpp decode: ${prompt.length} + ${tokens} tokens do not fit a context of ${contextSize}`);
           const ctx = await model.createContext({ contextSize, threads });
           const ids: number[] = [];
-          let t0 = 0, t1 = 0;
+          let t0 = 0,
+            t1 = 0;
           try {
             // Greedy: temperature 0 is node-llama-cpp's default.
             for await (const id of ctx.getSequence().evaluate([...prompt], { yieldEogToken: true })) {

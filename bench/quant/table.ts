@@ -46,12 +46,22 @@ import { QUANT_DTYPES, isQuantDType, type QuantDType } from "../../src/quant/typ
 import { llamaCppSpecifier, openLlamaCpp, type DecodeRun, type LlamaCppModel } from "./llamacpp_runner.js";
 import { tsgptDecode } from "./greedy_decode.js";
 
-const USAGE = "usage: npx tsx bench/quant/table.ts --model PATH [--tokenizer M.model] --data FILE [--max-tokens N] [--context N]\n" +
+const USAGE =
+  "usage: npx tsx bench/quant/table.ts --model PATH [--tokenizer M.model] --data FILE [--max-tokens N] [--context N]\n" +
   "         [--dtypes f32,q8_0,q4_0,q4_k] [--tokens 64] [--rounds 3] [--threads 2] [--prompt TEXT] [--llamacpp]";
 
 interface Options {
-  model: string; tokenizer?: string; data: string; maxTokens?: number; context?: number;
-  dtypes: QuantDType[]; tokens: number; rounds: number; threads: number; prompt: string; llamacpp: boolean;
+  model: string;
+  tokenizer?: string;
+  data: string;
+  maxTokens?: number;
+  context?: number;
+  dtypes: QuantDType[];
+  tokens: number;
+  rounds: number;
+  threads: number;
+  prompt: string;
+  llamacpp: boolean;
 }
 
 /** One dtype's model and its measurements. */
@@ -76,11 +86,22 @@ function parseOptions(argv: string[]): Options {
   let values;
   try {
     ({ values } = parseArgs({
-      args: argv, strict: true, allowPositionals: false, options: {
-        model: { type: "string" }, tokenizer: { type: "string" }, data: { type: "string" },
-        "max-tokens": { type: "string" }, context: { type: "string" }, dtypes: { type: "string", default: "f32,q8_0,q4_0,q4_k" },
-        tokens: { type: "string", default: "64" }, rounds: { type: "string", default: "3" }, threads: { type: "string", default: "2" },
-        prompt: { type: "string", default: "Once upon a time" }, llamacpp: { type: "boolean", default: false }, help: { type: "boolean" },
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        model: { type: "string" },
+        tokenizer: { type: "string" },
+        data: { type: "string" },
+        "max-tokens": { type: "string" },
+        context: { type: "string" },
+        dtypes: { type: "string", default: "f32,q8_0,q4_0,q4_k" },
+        tokens: { type: "string", default: "64" },
+        rounds: { type: "string", default: "3" },
+        threads: { type: "string", default: "2" },
+        prompt: { type: "string", default: "Once upon a time" },
+        llamacpp: { type: "boolean", default: false },
+        help: { type: "boolean" },
       },
     }));
   } catch (err) {
@@ -99,10 +120,17 @@ function parseOptions(argv: string[]): Options {
     return n;
   };
   return {
-    model: values.model, tokenizer: values.tokenizer, data: values.data,
-    maxTokens: int("max-tokens", values["max-tokens"], 2), context: int("context", values.context, 2),
-    dtypes: parseDTypes(values.dtypes!), tokens: int("tokens", values.tokens, 1)!, rounds: int("rounds", values.rounds, 1)!,
-    threads: int("threads", values.threads, 1)!, prompt: values.prompt!, llamacpp: values.llamacpp === true,
+    model: values.model,
+    tokenizer: values.tokenizer,
+    data: values.data,
+    maxTokens: int("max-tokens", values["max-tokens"], 2),
+    context: int("context", values.context, 2),
+    dtypes: parseDTypes(values.dtypes!),
+    tokens: int("tokens", values.tokens, 1)!,
+    rounds: int("rounds", values.rounds, 1)!,
+    threads: int("threads", values.threads, 1)!,
+    prompt: values.prompt!,
+    llamacpp: values.llamacpp === true,
   };
 }
 
@@ -112,10 +140,14 @@ function parseOptions(argv: string[]): Options {
  */
 function parseDTypes(list: string): QuantDType[] {
   const out: QuantDType[] = [];
-  for (const raw of list.split(",").map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of list
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const dt = raw.toUpperCase();
     if (dt === "F32") continue;
-    if (!isQuantDType(dt)) throw new UsageError(`--dtypes: unknown dtype '${raw}' (expected f32 or ${QUANT_DTYPES.map((d) => d.toLowerCase()).join(", ")})`);
+    if (!isQuantDType(dt))
+      throw new UsageError(`--dtypes: unknown dtype '${raw}' (expected f32 or ${QUANT_DTYPES.map((d) => d.toLowerCase()).join(", ")})`);
     if (!out.includes(dt)) out.push(dt);
   }
   return out;
@@ -150,7 +182,10 @@ async function arrayBufferBytes(): Promise<number> {
 function tensorTypes(ckpt: Checkpoint): string {
   const counts = new Map<string, number>();
   for (const t of ckpt.tensors.values()) counts.set(t.dtype, (counts.get(t.dtype) ?? 0) + 1);
-  return [...counts].sort((a, b) => b[1] - a[1]).map(([t, n]) => `${n} ${t}`).join(", ");
+  return [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([t, n]) => `${n} ${t}`)
+    .join(", ");
 }
 
 /** Writes the GGUF of one dtype as `tsgpt quantize` does (F32: an f32 GGUF of the same weights). */
@@ -173,7 +208,8 @@ async function buildRow(ckpt: Checkpoint, dtype: "F32" | QuantDType, dir: string
 }
 
 function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
+  const s = [...xs].sort((a, b) => a - b),
+    m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
@@ -197,7 +233,11 @@ function llamaCppVersion(): string {
   }
 }
 
-function printTable(rows: Row[], o: Options, info: { tokens: number; context: number; pplSeconds: number; prompt: number[]; load: number }): void {
+function printTable(
+  rows: Row[],
+  o: Options,
+  info: { tokens: number; context: number; pplSeconds: number; prompt: number[]; load: number },
+): void {
   const base = rows[0]!;
   const speed = (r: Row): number => median(r.ours.map((d) => d.tokPerS));
   const refSpeed = (r: Row): number | null => (r.theirs.length ? median(r.theirs.map((d) => d.tokPerS)) : null);
@@ -206,25 +246,36 @@ function printTable(rows: Row[], o: Options, info: { tokens: number; context: nu
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows.map((r) => {
       const ref = refSpeed(r);
-      return `| ${r.dtype} | ${mib(r.fileBytes)} | ${(r.fileBytes / base.fileBytes).toFixed(3)} | ${mib(r.model.weightBytes)} | ` +
+      return (
+        `| ${r.dtype} | ${mib(r.fileBytes)} | ${(r.fileBytes / base.fileBytes).toFixed(3)} | ${mib(r.model.weightBytes)} | ` +
         `${r.ppl!.toFixed(3)} | ${r === base ? "" : pct(r.ppl!, base.ppl!)} | ${speed(r).toFixed(1)} | ${(speed(r) / speed(base)).toFixed(2)}× | ` +
-        `${ref === null ? "–" : ref.toFixed(1)} | ${ref === null ? "–" : `${(speed(r) / ref).toFixed(2)}×`} |`;
+        `${ref === null ? "–" : ref.toFixed(1)} | ${ref === null ? "–" : `${(speed(r) / ref).toFixed(2)}×`} |`
+      );
     }),
   ];
   const cpu = cpus()[0]?.model.trim() ?? "unknown CPU";
   console.log(`\n${commandLine(process.argv.slice(2))}\n`);
   console.log(lines.join("\n"));
-  console.log(`\nperplexity: ${info.tokens} tokens of ${o.data}, windows of ${info.context} (${info.pplSeconds.toFixed(1)} s for all dtypes)`);
-  console.log(`decode: ${o.tokens} greedy tokens after a ${info.prompt.length}-token prompt (${JSON.stringify(o.prompt)}), median of ${o.rounds} rounds, ${o.threads} threads`);
+  console.log(
+    `\nperplexity: ${info.tokens} tokens of ${o.data}, windows of ${info.context} (${info.pplSeconds.toFixed(1)} s for all dtypes)`,
+  );
+  console.log(
+    `decode: ${o.tokens} greedy tokens after a ${info.prompt.length}-token prompt (${JSON.stringify(o.prompt)}), median of ${o.rounds} rounds, ${o.threads} threads`,
+  );
   // Other work on the machine matters: llama.cpp's threads spin at barriers, so with more threads than free cores it slows down sharply.
-  console.log(`machine: ${cpu}, ${availableParallelism()} hardware threads, load average ${info.load.toFixed(2)} before the run; node ${process.version}; tsgpt backend ${getBackend().name} (SIMD ${cpuFeatures()}), quantized kernels ${quantKernelInfo().kernel}` +
-    (o.llamacpp ? `; llama.cpp via node-llama-cpp${llamaCppVersion()}, CPU` : ""));
+  console.log(
+    `machine: ${cpu}, ${availableParallelism()} hardware threads, load average ${info.load.toFixed(2)} before the run; node ${process.version}; tsgpt backend ${getBackend().name} (SIMD ${cpuFeatures()}), quantized kernels ${quantKernelInfo().kernel}` +
+      (o.llamacpp ? `; llama.cpp via node-llama-cpp${llamaCppVersion()}, CPU` : ""),
+  );
   console.log(`tensors in each file: ${rows.map((r) => `${r.dtype}: ${r.tensorTypes}`).join("; ")}`);
-  console.log(`ArrayBuffer memory grown by loading each model: ${rows.map((r) => `${r.dtype} ${mib(r.loadedBytes)}`).join(", ")}; process RSS now ${mib(process.memoryUsage().rss)}`);
+  console.log(
+    `ArrayBuffer memory grown by loading each model: ${rows.map((r) => `${r.dtype} ${mib(r.loadedBytes)}`).join(", ")}; process RSS now ${mib(process.memoryUsage().rss)}`,
+  );
   if (o.llamacpp) {
     // Same file, same prompt, greedy on both sides: the texts should agree (llamacpp.ts checks the text itself).
     const agree = rows.map((r) => {
-      const a = r.ours.at(-1)!.ids, b = r.theirs.at(-1)!.ids;
+      const a = r.ours.at(-1)!.ids,
+        b = r.theirs.at(-1)!.ids;
       let n = 0;
       while (n < a.length && a[n] === b[n]) n++;
       return `${r.dtype} ${n}/${a.length}`;
@@ -237,7 +288,8 @@ async function main(argv: string[]): Promise<void> {
   const o = parseOptions(argv);
   const load = loadavg()[0]!;
   const specifier = o.llamacpp ? llamaCppSpecifier() : null;
-  if (o.llamacpp && !specifier) throw new UsageError("--llamacpp needs TSGPT_LLAMACPP_DIR (a folder whose node_modules holds node-llama-cpp) or TSGPT_NODE_LLAMA_CPP");
+  if (o.llamacpp && !specifier)
+    throw new UsageError("--llamacpp needs TSGPT_LLAMACPP_DIR (a folder whose node_modules holds node-llama-cpp) or TSGPT_NODE_LLAMA_CPP");
   // The thread count the native kernels read at load, and set again in case they are loaded already.
   process.env.TSGPT_NUM_THREADS = String(o.threads);
   if (getBackend().name !== "native") throw new Error("this benchmark needs the native backend (npm install builds it)");
@@ -245,7 +297,8 @@ async function main(argv: string[]): Promise<void> {
   const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
 
   const ckpt = await loadCheckpoint(o.model);
-  if (ckpt.config.model_type !== "llama") throw new Error(`${o.model}: GGUF export supports Llama models only, this is ${ckpt.config.model_type}`);
+  if (ckpt.config.model_type !== "llama")
+    throw new Error(`${o.model}: GGUF export supports Llama models only, this is ${ckpt.config.model_type}`);
   const sp = tokenizerFor(ckpt, o);
   // The GGUF files carry the vocabulary (llama.cpp needs it): from --tokenizer when the checkpoint has none of its own.
   if (!ckpt.vocab && !ckpt.tokenizerPath && o.tokenizer) ckpt.tokenizerPath = o.tokenizer;
@@ -255,7 +308,10 @@ async function main(argv: string[]): Promise<void> {
   const windows = tokenWindows(tokenizeFiles(listDataFiles(o.data), sp), context, o.maxTokens);
   if (windows.length === 0) throw new Error(`${o.data}: the text has fewer than 2 tokens; at least 2 are needed to measure a loss`);
   const prompt = [ckpt.config.bos_token_id ?? 1, ...sp.encodeAsIds(o.prompt)];
-  if (prompt.length + o.tokens + 1 > contextMax) throw new UsageError(`--tokens ${o.tokens}: the prompt (${prompt.length} tokens) and the decoded tokens do not fit the model's context of ${contextMax}`);
+  if (prompt.length + o.tokens + 1 > contextMax)
+    throw new UsageError(
+      `--tokens ${o.tokens}: the prompt (${prompt.length} tokens) and the decoded tokens do not fit the model's context of ${contextMax}`,
+    );
 
   const dir = mkdtempSync(join(tmpdir(), "tsgpt-quant-table-"));
   const llamaCpp = specifier ? await openLlamaCpp(specifier, { threads: o.threads, contextSize: contextMax }) : null;
@@ -279,9 +335,17 @@ async function main(argv: string[]): Promise<void> {
         const r = rows[(round + i) % rows.length]!; // each round starts at another dtype
         const ours = (): void => void r.ours.push(tsgptDecode(r.model, prompt, o.tokens));
         const theirs = async (): Promise<void> => void (r.ref && r.theirs.push(await r.ref.decode(prompt, o.tokens)));
-        if (round % 2 === 0) { ours(); await theirs(); } else { await theirs(); ours(); } // and the engines take turns going first
+        if (round % 2 === 0) {
+          ours();
+          await theirs();
+        } else {
+          await theirs();
+          ours();
+        } // and the engines take turns going first
       }
-      log(`decode round ${round + 1}/${o.rounds}: ${rows.map((r) => `${r.dtype} ${r.ours.at(-1)!.tokPerS.toFixed(0)}${r.ref ? `/${r.theirs.at(-1)!.tokPerS.toFixed(0)}` : ""}`).join(", ")} tok/s`);
+      log(
+        `decode round ${round + 1}/${o.rounds}: ${rows.map((r) => `${r.dtype} ${r.ours.at(-1)!.tokPerS.toFixed(0)}${r.ref ? `/${r.theirs.at(-1)!.tokPerS.toFixed(0)}` : ""}`).join(", ")} tok/s`,
+      );
     }
     printTable(rows, o, { tokens: windows.reduce((s, w) => s + w.length - 1, 0), context, pplSeconds, prompt, load });
   } finally {

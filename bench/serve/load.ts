@@ -15,7 +15,10 @@ import { resolve } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
-interface ServerMessage { url?: string; memory?: NodeJS.MemoryUsage }
+interface ServerMessage {
+  url?: string;
+  memory?: NodeJS.MemoryUsage;
+}
 
 if (!isMainThread) {
   await serveInWorker(workerData as { model: string });
@@ -67,7 +70,9 @@ async function oneRequest(url: string, maxTokens: number, seed: number, stats: S
   let res: Response;
   try {
     res = await fetch(`${url}/v1/completions`, {
-      method: "POST", headers: { "Content-Type": "application/json" }, signal: ac.signal,
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      signal: ac.signal,
       body: JSON.stringify({ prompt: "Once upon a time", max_tokens: maxTokens, seed, stream: true }),
     });
   } catch (err) {
@@ -79,9 +84,15 @@ async function oneRequest(url: string, maxTokens: number, seed: number, stats: S
     return;
   }
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "", chunks = 0, first = t0, last = t0, sawDone = false;
+  let buffer = "",
+    chunks = 0,
+    first = t0,
+    last = t0,
+    sawDone = false;
   // Time per token of this request: from its first token to its last, over the tokens between.
-  const perToken = () => { if (chunks > 1) stats.perToken.push((last - first) / (chunks - 1)); };
+  const perToken = () => {
+    if (chunks > 1) stats.perToken.push((last - first) / (chunks - 1));
+  };
   try {
     for (;;) {
       const { value, done } = await reader.read();
@@ -91,7 +102,10 @@ async function oneRequest(url: string, maxTokens: number, seed: number, stats: S
       while ((end = buffer.indexOf("\n\n")) >= 0) {
         const data = buffer.slice(6, end);
         buffer = buffer.slice(end + 2);
-        if (data === "[DONE]") { sawDone = true; continue; }
+        if (data === "[DONE]") {
+          sawDone = true;
+          continue;
+        }
         const event = JSON.parse(data) as { choices: { text: string }[]; error?: unknown };
         if (event.error) stats.errors.push(`stream error: ${JSON.stringify(event.error)}`);
         if (!event.choices[0]?.text) continue;
@@ -120,17 +134,25 @@ async function oneRequest(url: string, maxTokens: number, seed: number, stats: S
   stats.requests++;
 }
 
-async function runClients(url: string, clients: number, seconds: number, maxTokens: number, hangUp: boolean): Promise<Stats & { elapsed: number }> {
+async function runClients(
+  url: string,
+  clients: number,
+  seconds: number,
+  maxTokens: number,
+  hangUp: boolean,
+): Promise<Stats & { elapsed: number }> {
   const stats: Stats = { requests: 0, tokens: 0, errors: [], ttft: [], perToken: [] };
   const deadline = performance.now() + seconds * 1000;
   const start = performance.now();
   let seed = 1;
-  await Promise.all(Array.from({ length: clients }, async () => {
-    while (performance.now() < deadline) {
-      const s = seed++;
-      await oneRequest(url, maxTokens, s, stats, hangUp ? 1 + (s % 8) : undefined);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (performance.now() < deadline) {
+        const s = seed++;
+        await oneRequest(url, maxTokens, s, stats, hangUp ? 1 + (s % 8) : undefined);
+      }
+    }),
+  );
   return { ...stats, elapsed: (performance.now() - start) / 1000 };
 }
 
@@ -142,8 +164,12 @@ function percentile(values: number[], p: number): number {
 
 function report(name: string, r: Stats & { elapsed: number }): void {
   const ms = (v: number) => `${v.toFixed(1)} ms`;
-  console.log(`${name}: ${r.requests} requests in ${r.elapsed.toFixed(1)} s = ${(r.requests / r.elapsed).toFixed(1)} req/s, ${(r.tokens / r.elapsed).toFixed(0)} tokens/s streamed`);
-  console.log(`  time to first token  p50 ${ms(percentile(r.ttft, 50))}  p99 ${ms(percentile(r.ttft, 99))}  (includes the wait in the queue)`);
+  console.log(
+    `${name}: ${r.requests} requests in ${r.elapsed.toFixed(1)} s = ${(r.requests / r.elapsed).toFixed(1)} req/s, ${(r.tokens / r.elapsed).toFixed(0)} tokens/s streamed`,
+  );
+  console.log(
+    `  time to first token  p50 ${ms(percentile(r.ttft, 50))}  p99 ${ms(percentile(r.ttft, 99))}  (includes the wait in the queue)`,
+  );
   console.log(`  time per token (mean of each request)  p50 ${ms(percentile(r.perToken, 50))}  p99 ${ms(percentile(r.perToken, 99))}`);
   console.log(`  errors: ${r.errors.length}${r.errors.length ? ` (first: ${r.errors[0]})` : ""}`);
 }
@@ -164,7 +190,10 @@ async function main(): Promise<void> {
     : new Worker(new URL(import.meta.url), { workerData: { model } });
   const next = () => new Promise<ServerMessage>((res) => worker.once("message", res));
   const { url } = await next();
-  const memory = async () => { worker.postMessage("memory"); return (await next()).memory!; };
+  const memory = async () => {
+    worker.postMessage("memory");
+    return (await next()).memory!;
+  };
   const mb = (m: NodeJS.MemoryUsage) => `heap ${(m.heapUsed / 2 ** 20).toFixed(1)} MiB, rss ${(m.rss / 2 ** 20).toFixed(1)} MiB`;
   console.log(`tsgpt serve load test: ${clients} streaming clients, ${seconds} s per run, max_tokens ${maxTokens}, model ${model}`);
   console.log("server: concurrency 1 (FIFO queue), in a worker thread; clients: fetch on loopback");
@@ -188,7 +217,9 @@ async function main(): Promise<void> {
   const after: Stats = { requests: 0, tokens: 0, errors: [], ttft: [], perToken: [] };
   await oneRequest(url!, 8, 1, after);
   const stuck = health.queue.running + health.queue.waiting;
-  console.log(`after run 2: ${health.queue.running} running, ${health.queue.waiting} waiting (${stuck === 0 ? "no stuck slot" : "STUCK"}); a new request ${after.errors.length === 0 && after.requests === 1 ? "is served" : `FAILED: ${after.errors[0]}`}`);
+  console.log(
+    `after run 2: ${health.queue.running} running, ${health.queue.waiting} waiting (${stuck === 0 ? "no stuck slot" : "STUCK"}); a new request ${after.errors.length === 0 && after.requests === 1 ? "is served" : `FAILED: ${after.errors[0]}`}`,
+  );
   const growth = (m2.heapUsed - m0.heapUsed) / 2 ** 20;
   console.log(`heap growth over both runs: ${growth.toFixed(1)} MiB`);
 

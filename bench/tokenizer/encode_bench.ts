@@ -49,7 +49,11 @@ const wanted = (what: string) => !args.only || what.includes(args.only);
 
 /** The reference process: one JSON request per line, one answer per line. */
 class Reference {
-  private readonly child = spawn(process.env.TSGPT_PYTHON ?? "/usr/bin/python3", [join(root, "bench", "tokenizer", "sentencepiece_ref.py")], { stdio: ["pipe", "pipe", "inherit"] });
+  private readonly child = spawn(
+    process.env.TSGPT_PYTHON ?? "/usr/bin/python3",
+    [join(root, "bench", "tokenizer", "sentencepiece_ref.py")],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
   private readonly answers = createInterface({ input: this.child.stdout! })[Symbol.asyncIterator]();
 
   async ask(req: Record<string, unknown>): Promise<Record<string, number | string>> {
@@ -90,7 +94,8 @@ function row(what: string, ours: string, lib: string, ratio: string): void {
 
 /** Alternates tsgpt and the library for `rounds` rounds; returns both medians in seconds. */
 async function alternate(ours: () => number, lib: () => Promise<number>): Promise<[number, number]> {
-  const a: number[] = [], b: number[] = [];
+  const a: number[] = [],
+    b: number[] = [];
   for (let r = 0; r < rounds; r++) {
     a.push(ours());
     b.push(await lib());
@@ -104,7 +109,9 @@ async function main(): Promise<void> {
   const ref = new Reference();
   const version = (await ref.ask({ op: "version" })).version;
   const cpu = cpus()[0]?.model ?? "unknown CPU";
-  console.log(`tsgpt vs SentencePiece ${version} (C++ via python3-sentencepiece), ${cpu}, ${cpus().length} cores, median of ${rounds} rounds`);
+  console.log(
+    `tsgpt vs SentencePiece ${version} (C++ via python3-sentencepiece), ${cpu}, ${cpus().length} cores, median of ${rounds} rounds`,
+  );
   console.log(`  ${"".padEnd(44)} ${"tsgpt".padStart(14)} ${"C++".padStart(14)} ${"ratio".padStart(8)}`);
   const heldout = args.heldout!;
   const text = readFileSync(heldout, "utf8");
@@ -138,19 +145,30 @@ async function main(): Promise<void> {
     };
     if (wanted("encode")) {
       const [ours, lib] = await alternate(
-        () => { const sp = fresh(); return seconds(() => { for (const l of lines) sp.encodeAsIds(l); }); },
+        () => {
+          const sp = fresh();
+          return seconds(() => {
+            for (const l of lines) sp.encodeAsIds(l);
+          });
+        },
         async () => (await ref.ask({ op: "encode_lines", model: path, file: heldout })).seconds as number,
       );
       row(`encode ${name}, per line, 1 thread`, mbps(bytes, ours), mbps(bytes, lib), (lib / ours).toFixed(2) + "×");
       const [oursF, libF] = await alternate(
-        () => { const sp = fresh(); return seconds(() => sp.encodeAsIds(text)); },
+        () => {
+          const sp = fresh();
+          return seconds(() => sp.encodeAsIds(text));
+        },
         async () => (await ref.ask({ op: "encode_file", model: path, file: heldout })).seconds as number,
       );
       row(`encode ${name}, whole file as one text`, mbps(bytes, oursF), mbps(bytes, libF), (libF / oursF).toFixed(2) + "×");
       const batch = lines.slice(0, 10_000);
       const batchBytes = Buffer.byteLength(batch.join("\n"));
       const [oursB, libB] = await alternate(
-        () => { const sp = fresh(); return seconds(() => encodeBatch(sp, batch)); },
+        () => {
+          const sp = fresh();
+          return seconds(() => encodeBatch(sp, batch));
+        },
         async () => (await ref.ask({ op: "encode_batch", model: path, file: heldout, count: 10_000 })).seconds as number,
       );
       row(`encodeBatch ${name}, 10k lines, 1 thread`, mbps(batchBytes, oursB), mbps(batchBytes, libB), (libB / oursB).toFixed(2) + "×");
@@ -159,7 +177,10 @@ async function main(): Promise<void> {
       const sp = fresh();
       const ids = lines.map((l) => sp.encodeAsIds(l));
       const [ours, lib] = await alternate(
-        () => seconds(() => { for (const x of ids) sp.decode(x); }),
+        () =>
+          seconds(() => {
+            for (const x of ids) sp.decode(x);
+          }),
         async () => (await ref.ask({ op: "decode_lines", model: path, file: heldout })).seconds as number,
       );
       row(`decode ${name}, per line`, mbps(bytes, ours), mbps(bytes, lib), (lib / ours).toFixed(2) + "×");
@@ -177,19 +198,31 @@ function parallelBench(): void {
   const bytes = Buffer.byteLength(corpus.join("\n"));
   for (const name of ["llama2", "unigram8k_nfkc"]) {
     const path = modelFile(name);
-    const one: number[] = [], two: number[] = [];
+    const one: number[] = [],
+      two: number[] = [];
     let same = true;
     for (let r = 0; r < rounds; r++) {
       const sp = SentencePieceProcessor.load(path);
       let reference: number[] = [];
-      one.push(seconds(() => { reference = corpus.flatMap((l) => sp.encodeAsIds(l)); }));
+      one.push(
+        seconds(() => {
+          reference = corpus.flatMap((l) => sp.encodeAsIds(l));
+        }),
+      );
       const sp2 = SentencePieceProcessor.load(path);
       let got: Int32Array = new Int32Array(0);
       // Worker start-up included: this is what `tsgpt train` pays.
-      two.push(seconds(() => { const enc = new ParallelEncoder(sp2, 2); got = enc.encodeLines(corpus).ids; enc.close(); }));
+      two.push(
+        seconds(() => {
+          const enc = new ParallelEncoder(sp2, 2);
+          got = enc.encodeLines(corpus).ids;
+          enc.close();
+        }),
+      );
       same &&= got.length === reference.length && got.every((v, i) => v === reference[i]);
     }
-    const a = median(one), b = median(two);
+    const a = median(one),
+      b = median(two);
     row(`corpus ${name}, 2 threads vs 1 (${(bytes / 1e6).toFixed(1)} MB)`, mbps(bytes, b), mbps(bytes, a) + "*", (a / b).toFixed(2) + "×");
     console.log(`    * the 1-thread tsgpt figure; ids identical: ${same}`);
   }
@@ -205,7 +238,11 @@ function jsonlMemory(lines: string[]): void {
       writeFileSync(file, body.repeat(copies));
       const size = Buffer.byteLength(body) * copies;
       const t = performance.now();
-      const r = spawnSync("/usr/bin/time", ["-f", "%M", process.execPath, join(root, "bin", "tsgpt.js"), "tokenize", "--model", modelFile("llama2"), "--jsonl", file], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"], maxBuffer: 1 << 20 });
+      const r = spawnSync(
+        "/usr/bin/time",
+        ["-f", "%M", process.execPath, join(root, "bin", "tsgpt.js"), "tokenize", "--model", modelFile("llama2"), "--jsonl", file],
+        { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"], maxBuffer: 1 << 20 },
+      );
       const s = (performance.now() - t) / 1000;
       const peakKb = Number(r.stderr.trim().split("\n").pop());
       row(`tokenize --jsonl ${(size / 1e6).toFixed(0)} MB: peak RSS`, `${(peakKb / 1024).toFixed(0)} MiB`, "", "");

@@ -36,7 +36,9 @@ function timeEncode(encode: (line: string) => number[]): { seconds: number; ids:
 }
 
 console.log(`corpus: ${values.corpus} (${lines.length} lines, ${megabytes.toFixed(2)} MB); node ${process.version}`);
-console.log("| tokenizer | load tsgpt / ref (s) | cold tsgpt / ref (MB/s) | cold ratio | warm tsgpt / ref (MB/s) | warm ratio | ids identical |");
+console.log(
+  "| tokenizer | load tsgpt / ref (s) | cold tsgpt / ref (MB/s) | cold ratio | warm tsgpt / ref (MB/s) | warm ratio | ids identical |",
+);
 console.log("| --- | --- | --- | --- | --- | --- | --- |");
 for (const name of names) {
   if (!(SHIPPED as readonly string[]).includes(name) || !shippedDir(name as (typeof SHIPPED)[number])) {

@@ -37,8 +37,22 @@ const CONFIGS: Config[] = [
   },
   {
     name: "bpe4k_identity_bytefallback",
-    options: { modelType: "bpe", vocabSize: 4000, characterCoverage: 0.9995, numThreads: 2, byteFallback: true, normalizationRuleName: "identity" },
-    flags: ["--model_type=bpe", "--vocab_size=4000", "--character_coverage=0.9995", "--num_threads=2", "--byte_fallback=true", "--normalization_rule_name=identity"],
+    options: {
+      modelType: "bpe",
+      vocabSize: 4000,
+      characterCoverage: 0.9995,
+      numThreads: 2,
+      byteFallback: true,
+      normalizationRuleName: "identity",
+    },
+    flags: [
+      "--model_type=bpe",
+      "--vocab_size=4000",
+      "--character_coverage=0.9995",
+      "--num_threads=2",
+      "--byte_fallback=true",
+      "--normalization_rule_name=identity",
+    ],
   },
 ];
 
@@ -66,7 +80,11 @@ async function main(): Promise<void> {
   const heldoutFile = resolve(values.heldout ?? join(shared, "testdata", "corpus", "heldout.txt"));
   if (!existsSync(corpus)) throw new Error(`corpus not found: ${corpus} (use --corpus or TSGPT_SHARED_DIR)`);
   if (spawnSync("spm_train", ["--version"]).status !== 0) throw new Error("spm_train not found on PATH (Debian package `sentencepiece`)");
-  const heldout = existsSync(heldoutFile) ? readFileSync(heldoutFile, "utf8").split("\n").filter((l) => l !== "") : [];
+  const heldout = existsSync(heldoutFile)
+    ? readFileSync(heldoutFile, "utf8")
+        .split("\n")
+        .filter((l) => l !== "")
+    : [];
   const only = values.only?.split(",");
   const work = mkdtempSync(join(tmpdir(), "tsgpt-train-bench-"));
   console.log(`corpus: ${corpus}\nheld-out: ${heldout.length} lines`);
@@ -76,7 +94,9 @@ async function main(): Promise<void> {
       if (only && !only.includes(c.name)) continue;
       const spmPrefix = join(work, `spm_${c.name}`);
       let t = performance.now();
-      const r = spawnSync("spm_train", [`--input=${corpus}`, `--model_prefix=${spmPrefix}`, "--minloglevel=2", ...c.flags], { encoding: "utf8" });
+      const r = spawnSync("spm_train", [`--input=${corpus}`, `--model_prefix=${spmPrefix}`, "--minloglevel=2", ...c.flags], {
+        encoding: "utf8",
+      });
       const spmSeconds = (performance.now() - t) / 1000;
       if (r.status !== 0) throw new Error(`spm_train failed for ${c.name}: ${r.stderr}`);
 
@@ -91,7 +111,8 @@ async function main(): Promise<void> {
       const refSet = new Set(ref.pieces.map((p) => p.piece));
       const overlap = proto.pieces.filter((p) => refSet.has(p.piece)).length / ref.pieces.length;
       const identical = Buffer.compare(readFileSync(`${oursPrefix}.model`), readFileSync(`${spmPrefix}.model`)) === 0;
-      const tokenRatio = heldout.length > 0 ? countTokens(`${oursPrefix}.model`, heldout) / countTokens(`${spmPrefix}.model`, heldout) : NaN;
+      const tokenRatio =
+        heldout.length > 0 ? countTokens(`${oursPrefix}.model`, heldout) / countTokens(`${spmPrefix}.model`, heldout) : NaN;
       console.log(
         `${c.name.padEnd(28)} ${oursSeconds.toFixed(2).padStart(8)} ${spmSeconds.toFixed(2).padStart(12)} ${(oursSeconds / spmSeconds).toFixed(2).padStart(6)}` +
           `  ${(overlap * 100).toFixed(2).padStart(6)}%  ${(identical ? "yes" : "no").padEnd(9)}  ${tokenRatio.toFixed(4)}`,

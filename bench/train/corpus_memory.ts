@@ -38,8 +38,27 @@ try {
   const corpusBytes = statSync(corpus).size;
 
   const started = Date.now();
-  const r = spawnSync("/usr/bin/time", ["-f", "peak_kb=%M", process.execPath, "bin/tsgpt.js", "train", "--data", corpus,
-    "--tokenizer", tokenizer, "--steps", "2", "--eval-iters", "2", "--out", join(dir, "run")], { encoding: "utf8" });
+  const r = spawnSync(
+    "/usr/bin/time",
+    [
+      "-f",
+      "peak_kb=%M",
+      process.execPath,
+      "bin/tsgpt.js",
+      "train",
+      "--data",
+      corpus,
+      "--tokenizer",
+      tokenizer,
+      "--steps",
+      "2",
+      "--eval-iters",
+      "2",
+      "--out",
+      join(dir, "run"),
+    ],
+    { encoding: "utf8" },
+  );
   if (r.status !== 0) {
     console.error(r.stdout, r.stderr);
     process.exit(1);
@@ -47,7 +66,9 @@ try {
   const peakKb = Number(/peak_kb=(\d+)/.exec(r.stderr)?.[1]);
   const tokens = /data: ([\d,]+) tokens/.exec(r.stdout + r.stderr)?.[1] ?? "?";
   const peak = peakKb * 1024;
-  console.log(`corpus: ${(corpusBytes / 1e6).toFixed(1)} MB, ${tokens} tokens (tokenized, cached and trained in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  console.log(
+    `corpus: ${(corpusBytes / 1e6).toFixed(1)} MB, ${tokens} tokens (tokenized, cached and trained in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+  );
   console.log(`peak resident memory: ${(peak / 1e6).toFixed(1)} MB = ${(peak / corpusBytes).toFixed(2)}× the corpus (bound: 10×)`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -12,7 +12,13 @@ import type { MatmulArgs } from "../../src/backend/backend.js";
 import { loadNativeBackend, nativeUnavailableReason } from "../../src/backend/native.js";
 import { WebGPUBackend, openWebGPU } from "../../src/backend/webgpu.js";
 
-interface Shape { label: string; batch: number; m: number; n: number; k: number }
+interface Shape {
+  label: string;
+  batch: number;
+  m: number;
+  n: number;
+  k: number;
+}
 
 const SHAPES: Shape[] = [
   { label: "256² square", batch: 1, m: 256, n: 256, k: 256 },
@@ -33,8 +39,20 @@ function option(name: string): string | undefined {
 function argsFor(s: Shape): MatmulArgs {
   const fill = (n: number) => Float32Array.from({ length: n }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
   return {
-    batch: s.batch, m: s.m, n: s.n, k: s.k, a: fill(s.batch * s.m * s.k), aOffset: 0, aBatchStride: s.m * s.k, transA: false,
-    b: fill(s.batch * s.k * s.n), bOffset: 0, bBatchStride: s.k * s.n, transB: false, c: new Float32Array(s.batch * s.m * s.n), accumulate: false,
+    batch: s.batch,
+    m: s.m,
+    n: s.n,
+    k: s.k,
+    a: fill(s.batch * s.m * s.k),
+    aOffset: 0,
+    aBatchStride: s.m * s.k,
+    transA: false,
+    b: fill(s.batch * s.k * s.n),
+    bOffset: 0,
+    bBatchStride: s.k * s.n,
+    transB: false,
+    c: new Float32Array(s.batch * s.m * s.n),
+    accumulate: false,
   };
 }
 
@@ -67,12 +85,14 @@ async function main(): Promise<void> {
   for (const s of SHAPES) {
     if (only && !s.label.includes(only)) continue;
     const args = argsFor(s);
-    const g: number[] = [], n: number[] = [];
+    const g: number[] = [],
+      n: number[] = [];
     for (let r = 0; r < rounds; r++) {
       if (gpu && (2 * s.batch * s.m * s.n * s.k) / 1e9 <= maxGflop) g.push(await gflops(s, () => gpu.matmul(args)));
       if (native) n.push(await gflops(s, () => native.matmul(args)));
     }
-    const gm = g.length ? median(g) : Number.NaN, nm = n.length ? median(n) : Number.NaN;
+    const gm = g.length ? median(g) : Number.NaN,
+      nm = n.length ? median(n) : Number.NaN;
     const fmt = (v: number, skipped: string): string => (Number.isNaN(v) ? skipped : v.toFixed(2)).padStart(15);
     const ratio = Number.isNaN(gm / nm) ? "-" : (gm / nm).toFixed(2);
     console.log(`${s.label.padEnd(30)} ${fmt(gm, "skipped")} ${fmt(nm, "-")} ${ratio.padStart(7)}`);

@@ -16,8 +16,18 @@ export type GlobalRole = "token_embd" | "position_embd" | "output_norm" | "outpu
 
 /** Roles of the tensors in each layer (block). */
 export type LayerRole =
-  | "attn_norm" | "attn_q" | "attn_k" | "attn_v" | "attn_qkv" | "attn_output" | "attn_q_norm" | "attn_k_norm"
-  | "ffn_norm" | "ffn_gate" | "ffn_up" | "ffn_down";
+  | "attn_norm"
+  | "attn_q"
+  | "attn_k"
+  | "attn_v"
+  | "attn_qkv"
+  | "attn_output"
+  | "attn_q_norm"
+  | "attn_k_norm"
+  | "ffn_norm"
+  | "ffn_gate"
+  | "ffn_up"
+  | "ffn_down";
 
 /** The sizes of a model, whatever its family. */
 export interface ModelDims {

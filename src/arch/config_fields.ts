@@ -31,7 +31,10 @@ function isTokenId(v: unknown): v is number {
 }
 
 export class JsonFields {
-  constructor(readonly source: string, readonly obj: Json) {}
+  constructor(
+    readonly source: string,
+    readonly obj: Json,
+  ) {}
 
   /** Fails with "expected …, got …" (by default, got what the field holds). */
   fail(field: string, expected: string, got: unknown = this.obj[field]): never {

@@ -53,7 +53,11 @@ function parseRopeScaling(f: JsonFields): Llama3RopeScaling | undefined {
   const sub = new JsonFields(`${f.source}: rope_scaling`, v);
   const kind = v.rope_type ?? v.type;
   if (kind !== "llama3") {
-    throw new ConfigError(f.source, "rope_scaling.rope_type", `expected "llama3" (the only RoPE scaling tsgpt implements), got ${JSON.stringify(kind ?? null)}`);
+    throw new ConfigError(
+      f.source,
+      "rope_scaling.rope_type",
+      `expected "llama3" (the only RoPE scaling tsgpt implements), got ${JSON.stringify(kind ?? null)}`,
+    );
   }
   const r: Llama3RopeScaling = {
     rope_type: "llama3",
@@ -70,7 +74,13 @@ function parseRopeScaling(f: JsonFields): Llama3RopeScaling | undefined {
 export function ropeScalingOf(c: { rope_scaling?: Llama3RopeScaling | null }): RopeScaling | null {
   const r = c.rope_scaling;
   if (!r) return null;
-  return { type: "llama3", factor: r.factor, lowFreqFactor: r.low_freq_factor, highFreqFactor: r.high_freq_factor, originalContext: r.original_max_position_embeddings };
+  return {
+    type: "llama3",
+    factor: r.factor,
+    lowFreqFactor: r.low_freq_factor,
+    highFreqFactor: r.high_freq_factor,
+    originalContext: r.original_max_position_embeddings,
+  };
 }
 
 /** The defaults a family's config gives its fields (transformers' values for that family). */
@@ -87,7 +97,11 @@ export interface LlamaLikeDefaults {
  * Reads the fields Llama and the families built like it (Qwen2, Mistral, …) share, under the
  * same config.json names, with the family's defaults. `source` errors name the file.
  */
-export function parseLlamaLikeFields<T extends string>(f: JsonFields, modelType: T, defaults: LlamaLikeDefaults): Omit<LlamaConfig, "model_type"> & { model_type: T } {
+export function parseLlamaLikeFields<T extends string>(
+  f: JsonFields,
+  modelType: T,
+  defaults: LlamaLikeDefaults,
+): Omit<LlamaConfig, "model_type"> & { model_type: T } {
   const heads = f.positiveInt("num_attention_heads");
   const c = {
     model_type: modelType,
@@ -111,8 +125,11 @@ export function parseLlamaLikeFields<T extends string>(f: JsonFields, modelType:
   const headSize = headDim ?? c.hidden_size / heads;
   if (headSize % 2 !== 0) {
     if (headDim !== undefined) f.fail("head_dim", "an even number (rotary embeddings turn pairs of dimensions)");
-    throw new ConfigError(f.source, "hidden_size",
-      `expected hidden_size / num_attention_heads to be even (rotary embeddings turn pairs of dimensions), got ${c.hidden_size} / ${heads} = ${headSize}`);
+    throw new ConfigError(
+      f.source,
+      "hidden_size",
+      `expected hidden_size / num_attention_heads to be even (rotary embeddings turn pairs of dimensions), got ${c.hidden_size} / ${heads} = ${headSize}`,
+    );
   }
   f.divides("num_key_value_heads", c.num_key_value_heads, "num_attention_heads", heads);
   return c;
@@ -134,9 +151,14 @@ export const llama: Architecture<LlamaConfig> = {
     layerPrefix: "model.layers",
     layer: {
       attn_norm: "input_layernorm",
-      attn_q: "self_attn.q_proj", attn_k: "self_attn.k_proj", attn_v: "self_attn.v_proj", attn_output: "self_attn.o_proj",
+      attn_q: "self_attn.q_proj",
+      attn_k: "self_attn.k_proj",
+      attn_v: "self_attn.v_proj",
+      attn_output: "self_attn.o_proj",
       ffn_norm: "post_attention_layernorm",
-      ffn_gate: "mlp.gate_proj", ffn_up: "mlp.up_proj", ffn_down: "mlp.down_proj",
+      ffn_gate: "mlp.gate_proj",
+      ffn_up: "mlp.up_proj",
+      ffn_down: "mlp.down_proj",
     },
   },
   // transformers registers self_attn, mlp, then the two norms.
@@ -148,15 +170,30 @@ export const llama: Architecture<LlamaConfig> = {
   ignoredTensors: [/\.rotary_emb\.inv_freq$/],
   parseConfig,
   dims: (c) => ({
-    vocabSize: c.vocab_size, hidden: c.hidden_size, layers: c.num_hidden_layers,
-    heads: c.num_attention_heads, kvHeads: c.num_key_value_heads, headDim: c.head_dim ?? c.hidden_size / c.num_attention_heads,
-    intermediate: c.intermediate_size, context: c.max_position_embeddings,
+    vocabSize: c.vocab_size,
+    hidden: c.hidden_size,
+    layers: c.num_hidden_layers,
+    heads: c.num_attention_heads,
+    kvHeads: c.num_key_value_heads,
+    headDim: c.head_dim ?? c.hidden_size / c.num_attention_heads,
+    intermediate: c.intermediate_size,
+    context: c.max_position_embeddings,
   }),
   layout: (c) => ({
-    norm: "rms", eps: c.rms_norm_eps, normBias: false,
-    qkv: "separate", qkNorm: false, qkvBias: false, outBias: false,
-    mlp: "gated", mlpBias: false, activation: "silu",
-    positions: "rope", ropeTheta: c.rope_theta, ropeScaling: ropeScalingOf(c), slidingWindow: null,
+    norm: "rms",
+    eps: c.rms_norm_eps,
+    normBias: false,
+    qkv: "separate",
+    qkNorm: false,
+    qkvBias: false,
+    outBias: false,
+    mlp: "gated",
+    mlpBias: false,
+    activation: "silu",
+    positions: "rope",
+    ropeTheta: c.rope_theta,
+    ropeScaling: ropeScalingOf(c),
+    slidingWindow: null,
     tiedEmbeddings: c.tie_word_embeddings,
   }),
   hfConfigExtras: () => ({ hidden_act: "silu" }),

@@ -23,7 +23,13 @@ function parseConfig(f: JsonFields): Qwen3Config {
   f.oneOf("hidden_act", ["silu"], "silu", " (Qwen3's gated MLP)");
   if (f.optBool("use_sliding_window") === true) f.fail("use_sliding_window", "false (Qwen3's sliding-window attention is not supported)");
   if (f.get("rope_scaling") !== undefined) f.fail("rope_scaling", "null (no RoPE scaling is supported for Qwen3)");
-  const c = parseLlamaLikeFields(f, "qwen3", { maxPositions: 32768, rmsNormEps: 1e-6, ropeTheta: 10000, tieWordEmbeddings: false, headDim: 128 });
+  const c = parseLlamaLikeFields(f, "qwen3", {
+    maxPositions: 32768,
+    rmsNormEps: 1e-6,
+    ropeTheta: 10000,
+    tieWordEmbeddings: false,
+    headDim: 128,
+  });
   return { ...c, head_dim: c.head_dim!, attention_bias: f.bool("attention_bias", false) };
 }
 
@@ -39,7 +45,19 @@ export const qwen3: Architecture<Qwen3Config> = {
   // transformers registers q, k, v, o, then q_norm, k_norm, then the MLP and the block's norms.
   order: {
     ...llama.order,
-    layer: ["attn_q", "attn_k", "attn_v", "attn_output", "attn_q_norm", "attn_k_norm", "ffn_gate", "ffn_up", "ffn_down", "attn_norm", "ffn_norm"],
+    layer: [
+      "attn_q",
+      "attn_k",
+      "attn_v",
+      "attn_output",
+      "attn_q_norm",
+      "attn_k_norm",
+      "ffn_gate",
+      "ffn_up",
+      "ffn_down",
+      "attn_norm",
+      "ffn_norm",
+    ],
   },
   ignoredTensors: llama.ignoredTensors,
   parseConfig,

@@ -49,7 +49,12 @@ function familyOf(f: JsonFields, json: Json): Architecture<ModelConfig> {
  * starts every error message. Unknown fields are ignored, as transformers does.
  */
 export function parseModelConfig(obj: unknown, source = "config"): ModelConfig {
-  if (!isObject(obj)) throw new ConfigError(source, "(root)", `expected a JSON object, got ${Array.isArray(obj) ? "a list" : JSON.stringify(obj) ?? "nothing"}`);
+  if (!isObject(obj))
+    throw new ConfigError(
+      source,
+      "(root)",
+      `expected a JSON object, got ${Array.isArray(obj) ? "a list" : (JSON.stringify(obj) ?? "nothing")}`,
+    );
   const f = new JsonFields(source, obj);
   return familyOf(f, obj).parseConfig(f);
 }

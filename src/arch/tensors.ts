@@ -19,21 +19,40 @@ export interface TensorSpec {
 
 /** Weight and bias shapes of the module that plays `role` (bias null when it has none). */
 export function roleShapes(role: Role, d: ModelDims, l: BlockLayout): { weight: number[]; bias: number[] | null } {
-  const H = d.hidden, I = d.intermediate, qDim = d.heads * d.headDim, kvDim = d.kvHeads * d.headDim;
+  const H = d.hidden,
+    I = d.intermediate,
+    qDim = d.heads * d.headDim,
+    kvDim = d.kvHeads * d.headDim;
   const norm = { weight: [H], bias: l.normBias ? [H] : null };
   const lin = (out: number, inF: number, bias: boolean) => ({ weight: [out, inF], bias: bias ? [out] : null });
   switch (role) {
-    case "token_embd": return { weight: [d.vocabSize, H], bias: null };
-    case "position_embd": return { weight: [d.context, H], bias: null };
-    case "output": return lin(d.vocabSize, H, false);
-    case "output_norm": case "attn_norm": case "ffn_norm": return norm;
-    case "attn_q_norm": case "attn_k_norm": return { weight: [d.headDim], bias: null };
-    case "attn_qkv": return lin(qDim + 2 * kvDim, H, l.qkvBias);
-    case "attn_q": return lin(qDim, H, l.qkvBias);
-    case "attn_k": case "attn_v": return lin(kvDim, H, l.qkvBias);
-    case "attn_output": return lin(H, qDim, l.outBias);
-    case "ffn_gate": case "ffn_up": return lin(I, H, l.mlpBias);
-    case "ffn_down": return lin(H, I, l.mlpBias);
+    case "token_embd":
+      return { weight: [d.vocabSize, H], bias: null };
+    case "position_embd":
+      return { weight: [d.context, H], bias: null };
+    case "output":
+      return lin(d.vocabSize, H, false);
+    case "output_norm":
+    case "attn_norm":
+    case "ffn_norm":
+      return norm;
+    case "attn_q_norm":
+    case "attn_k_norm":
+      return { weight: [d.headDim], bias: null };
+    case "attn_qkv":
+      return lin(qDim + 2 * kvDim, H, l.qkvBias);
+    case "attn_q":
+      return lin(qDim, H, l.qkvBias);
+    case "attn_k":
+    case "attn_v":
+      return lin(kvDim, H, l.qkvBias);
+    case "attn_output":
+      return lin(H, qDim, l.outBias);
+    case "ffn_gate":
+    case "ffn_up":
+      return lin(I, H, l.mlpBias);
+    case "ffn_down":
+      return lin(H, I, l.mlpBias);
   }
 }
 
@@ -60,7 +79,8 @@ export function hasGlobalRole(arch: Architecture, layout: BlockLayout, role: Glo
 /** Every tensor a model of this config has, in the order transformers' state dict lists them. */
 export function tensorSpecs(config: ModelConfig): TensorSpec[] {
   const arch = architectureOf(config);
-  const d = arch.dims(config), l = arch.layout(config);
+  const d = arch.dims(config),
+    l = arch.layout(config);
   const out: TensorSpec[] = [];
   const add = (role: Role, layer: number | null) => {
     const path = modulePath(arch, role, layer);
@@ -108,7 +128,9 @@ export function checkTensors(config: ModelConfig, shapes: ReadonlyMap<string, re
   }
   const unexpected = [...shapes.keys()].filter((n) => !expected.has(n));
   if (unexpected.length > 0) {
-    throw new Error(`${source}: unexpected tensor '${unexpected[0]}' for a ${config.model_type} model${unexpected.length > 1 ? ` (and ${unexpected.length - 1} more)` : ""}`);
+    throw new Error(
+      `${source}: unexpected tensor '${unexpected[0]}' for a ${config.model_type} model${unexpected.length > 1 ? ` (and ${unexpected.length - 1} more)` : ""}`,
+    );
   }
   for (const s of specs) {
     const got = shapes.get(s.name)!;

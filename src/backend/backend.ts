@@ -18,17 +18,38 @@ import type { QuantDType } from "./quant_blocks.js";
 
 /** Element-wise functions of one float argument. */
 export type UnaryOp =
-  | "neg" | "exp" | "log" | "sqrt" | "rsqrt" | "abs" | "tanh" | "sigmoid" | "relu"
-  | "gelu"        // exact: x * 0.5 * (1 + erf(x / sqrt(2)))
-  | "gelu_tanh"   // tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-  | "silu"        // x * sigmoid(x)
-  | "square" | "sin" | "cos";
+  | "neg"
+  | "exp"
+  | "log"
+  | "sqrt"
+  | "rsqrt"
+  | "abs"
+  | "tanh"
+  | "sigmoid"
+  | "relu"
+  | "gelu" // exact: x * 0.5 * (1 + erf(x / sqrt(2)))
+  | "gelu_tanh" // tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+  | "silu" // x * sigmoid(x)
+  | "square"
+  | "sin"
+  | "cos";
 
 /** Element-wise functions of two arguments (with broadcasting by strides). */
 export type BinaryOp =
-  | "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum"
+  | "add"
+  | "sub"
+  | "mul"
+  | "div"
+  | "pow"
+  | "maximum"
+  | "minimum"
   // comparisons write 1 or 0 into a Uint8Array output
-  | "eq" | "ne" | "lt" | "le" | "gt" | "ge";
+  | "eq"
+  | "ne"
+  | "lt"
+  | "le"
+  | "gt"
+  | "ge";
 
 export type ReduceOp = "sum" | "max" | "min";
 
@@ -127,9 +148,14 @@ export interface Backend {
    */
   binary(
     op: BinaryOp,
-    a: Float32Array | Int32Array, aOffset: number, aStrides: readonly number[],
-    b: Float32Array | Int32Array, bOffset: number, bStrides: readonly number[],
-    out: DataArray, shape: readonly number[],
+    a: Float32Array | Int32Array,
+    aOffset: number,
+    aStrides: readonly number[],
+    b: Float32Array | Int32Array,
+    bOffset: number,
+    bStrides: readonly number[],
+    out: DataArray,
+    shape: readonly number[],
   ): void;
 
   /**
@@ -156,16 +182,29 @@ export interface Backend {
    * Writes mean[rows] and rstd[rows] (1/sqrt(var + eps), biased variance) for the backward pass.
    */
   layerNorm(
-    x: Float32Array, w: Float32Array | null, b: Float32Array | null,
-    rows: number, cols: number, eps: number,
-    out: Float32Array, mean: Float32Array, rstd: Float32Array,
+    x: Float32Array,
+    w: Float32Array | null,
+    b: Float32Array | null,
+    rows: number,
+    cols: number,
+    eps: number,
+    out: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
   ): void;
 
   /** Gradients of layerNorm: writes gx; accumulates into gw and gb when they are given. */
   layerNormBackward(
-    x: Float32Array, w: Float32Array | null, mean: Float32Array, rstd: Float32Array, gy: Float32Array,
-    rows: number, cols: number,
-    gx: Float32Array, gw: Float32Array | null, gb: Float32Array | null,
+    x: Float32Array,
+    w: Float32Array | null,
+    mean: Float32Array,
+    rstd: Float32Array,
+    gy: Float32Array,
+    rows: number,
+    cols: number,
+    gx: Float32Array,
+    gw: Float32Array | null,
+    gb: Float32Array | null,
   ): void;
 
   /** RMSNorm over the last axis: out = x * rstd * w, rstd = 1/sqrt(mean(x^2) + eps). Writes rstd[rows]. */
@@ -173,8 +212,14 @@ export interface Backend {
 
   /** Gradients of rmsNorm: writes gx; accumulates into gw when given. */
   rmsNormBackward(
-    x: Float32Array, w: Float32Array | null, rstd: Float32Array, gy: Float32Array,
-    rows: number, cols: number, gx: Float32Array, gw: Float32Array | null,
+    x: Float32Array,
+    w: Float32Array | null,
+    rstd: Float32Array,
+    gy: Float32Array,
+    rows: number,
+    cols: number,
+    gx: Float32Array,
+    gw: Float32Array | null,
   ): void;
 
   /** out[i, :] = weight[ids[i], :] for a (vocab × dim) weight. Throws RangeError on an id outside [0, vocab). */
@@ -190,8 +235,13 @@ export interface Backend {
    * Throws RangeError on a target outside [0, cols) that is not ignoreIndex.
    */
   crossEntropy(
-    logits: Float32Array, targets: Int32Array, rows: number, cols: number, ignoreIndex: number,
-    losses: Float32Array, lse: Float32Array,
+    logits: Float32Array,
+    targets: Int32Array,
+    rows: number,
+    cols: number,
+    ignoreIndex: number,
+    losses: Float32Array,
+    lse: Float32Array,
   ): void;
 
   /**
@@ -200,8 +250,14 @@ export interface Backend {
    * reduction — mean over non-ignored rows, or sum — into it).
    */
   crossEntropyBackward(
-    logits: Float32Array, targets: Int32Array, lse: Float32Array, gLoss: Float32Array,
-    rows: number, cols: number, ignoreIndex: number, glogits: Float32Array,
+    logits: Float32Array,
+    targets: Int32Array,
+    lse: Float32Array,
+    gLoss: Float32Array,
+    rows: number,
+    cols: number,
+    ignoreIndex: number,
+    glogits: Float32Array,
   ): void;
 
   /**
@@ -216,8 +272,16 @@ export interface Backend {
    * p -= lr * (m / (1 - b1^step)) / (sqrt(v / (1 - b2^step)) + eps).
    */
   adamw(
-    p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
-    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
+    p: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
   ): void;
 
   /**
@@ -228,7 +292,14 @@ export interface Backend {
    * them for Q8_ROW, which has no grouped layout). Throws a RangeError naming a bad argument.
    */
   quantMatmul(
-    dtype: QuantDType, layout: QuantLayout, x: Float32Array, m: number, k: number, w: Uint8Array, n: number, out: Float32Array,
+    dtype: QuantDType,
+    layout: QuantLayout,
+    x: Float32Array,
+    m: number,
+    k: number,
+    w: Uint8Array,
+    n: number,
+    out: Float32Array,
   ): void;
 
   /** The layout quantMatmul multiplies fastest for this dtype (weights are packed to it once, at load). */

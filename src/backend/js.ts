@@ -4,9 +4,7 @@
 // tsgpt falls back to it when the addon is not built. Loops favour clarity over speed, but
 // stay numerically careful: reductions accumulate in float64, softmax and logsumexp subtract
 // the row maximum first, and matmul walks memory in an order that keeps rows in cache.
-import type {
-  Backend, BinaryOp, DataArray, MatmulArgs, QuantDType, QuantLayout, ReduceOp, UnaryOp,
-} from "./backend.js";
+import type { Backend, BinaryOp, DataArray, MatmulArgs, QuantDType, QuantLayout, ReduceOp, UnaryOp } from "./backend.js";
 import { attentionJs } from "./js_attention.js";
 import { linearHalfJs } from "./js_half.js";
 import { checkQuantMatmulArgs, quantMatmulRowsJs } from "./js_quant.js";
@@ -45,7 +43,7 @@ export function erf(x: number): number {
   // erfc(x) = exp(-x²)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + 2/(x + …))))), evaluated backwards.
   let frac = ax;
   for (let n = 60; n >= 1; n--) frac = ax + n / 2 / frac;
-  const erfc = Math.exp(-ax * ax) * INV_SQRT_PI / frac;
+  const erfc = (Math.exp(-ax * ax) * INV_SQRT_PI) / frac;
   return Math.sign(x) * (1 - erfc);
 }
 
@@ -81,7 +79,7 @@ const UNARY_DERIVATIVE: Record<UnaryOp, (x: number, y: number) => number> = {
   exp: (_x, y) => y,
   log: (x) => 1 / x,
   sqrt: (_x, y) => 0.5 / y,
-  rsqrt: (x, y) => -0.5 * y / x,
+  rsqrt: (x, y) => (-0.5 * y) / x,
   abs: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0),
   tanh: (_x, y) => 1 - y * y,
   sigmoid: (_x, y) => y * (1 - y),
@@ -152,8 +150,10 @@ const COMPARE: Record<"eq" | "ne" | "lt" | "le" | "gt" | "ge", (a: number, b: nu
  */
 function forEachBroadcast(
   shape: readonly number[],
-  aOffset: number, aStrides: readonly number[],
-  bOffset: number, bStrides: readonly number[],
+  aOffset: number,
+  aStrides: readonly number[],
+  bOffset: number,
+  bStrides: readonly number[],
   body: (o: number, ai: number, bi: number) => void,
 ): void {
   const nd = shape.length;
@@ -261,9 +261,14 @@ function unaryBackward(op: UnaryOp, x: Float32Array, y: Float32Array, gy: Float3
 
 function binary(
   op: BinaryOp,
-  a: Float32Array | Int32Array, aOffset: number, aStrides: readonly number[],
-  b: Float32Array | Int32Array, bOffset: number, bStrides: readonly number[],
-  out: DataArray, shape: readonly number[],
+  a: Float32Array | Int32Array,
+  aOffset: number,
+  aStrides: readonly number[],
+  b: Float32Array | Int32Array,
+  bOffset: number,
+  bStrides: readonly number[],
+  out: DataArray,
+  shape: readonly number[],
 ): void {
   if (op in COMPARE) {
     const f = COMPARE[op as keyof typeof COMPARE];
@@ -372,9 +377,15 @@ function softmaxBackward(y: Float32Array, gy: Float32Array, rows: number, cols: 
 }
 
 function layerNorm(
-  x: Float32Array, w: Float32Array | null, b: Float32Array | null,
-  rows: number, cols: number, eps: number,
-  out: Float32Array, mean: Float32Array, rstd: Float32Array,
+  x: Float32Array,
+  w: Float32Array | null,
+  b: Float32Array | null,
+  rows: number,
+  cols: number,
+  eps: number,
+  out: Float32Array,
+  mean: Float32Array,
+  rstd: Float32Array,
 ): void {
   checkLength("layerNorm: out", out, rows * cols);
   for (let r = 0; r < rows; r++) {
@@ -400,9 +411,16 @@ function layerNorm(
 }
 
 function layerNormBackward(
-  x: Float32Array, w: Float32Array | null, mean: Float32Array, rstd: Float32Array, gy: Float32Array,
-  rows: number, cols: number,
-  gx: Float32Array, gw: Float32Array | null, gb: Float32Array | null,
+  x: Float32Array,
+  w: Float32Array | null,
+  mean: Float32Array,
+  rstd: Float32Array,
+  gy: Float32Array,
+  rows: number,
+  cols: number,
+  gx: Float32Array,
+  gw: Float32Array | null,
+  gb: Float32Array | null,
 ): void {
   // With xhat = (x - mean) * rstd and g = gy * w:
   // gx = rstd * (g - mean(g) - xhat * mean(g * xhat))
@@ -430,7 +448,15 @@ function layerNormBackward(
   }
 }
 
-function rmsNorm(x: Float32Array, w: Float32Array | null, rows: number, cols: number, eps: number, out: Float32Array, rstd: Float32Array): void {
+function rmsNorm(
+  x: Float32Array,
+  w: Float32Array | null,
+  rows: number,
+  cols: number,
+  eps: number,
+  out: Float32Array,
+  rstd: Float32Array,
+): void {
   checkLength("rmsNorm: out", out, rows * cols);
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
@@ -443,8 +469,14 @@ function rmsNorm(x: Float32Array, w: Float32Array | null, rows: number, cols: nu
 }
 
 function rmsNormBackward(
-  x: Float32Array, w: Float32Array | null, rstd: Float32Array, gy: Float32Array,
-  rows: number, cols: number, gx: Float32Array, gw: Float32Array | null,
+  x: Float32Array,
+  w: Float32Array | null,
+  rstd: Float32Array,
+  gy: Float32Array,
+  rows: number,
+  cols: number,
+  gx: Float32Array,
+  gw: Float32Array | null,
 ): void {
   // y = x * rstd * w; with g = gy * w: gx = rstd * (g - x * rstd² * mean(g * x))
   for (let r = 0; r < rows; r++) {
@@ -456,7 +488,7 @@ function rmsNormBackward(
       dot += g * x[base + c];
       if (gw) gw[c] += gy[base + c] * x[base + c] * rs;
     }
-    const k = rs * rs * dot / cols;
+    const k = (rs * rs * dot) / cols;
     for (let c = 0; c < cols; c++) {
       const g = gy[base + c] * (w ? w[c] : 1);
       gx[base + c] = rs * (g - x[base + c] * k);
@@ -493,8 +525,13 @@ function rowLogSumExp(x: Float32Array, base: number, cols: number): number {
 }
 
 function crossEntropy(
-  logits: Float32Array, targets: Int32Array, rows: number, cols: number, ignoreIndex: number,
-  losses: Float32Array, lse: Float32Array,
+  logits: Float32Array,
+  targets: Int32Array,
+  rows: number,
+  cols: number,
+  ignoreIndex: number,
+  losses: Float32Array,
+  lse: Float32Array,
 ): void {
   for (let r = 0; r < rows; r++) {
     const t = targets[r];
@@ -513,8 +550,14 @@ function crossEntropy(
 }
 
 function crossEntropyBackward(
-  logits: Float32Array, targets: Int32Array, lse: Float32Array, gLoss: Float32Array,
-  rows: number, cols: number, ignoreIndex: number, glogits: Float32Array,
+  logits: Float32Array,
+  targets: Int32Array,
+  lse: Float32Array,
+  gLoss: Float32Array,
+  rows: number,
+  cols: number,
+  ignoreIndex: number,
+  glogits: Float32Array,
 ): void {
   for (let r = 0; r < rows; r++) {
     const t = targets[r];
@@ -538,8 +581,16 @@ function copyStrided(src: DataArray, offset: number, shape: readonly number[], s
 }
 
 function adamw(
-  p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
-  lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
+  p: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  lr: number,
+  beta1: number,
+  beta2: number,
+  eps: number,
+  weightDecay: number,
+  step: number,
 ): void {
   const bc1 = 1 - Math.pow(beta1, step);
   const bc2 = 1 - Math.pow(beta2, step);
@@ -549,13 +600,22 @@ function adamw(
     const vi = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
     m[i] = mi;
     v[i] = vi;
-    pi -= lr * (mi / bc1) / (Math.sqrt(vi / bc2) + eps);
+    pi -= (lr * (mi / bc1)) / (Math.sqrt(vi / bc2) + eps);
     p[i] = pi;
   }
 }
 
 /** quantMatmul: the plain js reference, or (grouped16) the same on 16 rows unpacked at a time. */
-function quantMatmul(dtype: QuantDType, layout: QuantLayout, x: Float32Array, m: number, k: number, w: Uint8Array, n: number, out: Float32Array): void {
+function quantMatmul(
+  dtype: QuantDType,
+  layout: QuantLayout,
+  x: Float32Array,
+  m: number,
+  k: number,
+  w: Uint8Array,
+  n: number,
+  out: Float32Array,
+): void {
   if (layout === "rows") return quantMatmulRowsJs(dtype, x, m, k, w, n, out);
   if (layout !== "grouped16") throw new TypeError(`quantMatmul: layout must be "rows" or "grouped16", got "${String(layout)}"`);
   checkQuantMatmulArgs(dtype, layout, x, m, k, w, n, out);

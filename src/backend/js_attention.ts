@@ -23,10 +23,14 @@ export function checkAttentionArgs(a: AttentionArgs): void {
     throw new RangeError(`attention: start + steps (${a.start + a.steps}) exceeds capacity (${a.capacity})`);
   }
   if (!Number.isFinite(a.scale)) throw new RangeError(`attention: scale must be a finite number, got ${a.scale}`);
-  const qLen = a.batch * a.steps * a.heads * a.headDim, kvLen = a.batch * a.kvHeads * a.capacity * a.headDim;
+  const qLen = a.batch * a.steps * a.heads * a.headDim,
+    kvLen = a.batch * a.kvHeads * a.capacity * a.headDim;
   const buffers = [
-    ["q", a.q, Float32Array, qLen], ["keys", a.keys, Float32Array, kvLen], ["values", a.values, Float32Array, kvLen],
-    ["valid", a.valid, Uint8Array, a.batch * a.capacity], ["out", a.out, Float32Array, qLen],
+    ["q", a.q, Float32Array, qLen],
+    ["keys", a.keys, Float32Array, kvLen],
+    ["values", a.values, Float32Array, kvLen],
+    ["valid", a.valid, Uint8Array, a.batch * a.capacity],
+    ["out", a.out, Float32Array, qLen],
   ] as const;
   for (const [name, buf, type, need] of buffers) {
     if (!(buf instanceof type)) throw new TypeError(`attention: ${name} must be a ${type.name}`);
@@ -37,16 +41,20 @@ export function checkAttentionArgs(a: AttentionArgs): void {
 export function attentionJs(a: AttentionArgs): void {
   checkAttentionArgs(a);
   const { batch, steps, heads, kvHeads, headDim: hd, capacity, start, scale, q, keys, values, valid, out } = a;
-  const group = heads / kvHeads, qDim = heads * hd;
-  const p = new Float64Array(start + steps), acc = new Float64Array(hd);
+  const group = heads / kvHeads,
+    qDim = heads * hd;
+  const p = new Float64Array(start + steps),
+    acc = new Float64Array(hd);
   for (let b = 0; b < batch; b++) {
     const vrow = b * capacity;
     for (let t = 0; t < steps; t++) {
       const last = start + t; // the newest slot this token sees
       const first = a.window ? Math.max(0, last - a.window + 1) : 0; // the oldest (sliding window)
       for (let h = 0; h < heads; h++) {
-        const qo = (b * steps + t) * qDim + h * hd, kv = (b * kvHeads + Math.floor(h / group)) * capacity * hd;
-        let max = -Infinity, any = false;
+        const qo = (b * steps + t) * qDim + h * hd,
+          kv = (b * kvHeads + Math.floor(h / group)) * capacity * hd;
+        let max = -Infinity,
+          any = false;
         for (let s = first; s <= last; s++) {
           if (!valid[vrow + s]) continue;
           any = true;

@@ -19,15 +19,31 @@ let outScratch = new Float32Array(0); // m × blockRows products, before they go
 const isSize = (v: number): boolean => Number.isSafeInteger(v) && v >= 0;
 
 /** The checks of native/addon.cc's linearHalf, with the same messages. */
-export function checkLinearHalfArgs(dtype: string, x: Float32Array, m: number, k: number, bits: Uint16Array, n: number, out: Float32Array): void {
+export function checkLinearHalfArgs(
+  dtype: string,
+  x: Float32Array,
+  m: number,
+  k: number,
+  bits: Uint16Array,
+  n: number,
+  out: Float32Array,
+): void {
   if (dtype !== "F16" && dtype !== "BF16") throw new RangeError(`linearHalf: dtype must be "F16" or "BF16", got "${dtype}"`);
   if (!(x instanceof Float32Array)) throw new TypeError("linearHalf: x must be a Float32Array");
   if (!(bits instanceof Uint16Array)) throw new TypeError("linearHalf: bits must be a Uint16Array");
   if (!(out instanceof Float32Array)) throw new TypeError("linearHalf: out must be a Float32Array");
-  for (const [name, v] of [["m", m], ["k", k], ["n", n]] as const) {
+  for (const [name, v] of [
+    ["m", m],
+    ["k", k],
+    ["n", n],
+  ] as const) {
     if (!isSize(v)) throw new RangeError(`linearHalf: ${name} must be an integer ≥ 0, got ${v}`);
   }
-  for (const [name, a, need] of [["x", x, m * k], ["bits", bits, n * k], ["out", out, m * n]] as const) {
+  for (const [name, a, need] of [
+    ["x", x, m * k],
+    ["bits", bits, n * k],
+    ["out", out, m * n],
+  ] as const) {
     if (a.length < need) throw new RangeError(`linearHalf: ${name} has ${a.length} elements, needs at least ${need}`);
   }
 }
@@ -42,7 +58,13 @@ function widenRows(dtype: "F16" | "BF16", bits: Uint16Array, k: number, r0: numb
 /** linearHalf on top of an f32 matmul, widening W block by block. */
 export function linearHalfJs(
   matmul: (args: MatmulArgs) => void,
-  dtype: "F16" | "BF16", x: Float32Array, m: number, k: number, bits: Uint16Array, n: number, out: Float32Array,
+  dtype: "F16" | "BF16",
+  x: Float32Array,
+  m: number,
+  k: number,
+  bits: Uint16Array,
+  n: number,
+  out: Float32Array,
 ): void {
   checkLinearHalfArgs(dtype, x, m, k, bits, n, out);
   if (m === 0 || n === 0) return;
@@ -54,16 +76,27 @@ export function linearHalfJs(
   if (blockScratch.length < blockRows * k) blockScratch = new Float32Array(blockRows * k);
   if (m > 1 && outScratch.length < m * blockRows) outScratch = new Float32Array(m * blockRows);
   for (let r0 = 0; r0 < n; r0 += blockRows) {
-    const r1 = Math.min(n, r0 + blockRows), rows = r1 - r0;
+    const r1 = Math.min(n, r0 + blockRows),
+      rows = r1 - r0;
     const block = widenRows(dtype, bits, k, r0, r1, blockScratch);
     // With one input row the block's products are out[r0:r1] itself; with more, they are a
     // column slice of out, so they land in a scratch matrix first.
     const c = m === 1 ? out.subarray(r0, r1) : outScratch.subarray(0, m * rows);
     matmul({
-      batch: 1, m, n: rows, k,
-      a: x, aOffset: 0, aBatchStride: 0, transA: false,
-      b: block, bOffset: 0, bBatchStride: 0, transB: true,
-      c, accumulate: false,
+      batch: 1,
+      m,
+      n: rows,
+      k,
+      a: x,
+      aOffset: 0,
+      aBatchStride: 0,
+      transA: false,
+      b: block,
+      bOffset: 0,
+      bBatchStride: 0,
+      transB: true,
+      c,
+      accumulate: false,
     });
     if (m > 1) for (let i = 0; i < m; i++) out.set(c.subarray(i * rows, (i + 1) * rows), i * n + r0);
   }

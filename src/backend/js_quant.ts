@@ -26,7 +26,8 @@ const f16 = (w: Uint8Array, o: number): number => halfToFloat(w[o]! | (w[o + 1]!
 function dotQ8_0(w: Uint8Array, wo: number, a: QuantizedActivations, ao: number, nb: number): number {
   let acc = 0;
   for (let b = 0; b < nb; b++) {
-    const o = wo + 34 * b, x0 = (ao + b) * ACT_BLOCK;
+    const o = wo + 34 * b,
+      x0 = (ao + b) * ACT_BLOCK;
     let s = 0;
     for (let j = 0; j < 32; j++) s += ((w[o + 2 + j]! << 24) >> 24) * a.q[x0 + j]!; // byte → int8
     acc += f16(w, o) * a.d[ao + b]! * s;
@@ -37,7 +38,8 @@ function dotQ8_0(w: Uint8Array, wo: number, a: QuantizedActivations, ao: number,
 function dotQ4_0(w: Uint8Array, wo: number, a: QuantizedActivations, ao: number, nb: number): number {
   let acc = 0;
   for (let b = 0; b < nb; b++) {
-    const o = wo + 18 * b, x0 = (ao + b) * ACT_BLOCK;
+    const o = wo + 18 * b,
+      x0 = (ao + b) * ACT_BLOCK;
     let s = 0;
     for (let j = 0; j < 16; j++) {
       const byte = w[o + 2 + j]!;
@@ -51,7 +53,8 @@ function dotQ4_0(w: Uint8Array, wo: number, a: QuantizedActivations, ao: number,
 function dotQ4_1(w: Uint8Array, wo: number, a: QuantizedActivations, ao: number, nb: number): number {
   let acc = 0;
   for (let b = 0; b < nb; b++) {
-    const o = wo + 20 * b, x0 = (ao + b) * ACT_BLOCK;
+    const o = wo + 20 * b,
+      x0 = (ao + b) * ACT_BLOCK;
     let s = 0;
     for (let j = 0; j < 16; j++) {
       const byte = w[o + 4 + j]!;
@@ -65,12 +68,14 @@ function dotQ4_1(w: Uint8Array, wo: number, a: QuantizedActivations, ao: number,
 function dotQ5_0(w: Uint8Array, wo: number, a: QuantizedActivations, ao: number, nb: number): number {
   let acc = 0;
   for (let b = 0; b < nb; b++) {
-    const o = wo + 22 * b, x0 = (ao + b) * ACT_BLOCK;
+    const o = wo + 22 * b,
+      x0 = (ao + b) * ACT_BLOCK;
     const qh = q5_0HighBits(w, o);
     let s = 0;
     for (let j = 0; j < 16; j++) {
       const byte = w[o + 6 + j]!;
-      const lo = (byte & 0x0f) | (((qh >>> j) & 1) << 4), hi = (byte >> 4) | (((qh >>> (j + 16)) & 1) << 4);
+      const lo = (byte & 0x0f) | (((qh >>> j) & 1) << 4),
+        hi = (byte >> 4) | (((qh >>> (j + 16)) & 1) << 4);
       s += lo * a.q[x0 + j]! + hi * a.q[x0 + 16 + j]!;
     }
     acc += f16(w, o) * a.d[ao + b]! * (s - 16 * a.sum[ao + b]!);
@@ -86,8 +91,10 @@ function dotQ6_K(w: Uint8Array, wo: number, a: QuantizedActivations, ao: number,
     const d = q6_KScale(w, o);
     q6_KCodes(w, o, codes);
     for (let i = 0; i < 16; i++) {
-      const blk = ao + 8 * sb + (i >> 1), x0 = blk * ACT_BLOCK + 16 * (i & 1);
-      let s = 0, sumq = 0;
+      const blk = ao + 8 * sb + (i >> 1),
+        x0 = blk * ACT_BLOCK + 16 * (i & 1);
+      let s = 0,
+        sumq = 0;
       for (let j = 0; j < 16; j++) {
         const qx = a.q[x0 + j]!;
         s += codes[16 * i + j]! * qx;
@@ -103,11 +110,14 @@ function dotQ4_K(w: Uint8Array, wo: number, a: QuantizedActivations, ao: number,
   let acc = 0;
   for (let sb = 0; sb < nb / 8; sb++) {
     const o = wo + 144 * sb;
-    const d = f16(w, o), dmin = f16(w, o + 2);
+    const d = f16(w, o),
+      dmin = f16(w, o + 2);
     for (let j = 0; j < 8; j++) {
       const [sc, m] = scaleMinK4(j, w, o + 4);
-      const blk = ao + 8 * sb + j, x0 = blk * ACT_BLOCK;
-      const codes = o + 16 + 32 * (j >> 1), shift = (j & 1) * 4;
+      const blk = ao + 8 * sb + j,
+        x0 = blk * ACT_BLOCK;
+      const codes = o + 16 + 32 * (j >> 1),
+        shift = (j & 1) * 4;
       let s = 0;
       for (let l = 0; l < 32; l++) s += ((w[codes + l]! >> shift) & 0x0f) * a.q[x0 + l]!;
       acc += d * sc * a.d[blk]! * s - dmin * m * a.d[blk]! * a.sum[blk]!;
@@ -119,7 +129,8 @@ function dotQ4_K(w: Uint8Array, wo: number, a: QuantizedActivations, ao: number,
 function dotQ8Row(w: Uint8Array, wo: number, a: QuantizedActivations, ao: number, nb: number): number {
   let acc = 0;
   for (let b = 0; b < nb; b++) {
-    const o = wo + 32 * b, x0 = (ao + b) * ACT_BLOCK;
+    const o = wo + 32 * b,
+      x0 = (ao + b) * ACT_BLOCK;
     let s = 0;
     for (let j = 0; j < 32; j++) s += ((w[o + j]! << 24) >> 24) * a.q[x0 + j]!;
     acc += a.d[ao + b]! * s;
@@ -128,7 +139,13 @@ function dotQ8Row(w: Uint8Array, wo: number, a: QuantizedActivations, ao: number
 }
 
 const DOTS: Record<QuantDType, RowDot> = {
-  Q8_0: dotQ8_0, Q6_K: dotQ6_K, Q5_0: dotQ5_0, Q4_1: dotQ4_1, Q4_0: dotQ4_0, Q4_K: dotQ4_K, Q8_ROW: dotQ8Row,
+  Q8_0: dotQ8_0,
+  Q6_K: dotQ6_K,
+  Q5_0: dotQ5_0,
+  Q4_1: dotQ4_1,
+  Q4_0: dotQ4_0,
+  Q4_K: dotQ4_K,
+  Q8_ROW: dotQ8Row,
 };
 
 const isSize = (v: number): boolean => Number.isSafeInteger(v) && v >= 0;
@@ -138,7 +155,16 @@ const isSize = (v: number): boolean => Number.isSafeInteger(v) && v >= 0;
  * both backends fail alike): w holds exactly n rows of k values of `dtype` (plus n f32 scales
  * for Q8_ROW), x holds m × k values and out m × n.
  */
-export function checkQuantMatmulArgs(dtype: QuantDType, layout: string, x: Float32Array, m: number, k: number, w: Uint8Array, n: number, out: Float32Array): void {
+export function checkQuantMatmulArgs(
+  dtype: QuantDType,
+  layout: string,
+  x: Float32Array,
+  m: number,
+  k: number,
+  w: Uint8Array,
+  n: number,
+  out: Float32Array,
+): void {
   if (!(DOTS as Record<string, RowDot | undefined>)[dtype]) {
     throw new RangeError(`quantMatmul: dtype must be one of ${Object.keys(DOTS).join(", ")}, got "${dtype}"`);
   }
@@ -146,7 +172,11 @@ export function checkQuantMatmulArgs(dtype: QuantDType, layout: string, x: Float
   if (!(x instanceof Float32Array)) throw new TypeError(`${fn}: x must be a Float32Array`);
   if (!(w instanceof Uint8Array)) throw new TypeError(`${fn}: w must be a Uint8Array`);
   if (!(out instanceof Float32Array)) throw new TypeError(`${fn}: out must be a Float32Array`);
-  for (const [name, v] of [["m", m], ["k", k], ["n", n]] as const) {
+  for (const [name, v] of [
+    ["m", m],
+    ["k", k],
+    ["n", n],
+  ] as const) {
     if (!isSize(v)) throw new RangeError(`${fn}: ${name} must be an integer ≥ 0, got ${v}`);
   }
   const multiple = Math.max(ACT_BLOCK, rowMultiple(dtype));
@@ -158,7 +188,15 @@ export function checkQuantMatmulArgs(dtype: QuantDType, layout: string, x: Float
 }
 
 /** out[i, r] = Σ_c x[i, c] · W[r, c] with W (n × k) quantized in the plain layout (js reference). */
-export function quantMatmulRowsJs(dtype: QuantDType, x: Float32Array, m: number, k: number, w: Uint8Array, n: number, out: Float32Array): void {
+export function quantMatmulRowsJs(
+  dtype: QuantDType,
+  x: Float32Array,
+  m: number,
+  k: number,
+  w: Uint8Array,
+  n: number,
+  out: Float32Array,
+): void {
   checkQuantMatmulArgs(dtype, "rows", x, m, k, w, n, out);
   const a = quantizeActivations(x.subarray(0, m * k), m, k);
   const nb = k / ACT_BLOCK;

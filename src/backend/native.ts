@@ -12,55 +12,108 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { attentionJs } from "./js_attention.js";
-import type {
-  Backend, BinaryOp, DataArray, MatmulArgs, QuantDType, ReduceOp, UnaryOp,
-} from "./backend.js";
+import type { Backend, BinaryOp, DataArray, MatmulArgs, QuantDType, ReduceOp, UnaryOp } from "./backend.js";
 
 /** The functions exported by the addon (see native/addon.cc). */
 interface NativeAddon {
   matmul(
-    batch: number, m: number, n: number, k: number,
-    a: Float32Array, aOffset: number, aBatchStride: number, transA: boolean,
-    b: Float32Array, bOffset: number, bBatchStride: number, transB: boolean,
-    c: Float32Array, accumulate: boolean,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    a: Float32Array,
+    aOffset: number,
+    aBatchStride: number,
+    transA: boolean,
+    b: Float32Array,
+    bOffset: number,
+    bBatchStride: number,
+    transB: boolean,
+    c: Float32Array,
+    accumulate: boolean,
   ): void;
   unary(op: number, x: Float32Array, out: Float32Array): void;
   unaryBackward(op: number, x: Float32Array, y: Float32Array, gy: Float32Array, gx: Float32Array): void;
   binary(
-    op: number, a: Float32Array | Int32Array, aOffset: number, b: Float32Array | Int32Array, bOffset: number,
-    out: DataArray, dims: Float64Array,
+    op: number,
+    a: Float32Array | Int32Array,
+    aOffset: number,
+    b: Float32Array | Int32Array,
+    bOffset: number,
+    out: DataArray,
+    dims: Float64Array,
   ): void;
   reduce(op: number, x: Float32Array, outer: number, size: number, inner: number, out: Float32Array): void;
   argReduce(op: number, x: Float32Array, outer: number, size: number, inner: number, out: Int32Array): void;
   softmax(x: Float32Array, rows: number, cols: number, out: Float32Array, log: boolean): void;
   softmaxBackward(y: Float32Array, gy: Float32Array, rows: number, cols: number, gx: Float32Array, log: boolean): void;
   layerNorm(
-    x: Float32Array, w: Float32Array | null, b: Float32Array | null, rows: number, cols: number, eps: number,
-    out: Float32Array, mean: Float32Array, rstd: Float32Array,
+    x: Float32Array,
+    w: Float32Array | null,
+    b: Float32Array | null,
+    rows: number,
+    cols: number,
+    eps: number,
+    out: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
   ): void;
   layerNormBackward(
-    x: Float32Array, w: Float32Array | null, mean: Float32Array, rstd: Float32Array, gy: Float32Array,
-    rows: number, cols: number, gx: Float32Array, gw: Float32Array | null, gb: Float32Array | null,
+    x: Float32Array,
+    w: Float32Array | null,
+    mean: Float32Array,
+    rstd: Float32Array,
+    gy: Float32Array,
+    rows: number,
+    cols: number,
+    gx: Float32Array,
+    gw: Float32Array | null,
+    gb: Float32Array | null,
   ): void;
   rmsNorm(x: Float32Array, w: Float32Array | null, rows: number, cols: number, eps: number, out: Float32Array, rstd: Float32Array): void;
   rmsNormBackward(
-    x: Float32Array, w: Float32Array | null, rstd: Float32Array, gy: Float32Array,
-    rows: number, cols: number, gx: Float32Array, gw: Float32Array | null,
+    x: Float32Array,
+    w: Float32Array | null,
+    rstd: Float32Array,
+    gy: Float32Array,
+    rows: number,
+    cols: number,
+    gx: Float32Array,
+    gw: Float32Array | null,
   ): void;
   embedding(weight: Float32Array, vocab: number, dim: number, ids: Int32Array, out: Float32Array): void;
   embeddingBackward(gy: Float32Array, ids: Int32Array, dim: number, gw: Float32Array): void;
   crossEntropy(
-    logits: Float32Array, targets: Int32Array, rows: number, cols: number, ignoreIndex: number,
-    losses: Float32Array, lse: Float32Array,
+    logits: Float32Array,
+    targets: Int32Array,
+    rows: number,
+    cols: number,
+    ignoreIndex: number,
+    losses: Float32Array,
+    lse: Float32Array,
   ): void;
   crossEntropyBackward(
-    logits: Float32Array, targets: Int32Array, lse: Float32Array, gLoss: Float32Array,
-    rows: number, cols: number, ignoreIndex: number, glogits: Float32Array,
+    logits: Float32Array,
+    targets: Int32Array,
+    lse: Float32Array,
+    gLoss: Float32Array,
+    rows: number,
+    cols: number,
+    ignoreIndex: number,
+    glogits: Float32Array,
   ): void;
   copyStrided(src: DataArray, offset: number, out: DataArray, dims: Float64Array): void;
   adamw(
-    p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
-    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
+    p: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
   ): void;
   /** out (m × n) = x (m × k) · Wᵀ, W (n × k) as f16 or bf16 bits (native/half.cc). */
   linearHalf(dtype: string, x: Float32Array, m: number, k: number, bits: Uint16Array, n: number, out: Float32Array): void;
@@ -70,9 +123,19 @@ interface NativeAddon {
   quantKernelLevel(): string;
   /** Attention over a KV cache (native/attention.cc); the arguments of AttentionArgs in this order. */
   attention(
-    batch: number, steps: number, heads: number, kvHeads: number, headDim: number,
-    q: Float32Array, keys: Float32Array, values: Float32Array, capacity: number, valid: Uint8Array,
-    start: number, scale: number, out: Float32Array,
+    batch: number,
+    steps: number,
+    heads: number,
+    kvHeads: number,
+    headDim: number,
+    q: Float32Array,
+    keys: Float32Array,
+    values: Float32Array,
+    capacity: number,
+    valid: Uint8Array,
+    start: number,
+    scale: number,
+    out: Float32Array,
   ): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
@@ -83,12 +146,36 @@ interface NativeAddon {
 
 // Op names → the codes the addon switches on. Order matters: it mirrors native/kernels.h.
 const UNARY_CODES: Record<UnaryOp, number> = {
-  neg: 0, exp: 1, log: 2, sqrt: 3, rsqrt: 4, abs: 5, tanh: 6, sigmoid: 7, relu: 8,
-  gelu: 9, gelu_tanh: 10, silu: 11, square: 12, sin: 13, cos: 14,
+  neg: 0,
+  exp: 1,
+  log: 2,
+  sqrt: 3,
+  rsqrt: 4,
+  abs: 5,
+  tanh: 6,
+  sigmoid: 7,
+  relu: 8,
+  gelu: 9,
+  gelu_tanh: 10,
+  silu: 11,
+  square: 12,
+  sin: 13,
+  cos: 14,
 };
 const BINARY_CODES: Record<BinaryOp, number> = {
-  add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6,
-  eq: 7, ne: 8, lt: 9, le: 10, gt: 11, ge: 12,
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  pow: 4,
+  maximum: 5,
+  minimum: 6,
+  eq: 7,
+  ne: 8,
+  lt: 9,
+  le: 10,
+  gt: 11,
+  ge: 12,
 };
 const REDUCE_CODES: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
 const ARG_REDUCE_CODES = { argmax: 0, argmin: 1 } as const;
@@ -189,10 +276,20 @@ function makeBackend(n: NativeAddon): Backend {
     name: "native",
     matmul(x: MatmulArgs): void {
       n.matmul(
-        x.batch, x.m, x.n, x.k,
-        x.a, x.aOffset, x.aBatchStride, x.transA,
-        x.b, x.bOffset, x.bBatchStride, x.transB,
-        x.c, x.accumulate,
+        x.batch,
+        x.m,
+        x.n,
+        x.k,
+        x.a,
+        x.aOffset,
+        x.aBatchStride,
+        x.transA,
+        x.b,
+        x.bOffset,
+        x.bBatchStride,
+        x.transB,
+        x.c,
+        x.accumulate,
       );
     },
     unary: (op, x, out) => n.unary(code(UNARY_CODES, op, "unary"), x, out),
@@ -201,13 +298,11 @@ function makeBackend(n: NativeAddon): Backend {
       n.binary(code(BINARY_CODES, op, "binary"), a, aOffset, b, bOffset, out, packDims(shape, aStrides, bStrides));
     },
     reduce: (op, x, outer, size, inner, out) => n.reduce(code(REDUCE_CODES, op, "reduce"), x, outer, size, inner, out),
-    argReduce: (op, x, outer, size, inner, out) =>
-      n.argReduce(code(ARG_REDUCE_CODES, op, "argReduce"), x, outer, size, inner, out),
+    argReduce: (op, x, outer, size, inner, out) => n.argReduce(code(ARG_REDUCE_CODES, op, "argReduce"), x, outer, size, inner, out),
     softmax: (x, rows, cols, out, log) => n.softmax(x, rows, cols, out, log),
     softmaxBackward: (y, gy, rows, cols, gx, log) => n.softmaxBackward(y, gy, rows, cols, gx, log),
     layerNorm: (x, w, b, rows, cols, eps, out, mean, rstd) => n.layerNorm(x, w, b, rows, cols, eps, out, mean, rstd),
-    layerNormBackward: (x, w, mean, rstd, gy, rows, cols, gx, gw, gb) =>
-      n.layerNormBackward(x, w, mean, rstd, gy, rows, cols, gx, gw, gb),
+    layerNormBackward: (x, w, mean, rstd, gy, rows, cols, gx, gw, gb) => n.layerNormBackward(x, w, mean, rstd, gy, rows, cols, gx, gw, gb),
     rmsNorm: (x, w, rows, cols, eps, out, rstd) => n.rmsNorm(x, w, rows, cols, eps, out, rstd),
     rmsNormBackward: (x, w, rstd, gy, rows, cols, gx, gw) => n.rmsNormBackward(x, w, rstd, gy, rows, cols, gx, gw),
     embedding: (weight, vocab, dim, ids, out) => n.embedding(weight, vocab, dim, ids, out),
@@ -217,8 +312,7 @@ function makeBackend(n: NativeAddon): Backend {
     crossEntropyBackward: (logits, targets, lse, gLoss, rows, cols, ignoreIndex, glogits) =>
       n.crossEntropyBackward(logits, targets, lse, gLoss, rows, cols, ignoreIndex, glogits),
     copyStrided: (src, offset, shape, strides, out) => n.copyStrided(src, offset, out, packDims(shape, strides)),
-    adamw: (p, g, m, v, lr, beta1, beta2, eps, weightDecay, step) =>
-      n.adamw(p, g, m, v, lr, beta1, beta2, eps, weightDecay, step),
+    adamw: (p, g, m, v, lr, beta1, beta2, eps, weightDecay, step) => n.adamw(p, g, m, v, lr, beta1, beta2, eps, weightDecay, step),
     quantMatmul(dtype, layout, x, m, k, w, cols, out) {
       if (layout !== "rows" && layout !== "grouped16") {
         throw new TypeError(`quantMatmul: layout must be "rows" or "grouped16", got "${String(layout)}"`);
@@ -230,9 +324,10 @@ function makeBackend(n: NativeAddon): Backend {
     quantKernelName: () => `native/${n.quantKernelLevel()}`,
     linearHalf: (dtype, x, m, k, bits, cols, out) => n.linearHalf(dtype, x, m, k, bits, cols, out),
     // The native kernel has no sliding window: a windowed model's attention runs the js reference.
-    attention: (a) => a.window ? attentionJs(a) : n.attention(
-      a.batch, a.steps, a.heads, a.kvHeads, a.headDim, a.q, a.keys, a.values, a.capacity, a.valid, a.start, a.scale, a.out,
-    ),
+    attention: (a) =>
+      a.window
+        ? attentionJs(a)
+        : n.attention(a.batch, a.steps, a.heads, a.kvHeads, a.headDim, a.q, a.keys, a.values, a.capacity, a.valid, a.start, a.scale, a.out),
   };
 }
 

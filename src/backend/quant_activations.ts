@@ -22,7 +22,9 @@ export interface QuantizedActivations {
 export function quantizeActivations(x: Float32Array, m: number, k: number): QuantizedActivations {
   if (k % ACT_BLOCK !== 0) throw new RangeError(`quantized matmul: k = ${k} is not a multiple of ${ACT_BLOCK}`);
   const nb = (m * k) / ACT_BLOCK;
-  const q = new Int8Array(m * k), d = new Float32Array(nb), sum = new Int32Array(nb);
+  const q = new Int8Array(m * k),
+    d = new Float32Array(nb),
+    sum = new Int32Array(nb);
   for (let b = 0; b < nb; b++) {
     const x0 = b * ACT_BLOCK;
     let amax = 0;

@@ -58,9 +58,13 @@ export const Q6_K_D_AT = 208;
 /** The 256 six-bit codes (0 … 63) of the Q6_K super-block at byte `o`, in value order. */
 export function q6_KCodes(src: Uint8Array, o: number, codes: Uint8Array): void {
   for (let h = 0; h < 2; h++) {
-    const v = 128 * h, ql = o + 64 * h, qh = o + 128 + 32 * h;
+    const v = 128 * h,
+      ql = o + 64 * h,
+      qh = o + 128 + 32 * h;
     for (let l = 0; l < 32; l++) {
-      const a = src[ql + l]!, c = src[ql + l + 32]!, hi = src[qh + l]!;
+      const a = src[ql + l]!,
+        c = src[ql + l + 32]!,
+        hi = src[qh + l]!;
       codes[v + l] = (a & 0x0f) | ((hi & 3) << 4);
       codes[v + l + 32] = (c & 0x0f) | (((hi >> 2) & 3) << 4);
       codes[v + l + 64] = (a >> 4) | (((hi >> 4) & 3) << 4);

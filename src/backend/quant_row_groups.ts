@@ -117,7 +117,14 @@ const UNITS: Record<GroupedDType, UnitLayout> = {
 
 /** The grouped layout of a dtype, or null when it has none. */
 export function groupedLayoutOf(dtype: string): GroupedLayout | null {
-  const layouts: Record<string, GroupedLayout> = { Q8_0: "q8_0x16", Q5_0: "q5_0x16", Q4_0: "q4_0x16", Q4_1: "q4_1x16", Q4_K: "q4_kx16", Q6_K: "q6_kx16" };
+  const layouts: Record<string, GroupedLayout> = {
+    Q8_0: "q8_0x16",
+    Q5_0: "q5_0x16",
+    Q4_0: "q4_0x16",
+    Q4_1: "q4_1x16",
+    Q4_K: "q4_kx16",
+    Q6_K: "q6_kx16",
+  };
   return layouts[dtype] ?? null;
 }
 
@@ -127,7 +134,8 @@ function checkSize(dtype: GroupedDType, data: Uint8Array, rows: number, cols: nu
     throw new RangeError(`${what}: invalid ${dtype} shape [${rows}, ${cols}] (columns must be a positive multiple of ${u.values})`);
   }
   const units = cols / u.values;
-  if (data.length !== rows * units * u.bytes) throw new RangeError(`${what}: ${data.length} bytes, a [${rows}, ${cols}] ${dtype} matrix has ${rows * units * u.bytes}`);
+  if (data.length !== rows * units * u.bytes)
+    throw new RangeError(`${what}: ${data.length} bytes, a [${rows}, ${cols}] ${dtype} matrix has ${rows * units * u.bytes}`);
   return units;
 }
 
@@ -136,11 +144,23 @@ function checkSize(dtype: GroupedDType, data: Uint8Array, rows: number, cols: nu
  * groups only), run by run: each run of 1, 2 or 4 bytes stays contiguous in both layouts. Packing
  * ORs the split bytes' halves in, so `packed` must start zeroed.
  */
-function moveUnit(u: UnitLayout, units: number, r: number, b: number, packed: Uint8Array, plain: Uint8Array, at: number, toPacked: boolean): void {
-  const base = (Math.floor(r / GROUP_ROWS) * units + b) * GROUP_ROWS * u.bytes, rr = r % GROUP_ROWS;
-  for (let j = 0; j < u.bytes;) {
+function moveUnit(
+  u: UnitLayout,
+  units: number,
+  r: number,
+  b: number,
+  packed: Uint8Array,
+  plain: Uint8Array,
+  at: number,
+  toPacked: boolean,
+): void {
+  const base = (Math.floor(r / GROUP_ROWS) * units + b) * GROUP_ROWS * u.bytes,
+    rr = r % GROUP_ROWS;
+  for (let j = 0; j < u.bytes; ) {
     if (u.nibbles && j >= u.nibbles.from && j < u.nibbles.to) {
-      const shift = 4 * (rr & 1), lo = base + u.nibbles.offset(rr, j, 0), hi = base + u.nibbles.offset(rr, j, 1);
+      const shift = 4 * (rr & 1),
+        lo = base + u.nibbles.offset(rr, j, 0),
+        hi = base + u.nibbles.offset(rr, j, 1);
       if (toPacked) {
         packed[lo] = packed[lo]! | ((plain[at + j]! & 0xf) << shift);
         packed[hi] = packed[hi]! | ((plain[at + j]! >> 4) << shift);
@@ -150,7 +170,8 @@ function moveUnit(u: UnitLayout, units: number, r: number, b: number, packed: Ui
       j++;
       continue;
     }
-    const o = base + u.offset(rr, j), len = u.run(j);
+    const o = base + u.offset(rr, j),
+      len = u.run(j);
     for (let t = 0; t < len; t++) {
       if (toPacked) packed[o + t] = plain[at + j + t]!;
       else plain[at + j + t] = packed[o + t]!;
@@ -174,7 +195,8 @@ export function packRowGroups(dtype: GroupedDType, data: Uint8Array, rows: numbe
 export function unpackGroupedRow(dtype: GroupedDType, data: Uint8Array, rows: number, cols: number, row: number, out: Uint8Array): void {
   const units = checkSize(dtype, data, rows, cols, "unpackGroupedRow");
   if (!Number.isInteger(row) || row < 0 || row >= rows) throw new RangeError(`unpackGroupedRow: row ${row} is out of range [0, ${rows})`);
-  const u = UNITS[dtype], rb = units * u.bytes;
+  const u = UNITS[dtype],
+    rb = units * u.bytes;
   if (row >= rows - (rows % GROUP_ROWS)) {
     out.set(data.subarray(row * rb, (row + 1) * rb));
     return;
@@ -186,12 +208,22 @@ export function unpackGroupedRow(dtype: GroupedDType, data: Uint8Array, rows: nu
  * out (m × rows) = x (m × cols) · Wᵀ with W packed: the js fallback (when the native kernel
  * is not in use), one group of rows unpacked at a time into the plain js matmul.
  */
-export function matmulGroupedJs(dtype: GroupedDType, x: Float32Array, m: number, cols: number, data: Uint8Array, rows: number, out: Float32Array): void {
+export function matmulGroupedJs(
+  dtype: GroupedDType,
+  x: Float32Array,
+  m: number,
+  cols: number,
+  data: Uint8Array,
+  rows: number,
+  out: Float32Array,
+): void {
   checkSize(dtype, data, rows, cols, "matmulGroupedJs");
-  if (!Number.isSafeInteger(m) || m < 0 || x.length < m * cols) throw new RangeError(`matmulGroupedJs: x has ${x.length} values, m × k = ${m * cols}`);
+  if (!Number.isSafeInteger(m) || m < 0 || x.length < m * cols)
+    throw new RangeError(`matmulGroupedJs: x has ${x.length} values, m × k = ${m * cols}`);
   if (out.length < m * rows) throw new RangeError(`matmulGroupedJs: out has ${out.length} values, m × n = ${m * rows}`);
   const rb = rowBytes(dtype, cols);
-  const plain = new Uint8Array(GROUP_ROWS * rb), part = new Float32Array(m * GROUP_ROWS);
+  const plain = new Uint8Array(GROUP_ROWS * rb),
+    part = new Float32Array(m * GROUP_ROWS);
   for (let r0 = 0; r0 < rows; r0 += GROUP_ROWS) {
     const n = Math.min(GROUP_ROWS, rows - r0);
     for (let r = 0; r < n; r++) unpackGroupedRow(dtype, data, rows, cols, r0 + r, plain.subarray(r * rb, (r + 1) * rb));

@@ -43,7 +43,11 @@ export function helpText(command: string, summary: string, specs: OptionSpecs, p
  * Unknown options and missing values raise UsageError with the option's name.
  */
 export function parseOptions(
-  command: string, summary: string, argv: string[], specs: OptionSpecs, positionals = "",
+  command: string,
+  summary: string,
+  argv: string[],
+  specs: OptionSpecs,
+  positionals = "",
 ): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } | null {
   if (argv.includes("--help") || argv.includes("-h")) {
     console.log(helpText(command, summary, specs, positionals));
@@ -51,7 +55,12 @@ export function parseOptions(
   }
   const options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean; default?: string | boolean }> = {};
   for (const [name, s] of Object.entries(specs)) {
-    options[name] = { type: s.type, ...(s.short ? { short: s.short } : {}), ...(s.multiple ? { multiple: true } : {}), ...(s.default !== undefined ? { default: s.default } : {}) };
+    options[name] = {
+      type: s.type,
+      ...(s.short ? { short: s.short } : {}),
+      ...(s.multiple ? { multiple: true } : {}),
+      ...(s.default !== undefined ? { default: s.default } : {}),
+    };
   }
   let r: ReturnType<typeof parseArgs>;
   try {
@@ -111,11 +120,16 @@ function editDistance(a: string, b: string): number {
 }
 
 /** Reads a numeric option, checking it is a finite number within [min, max]. */
-export function numberOption(values: Record<string, unknown>, name: string, opts: { min?: number; max?: number; integer?: boolean } = {}): number | undefined {
+export function numberOption(
+  values: Record<string, unknown>,
+  name: string,
+  opts: { min?: number; max?: number; integer?: boolean } = {},
+): number | undefined {
   const raw = values[name];
   if (raw === undefined) return undefined;
   const v = Number(raw);
-  if (typeof raw !== "string" || raw.trim() === "" || !Number.isFinite(v)) throw new UsageError(`--${name}: expected a number, got '${String(raw)}'`);
+  if (typeof raw !== "string" || raw.trim() === "" || !Number.isFinite(v))
+    throw new UsageError(`--${name}: expected a number, got '${String(raw)}'`);
   if (opts.integer && !Number.isInteger(v)) throw new UsageError(`--${name}: expected an integer, got '${raw}'`);
   if (opts.min !== undefined && v < opts.min) throw new UsageError(`--${name}: must be >= ${opts.min}, got ${v}`);
   if (opts.max !== undefined && v > opts.max) throw new UsageError(`--${name}: must be <= ${opts.max}, got ${v}`);
@@ -133,7 +147,9 @@ export async function runCommand(command: string, body: () => Promise<number> | 
     return await body();
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`tsgpt ${command}: ${err.message.replace(new RegExp(`^${command}: `), "")}\nRun 'tsgpt ${command} --help' for the options.`);
+      console.error(
+        `tsgpt ${command}: ${err.message.replace(new RegExp(`^${command}: `), "")}\nRun 'tsgpt ${command} --help' for the options.`,
+      );
       return 2;
     }
     if ((err as Error).name === "AbortError") {

@@ -14,7 +14,11 @@ import { MODEL_SPECS, loadGenerator, modelFlag, templateFromFlags } from "./mode
 
 const SPECS: OptionSpecs = {
   ...MODEL_SPECS,
-  template: { type: "string", arg: "NAME", help: `prompt template: ${Object.keys(TEMPLATES).join(" | ")} (default: from the checkpoint's chat_template)` },
+  template: {
+    type: "string",
+    arg: "NAME",
+    help: `prompt template: ${Object.keys(TEMPLATES).join(" | ")} (default: from the checkpoint's chat_template)`,
+  },
   system: { type: "string", arg: "TEXT", help: "system prompt" },
   ...SAMPLING_SPECS,
   explain: { type: "boolean", help: "for each token of a reply, print the top candidates and which filter removed each (stderr)" },
@@ -38,11 +42,16 @@ async function runOrThrow(argv: string[]): Promise<number> {
   const named = typeof v.template === "string" ? templateFromFlags(v) : undefined; // a bad name fails before loading
   const explainTop = numberOption(v, "explain-top", { min: 1, max: 100, integer: true })!;
   const verbose = v.verbose === true;
-  const log = (line: string) => { if (verbose) process.stderr.write(`${line}\n`); };
+  const log = (line: string) => {
+    if (verbose) process.stderr.write(`${line}\n`);
+  };
 
   const gen = await loadGenerator(v);
   const template = named ?? templateFromFlags(v, gen.tokenizer);
-  if (!template) throw new UsageError(`--template is required: the checkpoint declares no chat_template (built-in: ${Object.keys(TEMPLATES).join(", ")})`);
+  if (!template)
+    throw new UsageError(
+      `--template is required: the checkpoint declares no chat_template (built-in: ${Object.keys(TEMPLATES).join(", ")})`,
+    );
   const base = mergeOptions(gen, { ...flags, stop: [...template.stop, ...(flags.stop ?? [])] });
   const resolved = resolveGenerateOptions(base);
   base.seed = resolved.seed;
@@ -55,8 +64,14 @@ async function runOrThrow(argv: string[]): Promise<number> {
   let reply: AbortController | null = null; // set while the model is writing
   let exitArmed = false;
   const onInterrupt = () => {
-    if (reply) { reply.abort(); return; }
-    if (exitArmed) { rl.close(); return; }
+    if (reply) {
+      reply.abort();
+      return;
+    }
+    if (exitArmed) {
+      rl.close();
+      return;
+    }
     exitArmed = true;
     process.stdout.write("\n(press Ctrl-C again to exit)\n> ");
   };
@@ -80,16 +95,20 @@ async function runOrThrow(argv: string[]): Promise<number> {
         continue;
       }
       history.push({ role: "user", content: text });
-      const ids = fitToContext(history, (msgs) => encodeChat(tokenizer, template!, msgs), gen.model.dims.context - (base.maxNewTokens ?? 256));
+      const ids = fitToContext(
+        history,
+        (msgs) => encodeChat(tokenizer, template!, msgs),
+        gen.model.dims.context - (base.maxNewTokens ?? 256),
+      );
       reply = new AbortController();
       let answer = "";
       try {
         const explain = v.explain === true ? explainer(gen, ids, base, explainTop) : undefined;
         const onToken = explain
           ? (e: Parameters<typeof explain.onToken>[0]) => {
-            explain.onToken(e);
-            process.stderr.write(`\n${formatExplained(explain.steps.at(-1)!, (id) => JSON.stringify(tokenizer.decode([id])))}\n`);
-          }
+              explain.onToken(e);
+              process.stderr.write(`\n${formatExplained(explain.steps.at(-1)!, (id) => JSON.stringify(tokenizer.decode([id])))}\n`);
+            }
           : undefined;
         const s = gen.stream(ids, { ...base, signal: reply.signal, onInfo: log, ...(onToken ? { onToken } : {}) });
         for await (const piece of s) {
@@ -124,11 +143,17 @@ class LineQueue {
 
   constructor(rl: Interface) {
     rl.on("line", (line) => {
-      if (this.waiting) { this.waiting(line); this.waiting = null; } else this.queued.push(line);
+      if (this.waiting) {
+        this.waiting(line);
+        this.waiting = null;
+      } else this.queued.push(line);
     });
     rl.on("close", () => {
       this.closed = true;
-      if (this.waiting) { this.waiting(null); this.waiting = null; }
+      if (this.waiting) {
+        this.waiting(null);
+        this.waiting = null;
+      }
     });
   }
 
@@ -137,7 +162,9 @@ class LineQueue {
     const line = this.queued.shift();
     if (line !== undefined) return Promise.resolve(line);
     if (this.closed) return Promise.resolve(null);
-    return new Promise((resolve) => { this.waiting = resolve; });
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
   }
 }
 
@@ -150,7 +177,9 @@ function fitToContext(history: ChatMessage[], encode: (m: ChatMessage[]) => numb
   while (ids.length > budget) {
     const first = history[0]?.role === "system" ? 1 : 0;
     if (history.length - first <= 1) {
-      throw new Error(`the message is ${ids.length} tokens long, more than the ${budget} the context leaves for it (lower --max-new-tokens?)`);
+      throw new Error(
+        `the message is ${ids.length} tokens long, more than the ${budget} the context leaves for it (lower --max-new-tokens?)`,
+      );
     }
     history.splice(first, 2); // one user message and its answer
     ids = encode(history);

@@ -18,7 +18,11 @@ const SPECS: OptionSpecs = {
   out: { type: "string", arg: "PATH", help: "where to write (a directory for hf, a file otherwise)" },
   output: { type: "string", aliasOf: "out", help: "" },
   to: { type: "string", arg: "FORMAT", help: "hf, gguf or llama2c" },
-  dtype: { type: "string", arg: "DTYPE", help: "f32, f16 or bf16 for the weights (default: keep; llama2c is always f32); q8_0, q6_k, q5_0, q4_1, q4_0 or q4_k with --to gguf (as tsgpt quantize)" },
+  dtype: {
+    type: "string",
+    arg: "DTYPE",
+    help: "f32, f16 or bf16 for the weights (default: keep; llama2c is always f32); q8_0, q6_k, q5_0, q4_1, q4_0 or q4_k with --to gguf (as tsgpt quantize)",
+  },
   force: { type: "boolean", help: "overwrite an existing output" },
 };
 
@@ -65,6 +69,8 @@ function runOrThrow(argv: string[]): number {
   const ck = quant ? quantizeCheckpoint(loaded, quant) : loaded;
   saveCheckpointSync(output, ck, format, dtype ? { dtype } : {});
   const shown = dtype ?? quant;
-  console.log(`wrote ${output} (${format}${shown ? `, ${shown}` : ""}, ${parameterCount(ck).toLocaleString("en-US")} parameters) from ${ck.source.format} ${input}`);
+  console.log(
+    `wrote ${output} (${format}${shown ? `, ${shown}` : ""}, ${parameterCount(ck).toLocaleString("en-US")} parameters) from ${ck.source.format} ${input}`,
+  );
   return 0;
 }

@@ -26,12 +26,21 @@ import type { PlannedDType } from "../quant/checkpoint.js";
 const SPECS: OptionSpecs = {
   model: { type: "string", arg: "PATH", help: "checkpoint: Hugging Face directory, llama2.c .bin or GGUF (quantized too)" },
   data: { type: "string", arg: "FILE", help: "UTF-8 text to score (a directory: all its files)" },
-  tokenizer: { type: "string", arg: "PATH", help: "SentencePiece .model or tokenizer.json (default: the checkpoint's, or the GGUF's own vocabulary)" },
+  tokenizer: {
+    type: "string",
+    arg: "PATH",
+    help: "SentencePiece .model or tokenizer.json (default: the checkpoint's, or the GGUF's own vocabulary)",
+  },
   context: { type: "string", arg: "N", help: "window length (default: the model's context)" },
   "batch-size": { type: "string", arg: "N", help: "windows per forward pass, float checkpoints (default: 8)" },
   "max-tokens": { type: "string", arg: "N", help: "score at most N tokens of the text (default: all)" },
   quantize: { type: "string", arg: "LIST", help: "also quantize to these dtypes (q8_0,q6_k,q5_0,q4_1,q4_0,q4_k,q8_row) and print a table" },
-  "output-type": { type: "string", arg: "TYPE", help: "with --quantize: output head dtype, as in tsgpt quantize (auto, same, q8_0, q6_k, q5_0, q4_1, q4_0, q4_k, f16, f32)", default: "auto" },
+  "output-type": {
+    type: "string",
+    arg: "TYPE",
+    help: "with --quantize: output head dtype, as in tsgpt quantize (auto, same, q8_0, q6_k, q5_0, q4_1, q4_0, q4_k, f16, f32)",
+    default: "auto",
+  },
   json: { type: "boolean", help: 'print JSON: {"loss", "perplexity", "tokens"} (with --quantize: {"rows": [...]})' },
 };
 
@@ -61,7 +70,13 @@ export function run(argv: string[]): Promise<number> {
       if (windows.length === 0) throw new Error(`${v.data}: the text has fewer than 2 tokens; at least 2 are needed to measure a loss`);
       const tokens = windows.reduce((s, w) => s + w.length - 1, 0);
       if (dtypes.length > 0) {
-        printTable(evaluateQuantization(ckpt, windows, dtypes, { output }), tokens, context, v.json === true, (performance.now() - start) / 1000);
+        printTable(
+          evaluateQuantization(ckpt, windows, dtypes, { output }),
+          tokens,
+          context,
+          v.json === true,
+          (performance.now() - start) / 1000,
+        );
         return 0;
       }
       const r = perplexity(model, windows);
@@ -84,9 +99,13 @@ export function run(argv: string[]): Promise<number> {
 /** "q8_0,q4_k" → ["Q8_0", "Q4_K"], with a usage error naming a bad entry. */
 function parseDTypes(list: string): QuantDType[] {
   const out: QuantDType[] = [];
-  for (const raw of list.split(",").map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of list
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const dt = raw.toUpperCase();
-    if (!isQuantDType(dt)) throw new UsageError(`--quantize: unknown dtype '${raw}' (expected q8_0, q6_k, q5_0, q4_1, q4_0, q4_k or q8_row)`);
+    if (!isQuantDType(dt))
+      throw new UsageError(`--quantize: unknown dtype '${raw}' (expected q8_0, q6_k, q5_0, q4_1, q4_0, q4_k or q8_row)`);
     if (!out.includes(dt)) out.push(dt);
   }
   if (out.length === 0) throw new UsageError("--quantize needs at least one dtype, e.g. q8_0,q4_0,q4_k");
@@ -115,14 +134,22 @@ function printResult(loss: number, ppl: number, tokens: number, context: number,
   if (json) {
     process.stdout.write(JSON.stringify({ loss, perplexity: ppl, tokens, context }) + "\n");
   } else {
-    process.stdout.write(`loss ${loss.toFixed(4)}  perplexity ${ppl.toFixed(3)}  (${tokens} tokens, context ${context}, ${seconds.toFixed(1)} s)\n`);
+    process.stdout.write(
+      `loss ${loss.toFixed(4)}  perplexity ${ppl.toFixed(3)}  (${tokens} tokens, context ${context}, ${seconds.toFixed(1)} s)\n`,
+    );
   }
 }
 
 function printTable(rows: QuantizationEvalRow[], tokens: number, context: number, json: boolean, seconds: number): void {
   const base = rows[0]!;
   if (json) {
-    process.stdout.write(JSON.stringify({ tokens, context, rows: rows.map((r) => ({ dtype: r.dtype, loss: r.nll, perplexity: r.perplexity, weightBytes: r.weightBytes })) }) + "\n");
+    process.stdout.write(
+      JSON.stringify({
+        tokens,
+        context,
+        rows: rows.map((r) => ({ dtype: r.dtype, loss: r.nll, perplexity: r.perplexity, weightBytes: r.weightBytes })),
+      }) + "\n",
+    );
     return;
   }
   const lines = [
@@ -130,7 +157,8 @@ function printTable(rows: QuantizationEvalRow[], tokens: number, context: number
     "| dtype | loss | perplexity | vs F32 | weights | size vs F32 |",
     "| --- | ---: | ---: | ---: | ---: | ---: |",
     ...rows.map((r) => {
-      const delta = r === base ? "" : `${r.perplexity >= base.perplexity ? "+" : ""}${((r.perplexity / base.perplexity - 1) * 100).toFixed(2)} %`;
+      const delta =
+        r === base ? "" : `${r.perplexity >= base.perplexity ? "+" : ""}${((r.perplexity / base.perplexity - 1) * 100).toFixed(2)} %`;
       return `| ${r.dtype} | ${r.nll.toFixed(4)} | ${r.perplexity.toFixed(3)} | ${delta} | ${(r.weightBytes / 2 ** 20).toFixed(2)} MiB | ${(r.weightBytes / base.weightBytes).toFixed(3)} |`;
     }),
   ];

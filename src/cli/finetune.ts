@@ -25,7 +25,11 @@ const SPECS: OptionSpecs = {
   "lora-r": { type: "string", arg: "R", help: "LoRA rank", default: "8" },
   "lora-alpha": { type: "string", arg: "A", help: "LoRA alpha (the update is scaled by alpha / r)", default: "16" },
   "lora-dropout": { type: "string", arg: "P", help: "dropout on the LoRA input", default: "0.05" },
-  target: { type: "string", arg: "LIST", help: "comma-separated modules (q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj; c_attn,c_proj,c_fc) (default: q_proj,v_proj for Llama, c_attn for GPT-2)" },
+  target: {
+    type: "string",
+    arg: "LIST",
+    help: "comma-separated modules (q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj; c_attn,c_proj,c_fc) (default: q_proj,v_proj for Llama, c_attn for GPT-2)",
+  },
   steps: { type: "string", arg: "N", help: "optimizer steps", default: "200" },
   lr: { type: "string", arg: "LR", help: "peak learning rate (warmup, then cosine to lr/10)", default: "2e-4" },
   "warmup-steps": { type: "string", arg: "N", help: "linear warmup steps (default: steps/10, at most 100)" },
@@ -52,7 +56,9 @@ function argsFromFlags(v: Record<string, unknown>): FinetuneArgs {
   const contextFlag = numberOption(v, "context", { min: 2, integer: true });
   const settings: TrainSettings = {
     ...DEFAULT_SETTINGS,
-    steps, lr, minLr: lr / 10,
+    steps,
+    lr,
+    minLr: lr / 10,
     warmupSteps: numberOption(v, "warmup-steps", { min: 0, integer: true }) ?? Math.min(100, Math.floor(steps / 10)),
     batchSize: numberOption(v, "batch-size", { min: 1, integer: true })!,
     gradAccum: numberOption(v, "grad-accum", { min: 1, integer: true })!,
@@ -74,7 +80,13 @@ function argsFromFlags(v: Record<string, unknown>): FinetuneArgs {
     r: numberOption(v, "lora-r", { min: 1, integer: true })!,
     alpha: numberOption(v, "lora-alpha", {})!,
     dropout: numberOption(v, "lora-dropout", { min: 0, max: 0.99 })!,
-    targets: typeof v.target === "string" ? v.target.split(",").map((s) => s.trim()).filter((s) => s !== "") : [],
+    targets:
+      typeof v.target === "string"
+        ? v.target
+            .split(",")
+            .map((s) => s.trim())
+            .filter((s) => s !== "")
+        : [],
     settings,
   };
 }

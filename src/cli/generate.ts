@@ -18,14 +18,27 @@ export const SAMPLING_SPECS: OptionSpecs = {
   "top-p": { type: "string", arg: "P", help: "nucleus sampling threshold, 1 = off (default: 0.95)" },
   "min-p": { type: "string", arg: "P", help: "drop tokens below P × the best probability, 0 = off (default: 0)" },
   "repetition-penalty": { type: "string", arg: "R", help: "penalty for tokens already seen, 1 = off (default: 1.0)" },
-  "frequency-penalty": { type: "string", arg: "F", help: "subtract F × (times a token was generated) from its logit, 0 = off (default: 0)" },
+  "frequency-penalty": {
+    type: "string",
+    arg: "F",
+    help: "subtract F × (times a token was generated) from its logit, 0 = off (default: 0)",
+  },
   "presence-penalty": { type: "string", arg: "F", help: "subtract F from the logit of every token generated so far, 0 = off (default: 0)" },
   seed: { type: "string", arg: "N", help: "sampler seed (default: random, printed with --verbose)" },
   stop: { type: "string", arg: "STR", help: "stop when the text contains STR (repeatable)", multiple: true },
 };
 
 /** The command line's defaults, under the checkpoint's and the flags'. */
-export const CLI_DEFAULTS: GenerateOptions = { maxNewTokens: 256, temperature: 0.8, topK: 40, topP: 0.95, minP: 0, repetitionPenalty: 1, frequencyPenalty: 0, presencePenalty: 0 };
+export const CLI_DEFAULTS: GenerateOptions = {
+  maxNewTokens: 256,
+  temperature: 0.8,
+  topK: 40,
+  topP: 0.95,
+  minP: 0,
+  repetitionPenalty: 1,
+  frequencyPenalty: 0,
+  presencePenalty: 0,
+};
 
 /** GenerateOptions from the sampling flags that were given (absent flags stay undefined). */
 export function samplingFromFlags(v: Record<string, unknown>): GenerateOptions {
@@ -65,7 +78,10 @@ const SPECS: OptionSpecs = {
   ...SAMPLING_SPECS,
   "top-logprobs": { type: "string", arg: "N", help: "with --json: the N most likely alternatives per token (default: 0)" },
   "ignore-eos": { type: "boolean", help: "keep generating past the end-of-text token (until --max-new-tokens or a stop string)" },
-  explain: { type: "boolean", help: "for each token, print the top candidates: probability before/after temperature, used for the draw, and which filter removed each (stderr; with --json: as \"explain\")" },
+  explain: {
+    type: "boolean",
+    help: 'for each token, print the top candidates: probability before/after temperature, used for the draw, and which filter removed each (stderr; with --json: as "explain")',
+  },
   "explain-top": { type: "string", arg: "N", help: "candidates shown per token with --explain", default: "5" },
   json: { type: "boolean", help: 'print one JSON object at the end: {"text", "tokens", "logprobs", ...}' },
   verbose: { type: "boolean", help: "print the effective settings, the KV cache size and the speed (stderr)" },
@@ -86,21 +102,32 @@ async function runOrThrow(argv: string[]): Promise<number> {
   if (typeof v.prompt !== "string") throw new UsageError("--prompt is required");
   const flags = samplingFromFlags(v);
   const topLogprobs = numberOption(v, "top-logprobs", { min: 0, integer: true });
-  if (topLogprobs && v.json !== true) throw new UsageError("--top-logprobs is reported in the JSON output: add --json (or use --explain to see the candidates as text)");
+  if (topLogprobs && v.json !== true)
+    throw new UsageError("--top-logprobs is reported in the JSON output: add --json (or use --explain to see the candidates as text)");
   const explainTop = numberOption(v, "explain-top", { min: 1, max: 100, integer: true })!;
   const verbose = v.verbose === true;
-  const log = (line: string) => { if (verbose) process.stderr.write(`${line}\n`); };
+  const log = (line: string) => {
+    if (verbose) process.stderr.write(`${line}\n`);
+  };
 
   const t0 = performance.now();
   const gen = await loadGenerator(v);
   const d = gen.model.dims;
-  log(`model: ${model} (${d.arch}, ${d.layers} layers, hidden ${d.hidden}, vocab ${d.vocabSize}, context ${d.context}), loaded in ${(performance.now() - t0).toFixed(0)} ms`);
+  log(
+    `model: ${model} (${d.arch}, ${d.layers} layers, hidden ${d.hidden}, vocab ${d.vocabSize}, context ${d.context}), loaded in ${(performance.now() - t0).toFixed(0)} ms`,
+  );
 
   const ac = new AbortController();
   const onSigint = () => ac.abort();
   process.once("SIGINT", onSigint);
   try {
-    const options = mergeOptions(gen, { ...flags, topLogprobs, signal: ac.signal, onInfo: log, ...(v["ignore-eos"] === true ? { eosTokenId: [] } : {}) });
+    const options = mergeOptions(gen, {
+      ...flags,
+      topLogprobs,
+      signal: ac.signal,
+      onInfo: log,
+      ...(v["ignore-eos"] === true ? { eosTokenId: [] } : {}),
+    });
     const resolved = resolveGenerateOptions(options);
     options.seed = resolved.seed; // show and use the same seed
     const explain = v.explain === true ? explainer(gen, v.prompt, options, explainTop) : undefined;
@@ -119,14 +146,23 @@ async function runOrThrow(argv: string[]): Promise<number> {
     const r = await s.result;
     const seconds = (performance.now() - start) / 1000;
     if (v.json) {
-      process.stdout.write(JSON.stringify({
-        text: r.text, tokens: r.tokens, logprobs: r.logprobs, finishReason: r.finishReason, promptTokens: r.promptTokens, seed: r.seed,
-        ...(explain ? { explain: explain.steps } : {}),
-      }) + "\n");
+      process.stdout.write(
+        JSON.stringify({
+          text: r.text,
+          tokens: r.tokens,
+          logprobs: r.logprobs,
+          finishReason: r.finishReason,
+          promptTokens: r.promptTokens,
+          seed: r.seed,
+          ...(explain ? { explain: explain.steps } : {}),
+        }) + "\n",
+      );
     } else {
       process.stdout.write("\n");
     }
-    log(`${r.tokens.length} tokens in ${seconds.toFixed(2)} s (${(r.tokens.length / Math.max(seconds, 1e-9)).toFixed(1)} tokens/s), finished by ${r.finishReason}`);
+    log(
+      `${r.tokens.length} tokens in ${seconds.toFixed(2)} s (${(r.tokens.length / Math.max(seconds, 1e-9)).toFixed(1)} tokens/s), finished by ${r.finishReason}`,
+    );
     return 0;
   } finally {
     process.removeListener("SIGINT", onSigint);

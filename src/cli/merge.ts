@@ -30,7 +30,8 @@ export function run(argv: string[]): Promise<number> {
       if (typeof v[name] !== "string" || v[name] === "") throw new UsageError(`--${name} is required`);
     }
     const dtype = String(v.dtype).toUpperCase();
-    if (dtype !== "F32" && dtype !== "F16" && dtype !== "BF16") throw new UsageError(`--dtype: expected F32, F16 or BF16, got '${v.dtype}'`);
+    if (dtype !== "F32" && dtype !== "F16" && dtype !== "BF16")
+      throw new UsageError(`--dtype: expected F32, F16 or BF16, got '${v.dtype}'`);
     refuseOverInputs(v.out as string, "--out", { "--model": v.model as string, "--adapter": v.adapter as string });
     refuseExisting(v.out as string, "--out", v.force === true);
     const base = loadCheckpointSync(resolve(v.model as string));

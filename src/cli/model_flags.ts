@@ -7,7 +7,11 @@ import { getTemplate, templateForCheckpoint, type PromptTemplate } from "../gene
 export const MODEL_SPECS: OptionSpecs = {
   model: { type: "string", arg: "PATH", help: "checkpoint: Hugging Face directory, llama2.c .bin or GGUF" },
   adapter: { type: "string", arg: "DIR", help: "PEFT LoRA adapter directory, merged into the weights at load" },
-  tokenizer: { type: "string", arg: "PATH", help: "SentencePiece .model, tokenizer.json or a folder with one (default: the one beside the checkpoint)" },
+  tokenizer: {
+    type: "string",
+    arg: "PATH",
+    help: "SentencePiece .model, tokenizer.json or a folder with one (default: the one beside the checkpoint)",
+  },
 };
 
 /** The --model path; a UsageError when it is missing. */

@@ -21,7 +21,9 @@ const SPECS: OptionSpecs = {
   out: { type: "string", arg: "PATH", help: "the GGUF file to write" },
   embeddings: { type: "string", arg: "TYPE", help: "token embedding dtype: same, f16 or f32", default: "same" },
   "output-type": {
-    type: "string", arg: "TYPE", default: "auto",
+    type: "string",
+    arg: "TYPE",
+    default: "auto",
     help: "output head dtype (lm_head, or the tied embedding): auto (llama.cpp's rule: q6_k, or q8_0 for --dtype q8_0 or rows not a multiple of 256), same (as --dtype, llama-quantize --pure), or q8_0, q6_k, q5_0, q4_1, q4_0, q4_k, f16, f32",
   },
   output: { type: "string", aliasOf: "out", help: "" },

@@ -12,20 +12,29 @@ import { MODEL_SPECS, loadGenerator, modelFlag, templateFromFlags } from "./mode
 
 const SPECS: OptionSpecs = {
   ...MODEL_SPECS,
-  template: { type: "string", arg: "NAME", help: `chat template: ${Object.keys(TEMPLATES).join(" | ")} (default: from the checkpoint's chat_template; none: chat is refused)` },
+  template: {
+    type: "string",
+    arg: "NAME",
+    help: `chat template: ${Object.keys(TEMPLATES).join(" | ")} (default: from the checkpoint's chat_template; none: chat is refused)`,
+  },
   "model-name": { type: "string", arg: "NAME", help: "model id in the API (default: the checkpoint's file or folder name)" },
   host: { type: "string", arg: "HOST", help: "address to listen on", default: "127.0.0.1" },
   port: { type: "string", arg: "PORT", help: "port to listen on (0: any free port)", default: "8080" },
   concurrency: { type: "string", arg: "N", help: "generations running at once", default: "1" },
   "max-queue": { type: "string", arg: "N", help: "requests waiting at most; more get HTTP 429", default: "16" },
   "max-tokens": { type: "string", arg: "N", help: "largest max_tokens a request may ask (default: the model's context)" },
-  "allowed-hosts": { type: "string", arg: "NAMES", help: "comma-separated host names accepted in the Host header besides IP addresses and localhost ('*': any)" },
+  "allowed-hosts": {
+    type: "string",
+    arg: "NAMES",
+    help: "comma-separated host names accepted in the Host header besides IP addresses and localhost ('*': any)",
+  },
   cors: { type: "string", arg: "ORIGIN", help: "let browser pages from ORIGIN call the API (CORS); default: none" },
   "write-timeout": { type: "string", arg: "SECONDS", help: "drop a streaming client that has not read for this long", default: "30" },
   verbose: { type: "boolean", help: "log every request and server errors to stderr" },
 };
 
-const SUMMARY = "Serve a checkpoint over HTTP: OpenAI-compatible /v1/completions, /v1/chat/completions, /v1/models, /tokenize, and the playground at /.";
+const SUMMARY =
+  "Serve a checkpoint over HTTP: OpenAI-compatible /v1/completions, /v1/chat/completions, /v1/models, /tokenize, and the playground at /.";
 
 export function run(argv: string[]): Promise<number> {
   return runCommand("serve", () => runOrThrow(argv));
@@ -42,7 +51,13 @@ async function runOrThrow(argv: string[]): Promise<number> {
   const maxQueued = numberOption(v, "max-queue", { min: 0, integer: true })!;
   const maxTokens = numberOption(v, "max-tokens", { min: 1, integer: true });
   const writeTimeoutMs = numberOption(v, "write-timeout", { min: 0.001 })! * 1000;
-  const allowedHosts = typeof v["allowed-hosts"] === "string" ? v["allowed-hosts"].split(",").map((h) => h.trim().toLowerCase()).filter((h) => h !== "") : [];
+  const allowedHosts =
+    typeof v["allowed-hosts"] === "string"
+      ? v["allowed-hosts"]
+          .split(",")
+          .map((h) => h.trim().toLowerCase())
+          .filter((h) => h !== "")
+      : [];
   const cors = typeof v.cors === "string" ? v.cors : undefined;
   const named = typeof v.template === "string" ? templateFromFlags(v) : undefined; // a bad name fails before loading
 
@@ -53,14 +68,21 @@ async function runOrThrow(argv: string[]): Promise<number> {
   const modelName = typeof v["model-name"] === "string" ? v["model-name"] : basename(resolve(model)).replace(/\.(bin|gguf)$/, "");
   const log = v.verbose === true ? (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`) : undefined;
   const handle = createServer({
-    generator, modelName, template, concurrency, maxQueued, log, allowedHosts, cors,
+    generator,
+    modelName,
+    template,
+    concurrency,
+    maxQueued,
+    log,
+    allowedHosts,
+    cors,
     limits: { writeTimeoutMs, ...(maxTokens !== undefined ? { maxTokens: Math.min(maxTokens, d.context) } : {}) },
   });
   const url = await handle.listen(port, v.host as string);
   process.stderr.write(
     `model ${modelName} (${d.arch}, ${d.layers} layers, vocab ${d.vocabSize}, context ${d.context}) loaded in ${(performance.now() - t0).toFixed(0)} ms; ` +
-    `chat template: ${template?.name ?? "none (chat requests are refused; pass --template)"}\n` +
-    `playground: ${url}/   API: ${url}/v1   (Ctrl-C stops)\n`,
+      `chat template: ${template?.name ?? "none (chat requests are refused; pass --template)"}\n` +
+      `playground: ${url}/   API: ${url}/v1   (Ctrl-C stops)\n`,
   );
   await new Promise<void>((done) => {
     const stop = () => {

@@ -16,7 +16,11 @@ const SPECS: OptionSpecs = {
   model: { type: "string", arg: "PATH", help: "SentencePiece .model, tokenizer.json (or GPT-2 vocab.json), or a folder with one" },
   text: { type: "string", arg: "TEXT", help: "text to encode" },
   input: { type: "string", arg: "FILE", help: "encode each line of FILE ('-' for stdin)" },
-  jsonl: { type: "string", arg: "FILE", help: "encode {\"text\": ...} lines of FILE ('-' for stdin), streaming; writes {\"ids\", \"pieces\"} per line" },
+  jsonl: {
+    type: "string",
+    arg: "FILE",
+    help: 'encode {"text": ...} lines of FILE (\'-\' for stdin), streaming; writes {"ids", "pieces"} per line',
+  },
   pieces: { type: "boolean", help: "print pieces (the default)" },
   ids: { type: "boolean", help: "print ids; with --decode: the ids to decode (--ids 1,2,3; else one sequence per stdin line)" },
   decode: { type: "boolean", help: "decode ids to text" },
@@ -33,7 +37,8 @@ const DECODE_SPECS: OptionSpecs = {
   ids: { type: "string", arg: "IDS", help: "ids to decode, e.g. 1,2,3 (default: one sequence per line of stdin)" },
 };
 
-const SUMMARY = "Encode text with a SentencePiece model or a tokenizer.json (pieces or ids, one line per input line), decode ids, or describe the model.";
+const SUMMARY =
+  "Encode text with a SentencePiece model or a tokenizer.json (pieces or ids, one line per input line), decode ids, or describe the model.";
 
 export function run(argv: string[]): Promise<number> {
   return runCommand("tokenize", () => runOrThrow(argv));
@@ -48,7 +53,8 @@ async function runOrThrow(argv: string[]): Promise<number> {
   if (typeof v.model !== "string") throw new UsageError("--model is required");
   if (decoding) return decodeCommand(v.model, v.ids as string | undefined);
   if (v.info) {
-    if (v.text !== undefined || v.input !== undefined || v.jsonl !== undefined) throw new UsageError("--info takes no --text, --input or --jsonl");
+    if (v.text !== undefined || v.input !== undefined || v.jsonl !== undefined)
+      throw new UsageError("--info takes no --text, --input or --jsonl");
     return infoCommand(v.model, v.json === true);
   }
   const sources = [v.text, v.input, v.jsonl].filter((s) => s !== undefined).length;
@@ -127,11 +133,15 @@ function jsonlText(line: string, file: string, lineNo: number): string {
     throw new Error(`${file}: line ${lineNo}: not valid JSON (${(err as Error).message}); expected {"text": "..."}`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new Error(`${file}: line ${lineNo}: expected a JSON object {"text": "..."}, got ${Array.isArray(value) ? "an array" : value === null ? "null" : typeof value}`);
+    throw new Error(
+      `${file}: line ${lineNo}: expected a JSON object {"text": "..."}, got ${Array.isArray(value) ? "an array" : value === null ? "null" : typeof value}`,
+    );
   }
   const text = (value as Record<string, unknown>).text;
   if (typeof text !== "string") {
-    throw new Error(`${file}: line ${lineNo}: "text" must be a string, got ${text === undefined ? "no \"text\" field" : text === null ? "null" : typeof text}`);
+    throw new Error(
+      `${file}: line ${lineNo}: "text" must be a string, got ${text === undefined ? 'no "text" field' : text === null ? "null" : typeof text}`,
+    );
   }
   return text;
 }
@@ -175,7 +185,8 @@ function parseIds(text: string, where: string, vocabSize: number): number[] {
   const fields = text.split(/[\s,]+/).filter((f) => f !== "");
   return fields.map((f) => {
     const id = Number(f);
-    if (!/^\d+$/.test(f) || id >= vocabSize) throw new Error(`${where}: '${f}' is not a piece id (expected an integer in [0, ${vocabSize}))`);
+    if (!/^\d+$/.test(f) || id >= vocabSize)
+      throw new Error(`${where}: '${f}' is not a piece id (expected an integer in [0, ${vocabSize}))`);
     return id;
   });
 }
@@ -231,13 +242,15 @@ function infoCommand(modelPath: string, json: boolean): number {
 function hfInfo(tok: Tokenizer, json: boolean): number {
   const special = (id: number) => ({ id, piece: id >= 0 ? tok.idToPiece(id) : null });
   const info = {
-    type: "tokenizer.json", vocabSize: tok.vocabSize,
+    type: "tokenizer.json",
+    vocabSize: tok.vocabSize,
     special: { unk: special(tok.unkId), bos: special(tok.bosId), eos: special(tok.eosId), pad: special(tok.padId) },
   };
   if (json) process.stdout.write(JSON.stringify(info) + "\n");
   else {
     const lines = [`type:       ${info.type}`, `vocab size: ${info.vocabSize}`];
-    for (const [k, v] of Object.entries(info.special)) lines.push(`${k}:${" ".repeat(11 - k.length)}${v.id}${v.piece === null ? "" : ` ${JSON.stringify(v.piece)}`}`);
+    for (const [k, v] of Object.entries(info.special))
+      lines.push(`${k}:${" ".repeat(11 - k.length)}${v.id}${v.piece === null ? "" : ` ${JSON.stringify(v.piece)}`}`);
     process.stdout.write(lines.join("\n") + "\n");
   }
   return 0;

@@ -14,23 +14,51 @@ import { existsNonEmpty, refuseOverInputs } from "./outputs.js";
 import { SentencePieceProcessor, serializeModelProto } from "../tokenizer/index.js";
 import { trainSentencePiece } from "../tokenizer/trainer.js";
 import { writeBytesAtomic } from "../util/atomic_write.js";
-import { configFromJSON, contextLength, createModel, modelFromCheckpoint, modelToCheckpoint, presetConfig, presetNames } from "../models/index.js";
+import {
+  configFromJSON,
+  contextLength,
+  createModel,
+  modelFromCheckpoint,
+  modelToCheckpoint,
+  presetConfig,
+  presetNames,
+} from "../models/index.js";
 import type { CausalLM, ModelConfig } from "../models/index.js";
 import { architectureOf } from "../arch/index.js";
 import { manualSeed } from "../tensor/index.js";
 import { TextGenerator } from "../generate/text_generator.js";
 import {
-  DEFAULT_SETTINGS, DataError, ProgressBar, WindowDataset, charModelProto, fixedWindowBatches,
-  forEachLine, listDataFiles, loadTokenCorpus, loadTrainingCheckpoint, prepareBrownCorpus, sha256File, splitCorpus, train,
+  DEFAULT_SETTINGS,
+  DataError,
+  ProgressBar,
+  WindowDataset,
+  charModelProto,
+  fixedWindowBatches,
+  forEachLine,
+  listDataFiles,
+  loadTokenCorpus,
+  loadTrainingCheckpoint,
+  prepareBrownCorpus,
+  sha256File,
+  splitCorpus,
+  train,
   type TrainSettings,
 } from "../train/index.js";
 
 const SPECS: OptionSpecs = {
-  data: { type: "string", arg: "FILE|DIR", help: "training text (UTF-8); a directory means all its files (default: the Brown corpus; with --resume: the files the run recorded, checked by sha256)" },
+  data: {
+    type: "string",
+    arg: "FILE|DIR",
+    help: "training text (UTF-8); a directory means all its files (default: the Brown corpus; with --resume: the files the run recorded, checked by sha256)",
+  },
   tokenizer: { type: "string", arg: "M.model", help: "SentencePiece model to use (default: train a BPE one on the data)" },
   char: { type: "boolean", help: "character-level vocabulary (stored as a SentencePiece .model)" },
   "vocab-size": { type: "string", arg: "N", help: "vocabulary size of the trained tokenizer (default: 4096)" },
-  arch: { type: "string", arg: "NAME|config.json", help: `model preset (${presetNames().join(", ")}) or a config.json (default: gpt-mini)` },
+  arch: {
+    type: "string",
+    arg: "NAME|config.json",
+    help: `model preset (${presetNames().join(", ")}) or a config.json (default: gpt-mini)`,
+  },
   model: { type: "string", aliasOf: "arch", help: "older spelling, to be removed" },
   steps: { type: "string", arg: "N", help: `optimizer steps (default: ${DEFAULT_SETTINGS.steps})` },
   "batch-size": { type: "string", arg: "N", help: `sequences per micro-batch (default: ${DEFAULT_SETTINGS.batchSize})` },
@@ -42,11 +70,23 @@ const SPECS: OptionSpecs = {
   "weight-decay": { type: "string", arg: "W", help: `AdamW weight decay (default: ${DEFAULT_SETTINGS.weightDecay})` },
   "grad-clip": { type: "string", arg: "N", help: `clip gradients to this global norm, 0 = off (default: ${DEFAULT_SETTINGS.gradClip})` },
   "grad-accum": { type: "string", arg: "N", help: `micro-batches per step (default: ${DEFAULT_SETTINGS.gradAccum})` },
-  "eval-every": { type: "string", arg: "N", help: `validation every N steps, 0 = only at the end (default: ${DEFAULT_SETTINGS.evalEvery})` },
+  "eval-every": {
+    type: "string",
+    arg: "N",
+    help: `validation every N steps, 0 = only at the end (default: ${DEFAULT_SETTINGS.evalEvery})`,
+  },
   "eval-iters": { type: "string", arg: "N", help: `validation batches (default: ${DEFAULT_SETTINGS.evalIters})` },
-  "save-every": { type: "string", arg: "N", help: `checkpoint every N steps, 0 = only at the end (default: ${DEFAULT_SETTINGS.saveEvery})` },
+  "save-every": {
+    type: "string",
+    arg: "N",
+    help: `checkpoint every N steps, 0 = only at the end (default: ${DEFAULT_SETTINGS.saveEvery})`,
+  },
   "keep-last": { type: "string", arg: "N", help: `checkpoint-STEP directories kept, 0 = all (default: ${DEFAULT_SETTINGS.keepLast})` },
-  "log-every": { type: "string", arg: "N", help: `write a log.jsonl training record every N steps (default: ${DEFAULT_SETTINGS.logEvery})` },
+  "log-every": {
+    type: "string",
+    arg: "N",
+    help: `write a log.jsonl training record every N steps (default: ${DEFAULT_SETTINGS.logEvery})`,
+  },
   seed: { type: "string", arg: "N", help: `seed of the weights and the data order (default: ${DEFAULT_SETTINGS.seed})` },
   out: { type: "string", arg: "DIR", help: "run directory: checkpoints, log.jsonl, loss_curve.svg" },
   resume: { type: "string", arg: "DIR", help: "continue from a checkpoint (or a run directory: its last checkpoint)" },
@@ -78,11 +118,16 @@ function resumeData(source: RunSource, v: Record<string, unknown>, statePath: st
   if (typeof v.data === "string") return dataSource(listDataFiles(v.data), source.model);
   const sums = source.dataSha256;
   if (!Array.isArray(sums) || sums.length !== source.dataFiles.length) {
-    throw new UsageError(`${statePath}: settings.source records no checksums for its data files; pass --data with the run's data to resume`);
+    throw new UsageError(
+      `${statePath}: settings.source records no checksums for its data files; pass --data with the run's data to resume`,
+    );
   }
   source.dataFiles.forEach((f, i) => {
     if (!existsSync(f)) throw new Error(`${f}: missing (the data recorded in ${statePath}); pass --data to resume from another copy`);
-    if (sha256File(f) !== sums[i]) throw new Error(`${f}: sha256 differs from the one recorded in ${statePath}: not the data this run trained on (pass --data to use it anyway)`);
+    if (sha256File(f) !== sums[i])
+      throw new Error(
+        `${f}: sha256 differs from the one recorded in ${statePath}: not the data this run trained on (pass --data to use it anyway)`,
+      );
   });
   return source;
 }
@@ -119,7 +164,10 @@ async function runOrThrow(argv: string[]): Promise<number> {
   let sp: SentencePieceProcessor;
   if (typeof v.tokenizer === "string") {
     // A run directory keeps its tokenizer as tokenizer.model, so training takes SentencePiece models only.
-    if (!v.tokenizer.endsWith(".model")) throw new UsageError(`--tokenizer ${v.tokenizer}: train takes a SentencePiece .model (tokenizer.json works with generate, chat, serve, eval, finetune and tokenize)`);
+    if (!v.tokenizer.endsWith(".model"))
+      throw new UsageError(
+        `--tokenizer ${v.tokenizer}: train takes a SentencePiece .model (tokenizer.json works with generate, chat, serve, eval, finetune and tokenize)`,
+      );
     sp = SentencePieceProcessor.load(v.tokenizer);
     writeBytesAtomic(tokenizerPath, sp.serialize());
   } else if (v.char === true) {
@@ -143,14 +191,24 @@ async function runOrThrow(argv: string[]): Promise<number> {
   }
   manualSeed(settings.seed);
   const model = createModel(config, { seed: settings.seed });
-  return trainAndReport({ out, sp, tokenizerPath, model, settings, source: dataSource(dataFiles, modelArg), say, sampleTokens: sampleTokens(v) });
+  return trainAndReport({
+    out,
+    sp,
+    tokenizerPath,
+    model,
+    settings,
+    source: dataSource(dataFiles, modelArg),
+    say,
+    sampleTokens: sampleTokens(v),
+  });
 }
 
 /** --resume: settings, data and tokenizer come from the checkpoint; flags given now override the settings. */
 async function resumeRun(v: Record<string, unknown>): Promise<number> {
   const loaded = loadTrainingCheckpoint(v.resume as string);
   const saved = loaded.state.settings as unknown as TrainSettings & { source?: RunSource };
-  if (!saved.source || !Array.isArray(saved.source.dataFiles)) throw new Error(`${loaded.dir}/trainer_state.json: settings.source: missing (the data this run trained on)`);
+  if (!saved.source || !Array.isArray(saved.source.dataFiles))
+    throw new Error(`${loaded.dir}/trainer_state.json: settings.source: missing (the data this run trained on)`);
   const source = resumeData(saved.source, v, join(loaded.dir, "trainer_state.json"));
   const out = resolve(typeof v.out === "string" ? v.out : dirname(loaded.dir));
   const say = (s: string) => process.stderr.write(`${s}\n`);
@@ -158,7 +216,8 @@ async function resumeRun(v: Record<string, unknown>): Promise<number> {
   const ckptTokenizer = join(loaded.dir, "tokenizer.model");
   if (!existsSync(ckptTokenizer)) throw new Error(`${ckptTokenizer}: missing (the checkpoint's tokenizer)`);
   mkdirSync(out, { recursive: true });
-  if (!existsSync(tokenizerPath) || !readFileSync(tokenizerPath).equals(readFileSync(ckptTokenizer))) copyFileSync(ckptTokenizer, tokenizerPath);
+  if (!existsSync(tokenizerPath) || !readFileSync(tokenizerPath).equals(readFileSync(ckptTokenizer)))
+    copyFileSync(ckptTokenizer, tokenizerPath);
   const sp = SentencePieceProcessor.load(tokenizerPath);
   const { source: _drop, ...base } = saved;
   const settings = settingsFromFlags(v, base as TrainSettings);
@@ -190,20 +249,38 @@ async function trainAndReport(c: RunContext): Promise<number> {
   const { train: trainIds, val: valIds } = splitCorpus(corpus.ids, 0.1);
   const need = s.contextLength + 1;
   if (trainIds.length < need || valIds.length < need) {
-    throw new DataError(c.source.dataFiles.join(", "), `too short: ${corpus.ids.length} tokens; training needs at least ${need} (context + 1) in each of the train (90%) and validation (10%) parts — use a longer text or a smaller --context`);
+    throw new DataError(
+      c.source.dataFiles.join(", "),
+      `too short: ${corpus.ids.length} tokens; training needs at least ${need} (context + 1) in each of the train (90%) and validation (10%) parts — use a longer text or a smaller --context`,
+    );
   }
   const trainData = new WindowDataset(trainIds, { batchSize: s.batchSize, contextLength: s.contextLength, seed: s.seed });
-  const valBatches = fixedWindowBatches(valIds, { batchSize: s.batchSize, contextLength: s.contextLength, seed: s.seed + 1, count: s.evalIters });
+  const valBatches = fixedWindowBatches(valIds, {
+    batchSize: s.batchSize,
+    contextLength: s.contextLength,
+    seed: s.seed + 1,
+    count: s.evalIters,
+  });
   const params = c.model.numParameters();
   say(`model: ${describeConfig(c.model.config)}, ${(params / 1e6).toFixed(2)}M parameters`);
-  say(`training: ${s.steps} steps × ${s.batchSize * s.gradAccum} sequences × ${s.contextLength} tokens, lr ${s.lr} → ${s.minLr}, out ${out}`);
+  say(
+    `training: ${s.steps} steps × ${s.batchSize * s.gradAccum} sequences × ${s.contextLength} tokens, lr ${s.lr} → ${s.minLr}, out ${out}`,
+  );
   const result = train({
-    model: c.model, trainData, valBatches, settings: { ...s, source: c.source } as TrainSettings, outDir: out,
+    model: c.model,
+    trainData,
+    valBatches,
+    settings: { ...s, source: c.source } as TrainSettings,
+    outDir: out,
     toCheckpoint: (m) => modelToCheckpoint(m as CausalLM),
-    tokenizerPath: c.tokenizerPath, resume: c.resume, progress: new ProgressBar(),
+    tokenizerPath: c.tokenizerPath,
+    resume: c.resume,
+    progress: new ProgressBar(),
   });
   const lastVal = result.valLosses[result.valLosses.length - 1];
-  say(`done: step ${result.step}${lastVal ? `, val loss ${lastVal.loss.toFixed(4)} (perplexity ${Math.exp(lastVal.loss).toFixed(2)})` : ""}, ${Math.round(result.tokensPerSecond)} tokens/s`);
+  say(
+    `done: step ${result.step}${lastVal ? `, val loss ${lastVal.loss.toFixed(4)} (perplexity ${Math.exp(lastVal.loss).toFixed(2)})` : ""}, ${Math.round(result.tokensPerSecond)} tokens/s`,
+  );
   say(`checkpoint: ${join(out, "last")}  log: ${join(out, "log.jsonl")}  curve: ${join(out, "loss_curve.svg")}`);
   await printSample(c, valIds);
   return 0;
@@ -238,7 +315,10 @@ function checkData(files: string[], context: number): string[] {
   count += lines;
   const chars = [...seen].sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!);
   if (count - 1 < context + 1) {
-    throw new DataError(files.join(", "), `too short: ${count - 1} characters, shorter than one context window of ${context} tokens (+1 target); use a longer text or a smaller --context`);
+    throw new DataError(
+      files.join(", "),
+      `too short: ${count - 1} characters, shorter than one context window of ${context} tokens (+1 target); use a longer text or a smaller --context`,
+    );
   }
   return chars;
 }
@@ -254,7 +334,8 @@ function modelConfig(arg: string, vocabSize: number, context: number | undefined
     throw new Error(`${arg}: invalid JSON (${(err as Error).message})`);
   }
   const config = configFromJSON(json, arg);
-  if (config.vocab_size < vocabSize) throw new Error(`${arg}: vocab_size ${config.vocab_size} is smaller than the tokenizer's ${vocabSize} pieces`);
+  if (config.vocab_size < vocabSize)
+    throw new Error(`${arg}: vocab_size ${config.vocab_size} is smaller than the tokenizer's ${vocabSize} pieces`);
   return config;
 }
 
@@ -266,9 +347,15 @@ function modelConfig(arg: string, vocabSize: number, context: number | undefined
 function claimRunDir(dir: string, v: Record<string, unknown>): void {
   if (!existsNonEmpty(dir)) return;
   if (v.force !== true) {
-    throw new UsageError(`--out ${dir} already holds files (an earlier run?): add --resume ${dir} to continue it, or --force to start over (clears it)`);
+    throw new UsageError(
+      `--out ${dir} already holds files (an earlier run?): add --resume ${dir} to continue it, or --force to start over (clears it)`,
+    );
   }
-  refuseOverInputs(dir, "--out", { "--data": v.data as string | undefined, "--tokenizer": v.tokenizer as string | undefined, "--arch": v.arch as string | undefined });
+  refuseOverInputs(dir, "--out", {
+    "--data": v.data as string | undefined,
+    "--tokenizer": v.tokenizer as string | undefined,
+    "--arch": v.arch as string | undefined,
+  });
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -67,13 +67,15 @@ async function runOrThrow(argv: string[]): Promise<number> {
   if (typeof v.input !== "string" || v.input === "") throw new UsageError("--input is required");
   if (typeof v["model-prefix"] !== "string" || v["model-prefix"] === "") throw new UsageError("--model-prefix is required");
   const modelType = v["model-type"] as string;
-  if (!["unigram", "bpe", "char", "word"].includes(modelType)) throw new UsageError(`--model-type: expected unigram, bpe, char or word, got '${modelType}'`);
+  if (!["unigram", "bpe", "char", "word"].includes(modelType))
+    throw new UsageError(`--model-type: expected unigram, bpe, char or word, got '${modelType}'`);
   const rule = v["normalization-rule-name"] as string;
   if (!(NORMALIZATION_RULES as readonly string[]).includes(rule)) {
     throw new UsageError(`--normalization-rule-name: expected one of ${NORMALIZATION_RULES.join(", ")}, got '${rule}'`);
   }
   const inputFormat = v["input-format"];
-  if (inputFormat !== undefined && inputFormat !== "text" && inputFormat !== "tsv") throw new UsageError(`--input-format: expected text or tsv, got '${String(inputFormat)}'`);
+  if (inputFormat !== undefined && inputFormat !== "text" && inputFormat !== "tsv")
+    throw new UsageError(`--input-format: expected text or tsv, got '${String(inputFormat)}'`);
   const int = (name: string, min?: number): number => numberOption(v, name, { integer: true, min })!;
   const num = (name: string): number => numberOption(v, name)!;
   const quiet = v.quiet === true;

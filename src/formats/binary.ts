@@ -39,7 +39,11 @@ export class BinaryFile {
   /** Throws unless [offset, offset + length) lies inside the file. */
   check(offset: number, length: number, field: string): void {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
-      throw new FormatError(this.path, field, `expected ${length} bytes at offset ${offset}, but the file has ${this.size} bytes (truncated or corrupt)`);
+      throw new FormatError(
+        this.path,
+        field,
+        `expected ${length} bytes at offset ${offset}, but the file has ${this.size} bytes (truncated or corrupt)`,
+      );
     }
   }
 
@@ -69,7 +73,10 @@ export class SequentialReader {
   private bufStart = 0; // file offset of buf[0]
   pos: number;
 
-  constructor(readonly file: BinaryFile, start = 0) {
+  constructor(
+    readonly file: BinaryFile,
+    start = 0,
+  ) {
     this.pos = start;
   }
 
@@ -85,16 +92,56 @@ export class SequentialReader {
     return 0;
   }
 
-  u8(field: string): number { const i = this.ensure(1, field); this.pos += 1; return this.view.getUint8(i); }
-  i8(field: string): number { const i = this.ensure(1, field); this.pos += 1; return this.view.getInt8(i); }
-  u16(field: string): number { const i = this.ensure(2, field); this.pos += 2; return this.view.getUint16(i, true); }
-  i16(field: string): number { const i = this.ensure(2, field); this.pos += 2; return this.view.getInt16(i, true); }
-  u32(field: string): number { const i = this.ensure(4, field); this.pos += 4; return this.view.getUint32(i, true); }
-  i32(field: string): number { const i = this.ensure(4, field); this.pos += 4; return this.view.getInt32(i, true); }
-  f32(field: string): number { const i = this.ensure(4, field); this.pos += 4; return this.view.getFloat32(i, true); }
-  f64(field: string): number { const i = this.ensure(8, field); this.pos += 8; return this.view.getFloat64(i, true); }
-  u64(field: string): bigint { const i = this.ensure(8, field); this.pos += 8; return this.view.getBigUint64(i, true); }
-  i64(field: string): bigint { const i = this.ensure(8, field); this.pos += 8; return this.view.getBigInt64(i, true); }
+  u8(field: string): number {
+    const i = this.ensure(1, field);
+    this.pos += 1;
+    return this.view.getUint8(i);
+  }
+  i8(field: string): number {
+    const i = this.ensure(1, field);
+    this.pos += 1;
+    return this.view.getInt8(i);
+  }
+  u16(field: string): number {
+    const i = this.ensure(2, field);
+    this.pos += 2;
+    return this.view.getUint16(i, true);
+  }
+  i16(field: string): number {
+    const i = this.ensure(2, field);
+    this.pos += 2;
+    return this.view.getInt16(i, true);
+  }
+  u32(field: string): number {
+    const i = this.ensure(4, field);
+    this.pos += 4;
+    return this.view.getUint32(i, true);
+  }
+  i32(field: string): number {
+    const i = this.ensure(4, field);
+    this.pos += 4;
+    return this.view.getInt32(i, true);
+  }
+  f32(field: string): number {
+    const i = this.ensure(4, field);
+    this.pos += 4;
+    return this.view.getFloat32(i, true);
+  }
+  f64(field: string): number {
+    const i = this.ensure(8, field);
+    this.pos += 8;
+    return this.view.getFloat64(i, true);
+  }
+  u64(field: string): bigint {
+    const i = this.ensure(8, field);
+    this.pos += 8;
+    return this.view.getBigUint64(i, true);
+  }
+  i64(field: string): bigint {
+    const i = this.ensure(8, field);
+    this.pos += 8;
+    return this.view.getBigInt64(i, true);
+  }
 
   /** A u64 that must fit a JS number and be at most `max` (counts, lengths). */
   u64Bounded(field: string, max: number): number {

@@ -16,7 +16,13 @@ export const QUANT_BLOCKS: Partial<Record<StorageDType, { elements: number; byte
 };
 
 const ELEMENT_BYTES: Partial<Record<StorageDType, number>> = {
-  F32: 4, F16: 2, BF16: 2, I32: 4, I64: 8, U8: 1, BOOL: 1,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  I64: 8,
+  U8: 1,
+  BOOL: 1,
 };
 
 /** Number of elements of a shape ([] is a scalar: 1 element). */
@@ -41,11 +47,17 @@ export function storageBytes(dtype: StorageDType, shape: readonly number[]): num
 export function viewAs(dtype: StorageDType, bytes: Uint8Array): StoredTensor["data"] {
   const { buffer, byteOffset, byteLength } = bytes;
   switch (dtype) {
-    case "F32": return new Float32Array(buffer, byteOffset, byteLength / 4);
-    case "F16": case "BF16": return new Uint16Array(buffer, byteOffset, byteLength / 2);
-    case "I32": return new Int32Array(buffer, byteOffset, byteLength / 4);
-    case "I64": return new BigInt64Array(buffer, byteOffset, byteLength / 8);
-    default: return bytes; // U8, BOOL and the quantized dtypes: raw bytes
+    case "F32":
+      return new Float32Array(buffer, byteOffset, byteLength / 4);
+    case "F16":
+    case "BF16":
+      return new Uint16Array(buffer, byteOffset, byteLength / 2);
+    case "I32":
+      return new Int32Array(buffer, byteOffset, byteLength / 4);
+    case "I64":
+      return new BigInt64Array(buffer, byteOffset, byteLength / 8);
+    default:
+      return bytes; // U8, BOOL and the quantized dtypes: raw bytes
   }
 }
 
@@ -57,11 +69,18 @@ export function bytesOf(data: ArrayBufferView): Uint8Array {
 /** The elements as f32 (a copy for 16-bit dtypes; the same array for F32). */
 export function toFloat32(t: StoredTensor): Float32Array {
   switch (t.dtype) {
-    case "F32": return t.data as Float32Array;
-    case "F16": return f16ToF32(t.data as Uint16Array);
-    case "BF16": return bf16ToF32(t.data as Uint16Array);
-    case "I32": case "U8": case "BOOL": return Float32Array.from(t.data as Int32Array | Uint8Array);
-    default: throw new Error(`cannot convert a ${t.dtype} tensor to f32 here (dequantize it with the quantization code)`);
+    case "F32":
+      return t.data as Float32Array;
+    case "F16":
+      return f16ToF32(t.data as Uint16Array);
+    case "BF16":
+      return bf16ToF32(t.data as Uint16Array);
+    case "I32":
+    case "U8":
+    case "BOOL":
+      return Float32Array.from(t.data as Int32Array | Uint8Array);
+    default:
+      throw new Error(`cannot convert a ${t.dtype} tensor to f32 here (dequantize it with the quantization code)`);
   }
 }
 

@@ -41,13 +41,50 @@ export interface GGUFValue {
 }
 
 /** ggml tensor types tsgpt reads and writes, by number; others are named for error messages. */
-const GGML_TYPES: Record<number, StorageDType> = { 0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 6: "Q5_0", 8: "Q8_0", 12: "Q4_K", 14: "Q6_K", 30: "BF16" };
-const GGML_TYPE_NAMES: Record<number, string> = {
-  7: "Q5_1", 9: "Q8_1", 10: "Q2_K", 11: "Q3_K", 13: "Q5_K", 15: "Q8_K",
-  16: "IQ2_XXS", 17: "IQ2_XS", 18: "IQ3_XXS", 19: "IQ1_S", 20: "IQ4_NL", 21: "IQ3_S", 22: "IQ2_S", 23: "IQ4_XS",
-  24: "I8", 25: "I16", 26: "I32", 27: "I64", 28: "F64", 29: "IQ1_M",
+const GGML_TYPES: Record<number, StorageDType> = {
+  0: "F32",
+  1: "F16",
+  2: "Q4_0",
+  3: "Q4_1",
+  6: "Q5_0",
+  8: "Q8_0",
+  12: "Q4_K",
+  14: "Q6_K",
+  30: "BF16",
 };
-const GGML_TYPE_OF: Partial<Record<StorageDType, number>> = { F32: 0, F16: 1, Q4_0: 2, Q4_1: 3, Q5_0: 6, Q8_0: 8, Q4_K: 12, Q6_K: 14, BF16: 30 };
+const GGML_TYPE_NAMES: Record<number, string> = {
+  7: "Q5_1",
+  9: "Q8_1",
+  10: "Q2_K",
+  11: "Q3_K",
+  13: "Q5_K",
+  15: "Q8_K",
+  16: "IQ2_XXS",
+  17: "IQ2_XS",
+  18: "IQ3_XXS",
+  19: "IQ1_S",
+  20: "IQ4_NL",
+  21: "IQ3_S",
+  22: "IQ2_S",
+  23: "IQ4_XS",
+  24: "I8",
+  25: "I16",
+  26: "I32",
+  27: "I64",
+  28: "F64",
+  29: "IQ1_M",
+};
+const GGML_TYPE_OF: Partial<Record<StorageDType, number>> = {
+  F32: 0,
+  F16: 1,
+  Q4_0: 2,
+  Q4_1: 3,
+  Q5_0: 6,
+  Q8_0: 8,
+  Q4_K: 12,
+  Q6_K: 14,
+  BF16: 30,
+};
 
 export interface GGUFTensorInfo {
   name: string;
@@ -67,7 +104,10 @@ export class GGUFReader {
   readonly alignment: number;
   private readonly byName: Map<string, GGUFTensorInfo>;
 
-  private constructor(private readonly file: BinaryFile, parsed: Parsed) {
+  private constructor(
+    private readonly file: BinaryFile,
+    parsed: Parsed,
+  ) {
     this.version = parsed.version;
     this.metadata = parsed.metadata;
     this.tensors = parsed.tensors;
@@ -133,9 +173,14 @@ function parse(file: BinaryFile): Parsed {
   const r = new SequentialReader(file);
   if (file.size < 24) fail("header", `expected at least 24 bytes (magic, version, counts), the file has ${file.size}`);
   const magic = r.u32("magic");
-  if (magic !== MAGIC) fail("magic", `expected "GGUF", got ${JSON.stringify(Buffer.from(new Uint32Array([magic]).buffer).toString("latin1"))}`);
+  if (magic !== MAGIC)
+    fail("magic", `expected "GGUF", got ${JSON.stringify(Buffer.from(new Uint32Array([magic]).buffer).toString("latin1"))}`);
   const version = r.u32("version");
-  if (version !== VERSION) fail("version", `expected ${VERSION}${version === 1 || version === 2 ? " (versions 1 and 2 are obsolete: re-convert the model)" : ""}, got ${version}`);
+  if (version !== VERSION)
+    fail(
+      "version",
+      `expected ${VERSION}${version === 1 || version === 2 ? " (versions 1 and 2 are obsolete: re-convert the model)" : ""}, got ${version}`,
+    );
   // Each tensor info takes at least 8 + 4 + 8 + 4 + 8 bytes and each key/value at least 8 + 4 + 1.
   const tensorCount = r.u64Bounded("tensor_count", Math.floor(file.size / 32));
   const kvCount = r.u64Bounded("metadata_kv_count", Math.floor(file.size / 13));
@@ -172,28 +217,41 @@ function parse(file: BinaryFile): Parsed {
     infos.push({ name, dims, type, relOffset });
   }
   const dataStart = Math.ceil(r.pos / alignment) * alignment;
-  if (tensorCount > 0 && dataStart > file.size) fail("tensor data", `expected data at offset ${dataStart}, the file has ${file.size} bytes (truncated?)`);
+  if (tensorCount > 0 && dataStart > file.size)
+    fail("tensor data", `expected data at offset ${dataStart}, the file has ${file.size} bytes (truncated?)`);
 
   const tensors: GGUFTensorInfo[] = infos.map(({ name, dims, type, relOffset }) => {
     const dtype = GGML_TYPES[type];
     if (!dtype) {
       const known = GGML_TYPE_NAMES[type];
-      fail(`tensor ${name} type`, known ? `${known} tensors are not supported by tsgpt yet (F32, F16, BF16, Q8_0, Q6_K, Q5_0, Q4_1, Q4_0, Q4_K are)` : `unknown ggml type ${type}`);
+      fail(
+        `tensor ${name} type`,
+        known
+          ? `${known} tensors are not supported by tsgpt yet (F32, F16, BF16, Q8_0, Q6_K, Q5_0, Q4_1, Q4_0, Q4_K are)`
+          : `unknown ggml type ${type}`,
+      );
     }
     const shape = [...dims].reverse();
     const count = elementCount(shape);
-    if (!Number.isSafeInteger(count) || count * 4 > file.size * 8) fail(`tensor ${name} dims`, `[${dims.join(", ")}] is larger than the file could hold`);
+    if (!Number.isSafeInteger(count) || count * 4 > file.size * 8)
+      fail(`tensor ${name} dims`, `[${dims.join(", ")}] is larger than the file could hold`);
     const q = QUANT_BLOCKS[dtype!];
-    if (q && dims[0]! % q.elements !== 0) fail(`tensor ${name} dims`, `row length ${dims[0]} is not a multiple of the ${dtype} block size ${q.elements}`);
+    if (q && dims[0]! % q.elements !== 0)
+      fail(`tensor ${name} dims`, `row length ${dims[0]} is not a multiple of the ${dtype} block size ${q.elements}`);
     if (relOffset % alignment !== 0) fail(`tensor ${name} offset`, `${relOffset} is not a multiple of the alignment ${alignment}`);
     const byteLength = storageBytes(dtype!, shape);
     const offset = dataStart + relOffset;
-    if (offset + byteLength > file.size) fail(`tensor ${name} offset`, `data [${offset}, ${offset + byteLength}) extends past the end of the file (${file.size} bytes; truncated?)`);
+    if (offset + byteLength > file.size)
+      fail(
+        `tensor ${name} offset`,
+        `data [${offset}, ${offset + byteLength}) extends past the end of the file (${file.size} bytes; truncated?)`,
+      );
     return { name, dtype: dtype!, shape, offset, byteLength };
   });
   const sorted = [...tensors].sort((x, y) => x.offset - y.offset);
   for (let i = 1; i < sorted.length; i++) {
-    const prev = sorted[i - 1]!, cur = sorted[i]!;
+    const prev = sorted[i - 1]!,
+      cur = sorted[i]!;
     if (cur.offset < prev.offset + prev.byteLength) fail(`tensor ${cur.name} offset`, `data overlaps tensor ${prev.name}`);
   }
   return { version, metadata, tensors, alignment };
@@ -214,32 +272,56 @@ function readValueType(r: SequentialReader, field: string): GGUFValueType {
 /** Smallest encoded size of one value of a type (to bound array lengths by the bytes left). */
 function minSize(type: GGUFValueType): number {
   switch (type) {
-    case "u8": case "i8": case "bool": return 1;
-    case "u16": case "i16": return 2;
-    case "u32": case "i32": case "f32": return 4;
-    case "string": case "u64": case "i64": case "f64": return 8;
-    case "array": return 12;
+    case "u8":
+    case "i8":
+    case "bool":
+      return 1;
+    case "u16":
+    case "i16":
+      return 2;
+    case "u32":
+    case "i32":
+    case "f32":
+      return 4;
+    case "string":
+    case "u64":
+    case "i64":
+    case "f64":
+      return 8;
+    case "array":
+      return 12;
   }
 }
 
 function readValue(r: SequentialReader, type: GGUFValueType, field: string, depth: number): GGUFScalar | GGUFArray {
   switch (type) {
-    case "u8": return r.u8(field);
-    case "i8": return r.i8(field);
-    case "u16": return r.u16(field);
-    case "i16": return r.i16(field);
-    case "u32": return r.u32(field);
-    case "i32": return r.i32(field);
-    case "f32": return r.f32(field);
-    case "f64": return r.f64(field);
-    case "u64": return r.u64(field);
-    case "i64": return r.i64(field);
+    case "u8":
+      return r.u8(field);
+    case "i8":
+      return r.i8(field);
+    case "u16":
+      return r.u16(field);
+    case "i16":
+      return r.i16(field);
+    case "u32":
+      return r.u32(field);
+    case "i32":
+      return r.i32(field);
+    case "f32":
+      return r.f32(field);
+    case "f64":
+      return r.f64(field);
+    case "u64":
+      return r.u64(field);
+    case "i64":
+      return r.i64(field);
     case "bool": {
       const b = r.u8(field);
       if (b > 1) throw new FormatError(r.file.path, field, `expected a bool (0 or 1), got ${b}`);
       return b === 1;
     }
-    case "string": return readString(r, field);
+    case "string":
+      return readString(r, field);
     case "array": {
       if (depth >= MAX_NESTING) throw new FormatError(r.file.path, field, `arrays nested deeper than ${MAX_NESTING}`);
       const elementType = readValueType(r, `${field} element type`);
@@ -276,17 +358,50 @@ class ByteWriter {
     return { view: this.view, at };
   }
 
-  u8(v: number): void { const p = this.at(1); p.view.setUint8(p.at, v); }
-  i8(v: number): void { const p = this.at(1); p.view.setInt8(p.at, v); }
-  u16(v: number): void { const p = this.at(2); p.view.setUint16(p.at, v, true); }
-  i16(v: number): void { const p = this.at(2); p.view.setInt16(p.at, v, true); }
-  u32(v: number): void { const p = this.at(4); p.view.setUint32(p.at, v, true); }
-  i32(v: number): void { const p = this.at(4); p.view.setInt32(p.at, v, true); }
-  f32(v: number): void { const p = this.at(4); p.view.setFloat32(p.at, v, true); }
-  f64(v: number): void { const p = this.at(8); p.view.setFloat64(p.at, v, true); }
-  u64(v: bigint): void { const p = this.at(8); p.view.setBigUint64(p.at, v, true); }
-  i64(v: bigint): void { const p = this.at(8); p.view.setBigInt64(p.at, v, true); }
-  bytes(b: Uint8Array): void { const at = this.room(b.length); this.buf.set(b, at); }
+  u8(v: number): void {
+    const p = this.at(1);
+    p.view.setUint8(p.at, v);
+  }
+  i8(v: number): void {
+    const p = this.at(1);
+    p.view.setInt8(p.at, v);
+  }
+  u16(v: number): void {
+    const p = this.at(2);
+    p.view.setUint16(p.at, v, true);
+  }
+  i16(v: number): void {
+    const p = this.at(2);
+    p.view.setInt16(p.at, v, true);
+  }
+  u32(v: number): void {
+    const p = this.at(4);
+    p.view.setUint32(p.at, v, true);
+  }
+  i32(v: number): void {
+    const p = this.at(4);
+    p.view.setInt32(p.at, v, true);
+  }
+  f32(v: number): void {
+    const p = this.at(4);
+    p.view.setFloat32(p.at, v, true);
+  }
+  f64(v: number): void {
+    const p = this.at(8);
+    p.view.setFloat64(p.at, v, true);
+  }
+  u64(v: bigint): void {
+    const p = this.at(8);
+    p.view.setBigUint64(p.at, v, true);
+  }
+  i64(v: bigint): void {
+    const p = this.at(8);
+    p.view.setBigInt64(p.at, v, true);
+  }
+  bytes(b: Uint8Array): void {
+    const at = this.room(b.length);
+    this.buf.set(b, at);
+  }
   string(s: string): void {
     const b = Buffer.from(s, "utf8");
     this.u64(BigInt(b.length));
@@ -296,7 +411,9 @@ class ByteWriter {
     const n = (alignment - (this.length % alignment)) % alignment;
     this.room(n); // the buffer is zero-filled
   }
-  result(): Uint8Array { return this.buf.subarray(0, this.length); }
+  result(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
 }
 
 function writeValue(w: ByteWriter, type: GGUFValueType, value: GGUFScalar | GGUFArray, key: string): void {
@@ -309,18 +426,36 @@ function writeValue(w: ByteWriter, type: GGUFValueType, value: GGUFScalar | GGUF
     return Number.isInteger(v) && v >= lo && v <= hi ? v : bad();
   };
   switch (type) {
-    case "u8": return w.u8(int(0, 0xff));
-    case "i8": return w.i8(int(-0x80, 0x7f));
-    case "u16": return w.u16(int(0, 0xffff));
-    case "i16": return w.i16(int(-0x8000, 0x7fff));
-    case "u32": return w.u32(int(0, 0xffffffff));
-    case "i32": return w.i32(int(-0x80000000, 0x7fffffff));
-    case "f32": return w.f32(num());
-    case "f64": return w.f64(num());
-    case "u64": return w.u64(typeof value === "bigint" && value >= 0n ? value : typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? BigInt(value) : bad());
-    case "i64": return w.i64(typeof value === "bigint" ? value : typeof value === "number" && Number.isSafeInteger(value) ? BigInt(value) : bad());
-    case "bool": return w.u8(typeof value === "boolean" ? (value ? 1 : 0) : bad());
-    case "string": return w.string(typeof value === "string" ? value : bad());
+    case "u8":
+      return w.u8(int(0, 0xff));
+    case "i8":
+      return w.i8(int(-0x80, 0x7f));
+    case "u16":
+      return w.u16(int(0, 0xffff));
+    case "i16":
+      return w.i16(int(-0x8000, 0x7fff));
+    case "u32":
+      return w.u32(int(0, 0xffffffff));
+    case "i32":
+      return w.i32(int(-0x80000000, 0x7fffffff));
+    case "f32":
+      return w.f32(num());
+    case "f64":
+      return w.f64(num());
+    case "u64":
+      return w.u64(
+        typeof value === "bigint" && value >= 0n
+          ? value
+          : typeof value === "number" && Number.isSafeInteger(value) && value >= 0
+            ? BigInt(value)
+            : bad(),
+      );
+    case "i64":
+      return w.i64(typeof value === "bigint" ? value : typeof value === "number" && Number.isSafeInteger(value) ? BigInt(value) : bad());
+    case "bool":
+      return w.u8(typeof value === "boolean" ? (value ? 1 : 0) : bad());
+    case "string":
+      return w.string(typeof value === "string" ? value : bad());
     case "array": {
       if (typeof value !== "object") bad();
       const arr = value as GGUFArray;
@@ -345,7 +480,8 @@ export function writeGGUF(path: string, input: GGUFWriteInput): void {
   let alignment = GGUF_DEFAULT_ALIGNMENT;
   for (const [k, v] of metadata) {
     if (k === "general.alignment") {
-      if (v.type !== "u32" || typeof v.value !== "number" || v.value <= 0 || (v.value & (v.value - 1)) !== 0) throw new TypeError("GGUF general.alignment must be a u32 power of two");
+      if (v.type !== "u32" || typeof v.value !== "number" || v.value <= 0 || (v.value & (v.value - 1)) !== 0)
+        throw new TypeError("GGUF general.alignment must be a u32 power of two");
       alignment = v.value;
     }
   }
@@ -365,8 +501,10 @@ export function writeGGUF(path: string, input: GGUFWriteInput): void {
   let offset = 0;
   for (const [name, t] of tensors) {
     const type = GGML_TYPE_OF[t.dtype];
-    if (type === undefined) throw new Error(`tensor ${name}: GGUF export supports F32, F16, BF16, Q8_0, Q6_K, Q5_0, Q4_1, Q4_0 and Q4_K, not ${t.dtype}`);
-    if (t.shape.length < 1 || t.shape.length > MAX_DIMS) throw new Error(`tensor ${name}: GGUF tensors have 1 to ${MAX_DIMS} dims, got [${t.shape.join(", ")}]`);
+    if (type === undefined)
+      throw new Error(`tensor ${name}: GGUF export supports F32, F16, BF16, Q8_0, Q6_K, Q5_0, Q4_1, Q4_0 and Q4_K, not ${t.dtype}`);
+    if (t.shape.length < 1 || t.shape.length > MAX_DIMS)
+      throw new Error(`tensor ${name}: GGUF tensors have 1 to ${MAX_DIMS} dims, got [${t.shape.join(", ")}]`);
     w.string(name);
     w.u32(t.shape.length);
     for (const d of [...t.shape].reverse()) w.u64(BigInt(d));

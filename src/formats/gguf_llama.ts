@@ -25,7 +25,17 @@ import { convertFloat } from "./dtypes.js";
 import { readVocab } from "./vocab.js";
 import { ROPE_FREQS, ropeFreqFactors, ropeScalingFromFactors } from "./gguf_rope_freqs.js";
 import type { TensorSource } from "./safetensors.js";
-import { architectureOf, llama, mistral, qwen2, qwen3, roleOfName, type Architecture, type GlobalRole, type LayerRole } from "../arch/index.js";
+import {
+  architectureOf,
+  llama,
+  mistral,
+  qwen2,
+  qwen3,
+  roleOfName,
+  type Architecture,
+  type GlobalRole,
+  type LayerRole,
+} from "../arch/index.js";
 
 // GGUF's tensor names are the roles of the architecture descriptions (src/arch/): token_embd,
 // blk.N.attn_q, …; the description maps each role to its Hugging Face module.
@@ -69,18 +79,37 @@ function familyOfGGUF(ggufArch: string | undefined): Architecture | undefined {
   return GGUF_FAMILIES.find((a) => a.ggufArch === ggufArch);
 }
 
-const ARCH_KEYS = ["context_length", "embedding_length", "block_count", "feed_forward_length", "rope.dimension_count",
-  "attention.head_count", "attention.head_count_kv", "attention.layer_norm_rms_epsilon", "rope.freq_base", SLIDING_WINDOW,
-  "attention.key_length", "attention.value_length"];
+const ARCH_KEYS = [
+  "context_length",
+  "embedding_length",
+  "block_count",
+  "feed_forward_length",
+  "rope.dimension_count",
+  "attention.head_count",
+  "attention.head_count_kv",
+  "attention.layer_norm_rms_epsilon",
+  "rope.freq_base",
+  SLIDING_WINDOW,
+  "attention.key_length",
+  "attention.value_length",
+];
 
 /** The keys derived from the config and vocabulary (everything else passes through). */
 function derivedKeys(ggufArch: string): Set<string> {
-  return new Set(["general.architecture", "general.file_type", ...ARCH_KEYS.map((k) => `${ggufArch}.${k}`), ...Object.keys(TOKENIZER_KEYS)]);
+  return new Set([
+    "general.architecture",
+    "general.file_type",
+    ...ARCH_KEYS.map((k) => `${ggufArch}.${k}`),
+    ...Object.keys(TOKENIZER_KEYS),
+  ]);
 }
 
 /** Typed metadata access with errors naming the file and key. */
 class Meta {
-  constructor(private readonly path: string, private readonly m: Map<string, GGUFValue>) {}
+  constructor(
+    private readonly path: string,
+    private readonly m: Map<string, GGUFValue>,
+  ) {}
 
   private fail(key: string, msg: string): never {
     throw new FormatError(this.path, key, msg);
@@ -90,7 +119,12 @@ class Meta {
     const v = this.m.get(key);
     if (!v) return fallback ?? this.fail(key, "required key is missing");
     const n = typeof v.value === "bigint" ? Number(v.value) : v.value;
-    if (!["u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64"].includes(v.type) || typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) {
+    if (
+      !["u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64"].includes(v.type) ||
+      typeof n !== "number" ||
+      !Number.isSafeInteger(n) ||
+      n < 0
+    ) {
       this.fail(key, `expected a non-negative integer, got ${String(v.value)} (${v.type})`);
     }
     return n as number;
@@ -99,7 +133,8 @@ class Meta {
   float(key: string, fallback?: number): number {
     const v = this.m.get(key);
     if (!v) return fallback ?? this.fail(key, "required key is missing");
-    if ((v.type !== "f32" && v.type !== "f64") || typeof v.value !== "number" || !Number.isFinite(v.value)) this.fail(key, `expected a float, got ${String(v.value)} (${v.type})`);
+    if ((v.type !== "f32" && v.type !== "f64") || typeof v.value !== "number" || !Number.isFinite(v.value))
+      this.fail(key, `expected a float, got ${String(v.value)} (${v.type})`);
     return v.value as number;
   }
 
@@ -114,7 +149,8 @@ class Meta {
     const v = this.m.get(key);
     if (!v) return undefined;
     const arr = v.value as GGUFArray;
-    if (v.type !== "array" || arr.elementType !== elementType) this.fail(key, `expected an array of ${elementType}, got ${v.type === "array" ? `an array of ${arr.elementType}` : v.type}`);
+    if (v.type !== "array" || arr.elementType !== elementType)
+      this.fail(key, `expected an array of ${elementType}, got ${v.type === "array" ? `an array of ${arr.elementType}` : v.type}`);
     return arr;
   }
 }
@@ -132,11 +168,13 @@ function readVocabFromMeta(path: string, meta: Meta): EmbeddedVocab | undefined 
   const scores = meta.array("tokenizer.ggml.scores", "f32");
   const types = meta.array("tokenizer.ggml.token_type", "i32");
   if (scores) {
-    if (scores.values.length !== v.tokens.length) throw new FormatError(path, "tokenizer.ggml.scores", `has ${scores.values.length} entries for ${v.tokens.length} tokens`);
+    if (scores.values.length !== v.tokens.length)
+      throw new FormatError(path, "tokenizer.ggml.scores", `has ${scores.values.length} entries for ${v.tokens.length} tokens`);
     v.scores = Float32Array.from(scores.values as number[]);
   }
   if (types) {
-    if (types.values.length !== v.tokens.length) throw new FormatError(path, "tokenizer.ggml.token_type", `has ${types.values.length} entries for ${v.tokens.length} tokens`);
+    if (types.values.length !== v.tokens.length)
+      throw new FormatError(path, "tokenizer.ggml.token_type", `has ${types.values.length} entries for ${v.tokens.length} tokens`);
     v.tokenTypes = Int32Array.from(types.values as number[]);
   }
   const id = (key: string): number | undefined => {
@@ -170,13 +208,21 @@ export function readGGUFCheckpoint(path: string): Checkpoint {
     const kvHeads = meta.int(key("attention.head_count_kv"), heads);
     // attention.key_length gives a head size of its own (Qwen3); without it, embedding_length / head_count.
     const explicitHead = meta.int(key("attention.key_length"), 0) || undefined;
-    if (explicitHead === undefined && (heads === 0 || hidden % heads !== 0)) throw new FormatError(path, key("attention.head_count"), `${heads} does not divide embedding_length ${hidden}`);
-    if (kvHeads === 0 || heads % kvHeads !== 0) throw new FormatError(path, key("attention.head_count_kv"), `${kvHeads} does not divide head_count ${heads}`);
+    if (explicitHead === undefined && (heads === 0 || hidden % heads !== 0))
+      throw new FormatError(path, key("attention.head_count"), `${heads} does not divide embedding_length ${hidden}`);
+    if (kvHeads === 0 || heads % kvHeads !== 0)
+      throw new FormatError(path, key("attention.head_count_kv"), `${kvHeads} does not divide head_count ${heads}`);
     const headDim = explicitHead ?? hidden / heads;
     const valueDim = meta.int(key("attention.value_length"), headDim);
-    if (valueDim !== headDim) throw new FormatError(path, key("attention.value_length"), `expected the key length ${headDim}, got ${valueDim}`);
+    if (valueDim !== headDim)
+      throw new FormatError(path, key("attention.value_length"), `expected the key length ${headDim}, got ${valueDim}`);
     const ropeDims = meta.int(key("rope.dimension_count"), headDim);
-    if (ropeDims !== headDim) throw new FormatError(path, key("rope.dimension_count"), `expected the head size ${headDim} (partial rotary is not supported), got ${ropeDims}`);
+    if (ropeDims !== headDim)
+      throw new FormatError(
+        path,
+        key("rope.dimension_count"),
+        `expected the head size ${headDim} (partial rotary is not supported), got ${ropeDims}`,
+      );
     if (!r.has("token_embd.weight")) throw new FormatError(path, "token_embd.weight", "tensor missing");
     const vocab = readVocabFromMeta(path, meta);
     const embShape = r.tensors.find((t) => t.name === "token_embd.weight")!.shape;
@@ -239,7 +285,17 @@ export interface SaveGGUFOptions {
  * llama.cpp's general.file_type (LLAMA_FTYPE_*) for the dtype most weights have: ALL_F32 = 0,
  * MOSTLY_F16 = 1, Q4_0 = 2, Q4_1 = 3, Q8_0 = 7, Q5_0 = 8, Q4_K_S = 14, Q6_K = 18, BF16 = 32.
  */
-const FILE_TYPES: Partial<Record<StorageDType, number>> = { F32: 0, F16: 1, Q4_0: 2, Q4_1: 3, Q8_0: 7, Q5_0: 8, Q4_K: 14, Q6_K: 18, BF16: 32 };
+const FILE_TYPES: Partial<Record<StorageDType, number>> = {
+  F32: 0,
+  F16: 1,
+  Q4_0: 2,
+  Q4_1: 3,
+  Q8_0: 7,
+  Q5_0: 8,
+  Q4_K: 14,
+  Q6_K: 18,
+  BF16: 32,
+};
 
 const u32 = (value: number): GGUFValue => ({ type: "u32", value });
 const f32 = (value: number): GGUFValue => ({ type: "f32", value });
@@ -260,9 +316,13 @@ export function writeGGUFCheckpoint(path: string, checkpoint: Checkpoint, option
   const family = architectureOf(c);
   const A = family.ggufArch;
   const headDim = c.head_dim ?? c.hidden_size / c.num_attention_heads;
-  const headKeys: Array<[string, GGUFValue]> = c.head_dim === undefined
-    ? []
-    : [[`${A}.attention.key_length`, u32(headDim)], [`${A}.attention.value_length`, u32(headDim)]];
+  const headKeys: Array<[string, GGUFValue]> =
+    c.head_dim === undefined
+      ? []
+      : [
+          [`${A}.attention.key_length`, u32(headDim)],
+          [`${A}.attention.value_length`, u32(headDim)],
+        ];
 
   const tensors: Array<[string, TensorSource]> = [];
   const dtypeCounts = new Map<StorageDType, number>();
@@ -271,18 +331,28 @@ export function writeGGUFCheckpoint(path: string, checkpoint: Checkpoint, option
     const gname = ggufNameOfHF(name, family);
     if (gname === null) throw new Error(`tensor ${name} has no GGUF name (not a ${family.hfClass} weight)`);
     const isFloat = t.dtype === "F32" || t.dtype === "F16" || t.dtype === "BF16";
-    const dtype: StorageDType = !isFloat ? t.dtype : t.shape.length === 1 ? "F32" : options.dtype ?? t.dtype;
+    const dtype: StorageDType = !isFloat ? t.dtype : t.shape.length === 1 ? "F32" : (options.dtype ?? t.dtype);
     if (t.shape.length > 1) dtypeCounts.set(dtype, (dtypeCounts.get(dtype) ?? 0) + 1);
     const permuted = family.ggufPairsRotary;
-    const heads = !permuted ? 0 : gname.endsWith(".attn_q.weight") ? c.num_attention_heads : gname.endsWith(".attn_k.weight") ? c.num_key_value_heads : 0;
-    tensors.push([gname, {
-      dtype, shape: [...t.shape],
-      load: () => {
-        let out = dtype === t.dtype ? t : convertFloat(t, dtype as "F32" | "F16" | "BF16");
-        if (heads) out = halvesToPairs(out, heads);
-        return out.data;
+    const heads = !permuted
+      ? 0
+      : gname.endsWith(".attn_q.weight")
+        ? c.num_attention_heads
+        : gname.endsWith(".attn_k.weight")
+          ? c.num_key_value_heads
+          : 0;
+    tensors.push([
+      gname,
+      {
+        dtype,
+        shape: [...t.shape],
+        load: () => {
+          let out = dtype === t.dtype ? t : convertFloat(t, dtype as "F32" | "F16" | "BF16");
+          if (heads) out = halvesToPairs(out, heads);
+          return out.data;
+        },
       },
-    }]);
+    ]);
   }
   if (c.model_type === "llama" && c.rope_scaling) {
     const factors = ropeFreqFactors(headDim, c.rope_theta, c.rope_scaling);
@@ -294,7 +364,7 @@ export function writeGGUFCheckpoint(path: string, checkpoint: Checkpoint, option
   }
   const mainDtype = [...dtypeCounts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "F32";
 
-  const kept = checkpoint.source.format === "gguf" ? [...(checkpoint.metadata ?? [])] as Array<[string, GGUFValue]> : [];
+  const kept = checkpoint.source.format === "gguf" ? ([...(checkpoint.metadata ?? [])] as Array<[string, GGUFValue]>) : [];
   const metadata: Array<[string, GGUFValue]> = [
     ["general.architecture", { type: "string", value: A }],
     ...kept.filter(([k]) => k.startsWith("general.")),
@@ -309,7 +379,9 @@ export function writeGGUFCheckpoint(path: string, checkpoint: Checkpoint, option
     ...headKeys,
     [`${A}.attention.layer_norm_rms_epsilon`, f32(c.rms_norm_eps)],
     [`${A}.rope.freq_base`, f32(c.rope_theta)],
-    ...(c.model_type === "mistral" && c.sliding_window !== null ? [[`${A}.${SLIDING_WINDOW}`, u32(c.sliding_window)] as [string, GGUFValue]] : []),
+    ...(c.model_type === "mistral" && c.sliding_window !== null
+      ? [[`${A}.${SLIDING_WINDOW}`, u32(c.sliding_window)] as [string, GGUFValue]]
+      : []),
     ...kept.filter(([k]) => !k.startsWith("general.") && !k.startsWith("tokenizer.")),
     ...vocabMetadata(checkpoint),
     ...kept.filter(([k]) => k.startsWith("tokenizer.")),

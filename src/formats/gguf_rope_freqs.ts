@@ -31,11 +31,16 @@ export function ropeFreqFactors(headDim: number, theta: number, s: Llama3RopeSca
 /** rope_scaling recovered from a rope_freqs.weight tensor; errors name the file and the tensor. */
 export function ropeScalingFromFactors(path: string, t: StoredTensor, headDim: number, theta: number): Llama3RopeScaling {
   if (t.dtype !== "F32" || t.shape.length !== 1 || t.shape[0] !== headDim / 2) {
-    throw new FormatError(path, ROPE_FREQS, `expected ${headDim / 2} F32 values (one per rotary frequency), got ${t.dtype} [${t.shape.join(", ")}]`);
+    throw new FormatError(
+      path,
+      ROPE_FREQS,
+      `expected ${headDim / 2} F32 values (one per rotary frequency), got ${t.dtype} [${t.shape.join(", ")}]`,
+    );
   }
   const factors = t.data as Float32Array;
   const factor = Math.max(...factors);
-  const low = 1, high = 4; // Llama 3's values, which the tensor cannot tell apart from a rescaled set
+  const low = 1,
+    high = 4; // Llama 3's values, which the tensor cannot tell apart from a rescaled set
   // A frequency between the two bands gives the original context: 1/f = (1 − s)/factor + s,
   // s = (context / wavelen − low) / (high − low).
   let context: number | null = null;
@@ -47,13 +52,27 @@ export function ropeScalingFromFactors(path: string, t: StoredTensor, headDim: n
     context = Math.round(((2 * Math.PI) / freq) * (s * (high - low) + low));
   }
   if (context === null || !(factor > 1)) {
-    throw new FormatError(path, ROPE_FREQS, "holds no frequency between the scaled and unscaled bands, so Llama 3's original context cannot be recovered from it");
+    throw new FormatError(
+      path,
+      ROPE_FREQS,
+      "holds no frequency between the scaled and unscaled bands, so Llama 3's original context cannot be recovered from it",
+    );
   }
-  const scaling: Llama3RopeScaling = { rope_type: "llama3", factor: Number(factor.toPrecision(7)), low_freq_factor: low, high_freq_factor: high, original_max_position_embeddings: context };
+  const scaling: Llama3RopeScaling = {
+    rope_type: "llama3",
+    factor: Number(factor.toPrecision(7)),
+    low_freq_factor: low,
+    high_freq_factor: high,
+    original_max_position_embeddings: context,
+  };
   const again = ropeFreqFactors(headDim, theta, scaling);
   for (let i = 0; i < again.length; i++) {
     if (Math.abs(again[i]! - factors[i]!) > 1e-4 * factors[i]!) {
-      throw new FormatError(path, ROPE_FREQS, `entry ${i} (${factors[i]}) does not follow Llama 3's rope scaling (factor ${scaling.factor}, original context ${context} give ${again[i]})`);
+      throw new FormatError(
+        path,
+        ROPE_FREQS,
+        `entry ${i} (${factors[i]}) does not follow Llama 3's rope scaling (factor ${scaling.factor}, original context ${context} give ${again[i]})`,
+      );
     }
   }
   return scaling;

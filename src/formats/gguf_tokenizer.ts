@@ -27,7 +27,9 @@ function pieceType(v: EmbeddedVocab, i: number): number {
  */
 export function modelProtoFromVocab(v: EmbeddedVocab, source: string): ModelProto {
   if (v.model !== "llama") {
-    throw new Error(`${source}: tokenizer.ggml.model is '${v.model}'; only 'llama' (SentencePiece BPE) vocabularies can be used as a tokenizer, pass a .model with --tokenizer`);
+    throw new Error(
+      `${source}: tokenizer.ggml.model is '${v.model}'; only 'llama' (SentencePiece BPE) vocabularies can be used as a tokenizer, pass a .model with --tokenizer`,
+    );
   }
   if (v.tokens.length === 0) throw new Error(`${source}: tokenizer.ggml.tokens is empty`);
   const types = v.tokens.map((_, i) => pieceType(v, i));
@@ -38,7 +40,9 @@ export function modelProtoFromVocab(v: EmbeddedVocab, source: string): ModelProt
   }
   const unkId = v.unkId ?? types.indexOf(PieceType.UNKNOWN);
   if (unkId < 0 || types[unkId] !== PieceType.UNKNOWN) {
-    throw new Error(`${source}: the vocabulary has no unknown piece (tokenizer.ggml.unknown_token_id / token type 2); SentencePiece needs one`);
+    throw new Error(
+      `${source}: the vocabulary has no unknown piece (tokenizer.ggml.unknown_token_id / token type 2); SentencePiece needs one`,
+    );
   }
   const pieces: SentencePiece[] = v.tokens.map((piece, i) => {
     const p: SentencePiece = { piece, score: v.scores?.[i] ?? 0 };
@@ -68,7 +72,9 @@ export function tokenizerFromVocab(v: EmbeddedVocab, source: string): SentencePi
 /** The tokenizer embedded in a checkpoint (GGUF's tokenizer.ggml.*); throws when it has none. */
 export function tokenizerForCheckpoint(ckpt: Checkpoint): SentencePieceProcessor {
   if (!ckpt.vocab) {
-    throw new Error(`${ckpt.source.path}: no SentencePiece tokenizer (.model) found beside the weights and none embedded in them; pass one with --tokenizer / tokenizerPath`);
+    throw new Error(
+      `${ckpt.source.path}: no SentencePiece tokenizer (.model) found beside the weights and none embedded in them; pass one with --tokenizer / tokenizerPath`,
+    );
   }
   return tokenizerFromVocab(ckpt.vocab, ckpt.source.path);
 }

@@ -21,7 +21,6 @@ import { hfConfigJson, readGenerationConfig, readHFConfig, readJsonObject } from
 import { QUANT_BLOCKS, bytesOf, convertFloat, viewAs } from "./dtypes.js";
 import { copyFileAtomic, writeBytesAtomic } from "../util/atomic_write.js";
 
-
 /** True when `dir` looks like a Hugging Face checkpoint directory (has config.json). */
 export function isHFDirectory(dir: string): boolean {
   try {
@@ -39,13 +38,16 @@ export function transpose2d(t: StoredTensor): StoredTensor {
   const size = rows * cols === 0 ? 1 : src.length / (rows * cols);
   const dst = new Uint8Array(new ArrayBuffer(src.length));
   if (size === 4) {
-    const s = new Uint32Array(src.buffer, src.byteOffset, rows * cols), d = new Uint32Array(dst.buffer);
+    const s = new Uint32Array(src.buffer, src.byteOffset, rows * cols),
+      d = new Uint32Array(dst.buffer);
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) d[c * rows + r] = s[r * cols + c]!;
   } else if (size === 2) {
-    const s = new Uint16Array(src.buffer, src.byteOffset, rows * cols), d = new Uint16Array(dst.buffer);
+    const s = new Uint16Array(src.buffer, src.byteOffset, rows * cols),
+      d = new Uint16Array(dst.buffer);
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) d[c * rows + r] = s[r * cols + c]!;
   } else {
-    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) dst.set(src.subarray((r * cols + c) * size, (r * cols + c + 1) * size), (c * rows + r) * size);
+    for (let r = 0; r < rows; r++)
+      for (let c = 0; c < cols; c++) dst.set(src.subarray((r * cols + c) * size, (r * cols + c + 1) * size), (c * rows + r) * size);
   }
   return { dtype: t.dtype, shape: [cols, rows], data: viewAs(t.dtype, dst) };
 }
@@ -57,12 +59,17 @@ function weightFiles(dir: string): Map<string, string> {
   if (existsSync(index)) {
     const json = readJsonObject(index);
     const map = json.weight_map;
-    if (typeof map !== "object" || map === null || Array.isArray(map)) throw new FormatError(index, "weight_map", "expected an object mapping tensor names to shard files");
+    if (typeof map !== "object" || map === null || Array.isArray(map))
+      throw new FormatError(index, "weight_map", "expected an object mapping tensor names to shard files");
     const out = new Map<string, string>();
     for (const [name, file] of Object.entries(map as Record<string, unknown>)) {
       // Shards must be plain file names in this directory (an index is data, not a path to follow).
       if (typeof file !== "string" || file !== basename(file) || file === "." || file === ".." || !file.endsWith(".safetensors")) {
-        throw new FormatError(index, `weight_map.${name}`, `expected a .safetensors file name in the same directory, got ${JSON.stringify(file)}`);
+        throw new FormatError(
+          index,
+          `weight_map.${name}`,
+          `expected a .safetensors file name in the same directory, got ${JSON.stringify(file)}`,
+        );
       }
       out.set(name, join(dir, file));
     }
@@ -76,7 +83,9 @@ function weightFiles(dir: string): Map<string, string> {
       r.close();
     }
   }
-  const hint = existsSync(join(dir, "pytorch_model.bin")) ? " (pytorch_model.bin is a pickle, which tsgpt does not read: convert it to safetensors)" : "";
+  const hint = existsSync(join(dir, "pytorch_model.bin"))
+    ? " (pytorch_model.bin is a pickle, which tsgpt does not read: convert it to safetensors)"
+    : "";
   throw new FormatError(dir, "model.safetensors", `no model.safetensors or model.safetensors.index.json in the directory${hint}`);
 }
 
@@ -89,7 +98,8 @@ function canonicalName(config: ModelConfig, name: string, names: ReadonlySet<str
 /** Reads a Hugging Face checkpoint directory, tensor by tensor (dtypes kept as stored). */
 export function readHFCheckpoint(dir: string): Checkpoint {
   const configPath = join(dir, "config.json");
-  if (!existsSync(configPath)) throw new FormatError(dir, "config.json", "not found: a Hugging Face checkpoint directory needs config.json");
+  if (!existsSync(configPath))
+    throw new FormatError(dir, "config.json", "not found: a Hugging Face checkpoint directory needs config.json");
   const config = readHFConfig(configPath);
   const files = weightFiles(dir);
   const tensors = new Map<string, StoredTensor>();
@@ -161,7 +171,8 @@ export function saveHFCheckpoint(dir: string, checkpoint: Checkpoint, options: S
   const counts = { F32: 0, F16: 0, BF16: 0 };
   for (const [name, t] of checkpoint.tensors) {
     if (name === "lm_head.weight" && tied) continue; // shared with the embedding; HF re-ties it on load
-    if (QUANT_BLOCKS[t.dtype]) throw new Error(`tensor ${name} is ${t.dtype}: Hugging Face safetensors hold F32 / F16 / BF16 weights (dequantize first)`);
+    if (QUANT_BLOCKS[t.dtype])
+      throw new Error(`tensor ${name} is ${t.dtype}: Hugging Face safetensors hold F32 / F16 / BF16 weights (dequantize first)`);
     const isFloat = t.dtype === "F32" || t.dtype === "F16" || t.dtype === "BF16";
     const dtype = isFloat && options.dtype ? options.dtype : t.dtype;
     if (dtype === "F32" || dtype === "F16" || dtype === "BF16") counts[dtype]++;
@@ -169,7 +180,8 @@ export function saveHFCheckpoint(dir: string, checkpoint: Checkpoint, options: S
     const shape = conv1d ? [t.shape[1]!, t.shape[0]!] : [...t.shape];
     // Conversion and transposition happen when the writer reaches the tensor, one at a time.
     const lazy: LazyTensor = {
-      dtype, shape,
+      dtype,
+      shape,
       load: () => {
         let out = dtype === t.dtype ? t : convertFloat(t, dtype as "F32" | "F16" | "BF16");
         if (conv1d) out = transpose2d(out);
@@ -196,7 +208,8 @@ export function saveHFCheckpoint(dir: string, checkpoint: Checkpoint, options: S
   if (tok && basename(tok) === "tokenizer.json") {
     // A Hugging Face tokenizer travels with its settings (special tokens, chat template).
     for (const name of ["tokenizer.json", "tokenizer_config.json"]) {
-      const src = join(dirname(tok), name), dest = join(dir, name);
+      const src = join(dirname(tok), name),
+        dest = join(dir, name);
       if (existsSync(src) && (!existsSync(dest) || statSync(dest).ino !== statSync(src).ino)) copyFileAtomic(src, dest);
     }
   }

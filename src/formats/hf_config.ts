@@ -62,9 +62,12 @@ export function readGenerationConfig(path: string): GenerationDefaults {
     eos_token_id: f.optTokenIds("eos_token_id"),
     pad_token_id: f.optTokenId("pad_token_id"),
   };
-  if (g.top_k !== undefined && (!Number.isInteger(g.top_k) || g.top_k < 0)) throw new FormatError(path, "top_k", `expected a non-negative integer, got ${g.top_k}`);
-  if (g.top_p !== undefined && (g.top_p <= 0 || g.top_p > 1)) throw new FormatError(path, "top_p", `expected a number in (0, 1], got ${g.top_p}`);
-  if (g.temperature !== undefined && g.temperature < 0) throw new FormatError(path, "temperature", `expected a non-negative number, got ${g.temperature}`);
+  if (g.top_k !== undefined && (!Number.isInteger(g.top_k) || g.top_k < 0))
+    throw new FormatError(path, "top_k", `expected a non-negative integer, got ${g.top_k}`);
+  if (g.top_p !== undefined && (g.top_p <= 0 || g.top_p > 1))
+    throw new FormatError(path, "top_p", `expected a number in (0, 1], got ${g.top_p}`);
+  if (g.temperature !== undefined && g.temperature < 0)
+    throw new FormatError(path, "temperature", `expected a non-negative number, got ${g.temperature}`);
   if (g.max_new_tokens !== undefined && (!Number.isInteger(g.max_new_tokens) || g.max_new_tokens < 0)) {
     throw new FormatError(path, "max_new_tokens", `expected a non-negative integer, got ${g.max_new_tokens}`);
   }

@@ -12,7 +12,7 @@
 // wq / wk rows use the adjacent-pairs rotary layout; they are permuted to HF's rotate-halves
 // layout on load and back on save (see rotary_permute.ts).
 import type { Checkpoint, LlamaConfig, StoredTensor } from "./types.js";
-import { BinaryFile, withBinaryFile } from "./binary.js";
+import { type BinaryFile, withBinaryFile } from "./binary.js";
 import { FormatError } from "../util/errors.js";
 import { halvesToPairs, pairsToHalves } from "./rotary_permute.js";
 import { bytesOf, toFloat32, viewAs } from "./dtypes.js";
@@ -91,7 +91,10 @@ export function readLlama2cHeader(file: BinaryFile): Llama2cHeader {
   if (file.size < HEADER_BYTES) fail("header", `expected a 28-byte header of 7 int32, the file has ${file.size} bytes`);
   const view = new DataView(file.read(0, HEADER_BYTES, "header").buffer);
   if (view.getUint32(0, true) === 0x616b3432) {
-    fail("magic", `this is a llama2.c export of version ${view.getInt32(4, true)} ("ak42" magic); only the legacy version-0 format is supported`);
+    fail(
+      "magic",
+      `this is a llama2.c export of version ${view.getInt32(4, true)} ("ak42" magic); only the legacy version-0 format is supported`,
+    );
   }
   const v = FIELDS.map((_, i) => view.getInt32(i * 4, true));
   for (let i = 0; i < FIELDS.length; i++) {
@@ -106,10 +109,16 @@ export function readLlama2cHeader(file: BinaryFile): Llama2cHeader {
   const expected = llama2cFileSize(h);
   if (expected !== file.size) {
     const other = llama2cFileSize({ ...h, sharedClassifier: !h.sharedClassifier });
-    const hint = other === file.size
-      ? ` (the size matches a${h.sharedClassifier ? "n unshared" : " shared"} classifier: is the sign of vocab_size wrong?)`
-      : file.size < expected ? " (truncated?)" : "";
-    fail("file size", `the header (${FIELDS.map((f, i) => `${f}=${v[i]}`).join(", ")}) implies ${expected} bytes${h.sharedClassifier ? " with a shared classifier" : " with an unshared classifier (wcls)"}, the file has ${file.size}${hint}`);
+    const hint =
+      other === file.size
+        ? ` (the size matches a${h.sharedClassifier ? "n unshared" : " shared"} classifier: is the sign of vocab_size wrong?)`
+        : file.size < expected
+          ? " (truncated?)"
+          : "";
+    fail(
+      "file size",
+      `the header (${FIELDS.map((f, i) => `${f}=${v[i]}`).join(", ")}) implies ${expected} bytes${h.sharedClassifier ? " with a shared classifier" : " with an unshared classifier (wcls)"}, the file has ${file.size}${hint}`,
+    );
   }
   return h;
 }
@@ -197,14 +206,21 @@ export function writeLlama2c(path: string, checkpoint: Checkpoint): void {
   if (c.model_type !== "llama") throw new Error(`llama2.c format holds Llama models only, this checkpoint is ${c.model_type}`);
   const tied = c.tie_word_embeddings;
   const h: Llama2cHeader = {
-    dim: c.hidden_size, hiddenDim: c.intermediate_size, nLayers: c.num_hidden_layers, nHeads: c.num_attention_heads,
-    nKvHeads: c.num_key_value_heads, vocabSize: c.vocab_size, seqLen: c.max_position_embeddings, sharedClassifier: tied,
+    dim: c.hidden_size,
+    hiddenDim: c.intermediate_size,
+    nLayers: c.num_hidden_layers,
+    nHeads: c.num_attention_heads,
+    nKvHeads: c.num_key_value_heads,
+    vocabSize: c.vocab_size,
+    seqLen: c.max_position_embeddings,
+    sharedClassifier: tied,
   };
   if (Math.abs(c.rms_norm_eps - 1e-5) > 1e-12) console.warn(`llama2.c assumes rms_norm_eps 1e-5; this model uses ${c.rms_norm_eps}`);
   if (c.rope_theta !== 10000) console.warn(`llama2.c assumes rope_theta 10000; this model uses ${c.rope_theta}`);
   const header = new DataView(new ArrayBuffer(HEADER_BYTES));
-  [h.dim, h.hiddenDim, h.nLayers, h.nHeads, h.nKvHeads, tied ? h.vocabSize : -h.vocabSize, h.seqLen]
-    .forEach((x, i) => header.setInt32(i * 4, x, true));
+  [h.dim, h.hiddenDim, h.nLayers, h.nHeads, h.nKvHeads, tied ? h.vocabSize : -h.vocabSize, h.seqLen].forEach((x, i) =>
+    header.setInt32(i * 4, x, true),
+  );
 
   // Fetch every tensor up front, only to check names and shapes before the file is created.
   const plan = segments(h);
@@ -237,7 +253,9 @@ export function writeLlama2c(path: string, checkpoint: Checkpoint): void {
 function tensorFor(checkpoint: Checkpoint, name: string, shape: number[]): StoredTensor {
   const t = checkpoint.tensors.get(name);
   if (!t) throw new Error(`llama2.c export: tensor ${name} is missing from the checkpoint`);
-  if (t.shape.join() !== shape.join()) throw new Error(`llama2.c export: tensor ${name} has shape [${t.shape.join(", ")}], expected [${shape.join(", ")}]`);
-  if (t.dtype !== "F32" && t.dtype !== "F16" && t.dtype !== "BF16") throw new Error(`llama2.c export: tensor ${name} is ${t.dtype}; dequantize it first`);
+  if (t.shape.join() !== shape.join())
+    throw new Error(`llama2.c export: tensor ${name} has shape [${t.shape.join(", ")}], expected [${shape.join(", ")}]`);
+  if (t.dtype !== "F32" && t.dtype !== "F16" && t.dtype !== "BF16")
+    throw new Error(`llama2.c export: tensor ${name} is ${t.dtype}; dequantize it first`);
   return t;
 }

@@ -25,7 +25,8 @@ export function readLlama2cTokenizer(path: string, vocabSize?: number): Llama2cV
     const r = new SequentialReader(file);
     if (file.size < 4) fail("max_token_length", `expected a 4-byte int32 header, the file has ${file.size} bytes`);
     const maxTokenLength = r.i32("max_token_length");
-    if (maxTokenLength <= 0 || maxTokenLength > file.size) fail("max_token_length", `expected a positive length no larger than the file, got ${maxTokenLength}`);
+    if (maxTokenLength <= 0 || maxTokenLength > file.size)
+      fail("max_token_length", `expected a positive length no larger than the file, got ${maxTokenLength}`);
     const pieces: string[] = [];
     const scores: number[] = [];
     while (r.pos < file.size) {
@@ -47,7 +48,8 @@ export function readLlama2cTokenizer(path: string, vocabSize?: number): Llama2cV
 
 /** Writes a llama2.c tokenizer.bin atomically (max_token_length computed from the pieces). */
 export function writeLlama2cTokenizer(path: string, vocab: { pieces: string[]; scores: ArrayLike<number> }): void {
-  if (vocab.pieces.length !== vocab.scores.length) throw new Error(`tokenizer.bin: ${vocab.pieces.length} pieces but ${vocab.scores.length} scores`);
+  if (vocab.pieces.length !== vocab.scores.length)
+    throw new Error(`tokenizer.bin: ${vocab.pieces.length} pieces but ${vocab.scores.length} scores`);
   const encoded = vocab.pieces.map((p) => Buffer.from(p, "utf8"));
   const maxLen = Math.max(1, ...encoded.map((b) => b.length));
   const out = Buffer.alloc(4 + encoded.reduce((a, b) => a + 8 + b.length, 0));

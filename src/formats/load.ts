@@ -48,8 +48,10 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
 
 export function loadCheckpointSync(path: string): Checkpoint {
   switch (detectFormat(path)) {
-    case "hf": return readHFCheckpoint(path);
-    case "gguf": return readGGUFCheckpoint(path);
+    case "hf":
+      return readHFCheckpoint(path);
+    case "gguf":
+      return readGGUFCheckpoint(path);
     case "llama2c": {
       const ck = readLlama2c(path);
       const tok = findLlama2cTokenizer(path);
@@ -81,14 +83,26 @@ export interface SaveCheckpointOptions {
 }
 
 /** Writes a checkpoint in the given format: a directory for hf, a file for gguf / llama2c. */
-export async function saveCheckpoint(path: string, checkpoint: Checkpoint, format: CheckpointFormat, options: SaveCheckpointOptions = {}): Promise<void> {
+export async function saveCheckpoint(
+  path: string,
+  checkpoint: Checkpoint,
+  format: CheckpointFormat,
+  options: SaveCheckpointOptions = {},
+): Promise<void> {
   saveCheckpointSync(path, checkpoint, format, options);
 }
 
-export function saveCheckpointSync(path: string, checkpoint: Checkpoint, format: CheckpointFormat, options: SaveCheckpointOptions = {}): void {
+export function saveCheckpointSync(
+  path: string,
+  checkpoint: Checkpoint,
+  format: CheckpointFormat,
+  options: SaveCheckpointOptions = {},
+): void {
   switch (format) {
-    case "hf": return saveHFCheckpoint(path, checkpoint, options);
-    case "gguf": return writeGGUFCheckpoint(path, checkpoint, options);
+    case "hf":
+      return saveHFCheckpoint(path, checkpoint, options);
+    case "gguf":
+      return writeGGUFCheckpoint(path, checkpoint, options);
     case "llama2c":
       if (options.dtype && options.dtype !== "F32") throw new Error(`llama2.c checkpoints are float32 only (asked for ${options.dtype})`);
       return writeLlama2c(path, checkpoint);

@@ -31,10 +31,16 @@ export const ADAPTER_WEIGHTS_FILE = "adapter_model.safetensors";
 export const PEFT_PREFIX = "base_model.model.";
 
 /** PEFT's default target modules for the architectures tsgpt has (peft/utils/constants.py). */
-export const DEFAULT_TARGET_MODULES = Object.fromEntries(ARCHITECTURES.map((a) => [a.modelType, [...a.lora.defaults]])) as Record<ModelConfig["model_type"], string[]>;
+export const DEFAULT_TARGET_MODULES = Object.fromEntries(ARCHITECTURES.map((a) => [a.modelType, [...a.lora.defaults]])) as Record<
+  ModelConfig["model_type"],
+  string[]
+>;
 
 /** The linear layers LoRA may adapt, per architecture (their last name component). */
-export const LORA_TARGETABLE = Object.fromEntries(ARCHITECTURES.map((a) => [a.modelType, [...a.lora.targetable]])) as Record<ModelConfig["model_type"], string[]>;
+export const LORA_TARGETABLE = Object.fromEntries(ARCHITECTURES.map((a) => [a.modelType, [...a.lora.targetable]])) as Record<
+  ModelConfig["model_type"],
+  string[]
+>;
 
 /** adapter_config.json, with the fields tsgpt uses in camelCase (the file keeps PEFT's snake_case). */
 export interface LoraConfig {
@@ -79,8 +85,16 @@ export interface LoraAdapter {
 /** A LoraConfig with PEFT's defaults for what is not given. */
 export function loraConfig(options: Partial<LoraConfig> & { r: number }): LoraConfig {
   return {
-    loraAlpha: 8, loraDropout: 0, targetModules: ["q_proj", "v_proj"], baseModelNameOrPath: null,
-    fanInFanOut: false, inferenceMode: true, useRslora: false, rankPattern: {}, alphaPattern: {}, extra: {},
+    loraAlpha: 8,
+    loraDropout: 0,
+    targetModules: ["q_proj", "v_proj"],
+    baseModelNameOrPath: null,
+    fanInFanOut: false,
+    inferenceMode: true,
+    useRslora: false,
+    rankPattern: {},
+    alphaPattern: {},
+    extra: {},
     ...options,
   };
 }
@@ -167,10 +181,12 @@ export function parseAdapterConfig(path: string, json: Record<string, unknown>):
   if (bias !== "none") fail("bias", `"none" (adapters that train biases are not supported)`);
   if (json.use_dora === true) fail("use_dora", "false (DoRA adapters are not supported)");
   const mts = json.modules_to_save;
-  if (mts !== undefined && mts !== null && !(Array.isArray(mts) && mts.length === 0)) fail("modules_to_save", "null (adapters that carry whole modules are not supported)");
+  if (mts !== undefined && mts !== null && !(Array.isArray(mts) && mts.length === 0))
+    fail("modules_to_save", "null (adapters that carry whole modules are not supported)");
   if (json.layers_to_transform !== undefined && json.layers_to_transform !== null) fail("layers_to_transform", "null (not supported)");
   const targets = json.target_modules;
-  const targetOk = typeof targets === "string" || (Array.isArray(targets) && targets.length > 0 && targets.every((t) => typeof t === "string"));
+  const targetOk =
+    typeof targets === "string" || (Array.isArray(targets) && targets.length > 0 && targets.every((t) => typeof t === "string"));
   if (!targetOk) fail("target_modules", "a list of module names or a regular expression");
   const base = json.base_model_name_or_path ?? null;
   if (base !== null && typeof base !== "string") fail("base_model_name_or_path", "a string or null");
@@ -222,11 +238,14 @@ export function isAdapterDirectory(dir: string): boolean {
 /** Reads a PEFT LoRA adapter directory; every tensor is checked and converted to float32. */
 export function readAdapter(dir: string): LoraAdapter {
   const configPath = join(dir, ADAPTER_CONFIG_FILE);
-  if (!existsSync(configPath)) throw new FormatError(dir, ADAPTER_CONFIG_FILE, "not found: a PEFT adapter directory needs adapter_config.json");
+  if (!existsSync(configPath))
+    throw new FormatError(dir, ADAPTER_CONFIG_FILE, "not found: a PEFT adapter directory needs adapter_config.json");
   const config = parseAdapterConfig(configPath, readJsonObject(configPath));
   const weightsPath = join(dir, ADAPTER_WEIGHTS_FILE);
   if (!existsSync(weightsPath)) {
-    const hint = existsSync(join(dir, "adapter_model.bin")) ? " (adapter_model.bin is a pickle, which tsgpt does not read: save with safe_serialization=True)" : "";
+    const hint = existsSync(join(dir, "adapter_model.bin"))
+      ? " (adapter_model.bin is a pickle, which tsgpt does not read: save with safe_serialization=True)"
+      : "";
     throw new FormatError(dir, ADAPTER_WEIGHTS_FILE, `not found${hint}`);
   }
   const { tensors } = readSafetensors(weightsPath);
@@ -237,22 +256,28 @@ export function readAdapter(dir: string): LoraAdapter {
       throw new FormatError(weightsPath, name, "not a LoRA factor (expected base_model.model.<module>.lora_A.weight or .lora_B.weight)");
     }
     const [module, factor] = parsed;
-    if (t.dtype !== "F32" && t.dtype !== "F16" && t.dtype !== "BF16") throw new FormatError(weightsPath, name, `dtype ${t.dtype}: expected F32, F16 or BF16`);
+    if (t.dtype !== "F32" && t.dtype !== "F16" && t.dtype !== "BF16")
+      throw new FormatError(weightsPath, name, `dtype ${t.dtype}: expected F32, F16 or BF16`);
     if (t.shape.length !== 2) throw new FormatError(weightsPath, name, `expected a 2-D tensor, got shape [${t.shape.join(", ")}]`);
     const f32: F32Tensor = { shape: [...t.shape], data: toFloat32(t) };
     const entry = parts.get(module) ?? {};
-    if ((factor === "A" ? entry.a : entry.b) !== undefined) throw new FormatError(weightsPath, name, "appears twice (several adapter names in one file?)");
+    if ((factor === "A" ? entry.a : entry.b) !== undefined)
+      throw new FormatError(weightsPath, name, "appears twice (several adapter names in one file?)");
     if (factor === "A") entry.a = f32;
     else entry.b = f32;
     parts.set(module, entry);
   }
   const layers = new Map<string, LoraLayerWeights>();
   for (const [module, { a, b }] of parts) {
-    if (!a || !b) throw new FormatError(weightsPath, peftTensorName(module, a ? "B" : "A"), "missing (every adapted layer needs lora_A and lora_B)");
+    if (!a || !b)
+      throw new FormatError(weightsPath, peftTensorName(module, a ? "B" : "A"), "missing (every adapted layer needs lora_A and lora_B)");
     const r = rankFor(config, module);
     if (a.shape[0] !== r || b.shape[1] !== r) {
-      throw new FormatError(weightsPath, peftTensorName(module, "A"),
-        `lora_A [${a.shape.join(", ")}] and lora_B [${b.shape.join(", ")}] do not have rank ${r} (adapter_config.json r / rank_pattern)`);
+      throw new FormatError(
+        weightsPath,
+        peftTensorName(module, "A"),
+        `lora_A [${a.shape.join(", ")}] and lora_B [${b.shape.join(", ")}] do not have rank ${r} (adapter_config.json r / rank_pattern)`,
+      );
     }
     layers.set(module, { a, b });
   }
@@ -299,10 +324,13 @@ function targetWeight(ckpt: Checkpoint, adapter: LoraAdapter, module: string, la
   const name = `${module}.weight`;
   const src = adapter.source ?? "adapter";
   const w = ckpt.tensors.get(name);
-  if (!w) throw new Error(`${src}: the adapter adapts '${module}', but the model has no tensor '${name}' (an adapter for another architecture?)`);
+  if (!w)
+    throw new Error(`${src}: the adapter adapts '${module}', but the model has no tensor '${name}' (an adapter for another architecture?)`);
   const want = [layer.b.shape[0]!, layer.a.shape[1]!];
   if (w.shape.length !== 2 || w.shape[0] !== want[0] || w.shape[1] !== want[1]) {
-    throw new Error(`${src}: '${module}' has weight [${w.shape.join(", ")}] but the adapter's B·A is [${want.join(", ")}] (an adapter for another model size?)`);
+    throw new Error(
+      `${src}: '${module}' has weight [${w.shape.join(", ")}] but the adapter's B·A is [${want.join(", ")}] (an adapter for another model size?)`,
+    );
   }
   return [name, w];
 }

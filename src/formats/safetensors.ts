@@ -36,7 +36,11 @@ export class SafetensorsReader {
   readonly metadata: Record<string, string>;
   private readonly byName: Map<string, SafetensorsEntry>;
 
-  private constructor(private readonly file: BinaryFile, entries: SafetensorsEntry[], metadata: Record<string, string>) {
+  private constructor(
+    private readonly file: BinaryFile,
+    entries: SafetensorsEntry[],
+    metadata: Record<string, string>,
+  ) {
     this.entries = entries;
     this.metadata = metadata;
     this.byName = new Map(entries.map((e) => [e.name, e]));
@@ -129,16 +133,26 @@ function parseHeader(file: BinaryFile): { entries: SafetensorsEntry[]; metadata:
   entries.sort((a, b) => a.offset - b.offset || a.byteLength - b.byteLength);
   let end = dataStart;
   for (const e of entries) {
-    if (e.offset < end) fail(`${e.name}.data_offsets`, `range [${e.offset - dataStart}, ${e.offset - dataStart + e.byteLength}) overlaps the previous tensor (ends at ${end - dataStart})`);
-    if (e.offset > end) fail(`${e.name}.data_offsets`, `range starts at ${e.offset - dataStart}, expected ${end - dataStart} (a gap after the previous tensor)`);
+    if (e.offset < end)
+      fail(
+        `${e.name}.data_offsets`,
+        `range [${e.offset - dataStart}, ${e.offset - dataStart + e.byteLength}) overlaps the previous tensor (ends at ${end - dataStart})`,
+      );
+    if (e.offset > end)
+      fail(
+        `${e.name}.data_offsets`,
+        `range starts at ${e.offset - dataStart}, expected ${end - dataStart} (a gap after the previous tensor)`,
+      );
     end = e.offset + e.byteLength;
   }
-  if (end !== file.size) fail("data", `tensors cover ${end - dataStart} bytes, but the data section has ${dataSize} (truncated file or trailing bytes)`);
+  if (end !== file.size)
+    fail("data", `tensors cover ${end - dataStart} bytes, but the data section has ${dataSize} (truncated file or trailing bytes)`);
   return { entries, metadata };
 }
 
 function parseMetadata(value: unknown, fail: (field: string, msg: string) => never): Record<string, string> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) fail("__metadata__", "expected an object mapping strings to strings");
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    fail("__metadata__", "expected an object mapping strings to strings");
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     if (typeof v !== "string") fail(`__metadata__.${k}`, `expected a string, got ${JSON.stringify(v)}`);
@@ -148,9 +162,14 @@ function parseMetadata(value: unknown, fail: (field: string, msg: string) => nev
 }
 
 function parseEntry(
-  name: string, value: unknown, dataStart: number, dataSize: number, fail: (field: string, msg: string) => never,
+  name: string,
+  value: unknown,
+  dataStart: number,
+  dataSize: number,
+  fail: (field: string, msg: string) => never,
 ): SafetensorsEntry {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(name, "expected an object with dtype, shape and data_offsets");
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    fail(name, "expected an object with dtype, shape and data_offsets");
   const v = value as Record<string, unknown>;
   const dtype = v.dtype;
   if (typeof dtype !== "string" || !SAFETENSORS_DTYPES.includes(dtype as StorageDType)) {
@@ -189,11 +208,7 @@ export interface LazyTensor {
 export type TensorSource = StoredTensor | LazyTensor;
 
 /** Writes a safetensors file atomically, tensors in the given order, one at a time. */
-export function writeSafetensors(
-  path: string,
-  tensors: Iterable<[string, TensorSource]>,
-  metadata: Record<string, string> = {},
-): void {
+export function writeSafetensors(path: string, tensors: Iterable<[string, TensorSource]>, metadata: Record<string, string> = {}): void {
   const list = [...tensors];
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) {

@@ -7,7 +7,10 @@ import { withBinaryFile } from "./binary.js";
 import { readLlama2cTokenizer } from "./llama2c_tokenizer.js";
 import { parseModelProto, pieceTypeOf, ProtoError, trainerSpecWithDefaults, type ModelProto } from "../tokenizer/model_proto.js";
 
-const NORMAL = 1, UNKNOWN = 2, CONTROL = 3, BYTE = 6; // SentencePiece piece types
+const NORMAL = 1,
+  UNKNOWN = 2,
+  CONTROL = 3,
+  BYTE = 6; // SentencePiece piece types
 const MAX_MODEL_BYTES = 256 * 1024 * 1024;
 
 /** The vocabulary of a tokenizer file: `.model` (SentencePiece) or llama2.c `tokenizer.bin`. */
@@ -21,9 +24,12 @@ export function readVocab(path: string): EmbeddedVocab {
  */
 export function vocabFromLlama2c(path: string): EmbeddedVocab {
   const v = readLlama2cTokenizer(path);
-  const tokens = v.pieces.map((p, i) => (i === 1 && p === "\n<s>\n" ? "<s>" : i === 2 && p === "\n</s>\n" ? "</s>" : p.replaceAll(" ", "\u2581")));
+  const tokens = v.pieces.map((p, i) =>
+    i === 1 && p === "\n<s>\n" ? "<s>" : i === 2 && p === "\n</s>\n" ? "</s>" : p.replaceAll(" ", "\u2581"),
+  );
   const tokenTypes = Int32Array.from(tokens, (p, i) =>
-    i === 0 ? UNKNOWN : i === 1 || i === 2 ? CONTROL : /^<0x[0-9A-F]{2}>$/.test(p) ? BYTE : NORMAL);
+    i === 0 ? UNKNOWN : i === 1 || i === 2 ? CONTROL : /^<0x[0-9A-F]{2}>$/.test(p) ? BYTE : NORMAL,
+  );
   return { model: "llama", tokens, scores: v.scores, tokenTypes, unkId: 0, bosId: 1, eosId: 2 };
 }
 
@@ -40,7 +46,8 @@ export function readSentencePieceVocab(path: string): EmbeddedVocab {
   try {
     proto = parseModelProto(bytes, path);
   } catch (err) {
-    if (err instanceof ProtoError) throw new FormatError(path, "ModelProto", `not a valid SentencePiece model (${err.message.replace(`${path}: `, "")})`);
+    if (err instanceof ProtoError)
+      throw new FormatError(path, "ModelProto", `not a valid SentencePiece model (${err.message.replace(`${path}: `, "")})`);
     throw err;
   }
   const { pieces } = proto;

@@ -29,8 +29,20 @@ import { toFloat32 } from "../formats/dtypes.js";
 import { isQuantDType, type QuantizedTensor } from "../quant/types.js";
 import { dequantize } from "../quant/quantize.js";
 import {
-  architectureOf, canonicalName, checkTensors, hasGlobalRole, isIgnoredTensor, modulePath, parseModelConfig,
-  type Architecture, type BlockLayout, type GlobalRole, type LayerRole, type ModelConfig, type ModelDims, type Role,
+  architectureOf,
+  canonicalName,
+  checkTensors,
+  hasGlobalRole,
+  isIgnoredTensor,
+  modulePath,
+  parseModelConfig,
+  type Architecture,
+  type BlockLayout,
+  type GlobalRole,
+  type LayerRole,
+  type ModelConfig,
+  type ModelDims,
+  type Role,
 } from "../arch/index.js";
 import { ropeInPlace, ropeTables, checkRope } from "../nn/rope.js";
 import { KVCache } from "./kv_cache.js";
@@ -99,7 +111,12 @@ interface Weights {
 class WeightReader {
   private readonly tensors = new Map<string, StoredTensor>();
 
-  constructor(ckpt: Checkpoint, private readonly config: ModelConfig, private readonly arch: Architecture, private readonly keepHalf: boolean) {
+  constructor(
+    ckpt: Checkpoint,
+    config: ModelConfig,
+    private readonly arch: Architecture,
+    private readonly keepHalf: boolean,
+  ) {
     for (const [name, t] of ckpt.tensors) {
       if (!isIgnoredTensor(config, name)) this.tensors.set(canonicalName(config, name, ckpt.tensors), t);
     }
@@ -150,12 +167,17 @@ class WeightReader {
   layer(i: number): LayerWeights {
     return {
       attnNorm: this.norm("attn_norm", i),
-      qkv: this.proj("attn_qkv", i), q: this.proj("attn_q", i), k: this.proj("attn_k", i), v: this.proj("attn_v", i),
+      qkv: this.proj("attn_qkv", i),
+      q: this.proj("attn_q", i),
+      k: this.proj("attn_k", i),
+      v: this.proj("attn_v", i),
       out: this.proj("attn_output", i)!,
       qNorm: this.arch.paths.layer.attn_q_norm ? this.vector("attn_q_norm", i) : null,
       kNorm: this.arch.paths.layer.attn_k_norm ? this.vector("attn_k_norm", i) : null,
       ffnNorm: this.norm("ffn_norm", i),
-      gate: this.proj("ffn_gate", i), up: this.proj("ffn_up", i)!, down: this.proj("ffn_down", i)!,
+      gate: this.proj("ffn_gate", i),
+      up: this.proj("ffn_up", i)!,
+      down: this.proj("ffn_down", i)!,
     };
   }
 
@@ -217,7 +239,8 @@ export class DecoderModel implements InferenceModel {
    */
   static fromCheckpoint(ckpt: Checkpoint, options: DecoderOptions = {}): DecoderModel {
     const dtype = options.dtype ?? "auto";
-    if (dtype !== "auto" && dtype !== "float32") throw new TypeError(`DecoderModel: dtype must be "auto" or "float32", got ${JSON.stringify(dtype)}`);
+    if (dtype !== "auto" && dtype !== "float32")
+      throw new TypeError(`DecoderModel: dtype must be "auto" or "float32", got ${JSON.stringify(dtype)}`);
     const config = parseModelConfig({ ...ckpt.config }, ckpt.source.path);
     const arch = architectureOf(config);
     const layout = arch.layout(config);
@@ -273,11 +296,14 @@ export class DecoderModel implements InferenceModel {
    * Returns (batch, vocab) logits of the last step, or (batch, steps, vocab) when `all` is true.
    */
   forward(cache: KVCache, tokens: Int32Array, positions: Int32Array, valid: Uint8Array, steps: number, all = false): Float32Array {
-    const B = cache.batch, n = B * steps, d = this.dims;
+    const B = cache.batch,
+      n = B * steps,
+      d = this.dims;
     if (tokens.length !== n || positions.length !== n || valid.length !== n) {
       throw new RangeError(`forward: tokens, positions and valid must each hold batch × steps = ${n} values`);
     }
-    if (steps > cache.remaining) throw new RangeError(`forward: ${steps} tokens do not fit in the KV cache (${cache.remaining} of ${cache.capacity} positions left)`);
+    if (steps > cache.remaining)
+      throw new RangeError(`forward: ${steps} tokens do not fit in the KV cache (${cache.remaining} of ${cache.capacity} positions left)`);
     let top = 0;
     for (let i = 0; i < n; i++) {
       if (valid[i] && (positions[i]! < 0 || positions[i]! >= d.context)) {
@@ -307,7 +333,10 @@ export class DecoderModel implements InferenceModel {
 
   /** Embeddings, every block, and the final norm: the normalized hidden states end in s.h. */
   private body(be: Backend, cache: KVCache, tokens: Int32Array, positions: Int32Array, steps: number, s: Scratch): void {
-    const d = this.dims, w = this.w, n = tokens.length, H = d.hidden;
+    const d = this.dims,
+      w = this.w,
+      n = tokens.length,
+      H = d.hidden;
     embedding(be, w.embed, d.vocabSize, H, tokens, s.x.subarray(0, n * H));
     if (w.positions) {
       for (let i = 0; i < n; i++) {
@@ -331,14 +360,18 @@ export class DecoderModel implements InferenceModel {
 
   /** s.h = norm(s.x): RMSNorm or LayerNorm, as the layout says. */
   private norm(be: Backend, s: Scratch, n: number, norm: Norm): void {
-    const H = this.dims.hidden, out = s.h.subarray(0, n * H);
+    const H = this.dims.hidden,
+      out = s.h.subarray(0, n * H);
     if (this.layout.norm === "rms") be.rmsNorm(s.x, norm.w, n, H, this.layout.eps, out, s.rstd);
     else be.layerNorm(s.x, norm.w, norm.b, n, H, this.layout.eps, out, s.mean, s.rstd);
   }
 
   /** q, k, v of the normalized states s.h (one fused projection or three), rotated when the layout uses RoPE. */
   private qkv(be: Backend, L: LayerWeights, s: Scratch, n: number, positions: Int32Array): void {
-    const d = this.dims, H = d.hidden, qDim = d.heads * d.headDim, kvDim = d.kvHeads * d.headDim;
+    const d = this.dims,
+      H = d.hidden,
+      qDim = d.heads * d.headDim,
+      kvDim = d.kvHeads * d.headDim;
     if (L.qkv) {
       const width = qDim + 2 * kvDim;
       linear(be, s.h, n, H, L.qkv.w, width, s.qkv, L.qkv.b);
@@ -365,14 +398,16 @@ export class DecoderModel implements InferenceModel {
 
   /** RMSNorm of each head-sized row of x (rows × headDim), in place: Qwen3's q_norm / k_norm. */
   private headNorm(be: Backend, s: Scratch, x: Float32Array, rows: number, w: Float32Array): void {
-    const hd = this.dims.headDim, out = s.headNormed.subarray(0, rows * hd);
+    const hd = this.dims.headDim,
+      out = s.headNormed.subarray(0, rows * hd);
     be.rmsNorm(x, w, rows, hd, this.layout.eps, out, s.headRstd);
     x.set(out);
   }
 
   /** s.proj = the feed-forward layer of s.h: gated (down(act(gate) ⊙ up)) or plain (down(act(up))). */
   private mlp(be: Backend, L: LayerWeights, s: Scratch, n: number): void {
-    const H = this.dims.hidden, I = this.dims.intermediate;
+    const H = this.dims.hidden,
+      I = this.dims.intermediate;
     const act = s.ff1.subarray(0, n * I);
     if (L.gate) {
       linear(be, s.h, n, H, L.gate.w, I, s.ff1, L.gate.b);
@@ -394,29 +429,56 @@ export class DecoderModel implements InferenceModel {
    * padding mask, grouped-query heads; see AttentionArgs). q, out: (batch × steps, heads ×
    * headDim); k, v: (batch × steps, kvHeads × headDim).
    */
-  private attend(be: Backend, cache: KVCache, layer: number, q: Float32Array, k: Float32Array, v: Float32Array, steps: number, out: Float32Array): void {
-    const d = this.dims, hd = d.headDim, G = d.kvHeads, kvDim = G * hd, start = cache.length;
-    const K = cache.keys[layer]!, V = cache.values[layer]!;
+  private attend(
+    be: Backend,
+    cache: KVCache,
+    layer: number,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    steps: number,
+    out: Float32Array,
+  ): void {
+    const d = this.dims,
+      hd = d.headDim,
+      G = d.kvHeads,
+      kvDim = G * hd,
+      start = cache.length;
+    const K = cache.keys[layer]!,
+      V = cache.values[layer]!;
     for (let b = 0; b < cache.batch; b++) {
       for (let t = 0; t < steps; t++) {
         const row = b * steps + t;
         for (let g = 0; g < G; g++) {
-          const from = row * kvDim + g * hd, slot = cache.offset(b, g, start + t);
+          const from = row * kvDim + g * hd,
+            slot = cache.offset(b, g, start + t);
           K.set(k.subarray(from, from + hd), slot);
           V.set(v.subarray(from, from + hd), slot);
         }
       }
     }
     be.attention({
-      batch: cache.batch, steps, heads: d.heads, kvHeads: G, headDim: hd,
-      q, keys: K, values: V, capacity: cache.capacity, valid: cache.valid, start,
-      scale: 1 / Math.sqrt(hd), out, window: this.layout.slidingWindow ?? 0,
+      batch: cache.batch,
+      steps,
+      heads: d.heads,
+      kvHeads: G,
+      headDim: hd,
+      q,
+      keys: K,
+      values: V,
+      capacity: cache.capacity,
+      valid: cache.valid,
+      start,
+      scale: 1 / Math.sqrt(hd),
+      out,
+      window: this.layout.slidingWindow ?? 0,
     });
   }
 
   /** Logits from the final normalized hidden states in scratch.h. */
   private head(be: Backend, s: Scratch, batch: number, steps: number, all: boolean): Float32Array {
-    const H = this.dims.hidden, V = this.dims.vocabSize;
+    const H = this.dims.hidden,
+      V = this.dims.vocabSize;
     const lmHead = this.w.output;
     if (all) {
       const logits = new Float32Array(batch * steps * V);
@@ -438,13 +500,32 @@ export class DecoderModel implements InferenceModel {
 }
 
 /** out (rows × outF) = x (rows × inF) · Wᵀ (+ bias), W stored (outF, inF), f32, 16-bit or quantized. */
-function linear(be: Backend, x: Float32Array, rows: number, inF: number, w: LinearWeight, outF: number, out: Float32Array, bias: Float32Array | null): void {
+function linear(
+  be: Backend,
+  x: Float32Array,
+  rows: number,
+  inF: number,
+  w: LinearWeight,
+  outF: number,
+  out: Float32Array,
+  bias: Float32Array | null,
+): void {
   if (w instanceof Float32Array) {
     be.matmul({
-      batch: 1, m: rows, n: outF, k: inF,
-      a: x, aOffset: 0, aBatchStride: 0, transA: false,
-      b: w, bOffset: 0, bBatchStride: 0, transB: true,
-      c: out.subarray(0, rows * outF), accumulate: false,
+      batch: 1,
+      m: rows,
+      n: outF,
+      k: inF,
+      a: x,
+      aOffset: 0,
+      aBatchStride: 0,
+      transA: false,
+      b: w,
+      bOffset: 0,
+      bBatchStride: 0,
+      transB: true,
+      c: out.subarray(0, rows * outF),
+      accumulate: false,
     });
   } else if ("bits" in w) {
     halfLinear(be, x, rows, w, out.subarray(0, rows * outF));

@@ -4,8 +4,20 @@
 // candidates their probability before anything, after the penalties, the caller's processors
 // and temperature, and at the end, and which cut (if any) removed them.
 import {
-  applyLogitsProcessors, logitsContext, minP, penalizeLogits, resolveSamplingOptions, softmax, temperature, topK, topP, isGreedy,
-  argmax, type LogitsProcessor, type PreviousTokens, type SamplingOptions,
+  applyLogitsProcessors,
+  logitsContext,
+  minP,
+  penalizeLogits,
+  resolveSamplingOptions,
+  softmax,
+  temperature,
+  topK,
+  topP,
+  isGreedy,
+  argmax,
+  type LogitsProcessor,
+  type PreviousTokens,
+  type SamplingOptions,
 } from "./sampling.js";
 
 /** The processor that removed a candidate, or null when it survived. */
@@ -73,7 +85,11 @@ export function explainStep(logits: Float32Array, options: ExplainOptions = {}, 
   };
   if (greedy) {
     const best = argmax(work);
-    for (let i = 0; i < work.length; i++) if (i !== best) { cutBy[i] = "greedy"; work[i] = -Infinity; }
+    for (let i = 0; i < work.length; i++)
+      if (i !== best) {
+        cutBy[i] = "greedy";
+        work[i] = -Infinity;
+      }
   } else {
     cut("topK", () => topK(work, o.topK));
     cut("topP", () => topP(work, o.topP));

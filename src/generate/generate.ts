@@ -23,8 +23,15 @@ import type { InferenceModel } from "./decoder.js";
 import { kvCacheEstimate } from "./kv_cache.js";
 import { Generator as RandomGenerator } from "../tensor/random.js";
 import {
-  isGreedy, logSoftmax, resolveSamplingOptions, sampleToken, topLogprobs,
-  type LogitsContext, type LogitsProcessor, type ResolvedSamplingOptions, type SamplingOptions,
+  isGreedy,
+  logSoftmax,
+  resolveSamplingOptions,
+  sampleToken,
+  topLogprobs,
+  type LogitsContext,
+  type LogitsProcessor,
+  type ResolvedSamplingOptions,
+  type SamplingOptions,
 } from "./sampling.js";
 import { StopStringFilter, TextStream } from "./stream.js";
 import { tokensBeyond } from "./prompt_budget.js";
@@ -172,13 +179,16 @@ export function resolveGenerateOptions(options: GenerateOptions): ResolvedGenera
     return v;
   };
   const stop = options.stop === undefined ? [] : Array.isArray(options.stop) ? options.stop : [options.stop];
-  for (const s of stop) if (typeof s !== "string" || s === "") throw new TypeError(`stop: expected non-empty strings, got ${JSON.stringify(s)}`);
+  for (const s of stop)
+    if (typeof s !== "string" || s === "") throw new TypeError(`stop: expected non-empty strings, got ${JSON.stringify(s)}`);
   const logitsProcessors = options.logitsProcessors ?? [];
   if (!Array.isArray(logitsProcessors)) throw new TypeError("logitsProcessors: expected a list of functions");
   logitsProcessors.forEach((p, i) => {
-    if (typeof p !== "function") throw new TypeError(`logitsProcessors[${i}]: expected a function (logits, context) => void, got ${typeof p}`);
+    if (typeof p !== "function")
+      throw new TypeError(`logitsProcessors[${i}]: expected a function (logits, context) => void, got ${typeof p}`);
   });
-  if (options.onToken !== undefined && typeof options.onToken !== "function") throw new TypeError(`onToken: expected a function, got ${typeof options.onToken}`);
+  if (options.onToken !== undefined && typeof options.onToken !== "function")
+    throw new TypeError(`onToken: expected a function, got ${typeof options.onToken}`);
   const seed = options.seed ?? randomInt(0, 2 ** 31);
   if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed: expected a non-negative integer, got ${seed}`);
   return {
@@ -195,9 +205,14 @@ export function resolveGenerateOptions(options: GenerateOptions): ResolvedGenera
 
 /** One line with the effective settings, for --verbose and logs. */
 export function describeSettings(o: ResolvedGenerateOptions): string {
-  const mode = isGreedy(o) ? "greedy (argmax)" : `sampling: temperature ${o.temperature}, top-k ${o.topK || "off"}, top-p ${o.topP}, min-p ${o.minP}`;
+  const mode = isGreedy(o)
+    ? "greedy (argmax)"
+    : `sampling: temperature ${o.temperature}, top-k ${o.topK || "off"}, top-p ${o.topP}, min-p ${o.minP}`;
   const stops = o.stop.length ? `, stop ${JSON.stringify(o.stop)}` : "";
-  const openai = o.frequencyPenalty !== 0 || o.presencePenalty !== 0 ? `, frequency penalty ${o.frequencyPenalty}, presence penalty ${o.presencePenalty}` : "";
+  const openai =
+    o.frequencyPenalty !== 0 || o.presencePenalty !== 0
+      ? `, frequency penalty ${o.frequencyPenalty}, presence penalty ${o.presencePenalty}`
+      : "";
   const user = o.logitsProcessors.length ? `, ${o.logitsProcessors.length} logits processor(s)` : "";
   return `${mode}, repetition penalty ${o.repetitionPenalty}${openai}${user}, max new tokens ${o.maxNewTokens}, seed ${o.seed}${stops}`;
 }
@@ -224,7 +239,10 @@ interface Row {
  * Prompts are strings (encoded here) or token ids (used as given).
  */
 export async function* generationLoop(
-  model: InferenceModel, tokenizer: GenerationTokenizer, prompts: readonly (string | readonly number[])[], options: GenerateOptions = {},
+  model: InferenceModel,
+  tokenizer: GenerationTokenizer,
+  prompts: readonly (string | readonly number[])[],
+  options: GenerateOptions = {},
 ): AsyncGenerator<GenerationEvent, GenerationResult[], void> {
   const o = resolveGenerateOptions(options);
   const signal = options.signal;
@@ -236,17 +254,25 @@ export async function* generationLoop(
 
   const rows: Row[] = prompts.map((p, i) => {
     const beyond = typeof p === "string" ? tokensBeyond(p, model.dims.context, (s) => tokenizer.encodeAsIds(s)) : null;
-    if (beyond !== null) throw new RangeError(`the prompt has more than ${beyond} tokens, more than the model's context of ${model.dims.context}`);
+    if (beyond !== null)
+      throw new RangeError(`the prompt has more than ${beyond} tokens, more than the model's context of ${model.dims.context}`);
     const ids = typeof p === "string" ? [...(addBos ? [tokenizer.bosId] : []), ...tokenizer.encodeAsIds(p)] : [...p];
     if (ids.length === 0) throw new RangeError(`prompt ${i} is empty: give some text, or set addBos so the model starts from BOS`);
     for (const id of ids) {
-      if (!Number.isInteger(id) || id < 0 || id >= model.dims.vocabSize) throw new RangeError(`prompt ${i}: token id ${id} is outside the vocabulary [0, ${model.dims.vocabSize})`);
+      if (!Number.isInteger(id) || id < 0 || id >= model.dims.vocabSize)
+        throw new RangeError(`prompt ${i}: token id ${id} is outside the vocabulary [0, ${model.dims.vocabSize})`);
     }
     const decoder = tokenizer.createStreamDecoder();
     for (const id of ids) decoder.push(id); // decode the continuation in context (leading spaces)
     return {
-      prompt: ids, generated: [], logprobs: [], text: "", decoder,
-      stops: new StopStringFilter(o.stop), rng: new RandomGenerator(o.seed), finish: null,
+      prompt: ids,
+      generated: [],
+      logprobs: [],
+      text: "",
+      decoder,
+      stops: new StopStringFilter(o.stop),
+      rng: new RandomGenerator(o.seed),
+      finish: null,
     };
   });
 
@@ -254,9 +280,15 @@ export async function* generationLoop(
   const T = Math.max(...rows.map((r) => r.prompt.length));
   const context = model.dims.context;
   if (T > context) throw new RangeError(`the prompt has ${T} tokens, more than the model's context of ${context}`);
-  const results = () => rows.map((r) => ({
-    text: r.text, tokens: r.generated, logprobs: r.logprobs, finishReason: r.finish ?? "length", promptTokens: r.prompt.length, seed: o.seed,
-  }));
+  const results = () =>
+    rows.map((r) => ({
+      text: r.text,
+      tokens: r.generated,
+      logprobs: r.logprobs,
+      finishReason: r.finish ?? "length",
+      promptTokens: r.prompt.length,
+      seed: o.seed,
+    }));
   if (o.maxNewTokens === 0) return results();
 
   // The cache holds the prompt and every generated token but the last (which is never fed back).
@@ -270,7 +302,9 @@ export async function* generationLoop(
   for (let c0 = 0; c0 < T; c0 += o.prefillChunkSize) {
     signal?.throwIfAborted();
     const steps = Math.min(o.prefillChunkSize, T - c0);
-    const tokens = new Int32Array(B * steps), positions = new Int32Array(B * steps), valid = new Uint8Array(B * steps);
+    const tokens = new Int32Array(B * steps),
+      positions = new Int32Array(B * steps),
+      valid = new Uint8Array(B * steps);
     rows.forEach((r, b) => {
       const pad = T - r.prompt.length;
       for (let t = 0; t < steps; t++) {
@@ -302,7 +336,16 @@ export async function* generationLoop(
       const token = sampleToken(rowLogits, o, r.rng, context, o.logitsProcessors);
       const lp = tokenLogprob(rowLogits, token, o.topLogprobs);
       const report = (eosToken: boolean) =>
-        options.onToken?.({ row: b, step, token, logprob: lp.logprob, top: lp.top, eos: eosToken, finishReason: r.finish, logits: rowLogits });
+        options.onToken?.({
+          row: b,
+          step,
+          token,
+          logprob: lp.logprob,
+          top: lp.top,
+          eos: eosToken,
+          finishReason: r.finish,
+          logits: rowLogits,
+        });
       if (eos.has(token)) {
         r.finish = "eos";
         const tail = endRow(r);
@@ -329,7 +372,9 @@ export async function* generationLoop(
     signal?.throwIfAborted();
     await yieldToEventLoop();
     signal?.throwIfAborted();
-    const tokens = new Int32Array(B), positions = new Int32Array(B), valid = new Uint8Array(B);
+    const tokens = new Int32Array(B),
+      positions = new Int32Array(B),
+      valid = new Uint8Array(B);
     rows.forEach((r, b) => {
       if (r.finish) return;
       tokens[b] = r.generated[r.generated.length - 1]!;
@@ -379,7 +424,10 @@ function tokenLogprob(logits: Float32Array, token: number, topN: number): TokenL
 
 /** Generates from several prompts at once (left-padded batch); one result per prompt. */
 export async function generateBatch(
-  model: InferenceModel, tokenizer: GenerationTokenizer, prompts: readonly (string | readonly number[])[], options: GenerateOptions = {},
+  model: InferenceModel,
+  tokenizer: GenerationTokenizer,
+  prompts: readonly (string | readonly number[])[],
+  options: GenerateOptions = {},
 ): Promise<GenerationResult[]> {
   const loop = generationLoop(model, tokenizer, prompts, options);
   for (;;) {
@@ -390,7 +438,10 @@ export async function generateBatch(
 
 /** Generates from one prompt; resolves with the text, tokens and log-probabilities. */
 export async function generate(
-  model: InferenceModel, tokenizer: GenerationTokenizer, prompt: string | readonly number[], options: GenerateOptions = {},
+  model: InferenceModel,
+  tokenizer: GenerationTokenizer,
+  prompt: string | readonly number[],
+  options: GenerateOptions = {},
 ): Promise<GenerationResult> {
   const [result] = await generateBatch(model, tokenizer, [prompt], options);
   return result!;
@@ -398,7 +449,10 @@ export async function generate(
 
 /** Streams the text of one prompt as it is generated (see TextStream). */
 export function stream(
-  model: InferenceModel, tokenizer: GenerationTokenizer, prompt: string | readonly number[], options: GenerateOptions = {},
+  model: InferenceModel,
+  tokenizer: GenerationTokenizer,
+  prompt: string | readonly number[],
+  options: GenerateOptions = {},
 ): TextStream<GenerationResult> {
   async function* pieces(): AsyncGenerator<string, GenerationResult, void> {
     const loop = generationLoop(model, tokenizer, [prompt], options);

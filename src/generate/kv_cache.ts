@@ -37,8 +37,7 @@ export interface KVCacheEstimate extends KVCacheShape {
 export function kvCacheEstimate(shape: KVCacheShape): KVCacheEstimate {
   const bytes = 2 * shape.layers * shape.batch * shape.capacity * shape.kvDim * 4;
   const rows = shape.batch > 1 ? ` × ${shape.batch} sequences` : "";
-  const description =
-    `KV cache: 2 × ${shape.layers} layers${rows} × ${shape.capacity} positions × ${shape.kvDim} × 4 bytes = ${formatBytes(bytes)}`;
+  const description = `KV cache: 2 × ${shape.layers} layers${rows} × ${shape.capacity} positions × ${shape.kvDim} × 4 bytes = ${formatBytes(bytes)}`;
   return { ...shape, bytes, description };
 }
 
@@ -74,7 +73,8 @@ export class KVCache implements KVCacheShape {
     this.kvDim = shape.kvDim;
     this.kvHeads = shape.kvHeads ?? 1;
     this.headDim = shape.kvDim / this.kvHeads;
-    if (!Number.isInteger(this.headDim)) throw new RangeError(`KV cache: kvDim ${shape.kvDim} is not a multiple of kvHeads ${this.kvHeads}`);
+    if (!Number.isInteger(this.headDim))
+      throw new RangeError(`KV cache: kvDim ${shape.kvDim} is not a multiple of kvHeads ${this.kvHeads}`);
     const size = shape.batch * shape.capacity * shape.kvDim;
     this.keys = Array.from({ length: shape.layers }, () => new Float32Array(size));
     this.values = Array.from({ length: shape.layers }, () => new Float32Array(size));

@@ -40,14 +40,22 @@ export interface PerplexityResult {
 
 /** Perplexity of a decoder on token sequences (each should start with BOS). */
 export function perplexity(model: DecoderModel, sequences: readonly (readonly number[])[]): PerplexityResult {
-  let sum = 0, count = 0;
+  let sum = 0,
+    count = 0;
   const V = model.dims.vocabSize;
   for (const seq of sequences) {
     const ids = seq.slice(0, model.dims.context);
     if (ids.length < 2) continue;
     const T = ids.length;
     const cache = model.createCache(1, T);
-    const logits = model.forward(cache, Int32Array.from(ids), Int32Array.from({ length: T }, (_, i) => i), new Uint8Array(T).fill(1), T, true);
+    const logits = model.forward(
+      cache,
+      Int32Array.from(ids),
+      Int32Array.from({ length: T }, (_, i) => i),
+      new Uint8Array(T).fill(1),
+      T,
+      true,
+    );
     for (let t = 0; t < T - 1; t++) {
       const row = logits.subarray(t * V, (t + 1) * V);
       let max = -Infinity;
@@ -75,7 +83,9 @@ export interface QuantizationEvalRow {
  * quantized models keep their weights quantized (integer kernels, 8-bit activations).
  */
 export function evaluateQuantization(
-  ckpt: Checkpoint, sequences: readonly (readonly number[])[], dtypes: readonly QuantDType[],
+  ckpt: Checkpoint,
+  sequences: readonly (readonly number[])[],
+  dtypes: readonly QuantDType[],
   options: QuantizeCheckpointOptions = {},
 ): QuantizationEvalRow[] {
   const f32 = dequantizeCheckpoint(ckpt);

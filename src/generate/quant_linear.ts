@@ -20,7 +20,14 @@ import { isQuantDType, rowBytes } from "../quant/types.js";
 import { ACT_BLOCK } from "../quant/activations.js";
 import { matmulGrouped, quantizedMatmul } from "../quant/kernels.js";
 import { getBackend } from "../backend/index.js";
-import { GROUP_ROWS, type GroupedDType, type GroupedLayout, groupedLayoutOf, packRowGroups, unpackGroupedRow } from "../quant/row_groups.js";
+import {
+  GROUP_ROWS,
+  type GroupedDType,
+  type GroupedLayout,
+  groupedLayoutOf,
+  packRowGroups,
+  unpackGroupedRow,
+} from "../quant/row_groups.js";
 import { dequantizeRow } from "../quant/quantize.js";
 
 /**

@@ -240,7 +240,9 @@ export function logitsContext(previous: PreviousTokens | Partial<LogitsContext> 
 export function penalizeLogits(logits: Float32Array, options: ResolvedSamplingOptions, previous: PreviousTokens = []): void {
   if (Symbol.iterator in previous) {
     if (options.frequencyPenalty !== 0 || options.presencePenalty !== 0) {
-      throw new TypeError("frequencyPenalty / presencePenalty count generated tokens only: pass { promptIds, generatedIds } instead of a list of previous tokens");
+      throw new TypeError(
+        "frequencyPenalty / presencePenalty count generated tokens only: pass { promptIds, generatedIds } instead of a list of previous tokens",
+      );
     }
     repetitionPenalty(logits, previous, options.repetitionPenalty);
     return;
@@ -272,7 +274,10 @@ export function applyLogitsProcessors(logits: Float32Array, processors: readonly
  * With greedy options stages 4-7 are skipped (they cannot change the argmax).
  */
 export function processLogits(
-  logits: Float32Array, options: ResolvedSamplingOptions, previous: PreviousTokens = [], processors: readonly LogitsProcessor[] = [],
+  logits: Float32Array,
+  options: ResolvedSamplingOptions,
+  previous: PreviousTokens = [],
+  processors: readonly LogitsProcessor[] = [],
 ): Float32Array {
   const out = Float32Array.from(logits);
   penalizeLogits(out, options, previous);
@@ -328,7 +333,10 @@ export function drawFromProbabilities(probs: Float64Array, u: number): number {
  * `previous` (prompt and generated so far) feeds the penalties; see processLogits.
  */
 export function sampleToken(
-  logits: Float32Array, options: ResolvedSamplingOptions, rng: UniformSource, previous: PreviousTokens = [],
+  logits: Float32Array,
+  options: ResolvedSamplingOptions,
+  rng: UniformSource,
+  previous: PreviousTokens = [],
   processors: readonly LogitsProcessor[] = [],
 ): number {
   const processed = processLogits(logits, options, previous, processors);

@@ -112,7 +112,9 @@ export class TextStream<R> implements AsyncIterable<string> {
 
   /** Reads the stream to the end and returns the result (the text pieces are discarded). */
   async collect(): Promise<R> {
-    for await (const _ of this) { /* drain */ }
+    for await (const _ of this) {
+      /* drain */
+    }
     return this.result;
   }
 }

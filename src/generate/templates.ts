@@ -55,7 +55,9 @@ function pairTurns(turns: readonly ChatMessage[], template: string): { user: Cha
   turns.forEach((m, i) => {
     const expected: Role = i % 2 === 0 ? "user" : "assistant";
     if (m.role !== expected) {
-      throw new Error(`${template} template: message ${i} should be from the ${expected}, got '${m.role}' (only the first message may be a system message)`);
+      throw new Error(
+        `${template} template: message ${i} should be from the ${expected}, got '${m.role}' (only the first message may be a system message)`,
+      );
     }
     if (expected === "user") pairs.push({ user: m });
     else pairs[pairs.length - 1]!.assistant = m;
@@ -75,9 +77,7 @@ export const llama2Template: PromptTemplate = {
     return pairTurns(turns, "llama2").map(({ user, assistant }, i) => {
       const sys = i === 0 && system !== undefined ? `<<SYS>>\n${system}\n<</SYS>>\n\n` : "";
       const prompt = `[INST] ${sys}${user.content.trim()} [/INST]`;
-      return assistant
-        ? { text: `${prompt} ${assistant.content.trim()} `, bos: true, eos: true }
-        : { text: prompt, bos: true, eos: false };
+      return assistant ? { text: `${prompt} ${assistant.content.trim()} `, bos: true, eos: true } : { text: prompt, bos: true, eos: false };
     });
   },
 };
@@ -227,9 +227,15 @@ export function templateForCheckpoint(modelPath: string, tokenizer?: TemplateCar
       if (builtIn) return builtIn;
     }
   }
-  const template = ChatTemplate.fromConfig(config, file, [config.bosToken, config.eosToken].filter((t): t is string => t !== undefined));
+  const template = ChatTemplate.fromConfig(
+    config,
+    file,
+    [config.bosToken, config.eosToken].filter((t): t is string => t !== undefined),
+  );
   if (!template) return undefined;
-  return tokenizer?.kind === "huggingface" ? jinjaPromptTemplate(template) : jinjaPromptTemplate(template, { bos: config.bosToken, eos: config.eosToken });
+  return tokenizer?.kind === "huggingface"
+    ? jinjaPromptTemplate(template)
+    : jinjaPromptTemplate(template, { bos: config.bosToken, eos: config.eosToken });
 }
 
 /** The minimum a tokenizer must offer to encode a chat. */

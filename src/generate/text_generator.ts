@@ -17,8 +17,13 @@ import { tokenizerForCheckpoint } from "../formats/gguf_tokenizer.js";
 import { loadTokenizer } from "../tokenizer/tokenizer.js";
 import { DecoderModel } from "./decoder.js";
 import {
-  generate, generateBatch, optionsFromGenerationConfig, stream,
-  type GenerateOptions, type GenerationResult, type GenerationTokenizer,
+  generate,
+  generateBatch,
+  optionsFromGenerationConfig,
+  stream,
+  type GenerateOptions,
+  type GenerationResult,
+  type GenerationTokenizer,
 } from "./generate.js";
 import type { TextStream } from "./stream.js";
 
@@ -45,7 +50,9 @@ export class TextGenerator {
     // A GGUF carries its vocabulary: use it when no .model was given or found.
     if (!tokPath && ckpt.vocab) return TextGenerator.fromCheckpoint(ckpt, tokenizerForCheckpoint(ckpt));
     if (!tokPath) {
-      throw new Error(`${modelPath}: no tokenizer (tokenizer.model / tokenizer.json) found beside the weights; pass one with --tokenizer / tokenizerPath`);
+      throw new Error(
+        `${modelPath}: no tokenizer (tokenizer.model / tokenizer.json) found beside the weights; pass one with --tokenizer / tokenizerPath`,
+      );
     }
     if (tokPath.endsWith(".bin")) {
       throw new Error(`${tokPath}: a llama2.c tokenizer.bin cannot be used for generation; pass the SentencePiece .model it was made from`);

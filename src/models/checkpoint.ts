@@ -26,11 +26,16 @@ import { createModel } from "./create.js";
 /** A float32 tensor from a stored one (F32 shared, F16 / BF16 widened). */
 export function storedToTensor(name: string, t: StoredTensor, source: string): Tensor {
   switch (t.dtype) {
-    case "F32": return new Tensor(t.data as Float32Array, t.shape.slice());
-    case "F16": return fromHalfBits(t.data as Uint16Array, t.shape, "float16");
-    case "BF16": return fromHalfBits(t.data as Uint16Array, t.shape, "bfloat16");
+    case "F32":
+      return new Tensor(t.data as Float32Array, t.shape.slice());
+    case "F16":
+      return fromHalfBits(t.data as Uint16Array, t.shape, "float16");
+    case "BF16":
+      return fromHalfBits(t.data as Uint16Array, t.shape, "bfloat16");
     default:
-      throw new Error(`${source}: tensor '${name}' has dtype ${t.dtype}; a trainable model needs F32, F16 or BF16 weights (dequantize first)`);
+      throw new Error(
+        `${source}: tensor '${name}' has dtype ${t.dtype}; a trainable model needs F32, F16 or BF16 weights (dequantize first)`,
+      );
   }
 }
 
@@ -84,9 +89,18 @@ export function modelFromCheckpoint(ckpt: Checkpoint, options: ModelFromCheckpoi
 }
 
 /** Puts a QuantizedLinear holding `weight` in place of the empty Linear at `moduleName` (its empty bias moves over, assigned later). */
-function keepQuantizedLinear(model: CausalLM, moduleName: string, layer: Linear, weight: QuantizedTensor, name: string, source: string): void {
+function keepQuantizedLinear(
+  model: CausalLM,
+  moduleName: string,
+  layer: Linear,
+  weight: QuantizedTensor,
+  name: string,
+  source: string,
+): void {
   if (weight.shape.length !== 2 || weight.shape[0] !== layer.outFeatures || weight.shape[1] !== layer.inFeatures) {
-    throw new Error(`${source}: '${name}' has shape [${weight.shape.join(", ")}] but the model expects [${layer.outFeatures}, ${layer.inFeatures}]`);
+    throw new Error(
+      `${source}: '${name}' has shape [${weight.shape.join(", ")}] but the model expects [${layer.outFeatures}, ${layer.inFeatures}]`,
+    );
   }
   try {
     model.replaceModule(moduleName, new QuantizedLinear(weight, layer.bias));

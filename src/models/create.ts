@@ -4,7 +4,7 @@ import type { CausalLM } from "./causal_lm.js";
 import type { ModelConfig } from "./config.js";
 import { validateConfig } from "./config.js";
 import { TransformerLM } from "./transformer.js";
-import { PresetOverrides, presetConfig } from "./presets.js";
+import { type PresetOverrides, presetConfig } from "./presets.js";
 
 export interface CreateModelOptions {
   /** Seed of the initial weights (default 1337): the same seed gives the same model. */

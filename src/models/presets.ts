@@ -18,8 +18,15 @@ export interface PresetOverrides {
 /** Each preset's config.json fields (gpt-mini has no vocab_size: it comes from the tokenizer). */
 const PRESETS: Record<string, () => Omit<GPT2Config, "vocab_size"> | LlamaConfig> = {
   "gpt-mini": () => ({
-    model_type: "gpt2", n_embd: 128, n_layer: 4, n_head: 4, n_positions: 64,
-    layer_norm_epsilon: 1e-5, activation_function: "gelu_new", tie_word_embeddings: true, bias: true,
+    model_type: "gpt2",
+    n_embd: 128,
+    n_layer: 4,
+    n_head: 4,
+    n_positions: 64,
+    layer_norm_epsilon: 1e-5,
+    activation_function: "gelu_new",
+    tie_word_embeddings: true,
+    bias: true,
   }),
   "llama-15m": () => llamaPreset(288, 6, 6, 768, 256),
   "llama-110m": () => llamaPreset(768, 12, 12, 2048, 1024),
@@ -27,10 +34,19 @@ const PRESETS: Record<string, () => Omit<GPT2Config, "vocab_size"> | LlamaConfig
 
 function llamaPreset(hidden: number, layers: number, heads: number, intermediate: number, context: number): LlamaConfig {
   return {
-    model_type: "llama", vocab_size: 32000, hidden_size: hidden, intermediate_size: intermediate,
-    num_hidden_layers: layers, num_attention_heads: heads, num_key_value_heads: heads,
-    max_position_embeddings: context, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: true,
-    bos_token_id: 1, eos_token_id: 2,
+    model_type: "llama",
+    vocab_size: 32000,
+    hidden_size: hidden,
+    intermediate_size: intermediate,
+    num_hidden_layers: layers,
+    num_attention_heads: heads,
+    num_key_value_heads: heads,
+    max_position_embeddings: context,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    tie_word_embeddings: true,
+    bos_token_id: 1,
+    eos_token_id: 2,
   };
 }
 

@@ -12,12 +12,29 @@
 // the order the initial weights are drawn from the seeded generator.
 import { Generator, Tensor, linear } from "../tensor/index.js";
 import {
-  type AttentionContext, Embedding, LayerNorm, Linear, Module, ModuleDict, ModuleList, RMSNorm, RotaryEmbedding,
-  attentionContext, scaledDotProductAttention,
+  type AttentionContext,
+  Embedding,
+  LayerNorm,
+  Linear,
+  type Module,
+  ModuleDict,
+  ModuleList,
+  RMSNorm,
+  RotaryEmbedding,
+  attentionContext,
+  scaledDotProductAttention,
 } from "../nn/index.js";
 import {
-  architectureOf, hasGlobalRole, parseModelConfig, roleShapes,
-  type Architecture, type BlockLayout, type GlobalRole, type LayerRole, type ModelConfig, type ModelDims,
+  architectureOf,
+  hasGlobalRole,
+  parseModelConfig,
+  roleShapes,
+  type Architecture,
+  type BlockLayout,
+  type GlobalRole,
+  type LayerRole,
+  type ModelConfig,
+  type ModelDims,
 } from "../arch/index.js";
 import { type CausalLM, type CausalLMOutput, type ForwardOptions, causalLMLoss, checkInputIds } from "./causal_lm.js";
 
@@ -49,11 +66,15 @@ function makeModule(role: GlobalRole | LayerRole, s: BlockSetup): Module {
   const { weight, bias } = roleShapes(role, s.dims, s.layout);
   const g = s.generator;
   switch (role) {
-    case "token_embd": case "position_embd":
+    case "token_embd":
+    case "position_embd":
       return new Embedding(weight[0]!, weight[1]!, { generator: g });
-    case "attn_q_norm": case "attn_k_norm": // over each head (Qwen3)
+    case "attn_q_norm":
+    case "attn_k_norm": // over each head (Qwen3)
       return new RMSNorm(weight[0]!, s.layout.eps);
-    case "output_norm": case "attn_norm": case "ffn_norm":
+    case "output_norm":
+    case "attn_norm":
+    case "ffn_norm":
       return s.layout.norm === "rms"
         ? new RMSNorm(weight[0]!, s.layout.eps)
         : new LayerNorm(weight[0]!, { eps: s.layout.eps, bias: bias !== null });
@@ -68,7 +89,10 @@ function makeModule(role: GlobalRole | LayerRole, s: BlockSetup): Module {
 export class TransformerBlock extends ModuleDict {
   private readonly paths: Partial<Record<LayerRole, string>>;
 
-  constructor(arch: Architecture, private readonly setup: BlockSetup) {
+  constructor(
+    arch: Architecture,
+    private readonly setup: BlockSetup,
+  ) {
     super();
     this.paths = arch.paths.layer;
     for (const role of arch.order.layer) place(this, this.paths[role]!, makeModule(role, setup));
@@ -111,7 +135,7 @@ export class TransformerBlock extends ModuleDict {
 
   /** The feed-forward layer: gated (SwiGLU) or plain (GELU). */
   private mlp(x: Tensor): Tensor {
-    const act = (t: Tensor) => this.setup.layout.activation === "silu" ? t.silu() : t.gelu({ approximate: "tanh" });
+    const act = (t: Tensor) => (this.setup.layout.activation === "silu" ? t.silu() : t.gelu({ approximate: "tanh" }));
     if (this.setup.layout.mlp === "gated") {
       const gate = act(this.part("ffn_gate").forward(x)); // (B, T, I)
       const up = this.part("ffn_up").forward(x); // (B, T, I)
@@ -142,11 +166,15 @@ export class TransformerLM extends ModuleDict implements CausalLM {
     this.arch = architectureOf(this.config);
     this.dims = this.arch.dims(this.config);
     this.layout = this.arch.layout(this.config);
-    const d = this.dims, l = this.layout;
+    const d = this.dims,
+      l = this.layout;
     this.rope = l.positions === "rope" ? new RotaryEmbedding(d.headDim, d.context, l.ropeTheta, l.ropeScaling) : null;
     const setup: BlockSetup = {
-      dims: d, layout: l, generator: new Generator(opts.seed ?? 1337),
-      residualStd: 0.02 / Math.sqrt(2 * d.layers), rope: this.rope,
+      dims: d,
+      layout: l,
+      generator: new Generator(opts.seed ?? 1337),
+      residualStd: 0.02 / Math.sqrt(2 * d.layers),
+      rope: this.rope,
     };
     for (const role of this.arch.order.before) this.addGlobal(role, setup);
     this.layers = place(this, this.arch.paths.layerPrefix, new ModuleList<TransformerBlock>());

@@ -18,10 +18,10 @@
 // batched matmul serves them all and k, v are never repeated in memory.
 import { Tensor, getBackend, matmul } from "../tensor/index.js";
 import { record } from "../tensor/autograd.js";
-import { InitOptions } from "./init.js";
+import type { InitOptions } from "./init.js";
 import { Linear } from "./linear.js";
 import { Module } from "./module.js";
-import { RotaryEmbedding } from "./rope.js";
+import type { RotaryEmbedding } from "./rope.js";
 
 /** Per-forward facts every attention layer needs, computed once from the model's inputs. */
 export interface AttentionContext {
@@ -39,11 +39,18 @@ export interface AttentionContext {
  * Builds the AttentionContext for input ids of shape (B, T) from an optional attention mask
  * (B, T) of 1/0 (int32, bool or float) and optional position ids (B, T) or (T).
  */
-export function attentionContext(batch: number, time: number, attentionMask?: Tensor | null, positionIds?: Tensor | null): AttentionContext {
+export function attentionContext(
+  batch: number,
+  time: number,
+  attentionMask?: Tensor | null,
+  positionIds?: Tensor | null,
+): AttentionContext {
   let keyValid: Uint8Array | null = null;
   if (attentionMask) {
     if (attentionMask.ndim !== 2 || attentionMask.shape[0] !== batch || attentionMask.shape[1] !== time) {
-      throw new RangeError(`attention: attentionMask must have shape [${batch}, ${time}] like the input ids, got [${attentionMask.shape.join(", ")}]`);
+      throw new RangeError(
+        `attention: attentionMask must have shape [${batch}, ${time}] like the input ids, got [${attentionMask.shape.join(", ")}]`,
+      );
     }
     const m = attentionMask.data();
     keyValid = new Uint8Array(batch * time);
@@ -60,9 +67,13 @@ export function attentionContext(batch: number, time: number, attentionMask?: Te
 function positionsOf(batch: number, time: number, keyValid: Uint8Array | null, positionIds?: Tensor | null): Int32Array {
   const positions = new Int32Array(batch * time);
   if (positionIds) {
-    const ok = (positionIds.ndim === 2 && positionIds.shape[0] === batch && positionIds.shape[1] === time)
-      || (positionIds.ndim === 1 && positionIds.shape[0] === time);
-    if (!ok) throw new RangeError(`attention: positionIds must have shape [${batch}, ${time}] or [${time}], got [${positionIds.shape.join(", ")}]`);
+    const ok =
+      (positionIds.ndim === 2 && positionIds.shape[0] === batch && positionIds.shape[1] === time) ||
+      (positionIds.ndim === 1 && positionIds.shape[0] === time);
+    if (!ok)
+      throw new RangeError(
+        `attention: positionIds must have shape [${batch}, ${time}] or [${time}], got [${positionIds.shape.join(", ")}]`,
+      );
     if (positionIds.dtype !== "int32") throw new TypeError(`attention: positionIds must be int32, got ${positionIds.dtype}`);
     const p = positionIds.data();
     for (let i = 0; i < positions.length; i++) positions[i] = p[positionIds.ndim === 1 ? i % time : i]!;
@@ -102,7 +113,7 @@ export function maskedCausalSoftmax(scores: Tensor, scale: number, ctx: Attentio
   for (let row = 0; row < rows; row++) {
     const o = row * T;
     const vOff = Math.floor(row / (G * R)) * T; // this row's batch item in keyValid
-    const last = row % R % T; // keys 0 … last are causally visible
+    const last = (row % R) % T; // keys 0 … last are causally visible
     const first = ctx.window ? last - ctx.window + 1 : 0; // … from `first` on, with a sliding window
     let seen = false;
     for (let j = 0; j < T; j++) {
@@ -138,7 +149,10 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, ctx: 
   const scores = matmul(qg, k.mT); // (B, nKV, group·T, T)
   const att = maskedCausalSoftmax(scores, 1 / Math.sqrt(hd), ctx);
   const y = matmul(att, v); // (B, nKV, group·T, hd) = (B, nH, T, hd)
-  return y.view(B, nH, T, hd).transpose(1, 2).reshape(B, T, nH * hd); // (B, T, C)
+  return y
+    .view(B, nH, T, hd)
+    .transpose(1, 2)
+    .reshape(B, T, nH * hd); // (B, T, C)
 }
 
 export interface SelfAttentionOptions extends InitOptions {

@@ -1,13 +1,17 @@
 // Embedding table: row i of the (num, dim) weight is the vector of token (or position) i.
-import { Tensor, embedding } from "../tensor/index.js";
-import { InitOptions, normalInit } from "./init.js";
+import { type Tensor, embedding } from "../tensor/index.js";
+import { type InitOptions, normalInit } from "./init.js";
 import { positiveInt } from "../util/validate.js";
 import { Module, Parameter, buildingEmptyWeights } from "./module.js";
 
 export class Embedding extends Module {
   readonly weight: Parameter; // (num, dim), no weight decay
 
-  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, opts: InitOptions = {}) {
+  constructor(
+    readonly numEmbeddings: number,
+    readonly embeddingDim: number,
+    opts: InitOptions = {},
+  ) {
     super();
     positiveInt("Embedding: numEmbeddings", numEmbeddings);
     positiveInt("Embedding: embeddingDim", embeddingDim);

@@ -14,5 +14,19 @@ export { SelfAttention, attentionContext, maskedCausalSoftmax, scaledDotProductA
 export type { AttentionContext, SelfAttentionOptions } from "./attention.js";
 export { GeluMLP, SwiGLUMLP } from "./mlp.js";
 export type { MLPOptions } from "./mlp.js";
-export { LoRALinear, isFrozenLinear, LoRAFactor, addLoRA, loraLayers, loraParameters, mergeLoRA, unmergeLoRA, setLoRAEnabled, getLoRAFactors, setLoRAFactors, countParameters, formatTrainableParameters } from "./lora.js";
+export {
+  LoRALinear,
+  isFrozenLinear,
+  LoRAFactor,
+  addLoRA,
+  loraLayers,
+  loraParameters,
+  mergeLoRA,
+  unmergeLoRA,
+  setLoRAEnabled,
+  getLoRAFactors,
+  setLoRAFactors,
+  countParameters,
+  formatTrainableParameters,
+} from "./lora.js";
 export type { FrozenLinear, LoRABase, LoRAOptions, AddLoRAOptions, LoRAFactorData, ParameterCounts } from "./lora.js";

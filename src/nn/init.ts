@@ -1,5 +1,5 @@
 // Weight initialisation shared by the layers: GPT-2 / llama2.c draw weights from N(0, 0.02²).
-import { Generator, Tensor, defaultGenerator, randn, zeros, ones } from "../tensor/index.js";
+import { type Generator, type Tensor, defaultGenerator, randn, zeros, ones } from "../tensor/index.js";
 
 /** Options every layer with random weights accepts. */
 export interface InitOptions {

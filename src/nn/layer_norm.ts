@@ -1,5 +1,5 @@
 // LayerNorm over the last dim (GPT-2): (x - mean) / sqrt(var + eps) · weight + bias.
-import { Tensor, layerNorm } from "../tensor/index.js";
+import { type Tensor, layerNorm } from "../tensor/index.js";
 import { ones, zeros } from "./init.js";
 import { positiveInt } from "../util/validate.js";
 import { Module, Parameter } from "./module.js";
@@ -14,7 +14,10 @@ export class LayerNorm extends Module {
   readonly bias: Parameter | null;
   readonly eps: number;
 
-  constructor(readonly dim: number, opts: LayerNormOptions = {}) {
+  constructor(
+    readonly dim: number,
+    opts: LayerNormOptions = {},
+  ) {
     super();
     positiveInt("LayerNorm: dim", dim);
     this.eps = opts.eps ?? 1e-5;

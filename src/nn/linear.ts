@@ -1,8 +1,8 @@
 // Linear layer: y = x Wᵀ + b with W stored (out, in), as torch.nn.Linear and HF checkpoints.
 // Built inside initEmptyWeights (nn/module.ts) its weight and bias are shape-only: nothing is
 // allocated and no random number is drawn, because loading is about to put the real values in.
-import { Tensor, linear } from "../tensor/index.js";
-import { InitOptions, normalInit, zeros } from "./init.js";
+import { type Tensor, linear } from "../tensor/index.js";
+import { type InitOptions, normalInit, zeros } from "./init.js";
 import { Module, Parameter, buildingEmptyWeights } from "./module.js";
 import { positiveInt } from "../util/validate.js";
 
@@ -15,7 +15,11 @@ export class Linear extends Module {
   readonly weight: Parameter; // (out, in), decays
   readonly bias: Parameter | null; // (out), never decays
 
-  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: LinearOptions = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    opts: LinearOptions = {},
+  ) {
     super();
     positiveInt("Linear: inFeatures", inFeatures);
     positiveInt("Linear: outFeatures", outFeatures);
@@ -24,12 +28,18 @@ export class Linear extends Module {
     const weight = empty ? Parameter.meta(shape, { decay: true }) : new Parameter(normalInit(shape, opts), { decay: true });
     this.weight = this.registerParameter("weight", weight);
     const hasBias = opts.bias ?? true;
-    this.bias = this.registerParameter("bias", !hasBias ? null : empty ? Parameter.meta([outFeatures]) : new Parameter(zeros([outFeatures])));
+    this.bias = this.registerParameter(
+      "bias",
+      !hasBias ? null : empty ? Parameter.meta([outFeatures]) : new Parameter(zeros([outFeatures])),
+    );
   }
 
   /** (..., in) → (..., out). The backend multiplies by Wᵀ without copying it. */
   forward(x: Tensor): Tensor {
-    if (this.weight.isMeta) throw new Error(`Linear(${this.inFeatures}, ${this.outFeatures}): the weight is shape-only (built with initEmptyWeights); load it first`);
+    if (this.weight.isMeta)
+      throw new Error(
+        `Linear(${this.inFeatures}, ${this.outFeatures}): the weight is shape-only (built with initEmptyWeights); load it first`,
+      );
     return linear(x, this.weight, this.bias);
   }
 }

@@ -166,7 +166,9 @@ export class LoRALinear<B extends LoRABase = LoRABase> extends Module {
   setFactors(a: Float32Array, b: Float32Array, scaling = this.scaling): void {
     if (this.merged) throw new Error("LoRALinear: unmerge() before loading other factors");
     if (a.length !== this.r * this.inFeatures || b.length !== this.outFeatures * this.r) {
-      throw new RangeError(`LoRALinear: factors of ${a.length} and ${b.length} elements do not fit rank ${this.r} for a ${this.outFeatures}×${this.inFeatures} layer`);
+      throw new RangeError(
+        `LoRALinear: factors of ${a.length} and ${b.length} elements do not fit rank ${this.r} for a ${this.outFeatures}×${this.inFeatures} layer`,
+      );
     }
     noGrad(() => {
       this.lora_A.weight.copy_(new Tensor(a, [this.r, this.inFeatures]));
@@ -219,7 +221,9 @@ export function addLoRA(model: Module, options: AddLoRAOptions): Array<[string, 
   }
   const missing = options.targetModules.filter((t) => !hits.has(t));
   if (missing.length > 0) {
-    throw new Error(`addLoRA: no linear layer named ${missing.map((m) => `'${m}'`).join(", ")} in this model (its linear layers: ${[...available].join(", ")})`);
+    throw new Error(
+      `addLoRA: no linear layer named ${missing.map((m) => `'${m}'`).join(", ")} in this model (its linear layers: ${[...available].join(", ")})`,
+    );
   }
   return added;
 }
@@ -275,7 +279,10 @@ export function setLoRAFactors(
   for (const [name, l] of own) {
     const f = layers.get(name);
     if (!f) throw new Error(`setLoRAFactors: no factors for the LoRA layer '${name}'`);
-    const want = [[l.r, l.inFeatures], [l.outFeatures, l.r]];
+    const want = [
+      [l.r, l.inFeatures],
+      [l.outFeatures, l.r],
+    ];
     if (f.a.shape.join() !== want[0]!.join() || f.b.shape.join() !== want[1]!.join()) {
       throw new Error(`setLoRAFactors: '${name}' needs A [${want[0]}] and B [${want[1]}], got [${f.a.shape}] and [${f.b.shape}]`);
     }

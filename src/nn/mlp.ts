@@ -2,8 +2,8 @@
 //
 //   GPT-2:  c_proj(gelu_tanh(c_fc(x)))                  (hidden → 4·hidden → hidden)
 //   Llama:  down_proj(silu(gate_proj(x)) ⊙ up_proj(x))   (SwiGLU, hidden → intermediate → hidden)
-import { Tensor } from "../tensor/index.js";
-import { InitOptions } from "./init.js";
+import type { Tensor } from "../tensor/index.js";
+import type { InitOptions } from "./init.js";
 import { Linear } from "./linear.js";
 import { Module } from "./module.js";
 

@@ -28,9 +28,8 @@ export class Parameter extends Tensor {
   /** Wraps the elements of `data` (made contiguous; shares storage when it already is). */
   constructor(data: Tensor, opts: ParameterOptions = {}) {
     const src = data.isContiguous() && data.dtype === "float32" ? data : data.float().contiguous();
-    const storage = src.offset === 0 && src.storage.length === src.numel
-      ? src.storage
-      : src.storage.slice(src.offset, src.offset + src.numel);
+    const storage =
+      src.offset === 0 && src.storage.length === src.numel ? src.storage : src.storage.slice(src.offset, src.offset + src.numel);
     super(storage, src.shape.slice());
     this.decay = opts.decay ?? false;
     this.requiresGrad_(true);
@@ -151,7 +150,8 @@ export class Module {
     const old = this.childSlots.get(name)!;
     const fields = this as unknown as Record<string, unknown>;
     // A child kept under another field name would stay in use by forward: refuse, never half-replace.
-    if (fields[name] !== old) throw new Error(`replaceModule: ${this.constructor.name} does not keep its child '${name}' in a field of that name`);
+    if (fields[name] !== old)
+      throw new Error(`replaceModule: ${this.constructor.name} does not keep its child '${name}' in a field of that name`);
     this.registerModule(name, module); // same key: keeps its position
     fields[name] = module;
     return old;
@@ -272,7 +272,9 @@ export class Module {
         if (!next) continue;
         // forward reads the field: a parameter kept under another name would stay in use.
         if ((mod as unknown as Record<string, unknown>)[name] !== p) {
-          throw new Error(`loadStateDict: ${mod.constructor.name} does not keep its parameter '${name}' in a field of that name; cannot assign it`);
+          throw new Error(
+            `loadStateDict: ${mod.constructor.name} does not keep its parameter '${name}' in a field of that name; cannot assign it`,
+          );
         }
         slots.push([mod, name, next]);
       }

@@ -1,5 +1,5 @@
 // RMSNorm over the last dim (Llama): x / sqrt(mean(x²) + eps) · weight. No mean, no bias.
-import { Tensor, rmsNorm } from "../tensor/index.js";
+import { type Tensor, rmsNorm } from "../tensor/index.js";
 import { ones } from "./init.js";
 import { positiveInt } from "../util/validate.js";
 import { Module, Parameter } from "./module.js";
@@ -7,7 +7,10 @@ import { Module, Parameter } from "./module.js";
 export class RMSNorm extends Module {
   readonly weight: Parameter;
 
-  constructor(readonly dim: number, readonly eps = 1e-6) {
+  constructor(
+    readonly dim: number,
+    readonly eps = 1e-6,
+  ) {
     super();
     positiveInt("RMSNorm: dim", dim);
     this.weight = this.registerParameter("weight", new Parameter(ones([dim])));

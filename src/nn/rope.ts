@@ -31,7 +31,12 @@ export interface RopeScaling {
  * float32 at each step as PyTorch (and llama2.c) compute them, so they agree. The one RoPE table
  * of the project: training and inference both use it.
  */
-export function ropeTables(count: number, headDim: number, theta: number, scaling: RopeScaling | null = null): { cos: Float32Array; sin: Float32Array } {
+export function ropeTables(
+  count: number,
+  headDim: number,
+  theta: number,
+  scaling: RopeScaling | null = null,
+): { cos: Float32Array; sin: Float32Array } {
   const half = headDim / 2;
   const cos = new Float32Array(count * half);
   const sin = new Float32Array(count * half);
@@ -54,7 +59,8 @@ export function ropeTables(count: number, headDim: number, theta: number, scalin
  */
 export function llama3Frequency(invFreq: number, s: RopeScaling): number {
   const f = Math.fround;
-  const lowWavelen = s.originalContext / s.lowFreqFactor, highWavelen = s.originalContext / s.highFreqFactor;
+  const lowWavelen = s.originalContext / s.lowFreqFactor,
+    highWavelen = s.originalContext / s.highFreqFactor;
   const wavelen = f(f(2 * Math.PI) / invFreq);
   const slowed = wavelen > lowWavelen ? f(invFreq / s.factor) : invFreq;
   if (wavelen < highWavelen || wavelen > lowWavelen) return slowed;
@@ -66,15 +72,25 @@ export function llama3Frequency(invFreq: number, s: RopeScaling): number {
  * Rotates each head of x (rows × heads × headDim) in place, row r by the angle of positions[r]
  * (negative positions, which padding rows may carry, count as 0). The inference path's RoPE.
  */
-export function ropeInPlace(x: Float32Array, rows: number, heads: number, headDim: number, positions: Int32Array, cos: Float32Array, sin: Float32Array): void {
+export function ropeInPlace(
+  x: Float32Array,
+  rows: number,
+  heads: number,
+  headDim: number,
+  positions: Int32Array,
+  cos: Float32Array,
+  sin: Float32Array,
+): void {
   const half = headDim / 2;
   for (let r = 0; r < rows; r++) {
     const tab = Math.max(0, positions[r]!) * half;
     for (let h = 0; h < heads; h++) {
       const o = (r * heads + h) * headDim;
       for (let i = 0; i < half; i++) {
-        const c = cos[tab + i]!, s = sin[tab + i]!;
-        const x1 = x[o + i]!, x2 = x[o + half + i]!;
+        const c = cos[tab + i]!,
+          s = sin[tab + i]!;
+        const x1 = x[o + i]!,
+          x2 = x[o + half + i]!;
         x[o + i] = x1 * c - x2 * s;
         x[o + half + i] = x2 * c + x1 * s;
       }
@@ -94,7 +110,12 @@ export class RotaryEmbedding {
   private tables: { cos: Float32Array; sin: Float32Array } = { cos: new Float32Array(0), sin: new Float32Array(0) };
   private rows = 0;
 
-  constructor(readonly headDim: number, readonly maxPositions: number, readonly theta = 10000, readonly scaling: RopeScaling | null = null) {
+  constructor(
+    readonly headDim: number,
+    readonly maxPositions: number,
+    readonly theta = 10000,
+    readonly scaling: RopeScaling | null = null,
+  ) {
     checkRope(headDim, theta);
   }
 
@@ -153,8 +174,17 @@ export class RotaryEmbedding {
  * Backward (back = true, sign = -1): reads (B, H, T, hd), writes (B, T, H, hd).
  */
 function rotate(
-  src: Float32Array, dst: Float32Array, B: number, T: number, H: number, hd: number,
-  positions: Int32Array, cos: Float32Array, sin: Float32Array, sign: number, back: boolean,
+  src: Float32Array,
+  dst: Float32Array,
+  B: number,
+  T: number,
+  H: number,
+  hd: number,
+  positions: Int32Array,
+  cos: Float32Array,
+  sin: Float32Array,
+  sign: number,
+  back: boolean,
 ): void {
   const half = hd / 2;
   for (let b = 0; b < B; b++) {
@@ -166,8 +196,10 @@ function rotate(
         const i0 = back ? bhtd : bthd;
         const o0 = back ? bthd : bhtd;
         for (let i = 0; i < half; i++) {
-          const c = cos[tab + i]!, s = sign * sin[tab + i]!;
-          const x1 = src[i0 + i]!, x2 = src[i0 + half + i]!;
+          const c = cos[tab + i]!,
+            s = sign * sin[tab + i]!;
+          const x1 = src[i0 + i]!,
+            x2 = src[i0 + half + i]!;
           dst[o0 + i] = x1 * c - x2 * s;
           dst[o0 + half + i] = x2 * c + x1 * s;
         }

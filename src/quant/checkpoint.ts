@@ -72,7 +72,10 @@ function outputDType(dtype: QuantDType, cols: number): QuantDType {
  * checkpoint's token embedding is its output head (isTied).
  */
 export function plannedDType(
-  dtype: QuantDType, name: string, shape: readonly number[], tied: boolean,
+  dtype: QuantDType,
+  name: string,
+  shape: readonly number[],
+  tied: boolean,
   options: Pick<QuantizeCheckpointOptions, "embeddings" | "output"> = {},
 ): PlannedDType {
   if (shape.length < 2) return "F32";
@@ -102,7 +105,8 @@ export function quantizeCheckpoint(ckpt: Checkpoint, dtype: QuantDType, options:
   for (const [name, t] of ckpt.tensors) {
     const to = plannedDType(dtype, name, t.shape, tied, options);
     let out: StoredTensor;
-    if (isQuantDType(t.dtype)) out = t; // already quantized: keep as it is
+    if (isQuantDType(t.dtype))
+      out = t; // already quantized: keep as it is
     else if (isQuantDType(to)) out = quantizeTensor(t, to, name) as unknown as StoredTensor;
     else out = convertFloat(t, to);
     options.onTensor?.(name, t.dtype, out.dtype);

@@ -13,13 +13,19 @@ import { checkQuantizedMatmul } from "./matmul.js";
 import type { GroupedDType, GroupedLayout } from "./row_groups.js";
 
 const DTYPE_OF: Record<GroupedLayout, GroupedDType> = {
-  q8_0x16: "Q8_0", q5_0x16: "Q5_0", q4_0x16: "Q4_0", q4_1x16: "Q4_1", q4_kx16: "Q4_K", q6_kx16: "Q6_K",
+  q8_0x16: "Q8_0",
+  q5_0x16: "Q5_0",
+  q4_0x16: "Q4_0",
+  q4_1x16: "Q4_1",
+  q4_kx16: "Q4_K",
+  q6_kx16: "Q6_K",
 };
 
 /** Where quantized matmuls run now: "js", or "native/<simd level>". */
 export function quantKernelInfo(): { kernel: string; reason?: string } {
   const be = getBackend();
-  const reason = be.name === "js" ? (loadNativeBackend() ? "the js backend is selected" : nativeUnavailableReason() ?? undefined) : undefined;
+  const reason =
+    be.name === "js" ? (loadNativeBackend() ? "the js backend is selected" : (nativeUnavailableReason() ?? undefined)) : undefined;
   return reason ? { kernel: be.quantKernelName(), reason } : { kernel: be.quantKernelName() };
 }
 
@@ -35,7 +41,15 @@ export function quantizedMatmul(x: Float32Array, m: number, k: number, w: Quanti
 }
 
 /** out (m × n) = x (m × k) · Wᵀ for a row-grouped matrix W [n, k], on the selected backend. */
-export function matmulGrouped(layout: GroupedLayout, x: Float32Array, m: number, k: number, data: Uint8Array, n: number, out: Float32Array): void {
+export function matmulGrouped(
+  layout: GroupedLayout,
+  x: Float32Array,
+  m: number,
+  k: number,
+  data: Uint8Array,
+  n: number,
+  out: Float32Array,
+): void {
   getBackend().quantMatmul(DTYPE_OF[layout], "grouped16", x, m, k, data, n, out);
 }
 
@@ -54,7 +68,15 @@ export function quantizedMatmulNative(x: Float32Array, m: number, k: number, w: 
 }
 
 /** @deprecated The native backend's quantMatmul(dtype, "grouped16", …). */
-export function matmulGroupedNative(layout: GroupedLayout, x: Float32Array, m: number, k: number, data: Uint8Array, n: number, out: Float32Array): void {
+export function matmulGroupedNative(
+  layout: GroupedLayout,
+  x: Float32Array,
+  m: number,
+  k: number,
+  data: Uint8Array,
+  n: number,
+  out: Float32Array,
+): void {
   nativeOrThrow("quantized matmul").quantMatmul(DTYPE_OF[layout], "grouped16", x, m, k, data, n, out);
 }
 

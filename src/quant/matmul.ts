@@ -7,7 +7,8 @@ import { ACT_BLOCK } from "./activations.js";
 /** Checks the sizes of a quantized matmul; returns n (the output features). */
 export function checkQuantizedMatmul(x: Float32Array, m: number, k: number, w: QuantizedTensor, out: Float32Array): number {
   const { rows: n, cols } = matrixShape(w);
-  if (!Number.isSafeInteger(m) || m < 0 || !Number.isSafeInteger(k) || k <= 0) throw new RangeError(`quantized matmul: invalid sizes m = ${m}, k = ${k}`);
+  if (!Number.isSafeInteger(m) || m < 0 || !Number.isSafeInteger(k) || k <= 0)
+    throw new RangeError(`quantized matmul: invalid sizes m = ${m}, k = ${k}`);
   if (cols !== k) throw new RangeError(`quantized matmul: the weight has rows of ${cols} values, x has k = ${k}`);
   if (k % ACT_BLOCK !== 0) throw new RangeError(`quantized matmul: k = ${k} is not a multiple of ${ACT_BLOCK}`);
   if (x.length < m * k) throw new RangeError(`quantized matmul: x has ${x.length} values, m × k = ${m * k}`);

@@ -13,8 +13,10 @@ export const Q4_0_BYTES = 18;
 /** Quantizes x (a multiple of 32 values) into `out` at byte `at`. */
 export function quantizeQ4_0(x: Float32Array, out: Uint8Array, at = 0): void {
   for (let b = 0; b < x.length / Q4_0_VALUES; b++) {
-    const x0 = b * Q4_0_VALUES, o = at + b * Q4_0_BYTES;
-    let amax = 0, max = 0;
+    const x0 = b * Q4_0_VALUES,
+      o = at + b * Q4_0_BYTES;
+    let amax = 0,
+      max = 0;
     for (let j = 0; j < Q4_0_VALUES; j++) {
       const v = x[x0 + j]!;
       if (amax < Math.abs(v)) {

@@ -16,8 +16,10 @@ export const Q4_1_BYTES = 20;
 /** Quantizes x (a multiple of 32 values) into `out` at byte `at`. */
 export function quantizeQ4_1(x: Float32Array, out: Uint8Array, at = 0): void {
   for (let b = 0; b < x.length / Q4_1_VALUES; b++) {
-    const x0 = b * Q4_1_VALUES, o = at + b * Q4_1_BYTES;
-    let min = Infinity, max = -Infinity; // ggml starts from ±FLT_MAX: the same for finite input
+    const x0 = b * Q4_1_VALUES,
+      o = at + b * Q4_1_BYTES;
+    let min = Infinity,
+      max = -Infinity; // ggml starts from ±FLT_MAX: the same for finite input
     for (let j = 0; j < Q4_1_VALUES; j++) {
       const v = x[x0 + j]!;
       if (v < min) min = v;
@@ -25,7 +27,8 @@ export function quantizeQ4_1(x: Float32Array, out: Uint8Array, at = 0): void {
     }
     const d = f32(f32(max - min) / 15);
     const id = d !== 0 ? f32(1 / d) : 0;
-    const hd = floatToHalf(d), hm = floatToHalf(min);
+    const hd = floatToHalf(d),
+      hm = floatToHalf(min);
     out[o] = hd & 0xff;
     out[o + 1] = hd >>> 8;
     out[o + 2] = hm & 0xff;

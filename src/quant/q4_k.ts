@@ -30,10 +30,19 @@ const SUB = 32;
  * Best (scale, min) for n values with 4-bit codes: x ≈ scale·L − min. Writes the codes to L and
  * returns [scale, min]. Starts from the plain min/max grid, then tries rmin + rdelta·is extra steps.
  */
-function fitScaleMin(x: Float32Array, w: Float32Array, L: Uint8Array, nmax: number, rmin: number, rdelta: number, nstep: number): [number, number] {
+function fitScaleMin(
+  x: Float32Array,
+  w: Float32Array,
+  L: Uint8Array,
+  nmax: number,
+  rmin: number,
+  rdelta: number,
+  nstep: number,
+): [number, number] {
   const n = x.length;
   const Laux = new Uint8Array(n);
-  let min = x[0]!, max = x[0]!;
+  let min = x[0]!,
+    max = x[0]!;
   let sumW = w[0]!;
   let sumX = f32(sumW * x[0]!);
   for (let i = 1; i < n; i++) {
@@ -58,7 +67,9 @@ function fitScaleMin(x: Float32Array, w: Float32Array, L: Uint8Array, nmax: numb
   }
   for (let is = 0; is <= nstep; is++) {
     iscale = f32(f32(f32(rmin + f32(rdelta * is)) + nmax) / f32(max - min));
-    let sumL = 0, sumL2 = 0, sumXL = 0;
+    let sumL = 0,
+      sumL2 = 0,
+      sumXL = 0;
     for (let i = 0; i < n; i++) {
       const l = Math.max(0, Math.min(nmax, nearestInt(f32(iscale * f32(x[i]! - min)))));
       Laux[i] = l;
@@ -95,11 +106,13 @@ function fitScaleMin(x: Float32Array, w: Float32Array, L: Uint8Array, nmax: numb
 export function quantizeQ4_K(x: Float32Array, out: Uint8Array, at = 0): void {
   const L = new Uint8Array(Q4_K_VALUES);
   const weights = new Float32Array(SUB);
-  const scales = new Float32Array(8), mins = new Float32Array(8);
+  const scales = new Float32Array(8),
+    mins = new Float32Array(8);
   for (let b = 0; b < x.length / Q4_K_VALUES; b++) {
     const xb = x.subarray(b * Q4_K_VALUES, (b + 1) * Q4_K_VALUES);
     const o = at + b * Q4_K_BYTES;
-    let maxScale = 0, maxMin = 0;
+    let maxScale = 0,
+      maxMin = 0;
     for (let j = 0; j < 8; j++) {
       const xs = xb.subarray(SUB * j, SUB * (j + 1));
       let sumX2 = 0;
@@ -130,9 +143,12 @@ export function quantizeQ4_K(x: Float32Array, out: Uint8Array, at = 0): void {
     }
     const dBits = floatToHalf(f32(maxScale / 63));
     const dminBits = floatToHalf(f32(maxMin / 63));
-    out[o] = dBits & 0xff; out[o + 1] = dBits >>> 8;
-    out[o + 2] = dminBits & 0xff; out[o + 3] = dminBits >>> 8;
-    const d = halfToFloat(dBits), dmin = halfToFloat(dminBits);
+    out[o] = dBits & 0xff;
+    out[o + 1] = dBits >>> 8;
+    out[o + 2] = dminBits & 0xff;
+    out[o + 3] = dminBits >>> 8;
+    const d = halfToFloat(dBits),
+      dmin = halfToFloat(dminBits);
     for (let j = 0; j < 8; j++) {
       const [sc, m] = scaleMinK4(j, out, s);
       const dj = f32(d * sc);
@@ -158,7 +174,10 @@ export function dequantizeQ4_K(src: Uint8Array, out: Float32Array, at = 0): void
     for (let p = 0; p < 4; p++) {
       const [sc1, m1] = scaleMinK4(2 * p, src, o + 4);
       const [sc2, m2] = scaleMinK4(2 * p + 1, src, o + 4);
-      const d1 = f32(d * sc1), min1 = f32(dmin * m1), d2 = f32(d * sc2), min2 = f32(dmin * m2);
+      const d1 = f32(d * sc1),
+        min1 = f32(dmin * m1),
+        d2 = f32(d * sc2),
+        min2 = f32(dmin * m2);
       for (let l = 0; l < 32; l++) {
         const byte = src[o + 16 + 32 * p + l]!;
         out[b * Q4_K_VALUES + 64 * p + l] = f32(d1 * (byte & 0x0f)) - min1;

@@ -20,8 +20,10 @@ export const Q5_0_BYTES = 22;
 export function quantizeQ5_0(x: Float32Array, out: Uint8Array, at = 0): void {
   const codes = new Uint8Array(Q5_0_VALUES);
   for (let b = 0; b < x.length / Q5_0_VALUES; b++) {
-    const x0 = b * Q5_0_VALUES, o = at + b * Q5_0_BYTES;
-    let amax = 0, max = 0;
+    const x0 = b * Q5_0_VALUES,
+      o = at + b * Q5_0_BYTES;
+    let amax = 0,
+      max = 0;
     for (let j = 0; j < Q5_0_VALUES; j++) {
       const v = x[x0 + j]!;
       if (amax < Math.abs(v)) {

@@ -41,7 +41,8 @@ function code(iscale: number, v: number): number {
  * is negative when the largest-magnitude value is positive (it maps to code 0).
  */
 function fitScale(x: Float32Array, L: Uint8Array): number {
-  let max = 0, amax = 0;
+  let max = 0,
+    amax = 0;
   for (let i = 0; i < x.length; i++) {
     const ax = Math.abs(x[i]!);
     if (ax > amax) {
@@ -55,7 +56,8 @@ function fitScale(x: Float32Array, L: Uint8Array): number {
   }
   // Σ w·x·l and Σ w·l² for the codes of one grid (w = x², l = q − 32), accumulated in order.
   const sums = (iscale: number): [number, number] => {
-    let sumlx = 0, suml2 = 0;
+    let sumlx = 0,
+      suml2 = 0;
     for (let i = 0; i < x.length; i++) {
       const v = x[i]!;
       const l = code(iscale, v) - NMAX;
@@ -91,7 +93,8 @@ export function quantizeQ6_K(x: Float32Array, out: Uint8Array, at = 0): void {
   for (let b = 0; b < x.length / Q6_K_VALUES; b++) {
     const xb = x.subarray(b * Q6_K_VALUES, (b + 1) * Q6_K_VALUES);
     const o = at + b * Q6_K_BYTES;
-    let maxScale = 0, maxAbsScale = 0;
+    let maxScale = 0,
+      maxAbsScale = 0;
     for (let i = 0; i < scales.length; i++) {
       scales[i] = fitScale(xb.subarray(SUB * i, SUB * (i + 1)), L.subarray(SUB * i, SUB * (i + 1)));
       if (Math.abs(scales[i]!) > maxAbsScale) {
@@ -116,7 +119,9 @@ export function quantizeQ6_K(x: Float32Array, out: Uint8Array, at = 0): void {
       }
     }
     for (let h = 0; h < 2; h++) {
-      const v = 128 * h, ql = o + 64 * h, qh = o + 128 + 32 * h;
+      const v = 128 * h,
+        ql = o + 64 * h,
+        qh = o + 128 + 32 * h;
       for (let l = 0; l < 32; l++) {
         out[ql + l] = (L[v + l]! & 0x0f) | ((L[v + l + 64]! & 0x0f) << 4);
         out[ql + l + 32] = (L[v + l + 32]! & 0x0f) | ((L[v + l + 96]! & 0x0f) << 4);

@@ -11,7 +11,8 @@ export const Q8_0_BYTES = 34;
 export function quantizeQ8_0(x: Float32Array, out: Uint8Array, at = 0): void {
   const view = new DataView(out.buffer, out.byteOffset);
   for (let b = 0; b < x.length / Q8_0_VALUES; b++) {
-    const x0 = b * Q8_0_VALUES, o = at + b * Q8_0_BYTES;
+    const x0 = b * Q8_0_VALUES,
+      o = at + b * Q8_0_BYTES;
     let amax = 0;
     for (let j = 0; j < Q8_0_VALUES; j++) amax = Math.max(amax, Math.abs(x[x0 + j]!));
     const d = f32(amax / 127);

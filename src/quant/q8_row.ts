@@ -9,7 +9,6 @@ import { q8RowScale } from "../backend/quant_blocks.js";
 
 export { q8RowScale };
 
-
 /** Quantizes a rows × cols matrix into rows·cols + 4·rows bytes. */
 export function quantizeQ8Row(x: Float32Array, rows: number, cols: number): Uint8Array {
   const out = new Uint8Array(rows * cols + 4 * rows);

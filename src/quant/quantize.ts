@@ -4,7 +4,17 @@
 // length must be a multiple of the dtype's block (32 for Q8_0 / Q5_0 / Q4_1 / Q4_0, 256 for Q6_K / Q4_K).
 import type { StoredTensor } from "../formats/types.js";
 import { toFloat32 } from "../formats/dtypes.js";
-import { type QuantDType, type QuantizedTensor, BLOCK, QUANT_DTYPES, isQuantDType, matrixShape, quantizedBytes, rowBytes, rowMultiple } from "./types.js";
+import {
+  type QuantDType,
+  type QuantizedTensor,
+  type BLOCK,
+  QUANT_DTYPES,
+  isQuantDType,
+  matrixShape,
+  quantizedBytes,
+  rowBytes,
+  rowMultiple,
+} from "./types.js";
 import { checkFinite } from "./rounding.js";
 import { dequantizeQ8_0, quantizeQ8_0 } from "./q8_0.js";
 import { dequantizeQ4_0, quantizeQ4_0 } from "./q4_0.js";
@@ -23,10 +33,20 @@ export interface FloatMatrix {
 type BlockCodec = (x: Float32Array, out: Uint8Array, at: number) => void;
 type BlockDecoder = (src: Uint8Array, out: Float32Array, at: number) => void;
 const ENCODE: Record<keyof typeof BLOCK, BlockCodec> = {
-  Q8_0: quantizeQ8_0, Q6_K: quantizeQ6_K, Q5_0: quantizeQ5_0, Q4_1: quantizeQ4_1, Q4_0: quantizeQ4_0, Q4_K: quantizeQ4_K,
+  Q8_0: quantizeQ8_0,
+  Q6_K: quantizeQ6_K,
+  Q5_0: quantizeQ5_0,
+  Q4_1: quantizeQ4_1,
+  Q4_0: quantizeQ4_0,
+  Q4_K: quantizeQ4_K,
 };
 const DECODE: Record<keyof typeof BLOCK, BlockDecoder> = {
-  Q8_0: dequantizeQ8_0, Q6_K: dequantizeQ6_K, Q5_0: dequantizeQ5_0, Q4_1: dequantizeQ4_1, Q4_0: dequantizeQ4_0, Q4_K: dequantizeQ4_K,
+  Q8_0: dequantizeQ8_0,
+  Q6_K: dequantizeQ6_K,
+  Q5_0: dequantizeQ5_0,
+  Q4_1: dequantizeQ4_1,
+  Q4_0: dequantizeQ4_0,
+  Q4_K: dequantizeQ4_K,
 };
 
 /** True when a row of `cols` values can be stored in `dtype`. */
@@ -45,9 +65,12 @@ export function quantizeTensor(t: StoredTensor | FloatMatrix, dtype: QuantDType,
   if (shape.length < 1) throw new RangeError(`${name}: cannot quantize a scalar`);
   const cols = shape[shape.length - 1]!;
   const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
-  if (x.length !== rows * cols) throw new RangeError(`${name}: shape [${shape.join(", ")}] needs ${rows * cols} values, data has ${x.length}`);
+  if (x.length !== rows * cols)
+    throw new RangeError(`${name}: shape [${shape.join(", ")}] needs ${rows * cols} values, data has ${x.length}`);
   if (!canQuantize(dtype, cols)) {
-    throw new RangeError(`${name}: rows of ${cols} values cannot be stored as ${dtype} (the row length must be a multiple of ${rowMultiple(dtype)})`);
+    throw new RangeError(
+      `${name}: rows of ${cols} values cannot be stored as ${dtype} (the row length must be a multiple of ${rowMultiple(dtype)})`,
+    );
   }
   checkFinite(x, name);
   if (dtype === "Q8_ROW") return { dtype, shape, data: quantizeQ8Row(x, rows, cols) };

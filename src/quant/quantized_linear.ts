@@ -35,7 +35,8 @@ export class QuantizedLinear extends Module implements FrozenLinear {
   constructor(weight: QuantizedTensor, bias: Tensor | null = null) {
     super();
     if (!isQuantDType(weight.dtype)) throw new TypeError(`QuantizedLinear: the weight is ${weight.dtype}, not a quantized dtype`);
-    if (weight.shape.length !== 2) throw new RangeError(`QuantizedLinear: the weight must be 2-D (out, in), got [${weight.shape.join(", ")}]`);
+    if (weight.shape.length !== 2)
+      throw new RangeError(`QuantizedLinear: the weight must be 2-D (out, in), got [${weight.shape.join(", ")}]`);
     const { rows, cols } = matrixShape(weight); // checks the byte length
     this.outFeatures = rows;
     this.inFeatures = cols;
@@ -55,7 +56,8 @@ export class QuantizedLinear extends Module implements FrozenLinear {
 
   /** (..., in) → (..., out). */
   forward(x: Tensor): Tensor {
-    const k = this.inFeatures, n = this.outFeatures;
+    const k = this.inFeatures,
+      n = this.outFeatures;
     if (x.ndim < 1 || x.shape[x.ndim - 1] !== k) {
       throw new RangeError(`QuantizedLinear: input of shape [${x.shape.join(", ")}] does not end in ${k} features`);
     }
@@ -73,7 +75,8 @@ export class QuantizedLinear extends Module implements FrozenLinear {
 
   /** gx (m, in) = gy (m, out) · W (out, in), W decoded one block of rows at a time. */
   private inputGrad(gy: Tensor, xShape: readonly number[]): Tensor {
-    const k = this.inFeatures, n = this.outFeatures;
+    const k = this.inFeatures,
+      n = this.outFeatures;
     const m = gy.numel / n;
     // gyᵀ (n, m): a block of W's rows then meets a contiguous block of gyᵀ's rows (transA below).
     const gyT = gy.float().contiguous().reshape([m, n]).transpose(0, 1).contiguous();
@@ -87,10 +90,20 @@ export class QuantizedLinear extends Module implements FrozenLinear {
       for (let r = 0; r < rb; r++) dequantizeRow(this.qweight, n, k, r0 + r, scratch.subarray(r * k));
       // gx (m, k) += gyᵀ[r0:r0+rb]ᵀ (m, rb) · W[r0:r0+rb] (rb, k)
       backend.matmul({
-        batch: 1, m, n: k, k: rb,
-        a: gyTData, aOffset: gyT.offset + r0 * m, aBatchStride: 0, transA: true,
-        b: scratch, bOffset: 0, bBatchStride: 0, transB: false,
-        c: gx, accumulate: r0 > 0,
+        batch: 1,
+        m,
+        n: k,
+        k: rb,
+        a: gyTData,
+        aOffset: gyT.offset + r0 * m,
+        aBatchStride: 0,
+        transA: true,
+        b: scratch,
+        bOffset: 0,
+        bBatchStride: 0,
+        transB: false,
+        c: gx,
+        accumulate: r0 > 0,
       });
     }
     return new Tensor(gx, xShape.slice());

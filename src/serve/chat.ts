@@ -16,7 +16,12 @@ import { SseWriter } from "./sse.js";
 export async function handleChat(ctx: ServerContext, body: Body, res: ServerResponse, signal: AbortSignal): Promise<void> {
   const template = ctx.template;
   if (!template) {
-    throw new ApiError(400, `the model '${ctx.modelName}' has no chat template; start the server with --template (llama2, alpaca or vicuna) or use /v1/completions`, "messages", "no_chat_template");
+    throw new ApiError(
+      400,
+      `the model '${ctx.modelName}' has no chat template; start the server with --template (llama2, alpaca or vicuna) or use /v1/completions`,
+      "messages",
+      "no_chat_template",
+    );
   }
   rejectUnsupported(body, {
     tools: (v) => Array.isArray(v) && v.length === 0,
@@ -30,8 +35,9 @@ export async function handleChat(ctx: ServerContext, body: Body, res: ServerResp
   const wantLogprobs = optionalBoolean(body, "logprobs") ?? false;
   const topLogprobs = optionalNumber(body, "top_logprobs", { min: 0, max: ctx.limits.maxLogprobs, integer: true });
   if (topLogprobs !== undefined && !wantLogprobs) throw invalidField("top_logprobs", "needs logprobs: true");
-  const logprobs = wantLogprobs ? topLogprobs ?? 0 : null;
-  const tokensField = body.max_completion_tokens !== undefined && body.max_completion_tokens !== null ? "max_completion_tokens" : "max_tokens";
+  const logprobs = wantLogprobs ? (topLogprobs ?? 0) : null;
+  const tokensField =
+    body.max_completion_tokens !== undefined && body.max_completion_tokens !== null ? "max_completion_tokens" : "max_tokens";
   const sampling = readSampling(body, ctx, tokensField);
 
   const messages = readMessages(body.messages);
@@ -51,7 +57,10 @@ export async function handleChat(ctx: ServerContext, body: Body, res: ServerResp
   if (!stream) {
     const results = await runJobs(ctx, res, signal, jobs);
     const choices = results.map((r, index) => ({
-      index, message: { role: "assistant", content: r.text.trimStart() }, logprobs: lp(r), finish_reason: finishReason(r),
+      index,
+      message: { role: "assistant", content: r.text.trimStart() },
+      logprobs: lp(r),
+      finish_reason: finishReason(r),
     }));
     sendJson(res, 200, { ...base, choices, usage: usage(results, prompt.length * sampling.n) });
     return;
@@ -93,7 +102,8 @@ const ROLES: Record<string, Role> = { system: "system", developer: "system", use
 
 /** `messages`: [{role, content}], content a string or a list of {type: "text", text} parts. */
 export function readMessages(value: unknown): ChatMessage[] {
-  if (!Array.isArray(value) || value.length === 0) throw invalidField("messages", `expected a non-empty list of messages, got ${describe(value)}`);
+  if (!Array.isArray(value) || value.length === 0)
+    throw invalidField("messages", `expected a non-empty list of messages, got ${describe(value)}`);
   return value.map((m, i) => {
     const field = `messages[${i}]`;
     if (m === null || typeof m !== "object" || Array.isArray(m)) throw invalidField(field, `expected an object, got ${describe(m)}`);
@@ -107,11 +117,14 @@ export function readMessages(value: unknown): ChatMessage[] {
 function readContent(content: unknown, field: string): string {
   if (typeof content === "string") return content;
   if (Array.isArray(content)) {
-    return content.map((part, i) => {
-      const p = part as { type?: unknown; text?: unknown } | null;
-      if (!p || p.type !== "text" || typeof p.text !== "string") throw invalidField(`${field}[${i}]`, "only {type: \"text\", text} parts are supported");
-      return p.text;
-    }).join("");
+    return content
+      .map((part, i) => {
+        const p = part as { type?: unknown; text?: unknown } | null;
+        if (!p || p.type !== "text" || typeof p.text !== "string")
+          throw invalidField(`${field}[${i}]`, 'only {type: "text", text} parts are supported');
+        return p.text;
+      })
+      .join("");
   }
   throw invalidField(field, `expected a string or a list of text parts, got ${describe(content)}`);
 }

@@ -27,9 +27,14 @@ export async function handleCompletions(ctx: ServerContext, body: Body, res: Ser
   const sampling = readSampling(body, ctx);
   const prompts = readPrompts(body.prompt, ctx);
   if (prompts.length * sampling.n > ctx.limits.maxChoices) {
-    throw invalidField("n", `${prompts.length} prompt(s) × n = ${sampling.n} is more than the server's limit of ${ctx.limits.maxChoices} completions per request`);
+    throw invalidField(
+      "n",
+      `${prompts.length} prompt(s) × n = ${sampling.n} is more than the server's limit of ${ctx.limits.maxChoices} completions per request`,
+    );
   }
-  const jobs: ChoiceJob[] = prompts.flatMap((p) => jobsFor(p, sampling, completionBudget(p.length, sampling, DEFAULT_MAX_TOKENS, ctx), { logprobs }));
+  const jobs: ChoiceJob[] = prompts.flatMap((p) =>
+    jobsFor(p, sampling, completionBudget(p.length, sampling, DEFAULT_MAX_TOKENS, ctx), { logprobs }),
+  );
   const promptTokens = prompts.reduce((n, p) => n + p.length, 0) * sampling.n;
   const id = requestId("cmpl");
   const created = Math.floor(Date.now() / 1000);

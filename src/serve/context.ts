@@ -28,13 +28,14 @@ export interface Limits {
 }
 
 /** The tokenizer as the server uses it: encode, decode, name pieces, batch. */
-export type ServerTokenizer = PieceSource & BatchTokenizer & {
-  encodeAsIds(text: string, options?: { addBos?: boolean; addEos?: boolean }): number[];
-  decode(ids: readonly number[]): string;
-  readonly bosId: number;
-  readonly eosId: number;
-  readonly vocabSize?: number;
-};
+export type ServerTokenizer = PieceSource &
+  BatchTokenizer & {
+    encodeAsIds(text: string, options?: { addBos?: boolean; addEos?: boolean }): number[];
+    decode(ids: readonly number[]): string;
+    readonly bosId: number;
+    readonly eosId: number;
+    readonly vocabSize?: number;
+  };
 
 export interface ServerContext {
   generator: TextGenerator;

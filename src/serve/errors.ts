@@ -16,7 +16,13 @@ export class ApiError extends Error {
     message: string,
     readonly param: string | null = null,
     readonly code: string | null = null,
-    readonly type: ErrorType = status === 404 ? "not_found_error" : status === 429 ? "rate_limit_error" : status >= 500 ? "server_error" : "invalid_request_error",
+    readonly type: ErrorType = status === 404
+      ? "not_found_error"
+      : status === 429
+        ? "rate_limit_error"
+        : status >= 500
+          ? "server_error"
+          : "invalid_request_error",
   ) {
     super(message);
     this.name = "ApiError";

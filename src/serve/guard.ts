@@ -32,14 +32,24 @@ export function checkHost(req: IncomingMessage, options: GuardOptions): void {
   const name = hostName(header);
   if (isIP(name) !== 0 || name === "localhost" || name.endsWith(".localhost")) return;
   if (options.allowedHosts.includes("*") || options.allowedHosts.includes(name)) return;
-  throw new ApiError(403, `Host '${name}' is not allowed; start the server with --allowed-hosts ${name} to accept it`, null, "host_not_allowed");
+  throw new ApiError(
+    403,
+    `Host '${name}' is not allowed; start the server with --allowed-hosts ${name} to accept it`,
+    null,
+    "host_not_allowed",
+  );
 }
 
 /** Throws 415 unless the body is declared as JSON. */
 export function checkJsonContentType(req: IncomingMessage): void {
   const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
   if (type === "application/json") return;
-  throw new ApiError(415, `the request body must be sent with Content-Type: application/json, not '${type || "none"}'`, null, "unsupported_media_type");
+  throw new ApiError(
+    415,
+    `the request body must be sent with Content-Type: application/json, not '${type || "none"}'`,
+    null,
+    "unsupported_media_type",
+  );
 }
 
 /** CORS response headers for this request: only when its Origin is the one allowed. */
@@ -53,13 +63,23 @@ export function corsHeaders(req: IncomingMessage, options: GuardOptions): Record
 /** The answer to a preflight (OPTIONS) request, or a 405/403 when CORS is off or the origin is not allowed. */
 export function preflightHeaders(req: IncomingMessage, options: GuardOptions): Record<string, string> {
   if (options.cors === undefined) {
-    const err = new ApiError(405, "cross-origin requests are not enabled on this server (start it with --cors ORIGIN)", null, "method_not_allowed");
+    const err = new ApiError(
+      405,
+      "cross-origin requests are not enabled on this server (start it with --cors ORIGIN)",
+      null,
+      "method_not_allowed",
+    );
     err.headers = { Allow: "GET, HEAD, POST" };
     throw err;
   }
   const headers = corsHeaders(req, options);
   if (!headers["Access-Control-Allow-Origin"]) {
-    throw new ApiError(403, `origin '${req.headers.origin ?? "none"}' is not allowed (allowed: ${options.cors})`, null, "origin_not_allowed");
+    throw new ApiError(
+      403,
+      `origin '${req.headers.origin ?? "none"}' is not allowed (allowed: ${options.cors})`,
+      null,
+      "origin_not_allowed",
+    );
   }
   return {
     ...headers,

@@ -25,8 +25,15 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       }
       chunks.push(chunk);
     });
-    req.on("end", () => { if (!failed) resolve(Buffer.concat(chunks)); });
-    req.on("error", (err) => { if (!failed) { failed = true; reject(err); } });
+    req.on("end", () => {
+      if (!failed) resolve(Buffer.concat(chunks));
+    });
+    req.on("error", (err) => {
+      if (!failed) {
+        failed = true;
+        reject(err);
+      }
+    });
   });
 }
 

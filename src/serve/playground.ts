@@ -39,12 +39,18 @@ export async function handlePlayground(ctx: ServerContext, body: Body, res: Serv
     onStart: () => {
       sse.open();
       void sse.send({
-        type: "start", seed: sampling.seed,
+        type: "start",
+        seed: sampling.seed,
         prompt_tokens: prompt.map((id) => ({ id, piece: pieceOf(ctx.tokenizer, id) })),
         settings: {
-          temperature: settings.temperature, top_k: settings.topK, top_p: settings.topP, min_p: settings.minP,
-          repetition_penalty: settings.repetitionPenalty, frequency_penalty: settings.frequencyPenalty,
-          presence_penalty: settings.presencePenalty, max_tokens: job!.options.maxNewTokens,
+          temperature: settings.temperature,
+          top_k: settings.topK,
+          top_p: settings.topP,
+          min_p: settings.minP,
+          repetition_penalty: settings.repetitionPenalty,
+          frequency_penalty: settings.frequencyPenalty,
+          presence_penalty: settings.presencePenalty,
+          max_tokens: job!.options.maxNewTokens,
         },
       });
     },
@@ -54,8 +60,12 @@ export async function handlePlayground(ctx: ServerContext, body: Body, res: Serv
     },
   });
   await sse.send({
-    type: "done", finish_reason: finishReason(result!), eos: result!.finishReason === "eos",
-    prompt_tokens: prompt.length, completion_tokens: result!.tokens.length, seed: result!.seed,
+    type: "done",
+    finish_reason: finishReason(result!),
+    eos: result!.finishReason === "eos",
+    prompt_tokens: prompt.length,
+    completion_tokens: result!.tokens.length,
+    seed: result!.seed,
   });
   await sse.done();
 }
@@ -71,8 +81,13 @@ function describeToken(ctx: ServerContext, t: TokenDetail): Record<string, unkno
       kept: step.keptCount,
       removed: step.removed,
       candidates: step.candidates.map((c) => ({
-        id: c.token, piece: pieceOf(ctx.tokenizer, c.token), logit: c.logit,
-        p: c.probability, p_temp: c.probabilityAfterTemperature, p_final: c.finalProbability, cut: c.cutBy,
+        id: c.token,
+        piece: pieceOf(ctx.tokenizer, c.token),
+        logit: c.logit,
+        p: c.probability,
+        p_temp: c.probabilityAfterTemperature,
+        p_final: c.finalProbability,
+        cut: c.cutBy,
       })),
     },
   };

@@ -9,7 +9,8 @@ import { tokensBeyond } from "../generate/prompt_budget.js";
 export function readPrompts(prompt: unknown, ctx: ServerContext, field = "prompt"): number[][] {
   if (prompt === undefined || prompt === null) throw new ApiError(400, `${field} is required`, field, "missing_field");
   if (typeof prompt === "string") return [encodePrompt(prompt, ctx, field)];
-  if (!Array.isArray(prompt) || prompt.length === 0) throw invalidField(field, `expected a string, a list of strings or a list of token ids, got ${describe(prompt)}`);
+  if (!Array.isArray(prompt) || prompt.length === 0)
+    throw invalidField(field, `expected a string, a list of strings or a list of token ids, got ${describe(prompt)}`);
   if (prompt.every((p) => typeof p === "number")) return [checkIds(prompt as number[], ctx, field)];
   if (prompt.every((p) => typeof p === "string")) return (prompt as string[]).map((p, i) => encodePrompt(p, ctx, `${field}[${i}]`));
   if (prompt.every((p) => Array.isArray(p))) return (prompt as unknown[][]).map((p, i) => checkIds(p, ctx, `${field}[${i}]`));
@@ -21,7 +22,12 @@ export function encodePrompt(text: string, ctx: ServerContext, field: string): n
   const context = ctx.generator.model.dims.context;
   const beyond = tokensBeyond(text, context, (s) => ctx.tokenizer.encodeAsIds(s));
   if (beyond !== null) {
-    throw new ApiError(400, `the prompt has more than ${beyond} tokens, but the model's context is ${context} tokens`, field, "context_length_exceeded");
+    throw new ApiError(
+      400,
+      `the prompt has more than ${beyond} tokens, but the model's context is ${context} tokens`,
+      field,
+      "context_length_exceeded",
+    );
   }
   const ids = [...(bos >= 0 ? [bos] : []), ...ctx.tokenizer.encodeAsIds(text)];
   if (ids.length === 0) throw invalidField(field, "the prompt is empty");

@@ -23,7 +23,10 @@ export class GenerationQueue {
   private running = 0;
   private readonly waiting: Waiter[] = [];
 
-  constructor(readonly concurrency = 1, readonly maxQueued = 16) {
+  constructor(
+    readonly concurrency = 1,
+    readonly maxQueued = 16,
+  ) {
     positiveInt("concurrency", concurrency);
     nonNegativeInt("maxQueued", maxQueued);
   }
@@ -41,7 +44,12 @@ export class GenerationQueue {
     signal?.throwIfAborted();
     if (this.running >= this.concurrency) {
       if (this.waiting.length >= this.maxQueued) {
-        throw new ApiError(429, `the server is busy: ${this.running} generation(s) running and ${this.waiting.length} waiting; retry later`, null, "queue_full");
+        throw new ApiError(
+          429,
+          `the server is busy: ${this.running} generation(s) running and ${this.waiting.length} waiting; retry later`,
+          null,
+          "queue_full",
+        );
       }
       onQueued?.(this.waiting.length + 1);
       await this.wait(signal); // the slot is handed over by the task that ends, already counted
@@ -52,7 +60,8 @@ export class GenerationQueue {
       return await task();
     } finally {
       const next = this.waiting.shift();
-      if (next) next.start(); // hand the slot over directly, so no newcomer can take it in between
+      if (next)
+        next.start(); // hand the slot over directly, so no newcomer can take it in between
       else this.running--;
     }
   }

@@ -2,8 +2,13 @@
 // `onToken` hook hands every token over with its log-probabilities and, for the playground,
 // the explanation of its sampling step, in step with the text.
 import {
-  explainStep, generationLoop,
-  type ExplainedStep, type FinishReason, type GenerateOptions, type TextGenerator, type TokenEvent,
+  explainStep,
+  generationLoop,
+  type ExplainedStep,
+  type FinishReason,
+  type GenerateOptions,
+  type TextGenerator,
+  type TokenEvent,
 } from "../generate/index.js";
 
 export interface ChoiceJob {
@@ -38,7 +43,12 @@ export interface ChoiceResult {
 /** Called with each piece of released text and the tokens chosen since the last call; may await (backpressure). */
 export type ChunkHandler = (text: string, tokens: TokenDetail[]) => void | Promise<void>;
 
-export async function runChoice(generator: TextGenerator, job: ChoiceJob, signal?: AbortSignal, onChunk?: ChunkHandler): Promise<ChoiceResult> {
+export async function runChoice(
+  generator: TextGenerator,
+  job: ChoiceJob,
+  signal?: AbortSignal,
+  onChunk?: ChunkHandler,
+): Promise<ChoiceResult> {
   const pending: TokenDetail[] = [];
   const details: TokenDetail[] = [];
   const generated: number[] = [];

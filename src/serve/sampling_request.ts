@@ -51,14 +51,28 @@ export function readSampling(body: Body, ctx: ServerContext, maxTokensField = "m
  * How many tokens a completion of this prompt may have: max_tokens if asked (400 if prompt +
  * max_tokens exceed the context, as OpenAI does), else `fallback` capped by what the context leaves.
  */
-export function completionBudget(promptTokens: number, s: SamplingRequest, fallback: number, ctx: ServerContext, field = "max_tokens"): number {
+export function completionBudget(
+  promptTokens: number,
+  s: SamplingRequest,
+  fallback: number,
+  ctx: ServerContext,
+  field = "max_tokens",
+): number {
   const context = ctx.generator.model.dims.context;
   if (promptTokens >= context) {
-    throw new ApiError(400, `the prompt has ${promptTokens} tokens, but the model's context is ${context} tokens`, "prompt", "context_length_exceeded");
+    throw new ApiError(
+      400,
+      `the prompt has ${promptTokens} tokens, but the model's context is ${context} tokens`,
+      "prompt",
+      "context_length_exceeded",
+    );
   }
   if (s.maxTokens !== undefined) {
     if (promptTokens + s.maxTokens > context) {
-      throw invalidField(field, `the model's context is ${context} tokens, but ${promptTokens} (prompt) + ${s.maxTokens} (${field}) were asked`);
+      throw invalidField(
+        field,
+        `the model's context is ${context} tokens, but ${promptTokens} (prompt) + ${s.maxTokens} (${field}) were asked`,
+      );
     }
     return s.maxTokens;
   }
@@ -66,10 +80,16 @@ export function completionBudget(promptTokens: number, s: SamplingRequest, fallb
 }
 
 /** The jobs of one prompt: n completions with seeds seed, seed + 1, … */
-export function jobsFor(prompt: number[], s: SamplingRequest, maxNewTokens: number, extra: Partial<ChoiceJob> = {}, stop: string[] = []): ChoiceJob[] {
+export function jobsFor(
+  prompt: number[],
+  s: SamplingRequest,
+  maxNewTokens: number,
+  extra: Partial<ChoiceJob> = {},
+  stop: string[] = [],
+): ChoiceJob[] {
   const jobs: ChoiceJob[] = [];
   for (let i = 0; i < s.n; i++) {
-    const options = { ...s.options, maxNewTokens, seed: s.seed + i, stop: [...(asList(s.options.stop)), ...stop] };
+    const options = { ...s.options, maxNewTokens, seed: s.seed + i, stop: [...asList(s.options.stop), ...stop] };
     jobs.push({ prompt, options, ...extra });
   }
   return jobs;

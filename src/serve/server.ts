@@ -71,11 +71,22 @@ export function createServer(options: ServeOptions): ServeHandle {
   }
   const context = generator.model.dims.context;
   const limits: Limits = {
-    bodyBytes: 1 << 20, writeTimeoutMs: 30_000, maxTokens: context, maxChoices: 8, maxStop: 4, maxLogprobs: 20, maxExplain: 50, maxBatch: 256,
+    bodyBytes: 1 << 20,
+    writeTimeoutMs: 30_000,
+    maxTokens: context,
+    maxChoices: 8,
+    maxStop: 4,
+    maxLogprobs: 20,
+    maxExplain: 50,
+    maxBatch: 256,
     ...options.limits,
   };
   const ctx: ServerContext = {
-    generator, tokenizer, modelName: options.modelName ?? "tsgpt", template: options.template, limits,
+    generator,
+    tokenizer,
+    modelName: options.modelName ?? "tsgpt",
+    template: options.template,
+    limits,
     queue: new GenerationQueue(options.concurrency ?? 1, options.maxQueued ?? 16),
     created: Math.floor(Date.now() / 1000),
     log: options.log ?? (() => undefined),
@@ -136,7 +147,13 @@ const GENERATION_ROUTES: Record<string, JsonHandler> = {
   "/v1/playground/stream": handlePlayground,
 };
 
-async function handle(ctx: ServerContext, guard: GuardOptions, req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
+async function handle(
+  ctx: ServerContext,
+  guard: GuardOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+  signal: AbortSignal,
+): Promise<void> {
   const url = new URL(req.url ?? "/", "http://localhost");
   const path = url.pathname.replace(/\/+$/, "") || "/";
   const method = req.method ?? "GET";
@@ -169,7 +186,13 @@ async function handle(ctx: ServerContext, guard: GuardOptions, req: IncomingMess
   }
   if (path === "/v1/models" || path === `/v1/models/${ctx.modelName}`) {
     allow(method, "GET", path);
-    const model = { id: ctx.modelName, object: "model", created: ctx.created, owned_by: "tsgpt", max_model_len: ctx.generator.model.dims.context };
+    const model = {
+      id: ctx.modelName,
+      object: "model",
+      created: ctx.created,
+      owned_by: "tsgpt",
+      max_model_len: ctx.generator.model.dims.context,
+    };
     return sendJson(res, 200, path === "/v1/models" ? { object: "list", data: [model] } : model);
   }
   if (method === "GET" || method === "HEAD") {
@@ -201,7 +224,8 @@ function checkModel(ctx: ServerContext, body: Record<string, unknown>): void {
 /** Answers an error: an ApiError as itself, anything else as a 500; nothing when the client is gone. */
 function fail(ctx: ServerContext, res: ServerResponse, err: unknown, signal: AbortSignal): void {
   if (signal.aborted || res.destroyed) return; // the client left: nobody to answer
-  const apiError = err instanceof ApiError ? err : new ApiError(500, `internal error: ${(err as Error)?.message ?? String(err)}`, null, "internal_error");
+  const apiError =
+    err instanceof ApiError ? err : new ApiError(500, `internal error: ${(err as Error)?.message ?? String(err)}`, null, "internal_error");
   if (!(err instanceof ApiError)) ctx.log(`error: ${(err as Error)?.stack ?? String(err)}`);
   if (res.headersSent) {
     // A stream already started: say so in the stream, as OpenAI-compatible servers do, and end it.

@@ -8,8 +8,13 @@ export class SseWriter {
   private closed = false;
 
   /** `writeTimeoutMs`: how long a write may wait for the client to drain before it is dropped. */
-  constructor(private readonly res: ServerResponse, private readonly writeTimeoutMs = 30_000) {
-    res.on("close", () => { this.closed = true; });
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly writeTimeoutMs = 30_000,
+  ) {
+    res.on("close", () => {
+      this.closed = true;
+    });
   }
 
   /** Sends the headers (status 200); call before the first event. */
@@ -50,7 +55,10 @@ export class SseWriter {
     return new Promise((resolve) => {
       // A client that does not read within the bound is dropped: destroying the response
       // closes it, which aborts the generation and frees its slot in the queue.
-      const timer = setTimeout(() => this.res.destroy(new Error(`the client did not read for ${this.writeTimeoutMs} ms`)), this.writeTimeoutMs);
+      const timer = setTimeout(
+        () => this.res.destroy(new Error(`the client did not read for ${this.writeTimeoutMs} ms`)),
+        this.writeTimeoutMs,
+      );
       const done = () => {
         clearTimeout(timer);
         this.res.off("drain", done);

@@ -23,7 +23,11 @@ export class Node {
   inputs: (Tensor | null)[];
   backwardFn: BackwardFn | null;
 
-  constructor(readonly name: string, inputs: (Tensor | null)[], backwardFn: BackwardFn) {
+  constructor(
+    readonly name: string,
+    inputs: (Tensor | null)[],
+    backwardFn: BackwardFn,
+  ) {
     this.inputs = inputs;
     this.backwardFn = backwardFn;
   }
@@ -142,7 +146,9 @@ export function runBackward(root: Tensor, grad: Tensor): void {
         const gx = grads[i];
         if (!x || !needs[i] || !gx) continue;
         if (!sameShape(gx.shape, x.shape)) {
-          throw new Error(`backward: ${node.name} produced a gradient of shape ${shapeStr(gx.shape)} for an input of shape ${shapeStr(x.shape)}`);
+          throw new Error(
+            `backward: ${node.name} produced a gradient of shape ${shapeStr(gx.shape)} for an input of shape ${shapeStr(x.shape)}`,
+          );
         }
         const prev = pending.get(x);
         pending.set(x, prev ? prev.add(gx) : gx);

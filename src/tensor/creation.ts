@@ -6,8 +6,8 @@
 // given it is inferred like PyTorch: booleans → bool, integers → int32, anything fractional →
 // float32 (zeros / ones / empty / rand / randn default to float32).
 import type { DataArray } from "../backend/backend.js";
-import { DType, allocate, checkDType } from "./dtype.js";
-import { Generator, defaultGenerator } from "./random.js";
+import { type DType, allocate, checkDType } from "./dtype.js";
+import { type Generator, defaultGenerator } from "./random.js";
 import { checkSize, numelOf, shapeStr } from "./shape.js";
 import { Tensor } from "./tensor.js";
 
@@ -84,7 +84,8 @@ function flattenNested(data: NestedData, shape: readonly number[]): (number | bo
   const walk = (node: NestedData, depth: number, path: number[]): void => {
     const where = path.length ? `at [${path.join("][")}]` : "at the top level";
     if (depth === shape.length) {
-      if (Array.isArray(node)) throw new RangeError(`tensor: ragged nested array: unexpected array ${where} (expected a number, shape ${shapeStr(shape)})`);
+      if (Array.isArray(node))
+        throw new RangeError(`tensor: ragged nested array: unexpected array ${where} (expected a number, shape ${shapeStr(shape)})`);
       if (typeof node !== "number" && typeof node !== "boolean") {
         throw new TypeError(`tensor: expected numbers or booleans, got ${node === null ? "null" : typeof node} ${where}`);
       }
@@ -136,11 +137,12 @@ export function tensor(data: NestedData | ArrayLike<number> | Tensor, opts: Tens
     values = flat;
     const kinds = new Set(flat.map((v) => typeof v));
     if (kinds.size > 1) throw new TypeError("tensor: cannot mix booleans and numbers (give a dtype or convert the data)");
-    inferred = flat.length === 0 ? "float32"
-      : typeof flat[0] === "boolean" ? "bool"
-      : flat.every((v) => Number.isInteger(v)) ? "int32" : "float32";
+    inferred =
+      flat.length === 0 ? "float32" : typeof flat[0] === "boolean" ? "bool" : flat.every((v) => Number.isInteger(v)) ? "int32" : "float32";
   } else {
-    throw new TypeError(`tensor: expected a number, boolean, nested array, typed array or Tensor, got ${data === null ? "null" : typeof data}`);
+    throw new TypeError(
+      `tensor: expected a number, boolean, nested array, typed array or Tensor, got ${data === null ? "null" : typeof data}`,
+    );
   }
   if (opts.shape !== undefined) {
     const s = checkSize("tensor", opts.shape);
@@ -192,9 +194,15 @@ function likeOpts(op: string, x: Tensor, opts: TensorOptions): TensorOptions {
   return { ...opts, dtype: opts.dtype ?? x.dtype };
 }
 
-export function zerosLike(x: Tensor, opts: TensorOptions = {}): Tensor { return zeros(x.shape, likeOpts("zerosLike", x, opts)); }
-export function onesLike(x: Tensor, opts: TensorOptions = {}): Tensor { return ones(x.shape, likeOpts("onesLike", x, opts)); }
-export function emptyLike(x: Tensor, opts: TensorOptions = {}): Tensor { return empty(x.shape, likeOpts("emptyLike", x, opts)); }
+export function zerosLike(x: Tensor, opts: TensorOptions = {}): Tensor {
+  return zeros(x.shape, likeOpts("zerosLike", x, opts));
+}
+export function onesLike(x: Tensor, opts: TensorOptions = {}): Tensor {
+  return ones(x.shape, likeOpts("onesLike", x, opts));
+}
+export function emptyLike(x: Tensor, opts: TensorOptions = {}): Tensor {
+  return empty(x.shape, likeOpts("emptyLike", x, opts));
+}
 export function fullLike(x: Tensor, fillValue: number | boolean, opts: TensorOptions = {}): Tensor {
   return full(x.shape, fillValue, likeOpts("fullLike", x, opts));
 }
@@ -208,7 +216,11 @@ export function arange(start: number, end?: number, step = 1, opts: TensorOption
     end = start;
     start = 0;
   }
-  for (const [name, v] of [["start", start], ["end", end], ["step", step]] as const) {
+  for (const [name, v] of [
+    ["start", start],
+    ["end", end],
+    ["step", step],
+  ] as const) {
     if (typeof v !== "number" || !Number.isFinite(v)) throw new RangeError(`arange: ${name} must be a finite number, got ${String(v)}`);
   }
   if (step === 0) throw new RangeError("arange: step must not be zero");

@@ -12,9 +12,12 @@ export const DTYPES: readonly DType[] = ["float32", "int32", "bool"];
 /** A typed array of the right kind for `dtype`, filled with zeros. */
 export function allocate(dtype: DType, length: number): DataArray {
   switch (dtype) {
-    case "float32": return new Float32Array(length);
-    case "int32": return new Int32Array(length);
-    case "bool": return new Uint8Array(length);
+    case "float32":
+      return new Float32Array(length);
+    case "int32":
+      return new Int32Array(length);
+    case "bool":
+      return new Uint8Array(length);
   }
 }
 

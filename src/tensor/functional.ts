@@ -3,7 +3,7 @@
 // kernel forward and one backward, so they are fast and numerically stable.
 import { getBackend } from "../backend/index.js";
 import { record } from "./autograd.js";
-import { Generator, defaultGenerator } from "./random.js";
+import { type Generator, defaultGenerator } from "./random.js";
 import { normDim, numelOf, sameShape, shapeStr, type Shape } from "./shape.js";
 import { Tensor, assertTensor } from "./tensor.js";
 import { add, mul, neg, where, eq } from "./ops/elementwise.js";
@@ -90,7 +90,9 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
   const classDim = logits.ndim === 1 ? 0 : 1;
   const expected = logits.shape.filter((_, i) => i !== classDim);
   if (!sameShape(expected, targets.shape)) {
-    throw new RangeError(`crossEntropy: logits shape ${shapeStr(logits.shape)} and targets shape ${shapeStr(targets.shape)} do not match (expected targets of shape ${shapeStr(expected)})`);
+    throw new RangeError(
+      `crossEntropy: logits shape ${shapeStr(logits.shape)} and targets shape ${shapeStr(targets.shape)} do not match (expected targets of shape ${shapeStr(expected)})`,
+    );
   }
   const classes = logits.shape[classDim];
   // Rows × classes: move the class dim last (a no-op for the usual (N, C)).
@@ -101,9 +103,8 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
   }
   rows2d = reshape(rows2d, [-1, classes]);
   const flatTargets = reshape(targets, [-1]);
-  const perRow = smoothing > 0
-    ? smoothedRowLosses(rows2d, flatTargets, ignoreIndex, smoothing)
-    : rowLosses(rows2d, flatTargets, ignoreIndex);
+  const perRow =
+    smoothing > 0 ? smoothedRowLosses(rows2d, flatTargets, ignoreIndex, smoothing) : rowLosses(rows2d, flatTargets, ignoreIndex);
   if (reduction === "none") return reshape(perRow, targets.shape);
   const total = sumRows(perRow);
   if (reduction === "sum") return total;
@@ -218,8 +219,11 @@ function checkParam(op: string, name: string, p: Tensor | null | undefined, shap
  * (x - mean) / sqrt(var + eps) * weight + bias (biased variance), like F.layer_norm.
  */
 export function layerNorm(
-  x: Tensor, normalizedShape: number | readonly number[],
-  weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5,
+  x: Tensor,
+  normalizedShape: number | readonly number[],
+  weight?: Tensor | null,
+  bias?: Tensor | null,
+  eps = 1e-5,
 ): Tensor {
   requireFloat("layerNorm", "input", x);
   const shape = typeof normalizedShape === "number" ? [normalizedShape] : normalizedShape.slice();
@@ -237,11 +241,7 @@ export function layerNorm(
     const gw = needs[1] ? new Float32Array(cols) : null;
     const gb = needs[2] ? new Float32Array(cols) : null;
     getBackend().layerNormBackward(xs, ws, meanBuf, rstd, g.data() as Float32Array, rows, cols, gx, gw, gb);
-    return [
-      needs[0] ? new Tensor(gx, x.shape) : null,
-      gw ? new Tensor(gw, shape) : null,
-      gb ? new Tensor(gb, shape) : null,
-    ];
+    return [needs[0] ? new Tensor(gx, x.shape) : null, gw ? new Tensor(gw, shape) : null, gb ? new Tensor(gb, shape) : null];
   });
 }
 

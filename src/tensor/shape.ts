@@ -57,7 +57,9 @@ export function normDim(op: string, dim: number, ndim: number): number {
   const lo = ndim === 0 ? -1 : -ndim;
   const hi = ndim === 0 ? 0 : ndim - 1;
   if (dim < lo || dim > hi) {
-    throw new RangeError(`${op}: dim ${dim} is out of range for a tensor with ${ndim} dimension${ndim === 1 ? "" : "s"} (expected ${lo}..${hi})`);
+    throw new RangeError(
+      `${op}: dim ${dim} is out of range for a tensor with ${ndim} dimension${ndim === 1 ? "" : "s"} (expected ${lo}..${hi})`,
+    );
   }
   return dim < 0 ? dim + Math.max(ndim, 1) : dim;
 }

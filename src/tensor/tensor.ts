@@ -6,9 +6,9 @@
 // ops/ and functional.ts, where each op and its gradient live.
 import type { DataArray } from "../backend/backend.js";
 import { getBackend, jsBackend } from "../backend/index.js";
-import { Node, isGradEnabled, runBackward } from "./autograd.js";
-import { DType, allocate, checkDType, dtypeOfArray } from "./dtype.js";
-import { Shape, contiguousStrides, normDim, numelOf, shapeStr } from "./shape.js";
+import { type Node, isGradEnabled, runBackward } from "./autograd.js";
+import { type DType, allocate, checkDType, dtypeOfArray } from "./dtype.js";
+import { type Shape, contiguousStrides, normDim, numelOf, shapeStr } from "./shape.js";
 import { formatTensor } from "./format.js";
 import * as ew from "./ops/elementwise.js";
 import * as red from "./ops/reduce.js";
@@ -190,7 +190,9 @@ export class Tensor {
       if (!(gradient instanceof Tensor)) throw new TypeError("backward: gradient must be a Tensor");
       if (gradient.dtype !== "float32") throw new TypeError(`backward: gradient must be float32, got ${gradient.dtype}`);
       if (!sameShapeAs(gradient, this)) {
-        throw new RangeError(`backward: gradient shape ${shapeStr(gradient.shape)} does not match the output shape ${shapeStr(this.shape)}`);
+        throw new RangeError(
+          `backward: gradient shape ${shapeStr(gradient.shape)} does not match the output shape ${shapeStr(this.shape)}`,
+        );
       }
       g = gradient.detach();
     }
@@ -205,8 +207,15 @@ export class Tensor {
     }
     const acc = this.grad;
     getBackend().binary(
-      "add", acc.storage as Float32Array, acc.offset, acc.strides,
-      g.storage as Float32Array, g.offset, g.strides, acc.storage, acc.shape,
+      "add",
+      acc.storage as Float32Array,
+      acc.offset,
+      acc.strides,
+      g.storage as Float32Array,
+      g.offset,
+      g.strides,
+      acc.storage,
+      acc.shape,
     );
   }
 
@@ -278,46 +287,114 @@ export class Tensor {
   // Element-wise ops
   // ---------------------------------------------------------------------------------------
 
-  add(other: TensorLike): Tensor { return ew.add(this, other); }
-  sub(other: TensorLike): Tensor { return ew.sub(this, other); }
-  mul(other: TensorLike): Tensor { return ew.mul(this, other); }
-  div(other: TensorLike): Tensor { return ew.div(this, other); }
-  pow(exponent: TensorLike): Tensor { return ew.pow(this, exponent); }
-  maximum(other: TensorLike): Tensor { return ew.maximum(this, other); }
-  minimum(other: TensorLike): Tensor { return ew.minimum(this, other); }
-  neg(): Tensor { return ew.neg(this); }
-  exp(): Tensor { return ew.exp(this); }
-  log(): Tensor { return ew.log(this); }
-  sqrt(): Tensor { return ew.sqrt(this); }
-  rsqrt(): Tensor { return ew.rsqrt(this); }
-  abs(): Tensor { return ew.abs(this); }
-  tanh(): Tensor { return ew.tanh(this); }
-  sigmoid(): Tensor { return ew.sigmoid(this); }
-  relu(): Tensor { return ew.relu(this); }
-  gelu(opts?: { approximate?: "none" | "tanh" }): Tensor { return ew.gelu(this, opts); }
-  silu(): Tensor { return ew.silu(this); }
-  square(): Tensor { return ew.square(this); }
-  sin(): Tensor { return ew.sin(this); }
-  cos(): Tensor { return ew.cos(this); }
-  eq(other: TensorLike): Tensor { return ew.eq(this, other); }
-  ne(other: TensorLike): Tensor { return ew.ne(this, other); }
-  lt(other: TensorLike): Tensor { return ew.lt(this, other); }
-  le(other: TensorLike): Tensor { return ew.le(this, other); }
-  gt(other: TensorLike): Tensor { return ew.gt(this, other); }
-  ge(other: TensorLike): Tensor { return ew.ge(this, other); }
-  logicalAnd(other: Tensor): Tensor { return ew.logicalAnd(this, other); }
-  logicalOr(other: Tensor): Tensor { return ew.logicalOr(this, other); }
-  logicalNot(): Tensor { return ew.logicalNot(this); }
+  add(other: TensorLike): Tensor {
+    return ew.add(this, other);
+  }
+  sub(other: TensorLike): Tensor {
+    return ew.sub(this, other);
+  }
+  mul(other: TensorLike): Tensor {
+    return ew.mul(this, other);
+  }
+  div(other: TensorLike): Tensor {
+    return ew.div(this, other);
+  }
+  pow(exponent: TensorLike): Tensor {
+    return ew.pow(this, exponent);
+  }
+  maximum(other: TensorLike): Tensor {
+    return ew.maximum(this, other);
+  }
+  minimum(other: TensorLike): Tensor {
+    return ew.minimum(this, other);
+  }
+  neg(): Tensor {
+    return ew.neg(this);
+  }
+  exp(): Tensor {
+    return ew.exp(this);
+  }
+  log(): Tensor {
+    return ew.log(this);
+  }
+  sqrt(): Tensor {
+    return ew.sqrt(this);
+  }
+  rsqrt(): Tensor {
+    return ew.rsqrt(this);
+  }
+  abs(): Tensor {
+    return ew.abs(this);
+  }
+  tanh(): Tensor {
+    return ew.tanh(this);
+  }
+  sigmoid(): Tensor {
+    return ew.sigmoid(this);
+  }
+  relu(): Tensor {
+    return ew.relu(this);
+  }
+  gelu(opts?: { approximate?: "none" | "tanh" }): Tensor {
+    return ew.gelu(this, opts);
+  }
+  silu(): Tensor {
+    return ew.silu(this);
+  }
+  square(): Tensor {
+    return ew.square(this);
+  }
+  sin(): Tensor {
+    return ew.sin(this);
+  }
+  cos(): Tensor {
+    return ew.cos(this);
+  }
+  eq(other: TensorLike): Tensor {
+    return ew.eq(this, other);
+  }
+  ne(other: TensorLike): Tensor {
+    return ew.ne(this, other);
+  }
+  lt(other: TensorLike): Tensor {
+    return ew.lt(this, other);
+  }
+  le(other: TensorLike): Tensor {
+    return ew.le(this, other);
+  }
+  gt(other: TensorLike): Tensor {
+    return ew.gt(this, other);
+  }
+  ge(other: TensorLike): Tensor {
+    return ew.ge(this, other);
+  }
+  logicalAnd(other: Tensor): Tensor {
+    return ew.logicalAnd(this, other);
+  }
+  logicalOr(other: Tensor): Tensor {
+    return ew.logicalOr(this, other);
+  }
+  logicalNot(): Tensor {
+    return ew.logicalNot(this);
+  }
   /** Elements where `mask` is true become `value`; the rest are kept. */
-  maskedFill(mask: Tensor, value: number): Tensor { return ew.maskedFill(this, mask, value); }
-  clamp(min?: number | null, max?: number | null): Tensor { return ew.clamp(this, min, max); }
+  maskedFill(mask: Tensor, value: number): Tensor {
+    return ew.maskedFill(this, mask, value);
+  }
+  clamp(min?: number | null, max?: number | null): Tensor {
+    return ew.clamp(this, min, max);
+  }
 
   // ---------------------------------------------------------------------------------------
   // Reductions
   // ---------------------------------------------------------------------------------------
 
-  sum(dim?: number | number[] | null, keepdim = false): Tensor { return red.sum(this, dim, keepdim); }
-  mean(dim?: number | number[] | null, keepdim = false): Tensor { return red.mean(this, dim, keepdim); }
+  sum(dim?: number | number[] | null, keepdim = false): Tensor {
+    return red.sum(this, dim, keepdim);
+  }
+  mean(dim?: number | number[] | null, keepdim = false): Tensor {
+    return red.mean(this, dim, keepdim);
+  }
   /** Without dim: the maximum (a scalar tensor). With dim: { values, indices } like torch. */
   max(): Tensor;
   max(dim: number, keepdim?: boolean): red.ValuesIndices;
@@ -329,60 +406,128 @@ export class Tensor {
   min(dim?: number, keepdim = false): Tensor | red.ValuesIndices {
     return dim === undefined ? red.minAll(this) : red.minDim(this, dim, keepdim);
   }
-  argmax(dim?: number, keepdim = false): Tensor { return red.argmax(this, dim, keepdim); }
-  argmin(dim?: number, keepdim = false): Tensor { return red.argmin(this, dim, keepdim); }
-  logsumexp(dim: number | number[], keepdim = false): Tensor { return red.logsumexp(this, dim, keepdim); }
-  var(dim?: number | number[] | null, opts?: red.VarOptions): Tensor { return red.variance(this, dim, opts); }
-  std(dim?: number | number[] | null, opts?: red.VarOptions): Tensor { return red.std(this, dim, opts); }
+  argmax(dim?: number, keepdim = false): Tensor {
+    return red.argmax(this, dim, keepdim);
+  }
+  argmin(dim?: number, keepdim = false): Tensor {
+    return red.argmin(this, dim, keepdim);
+  }
+  logsumexp(dim: number | number[], keepdim = false): Tensor {
+    return red.logsumexp(this, dim, keepdim);
+  }
+  var(dim?: number | number[] | null, opts?: red.VarOptions): Tensor {
+    return red.variance(this, dim, opts);
+  }
+  std(dim?: number | number[] | null, opts?: red.VarOptions): Tensor {
+    return red.std(this, dim, opts);
+  }
 
   // ---------------------------------------------------------------------------------------
   // Linear algebra and nn functions
   // ---------------------------------------------------------------------------------------
 
-  matmul(other: Tensor): Tensor { return matmul(this, other); }
-  softmax(dim: number): Tensor { return F.softmax(this, dim); }
-  logSoftmax(dim: number): Tensor { return F.logSoftmax(this, dim); }
+  matmul(other: Tensor): Tensor {
+    return matmul(this, other);
+  }
+  softmax(dim: number): Tensor {
+    return F.softmax(this, dim);
+  }
+  logSoftmax(dim: number): Tensor {
+    return F.logSoftmax(this, dim);
+  }
 
   // ---------------------------------------------------------------------------------------
   // Shapes and views
   // ---------------------------------------------------------------------------------------
 
-  reshape(...shape: number[] | [readonly number[]]): Tensor { return views.reshape(this, flatArgs(shape)); }
-  view(...shape: number[] | [readonly number[]]): Tensor { return views.view(this, flatArgs(shape)); }
-  flatten(startDim = 0, endDim = -1): Tensor { return views.flatten(this, startDim, endDim); }
-  transpose(dim0: number, dim1: number): Tensor { return views.transpose(this, dim0, dim1); }
+  reshape(...shape: number[] | [readonly number[]]): Tensor {
+    return views.reshape(this, flatArgs(shape));
+  }
+  view(...shape: number[] | [readonly number[]]): Tensor {
+    return views.view(this, flatArgs(shape));
+  }
+  flatten(startDim = 0, endDim = -1): Tensor {
+    return views.flatten(this, startDim, endDim);
+  }
+  transpose(dim0: number, dim1: number): Tensor {
+    return views.transpose(this, dim0, dim1);
+  }
   /** Transpose of a tensor with at most 2 dims. */
-  t(): Tensor { return views.t(this); }
+  t(): Tensor {
+    return views.t(this);
+  }
   /** Shorthand for transpose of the last two dims (batched matrices). */
-  get mT(): Tensor { return views.transpose(this, -2, -1); }
-  permute(...dims: number[] | [readonly number[]]): Tensor { return views.permute(this, flatArgs(dims)); }
-  unsqueeze(dim: number): Tensor { return views.unsqueeze(this, dim); }
-  squeeze(dim?: number | number[]): Tensor { return views.squeeze(this, dim); }
-  slice(dim: number, start?: number | null, end?: number | null, step = 1): Tensor { return views.slice(this, dim, start, end, step); }
-  narrow(dim: number, start: number, length: number): Tensor { return views.narrow(this, dim, start, length); }
+  get mT(): Tensor {
+    return views.transpose(this, -2, -1);
+  }
+  permute(...dims: number[] | [readonly number[]]): Tensor {
+    return views.permute(this, flatArgs(dims));
+  }
+  unsqueeze(dim: number): Tensor {
+    return views.unsqueeze(this, dim);
+  }
+  squeeze(dim?: number | number[]): Tensor {
+    return views.squeeze(this, dim);
+  }
+  slice(dim: number, start?: number | null, end?: number | null, step = 1): Tensor {
+    return views.slice(this, dim, start, end, step);
+  }
+  narrow(dim: number, start: number, length: number): Tensor {
+    return views.narrow(this, dim, start, length);
+  }
   /** The sub-tensor at `index` along `dim` (that dim is removed), like x[:, i]. */
-  select(dim: number, index: number): Tensor { return views.select(this, dim, index); }
-  expand(...shape: number[] | [readonly number[]]): Tensor { return views.expand(this, flatArgs(shape)); }
-  expandAs(other: Tensor): Tensor { return views.expand(this, other.shape); }
-  contiguous(): Tensor { return views.contiguous(this); }
+  select(dim: number, index: number): Tensor {
+    return views.select(this, dim, index);
+  }
+  expand(...shape: number[] | [readonly number[]]): Tensor {
+    return views.expand(this, flatArgs(shape));
+  }
+  expandAs(other: Tensor): Tensor {
+    return views.expand(this, other.shape);
+  }
+  contiguous(): Tensor {
+    return views.contiguous(this);
+  }
   /** A contiguous copy (in the graph, like torch's clone()). */
-  clone(): Tensor { return views.clone(this); }
-  split(sizeOrSections: number | number[], dim = 0): Tensor[] { return join.split(this, sizeOrSections, dim); }
-  chunk(chunks: number, dim = 0): Tensor[] { return join.chunk(this, chunks, dim); }
-  indexSelect(dim: number, index: Tensor): Tensor { return idx.indexSelect(this, dim, index); }
-  gather(dim: number, index: Tensor): Tensor { return idx.gather(this, dim, index); }
-  triu(diagonal = 0): Tensor { return idx.triu(this, diagonal); }
-  tril(diagonal = 0): Tensor { return idx.tril(this, diagonal); }
+  clone(): Tensor {
+    return views.clone(this);
+  }
+  split(sizeOrSections: number | number[], dim = 0): Tensor[] {
+    return join.split(this, sizeOrSections, dim);
+  }
+  chunk(chunks: number, dim = 0): Tensor[] {
+    return join.chunk(this, chunks, dim);
+  }
+  indexSelect(dim: number, index: Tensor): Tensor {
+    return idx.indexSelect(this, dim, index);
+  }
+  gather(dim: number, index: Tensor): Tensor {
+    return idx.gather(this, dim, index);
+  }
+  triu(diagonal = 0): Tensor {
+    return idx.triu(this, diagonal);
+  }
+  tril(diagonal = 0): Tensor {
+    return idx.tril(this, diagonal);
+  }
 
   // ---------------------------------------------------------------------------------------
   // Conversions
   // ---------------------------------------------------------------------------------------
 
   /** An explicit dtype conversion (float → int truncates toward zero; → bool is x != 0). */
-  to(dtype: DType): Tensor { return ew.castTo(this, checkDType("to", dtype)); }
-  float(): Tensor { return this.to("float32"); }
-  int(): Tensor { return this.to("int32"); }
-  bool(): Tensor { return this.to("bool"); }
+  to(dtype: DType): Tensor {
+    return ew.castTo(this, checkDType("to", dtype));
+  }
+  float(): Tensor {
+    return this.to("float32");
+  }
+  int(): Tensor {
+    return this.to("int32");
+  }
+  bool(): Tensor {
+    return this.to("bool");
+  }
 }
 
 function sameShapeAs(a: Tensor, b: Tensor): boolean {

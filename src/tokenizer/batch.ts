@@ -51,7 +51,9 @@ export function encodeBatch(sp: BatchTokenizer, texts: readonly string[], option
 
   let rows = texts.map((t) => sp.encodeAsIds(t, { addBos: options.addBos, addEos: options.addEos }));
   if (options.truncation) {
-    rows = rows.map((ids) => ids.length <= maxLength! ? ids : options.truncationSide === "left" ? ids.slice(ids.length - maxLength!) : ids.slice(0, maxLength));
+    rows = rows.map((ids) =>
+      ids.length <= maxLength! ? ids : options.truncationSide === "left" ? ids.slice(ids.length - maxLength!) : ids.slice(0, maxLength),
+    );
   }
   const lengths = rows.map((r) => r.length);
   if (padding === false) {

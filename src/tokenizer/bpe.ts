@@ -52,7 +52,10 @@ export class BpeEncoder {
    * `space`: the bytes the normalizer writes for a space (U+2581 "▁" or " "); words begin
    * there. Omit it to segment every text as a whole.
    */
-  constructor(private readonly vocab: Vocab, space?: Uint8Array) {
+  constructor(
+    private readonly vocab: Vocab,
+    space?: Uint8Array,
+  ) {
     this.trie = vocab.trie;
     this.space = space ?? new Uint8Array(0);
     this.cache = space && wordsAreIndependent(vocab, utf8Decode(space)) ? new BpeWordCache() : null;
@@ -68,7 +71,9 @@ export class BpeEncoder {
     }
     // Words start at a space that follows a non-space; no piece spans such a start, so each
     // word's segmentation is its own and can be memoized.
-    const w = this.space, wl = w.length, w0 = w[0]!;
+    const w = this.space,
+      wl = w.length,
+      w0 = w[0]!;
     let start = 0;
     for (let i = 1; i + wl <= length; i++) {
       if (bytes[i] !== w0 || !startsWith(bytes, i, w) || (i >= wl && startsWith(bytes, i - wl, w))) continue;
@@ -86,7 +91,9 @@ export class BpeEncoder {
     }
     const entry = cache.find(bytes, begin, end);
     if (entry >= 0) {
-      const values = cache.values, at = cache.valueOffset(entry), n = cache.valueLength(entry);
+      const values = cache.values,
+        at = cache.valueOffset(entry),
+        n = cache.valueLength(entry);
       let b = begin;
       for (let k = 0; k < n; k++) {
         const e = begin + values[at + 2 * k]!;
@@ -97,7 +104,8 @@ export class BpeEncoder {
     }
     const first = out.length;
     this.encodeRange(bytes, begin, end, out);
-    const n = out.length - first, pairs = this.pairs;
+    const n = out.length - first,
+      pairs = this.pairs;
     for (let k = 0; k < n; k++) {
       pairs[2 * k] = out.end[first + k]! - begin;
       pairs[2 * k + 1] = out.id[first + k]!;
@@ -115,7 +123,9 @@ export class BpeEncoder {
     const random = options?.random ?? Math.random;
     const { begin, end, next, prev, node, alive } = this;
     while (this.hLength > 0) {
-      const left = this.hLeft[0]!, right = this.hRight[0]!, size = this.hSize[0]!;
+      const left = this.hLeft[0]!,
+        right = this.hRight[0]!,
+        size = this.hSize[0]!;
       this.pop();
       // Stale: one side was merged away or grew since this pair was queued.
       if (!alive[left] || !alive[right] || next[left] !== right || end[right]! - begin[left]! !== size) continue;
@@ -137,7 +147,7 @@ export class BpeEncoder {
     const userTrie = this.vocab.userSymbolTrie;
     const trie = this.trie;
     let count = 0;
-    for (let pos = from; pos < length;) {
+    for (let pos = from; pos < length; ) {
       const user = userTrie ? longestMatch(userTrie, bytes, pos, length) : 0;
       const len = user > 0 ? user : Math.min(length - pos, oneCharLen(bytes[pos]!));
       this.begin[count] = pos;
@@ -180,15 +190,24 @@ export class BpeEncoder {
   }
 
   private before(i: number, j: number): boolean {
-    const si = this.hScore[i]!, sj = this.hScore[j]!;
+    const si = this.hScore[i]!,
+      sj = this.hScore[j]!;
     return si > sj || (si === sj && this.hLeft[i]! < this.hLeft[j]!);
   }
 
   private swap(i: number, j: number): void {
-    const s = this.hScore[i]!; this.hScore[i] = this.hScore[j]!; this.hScore[j] = s;
-    const l = this.hLeft[i]!; this.hLeft[i] = this.hLeft[j]!; this.hLeft[j] = l;
-    const r = this.hRight[i]!; this.hRight[i] = this.hRight[j]!; this.hRight[j] = r;
-    const z = this.hSize[i]!; this.hSize[i] = this.hSize[j]!; this.hSize[j] = z;
+    const s = this.hScore[i]!;
+    this.hScore[i] = this.hScore[j]!;
+    this.hScore[j] = s;
+    const l = this.hLeft[i]!;
+    this.hLeft[i] = this.hLeft[j]!;
+    this.hLeft[j] = l;
+    const r = this.hRight[i]!;
+    this.hRight[i] = this.hRight[j]!;
+    this.hRight[j] = r;
+    const z = this.hSize[i]!;
+    this.hSize[i] = this.hSize[j]!;
+    this.hSize[j] = z;
   }
 
   private push(score: number, left: number, right: number, size: number): void {
@@ -215,7 +234,8 @@ export class BpeEncoder {
     this.hSize[0] = this.hSize[last]!;
     let i = 0;
     for (;;) {
-      const l = 2 * i + 1, r = l + 1;
+      const l = 2 * i + 1,
+        r = l + 1;
       let best = i;
       if (l < last && this.before(l, best)) best = l;
       if (r < last && this.before(r, best)) best = r;
@@ -239,10 +259,18 @@ export class BpeEncoder {
 
   private growHeap(): void {
     const cap = this.hScore.length * 2;
-    const f = new Float64Array(cap); f.set(this.hScore); this.hScore = f;
-    const l = new Int32Array(cap); l.set(this.hLeft); this.hLeft = l;
-    const r = new Int32Array(cap); r.set(this.hRight); this.hRight = r;
-    const z = new Int32Array(cap); z.set(this.hSize); this.hSize = z;
+    const f = new Float64Array(cap);
+    f.set(this.hScore);
+    this.hScore = f;
+    const l = new Int32Array(cap);
+    l.set(this.hLeft);
+    this.hLeft = l;
+    const r = new Int32Array(cap);
+    r.set(this.hRight);
+    this.hRight = r;
+    const z = new Int32Array(cap);
+    z.set(this.hSize);
+    this.hSize = z;
   }
 }
 

@@ -80,7 +80,8 @@ export class BpeWordCache {
   }
 
   private sameKey(e: number, bytes: Uint8Array, begin: number, len: number): boolean {
-    const keys = this.keys, at = this.keyStart[e]!;
+    const keys = this.keys,
+      at = this.keyStart[e]!;
     for (let i = 0; i < len; i++) if (keys[at + i] !== bytes[begin + i]) return false;
     return true;
   }

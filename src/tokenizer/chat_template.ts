@@ -89,7 +89,10 @@ export class ChatTemplate {
     const stop: string[] = [];
     const marker = "\u0001reply\u0001";
     try {
-      const text = this.render([{ role: "user", content: "hi" }, { role: "assistant", content: marker }]);
+      const text = this.render([
+        { role: "user", content: "hi" },
+        { role: "assistant", content: marker },
+      ]);
       const after = text.slice(text.indexOf(marker) + marker.length).trimStart();
       const end = knownTokens.filter((t) => after.startsWith(t)).sort((a, b) => b.length - a.length)[0];
       if (text.includes(marker) && end) stop.push(end);

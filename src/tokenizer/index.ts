@@ -7,9 +7,20 @@ export { StreamDecoder } from "./stream_decoder.js";
 export { ParallelEncoder, type EncodedLines } from "./parallel_encode.js";
 export { Normalizer, CharsMap, SPACE_SYMBOL, type NormalizedText, type NormalizerOptions } from "./normalizer.js";
 export {
-  parseModelProto, serializeModelProto, trainerSpecWithDefaults, normalizerSpecWithDefaults, pieceTypeOf,
-  PieceType, ModelType, ProtoError,
-  type ModelProto, type SentencePiece, type TrainerSpec, type NormalizerSpec, type SelfTestData, type UnknownField,
+  parseModelProto,
+  serializeModelProto,
+  trainerSpecWithDefaults,
+  normalizerSpecWithDefaults,
+  pieceTypeOf,
+  PieceType,
+  ModelType,
+  ProtoError,
+  type ModelProto,
+  type SentencePiece,
+  type TrainerSpec,
+  type NormalizerSpec,
+  type SelfTestData,
+  type UnknownField,
 } from "./model_proto.js";
 export { byteToPiece, pieceToByte } from "./vocab.js";
 export { writeFileAtomic } from "../util/atomic_write.js";

@@ -3,7 +3,15 @@
 // parseModelProto(serializeModelProto(m)) === m, and serializeModelProto(parseModelProto(b))
 // gives back the bytes b of any model the C++ library wrote: fields keep their presence
 // (absent stays `undefined`), and fields this schema does not know are kept raw.
-import { asciiString, decodeMessage, encodeMessage, withDefaults, type FieldSpec, type MessageSchema, type UnknownField } from "./protobuf.js";
+import {
+  asciiString,
+  decodeMessage,
+  encodeMessage,
+  withDefaults,
+  type FieldSpec,
+  type MessageSchema,
+  type UnknownField,
+} from "./protobuf.js";
 
 import { validCharLength } from "./utf8.js";
 
@@ -223,7 +231,8 @@ const scoreView = new Float32Array(scoreBytes.buffer);
  */
 function decodePieceFast(buf: Uint8Array, start: number, end: number): Record<string, unknown> | null {
   const out: SentencePiece = { piece: "" };
-  let pos = start, seen = 0;
+  let pos = start,
+    seen = 0;
   while (pos < end) {
     const tag = buf[pos++]!;
     if (tag === 0x0a && !(seen & 1)) {
@@ -235,7 +244,10 @@ function decodePieceFast(buf: Uint8Array, start: number, end: number): Record<st
       pos += len;
       seen |= 1;
     } else if (tag === 0x15 && !(seen & 2) && pos + 4 <= end) {
-      scoreBytes[0] = buf[pos]!; scoreBytes[1] = buf[pos + 1]!; scoreBytes[2] = buf[pos + 2]!; scoreBytes[3] = buf[pos + 3]!;
+      scoreBytes[0] = buf[pos]!;
+      scoreBytes[1] = buf[pos + 1]!;
+      scoreBytes[2] = buf[pos + 2]!;
+      scoreBytes[3] = buf[pos + 3]!;
       out.score = scoreView[0]!;
       pos += 4;
       seen |= 2;
@@ -246,7 +258,7 @@ function decodePieceFast(buf: Uint8Array, start: number, end: number): Record<st
       return null;
     }
   }
-  return (seen & 1) ? (out as unknown as Record<string, unknown>) : null;
+  return seen & 1 ? (out as unknown as Record<string, unknown>) : null;
 }
 
 function asciiOrUtf8(buf: Uint8Array, s: number, e: number): string | null {
@@ -329,9 +341,13 @@ export function parseModelProto(bytes: Uint8Array, fileNameForErrors = "<model>"
  */
 function scanPieces(buf: Uint8Array): PieceColumns | null {
   const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  let cap = 1024, count = 0;
-  let textStart = new Int32Array(cap), textEnd = new Int32Array(cap), types = new Int32Array(cap);
-  let scores = new Float32Array(cap), present = new Uint8Array(cap);
+  let cap = 1024,
+    count = 0;
+  let textStart = new Int32Array(cap),
+    textEnd = new Int32Array(cap),
+    types = new Int32Array(cap);
+  let scores = new Float32Array(cap),
+    present = new Uint8Array(cap);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const end = bytes.length;
   let pos = 0;
@@ -340,7 +356,9 @@ function scanPieces(buf: Uint8Array): PieceColumns | null {
     if (tag >= 0x80) return null; // field numbers > 15: not ModelProto's own
     const wire = tag & 7;
     if (wire !== 2) return null; // every top-level field of ModelProto is length-delimited
-    let len = 0, shift = 0, b = 0;
+    let len = 0,
+      shift = 0,
+      b = 0;
     do {
       if (pos >= end || shift > 28) return null;
       b = bytes[pos++]!;
@@ -351,9 +369,15 @@ function scanPieces(buf: Uint8Array): PieceColumns | null {
     if (tag === 0x0a) {
       if (count === cap) {
         cap *= 2;
-        textStart = grow(textStart, cap); textEnd = grow(textEnd, cap); types = grow(types, cap);
-        const s = new Float32Array(cap); s.set(scores); scores = s;
-        const p = new Uint8Array(cap); p.set(present); present = p;
+        textStart = grow(textStart, cap);
+        textEnd = grow(textEnd, cap);
+        types = grow(types, cap);
+        const s = new Float32Array(cap);
+        s.set(scores);
+        scores = s;
+        const p = new Uint8Array(cap);
+        p.set(present);
+        present = p;
       }
       if (!scanPiece(bytes, view, pos, pos + len, count, textStart, textEnd, scores, types, present)) return null;
       count++;
@@ -370,8 +394,18 @@ function grow(a: Int32Array, cap: number): Int32Array<ArrayBuffer> {
 }
 
 /** One SentencePiece message in the usual shape into row i of the columns; false if unusual. */
-function scanPiece(bytes: Uint8Array, view: DataView, pos: number, end: number, i: number,
-  textStart: Int32Array, textEnd: Int32Array, scores: Float32Array, types: Int32Array, present: Uint8Array): boolean {
+function scanPiece(
+  bytes: Uint8Array,
+  view: DataView,
+  pos: number,
+  end: number,
+  i: number,
+  textStart: Int32Array,
+  textEnd: Int32Array,
+  scores: Float32Array,
+  types: Int32Array,
+  present: Uint8Array,
+): boolean {
   let seen = 0;
   types[i] = PieceType.NORMAL;
   scores[i] = 0;
@@ -398,7 +432,7 @@ function scanPiece(bytes: Uint8Array, view: DataView, pos: number, end: number, 
   if (!(seen & 1)) return false;
   present[i] = seen >> 1;
   // The text must be valid UTF-8 (the general decoder reports where it is not).
-  for (let k = textStart[i]!, e = textEnd[i]!; k < e;) {
+  for (let k = textStart[i]!, e = textEnd[i]!; k < e; ) {
     const n = bytes[k]! < 0x80 ? 1 : validCharLength(bytes, k, e);
     if (n === 0) return false;
     k += n;

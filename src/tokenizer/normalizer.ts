@@ -54,7 +54,10 @@ export class CharsMap {
   replacementBegin = 0;
   replacementEnd = 0;
 
-  constructor(blob: Uint8Array, private readonly where: string) {
+  constructor(
+    blob: Uint8Array,
+    private readonly where: string,
+  ) {
     if (blob.length <= 4) throw new Error(`${where}: normalizer_spec.precompiled_charsmap is broken (${blob.length} bytes)`);
     const trieSize = new DataView(blob.buffer, blob.byteOffset, 4).getUint32(0, true);
     if (4 + trieSize > blob.length || trieSize % 4 !== 0) {
@@ -86,7 +89,9 @@ export class CharsMap {
     const offset = this.trie.lastValue;
     const table = this.replacements;
     if (offset >= table.length) {
-      throw new Error(`${this.where}: normalizer_spec.precompiled_charsmap: replacement offset ${offset} is outside the ${table.length}-byte table`);
+      throw new Error(
+        `${this.where}: normalizer_spec.precompiled_charsmap: replacement offset ${offset} is outside the ${table.length}-byte table`,
+      );
     }
     let e = offset;
     while (e < table.length && table[e] !== 0) e++;
@@ -236,7 +241,7 @@ export class Normalizer {
     out.reserve(3 * (end - pos) + 8);
     if (!this.treatWhitespaceAsSuffix && spec.addDummyPrefix) this.putSpace(out, consumed);
     const removeExtra = spec.removeExtraWhitespaces;
-    const escape = spec.escapeWhitespaces;
+    const escapeSpaces = spec.escapeWhitespaces;
     const plain = this.symbols === null; // no user-defined symbols: ASCII needs no lookup
     const startsRule = this.charsMap?.startsRule;
     let prevWasSpace = removeExtra;
@@ -257,7 +262,8 @@ export class Normalizer {
         continue;
       }
       this.step(input, pos, end, trusted);
-      const src = this.src, repEnd = this.repEnd;
+      const src = this.src,
+        repEnd = this.repEnd;
       let start = this.repBegin;
       // Squeeze: drop spaces that follow a space.
       if (prevWasSpace) while (start < repEnd && src[start] === SPACE) start++;
@@ -265,7 +271,7 @@ export class Normalizer {
         out.reserve((repEnd - start) * 3 + 3 * (end - pos) + 8);
         for (let i = start; i < repEnd; i++) {
           const c = src[i]!;
-          if (escape && c === SPACE) this.putSpace(out, consumed);
+          if (escapeSpaces && c === SPACE) this.putSpace(out, consumed);
           else {
             out.bytes[out.length] = c;
             out.orig[out.length++] = consumed;

@@ -65,14 +65,22 @@ export class ParallelEncoder {
   private readonly flags: Int32Array;
 
   /** `threads`: how many threads encode in all (the caller's included); default: every core. */
-  constructor(private readonly sp: SentencePieceProcessor, threads = availableParallelism()) {
-    if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`ParallelEncoder: threads must be a positive integer, got ${threads}`);
+  constructor(
+    private readonly sp: SentencePieceProcessor,
+    threads = availableParallelism(),
+  ) {
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new RangeError(`ParallelEncoder: threads must be a positive integer, got ${threads}`);
     this.flags = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, threads - 1)));
     const model = sp.serialize();
     const source = workerSource(new URL("./processor.js", import.meta.url).href);
     for (let index = 0; index < threads - 1; index++) {
       const { port1, port2 } = new MessageChannel();
-      const worker = new Worker(source, { eval: true, workerData: { model, flags: this.flags.buffer, index, port: port2 }, transferList: [port2] });
+      const worker = new Worker(source, {
+        eval: true,
+        workerData: { model, flags: this.flags.buffer, index, port: port2 },
+        transferList: [port2],
+      });
       worker.unref();
       this.lanes.push({ worker, port: port1 });
     }
@@ -150,7 +158,8 @@ function splitByLength(lines: readonly string[], n: number): number[] {
   let total = 0;
   for (const l of lines) total += l.length + 1;
   const bounds = [0];
-  let acc = 0, next = total / n;
+  let acc = 0,
+    next = total / n;
   for (let i = 0; i < lines.length && bounds.length < n; i++) {
     acc += lines[i]!.length + 1;
     if (acc >= next) {
@@ -164,13 +173,16 @@ function splitByLength(lines: readonly string[], n: number): number[] {
 }
 
 function concat(parts: EncodedLines[]): EncodedLines {
-  let ni = 0, nl = 0;
+  let ni = 0,
+    nl = 0;
   for (const p of parts) {
     ni += p.ids.length;
     nl += p.lengths.length;
   }
-  const ids = new Int32Array(ni), lengths = new Int32Array(nl);
-  let ai = 0, al = 0;
+  const ids = new Int32Array(ni),
+    lengths = new Int32Array(nl);
+  let ai = 0,
+    al = 0;
   for (const p of parts) {
     ids.set(p.ids, ai);
     ai += p.ids.length;

@@ -37,8 +37,9 @@ export class PieceTrie {
   child(node: number, byte: number): number {
     if (node === 0) return this.rootChildren[byte]!;
     const key = (node << 8) | byte;
-    const keys = this.keys, mask = this.mask;
-    let slot = Math.imul(key, 0x9e3779b1) >>> 0 & mask;
+    const keys = this.keys,
+      mask = this.mask;
+    let slot = (Math.imul(key, 0x9e3779b1) >>> 0) & mask;
     for (;;) {
       const k = keys[slot]!;
       if (k === key) return this.children[slot]!;
@@ -90,15 +91,17 @@ export class PieceTrie {
   }
 
   private put(key: number, child: number): void {
-    const keys = this.keys, mask = this.mask;
-    let slot = Math.imul(key, 0x9e3779b1) >>> 0 & mask;
+    const keys = this.keys,
+      mask = this.mask;
+    let slot = (Math.imul(key, 0x9e3779b1) >>> 0) & mask;
     while (keys[slot] !== EMPTY) slot = (slot + 1) & mask;
     keys[slot] = key;
     this.children[slot] = child;
   }
 
   private rehash(capacity: number): void {
-    const oldKeys = this.keys, oldChildren = this.children;
+    const oldKeys = this.keys,
+      oldChildren = this.children;
     this.keys = new Int32Array(capacity).fill(EMPTY);
     this.children = new Int32Array(capacity);
     this.mask = capacity - 1;

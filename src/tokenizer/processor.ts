@@ -11,7 +11,16 @@ import { writeFileAtomic } from "../util/atomic_write.js";
 import { finiteNumber, numberInRange } from "../util/validate.js";
 import { BpeEncoder, bpeEncode } from "./bpe.js";
 import { decodePieces as decodeToText, type DecodeContext } from "./decode.js";
-import { ModelType, parseModelProto, PieceType, serializeModelProto, trainerSpecWithDefaults, type ModelProto, type NormalizerSpec, type TrainerSpec } from "./model_proto.js";
+import {
+  ModelType,
+  parseModelProto,
+  PieceType,
+  serializeModelProto,
+  trainerSpecWithDefaults,
+  type ModelProto,
+  type NormalizerSpec,
+  type TrainerSpec,
+} from "./model_proto.js";
 import { Normalizer, type NormalizedBuffer, type NormalizedText } from "./normalizer.js";
 import { seededRandom, type RandomSource } from "./random.js";
 import { Segments } from "./segments.js";
@@ -144,20 +153,36 @@ export class SentencePieceProcessor {
     return this.vocab.scores[id]!;
   }
 
-  isControl(id: number): boolean { return this.vocab.isType(id, PieceType.CONTROL); }
-  isUnknown(id: number): boolean { return this.vocab.isType(id, PieceType.UNKNOWN); }
-  isUnused(id: number): boolean { return this.vocab.isType(id, PieceType.UNUSED); }
-  isByte(id: number): boolean { return this.vocab.isType(id, PieceType.BYTE); }
-  isUserDefined(id: number): boolean { return this.vocab.isType(id, PieceType.USER_DEFINED); }
+  isControl(id: number): boolean {
+    return this.vocab.isType(id, PieceType.CONTROL);
+  }
+  isUnknown(id: number): boolean {
+    return this.vocab.isType(id, PieceType.UNKNOWN);
+  }
+  isUnused(id: number): boolean {
+    return this.vocab.isType(id, PieceType.UNUSED);
+  }
+  isByte(id: number): boolean {
+    return this.vocab.isType(id, PieceType.BYTE);
+  }
+  isUserDefined(id: number): boolean {
+    return this.vocab.isType(id, PieceType.USER_DEFINED);
+  }
 
   /** Special ids are found by their piece names, as in the library; -1 when absent. */
   get unkId(): number {
     const id = this.vocab.pieceToId(this.trainerSpec.unkPiece);
     return this.isUnknown(id) ? id : -1;
   }
-  get bosId(): number { return this.controlIdOf(this.trainerSpec.bosPiece); }
-  get eosId(): number { return this.controlIdOf(this.trainerSpec.eosPiece); }
-  get padId(): number { return this.controlIdOf(this.trainerSpec.padPiece); }
+  get bosId(): number {
+    return this.controlIdOf(this.trainerSpec.bosPiece);
+  }
+  get eosId(): number {
+    return this.controlIdOf(this.trainerSpec.eosPiece);
+  }
+  get padId(): number {
+    return this.controlIdOf(this.trainerSpec.padPiece);
+  }
 
   private controlIdOf(piece: string): number {
     const id = this.vocab.pieceToId(piece);
@@ -203,7 +228,9 @@ export class SentencePieceProcessor {
    * its byte pieces (byte fallback) or, run by run, one <unk>.
    */
   private idsOf(norm: NormalizedBuffer, options: EncodeOptions): number[] {
-    const seg = this.segments, unk = this.vocab.unkId, bytes = norm.bytes;
+    const seg = this.segments,
+      unk = this.vocab.unkId,
+      bytes = norm.bytes;
     const byteIds = this.trainerSpec.byteFallback ? this.vocab.byteIds : null;
     const ids: number[] = [];
     if (options.addBos) ids.push(this.requireSpecial("BOS", this.bosId));
@@ -226,7 +253,10 @@ export class SentencePieceProcessor {
 
   /** The pieces of the segments just made; an unknown run's piece is its normalized text. */
   private piecesOf(norm: NormalizedBuffer, options: EncodeOptions): string[] {
-    const seg = this.segments, unk = this.vocab.unkId, bytes = norm.bytes, names = this.vocab.pieces;
+    const seg = this.segments,
+      unk = this.vocab.unkId,
+      bytes = norm.bytes,
+      names = this.vocab.pieces;
     const byteFallback = this.trainerSpec.byteFallback;
     const pieces: string[] = [];
     if (options.addBos) pieces.push(names[this.requireSpecial("BOS", this.bosId)]!);
@@ -351,7 +381,13 @@ export class SentencePieceProcessor {
           for (let i = r.begin; i < r.end; i++) {
             const bytePiece = byteToPiece(norm.bytes[i]!);
             const last = i === r.end - 1;
-            out.push({ id: this.vocab.pieceToId(bytePiece), piece: bytePiece, surface: last ? surface : "", begin: origBegin, end: last ? origEnd : origBegin });
+            out.push({
+              id: this.vocab.pieceToId(bytePiece),
+              piece: bytePiece,
+              surface: last ? surface : "",
+              begin: origBegin,
+              end: last ? origEnd : origBegin,
+            });
           }
         } else if (isUnk && prevUnk) {
           // A run of unknown characters is one <unk>.
@@ -398,7 +434,10 @@ export class SentencePieceProcessor {
   decodePieces(pieces: readonly string[]): string {
     if (!Array.isArray(pieces)) throw new TypeError(`decodePieces: expected an array of strings, got ${typeof pieces}`);
     for (const p of pieces) if (typeof p !== "string") throw new TypeError(`decodePieces: expected strings, got ${typeof p}`);
-    return this.decodeTokens(pieces, pieces.map((p) => this.vocab.pieceToId(p)));
+    return this.decodeTokens(
+      pieces,
+      pieces.map((p) => this.vocab.pieceToId(p)),
+    );
   }
 
   private decodeTokens(pieces: readonly string[], ids: readonly number[]): string {

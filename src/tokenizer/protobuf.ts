@@ -58,9 +58,14 @@ const WIRE_FIXED32 = 5;
 
 function wireTypeOf(kind: FieldKind): number {
   switch (kind) {
-    case "float": return WIRE_FIXED32;
-    case "string": case "bytes": case "message": return WIRE_LEN;
-    default: return WIRE_VARINT;
+    case "float":
+      return WIRE_FIXED32;
+    case "string":
+    case "bytes":
+    case "message":
+      return WIRE_LEN;
+    default:
+      return WIRE_VARINT;
   }
 }
 
@@ -79,7 +84,13 @@ class Reader {
   valueEnd = 0;
   spec: FieldSpec | undefined = undefined;
   index = -1;
-  constructor(readonly buf: Uint8Array, readonly start: number, readonly end: number, readonly file: string, readonly path: string) {
+  constructor(
+    readonly buf: Uint8Array,
+    readonly start: number,
+    readonly end: number,
+    readonly file: string,
+    readonly path: string,
+  ) {
     this.pos = start;
   }
 
@@ -101,13 +112,16 @@ class Reader {
       this.hi = 0;
       return buf[begin]!;
     }
-    let lo = 0, hi = 0;
+    let lo = 0,
+      hi = 0;
     for (let i = 0; i < 10; i++) {
       if (this.pos >= this.end) this.fail("truncated varint", begin);
       const b = buf[this.pos++]!;
       if (i < 4) lo |= (b & 0x7f) << (7 * i);
-      else if (i === 4) { lo |= (b & 0x0f) << 28; hi |= (b & 0x7f) >>> 4; }
-      else hi |= (b & 0x7f) << (7 * i - 32);
+      else if (i === 4) {
+        lo |= (b & 0x0f) << 28;
+        hi |= (b & 0x7f) >>> 4;
+      } else hi |= (b & 0x7f) << (7 * i - 32);
       if (b < 0x80) {
         this.hi = hi >>> 0;
         return lo >>> 0;
@@ -143,13 +157,21 @@ class Reader {
 
   skip(wire: number): void {
     switch (wire) {
-      case WIRE_VARINT: this.varint64(); return;
+      case WIRE_VARINT:
+        this.varint64();
+        return;
       case WIRE_FIXED64:
         if (this.pos + 8 > this.end) this.fail("truncated 64-bit value");
-        this.pos += 8; return;
-      case WIRE_LEN: this.lengthDelimited(); return;
-      case WIRE_FIXED32: this.fixed32(); return;
-      default: this.fail(`unsupported wire type ${wire}`);
+        this.pos += 8;
+        return;
+      case WIRE_LEN:
+        this.lengthDelimited();
+        return;
+      case WIRE_FIXED32:
+        this.fixed32();
+        return;
+      default:
+        this.fail(`unsupported wire type ${wire}`);
     }
   }
 }
@@ -176,7 +198,14 @@ function fieldMap(schema: MessageSchema): Map<number, FieldSpec> {
   return m;
 }
 
-function decodeRange(schema: MessageSchema, buf: Uint8Array, start: number, end: number, file: string, path: string): Record<string, unknown> {
+function decodeRange(
+  schema: MessageSchema,
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  file: string,
+  path: string,
+): Record<string, unknown> {
   const byNum = fieldMap(schema);
   const out: Record<string, unknown> = {};
   let unknown: UnknownField[] | undefined;
@@ -195,7 +224,7 @@ function decodeRange(schema: MessageSchema, buf: Uint8Array, start: number, end:
       continue;
     }
     r.spec = spec;
-    const list = spec.repeated ? ((out[spec.name] as unknown[] | undefined) ?? (out[spec.name] = [])) as unknown[] : undefined;
+    const list = spec.repeated ? (((out[spec.name] as unknown[] | undefined) ?? (out[spec.name] = [])) as unknown[]) : undefined;
     r.index = list ? list.length : -1;
     if (wire !== wireTypeOf(spec.kind)) {
       r.fail(`wire type ${wire} does not match the field's type (${spec.kind})`, tagStart);
@@ -228,13 +257,19 @@ function decodeValue(spec: FieldSpec, r: Reader): unknown {
       const lo = r.varint64();
       return lo !== 0 || r.hi !== 0;
     }
-    case "int32": case "enum":
+    case "int32":
+    case "enum":
       return r.varint64() | 0; // int32 is the low 32 bits, sign included
-    case "uint64": return r.varintNumber("uint64 value");
+    case "uint64":
+      return r.varintNumber("uint64 value");
     case "float": {
-      const at = r.fixed32(), b = r.buf;
+      const at = r.fixed32(),
+        b = r.buf;
       // Little-endian bytes into a float32 (every platform Node runs on is little-endian).
-      floatBytes[0] = b[at]!; floatBytes[1] = b[at + 1]!; floatBytes[2] = b[at + 2]!; floatBytes[3] = b[at + 3]!;
+      floatBytes[0] = b[at]!;
+      floatBytes[1] = b[at + 1]!;
+      floatBytes[2] = b[at + 2]!;
+      floatBytes[3] = b[at + 3]!;
       return floatView[0]!;
     }
     case "bytes": {
@@ -266,7 +301,11 @@ function decodeUtf8Strict(r: Reader, s: number, e: number): string {
   const buf = r.buf;
   if (e - s <= 16) {
     let ascii = true;
-    for (let i = s; i < e; i++) if (buf[i]! >= 0x80) { ascii = false; break; }
+    for (let i = s; i < e; i++)
+      if (buf[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
     if (ascii) return String.fromCharCode.apply(null, buf.subarray(s, e) as unknown as number[]);
   }
   try {
@@ -317,9 +356,15 @@ class Writer {
 
   /** int32 varint: negative values are sign-extended to 64 bits (10 bytes), as protobuf does. */
   int32(v: number): void {
-    if (v >= 0) { this.varint(v); return; }
+    if (v >= 0) {
+      this.varint(v);
+      return;
+    }
     let lo = v >>> 0; // two's complement low 32 bits; high 32 bits are all ones
-    for (let i = 0; i < 4; i++) { this.byte((lo & 0x7f) | 0x80); lo >>>= 7; }
+    for (let i = 0; i < 4; i++) {
+      this.byte((lo & 0x7f) | 0x80);
+      lo >>>= 7;
+    }
     // byte 4 holds the top 4 bits of lo and the low 3 bits of hi (all ones)
     this.byte((lo & 0x0f) | 0x70 | 0x80);
     for (let i = 0; i < 4; i++) this.byte(0xff);
@@ -364,7 +409,8 @@ function writeField(w: Writer, spec: FieldSpec, value: unknown, path: string): v
       if (typeof value !== "boolean") bad("a boolean");
       w.varint(value ? 1 : 0);
       return;
-    case "int32": case "enum":
+    case "int32":
+    case "enum":
       if (typeof value !== "number" || !Number.isInteger(value) || value < -0x80000000 || value > 0x7fffffff) bad("a 32-bit integer");
       w.int32(value as number);
       return;

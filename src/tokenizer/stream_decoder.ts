@@ -31,7 +31,8 @@ export class StreamDecoder {
   /** Adds one id; returns the text that is now final (possibly ""). */
   push(id: number): string {
     const vocab = this.ctx.vocab;
-    if (!Number.isInteger(id) || id < 0 || id >= vocab.size) throw new RangeError(`piece id ${id} is out of range (vocabulary size ${vocab.size})`);
+    if (!Number.isInteger(id) || id < 0 || id >= vocab.size)
+      throw new RangeError(`piece id ${id} is out of range (vocabulary size ${vocab.size})`);
     if (vocab.types[id] === PieceType.BYTE) {
       this.pending.push(pieceToByte(vocab.pieces[id]!));
       return this.emit(this.takeCompleteBytes());
@@ -66,7 +67,10 @@ export class StreamDecoder {
     let pos = 0;
     while (pos < bytes.length) {
       const n = validCharLength(bytes, pos);
-      if (n > 0) { pos += n; continue; }
+      if (n > 0) {
+        pos += n;
+        continue;
+      }
       if (mayComplete(this.pending, pos)) break;
       pos += 1;
     }

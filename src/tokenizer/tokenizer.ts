@@ -40,15 +40,20 @@ export function loadTokenizer(path: string): Tokenizer {
   const dir = dirname(path);
   if (name.endsWith(".model")) return SentencePieceProcessor.load(path);
   if (name === "vocab.json" || name === "merges.txt") {
-    const vocab = join(dir, "vocab.json"), merges = join(dir, "merges.txt");
-    if (!existsSync(vocab) || !existsSync(merges)) throw new Error(`${path}: GPT-2 tokenizers need vocab.json and merges.txt side by side in ${dir}`);
+    const vocab = join(dir, "vocab.json"),
+      merges = join(dir, "merges.txt");
+    if (!existsSync(vocab) || !existsSync(merges))
+      throw new Error(`${path}: GPT-2 tokenizers need vocab.json and merges.txt side by side in ${dir}`);
     return loadGpt2Files(vocab, merges);
   }
   if (name.endsWith(".json")) {
-    if (name === "tokenizer_config.json") throw new Error(`${path}: this is the tokenizer's settings; give tokenizer.json (or the folder holding both)`);
+    if (name === "tokenizer_config.json")
+      throw new Error(`${path}: this is the tokenizer's settings; give tokenizer.json (or the folder holding both)`);
     return loadHF(path);
   }
-  throw new Error(`${path}: unknown tokenizer file (expected a SentencePiece .model, a tokenizer.json, GPT-2's vocab.json + merges.txt, or a folder with one of them)`);
+  throw new Error(
+    `${path}: unknown tokenizer file (expected a SentencePiece .model, a tokenizer.json, GPT-2's vocab.json + merges.txt, or a folder with one of them)`,
+  );
 }
 
 /** tokenizer.json, with tokenizer_config.json from the same folder when there is one. */
@@ -60,7 +65,8 @@ function loadHF(path: string): HFTokenizer {
 function loadFromDirectory(dir: string): Tokenizer {
   const hf = join(dir, "tokenizer.json");
   if (existsSync(hf)) return loadHF(hf);
-  if (existsSync(join(dir, "vocab.json")) && existsSync(join(dir, "merges.txt"))) return loadGpt2Files(join(dir, "vocab.json"), join(dir, "merges.txt"));
+  if (existsSync(join(dir, "vocab.json")) && existsSync(join(dir, "merges.txt")))
+    return loadGpt2Files(join(dir, "vocab.json"), join(dir, "merges.txt"));
   const sp = join(dir, "tokenizer.model");
   if (existsSync(sp)) return SentencePieceProcessor.load(sp);
   throw new Error(`${dir}: no tokenizer found (looked for tokenizer.json, vocab.json + merges.txt, tokenizer.model)`);

@@ -162,7 +162,8 @@ export function vocabText(proto: ModelProto): string {
 /** Writes PREFIX.model and PREFIX.vocab (each atomically). Returns the two paths. */
 export function writeModelFiles(proto: ModelProto, prefix: string): { model: string; vocab: string } {
   if (!prefix) throw new Error("writeModelFiles: a model prefix is required");
-  const model = `${prefix}.model`, vocab = `${prefix}.vocab`;
+  const model = `${prefix}.model`,
+    vocab = `${prefix}.vocab`;
   writeFileAtomic(model, serializeModelProto(proto));
   writeFileAtomic(vocab, Buffer.from(vocabText(proto), "utf8"));
   return { model, vocab };

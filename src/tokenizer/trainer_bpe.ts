@@ -104,10 +104,13 @@ class CandidateQueue {
   }
 
   private better(i: number, j: number): boolean {
-    const fi = this.freqs[i]!, fj = this.freqs[j]!;
+    const fi = this.freqs[i]!,
+      fj = this.freqs[j]!;
     if (fi !== fj) return fi > fj;
-    const a = this.ids[i]!, b = this.ids[j]!;
-    const la = this.syms.chars[a]!.length, lb = this.syms.chars[b]!.length;
+    const a = this.ids[i]!,
+      b = this.ids[j]!;
+    const la = this.syms.chars[a]!.length,
+      lb = this.syms.chars[b]!.length;
     if (la !== lb) return la < lb;
     return compareCodepoints(this.syms.text[a]!, this.syms.text[b]!) < 0;
   }
@@ -132,7 +135,8 @@ class CandidateQueue {
   /** Pops entries until one is current (symbol still active, frequency unchanged); -1 if none. */
   popBest(): number {
     while (this.ids.length > 0) {
-      const id = this.ids[0]!, freq = this.freqs[0]!;
+      const id = this.ids[0]!,
+        freq = this.freqs[0]!;
       this.removeTop();
       if (this.syms.active[id] && this.syms.freq[id] === freq) return id;
     }
@@ -140,14 +144,16 @@ class CandidateQueue {
   }
 
   private removeTop(): void {
-    const lastF = this.freqs.pop()!, lastId = this.ids.pop()!;
+    const lastF = this.freqs.pop()!,
+      lastId = this.ids.pop()!;
     if (this.ids.length === 0) return;
     this.freqs[0] = lastF;
     this.ids[0] = lastId;
     let i = 0;
     const n = this.ids.length;
     for (;;) {
-      const l = 2 * i + 1, r = l + 1;
+      const l = 2 * i + 1,
+        r = l + 1;
       let best = i;
       if (l < n && this.better(l, best)) best = l;
       if (r < n && this.better(r, best)) best = r;
@@ -207,7 +213,8 @@ export function trainBpePieces(input: BpeInput): Array<[string, number]> {
       list.sort((a, b) => a - b);
       unsorted.delete(id);
     }
-    const left = syms.left[id]!, right = syms.right[id]!;
+    const left = syms.left[id]!,
+      right = syms.right[id]!;
     const kept: number[] = [];
     let prevRight = -1;
     let freq = 0;
@@ -270,12 +277,14 @@ export function trainBpePieces(input: BpeInput): Array<[string, number]> {
     pieces.push([text, -pieces.length]);
     if (pieces.length % 1000 === 0) onProgress?.(`BPE: ${pieces.length}/${input.numMerges} pieces (freq ${syms.freq[best]}, '${text}')`);
 
-    const left = syms.left[best]!, right = syms.right[best]!;
+    const left = syms.left[best]!,
+      right = syms.right[best]!;
     if (unsorted.delete(best)) syms.positions[best]!.sort((a, b) => a - b);
     for (const l of syms.positions[best]!) {
       const r = next[l]!;
       if (sym[l] !== left || r < 0 || sym[r] !== right) continue; // overlapped by the previous merge ("aaa")
-      const pl = prev[l]!, nr = next[r]!;
+      const pl = prev[l]!,
+        nr = next[r]!;
       if (pl >= 0) resetPair(pl, l, best);
       if (nr >= 0) resetPair(r, nr, best);
       sym[l] = best;

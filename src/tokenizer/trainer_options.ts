@@ -144,17 +144,24 @@ export function resolveOptions(options: TrainerOptions): ResolvedOptions {
   const o = { ...DEFAULTS, ...stripUndefined(options) } as ResolvedOptions & { input?: string | string[]; normalizationRuleTsv?: string };
   const input = options.input === undefined ? [] : typeof options.input === "string" ? [options.input] : [...options.input];
   if (input.some((f) => typeof f !== "string" || f === "")) throw new TrainerOptionError("trainer option input: expected file names");
-  if (input.length > 0 && options.sentences !== undefined) throw new TrainerOptionError("trainer options: give either input files or sentences, not both");
-  if (input.length === 0 && options.sentences === undefined) throw new TrainerOptionError("trainer options: input (files) or sentences is required");
+  if (input.length > 0 && options.sentences !== undefined)
+    throw new TrainerOptionError("trainer options: give either input files or sentences, not both");
+  if (input.length === 0 && options.sentences === undefined)
+    throw new TrainerOptionError("trainer options: input (files) or sentences is required");
   if (!["unigram", "bpe", "word", "char"].includes(o.modelType)) {
     throw new TrainerOptionError(`trainer option modelType: expected unigram, bpe, word or char, got '${String(o.modelType)}'`);
   }
-  if (!["", "text", "tsv"].includes(o.inputFormat)) throw new TrainerOptionError(`trainer option inputFormat: expected text or tsv, got '${String(o.inputFormat)}'`);
+  if (!["", "text", "tsv"].includes(o.inputFormat))
+    throw new TrainerOptionError(`trainer option inputFormat: expected text or tsv, got '${String(o.inputFormat)}'`);
   if (!(NORMALIZATION_RULES as readonly string[]).includes(o.normalizationRuleName)) {
-    throw new TrainerOptionError(`trainer option normalizationRuleName: expected one of ${NORMALIZATION_RULES.join(", ")}, got '${String(o.normalizationRuleName)}'`);
+    throw new TrainerOptionError(
+      `trainer option normalizationRuleName: expected one of ${NORMALIZATION_RULES.join(", ")}, got '${String(o.normalizationRuleName)}'`,
+    );
   }
   if (options.normalizationRuleTsv) {
-    throw new TrainerOptionError("trainer option normalizationRuleTsv: custom normalization rules are not supported; use normalizationRuleName");
+    throw new TrainerOptionError(
+      "trainer option normalizationRuleTsv: custom normalization rules are not supported; use normalizationRuleName",
+    );
   }
   checkRange("vocabSize", o.vocabSize, 1, 2 ** 31 - 1, true);
   checkRange("characterCoverage", o.characterCoverage, 0.98, 1.0, false);
@@ -189,7 +196,12 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-const MODEL_TYPE_IDS: Record<ModelTypeName, number> = { unigram: ModelType.UNIGRAM, bpe: ModelType.BPE, word: ModelType.WORD, char: ModelType.CHAR };
+const MODEL_TYPE_IDS: Record<ModelTypeName, number> = {
+  unigram: ModelType.UNIGRAM,
+  bpe: ModelType.BPE,
+  word: ModelType.WORD,
+  char: ModelType.CHAR,
+};
 
 /** The TrainerSpec spm_train 0.1.97 records for these options (the same fields, set). */
 export function toTrainerSpec(o: ResolvedOptions): TrainerSpec {

@@ -39,7 +39,9 @@ export function digamma(x: number): number {
   let result = 0;
   for (; x < 7; ++x) result -= 1 / x;
   x -= 1 / 2;
-  const xx = 1 / x, xx2 = xx * xx, xx4 = xx2 * xx2;
+  const xx = 1 / x,
+    xx2 = xx * xx,
+    xx4 = xx2 * xx2;
   result += Math.log(x) + (1 / 24) * xx2 - (7 / 960) * xx4 + (31 / 8064) * xx4 * xx2 - (127 / 30720) * xx4 * xx4;
   return result;
 }
@@ -89,13 +91,20 @@ export function trainUnigramPieces(input: UnigramInput): Array<[string, number]>
   const words = input.splitIntoWords
     ? countWords(input.sentences, input.treatWhitespaceAsSuffix, input.allowWhitespaceOnlyPieces)
     : input.sentences;
-  const wordLattices = new CandidateTexts(words.map((w) => w.text), seedIds, rules.maxSentencepieceLength);
+  const wordLattices = new CandidateTexts(
+    words.map((w) => w.text),
+    seedIds,
+    rules.maxSentencepieceLength,
+  );
   const wordFreq = Float64Array.from(words.map((w) => w.freq));
   const pieceLattices = new CandidateTexts(seedText, seedIds, rules.maxSentencepieceLength);
   onProgress?.(`Unigram: EM on ${words.length} ${input.splitIntoWords ? "distinct words" : "sentences"}`);
 
   const vocab = new Vocabulary(seeds.length);
-  vocab.set(seeds.map((_, i) => i), seeds.map((s) => s[1]));
+  vocab.set(
+    seeds.map((_, i) => i),
+    seeds.map((s) => s[1]),
+  );
   const desired = Math.floor(input.vocabSize * 1.1);
   const lattice = new Lattice();
 
@@ -112,7 +121,12 @@ export function trainUnigramPieces(input: UnigramInput): Array<[string, number]>
 }
 
 /** Expected count of every piece over all words, and the average negative log-likelihood. */
-function eStep(vocab: Vocabulary, texts: CandidateTexts, freq: Float64Array, lattice: Lattice): { expected: Float32Array; objective: number } {
+function eStep(
+  vocab: Vocabulary,
+  texts: CandidateTexts,
+  freq: Float64Array,
+  lattice: Lattice,
+): { expected: Float32Array; objective: number } {
   const expected = new Float32Array(vocab.size);
   let all = 0;
   for (const f of freq) all += f;
@@ -128,7 +142,8 @@ function eStep(vocab: Vocabulary, texts: CandidateTexts, freq: Float64Array, lat
 
 /** Bayesian M step: drop pieces expected < 0.5 times, score = digamma(count) - digamma(total). */
 function mStep(vocab: Vocabulary, expected: Float32Array): void {
-  const seeds: number[] = [], counts: number[] = [];
+  const seeds: number[] = [],
+    counts: number[] = [];
   let sum = 0;
   for (let i = 0; i < expected.length; i++) {
     const c = expected[i]!;
@@ -138,13 +153,21 @@ function mStep(vocab: Vocabulary, expected: Float32Array): void {
     sum = f32(sum + c);
   }
   const logsum = f32(digamma(sum));
-  vocab.set(seeds, counts.map((c) => f32(digamma(c) - logsum)));
+  vocab.set(
+    seeds,
+    counts.map((c) => f32(digamma(c) - logsum)),
+  );
 }
 
 /** Keeps the pieces whose removal would cost most likelihood (PruneSentencePieces). */
 function prune(
-  vocab: Vocabulary, words: CandidateTexts, wordFreq: Float64Array, pieceTexts: CandidateTexts,
-  lattice: Lattice, desired: number, shrinkingFactor: number,
+  vocab: Vocabulary,
+  words: CandidateTexts,
+  wordFreq: Float64Array,
+  pieceTexts: CandidateTexts,
+  lattice: Lattice,
+  desired: number,
+  shrinkingFactor: number,
 ): void {
   const size = vocab.size;
   // How each piece would be segmented without it: its second-best segmentation.
@@ -154,7 +177,8 @@ function prune(
     lattice.build(pieceTexts, vocab.seeds[i]!, vocab);
     const nbest = lattice.nBest(2);
     if (nbest.length === 1) continue;
-    if (nbest[0]!.length >= 2) alwaysKeep[i] = 0; // its best segmentation splits it anyway
+    if (nbest[0]!.length >= 2)
+      alwaysKeep[i] = 0; // its best segmentation splits it anyway
     else if (nbest[0]!.length === 1) for (const k of nbest[1]!) alternatives[i]!.push(lattice.piece[k]!);
   }
 
@@ -204,7 +228,10 @@ function prune(
     if (kept.length === prunedSize) break;
     kept.push(i);
   }
-  vocab.set(kept.map((i) => vocab.seeds[i]!), kept.map((i) => vocab.scores[i]!));
+  vocab.set(
+    kept.map((i) => vocab.seeds[i]!),
+    kept.map((i) => vocab.scores[i]!),
+  );
 }
 
 /** The alphabet (with a small penalty for characters the model lost), then the best pieces. */

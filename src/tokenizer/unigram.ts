@@ -31,7 +31,8 @@ export class UnigramModel {
   private bestId = new Int32Array(256);
 
   constructor(readonly vocab: Vocab) {
-    let min = FLT_MAX, max = FLT_MIN;
+    let min = FLT_MAX,
+      max = FLT_MIN;
     for (let i = 0; i < vocab.size; i++) {
       if (vocab.types[i] !== PieceType.NORMAL) continue;
       min = Math.min(min, vocab.scores[i]!);
@@ -55,7 +56,7 @@ export class UnigramModel {
   lattice(bytes: Uint8Array): LatticeNode[][] {
     const byStart: LatticeNode[][] = [];
     const trie = this.vocab.trie;
-    for (let pos = 0; pos < bytes.length;) {
+    for (let pos = 0; pos < bytes.length; ) {
       const charLen = Math.min(oneCharLen(bytes[pos]!), bytes.length - pos);
       const nodes: LatticeNode[] = [];
       let hasSingleChar = false;
@@ -81,12 +82,17 @@ export class UnigramModel {
     out.clear();
     if (n === 0) return;
     if (this.bestScore.length < n + 1) this.grow(n + 1);
-    const bestScore = this.bestScore, bestStart = this.bestStart, bestId = this.bestId;
-    const trie = this.vocab.trie, types = this.vocab.types, scores = this.vocab.scores;
+    const bestScore = this.bestScore,
+      bestStart = this.bestStart,
+      bestId = this.bestId;
+    const trie = this.vocab.trie,
+      types = this.vocab.types,
+      scores = this.vocab.scores;
     bestStart.fill(-1, 0, n + 1);
     bestScore[0] = 0;
-    const unkId = this.vocab.unkId, unkScore = this.unkScore;
-    for (let pos = 0; pos < n;) {
+    const unkId = this.vocab.unkId,
+      unkScore = this.unkScore;
+    for (let pos = 0; pos < n; ) {
       const charLen = Math.min(oneCharLen(bytes[pos]!), n - pos);
       const here = bestScore[pos]!;
       let hasSingleChar = false;
@@ -119,7 +125,7 @@ export class UnigramModel {
       }
       pos += charLen;
     }
-    for (let end = n; end > 0;) {
+    for (let end = n; end > 0; ) {
       const begin = bestStart[end]!;
       out.push(begin, end, bestId[end]!);
       end = begin;

@@ -64,7 +64,10 @@ function forwardBest(lat: Lattice): Float32Array {
       let found = false;
       for (const l of lat.endsAt[pos]!) {
         const s = Math.fround(best[l.index]! + r.score);
-        if (!found || s > bestScore) { bestScore = s; found = true; }
+        if (!found || s > bestScore) {
+          bestScore = s;
+          found = true;
+        }
       }
       best[r.index] = bestScore;
     }
@@ -94,7 +97,7 @@ class Agenda {
   push(h: Hypothesis): void {
     const a = this.heap;
     a.push(h);
-    for (let i = a.length - 1; i > 0;) {
+    for (let i = a.length - 1; i > 0; ) {
       const p = (i - 1) >> 1;
       if (a[p]!.fx >= a[i]!.fx) break;
       [a[p], a[i]] = [a[i]!, a[p]!];
@@ -107,8 +110,9 @@ class Agenda {
     const last = a.pop()!;
     if (a.length > 0) {
       a[0] = last;
-      for (let i = 0; ;) {
-        const l = 2 * i + 1, r = l + 1;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1,
+          r = l + 1;
         let m = i;
         if (l < a.length && a[l]!.fx > a[m]!.fx) m = l;
         if (r < a.length && a[r]!.fx > a[m]!.fx) m = r;
@@ -162,7 +166,8 @@ export function nbestEncode(model: UnigramModel, bytes: Uint8Array, n: number): 
 
 function logSumExp(x: number, y: number, initMode: boolean): number {
   if (initMode) return y;
-  const vmin = Math.min(x, y), vmax = Math.max(x, y);
+  const vmin = Math.min(x, y),
+    vmax = Math.max(x, y);
   if (vmax > vmin + 50) return vmax;
   return vmax + Math.log(Math.exp(vmin - vmax) + 1);
 }
@@ -192,7 +197,10 @@ export function sampleEncode(model: UnigramModel, bytes: Uint8Array, alpha: numb
     let pick = lefts.length - 1;
     for (let i = 0; i < weights.length; i++) {
       r -= weights[i]!;
-      if (r < 0) { pick = i; break; }
+      if (r < 0) {
+        pick = i;
+        break;
+      }
     }
     node = lefts[pick]!;
     if (node.index === 0) break;

@@ -15,7 +15,8 @@ export function buildSymbolTrie(symbols: readonly string[]): PieceTrie | null {
 
 /** Byte length of the longest symbol that is a prefix of bytes[pos, end), 0 if none. */
 export function longestMatch(trie: PieceTrie, bytes: Uint8Array, pos: number, end: number): number {
-  let node = 0, best = 0;
+  let node = 0,
+    best = 0;
   for (let i = pos; i < end; i++) {
     node = trie.child(node, bytes[i]!);
     if (node < 0) break;

@@ -52,7 +52,8 @@ export class Vocab {
       } else {
         const p = proto.pieces[i]!;
         type = pieceTypeOf(p);
-        if (typeof p.piece !== "string" || p.piece.length === 0) throw new Error(`${where}: ModelProto.pieces[${i}].piece: must not be empty`);
+        if (typeof p.piece !== "string" || p.piece.length === 0)
+          throw new Error(`${where}: ModelProto.pieces[${i}].piece: must not be empty`);
         this.scores[i] = p.score ?? 0;
       }
       if (type < PieceType.NORMAL || type > PieceType.BYTE) throw new Error(`${where}: ModelProto.pieces[${i}].type: unknown type ${type}`);
@@ -96,7 +97,8 @@ export class Vocab {
   }
 
   private buildMaps(where: string): void {
-    const normal = new Map<string, number>(), reserved = new Map<string, number>();
+    const normal = new Map<string, number>(),
+      reserved = new Map<string, number>();
     const pieces = this.pieces;
     for (let i = 0; i < this.size; i++) {
       const map = isNormalType(this.types[i]!) ? normal : reserved;
@@ -161,7 +163,6 @@ export class Vocab {
     }
     return this.byteIdTable;
   }
-
 }
 
 function isNormalType(t: number): boolean {
@@ -178,7 +179,9 @@ function checkUniqueTexts(c: PieceColumns, types: Uint8Array, where: string): vo
   const slots = new Int32Array(cap); // id + 1, 0 = empty
   const bytes = c.bytes;
   for (let i = 0; i < c.count; i++) {
-    const s = c.textStart[i]!, e = c.textEnd[i]!, normal = isNormalType(types[i]!);
+    const s = c.textStart[i]!,
+      e = c.textEnd[i]!,
+      normal = isNormalType(types[i]!);
     let h = normal ? 0x811c9dc5 | 0 : 0x01234567;
     for (let k = s; k < e; k++) h = Math.imul(h ^ bytes[k]!, 0x01000193);
     let slot = (h ^ (h >>> 16)) & (cap - 1);

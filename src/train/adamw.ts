@@ -55,7 +55,8 @@ export class AdamW {
         throw new TypeError(`AdamW: parameter ${name} must be a contiguous float32 tensor`);
       }
       this.slots.push({
-        name, param,
+        name,
+        param,
         decay: decides(name, param, options),
         expAvg: new Float32Array(param.numel),
         expAvgSq: new Float32Array(param.numel),
@@ -81,7 +82,18 @@ export class AdamW {
         if (!g) continue;
         const p = paramView(s.param);
         const gd = g.data() as Float32Array;
-        backend.adamw(p, gd, s.expAvg, s.expAvgSq, this.lr, this.beta1, this.beta2, this.eps, s.decay ? this.weightDecay : 0, this.stepCount);
+        backend.adamw(
+          p,
+          gd,
+          s.expAvg,
+          s.expAvgSq,
+          this.lr,
+          this.beta1,
+          this.beta2,
+          this.eps,
+          s.decay ? this.weightDecay : 0,
+          this.stepCount,
+        );
       }
     });
   }
@@ -104,7 +116,10 @@ export class AdamW {
   /** Restores moments saved by stateTensors() and the step count. Every name must be present. */
   loadState(tensors: Map<string, { shape: readonly number[]; data: Float32Array }>, stepCount: number, source = "optimizer state"): void {
     for (const s of this.slots) {
-      for (const [suffix, dest] of [["exp_avg", s.expAvg], ["exp_avg_sq", s.expAvgSq]] as const) {
+      for (const [suffix, dest] of [
+        ["exp_avg", s.expAvg],
+        ["exp_avg_sq", s.expAvgSq],
+      ] as const) {
         const name = `${s.name}.${suffix}`;
         const t = tensors.get(name);
         if (!t) throw new Error(`${source}: ${name}: missing`);
@@ -114,7 +129,8 @@ export class AdamW {
         dest.set(t.data);
       }
     }
-    if (!Number.isSafeInteger(stepCount) || stepCount < 0) throw new Error(`${source}: step count must be a non-negative integer, got ${stepCount}`);
+    if (!Number.isSafeInteger(stepCount) || stepCount < 0)
+      throw new Error(`${source}: step count must be a non-negative integer, got ${stepCount}`);
     this.stepCount = stepCount;
   }
 }

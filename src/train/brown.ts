@@ -23,11 +23,15 @@ export function brownCorpusDir(): string {
 
 /** One tagged Brown sentence as plain text: tags dropped, punctuation and quotes re-attached. */
 export function untagBrownLine(line: string): string {
-  const words = line.trim().split(/\s+/).filter((t) => t !== "").map((tok) => {
-    const slash = tok.lastIndexOf("/");
-    const word = slash > 0 ? tok.slice(0, slash) : tok;
-    return word === "``" || word === "''" ? '"' : word;
-  });
+  const words = line
+    .trim()
+    .split(/\s+/)
+    .filter((t) => t !== "")
+    .map((tok) => {
+      const slash = tok.lastIndexOf("/");
+      const word = slash > 0 ? tok.slice(0, slash) : tok;
+      return word === "``" || word === "''" ? '"' : word;
+    });
   let out = "";
   let quoteOpen = false;
   for (const w of words) {
@@ -50,13 +54,19 @@ export function untagBrownLine(line: string): string {
  */
 export function prepareBrownCorpus(path: string, corpusDir = brownCorpusDir()): string {
   if (existsSync(path)) return path;
-  const files = readdirSync(corpusDir).filter((n) => SAMPLE_FILE.test(n)).sort();
+  const files = readdirSync(corpusDir)
+    .filter((n) => SAMPLE_FILE.test(n))
+    .sort();
   if (files.length === 0) throw new Error(`${corpusDir}: no Brown corpus sample files (ca01 … cr09) found`);
   mkdirSync(dirname(path), { recursive: true });
   writeFileAtomic(path, (fd) => {
     for (const f of files) {
       const lines = readFileSync(join(corpusDir, f), "utf8").split("\n");
-      const text = lines.map(untagBrownLine).filter((l) => l !== "").join("\n") + "\n";
+      const text =
+        lines
+          .map(untagBrownLine)
+          .filter((l) => l !== "")
+          .join("\n") + "\n";
       writeAll(fd, Buffer.from(text, "utf8"));
     }
   });

@@ -18,8 +18,19 @@
 // checkpoint-STEP that verifies. Leftover .tmp-/.trash- directories are removed on the next save.
 import { createHash, randomBytes } from "node:crypto";
 import {
-  closeSync, copyFileSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync,
-  readSync, renameSync, rmSync, statSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
 } from "node:fs";
 import { join } from "node:path";
 import { FormatError } from "../util/errors.js";
@@ -94,9 +105,14 @@ export function saveTrainingCheckpoint(
   try {
     if (isAdapter(weights)) writeAdapter(tmp, weights);
     else saveHFCheckpoint(tmp, weights);
-    writeSafetensors(join(tmp, OPTIMIZER_FILE), [...optimizer].map(([name, t]) => [name, { dtype: "F32", shape: t.shape, data: t.data }] as const), {
-      format: "pt", step: String(state.step),
-    });
+    writeSafetensors(
+      join(tmp, OPTIMIZER_FILE),
+      [...optimizer].map(([name, t]) => [name, { dtype: "F32", shape: t.shape, data: t.data }] as const),
+      {
+        format: "pt",
+        step: String(state.step),
+      },
+    );
     const files: Record<string, string> = {};
     for (const name of readdirSync(tmp).sort()) {
       if (name.startsWith(".")) continue; // a writer's own temporary file
@@ -144,7 +160,12 @@ export function latestCheckpoint(path: string): string {
   const last = join(path, "last");
   const newest = listCheckpoints(path).at(-1)?.dir;
   const dir = existsSync(last) ? last : newest;
-  if (!dir) throw new FormatError(path, TRAINER_STATE_FILE, "not a training checkpoint (no trainer_state.json) and no last/ or checkpoint-STEP/ directory inside");
+  if (!dir)
+    throw new FormatError(
+      path,
+      TRAINER_STATE_FILE,
+      "not a training checkpoint (no trainer_state.json) and no last/ or checkpoint-STEP/ directory inside",
+    );
   verifyCheckpoint(dir);
   return dir;
 }
@@ -160,10 +181,14 @@ export function verifyCheckpoint(dir: string): TrainerState & { files: Record<st
     throw new FormatError(statePath, "JSON", `corrupted: ${(err as Error).message}`);
   }
   const s = parsed as Partial<StateFile>;
-  if (typeof s !== "object" || s === null || s.format !== STATE_FORMAT) throw new FormatError(statePath, "format", `expected "${STATE_FORMAT}"`);
-  if (s.version !== STATE_VERSION) throw new FormatError(statePath, "version", `expected ${STATE_VERSION}, got ${JSON.stringify(s.version)}`);
-  if (!Number.isSafeInteger(s.step) || (s.step as number) < 0) throw new FormatError(statePath, "step", `expected a non-negative integer, got ${JSON.stringify(s.step)}`);
-  if (typeof s.files !== "object" || s.files === null) throw new FormatError(statePath, "files", "expected an object of file name → sha256");
+  if (typeof s !== "object" || s === null || s.format !== STATE_FORMAT)
+    throw new FormatError(statePath, "format", `expected "${STATE_FORMAT}"`);
+  if (s.version !== STATE_VERSION)
+    throw new FormatError(statePath, "version", `expected ${STATE_VERSION}, got ${JSON.stringify(s.version)}`);
+  if (!Number.isSafeInteger(s.step) || (s.step as number) < 0)
+    throw new FormatError(statePath, "step", `expected a non-negative integer, got ${JSON.stringify(s.step)}`);
+  if (typeof s.files !== "object" || s.files === null)
+    throw new FormatError(statePath, "files", "expected an object of file name → sha256");
   if (!s.rng || !s.data || typeof s.settings !== "object") throw new FormatError(statePath, "rng/data/settings", "missing");
   const weightFiles = ADAPTER_CONFIG_FILE in s.files ? ADAPTER_FILES : MODEL_FILES;
   for (const required of [...weightFiles, OPTIMIZER_FILE]) {
@@ -171,7 +196,8 @@ export function verifyCheckpoint(dir: string): TrainerState & { files: Record<st
   }
   for (const [name, sum] of Object.entries(s.files)) {
     const p = join(dir, name);
-    if (name.includes("/") || name.includes("\\") || name.startsWith(".")) throw new FormatError(statePath, `files.${name}`, "not a plain file name");
+    if (name.includes("/") || name.includes("\\") || name.startsWith("."))
+      throw new FormatError(statePath, `files.${name}`, "not a plain file name");
     if (!existsSync(p)) throw new FormatError(p, "file", "missing (listed in trainer_state.json)");
     if (sha256File(p) !== sum) throw new FormatError(p, "sha256", "checksum mismatch: the file is corrupted or was changed after saving");
   }
@@ -199,7 +225,11 @@ export interface LoadedAdapterCheckpoint extends LoadedTrainingState {
 export function loadTrainingCheckpoint(path: string): LoadedTrainingCheckpoint {
   const loaded = loadTrainingState(path);
   if (isAdapterCheckpoint(loaded.dir)) {
-    throw new FormatError(loaded.dir, ADAPTER_CONFIG_FILE, "this is a LoRA fine-tuning checkpoint (an adapter, not a whole model): resume it with `tsgpt finetune --resume`");
+    throw new FormatError(
+      loaded.dir,
+      ADAPTER_CONFIG_FILE,
+      "this is a LoRA fine-tuning checkpoint (an adapter, not a whole model): resume it with `tsgpt finetune --resume`",
+    );
   }
   return { ...loaded, checkpoint: readHFCheckpoint(loaded.dir) };
 }
@@ -208,7 +238,11 @@ export function loadTrainingCheckpoint(path: string): LoadedTrainingCheckpoint {
 export function loadAdapterCheckpoint(path: string): LoadedAdapterCheckpoint {
   const loaded = loadTrainingState(path);
   if (!isAdapterCheckpoint(loaded.dir)) {
-    throw new FormatError(loaded.dir, ADAPTER_CONFIG_FILE, "missing: this is a whole-model training checkpoint, not a LoRA fine-tuning one");
+    throw new FormatError(
+      loaded.dir,
+      ADAPTER_CONFIG_FILE,
+      "missing: this is a whole-model training checkpoint, not a LoRA fine-tuning one",
+    );
   }
   return { ...loaded, adapter: readAdapter(loaded.dir) };
 }
@@ -303,14 +337,24 @@ function removeLeftovers(outDir: string): void {
 
 function fsyncFile(path: string): void {
   const fd = openSync(path, "r");
-  try { fsyncSync(fd); } finally { closeSync(fd); }
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function syncDir(dir: string): void {
   try {
     const fd = openSync(dir, "r");
-    try { fsyncSync(fd); } finally { closeSync(fd); }
-  } catch { /* not every platform can fsync a directory */ }
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* not every platform can fsync a directory */
+  }
 }
 
 /** True when `dir` holds a training checkpoint (trainer_state.json). */

@@ -60,7 +60,13 @@ export function tokenizerChecksum(tokenizer: Pick<CorpusTokenizer, "serialize">)
  * Tokenizes `files` into a cache file under `cacheDir` (reused when the text and the tokenizer
  * are unchanged) and returns the ids. `name` names the cache file.
  */
-export function loadTokenCorpus(files: readonly string[], tokenizer: CorpusTokenizer, cacheDir: string, name = basename(files[0] ?? "corpus"), options: CorpusOptions = {}): TokenCorpus {
+export function loadTokenCorpus(
+  files: readonly string[],
+  tokenizer: CorpusTokenizer,
+  cacheDir: string,
+  name = basename(files[0] ?? "corpus"),
+  options: CorpusOptions = {},
+): TokenCorpus {
   const tokSha = tokenizerChecksum(tokenizer);
   mkdirSync(cacheDir, { recursive: true });
   const cachePath = join(cacheDir, `${name.replace(/[^A-Za-z0-9._-]/g, "_")}.${tokSha.slice(0, 12)}.tokens`);

@@ -33,9 +33,7 @@ export interface BatchSource {
   setState(state: DatasetState): void;
 }
 
-export type DatasetState =
-  | { kind: "windows"; rng: RngState }
-  | { kind: "documents"; epoch: number; cursor: number };
+export type DatasetState = { kind: "windows"; rng: RngState } | { kind: "documents"; epoch: number; cursor: number };
 
 export interface WindowDatasetOptions {
   batchSize: number;
@@ -48,7 +46,10 @@ export class WindowDataset implements BatchSource {
   readonly batchSize: number;
   readonly contextLength: number;
 
-  constructor(readonly ids: TokenIds, options: WindowDatasetOptions) {
+  constructor(
+    readonly ids: TokenIds,
+    options: WindowDatasetOptions,
+  ) {
     this.batchSize = positiveInt("batchSize", options.batchSize);
     this.contextLength = positiveInt("contextLength", options.contextLength);
     if (ids.length < this.contextLength + 1) {
@@ -112,7 +113,10 @@ export class DocumentDataset implements BatchSource {
   private order: Int32Array;
 
   /** `documents`: token ids of each document (BOS / EOS included as wanted); each needs ≥ 2 tokens. */
-  constructor(readonly documents: readonly (readonly number[] | TokenIds)[], options: DocumentDatasetOptions) {
+  constructor(
+    readonly documents: readonly (readonly number[] | TokenIds)[],
+    options: DocumentDatasetOptions,
+  ) {
     this.batchSize = positiveInt("batchSize", options.batchSize);
     this.contextLength = positiveInt("contextLength", options.contextLength);
     this.padId = options.padId ?? 0;
@@ -120,7 +124,8 @@ export class DocumentDataset implements BatchSource {
     this.seed = options.seed;
     if (documents.length === 0) throw new RangeError("DocumentDataset: no documents");
     documents.forEach((d, i) => {
-      if (d.length < 2) throw new RangeError(`DocumentDataset: document ${i} has ${d.length} token(s); at least 2 are needed (an input and its target)`);
+      if (d.length < 2)
+        throw new RangeError(`DocumentDataset: document ${i} has ${d.length} token(s); at least 2 are needed (an input and its target)`);
     });
     this.order = this.orderFor(0);
   }

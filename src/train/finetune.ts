@@ -95,11 +95,26 @@ export function finetune(options: FinetuneOptions): FinetuneResult {
   const arch = model.config.model_type;
   const targets = args.targets.length > 0 ? args.targets : DEFAULT_TARGET_MODULES[arch];
   const unknown = targets.filter((t) => !LORA_TARGETABLE[arch].includes(t));
-  if (unknown.length > 0) throw new OptionError("targets", `${unknown.join(", ")} is not a linear layer of a ${arch} model (choose from ${LORA_TARGETABLE[arch].join(", ")})`);
-  addLoRA(model, { targetModules: targets, r: args.r, alpha: args.alpha, dropout: args.dropout, generator: new Generator(args.settings.seed) });
+  if (unknown.length > 0)
+    throw new OptionError(
+      "targets",
+      `${unknown.join(", ")} is not a linear layer of a ${arch} model (choose from ${LORA_TARGETABLE[arch].join(", ")})`,
+    );
+  addLoRA(model, {
+    targetModules: targets,
+    r: args.r,
+    alpha: args.alpha,
+    dropout: args.dropout,
+    generator: new Generator(args.settings.seed),
+  });
   const config = loraConfig({
-    r: args.r, loraAlpha: args.alpha, loraDropout: args.dropout, targetModules: targets,
-    baseModelNameOrPath: args.base, fanInFanOut: arch === "gpt2", inferenceMode: true,
+    r: args.r,
+    loraAlpha: args.alpha,
+    loraDropout: args.dropout,
+    targetModules: targets,
+    baseModelNameOrPath: args.base,
+    fanInFanOut: arch === "gpt2",
+    inferenceMode: true,
   });
   const counts = countParameters(model);
   say(formatTrainableParameters(counts));
@@ -114,7 +129,10 @@ export function finetune(options: FinetuneOptions): FinetuneResult {
   const { train: trainEx, val: valEx } = splitExamples(args);
   const encode = (ex: InstructExample[], what: string) => {
     const set = encodeInstructExamples(tok, template, ex, { maxLength });
-    if (set.dropped.length > 0) say(`${what}: skipped ${set.dropped.length} example(s) whose prompt alone fills the context of ${maxLength} (first: ${set.dropped[0]})`);
+    if (set.dropped.length > 0)
+      say(
+        `${what}: skipped ${set.dropped.length} example(s) whose prompt alone fills the context of ${maxLength} (first: ${set.dropped[0]})`,
+      );
     if (set.truncated > 0) say(`${what}: cut ${set.truncated} example(s) to ${maxLength} tokens`);
     if (set.examples.length === 0 && ex.length > 0) throw new DataError(what, "no usable examples");
     return set.examples;
@@ -161,7 +179,11 @@ export function finetune(options: FinetuneOptions): FinetuneResult {
   writeAdapter(out, { config, layers: getLoRAFactors(model) });
   say(`adapter written to ${out} (${ARGS_FILE}, checkpoint-*/ hold the training state)`);
   return {
-    ...result, trainable: counts.trainable, total: counts.total, model, config,
+    ...result,
+    trainable: counts.trainable,
+    total: counts.total,
+    model,
+    config,
     baseValLoss: resume ? null : (valLosses[0] ?? null),
     finalValLoss: result.valLosses.length > 0 ? result.valLosses[result.valLosses.length - 1]!.loss : null,
   };
@@ -169,7 +191,10 @@ export function finetune(options: FinetuneOptions): FinetuneResult {
 
 /** "Q8_0, 12.3 MiB" for the quantized linear layers of a model, or null when it has none. */
 function quantizedSummary(model: CausalLM): string | null {
-  const layers = model.namedModules().map(([, m]) => m).filter((m): m is QuantizedLinear => m instanceof QuantizedLinear);
+  const layers = model
+    .namedModules()
+    .map(([, m]) => m)
+    .filter((m): m is QuantizedLinear => m instanceof QuantizedLinear);
   if (layers.length === 0) return null;
   const dtypes = [...new Set(layers.map((l) => l.qweight.dtype))].join("/");
   const bytes = layers.reduce((n, l) => n + l.weightBytes, 0);
@@ -214,7 +239,8 @@ function checkArgsShape(p: string, json: unknown): FinetuneArgs {
   for (const k of ["valFraction", "r", "alpha", "dropout"]) {
     if (typeof o[k] !== "number") throw new FormatError(p, k, `expected a number, got ${JSON.stringify(o[k])}`);
   }
-  if (!Array.isArray(o.targets) || o.targets.some((t) => typeof t !== "string")) throw new FormatError(p, "targets", "expected a list of module names");
+  if (!Array.isArray(o.targets) || o.targets.some((t) => typeof t !== "string"))
+    throw new FormatError(p, "targets", "expected a list of module names");
   if (o.settings === null || typeof o.settings !== "object") throw new FormatError(p, "settings", "expected an object");
   return o as unknown as FinetuneArgs;
 }

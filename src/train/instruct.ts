@@ -80,14 +80,17 @@ export function parseExample(value: unknown, where: string): ChatMessage[] {
   if ("messages" in v) return parseChat(v.messages, where);
   if ("instruction" in v || "output" in v) {
     for (const field of ["instruction", "output"]) {
-      if (typeof v[field] !== "string" || (v[field] as string).trim() === "") throw new Error(`${where}: "${field}" must be a non-empty string`);
+      if (typeof v[field] !== "string" || (v[field] as string).trim() === "")
+        throw new Error(`${where}: "${field}" must be a non-empty string`);
     }
     if (v.input !== undefined && typeof v.input !== "string") throw new Error(`${where}: "input" must be a string when present`);
     const user: ChatMessage = { role: "user", content: v.instruction as string };
     if (typeof v.input === "string" && v.input !== "") user.input = v.input;
     return [user, { role: "assistant", content: v.output as string }];
   }
-  throw new Error(`${where}: expected "instruction" and "output" (Alpaca) or "messages" (chat), got keys ${JSON.stringify(Object.keys(v))}`);
+  throw new Error(
+    `${where}: expected "instruction" and "output" (Alpaca) or "messages" (chat), got keys ${JSON.stringify(Object.keys(v))}`,
+  );
 }
 
 function parseChat(messages: unknown, where: string): ChatMessage[] {
@@ -96,12 +99,14 @@ function parseChat(messages: unknown, where: string): ChatMessage[] {
     const at = `${where}: messages[${i}]`;
     if (typeof m !== "object" || m === null) throw new Error(`${at}: expected {"role", "content"}`);
     const { role, content } = m as Record<string, unknown>;
-    if (role !== "system" && role !== "user" && role !== "assistant") throw new Error(`${at}: role must be "system", "user" or "assistant", got ${JSON.stringify(role)}`);
+    if (role !== "system" && role !== "user" && role !== "assistant")
+      throw new Error(`${at}: role must be "system", "user" or "assistant", got ${JSON.stringify(role)}`);
     if (typeof content !== "string") throw new Error(`${at}: content must be a string`);
     if (role === "system" && i !== 0) throw new Error(`${at}: only the first message may be a system message`);
     return { role, content };
   });
-  if (out[out.length - 1]!.role !== "assistant") throw new Error(`${where}: the last message must be the assistant's reply (what the model learns)`);
+  if (out[out.length - 1]!.role !== "assistant")
+    throw new Error(`${where}: the last message must be the assistant's reply (what the model learns)`);
   return out;
 }
 
@@ -112,9 +117,12 @@ function parseChat(messages: unknown, where: string): ChatMessage[] {
 /** The text of a reply as it follows the template's prompt (the spacing each format uses). */
 export function replyText(template: PromptTemplate, content: string): string {
   switch (template.name) {
-    case "alpaca": return content; // the prompt ends with "### Response:\n"
-    case "llama2": return ` ${content.trim()}`; // "[/INST] answer </s>"
-    default: return ` ${content}`; // vicuna: "ASSISTANT: answer</s>"
+    case "alpaca":
+      return content; // the prompt ends with "### Response:\n"
+    case "llama2":
+      return ` ${content.trim()}`; // "[/INST] answer </s>"
+    default:
+      return ` ${content}`; // vicuna: "ASSISTANT: answer</s>"
   }
 }
 
@@ -125,7 +133,12 @@ function commonPrefix(a: readonly number[], b: readonly number[]): number {
 }
 
 /** Ids of prompt + reply + EOS, and where the reply starts. `prompt` ends with a user message. */
-function encodeTurn(tok: InstructTokenizer, template: PromptTemplate, prompt: readonly ChatMessage[], reply: string): { ids: number[]; replyStart: number } {
+function encodeTurn(
+  tok: InstructTokenizer,
+  template: PromptTemplate,
+  prompt: readonly ChatMessage[],
+  reply: string,
+): { ids: number[]; replyStart: number } {
   const segments = template.render(prompt);
   const ids: number[] = [];
   segments.forEach((seg, i) => {
@@ -150,7 +163,8 @@ function encodeTurn(tok: InstructTokenizer, template: PromptTemplate, prompt: re
  */
 export function encodeInstructExample(tok: InstructTokenizer, template: PromptTemplate, messages: readonly ChatMessage[]): EncodedExample {
   const last = messages.length - 1;
-  if (last < 1 || messages[last]!.role !== "assistant") throw new Error("encodeInstructExample: the conversation must end with an assistant reply");
+  if (last < 1 || messages[last]!.role !== "assistant")
+    throw new Error("encodeInstructExample: the conversation must end with an assistant reply");
   const full = encodeTurn(tok, template, messages.slice(0, last), messages[last]!.content);
   const learn = new Uint8Array(full.ids.length);
   learn.fill(1, full.replyStart);
@@ -178,7 +192,10 @@ export interface EncodedSet {
 
 /** Encodes every example, cutting to maxLength; an error names the example's file and line. */
 export function encodeInstructExamples(
-  tok: InstructTokenizer, template: PromptTemplate, examples: readonly InstructExample[], options: EncodeAllOptions,
+  tok: InstructTokenizer,
+  template: PromptTemplate,
+  examples: readonly InstructExample[],
+  options: EncodeAllOptions,
 ): EncodedSet {
   const out: EncodedExample[] = [];
   const dropped: string[] = [];
@@ -250,7 +267,10 @@ export class InstructDataset implements BatchSource {
   private order: Int32Array;
   private readonly padId: number;
 
-  constructor(readonly examples: readonly EncodedExample[], readonly options: InstructDatasetOptions) {
+  constructor(
+    readonly examples: readonly EncodedExample[],
+    readonly options: InstructDatasetOptions,
+  ) {
     if (examples.length === 0) throw new RangeError("InstructDataset: no examples");
     positiveInt("batchSize", options.batchSize);
     this.padId = options.padId ?? 0;

@@ -29,7 +29,10 @@ export function lossCurveSvg(train: readonly CurvePoint[], val: readonly CurvePo
   if (x1 === x0) x1 = x0 + 1;
   let y0 = all.length ? Math.min(...losses) : 0;
   let y1 = all.length ? Math.max(...losses) : 1;
-  if (y1 === y0) { y0 -= 0.5; y1 += 0.5; }
+  if (y1 === y0) {
+    y0 -= 0.5;
+    y1 += 0.5;
+  }
   const pad = (y1 - y0) * 0.05;
   y0 -= pad;
   y1 += pad;
@@ -37,7 +40,9 @@ export function lossCurveSvg(train: readonly CurvePoint[], val: readonly CurvePo
   const sy = (l: number) => m.top + (1 - (l - y0) / (y1 - y0)) * ph;
 
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+  );
   parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   parts.push(`<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">${escapeXml(options.title ?? "Training loss")}</text>`);
   // Grid and ticks.
@@ -60,7 +65,10 @@ export function lossCurveSvg(train: readonly CurvePoint[], val: readonly CurvePo
   parts.push(`<text transform="translate(16 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">loss</text>`);
   // Lines.
   const path = (pts: readonly CurvePoint[]) =>
-    pts.filter((p) => Number.isFinite(p.loss)).map((p, i) => `${i === 0 ? "M" : "L"}${sx(p.step).toFixed(1)},${sy(p.loss).toFixed(1)}`).join(" ");
+    pts
+      .filter((p) => Number.isFinite(p.loss))
+      .map((p, i) => `${i === 0 ? "M" : "L"}${sx(p.step).toFixed(1)},${sy(p.loss).toFixed(1)}`)
+      .join(" ");
   if (train.length > 0) parts.push(`<path d="${path(train)}" fill="none" stroke="${TRAIN_COLOR}" stroke-width="1.5"/>`);
   if (val.length > 0) {
     parts.push(`<path d="${path(val)}" fill="none" stroke="${VAL_COLOR}" stroke-width="2"/>`);
@@ -72,8 +80,12 @@ export function lossCurveSvg(train: readonly CurvePoint[], val: readonly CurvePo
   const lx = m.left + pw - 130;
   const ly = m.top + 10;
   parts.push(`<rect x="${lx - 8}" y="${ly - 10}" width="130" height="44" fill="white" stroke="#ccc"/>`);
-  parts.push(`<line x1="${lx}" y1="${ly}" x2="${lx + 24}" y2="${ly}" stroke="${TRAIN_COLOR}" stroke-width="2"/><text x="${lx + 30}" y="${ly}" dominant-baseline="middle">train</text>`);
-  parts.push(`<line x1="${lx}" y1="${ly + 20}" x2="${lx + 24}" y2="${ly + 20}" stroke="${VAL_COLOR}" stroke-width="2"/><text x="${lx + 30}" y="${ly + 20}" dominant-baseline="middle">validation</text>`);
+  parts.push(
+    `<line x1="${lx}" y1="${ly}" x2="${lx + 24}" y2="${ly}" stroke="${TRAIN_COLOR}" stroke-width="2"/><text x="${lx + 30}" y="${ly}" dominant-baseline="middle">train</text>`,
+  );
+  parts.push(
+    `<line x1="${lx}" y1="${ly + 20}" x2="${lx + 24}" y2="${ly + 20}" stroke="${VAL_COLOR}" stroke-width="2"/><text x="${lx + 30}" y="${ly + 20}" dominant-baseline="middle">validation</text>`,
+  );
   parts.push("</svg>");
   return parts.join("\n") + "\n";
 }

@@ -10,7 +10,10 @@ import { join } from "node:path";
 
 /** Thrown for unusable training data: names the file and what is wrong with it. */
 export class DataError extends Error {
-  constructor(readonly file: string, message: string) {
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
     super(`${file}: ${message}`);
     this.name = "DataError";
   }
@@ -49,7 +52,9 @@ export function hashFiles(files: readonly string[]): string {
   const hash = createHash("sha256");
   for (const file of files) {
     hash.update(`${statSync(file).size}\n`);
-    withChunks(file, (chunk) => { hash.update(chunk); });
+    withChunks(file, (chunk) => {
+      hash.update(chunk);
+    });
   }
   return hash.digest("hex");
 }

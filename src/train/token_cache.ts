@@ -45,7 +45,11 @@ class IdWriter {
   private used = 0;
   count = 0;
 
-  constructor(private readonly fd: number, readonly bytesPerId: 2 | 4, private readonly vocabSize: number) {
+  constructor(
+    private readonly fd: number,
+    readonly bytesPerId: 2 | 4,
+    private readonly vocabSize: number,
+  ) {
     this.buf = bytesPerId === 2 ? new Uint16Array(1 << 16) : new Uint32Array(1 << 16);
   }
 
@@ -83,8 +87,11 @@ export function writeTokenCache(path: string, options: WriteTokenCacheOptions): 
     const { sourceSha256 } = options.produce((id) => writer.push(id));
     writer.flush();
     header = {
-      version: TOKEN_CACHE_VERSION, bytesPerId, count: writer.count,
-      tokenizerSha256: options.tokenizerSha256, sourceSha256,
+      version: TOKEN_CACHE_VERSION,
+      bytesPerId,
+      count: writer.count,
+      tokenizerSha256: options.tokenizerSha256,
+      sourceSha256,
     };
     writeSync(fd, encodeHeader(header), 0, TOKEN_CACHE_HEADER_BYTES, 0);
   });
@@ -127,18 +134,26 @@ function parseHeader(path: string, fd: number): TokenCacheHeader {
   readSync(fd, buf, 0, buf.length, 0);
   const view = new DataView(buf.buffer);
   const magic = Buffer.from(buf.subarray(0, 8)).toString("latin1");
-  if (magic !== TOKEN_CACHE_MAGIC) throw new FormatError(path, "magic", `expected "${TOKEN_CACHE_MAGIC}", got ${JSON.stringify(magic)} (not a tsgpt token cache)`);
+  if (magic !== TOKEN_CACHE_MAGIC)
+    throw new FormatError(path, "magic", `expected "${TOKEN_CACHE_MAGIC}", got ${JSON.stringify(magic)} (not a tsgpt token cache)`);
   const version = view.getUint32(8, true);
   if (version !== TOKEN_CACHE_VERSION) throw new FormatError(path, "version", `expected ${TOKEN_CACHE_VERSION}, got ${version}`);
   const bytesPerId = view.getUint32(12, true);
-  if (bytesPerId !== 2 && bytesPerId !== 4) throw new FormatError(path, "dtype", `expected 2 (uint16) or 4 (uint32) bytes per id, got ${bytesPerId}`);
+  if (bytesPerId !== 2 && bytesPerId !== 4)
+    throw new FormatError(path, "dtype", `expected 2 (uint16) or 4 (uint32) bytes per id, got ${bytesPerId}`);
   const count = view.getBigUint64(16, true);
   const expected = BigInt(TOKEN_CACHE_HEADER_BYTES) + count * BigInt(bytesPerId);
   if (expected !== BigInt(size)) {
-    throw new FormatError(path, "count", `${count} ids of ${bytesPerId} bytes need a file of ${expected} bytes, the file has ${size} (truncated or corrupt)`);
+    throw new FormatError(
+      path,
+      "count",
+      `${count} ids of ${bytesPerId} bytes need a file of ${expected} bytes, the file has ${size} (truncated or corrupt)`,
+    );
   }
   return {
-    version, bytesPerId, count: Number(count),
+    version,
+    bytesPerId,
+    count: Number(count),
     tokenizerSha256: Buffer.from(buf.subarray(24, 56)).toString("hex"),
     sourceSha256: Buffer.from(buf.subarray(56, 88)).toString("hex"),
   };
@@ -174,7 +189,8 @@ export function readTokenCache(path: string, options: ReadTokenCacheOptions = {}
     }
     if (options.vocabSize !== undefined) {
       for (let i = 0; i < ids.length; i++) {
-        if (ids[i]! >= options.vocabSize) throw new FormatError(path, `ids[${i}]`, `id ${ids[i]} is outside the vocabulary [0, ${options.vocabSize})`);
+        if (ids[i]! >= options.vocabSize)
+          throw new FormatError(path, `ids[${i}]`, `id ${ids[i]} is outside the vocabulary [0, ${options.vocabSize})`);
       }
     }
     return { header, ids };

@@ -42,7 +42,9 @@ export class TrainLog {
       try {
         const r = JSON.parse(line) as LogRecord;
         if ((r.type === "train" || r.type === "eval") && Number.isFinite(r.step)) out.push(r);
-      } catch { /* a torn last line */ }
+      } catch {
+        /* a torn last line */
+      }
     }
     return out;
   }

@@ -64,14 +64,31 @@ export interface TrainSettings {
 }
 
 export const DEFAULT_SETTINGS: TrainSettings = {
-  steps: 1000, batchSize: 12, contextLength: 128, lr: 1e-3, minLr: 1e-4, warmupSteps: 100,
-  weightDecay: 0.1, beta1: 0.9, beta2: 0.99, gradClip: 1, gradAccum: 1,
-  evalEvery: 250, evalIters: 20, saveEvery: 500, keepLast: 2, logEvery: 10, seed: 1337,
+  steps: 1000,
+  batchSize: 12,
+  contextLength: 128,
+  lr: 1e-3,
+  minLr: 1e-4,
+  warmupSteps: 100,
+  weightDecay: 0.1,
+  beta1: 0.9,
+  beta2: 0.99,
+  gradClip: 1,
+  gradAccum: 1,
+  evalEvery: 250,
+  evalIters: 20,
+  saveEvery: 500,
+  keepLast: 2,
+  logEvery: 10,
+  seed: 1337,
 };
 
 /** Training stopped because a number went bad; names the step. */
 export class TrainingError extends Error {
-  constructor(readonly step: number, message: string) {
+  constructor(
+    readonly step: number,
+    message: string,
+  ) {
     super(`step ${step}: ${message}`);
     this.name = "TrainingError";
   }
@@ -222,12 +239,21 @@ export function train(options: TrainOptions): TrainResult {
       bestValLoss = valLoss;
       bestStep = step;
     }
-    lastCheckpoint = saveTrainingCheckpoint(outDir, toWeights(model), opt.stateTensors(), {
-      step, tokensSeen, bestValLoss, bestStep,
-      rng: { global: getRngState() },
-      data: trainData.getState(),
-      settings: { ...s },
-    }, { keepLast: s.keepLast, isBest });
+    lastCheckpoint = saveTrainingCheckpoint(
+      outDir,
+      toWeights(model),
+      opt.stateTensors(),
+      {
+        step,
+        tokensSeen,
+        bestValLoss,
+        bestStep,
+        rng: { global: getRngState() },
+        data: trainData.getState(),
+        settings: { ...s },
+      },
+      { keepLast: s.keepLast, isBest },
+    );
     options.progress?.log(`step ${step}: saved ${lastCheckpoint}${isBest ? " (best so far)" : ""}`);
   };
 
@@ -271,12 +297,22 @@ export function train(options: TrainOptions): TrainResult {
     options.onStep?.(rec);
     if (step % s.logEvery === 0 || step === lastStep) {
       record({
-        type: "train", step, loss, lr, grad_norm: gradNorm, tokens: tokensSeen,
-        tokens_per_sec: trainTokens / trainSeconds, elapsed_s: trainSeconds,
+        type: "train",
+        step,
+        loss,
+        lr,
+        grad_norm: gradNorm,
+        tokens: tokensSeen,
+        tokens_per_sec: trainTokens / trainSeconds,
+        elapsed_s: trainSeconds,
       });
     }
     options.progress?.update({
-      step, total: s.steps, loss, lr, tokensPerSecond: trainTokens / trainSeconds,
+      step,
+      total: s.steps,
+      loss,
+      lr,
+      tokensPerSecond: trainTokens / trainSeconds,
       etaSeconds: (s.steps - step) * emaStepSeconds,
     });
     const saveNow = step === lastStep || (s.saveEvery > 0 && step % s.saveEvery === 0);
@@ -287,7 +323,11 @@ export function train(options: TrainOptions): TrainResult {
   options.progress?.done();
   if (outDir) writeLossCurve(join(outDir, "loss_curve.svg"), history);
   return {
-    step, losses, valLosses, bestValLoss, lastCheckpoint,
+    step,
+    losses,
+    valLosses,
+    bestValLoss,
+    lastCheckpoint,
     tokensPerSecond: trainSeconds > 0 ? trainTokens / trainSeconds : 0,
   };
 }

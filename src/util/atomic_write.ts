@@ -41,7 +41,11 @@ export function writeFileAtomic(path: string, content: Uint8Array | string | ((f
   } finally {
     if (fd >= 0) closeSync(fd);
     if (!renamed) {
-      try { unlinkSync(tmp); } catch { /* already gone */ }
+      try {
+        unlinkSync(tmp);
+      } catch {
+        /* already gone */
+      }
     }
   }
   syncDirectory(dirname(path));
@@ -51,8 +55,14 @@ export function writeFileAtomic(path: string, content: Uint8Array | string | ((f
 function syncDirectory(dir: string): void {
   try {
     const fd = openSync(dir, "r");
-    try { fsyncSync(fd); } finally { closeSync(fd); }
-  } catch { /* e.g. Windows */ }
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* e.g. Windows */
+  }
 }
 
 /** Atomically writes a whole byte array or string (UTF-8). */

@@ -67,9 +67,7 @@ export interface RangeOptions {
 export function numberInRange(name: string, value: unknown, lo: number, hi: number, opts: RangeOptions = {}): number {
   const includeLow = opts.includeLow ?? true;
   const includeHigh = opts.includeHigh ?? true;
-  const ok = typeof value === "number"
-    && (includeLow ? value >= lo : value > lo)
-    && (includeHigh ? value <= hi : value < hi);
+  const ok = typeof value === "number" && (includeLow ? value >= lo : value > lo) && (includeHigh ? value <= hi : value < hi);
   if (!ok) fail(name, `in ${includeLow ? "[" : "("}${lo}, ${hi}${includeHigh ? "]" : ")"}`, value);
   return value as number;
 }

@@ -15,7 +15,10 @@ import { FAMILIES } from "./tiny_families.js";
 
 /** Runs a CLI entry point with its console output silenced; returns its exit code. */
 async function quiet(fn: () => Promise<number>): Promise<number> {
-  const o = process.stdout.write.bind(process.stdout), e = process.stderr.write.bind(process.stderr), ce = console.error, cl = console.log;
+  const o = process.stdout.write.bind(process.stdout),
+    e = process.stderr.write.bind(process.stderr),
+    ce = console.error,
+    cl = console.log;
   process.stdout.write = (() => true) as typeof process.stdout.write;
   process.stderr.write = (() => true) as typeof process.stderr.write;
   console.error = () => {};
@@ -43,8 +46,31 @@ for (const { name, config } of FAMILIES) {
       writeFileSync(join(dir, "data.txt"), TEXT.repeat(6));
       writeFileSync(join(dir, "config.json"), JSON.stringify({ ...config, vocab_size: 64, max_position_embeddings: 32 }));
       const out = join(dir, "run");
-      const code = await quiet(() => trainCli(["--data", join(dir, "data.txt"), "--char", "--model", join(dir, "config.json"), "--context", "16",
-        "--batch-size", "2", "--steps", "3", "--warmup", "1", "--eval-every", "0", "--eval-iters", "1", "--sample-tokens", "0", "--out", out]));
+      const code = await quiet(() =>
+        trainCli([
+          "--data",
+          join(dir, "data.txt"),
+          "--char",
+          "--model",
+          join(dir, "config.json"),
+          "--context",
+          "16",
+          "--batch-size",
+          "2",
+          "--steps",
+          "3",
+          "--warmup",
+          "1",
+          "--eval-every",
+          "0",
+          "--eval-iters",
+          "1",
+          "--sample-tokens",
+          "0",
+          "--out",
+          out,
+        ]),
+      );
       assert.equal(code, 0);
       const hf = join(out, "last");
       assert.equal(loadCheckpointSync(hf).config.model_type, config.model_type);

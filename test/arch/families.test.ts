@@ -25,7 +25,10 @@ import { assertClose, ids2d, maxDiff, randomizeParameters, relDiff } from "../mo
 import { TORCH_LLAMA_LIKE } from "./torch_llama_like.js";
 import { FAMILIES } from "./tiny_families.js";
 
-const IDS = [[3, 7, 1, 19, 4, 22, 8, 11, 5, 17], [2, 2, 14, 5, 9, 0, 13, 6, 21, 1]];
+const IDS = [
+  [3, 7, 1, 19, 4, 22, 8, 11, 5, 17],
+  [2, 2, 14, 5, 9, 0, 13, 6, 21, 1],
+];
 
 function torchSkip(): false | string {
   const ok = existsSync(python) && spawnSync(python, ["-c", "import torch, numpy"], { stdio: "ignore" }).status === 0;
@@ -49,10 +52,12 @@ function withDir<T>(fn: (dir: string) => T): T {
 
 /** Logits of every position from the decoder: a prefill of `split` tokens, then one token per call. */
 function decodeStepwise(decoder: DecoderModel, row: number[], split: number): Float32Array {
-  const T = row.length, V = decoder.dims.vocabSize;
+  const T = row.length,
+    V = decoder.dims.vocabSize;
   const cache = decoder.createCache(1, T);
   const out = new Float32Array(T * V);
-  const ids = Int32Array.from(row), pos = Int32Array.from(row.keys());
+  const ids = Int32Array.from(row),
+    pos = Int32Array.from(row.keys());
   out.set(decoder.forward(cache, ids.subarray(0, split), pos.subarray(0, split), new Uint8Array(split).fill(1), split, true), 0);
   for (let t = split; t < T; t++) {
     out.set(decoder.forward(cache, ids.subarray(t, t + 1), pos.subarray(t, t + 1), Uint8Array.of(1), 1), t * V);
@@ -65,7 +70,8 @@ const skipTorch = torchSkip();
 for (const { name, config } of FAMILIES) {
   describe(`${name} (${config.model_type})`, () => {
     const model = randomModel(config);
-    const V = config.vocab_size, T = IDS[0]!.length;
+    const V = config.vocab_size,
+      T = IDS[0]!.length;
     const expected = noGrad(() => model.forward(ids2d(IDS)).logits.data() as Float32Array);
 
     test("logits, loss and gradients equal a PyTorch transcription of transformers' model", { skip: skipTorch }, () => {
@@ -90,7 +96,9 @@ for (const { name, config } of FAMILIES) {
           assertClose(p.grad!.data(), g, 1e-4 * scale + 1e-6, `gradient of ${pname}`);
         }
         model.zeroGrad();
-        console.log(`# ${name} vs PyTorch: max |Δ logits| ${dLogits.toExponential(2)}, |Δ loss| ${Math.abs(out.loss!.item() - ref.loss).toExponential(2)}, max relative |Δ grad| ${dGrad.toExponential(2)}`);
+        console.log(
+          `# ${name} vs PyTorch: max |Δ logits| ${dLogits.toExponential(2)}, |Δ loss| ${Math.abs(out.loss!.item() - ref.loss).toExponential(2)}, max relative |Δ grad| ${dGrad.toExponential(2)}`,
+        );
       });
     });
 
@@ -124,7 +132,10 @@ for (const { name, config } of FAMILIES) {
         }
         const back = readGGUFCheckpoint(path);
         assert.deepEqual(back.config, parseModelConfig(config));
-        assert.deepEqual([...back.tensors.keys()].sort(), [...ck.tensors.keys()].filter((k) => k !== "lm_head.weight" || !config.tie_word_embeddings).sort());
+        assert.deepEqual(
+          [...back.tensors.keys()].sort(),
+          [...ck.tensors.keys()].filter((k) => k !== "lm_head.weight" || !config.tie_word_embeddings).sort(),
+        );
         for (const [k, t] of back.tensors) assert.equal(maxDiff(t.data as Float32Array, ck.tensors.get(k)!.data as Float32Array), 0, k);
         const got = decodeStepwise(DecoderModel.fromCheckpoint(back), IDS[0]!, 3);
         assertClose(got, expected.subarray(0, T * V), 1e-4, "decoder from GGUF");
@@ -142,7 +153,8 @@ for (const { name, config } of FAMILIES) {
       before.backward();
       noGrad(() => {
         for (const [, p] of params) {
-          const w = p.storage as Float32Array, g = p.grad!.data() as Float32Array;
+          const w = p.storage as Float32Array,
+            g = p.grad!.data() as Float32Array;
           for (let i = 0; i < w.length; i++) w[i] = w[i]! - 0.5 * g[i]!;
         }
       });

@@ -50,7 +50,13 @@ function placeholderVocab(ck: Checkpoint, n: number): void {
 function greedyTsgpt(ck: Checkpoint, prompt: number[], steps: number): number[] {
   const d = DecoderModel.fromCheckpoint(ck);
   const cache = d.createCache(1, prompt.length + steps);
-  let logits = d.forward(cache, Int32Array.from(prompt), Int32Array.from(prompt.keys()), new Uint8Array(prompt.length).fill(1), prompt.length);
+  let logits = d.forward(
+    cache,
+    Int32Array.from(prompt),
+    Int32Array.from(prompt.keys()),
+    new Uint8Array(prompt.length).fill(1),
+    prompt.length,
+  );
   const out: number[] = [];
   for (let i = 0; i < steps; i++) {
     let best = 0;
@@ -82,7 +88,8 @@ test("llama.cpp decodes tsgpt's GGUF of each family greedily to the same ids as 
   const dir = mkdtempSync(join(tmpdir(), "tsgpt-llamacpp-"));
   try {
     for (const family of FAMILIES) {
-      const name = family.name, config = { ...family.config, vocab_size: 300 }; // room for the byte tokens
+      const name = family.name,
+        config = { ...family.config, vocab_size: 300 }; // room for the byte tokens
       const model = createModel(config, { seed: 5 }) as TransformerLM;
       randomizeParameters(model, 6, 0.5);
       const ck = modelToCheckpoint(model);
@@ -92,7 +99,8 @@ test("llama.cpp decodes tsgpt's GGUF of each family greedily to the same ids as 
       // llama.cpp runs Mistral as its llama architecture, without the sliding window: Mistral is
       // compared only where the window (3) does not cut anything, one token after 3.
       const windowed = config.model_type === "mistral";
-      const prompt = windowed ? [263, 7, 281] : [263, 7, 281, 19, 294], steps = windowed ? 1 : 12;
+      const prompt = windowed ? [263, 7, 281] : [263, 7, 281, 19, 294],
+        steps = windowed ? 1 : 12;
       const ours = greedyTsgpt(ck, prompt, steps);
       const theirs = await greedyLlamaCpp(llama, path, prompt, steps);
       console.log(`# ${name}: tsgpt ${JSON.stringify(ours)} llama.cpp ${JSON.stringify(theirs)}`);

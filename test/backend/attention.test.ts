@@ -8,7 +8,13 @@ import assert from "node:assert/strict";
 import type { AttentionArgs, Backend } from "../../src/backend/backend.js";
 import { jsBackend } from "../../src/backend/js.js";
 import {
-  availableSimdLevels, cpuFeatures, getNumThreads, loadNativeBackend, nativeUnavailableReason, setNumThreads, setSimdLevel,
+  availableSimdLevels,
+  cpuFeatures,
+  getNumThreads,
+  loadNativeBackend,
+  nativeUnavailableReason,
+  setNumThreads,
+  setSimdLevel,
 } from "../../src/backend/native.js";
 import { rng } from "../helpers/random.js";
 
@@ -16,15 +22,32 @@ const native = loadNativeBackend();
 const skip = native ? false : `native addon not built: ${nativeUnavailableReason()}`;
 const rand = rng(1357);
 
-interface Shape { batch: number; steps: number; heads: number; kvHeads: number; headDim: number; capacity: number; start: number }
+interface Shape {
+  batch: number;
+  steps: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  capacity: number;
+  start: number;
+}
 
 /** Random queries and cache; slot s of row b is valid unless `invalid(b, s)`. */
 function makeCase(sh: Shape, invalid: (b: number, s: number) => boolean = () => false): AttentionArgs {
   const fill = (n: number) => Float32Array.from({ length: n }, () => rand() * 2);
-  const kvLen = sh.batch * sh.kvHeads * sh.capacity * sh.headDim, qLen = sh.batch * sh.steps * sh.heads * sh.headDim;
+  const kvLen = sh.batch * sh.kvHeads * sh.capacity * sh.headDim,
+    qLen = sh.batch * sh.steps * sh.heads * sh.headDim;
   const valid = new Uint8Array(sh.batch * sh.capacity);
   for (let b = 0; b < sh.batch; b++) for (let s = 0; s < sh.start + sh.steps; s++) valid[b * sh.capacity + s] = invalid(b, s) ? 0 : 1;
-  return { ...sh, q: fill(qLen), keys: fill(kvLen), values: fill(kvLen), valid, scale: 1 / Math.sqrt(sh.headDim), out: new Float32Array(qLen).fill(Number.NaN) };
+  return {
+    ...sh,
+    q: fill(qLen),
+    keys: fill(kvLen),
+    values: fill(kvLen),
+    valid,
+    scale: 1 / Math.sqrt(sh.headDim),
+    out: new Float32Array(qLen).fill(Number.NaN),
+  };
 }
 
 function run(be: Backend, a: AttentionArgs): Float32Array {
@@ -35,11 +58,14 @@ function run(be: Backend, a: AttentionArgs): Float32Array {
 
 /** The decoder's former algorithm, in float64: scores = Q·Kᵀ·scale, future/padding → -inf, softmax, · V. */
 function oracle(a: AttentionArgs): Float64Array {
-  const hd = a.headDim, group = a.heads / a.kvHeads, out = new Float64Array(a.out.length);
+  const hd = a.headDim,
+    group = a.heads / a.kvHeads,
+    out = new Float64Array(a.out.length);
   for (let b = 0; b < a.batch; b++) {
     for (let t = 0; t < a.steps; t++) {
       for (let h = 0; h < a.heads; h++) {
-        const qo = ((b * a.steps + t) * a.heads + h) * hd, kv = (b * a.kvHeads + Math.floor(h / group)) * a.capacity * hd;
+        const qo = ((b * a.steps + t) * a.heads + h) * hd,
+          kv = (b * a.kvHeads + Math.floor(h / group)) * a.capacity * hd;
         const len = a.start + a.steps;
         const scores = new Float64Array(len).fill(-Infinity);
         for (let s = 0; s <= a.start + t; s++) {
@@ -82,9 +108,16 @@ const PADDING = (b: number, s: number) => (b === 0 && s < 3) || (b === 1 && s ==
 describe("Backend.attention", () => {
   test("js: one visible slot gives its value; equal scores average the values; nothing visible gives 0", () => {
     const sh = { batch: 1, steps: 1, heads: 1, kvHeads: 1, headDim: 2, capacity: 3, start: 2 };
-    const keys = Float32Array.of(1, 0, 1, 0, 1, 0), values = Float32Array.of(1, 2, 3, 4, 5, 6);
+    const keys = Float32Array.of(1, 0, 1, 0, 1, 0),
+      values = Float32Array.of(1, 2, 3, 4, 5, 6);
     const args = (valid: number[]): AttentionArgs => ({
-      ...sh, q: Float32Array.of(0.5, 7), keys, values, valid: Uint8Array.from(valid), scale: 1, out: new Float32Array(2).fill(Number.NaN),
+      ...sh,
+      q: Float32Array.of(0.5, 7),
+      keys,
+      values,
+      valid: Uint8Array.from(valid),
+      scale: 1,
+      out: new Float32Array(2).fill(Number.NaN),
     });
     assert.deepEqual([...run(jsBackend, args([0, 1, 0]))], [3, 4]);
     assert.deepEqual([...run(jsBackend, args([1, 0, 1]))], [3, 4]); // (1 + 5) / 2, (2 + 6) / 2
@@ -125,7 +158,10 @@ describe("Backend.attention", () => {
     }
   });
 
-  for (const [name, be] of [["js", jsBackend], ["native", native]] as const) {
+  for (const [name, be] of [
+    ["js", jsBackend],
+    ["native", native],
+  ] as const) {
     test(`${name}: bad arguments throw, naming the argument`, { skip: be ? false : skip }, () => {
       const good = makeCase({ batch: 2, steps: 2, heads: 4, kvHeads: 2, headDim: 4, capacity: 5, start: 3 });
       be!.attention(good);

@@ -12,15 +12,19 @@ import assert from "node:assert/strict";
 import { jsBackend } from "../../src/backend/js.js";
 import { rng } from "../helpers/random.js";
 import {
-  availableSimdLevels, cpuFeatures, getNumThreads, loadNativeBackend, nativeUnavailableReason,
-  setNumThreads, setSimdLevel,
+  availableSimdLevels,
+  cpuFeatures,
+  getNumThreads,
+  loadNativeBackend,
+  nativeUnavailableReason,
+  setNumThreads,
+  setSimdLevel,
 } from "../../src/backend/native.js";
 import { halfLinear, type HalfLinearBackend, type HalfMatrix } from "../../src/generate/half_matmul.js";
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "../../src/tensor/half.js";
 
 const native = loadNativeBackend();
 const skip = native ? false : `native addon not built: ${nativeUnavailableReason()}`;
-
 
 const rand = rng(4321);
 
@@ -39,8 +43,10 @@ function randomHalf(dtype: Dtype, rows: number, cols: number): HalfMatrix {
 
 /** A view that starts `pad` elements into a larger buffer (byteOffset ≠ 0), the rest NaN-like. */
 function padded<T extends Float32Array | Uint16Array>(data: T, pad = 3): T {
-  const big = data instanceof Float32Array ? new Float32Array(data.length + pad + 5).fill(Number.NaN)
-    : new Uint16Array(data.length + pad + 5).fill(0x7e00);
+  const big =
+    data instanceof Float32Array
+      ? new Float32Array(data.length + pad + 5).fill(Number.NaN)
+      : new Uint16Array(data.length + pad + 5).fill(0x7e00);
   big.set(data, pad);
   return big.subarray(pad, pad + data.length) as T;
 }
@@ -56,7 +62,8 @@ function assertClose(actual: Float32Array, expected: Float32Array, k: number, wh
   assert.equal(actual.length, expected.length, `${what}: length`);
   const tol = 1e-5 * Math.sqrt(Math.max(1, k));
   for (let i = 0; i < expected.length; i++) {
-    const a = actual[i]!, e = expected[i]!;
+    const a = actual[i]!,
+      e = expected[i]!;
     if (!(Math.abs(a - e) <= tol * (1 + Math.abs(e)))) {
       assert.fail(`${what}: element ${i}: native ${a}, js ${e} (tolerance ${tol}·(1 + |js|))`);
     }
@@ -104,7 +111,11 @@ describe("native linearHalf", { skip }, () => {
           for (const threads of [1, 2]) {
             setNumThreads(threads);
             // k past the gemm's 256-column panels; n spans several widened blocks and tasks.
-            for (const [m, k, n] of [[1, 1000, 203], [5, 1000, 203], [2, 2100, 45]] as const) {
+            for (const [m, k, n] of [
+              [1, 1000, 203],
+              [5, 1000, 203],
+              [2, 2100, 45],
+            ] as const) {
               const w = randomHalf(dtype, n, k);
               const x = randomF32(m * k);
               const expected = reference(x, m, w);
@@ -154,18 +165,35 @@ describe("native linearHalf", { skip }, () => {
 
   test("bad arguments throw TypeError / RangeError instead of reading past a buffer", () => {
     const lh = native!.linearHalf! as (...args: unknown[]) => void;
-    const x = new Float32Array(6), bits = new Uint16Array(12), out = new Float32Array(8);
+    const x = new Float32Array(6),
+      bits = new Uint16Array(12),
+      out = new Float32Array(8);
     // Valid: m = 2, k = 3, n = 4.
     lh("F16", x, 2, 3, bits, 4, out);
-    assert.throws(() => lh("F32", x, 2, 3, bits, 4, out), (e: Error) => e instanceof RangeError && /dtype/.test(e.message));
+    assert.throws(
+      () => lh("F32", x, 2, 3, bits, 4, out),
+      (e: Error) => e instanceof RangeError && /dtype/.test(e.message),
+    );
     assert.throws(() => lh(16, x, 2, 3, bits, 4, out), TypeError);
     assert.throws(() => lh("F16", new Float64Array(6), 2, 3, bits, 4, out), TypeError);
-    assert.throws(() => lh("F16", x, 2, 3, new Int16Array(12), 4, out), (e: Error) => e instanceof TypeError && /Uint16Array/.test(e.message));
+    assert.throws(
+      () => lh("F16", x, 2, 3, new Int16Array(12), 4, out),
+      (e: Error) => e instanceof TypeError && /Uint16Array/.test(e.message),
+    );
     assert.throws(() => lh("F16", x, 2, 3, bits, 4, new Uint16Array(8)), TypeError);
     assert.throws(() => lh("F16", x, 2, 3, bits, 4), TypeError); // missing argument
-    assert.throws(() => lh("F16", x.subarray(1), 2, 3, bits, 4, out), (e: Error) => e instanceof RangeError && /\bx\b/.test(e.message));
-    assert.throws(() => lh("F16", x, 2, 3, bits.subarray(1), 4, out), (e: Error) => e instanceof RangeError && /bits/.test(e.message));
-    assert.throws(() => lh("F16", x, 2, 3, bits, 4, out.subarray(1)), (e: Error) => e instanceof RangeError && /out/.test(e.message));
+    assert.throws(
+      () => lh("F16", x.subarray(1), 2, 3, bits, 4, out),
+      (e: Error) => e instanceof RangeError && /\bx\b/.test(e.message),
+    );
+    assert.throws(
+      () => lh("F16", x, 2, 3, bits.subarray(1), 4, out),
+      (e: Error) => e instanceof RangeError && /bits/.test(e.message),
+    );
+    assert.throws(
+      () => lh("F16", x, 2, 3, bits, 4, out.subarray(1)),
+      (e: Error) => e instanceof RangeError && /out/.test(e.message),
+    );
     assert.throws(() => lh("F16", x, -1, 3, bits, 4, out), RangeError);
     assert.throws(() => lh("F16", x, 2, 1.5, bits, 4, out), RangeError);
     assert.throws(() => lh("F16", x, 2, 3, bits, 2 ** 60, out), RangeError);

@@ -13,13 +13,17 @@ import type { Backend, BinaryOp, DataArray, MatmulArgs, UnaryOp } from "../../sr
 import { jsBackend } from "../../src/backend/js.js";
 import { rng } from "../helpers/random.js";
 import {
-  availableSimdLevels, cpuFeatures, getNumThreads, loadNativeBackend, nativeUnavailableReason,
-  setNumThreads, setSimdLevel,
+  availableSimdLevels,
+  cpuFeatures,
+  getNumThreads,
+  loadNativeBackend,
+  nativeUnavailableReason,
+  setNumThreads,
+  setSimdLevel,
 } from "../../src/backend/native.js";
 
 const native = loadNativeBackend();
 const skip = native ? false : `native addon not built: ${nativeUnavailableReason()}`;
-
 
 const rand = rng(1234);
 
@@ -39,7 +43,8 @@ function padded(data: Float32Array, pad = 3): Float32Array {
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, atol: number, what: string): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
   for (let i = 0; i < expected.length; i++) {
-    const a = actual[i], e = expected[i];
+    const a = actual[i],
+      e = expected[i];
     if (Number.isNaN(e) && Number.isNaN(a)) continue;
     if (a === e) continue; // also equal infinities
     const ok = Math.abs(a - e) <= atol + rtol * Math.abs(e);
@@ -78,40 +83,61 @@ describe("native backend", { skip }, () => {
   });
 
   describe("matmul", () => {
-    interface Case { batch: number; m: number; n: number; k: number; aBatch?: 0; bBatch?: 0 }
+    interface Case {
+      batch: number;
+      m: number;
+      n: number;
+      k: number;
+      aBatch?: 0;
+      bBatch?: 0;
+    }
     const cases: Case[] = [
       { batch: 1, m: 1, n: 1, k: 1 },
       { batch: 1, m: 3, n: 17, k: 33 },
       { batch: 1, m: 65, n: 127, k: 17 },
       { batch: 2, m: 33, n: 65, k: 3 },
-      { batch: 1, m: 200, n: 70, k: 300 },   // several MC and KC blocks
-      { batch: 1, m: 2, n: 3100, k: 5 },     // more than one NC block
+      { batch: 1, m: 200, n: 70, k: 300 }, // several MC and KC blocks
+      { batch: 1, m: 2, n: 3100, k: 5 }, // more than one NC block
       { batch: 3, m: 17, n: 33, k: 65, aBatch: 0 }, // one A broadcast over the batch
       { batch: 3, m: 17, n: 33, k: 65, bBatch: 0 }, // one B broadcast over the batch
-      { batch: 2, m: 1, n: 127, k: 65 },     // matrix-vector (decoding)
+      { batch: 2, m: 1, n: 127, k: 65 }, // matrix-vector (decoding)
       { batch: 2, m: 1, n: 600, k: 300, bBatch: 0 },
-      { batch: 2, m: 127, n: 1, k: 65 },     // matrix times a column
+      { batch: 2, m: 127, n: 1, k: 65 }, // matrix times a column
       { batch: 1, m: 0, n: 5, k: 3 },
       { batch: 1, m: 4, n: 5, k: 0 },
     ];
     for (const cs of cases) {
       for (const transA of [false, true]) {
         for (const transB of [false, true]) {
-          const name = `batch ${cs.batch} ${cs.m}×${cs.k}·${cs.k}×${cs.n} transA=${transA} transB=${transB}` +
+          const name =
+            `batch ${cs.batch} ${cs.m}×${cs.k}·${cs.k}×${cs.n} transA=${transA} transB=${transB}` +
             `${cs.aBatch === 0 ? " (A broadcast)" : ""}${cs.bBatch === 0 ? " (B broadcast)" : ""}`;
           test(name, () => {
             const { batch, m, n, k } = cs;
             const aStride = cs.aBatch === 0 ? 0 : m * k;
             const bStride = cs.bBatch === 0 ? 0 : k * n;
-            const aOffset = 2, bOffset = 1;
+            const aOffset = 2,
+              bOffset = 1;
             const a = padded(randomF32(aOffset + (aStride === 0 ? m * k : batch * m * k)));
             const b = padded(randomF32(bOffset + (bStride === 0 ? k * n : batch * k * n)));
             const c0 = randomF32(batch * m * n);
             const tol = 1e-5 * Math.sqrt(Math.max(k, 1));
             for (const accumulate of [false, true]) {
               const args = (c: Float32Array): MatmulArgs => ({
-                batch, m, n, k, a, aOffset, aBatchStride: aStride, transA,
-                b, bOffset, bBatchStride: bStride, transB, c, accumulate,
+                batch,
+                m,
+                n,
+                k,
+                a,
+                aOffset,
+                aBatchStride: aStride,
+                transA,
+                b,
+                bOffset,
+                bBatchStride: bStride,
+                transB,
+                c,
+                accumulate,
               });
               const expected = padded(c0.slice());
               jsBackend.matmul(args(expected));
@@ -128,10 +154,20 @@ describe("native backend", { skip }, () => {
 
     test("rejects short buffers, negative and fractional sizes, wrong types", () => {
       const base = (): MatmulArgs => ({
-        batch: 2, m: 3, n: 4, k: 5,
-        a: new Float32Array(30), aOffset: 0, aBatchStride: 15, transA: false,
-        b: new Float32Array(40), bOffset: 0, bBatchStride: 20, transB: false,
-        c: new Float32Array(24), accumulate: false,
+        batch: 2,
+        m: 3,
+        n: 4,
+        k: 5,
+        a: new Float32Array(30),
+        aOffset: 0,
+        aBatchStride: 15,
+        transA: false,
+        b: new Float32Array(40),
+        bOffset: 0,
+        bBatchStride: 20,
+        transB: false,
+        c: new Float32Array(24),
+        accumulate: false,
       });
       assert.doesNotThrow(() => nb.matmul(base()));
       assert.throws(() => nb.matmul({ ...base(), a: new Float32Array(29) }), RangeError);
@@ -148,8 +184,21 @@ describe("native backend", { skip }, () => {
 
   describe("element-wise", () => {
     const unaryOps: UnaryOp[] = [
-      "neg", "exp", "log", "sqrt", "rsqrt", "abs", "tanh", "sigmoid", "relu",
-      "gelu", "gelu_tanh", "silu", "square", "sin", "cos",
+      "neg",
+      "exp",
+      "log",
+      "sqrt",
+      "rsqrt",
+      "abs",
+      "tanh",
+      "sigmoid",
+      "relu",
+      "gelu",
+      "gelu_tanh",
+      "silu",
+      "square",
+      "sin",
+      "cos",
     ];
     const positiveOnly = new Set<UnaryOp>(["log", "sqrt", "rsqrt"]);
     for (const op of unaryOps) {
@@ -180,7 +229,10 @@ describe("native backend", { skip }, () => {
 
     test("unary rejects a short output", () => {
       assert.throws(() => nb.unary("exp", new Float32Array(5), new Float32Array(4)), RangeError);
-      assert.throws(() => nb.unaryBackward("exp", new Float32Array(5), new Float32Array(5), new Float32Array(4), new Float32Array(5)), RangeError);
+      assert.throws(
+        () => nb.unaryBackward("exp", new Float32Array(5), new Float32Array(5), new Float32Array(4), new Float32Array(5)),
+        RangeError,
+      );
       assert.throws(() => nb.unary("nope" as UnaryOp, new Float32Array(5), new Float32Array(5)), TypeError);
     });
 
@@ -204,8 +256,9 @@ describe("native backend", { skip }, () => {
         for (const [shape, as, bs, an, bn] of layouts) {
           const total = shape.reduce((p, s) => p * s, 1);
           // Small integers make equal pairs common, so comparisons see ties.
-          const gen = (n: number) => op === "pow" ? randomF32(n, 0.1, 3) : randomF32(n, -3, 3).map((v) => (cmp ? Math.round(v) : v));
-          const a = gen(an + 1), b = gen(bn + 2);
+          const gen = (n: number) => (op === "pow" ? randomF32(n, 0.1, 3) : randomF32(n, -3, 3).map((v) => (cmp ? Math.round(v) : v)));
+          const a = gen(an + 1),
+            b = gen(bn + 2);
           const make = () => (cmp ? new Uint8Array(total) : new Float32Array(total));
           const expected = make();
           jsBackend.binary(op, a, 1, as, b, 2, bs, expected, shape);
@@ -235,7 +288,8 @@ describe("native backend", { skip }, () => {
     });
 
     test("binary rejects views outside the buffer and mismatched types", () => {
-      const a = new Float32Array(10), out = new Float32Array(10);
+      const a = new Float32Array(10),
+        out = new Float32Array(10);
       assert.throws(() => nb.binary("add", a, 1, [1], a, 0, [1], out, [10]), RangeError);
       assert.throws(() => nb.binary("add", a, 0, [2], a, 0, [1], out, [10]), RangeError);
       assert.throws(() => nb.binary("add", a, 0, [-1], a, 0, [1], out, [10]), RangeError);
@@ -245,16 +299,26 @@ describe("native backend", { skip }, () => {
       assert.throws(() => nb.binary("add", a, 0, [1, 1], a, 0, [1], out, [10]), RangeError);
       // A negative stride that stays inside the buffer is fine: a reversed view.
       const rev = new Float32Array(10);
-      nb.binary("add", Float32Array.from({ length: 10 }, (_, i) => i), 9, [-1], new Float32Array(10), 0, [1], rev, [10]);
+      nb.binary(
+        "add",
+        Float32Array.from({ length: 10 }, (_, i) => i),
+        9,
+        [-1],
+        new Float32Array(10),
+        0,
+        [1],
+        rev,
+        [10],
+      );
       assert.deepEqual(Array.from(rev), [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
     });
 
     test("copyStrided gathers views of every element type", () => {
       const cases: [number[], number[], number, number][] = [
-        [[3, 17], [1, 3], 0, 51],        // a transpose
+        [[3, 17], [1, 3], 0, 51], // a transpose
         [[4, 5, 6], [30, 1, 5], 2, 122],
-        [[65], [-2], 130, 131],          // reversed, every other element
-        [[2, 1, 3], [0, 7, 1], 1, 4],    // broadcast
+        [[65], [-2], 130, 131], // reversed, every other element
+        [[2, 1, 3], [0, 7, 1], 1, 4], // broadcast
         [[], [], 5, 6],
       ];
       for (const [shape, strides, offset, len] of cases) {
@@ -266,7 +330,8 @@ describe("native backend", { skip }, () => {
         ];
         for (const src of sources) {
           const Ctor = src.constructor as new (n: number) => DataArray;
-          const expected = new Ctor(total), got = new Ctor(total);
+          const expected = new Ctor(total),
+            got = new Ctor(total);
           jsBackend.copyStrided(src, offset, shape, strides, expected);
           nb.copyStrided(src, offset, shape, strides, got);
           assert.deepEqual(got, expected, `${Ctor.name} ${JSON.stringify(shape)}`);
@@ -278,7 +343,10 @@ describe("native backend", { skip }, () => {
 
     test("adamw", () => {
       for (const n of [1, 33, 70000]) {
-        const p = randomF32(n), g = randomF32(n), m = randomF32(n, -0.1, 0.1), v = randomF32(n, 0, 0.01);
+        const p = randomF32(n),
+          g = randomF32(n),
+          m = randomF32(n, -0.1, 0.1),
+          v = randomF32(n, 0, 0.01);
         const ref = [p.slice(), g, m.slice(), v.slice()] as const;
         jsBackend.adamw(ref[0], ref[1], ref[2], ref[3], 1e-3, 0.9, 0.95, 1e-8, 0.1, 7);
         const got = [padded(p), g, padded(m), padded(v)] as const;
@@ -287,12 +355,23 @@ describe("native backend", { skip }, () => {
         assertClose(got[2], ref[2], 1e-6, 1e-8, "m");
         assertClose(got[3], ref[3], 1e-6, 1e-9, "v");
       }
-      assert.throws(() => nb.adamw(new Float32Array(4), new Float32Array(3), new Float32Array(4), new Float32Array(4), 1, 0.9, 0.9, 1e-8, 0, 1), RangeError);
+      assert.throws(
+        () => nb.adamw(new Float32Array(4), new Float32Array(3), new Float32Array(4), new Float32Array(4), 1, 0.9, 0.9, 1e-8, 0, 1),
+        RangeError,
+      );
     });
   });
 
   describe("reductions", () => {
-    const shapes: [number, number, number][] = [[1, 1, 1], [3, 17, 1], [2, 5, 33], [65, 127, 3], [1, 70000, 1], [4, 300, 257], [2, 0, 3]];
+    const shapes: [number, number, number][] = [
+      [1, 1, 1],
+      [3, 17, 1],
+      [2, 5, 33],
+      [65, 127, 3],
+      [1, 70000, 1],
+      [4, 300, 257],
+      [2, 0, 3],
+    ];
     for (const op of ["sum", "max", "min"] as const) {
       test(`reduce ${op}`, () => {
         for (const [outer, size, inner] of shapes) {
@@ -328,7 +407,14 @@ describe("native backend", { skip }, () => {
   });
 
   describe("row-wise kernels", () => {
-    const shapes: [number, number][] = [[1, 1], [3, 17], [65, 33], [5, 127], [64, 1000], [2, 70000]];
+    const shapes: [number, number][] = [
+      [1, 1],
+      [3, 17],
+      [65, 33],
+      [5, 127],
+      [64, 1000],
+      [2, 70000],
+    ];
 
     test("softmax and log-softmax, forward and backward", () => {
       for (const log of [false, true]) {
@@ -350,7 +436,8 @@ describe("native backend", { skip }, () => {
         }
       }
       // A fully masked row gives NaN on both backends.
-      const masked = new Float32Array(3).fill(-Infinity), out = new Float32Array(3);
+      const masked = new Float32Array(3).fill(-Infinity),
+        out = new Float32Array(3);
       nb.softmax(masked, 1, 3, out, false);
       assert.ok(out.every(Number.isNaN));
     });
@@ -359,11 +446,13 @@ describe("native backend", { skip }, () => {
       for (const [rows, cols] of shapes) {
         for (const affine of [false, true]) {
           const x = randomF32(rows * cols, -2, 3);
-          const w = affine ? randomF32(cols) : null, b = affine ? randomF32(cols) : null;
+          const w = affine ? randomF32(cols) : null,
+            b = affine ? randomF32(cols) : null;
           const ref = { out: new Float32Array(rows * cols), mean: new Float32Array(rows), rstd: new Float32Array(rows) };
           jsBackend.layerNorm(x, w, b, rows, cols, 1e-5, ref.out, ref.mean, ref.rstd);
           const gy = randomF32(rows * cols);
-          const gw0 = randomF32(cols), gb0 = randomF32(cols);
+          const gw0 = randomF32(cols),
+            gb0 = randomF32(cols);
           const refG = { gx: new Float32Array(rows * cols), gw: gw0.slice(), gb: gb0.slice() };
           jsBackend.layerNormBackward(x, w, ref.mean, ref.rstd, gy, rows, cols, refG.gx, refG.gw, refG.gb);
           eachConfig((label) => {
@@ -380,10 +469,25 @@ describe("native backend", { skip }, () => {
           });
         }
       }
-      assert.throws(() => nb.layerNorm(new Float32Array(6), new Float32Array(2), null, 2, 3, 1e-5,
-        new Float32Array(6), new Float32Array(2), new Float32Array(2)), RangeError);
-      assert.throws(() => nb.layerNorm(new Float32Array(6), null, null, 2, 3, 1e-5,
-        new Float32Array(6), new Float32Array(1), new Float32Array(2)), RangeError);
+      assert.throws(
+        () =>
+          nb.layerNorm(
+            new Float32Array(6),
+            new Float32Array(2),
+            null,
+            2,
+            3,
+            1e-5,
+            new Float32Array(6),
+            new Float32Array(2),
+            new Float32Array(2),
+          ),
+        RangeError,
+      );
+      assert.throws(
+        () => nb.layerNorm(new Float32Array(6), null, null, 2, 3, 1e-5, new Float32Array(6), new Float32Array(1), new Float32Array(2)),
+        RangeError,
+      );
     });
 
     test("rmsNorm and its backward", () => {
@@ -436,17 +540,37 @@ describe("native backend", { skip }, () => {
       const logits = randomF32(12);
       const run = (t: number[]) => nb.crossEntropy(logits, Int32Array.from(t), 3, 4, -100, new Float32Array(3), new Float32Array(3));
       assert.doesNotThrow(() => run([0, 3, -100]));
-      assert.throws(() => run([0, 4, 1]), (e: Error) => e instanceof RangeError && /target 4 at row 1/.test(e.message));
+      assert.throws(
+        () => run([0, 4, 1]),
+        (e: Error) => e instanceof RangeError && /target 4 at row 1/.test(e.message),
+      );
       assert.throws(() => run([-1, 0, 1]), RangeError);
       assert.throws(() => run([0, 1]), RangeError); // too few targets
-      assert.throws(() => nb.crossEntropyBackward(logits, Int32Array.from([0, 9, 1]), new Float32Array(3), new Float32Array(3),
-        3, 4, -100, new Float32Array(12)), RangeError);
+      assert.throws(
+        () =>
+          nb.crossEntropyBackward(
+            logits,
+            Int32Array.from([0, 9, 1]),
+            new Float32Array(3),
+            new Float32Array(3),
+            3,
+            4,
+            -100,
+            new Float32Array(12),
+          ),
+        RangeError,
+      );
     });
   });
 
   describe("embedding", () => {
     test("forward and backward (repeated ids accumulate)", () => {
-      for (const [vocab, dim, n] of [[1, 1, 1], [17, 33, 65], [127, 3, 17], [50, 1000, 40]]) {
+      for (const [vocab, dim, n] of [
+        [1, 1, 1],
+        [17, 33, 65],
+        [127, 3, 17],
+        [50, 1000, 40],
+      ]) {
         const weight = randomF32(vocab * dim);
         const ids = Int32Array.from({ length: n }, (_, i) => (i % 5 === 4 ? 0 : Math.floor(rand(0, vocab))));
         const expected = new Float32Array(n * dim);
@@ -469,8 +593,10 @@ describe("native backend", { skip }, () => {
     test("rejects ids outside [0, vocab) and short buffers", () => {
       const weight = randomF32(10 * 4);
       const out = new Float32Array(3 * 4);
-      assert.throws(() => nb.embedding(weight, 10, 4, Int32Array.from([1, 10, 2]), out),
-        (e: Error) => e instanceof RangeError && /10 at position 1/.test(e.message));
+      assert.throws(
+        () => nb.embedding(weight, 10, 4, Int32Array.from([1, 10, 2]), out),
+        (e: Error) => e instanceof RangeError && /10 at position 1/.test(e.message),
+      );
       assert.throws(() => nb.embedding(weight, 10, 4, Int32Array.from([-1, 0, 2]), out), RangeError);
       assert.throws(() => nb.embedding(weight, 11, 4, Int32Array.from([0]), out), RangeError); // weight too short
       assert.throws(() => nb.embedding(weight, 10, 4, Int32Array.from([0, 1, 2, 3]), out), RangeError); // out too short

@@ -10,7 +10,13 @@ import { fileURLToPath } from "node:url";
 import type { Backend, QuantDType, QuantLayout } from "../../src/backend/backend.js";
 import { jsBackend } from "../../src/backend/js.js";
 import {
-  availableSimdLevels, cpuFeatures, getNumThreads, loadNativeBackend, nativeUnavailableReason, setNumThreads, setSimdLevel,
+  availableSimdLevels,
+  cpuFeatures,
+  getNumThreads,
+  loadNativeBackend,
+  nativeUnavailableReason,
+  setNumThreads,
+  setSimdLevel,
 } from "../../src/backend/native.js";
 import { QUANT_DTYPES } from "../../src/backend/quant_blocks.js";
 import { GROUP_ROWS, type GroupedDType, groupedLayoutOf, packRowGroups } from "../../src/backend/quant_row_groups.js";
@@ -37,7 +43,16 @@ function weight(dtype: QuantDType, layout: QuantLayout, n: number, k: number): U
 const layoutsOf = (dtype: QuantDType): QuantLayout[] => (groupedLayoutOf(dtype) ? ["rows", "grouped16"] : ["rows"]);
 const kOf = (dtype: QuantDType): number => (dtype === "Q4_K" || dtype === "Q6_K" ? 512 : 96);
 
-function product(be: Backend, dtype: QuantDType, layout: QuantLayout, x: Float32Array, m: number, k: number, w: Uint8Array, n: number): Float32Array {
+function product(
+  be: Backend,
+  dtype: QuantDType,
+  layout: QuantLayout,
+  x: Float32Array,
+  m: number,
+  k: number,
+  w: Uint8Array,
+  n: number,
+): Float32Array {
   const out = new Float32Array(m * n).fill(Number.NaN);
   be.quantMatmul(dtype, layout, x, m, k, w, n, out);
   return out;
@@ -48,14 +63,17 @@ function assertClose(actual: Float32Array, expected: Float32Array, what: string)
   let scale = 0;
   for (const v of expected) scale = Math.max(scale, Math.abs(v));
   for (let i = 0; i < expected.length; i++) {
-    if (!(Math.abs(actual[i]! - expected[i]!) <= 1e-5 * scale)) assert.fail(`${what}: element ${i}: native ${actual[i]}, js ${expected[i]}`);
+    if (!(Math.abs(actual[i]! - expected[i]!) <= 1e-5 * scale))
+      assert.fail(`${what}: element ${i}: native ${actual[i]}, js ${expected[i]}`);
   }
 }
 
 describe("Backend.quantMatmul", () => {
   test("js: the grouped16 layout gives exactly the rows layout's numbers", () => {
     for (const dtype of QUANT_DTYPES.filter((d) => groupedLayoutOf(d))) {
-      const k = kOf(dtype), n = 2 * GROUP_ROWS + 5, m = 2;
+      const k = kOf(dtype),
+        n = 2 * GROUP_ROWS + 5,
+        m = 2;
       const q = quantizeTensor({ data: randomF32(n * k, 0.1), shape: [n, k] }, dtype);
       const x = randomF32(m * k);
       const rows = product(jsBackend, dtype, "rows", x, m, k, q.data, n);
@@ -77,14 +95,23 @@ describe("Backend.quantMatmul", () => {
         test(`${dtype} ${layout}: every SIMD level, 1 and 2 threads, tails`, () => {
           const k = kOf(dtype);
           // n: below one group, one group and a tail, many groups (split over threads).
-          for (const [m, n] of [[1, 7], [3, GROUP_ROWS + 3], [2, 8 * GROUP_ROWS + 1]] as const) {
-            const w = weight(dtype, layout, n, k), x = randomF32(m * k);
+          for (const [m, n] of [
+            [1, 7],
+            [3, GROUP_ROWS + 3],
+            [2, 8 * GROUP_ROWS + 1],
+          ] as const) {
+            const w = weight(dtype, layout, n, k),
+              x = randomF32(m * k);
             const expected = product(jsBackend, dtype, layout, x, m, k, w, n);
             for (const level of availableSimdLevels()) {
               setSimdLevel(level);
               for (const threads of [1, 2]) {
                 setNumThreads(threads);
-                assertClose(product(native!, dtype, layout, x, m, k, w, n), expected, `${dtype} ${layout} ${level}/${threads}t m=${m} n=${n}`);
+                assertClose(
+                  product(native!, dtype, layout, x, m, k, w, n),
+                  expected,
+                  `${dtype} ${layout} ${level}/${threads}t m=${m} n=${n}`,
+                );
               }
             }
           }
@@ -93,7 +120,11 @@ describe("Backend.quantMatmul", () => {
     }
 
     test("the quantized kernels follow setSimdLevel: avx512 → VNNI (when the CPU has it), avx2 → AVX2, generic → scalar", () => {
-      const names: Record<string, RegExp> = { avx512: /^native\/(avx512vnni|avx2)$/, avx2: /^native\/(avx2|scalar)$/, generic: /^native\/scalar$/ };
+      const names: Record<string, RegExp> = {
+        avx512: /^native\/(avx512vnni|avx2)$/,
+        avx2: /^native\/(avx2|scalar)$/,
+        generic: /^native\/scalar$/,
+      };
       for (const level of availableSimdLevels()) {
         setSimdLevel(level);
         assert.match(native!.quantKernelName(), names[level]!, level);
@@ -112,18 +143,30 @@ describe("Backend.quantMatmul", () => {
     test("TSGPT_SIMD=generic selects the scalar quantized kernels in a new process", () => {
       const here = fileURLToPath(new URL(".", import.meta.url));
       const script = `import(${JSON.stringify(new URL("../../src/backend/native.js", import.meta.url).href)}).then((m) => console.log(m.loadNativeBackend().quantKernelName()))`;
-      const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: here, env: { ...process.env, TSGPT_SIMD: "generic" }, encoding: "utf8" });
+      const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+        cwd: here,
+        env: { ...process.env, TSGPT_SIMD: "generic" },
+        encoding: "utf8",
+      });
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.stdout.trim(), "native/scalar");
     });
   });
 
-  for (const [name, be] of [["js", jsBackend], ["native", native]] as const) {
+  for (const [name, be] of [
+    ["js", jsBackend],
+    ["native", native],
+  ] as const) {
     test(`${name}: bad arguments throw, naming the argument`, { skip: be ? false : skip }, () => {
-      const k = 64, n = 2, m = 2;
-      const x = new Float32Array(m * k), w = new Uint8Array(n * 68), out = new Float32Array(m * n);
-      const call = (dtype: string, layout: string, xx: Float32Array, mm: number, kk: number, ww: Uint8Array, nn: number, oo: Float32Array) => () =>
-        be!.quantMatmul(dtype as QuantDType, layout as QuantLayout, xx, mm, kk, ww, nn, oo);
+      const k = 64,
+        n = 2,
+        m = 2;
+      const x = new Float32Array(m * k),
+        w = new Uint8Array(n * 68),
+        out = new Float32Array(m * n);
+      const call =
+        (dtype: string, layout: string, xx: Float32Array, mm: number, kk: number, ww: Uint8Array, nn: number, oo: Float32Array) => () =>
+          be!.quantMatmul(dtype as QuantDType, layout as QuantLayout, xx, mm, kk, ww, nn, oo);
       call("Q8_0", "rows", x, m, k, w, n, out)(); // valid: zero weights
       assert.deepEqual([...out], [0, 0, 0, 0]);
       const range = (re: RegExp) => (e: Error) => e instanceof RangeError && re.test(e.message);

@@ -25,9 +25,11 @@ const randomF32 = (n: number, scale = 1): Float32Array => Float32Array.from({ le
 function assertClose(got: Float32Array, want: Float32Array, tol: number, what: string): void {
   assert.equal(got.length, want.length, `${what}: length`);
   for (let i = 0; i < want.length; i++) {
-    const g = got[i]!, w = want[i]!;
+    const g = got[i]!,
+      w = want[i]!;
     if (g === w || (Number.isNaN(w) && Number.isNaN(g))) continue; // equal infinities too
-    if (!(Math.abs(g - w) <= tol * (1 + Math.abs(w)))) assert.fail(`${what}: element ${i} is ${g}, the js backend gives ${w} (tolerance ${tol})`);
+    if (!(Math.abs(g - w) <= tol * (1 + Math.abs(w))))
+      assert.fail(`${what}: element ${i} is ${g}, the js backend gives ${w} (tolerance ${tol})`);
   }
 }
 
@@ -47,15 +49,28 @@ describe("webgpu backend against the js backend", { skip }, () => {
   for (const [name, c] of matmulCases) {
     test(`matmul: ${name}`, async () => {
       const { batch = 1, m = 1, n = 1, k = 1 } = c;
-      const aOffset = c.aOffset ?? 0, bOffset = c.bOffset ?? 0;
-      const aBatchStride = c.aBatchStride ?? m * k, bBatchStride = c.bBatchStride ?? k * n;
+      const aOffset = c.aOffset ?? 0,
+        bOffset = c.bOffset ?? 0;
+      const aBatchStride = c.aBatchStride ?? m * k,
+        bBatchStride = c.bBatchStride ?? k * n;
       const base = {
-        batch, m, n, k, transA: c.transA ?? false, transB: c.transB ?? false, accumulate: c.accumulate ?? false,
-        a: randomF32(aOffset + batch * m * k), aOffset, aBatchStride,
-        b: randomF32(bOffset + batch * k * n), bOffset, bBatchStride,
+        batch,
+        m,
+        n,
+        k,
+        transA: c.transA ?? false,
+        transB: c.transB ?? false,
+        accumulate: c.accumulate ?? false,
+        a: randomF32(aOffset + batch * m * k),
+        aOffset,
+        aBatchStride,
+        b: randomF32(bOffset + batch * k * n),
+        bOffset,
+        bBatchStride,
       };
       const init = randomF32(batch * m * n);
-      const want = Float32Array.from(init), got = Float32Array.from(init);
+      const want = Float32Array.from(init),
+        got = Float32Array.from(init);
       jsBackend.matmul({ ...base, c: want });
       await be.matmul({ ...base, c: got });
       assertClose(got, want, 1e-5 * Math.sqrt(k), "matmul");
@@ -64,9 +79,13 @@ describe("webgpu backend against the js backend", { skip }, () => {
 
   test("softmax and log-softmax over rows wider than a workgroup", async () => {
     for (const log of [false, true]) {
-      for (const [rows, cols] of [[7, 5], [3, 1000]] as const) {
+      for (const [rows, cols] of [
+        [7, 5],
+        [3, 1000],
+      ] as const) {
         const x = randomF32(rows * cols, 20);
-        const want = new Float32Array(rows * cols), got = new Float32Array(rows * cols);
+        const want = new Float32Array(rows * cols),
+          got = new Float32Array(rows * cols);
         jsBackend.softmax(x, rows, cols, want, log);
         await be.softmax(x, rows, cols, got, log);
         assertClose(got, want, 1e-5, `softmax log=${log} ${rows}×${cols}`);
@@ -75,10 +94,19 @@ describe("webgpu backend against the js backend", { skip }, () => {
   });
 
   test("layerNorm with and without weight and bias; rmsNorm", async () => {
-    const rows = 6, cols = 300, x = randomF32(rows * cols, 3), w = randomF32(cols), b = randomF32(cols);
-    for (const [ww, bb] of [[w, b], [null, null], [w, null]] as const) {
+    const rows = 6,
+      cols = 300,
+      x = randomF32(rows * cols, 3),
+      w = randomF32(cols),
+      b = randomF32(cols);
+    for (const [ww, bb] of [
+      [w, b],
+      [null, null],
+      [w, null],
+    ] as const) {
       const out = [new Float32Array(rows * cols), new Float32Array(rows * cols)];
-      const mean = [new Float32Array(rows), new Float32Array(rows)], rstd = [new Float32Array(rows), new Float32Array(rows)];
+      const mean = [new Float32Array(rows), new Float32Array(rows)],
+        rstd = [new Float32Array(rows), new Float32Array(rows)];
       jsBackend.layerNorm(x, ww, bb, rows, cols, 1e-5, out[0]!, mean[0]!, rstd[0]!);
       await be.layerNorm(x, ww, bb, rows, cols, 1e-5, out[1]!, mean[1]!, rstd[1]!);
       assertClose(out[1]!, out[0]!, 1e-5, "layerNorm out");
@@ -86,7 +114,8 @@ describe("webgpu backend against the js backend", { skip }, () => {
       assertClose(rstd[1]!, rstd[0]!, 1e-5, "layerNorm rstd");
     }
     for (const ww of [w, null]) {
-      const out = [new Float32Array(rows * cols), new Float32Array(rows * cols)], rstd = [new Float32Array(rows), new Float32Array(rows)];
+      const out = [new Float32Array(rows * cols), new Float32Array(rows * cols)],
+        rstd = [new Float32Array(rows), new Float32Array(rows)];
       jsBackend.rmsNorm(x, ww, rows, cols, 1e-6, out[0]!, rstd[0]!);
       await be.rmsNorm(x, ww, rows, cols, 1e-6, out[1]!, rstd[1]!);
       assertClose(out[1]!, out[0]!, 1e-5, "rmsNorm out");
@@ -94,13 +123,30 @@ describe("webgpu backend against the js backend", { skip }, () => {
     }
   });
 
-  const unaryOps: UnaryOp[] = ["neg", "exp", "log", "sqrt", "rsqrt", "abs", "tanh", "sigmoid", "relu", "gelu", "gelu_tanh", "silu", "square", "sin", "cos"];
+  const unaryOps: UnaryOp[] = [
+    "neg",
+    "exp",
+    "log",
+    "sqrt",
+    "rsqrt",
+    "abs",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "gelu",
+    "gelu_tanh",
+    "silu",
+    "square",
+    "sin",
+    "cos",
+  ];
   test("every unary op", async () => {
     const x = randomF32(1000, 6);
     const positive = Float32Array.from(x, (v) => Math.abs(v) + 0.01);
     for (const op of unaryOps) {
       const input = op === "log" || op === "sqrt" || op === "rsqrt" ? positive : x;
-      const want = new Float32Array(input.length), got = new Float32Array(input.length);
+      const want = new Float32Array(input.length),
+        got = new Float32Array(input.length);
       jsBackend.unary(op, input, want);
       await be.unary(op, input, got);
       assertClose(got, want, 2e-5, `unary ${op}`);
@@ -109,10 +155,11 @@ describe("webgpu backend against the js backend", { skip }, () => {
 
   test("float binary ops with broadcasting strides and offsets", async () => {
     const shape = [3, 4, 5];
-    const a = randomF32(2 + 60, 3);                  // contiguous after an offset of 2
+    const a = randomF32(2 + 60, 3); // contiguous after an offset of 2
     const b = Float32Array.from(randomF32(1 + 5, 3), (v) => Math.round(v)); // a row of 5 broadcast over (3, 4)
     for (const op of ["add", "sub", "mul", "div", "pow", "maximum", "minimum"] as BinaryOp[]) {
-      const want = new Float32Array(60), got = new Float32Array(60);
+      const want = new Float32Array(60),
+        got = new Float32Array(60);
       jsBackend.binary(op, a, 2, [20, 5, 1], b, 1, [0, 0, 1], want, shape);
       await be.binary(op, a, 2, [20, 5, 1], b, 1, [0, 0, 1], got, shape);
       assertClose(got, want, 1e-5, `binary ${op}`);
@@ -121,21 +168,47 @@ describe("webgpu backend against the js backend", { skip }, () => {
   });
 
   test("embedding gathers rows; an id out of range is a RangeError", async () => {
-    const vocab = 50, dim = 24, w = randomF32(vocab * dim), ids = Int32Array.from([3, 0, 49, 3, 17]);
-    const want = new Float32Array(ids.length * dim), got = new Float32Array(ids.length * dim);
+    const vocab = 50,
+      dim = 24,
+      w = randomF32(vocab * dim),
+      ids = Int32Array.from([3, 0, 49, 3, 17]);
+    const want = new Float32Array(ids.length * dim),
+      got = new Float32Array(ids.length * dim);
     jsBackend.embedding(w, vocab, dim, ids, want);
     await be.embedding(w, vocab, dim, ids, got);
     assert.deepEqual(got, want);
     await assert.rejects(be.embedding(w, vocab, dim, Int32Array.from([1, 50]), got), /id 50 at position 1/);
   });
 
-  function attentionCase(batch: number, steps: number, heads: number, kvHeads: number, headDim: number, capacity: number, start: number): AttentionArgs {
+  function attentionCase(
+    batch: number,
+    steps: number,
+    heads: number,
+    kvHeads: number,
+    headDim: number,
+    capacity: number,
+    start: number,
+  ): AttentionArgs {
     const valid = new Uint8Array(batch * capacity);
     // Row b has b leading padding slots, like left-padded prompts of different lengths.
     for (let b = 0; b < batch; b++) for (let s = b; s < start + steps; s++) valid[b * capacity + s] = 1;
-    const qLen = batch * steps * heads * headDim, kvLen = batch * kvHeads * capacity * headDim;
-    return { batch, steps, heads, kvHeads, headDim, capacity, start, valid, scale: 1 / Math.sqrt(headDim),
-      q: randomF32(qLen), keys: randomF32(kvLen), values: randomF32(kvLen), out: new Float32Array(qLen) };
+    const qLen = batch * steps * heads * headDim,
+      kvLen = batch * kvHeads * capacity * headDim;
+    return {
+      batch,
+      steps,
+      heads,
+      kvHeads,
+      headDim,
+      capacity,
+      start,
+      valid,
+      scale: 1 / Math.sqrt(headDim),
+      q: randomF32(qLen),
+      keys: randomF32(kvLen),
+      values: randomF32(kvLen),
+      out: new Float32Array(qLen),
+    };
   }
   const attentionCases: [string, [number, number, number, number, number, number, number]][] = [
     ["decode, grouped-query, padded rows", [3, 1, 8, 2, 16, 40, 30]],
@@ -145,7 +218,8 @@ describe("webgpu backend against the js backend", { skip }, () => {
   for (const [name, args] of attentionCases) {
     test(`attention: ${name}`, async () => {
       const c = attentionCase(...args);
-      const want = new Float32Array(c.out.length), got = new Float32Array(c.out.length).fill(Number.NaN);
+      const want = new Float32Array(c.out.length),
+        got = new Float32Array(c.out.length).fill(Number.NaN);
       jsBackend.attention({ ...c, out: want });
       await be.attention({ ...c, out: got });
       assertClose(got, want, 1e-5, "attention");
@@ -153,10 +227,14 @@ describe("webgpu backend against the js backend", { skip }, () => {
   }
 
   test("Q8_0 matmul equals the js integer kernel", async () => {
-    for (const [m, k, n] of [[1, 256, 96], [5, 64, 33]] as const) {
+    for (const [m, k, n] of [
+      [1, 256, 96],
+      [5, 64, 33],
+    ] as const) {
       const q = quantizeTensor({ data: randomF32(n * k, 0.1), shape: [n, k] }, "Q8_0");
       const x = randomF32(m * k);
-      const want = new Float32Array(m * n), got = new Float32Array(m * n);
+      const want = new Float32Array(m * n),
+        got = new Float32Array(m * n);
       jsBackend.quantMatmul("Q8_0", "rows", x, m, k, q.data, n, want);
       await be.quantMatmul("Q8_0", "rows", x, m, k, q.data, n, got);
       assertClose(got, want, 1e-5, `Q8_0 ${m}×${k}·${n}`);

@@ -15,10 +15,31 @@ async function capture(argv: string[]): Promise<{ code: number; out: string; err
 }
 
 describe("tsgpt generate flags", { skip: skipUnlessShared("models", "stories260K", "stories260K.bin") }, () => {
-  const base = () => ["--model", sharedPath("models", "stories260K", "stories260K.bin"), "--tokenizer", sharedPath("models", "stories260K", "tok512.model"), "--prompt", "Once upon a time"];
+  const base = () => [
+    "--model",
+    sharedPath("models", "stories260K", "stories260K.bin"),
+    "--tokenizer",
+    sharedPath("models", "stories260K", "tok512.model"),
+    "--prompt",
+    "Once upon a time",
+  ];
 
   test("--explain reports, per token, the chosen one among candidates with a draw probability", async () => {
-    const r = await capture([...base(), "--max-new-tokens", "6", "--explain", "--explain-top", "4", "--top-k", "3", "--temperature", "1.5", "--seed", "5", "--json"]);
+    const r = await capture([
+      ...base(),
+      "--max-new-tokens",
+      "6",
+      "--explain",
+      "--explain-top",
+      "4",
+      "--top-k",
+      "3",
+      "--temperature",
+      "1.5",
+      "--seed",
+      "5",
+      "--json",
+    ]);
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out);
     assert.equal(j.explain.length, j.tokens.length);
@@ -59,8 +80,25 @@ describe("tsgpt generate flags", { skip: skipUnlessShared("models", "stories260K
   });
 
   test("chat --explain prints a table per token of the reply", () => {
-    const r = spawnSync(process.execPath, [join(repoRoot, "bin", "tsgpt.js"), "chat", "--model", sharedPath("models", "stories260K", "stories260K.bin"),
-      "--template", "llama2", "--max-new-tokens", "3", "--explain", "--explain-top", "2", "--temperature", "0"], { encoding: "utf8", input: "Hi\n/exit\n" });
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(repoRoot, "bin", "tsgpt.js"),
+        "chat",
+        "--model",
+        sharedPath("models", "stories260K", "stories260K.bin"),
+        "--template",
+        "llama2",
+        "--max-new-tokens",
+        "3",
+        "--explain",
+        "--explain-top",
+        "2",
+        "--temperature",
+        "0",
+      ],
+      { encoding: "utf8", input: "Hi\n/exit\n" },
+    );
     assert.equal(r.status, 0, r.stderr);
     assert.equal((r.stderr.match(/^step \d+: chose /gm) ?? []).length, 3);
     assert.equal((r.stderr.match(/^→ /gm) ?? []).length, 3);

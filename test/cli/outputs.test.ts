@@ -15,10 +15,16 @@ const dir = mkdtempSync(join(tmpdir(), "tsgpt-cli-outputs-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function capture(fn: (argv: string[]) => Promise<number>, argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const log = console.log, error = console.error;
-  console.log = (...a: unknown[]) => { out.push(a.join(" ")); };
-  console.error = (...a: unknown[]) => { err.push(a.join(" ")); };
+  const out: string[] = [],
+    err: string[] = [];
+  const log = console.log,
+    error = console.error;
+  console.log = (...a: unknown[]) => {
+    out.push(a.join(" "));
+  };
+  console.error = (...a: unknown[]) => {
+    err.push(a.join(" "));
+  };
   try {
     return { code: await fn(argv), out: out.join("\n"), err: err.join("\n") };
   } finally {
@@ -29,8 +35,14 @@ async function capture(fn: (argv: string[]) => Promise<number>, argv: string[]):
 
 test("an unknown option names the closest real one", () => {
   const specs = { out: { type: "string" as const, help: "" }, model: { type: "string" as const, help: "" } };
-  assert.throws(() => parseOptions("x", "", ["--ouput", "a"], specs), (e: Error) => e instanceof UsageError && /unknown option --ouput; did you mean --out\?/.test(e.message));
-  assert.throws(() => parseOptions("x", "", ["--zzzzzzzz"], specs), (e: Error) => /unknown option --zzzzzzzz$/.test(e.message));
+  assert.throws(
+    () => parseOptions("x", "", ["--ouput", "a"], specs),
+    (e: Error) => e instanceof UsageError && /unknown option --ouput; did you mean --out\?/.test(e.message),
+  );
+  assert.throws(
+    () => parseOptions("x", "", ["--zzzzzzzz"], specs),
+    (e: Error) => /unknown option --zzzzzzzz$/.test(e.message),
+  );
   assert.equal(suggestion("--warmup", ["warmup-steps", "lr"]), "; did you mean --warmup-steps?");
 });
 

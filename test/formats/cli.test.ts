@@ -15,10 +15,16 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs a command, returning its exit code and what it printed. */
 async function capture(fn: (argv: string[]) => Promise<number>, argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const log = console.log, error = console.error;
-  console.log = (...a: unknown[]) => { out.push(a.join(" ")); };
-  console.error = (...a: unknown[]) => { err.push(a.join(" ")); };
+  const out: string[] = [],
+    err: string[] = [];
+  const log = console.log,
+    error = console.error;
+  console.log = (...a: unknown[]) => {
+    out.push(a.join(" "));
+  };
+  console.error = (...a: unknown[]) => {
+    err.push(a.join(" "));
+  };
   try {
     const code = await fn(argv);
     return { code, out: out.join("\n"), err: err.join("\n") };
@@ -57,7 +63,8 @@ describe("tsgpt inspect / convert", { skip: skipUnlessShared("models", "stories2
     const back = join(dir, "back.bin");
     r = await capture(convert, ["--input", gguf, "--output", back, "--to", "llama2c"]);
     assert.equal(r.code, 0, r.err);
-    const a = readFileSync(back), b = readFileSync(bin());
+    const a = readFileSync(back),
+      b = readFileSync(bin());
     const tables = 2 * 512 * 4 * 4;
     assert.ok(a.subarray(0, a.length - tables).equals(b.subarray(0, b.length - tables)));
     r = await capture(inspect, [gguf]);

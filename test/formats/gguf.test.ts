@@ -36,7 +36,19 @@ const metadata: Array<[string, GGUFValue]> = [
   ["t.array.f32", { type: "array", value: { elementType: "f32", values: [1.5, -2, 0] } }],
   ["t.array.string", { type: "array", value: { elementType: "string", values: ["a", "", "ünï"] } }],
   ["t.array.empty", { type: "array", value: { elementType: "i64", values: [] } }],
-  ["t.array.nested", { type: "array", value: { elementType: "array", values: [{ elementType: "u8", values: [1, 2] }, { elementType: "bool", values: [false] }] } }],
+  [
+    "t.array.nested",
+    {
+      type: "array",
+      value: {
+        elementType: "array",
+        values: [
+          { elementType: "u8", values: [1, 2] },
+          { elementType: "bool", values: [false] },
+        ],
+      },
+    },
+  ],
 ];
 
 function block(n: number, bytes: number, seed: number): Uint8Array {
@@ -63,7 +75,10 @@ describe("GGUF container", () => {
       assert.equal(r.version, 3);
       assert.equal(r.alignment, 64);
       assert.deepEqual([...r.metadata], metadata);
-      assert.deepEqual(r.tensors.map((t) => t.name), tensors.map(([n]) => n));
+      assert.deepEqual(
+        r.tensors.map((t) => t.name),
+        tensors.map(([n]) => n),
+      );
       for (const [name, t] of tensors) assert.deepEqual(r.read(name), t, name);
       for (const t of r.tensors) assert.equal(t.offset % 64, 0, `${t.name} aligned`);
     } finally {
@@ -72,7 +87,15 @@ describe("GGUF container", () => {
     // Dims are stored innermost first: c.bf16 [2, 2, 3] is written as 3, 2, 2.
     const buf = readFileSync(p);
     const at = buf.indexOf("c.bf16") + "c.bf16".length;
-    assert.deepEqual([buf.readUInt32LE(at), Number(buf.readBigUInt64LE(at + 4)), Number(buf.readBigUInt64LE(at + 12)), Number(buf.readBigUInt64LE(at + 20))], [3, 3, 2, 2]);
+    assert.deepEqual(
+      [
+        buf.readUInt32LE(at),
+        Number(buf.readBigUInt64LE(at + 4)),
+        Number(buf.readBigUInt64LE(at + 12)),
+        Number(buf.readBigUInt64LE(at + 20)),
+      ],
+      [3, 3, 2, 2],
+    );
     // Writing what was read gives the same bytes.
     const again = join(dir, "again.gguf");
     const r2 = GGUFReader.open(p);
@@ -87,32 +110,105 @@ describe("GGUF container", () => {
       writeGGUF(p, { metadata, tensors });
       return readFileSync(p);
     };
-    const patch = (f: (b: Buffer) => void) => () => { const b = Buffer.from(good()); f(b); return b; };
+    const patch = (f: (b: Buffer) => void) => () => {
+      const b = Buffer.from(good());
+      f(b);
+      return b;
+    };
     const cases: Array<[string, () => Buffer, RegExp]> = [
       ["empty", () => Buffer.alloc(0), /header: expected at least 24 bytes/],
       ["bad magic", patch((b) => b.write("GGUX", 0)), /magic: expected "GGUF", got "GGUX"/],
       ["version 2", patch((b) => b.writeUInt32LE(2, 4)), /version: expected 3 \(versions 1 and 2 are obsolete/],
-      ["huge tensor count", patch((b) => b.writeBigUInt64LE(1n << 60n, 8)), /tensor_count: value 1152921504606846976 is larger than possible/],
-      ["huge kv count", patch((b) => b.writeBigUInt64LE(0xffffffffffffffffn, 16)), /metadata_kv_count: value 18446744073709551615 is larger than possible/],
-      ["huge key length", patch((b) => b.writeBigUInt64LE(1n << 40n, 24)), /metadata key 0 length: value 1099511627776 is larger than possible/],
-      ["unknown value type", patch((b) => b.writeUInt32LE(99, 24 + 8 + "general.architecture".length)), /metadata general\.architecture type: unknown value type 99/],
-      ["bad bool", patch((b) => { const at = b.indexOf("t.bool") + 6 + 4; b[at] = 7; }), /metadata t\.bool: expected a bool \(0 or 1\), got 7/],
-      ["unsupported tensor type", patch((b) => { const at = b.indexOf("a.f32") + 5 + 4 + 16; b.writeUInt32LE(13, at); }), /tensor a\.f32 type: Q5_K tensors are not supported by tsgpt yet/],
-      ["misaligned offset", patch((b) => { const at = b.indexOf("b.f16") + 5 + 4 + 8 + 4; b.writeBigUInt64LE(65n, at); }), /tensor b\.f16 offset: 65 is not a multiple of the alignment 64/],
-      ["overlapping tensors", patch((b) => { const at = b.indexOf("b.f16") + 5 + 4 + 8 + 4; b.writeBigUInt64LE(0n, at); }), /tensor .* offset: data overlaps tensor/],
-      ["too many dims", patch((b) => { const at = b.indexOf("a.f32") + 5; b.writeUInt32LE(9, at); }), /tensor a\.f32 n_dims: expected 1\.\.4, got 9/],
-      ["huge dims", patch((b) => { const at = b.indexOf("a.f32") + 5 + 4; b.writeBigUInt64LE(1n << 50n, at); }), /tensor a\.f32 dims\[0\]: value .* is larger than possible/],
-      ["q8_0 row not whole blocks", patch((b) => { const at = b.indexOf("d.q8_0") + 6 + 4; b.writeBigUInt64LE(48n, at); b.writeBigUInt64LE(2n, at + 8); }), /tensor d\.q8_0 dims: row length 48 is not a multiple of the Q8_0 block size 32/],
+      [
+        "huge tensor count",
+        patch((b) => b.writeBigUInt64LE(1n << 60n, 8)),
+        /tensor_count: value 1152921504606846976 is larger than possible/,
+      ],
+      [
+        "huge kv count",
+        patch((b) => b.writeBigUInt64LE(0xffffffffffffffffn, 16)),
+        /metadata_kv_count: value 18446744073709551615 is larger than possible/,
+      ],
+      [
+        "huge key length",
+        patch((b) => b.writeBigUInt64LE(1n << 40n, 24)),
+        /metadata key 0 length: value 1099511627776 is larger than possible/,
+      ],
+      [
+        "unknown value type",
+        patch((b) => b.writeUInt32LE(99, 24 + 8 + "general.architecture".length)),
+        /metadata general\.architecture type: unknown value type 99/,
+      ],
+      [
+        "bad bool",
+        patch((b) => {
+          const at = b.indexOf("t.bool") + 6 + 4;
+          b[at] = 7;
+        }),
+        /metadata t\.bool: expected a bool \(0 or 1\), got 7/,
+      ],
+      [
+        "unsupported tensor type",
+        patch((b) => {
+          const at = b.indexOf("a.f32") + 5 + 4 + 16;
+          b.writeUInt32LE(13, at);
+        }),
+        /tensor a\.f32 type: Q5_K tensors are not supported by tsgpt yet/,
+      ],
+      [
+        "misaligned offset",
+        patch((b) => {
+          const at = b.indexOf("b.f16") + 5 + 4 + 8 + 4;
+          b.writeBigUInt64LE(65n, at);
+        }),
+        /tensor b\.f16 offset: 65 is not a multiple of the alignment 64/,
+      ],
+      [
+        "overlapping tensors",
+        patch((b) => {
+          const at = b.indexOf("b.f16") + 5 + 4 + 8 + 4;
+          b.writeBigUInt64LE(0n, at);
+        }),
+        /tensor .* offset: data overlaps tensor/,
+      ],
+      [
+        "too many dims",
+        patch((b) => {
+          const at = b.indexOf("a.f32") + 5;
+          b.writeUInt32LE(9, at);
+        }),
+        /tensor a\.f32 n_dims: expected 1\.\.4, got 9/,
+      ],
+      [
+        "huge dims",
+        patch((b) => {
+          const at = b.indexOf("a.f32") + 5 + 4;
+          b.writeBigUInt64LE(1n << 50n, at);
+        }),
+        /tensor a\.f32 dims\[0\]: value .* is larger than possible/,
+      ],
+      [
+        "q8_0 row not whole blocks",
+        patch((b) => {
+          const at = b.indexOf("d.q8_0") + 6 + 4;
+          b.writeBigUInt64LE(48n, at);
+          b.writeBigUInt64LE(2n, at + 8);
+        }),
+        /tensor d\.q8_0 dims: row length 48 is not a multiple of the Q8_0 block size 32/,
+      ],
     ];
     for (const [what, make, re] of cases) {
       test(what, () => {
         const p = join(dir, `bad-${what.replace(/\W/g, "_")}.gguf`);
         writeFileSync(p, make());
-        assert.throws(() => GGUFReader.open(p).close(), (err: Error) => {
-          assert.match(err.message, re);
-          assert.ok(err.message.startsWith(p));
-          return true;
-        });
+        assert.throws(
+          () => GGUFReader.open(p).close(),
+          (err: Error) => {
+            assert.match(err.message, re);
+            assert.ok(err.message.startsWith(p));
+            return true;
+          },
+        );
       });
     }
 
@@ -139,7 +235,11 @@ describe("GGUF container", () => {
           b[i] = s >>> 24;
         }
         writeFileSync(p, b);
-        try { GGUFReader.open(p).close(); } catch (err) { assert.match((err as Error).message, /garbage\.gguf: /); }
+        try {
+          GGUFReader.open(p).close();
+        } catch (err) {
+          assert.match((err as Error).message, /garbage\.gguf: /);
+        }
       }
     });
   });
@@ -174,7 +274,9 @@ describe("Llama GGUF", { skip: skipUnlessShared("models", "stories260K", "storie
   test("attn_q / attn_k are stored in llama2.c's adjacent-pairs order", () => {
     const p = join(dir, "stories.gguf");
     const raw = readFileSync(sharedPath("models", "stories260K", "stories260K.bin"));
-    const dim = 64, vocab = 512, layers = 5;
+    const dim = 64,
+      vocab = 512,
+      layers = 5;
     const wqOffset = 28 + 4 * (vocab * dim + layers * dim);
     const wq0 = new Float32Array(raw.buffer.slice(raw.byteOffset + wqOffset, raw.byteOffset + wqOffset + dim * dim * 4));
     const r = GGUFReader.open(p);
@@ -200,7 +302,10 @@ describe("Llama GGUF", { skip: skipUnlessShared("models", "stories260K", "storie
   });
 
   // dtype, ggml type id, llama.cpp's LLAMA_FTYPE_MOSTLY_* file type
-  const exports: Array<[QuantDType, number, number]> = [["Q5_0", 6, 8], ["Q4_1", 3, 3]];
+  const exports: Array<[QuantDType, number, number]> = [
+    ["Q5_0", 6, 8],
+    ["Q4_1", 3, 3],
+  ];
   for (const [dtype, ggmlType, fileType] of exports) {
     test(`${dtype} export: ggml type ${ggmlType}, llama.cpp's file type ${fileType}, the same bytes back`, () => {
       const ck = loadCheckpointSync(sharedPath("models", "stories260K", "stories260K.bin"));
@@ -223,7 +328,12 @@ describe("Llama GGUF", { skip: skipUnlessShared("models", "stories260K", "storie
         const u = g.tensors.get(name)!;
         assert.equal(u.dtype, t.dtype, name);
         assert.deepEqual(u.shape, t.shape, name);
-        assert.ok(Buffer.from(u.data.buffer, u.data.byteOffset, u.data.byteLength).equals(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)), name);
+        assert.ok(
+          Buffer.from(u.data.buffer, u.data.byteOffset, u.data.byteLength).equals(
+            Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+          ),
+          name,
+        );
       }
     });
   }

@@ -21,7 +21,9 @@ function withF32(file: string, key: string, value: number): Buffer {
   return bytes;
 }
 
-test("rope.freq_base 0, NaN or negative is refused at load on both backends", { skip: skipUnlessShared("models", "stories260K", "stories260K.bin") }, () => {
+test("rope.freq_base 0, NaN or negative is refused at load on both backends", {
+  skip: skipUnlessShared("models", "stories260K", "stories260K.bin"),
+}, () => {
   const good = join(dir, "good.gguf");
   saveCheckpointSync(good, loadCheckpointSync(sharedPath("models", "stories260K", "stories260K.bin")), "gguf");
   const backends = ["js", ...(process.env.TSGPT_BACKEND === "js" ? [] : ["native"])];
@@ -29,10 +31,17 @@ test("rope.freq_base 0, NaN or negative is refused at load on both backends", { 
     const bad = join(dir, `bad-${value}.gguf`);
     writeFileSync(bad, withF32(good, "llama.rope.freq_base", value));
     for (const backend of backends) {
-      const r = spawnSync(process.execPath, [join(repoRoot, "bin", "tsgpt.js"), "generate", "--model", bad, "--prompt", "Once", "--max-new-tokens", "3"],
-        { encoding: "utf8", env: { ...process.env, TSGPT_BACKEND: backend } });
+      const r = spawnSync(
+        process.execPath,
+        [join(repoRoot, "bin", "tsgpt.js"), "generate", "--model", bad, "--prompt", "Once", "--max-new-tokens", "3"],
+        { encoding: "utf8", env: { ...process.env, TSGPT_BACKEND: backend } },
+      );
       assert.equal(r.status, 1, `${backend} ${value}: ${r.stdout}${r.stderr}`);
-      assert.match(r.stderr, /bad-.*\.gguf: (rope_theta: expected a positive number|llama\.rope\.freq_base: expected a float)/, `${backend} ${value}`);
+      assert.match(
+        r.stderr,
+        /bad-.*\.gguf: (rope_theta: expected a positive number|llama\.rope\.freq_base: expected a float)/,
+        `${backend} ${value}`,
+      );
     }
   }
 });

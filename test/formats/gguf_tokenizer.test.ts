@@ -12,7 +12,8 @@ import { readGGUFCheckpoint, writeGGUFCheckpoint } from "../../src/formats/gguf_
 import { modelProtoFromVocab, tokenizerForCheckpoint } from "../../src/formats/gguf_tokenizer.js";
 import type { Checkpoint } from "../../src/formats/types.js";
 
-const skip = skipUnlessShared("models", "stories260K", "stories260K.bin") || skipUnlessShared("testdata", "tokenizer", "tok512.public.jsonl");
+const skip =
+  skipUnlessShared("models", "stories260K", "stories260K.bin") || skipUnlessShared("testdata", "tokenizer", "tok512.public.jsonl");
 
 describe("tokenizer from a GGUF's embedded vocabulary", { skip }, () => {
   const dir = mkdtempSync(join(tmpdir(), "tsgpt-gguf-tok-"));
@@ -28,7 +29,10 @@ describe("tokenizer from a GGUF's embedded vocabulary", { skip }, () => {
     const sp = tokenizerForCheckpoint(gguf);
     assert.equal(sp.vocabSize, 512);
     const cases = readFileSync(sharedPath("testdata", "tokenizer", "tok512.public.jsonl"), "utf8")
-      .split("\n").filter((l) => l.trim()).slice(0, 50).map((l) => JSON.parse(l) as { text: string; ids: number[] });
+      .split("\n")
+      .filter((l) => l.trim())
+      .slice(0, 50)
+      .map((l) => JSON.parse(l) as { text: string; ids: number[] });
     assert.equal(cases.length, 50);
     for (const c of cases) {
       assert.deepEqual(sp.encode(c.text), c.ids, JSON.stringify(c.text));
@@ -41,6 +45,9 @@ describe("tokenizer from a GGUF's embedded vocabulary", { skip }, () => {
     assert.throws(() => tokenizerForCheckpoint(noVocab), /x\.gguf: no SentencePiece tokenizer/);
     assert.throws(() => modelProtoFromVocab({ model: "gpt2", tokens: ["a"] }, "y.gguf"), /y\.gguf: tokenizer\.ggml\.model is 'gpt2'/);
     assert.throws(() => modelProtoFromVocab({ model: "llama", tokens: ["a", "b"] }, "z.gguf"), /z\.gguf: .*no unknown piece/);
-    assert.throws(() => modelProtoFromVocab({ model: "llama", tokens: ["<unk>", "b"], tokenTypes: Int32Array.from([2, 9]) }, "w.gguf"), /token_type\[1\] is 9/);
+    assert.throws(
+      () => modelProtoFromVocab({ model: "llama", tokens: ["<unk>", "b"], tokenTypes: Int32Array.from([2, 9]) }, "w.gguf"),
+      /token_type\[1\] is 9/,
+    );
   });
 });

@@ -40,7 +40,8 @@ describe("Hugging Face directories: Llama", { skip: skipUnlessShared("models", "
     // HF → llama2.c restores the original weights byte for byte (RoPE tables are recomputed).
     const bin = join(dir, "from-hf.bin");
     saveCheckpointSync(bin, back, "llama2c");
-    const a = readFileSync(bin), b = readFileSync(binPath());
+    const a = readFileSync(bin),
+      b = readFileSync(binPath());
     const tables = 2 * 512 * 4 * 4;
     assert.equal(a.length, b.length);
     assert.ok(a.subarray(0, a.length - tables).equals(b.subarray(0, b.length - tables)));
@@ -72,17 +73,33 @@ describe("Hugging Face directories: Llama", { skip: skipUnlessShared("models", "
     const weightMap: Record<string, string> = {};
     shards.forEach((list, i) => {
       const file = `model-0000${i + 1}-of-00002.safetensors`;
-      writeSafetensors(join(out, file), list.map((n) => [n, ck.tensors.get(n)!] as [string, StoredTensor]), { format: "pt" });
+      writeSafetensors(
+        join(out, file),
+        list.map((n) => [n, ck.tensors.get(n)!] as [string, StoredTensor]),
+        { format: "pt" },
+      );
       for (const n of list) weightMap[n] = file;
     });
     writeFileSync(join(out, "model.safetensors.index.json"), JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }));
     const back = readHFCheckpoint(out);
     for (const [name, t] of ck.tensors) assert.deepEqual(back.tensors.get(name), t, name);
 
-    writeFileSync(join(out, "model.safetensors.index.json"), JSON.stringify({ weight_map: { ...weightMap, "model.norm.weight": "../evil.safetensors" } }));
-    assert.throws(() => readHFCheckpoint(out), /model\.safetensors\.index\.json: weight_map\.model\.norm\.weight: expected a \.safetensors file name in the same directory/);
-    writeFileSync(join(out, "model.safetensors.index.json"), JSON.stringify({ weight_map: { ...weightMap, "extra.weight": "model-00001-of-00002.safetensors" } }));
-    assert.throws(() => readHFCheckpoint(out), /model-00001-of-00002\.safetensors: extra\.weight: listed in model\.safetensors\.index\.json but not in this shard/);
+    writeFileSync(
+      join(out, "model.safetensors.index.json"),
+      JSON.stringify({ weight_map: { ...weightMap, "model.norm.weight": "../evil.safetensors" } }),
+    );
+    assert.throws(
+      () => readHFCheckpoint(out),
+      /model\.safetensors\.index\.json: weight_map\.model\.norm\.weight: expected a \.safetensors file name in the same directory/,
+    );
+    writeFileSync(
+      join(out, "model.safetensors.index.json"),
+      JSON.stringify({ weight_map: { ...weightMap, "extra.weight": "model-00001-of-00002.safetensors" } }),
+    );
+    assert.throws(
+      () => readHFCheckpoint(out),
+      /model-00001-of-00002\.safetensors: extra\.weight: listed in model\.safetensors\.index\.json but not in this shard/,
+    );
   });
 });
 
@@ -96,7 +113,16 @@ function hfDir(name: string, config: unknown, tensors?: Array<[string, StoredTen
 }
 
 describe("Hugging Face directories: GPT-2", () => {
-  const config = { architectures: ["GPT2LMHeadModel"], model_type: "gpt2", vocab_size: 10, n_embd: 4, n_layer: 1, n_head: 2, n_positions: 8, layer_norm_epsilon: 1e-5 };
+  const config = {
+    architectures: ["GPT2LMHeadModel"],
+    model_type: "gpt2",
+    vocab_size: 10,
+    n_embd: 4,
+    n_layer: 1,
+    n_head: 2,
+    n_positions: 8,
+    layer_norm_epsilon: 1e-5,
+  };
   const range = (n: number) => Float32Array.from({ length: n }, (_, i) => i);
   // As HF stores it: Conv1D weights (in, out), no "transformer." prefix, with a causal-mask buffer.
   const stored: Array<[string, StoredTensor]> = [
@@ -115,8 +141,13 @@ describe("Hugging Face directories: GPT-2", () => {
     const ck = readHFCheckpoint(d);
     assert.equal((ck.config as GPT2Config).n_embd, 4);
     assert.deepEqual([...ck.tensors.keys()].sort(), [
-      "transformer.h.0.attn.c_attn.bias", "transformer.h.0.attn.c_attn.weight", "transformer.h.0.mlp.c_fc.weight",
-      "transformer.h.0.mlp.c_proj.weight", "transformer.ln_f.weight", "transformer.wpe.weight", "transformer.wte.weight",
+      "transformer.h.0.attn.c_attn.bias",
+      "transformer.h.0.attn.c_attn.weight",
+      "transformer.h.0.mlp.c_fc.weight",
+      "transformer.h.0.mlp.c_proj.weight",
+      "transformer.ln_f.weight",
+      "transformer.wpe.weight",
+      "transformer.wte.weight",
     ]);
     const w = ck.tensors.get("transformer.h.0.attn.c_attn.weight")!;
     assert.deepEqual(w.shape, [12, 4]);
@@ -138,15 +169,59 @@ describe("Hugging Face directories: GPT-2", () => {
 
   describe("bad directories give errors naming the file and field", () => {
     const cases: Array<[string, () => string, RegExp]> = [
-      ["no config.json", () => { const d = join(dir, "empty"); mkdirSync(d, { recursive: true }); return d; }, /empty: config\.json: .*must contain config\.json/],
+      [
+        "no config.json",
+        () => {
+          const d = join(dir, "empty");
+          mkdirSync(d, { recursive: true });
+          return d;
+        },
+        /empty: config\.json: .*must contain config\.json/,
+      ],
       ["config.json not JSON", () => hfDir("badjson", "{nope"), /config\.json: JSON: invalid JSON/],
-      ["missing field", () => hfDir("nofield", { ...config, n_embd: undefined }, stored), /config\.json: n_embd: expected a positive integer, got nothing/],
-      ["wrong type", () => hfDir("wrongtype", { ...config, n_layer: "12" }, stored), /config\.json: n_layer: expected a positive integer, got "12"/],
-      ["unsupported architecture", () => hfDir("bert", { architectures: ["BertModel"], model_type: "bert" }, stored), /config\.json: architectures: expected LlamaForCausalLM or GPT2LMHeadModel or \S+ForCausalLM.*\(model_type "llama" or "gpt2" or .*\), got \["BertModel"\]/],
-      ["llama heads", () => hfDir("heads", { model_type: "llama", vocab_size: 8, hidden_size: 6, intermediate_size: 8, num_hidden_layers: 1, num_attention_heads: 4 }), /config\.json: num_attention_heads: expected a divisor of hidden_size \(6\), got 4/],
+      [
+        "missing field",
+        () => hfDir("nofield", { ...config, n_embd: undefined }, stored),
+        /config\.json: n_embd: expected a positive integer, got nothing/,
+      ],
+      [
+        "wrong type",
+        () => hfDir("wrongtype", { ...config, n_layer: "12" }, stored),
+        /config\.json: n_layer: expected a positive integer, got "12"/,
+      ],
+      [
+        "unsupported architecture",
+        () => hfDir("bert", { architectures: ["BertModel"], model_type: "bert" }, stored),
+        /config\.json: architectures: expected LlamaForCausalLM or GPT2LMHeadModel or \S+ForCausalLM.*\(model_type "llama" or "gpt2" or .*\), got \["BertModel"\]/,
+      ],
+      [
+        "llama heads",
+        () =>
+          hfDir("heads", {
+            model_type: "llama",
+            vocab_size: 8,
+            hidden_size: 6,
+            intermediate_size: 8,
+            num_hidden_layers: 1,
+            num_attention_heads: 4,
+          }),
+        /config\.json: num_attention_heads: expected a divisor of hidden_size \(6\), got 4/,
+      ],
       ["no weights", () => hfDir("noweights", config), /noweights: model\.safetensors: no model\.safetensors/],
-      ["integer weights", () => hfDir("intweights", config, [["wte.weight", { dtype: "I32", shape: [2], data: new Int32Array(2) }]]), /model\.safetensors: wte\.weight: dtype I32 is not a weight dtype/],
-      ["bad generation config", () => { const d = hfDir("gen", config, stored); writeFileSync(join(d, "generation_config.json"), JSON.stringify({ top_p: 3 })); return d; }, /generation_config\.json: top_p: expected a number in \(0, 1\]/],
+      [
+        "integer weights",
+        () => hfDir("intweights", config, [["wte.weight", { dtype: "I32", shape: [2], data: new Int32Array(2) }]]),
+        /model\.safetensors: wte\.weight: dtype I32 is not a weight dtype/,
+      ],
+      [
+        "bad generation config",
+        () => {
+          const d = hfDir("gen", config, stored);
+          writeFileSync(join(d, "generation_config.json"), JSON.stringify({ top_p: 3 }));
+          return d;
+        },
+        /generation_config\.json: top_p: expected a number in \(0, 1\]/,
+      ],
     ];
     for (const [what, make, re] of cases) {
       test(what, () => {
@@ -158,7 +233,10 @@ describe("Hugging Face directories: GPT-2", () => {
 
   test("generation_config.json is read into GenerationDefaults", () => {
     const d = hfDir("gen-ok", config, stored);
-    writeFileSync(join(d, "generation_config.json"), JSON.stringify({ do_sample: true, temperature: 0.7, top_k: 40, top_p: 0.9, eos_token_id: [2, 3], transformers_version: "4.0" }));
+    writeFileSync(
+      join(d, "generation_config.json"),
+      JSON.stringify({ do_sample: true, temperature: 0.7, top_k: 40, top_p: 0.9, eos_token_id: [2, 3], transformers_version: "4.0" }),
+    );
     const ck = readHFCheckpoint(d);
     assert.deepEqual(ck.generation, { do_sample: true, temperature: 0.7, top_k: 40, top_p: 0.9, eos_token_id: [2, 3] });
     assert.equal(existsSync(join(d, "tokenizer.model")), false);

@@ -29,7 +29,15 @@ describe("llama2.c checkpoint", { skip }, () => {
     const c = ck.config as LlamaConfig;
     assert.equal(ck.source.format, "llama2c");
     assert.deepEqual(
-      [c.hidden_size, c.intermediate_size, c.num_hidden_layers, c.num_attention_heads, c.num_key_value_heads, c.vocab_size, c.max_position_embeddings],
+      [
+        c.hidden_size,
+        c.intermediate_size,
+        c.num_hidden_layers,
+        c.num_attention_heads,
+        c.num_key_value_heads,
+        c.vocab_size,
+        c.max_position_embeddings,
+      ],
       [64, 172, 5, 8, 4, 512, 512],
     );
     assert.equal(c.tie_word_embeddings, true);
@@ -46,7 +54,8 @@ describe("llama2.c checkpoint", { skip }, () => {
   test("q/k rows are permuted exactly like HF's conversion (numpy reference)", { skip: skipUnlessNumpy() }, () => {
     const ck = readLlama2c(binPath());
     // The HF conversion script's permute(), on the raw wq / wk of layer 2, read straight from the file.
-    const out = runPython(`
+    const out = runPython(
+      `
 import sys, numpy as np
 h = np.fromfile(sys.argv[1], dtype=np.int32, count=7)
 dim, hidden, L, nh, nkv, vocab, seq = [int(x) for x in h]
@@ -59,7 +68,10 @@ wk = f[o:o + L * kv * dim].reshape(L, kv, dim)[2]
 def permute(w, n_heads, dim1, dim2):
     return w.reshape(n_heads, dim1 // n_heads // 2, 2, dim2).transpose(0, 2, 1, 3).reshape(dim1, dim2)
 sys.stdout.buffer.write(permute(wq, nh, dim, dim).tobytes() + permute(wk, nkv, kv, dim).tobytes())
-`, undefined, [binPath()]);
+`,
+      undefined,
+      [binPath()],
+    );
     const ref = new Float32Array(new Uint8Array(out).buffer);
     const q = ck.tensors.get("model.layers.2.self_attn.q_proj.weight")!.data as Float32Array;
     const k = ck.tensors.get("model.layers.2.self_attn.k_proj.weight")!.data as Float32Array;
@@ -77,11 +89,13 @@ sys.stdout.buffer.write(permute(wq, nh, dim, dim).tobytes() + permute(wk, nkv, k
     const ck = readLlama2c(binPath());
     const out = join(dir, "no-extras.bin");
     writeLlama2c(out, { ...ck, extras: undefined });
-    const a = readFileSync(out), b = readFileSync(binPath());
+    const a = readFileSync(out),
+      b = readFileSync(binPath());
     assert.equal(a.length, b.length);
     const tables = 2 * 512 * 4 * 4;
     assert.ok(a.subarray(0, a.length - tables).equals(b.subarray(0, b.length - tables)));
-    const ta = new Float32Array(a.buffer.slice(a.length - tables)), tb = new Float32Array(b.buffer.slice(b.length - tables));
+    const ta = new Float32Array(a.buffer.slice(a.length - tables)),
+      tb = new Float32Array(b.buffer.slice(b.length - tables));
     for (let i = 0; i < ta.length; i++) assert.ok(Math.abs(ta[i]! - tb[i]!) < 1e-5, `RoPE table ${i}: ${ta[i]} vs ${tb[i]}`);
   });
 
@@ -105,7 +119,11 @@ sys.stdout.buffer.write(permute(wq, nh, dim, dim).tobytes() + permute(wk, nkv, k
   test("writes F16 / BF16 checkpoints as float32", () => {
     const ck = readLlama2c(binPath());
     const emb = ck.tensors.get("model.embed_tokens.weight")!;
-    const tensors = new Map(ck.tensors).set("model.embed_tokens.weight", { dtype: "BF16", shape: emb.shape, data: new Uint16Array(emb.data.length).fill(0x3f80) });
+    const tensors = new Map(ck.tensors).set("model.embed_tokens.weight", {
+      dtype: "BF16",
+      shape: emb.shape,
+      data: new Uint16Array(emb.data.length).fill(0x3f80),
+    });
     const out = join(dir, "bf16.bin");
     writeLlama2c(out, { ...ck, tensors });
     assert.deepEqual(readLlama2c(out).tensors.get("model.embed_tokens.weight")!.data, new Float32Array(emb.data.length).fill(1));
@@ -115,25 +133,85 @@ sys.stdout.buffer.write(permute(wq, nh, dim, dim).tobytes() + permute(wk, nkv, k
     const bytes = () => readFileSync(binPath());
     const cases: Array<[string, () => Buffer, RegExp]> = [
       ["empty", () => Buffer.alloc(0), /header: expected a 28-byte header/],
-      ["truncated", () => bytes().subarray(0, 1_000_000), /file size: .* implies 1056540 bytes with a shared classifier, the file has 1000000 \(truncated\?\)/],
+      [
+        "truncated",
+        () => bytes().subarray(0, 1_000_000),
+        /file size: .* implies 1056540 bytes with a shared classifier, the file has 1000000 \(truncated\?\)/,
+      ],
       ["one extra byte", () => Buffer.concat([bytes(), Buffer.alloc(1)]), /file size: .*the file has 1056541/],
-      ["wrong classifier sign", () => { const b = Buffer.from(bytes()); b.writeInt32LE(-512, 20); return b; }, /is the sign of vocab_size wrong/],
-      ["zero heads", () => { const b = Buffer.from(bytes()); b.writeInt32LE(0, 12); return b; }, /n_heads: expected a positive integer, got 0/],
-      ["heads not dividing dim", () => { const b = Buffer.from(bytes()); b.writeInt32LE(7, 12); return b; }, /n_heads: dim 64 is not divisible by n_heads 7/],
-      ["bad kv heads", () => { const b = Buffer.from(bytes()); b.writeInt32LE(3, 16); return b; }, /n_kv_heads: 3 must divide n_heads 8/],
-      ["huge dims", () => { const b = Buffer.from(bytes()); b.writeInt32LE(0x7ffffff0, 4); return b; }, /file size: .*hidden_dim=2147483632/],
-      ["version-1 export", () => { const b = Buffer.alloc(256); b.writeUInt32LE(0x616b3432, 0); b.writeInt32LE(1, 4); return b; }, /magic: .*version 1/],
-      ["garbage text", () => Buffer.from("Once upon a time there was a file that was not a checkpoint."), /(file size|n_heads|expected a positive)/],
+      [
+        "wrong classifier sign",
+        () => {
+          const b = Buffer.from(bytes());
+          b.writeInt32LE(-512, 20);
+          return b;
+        },
+        /is the sign of vocab_size wrong/,
+      ],
+      [
+        "zero heads",
+        () => {
+          const b = Buffer.from(bytes());
+          b.writeInt32LE(0, 12);
+          return b;
+        },
+        /n_heads: expected a positive integer, got 0/,
+      ],
+      [
+        "heads not dividing dim",
+        () => {
+          const b = Buffer.from(bytes());
+          b.writeInt32LE(7, 12);
+          return b;
+        },
+        /n_heads: dim 64 is not divisible by n_heads 7/,
+      ],
+      [
+        "bad kv heads",
+        () => {
+          const b = Buffer.from(bytes());
+          b.writeInt32LE(3, 16);
+          return b;
+        },
+        /n_kv_heads: 3 must divide n_heads 8/,
+      ],
+      [
+        "huge dims",
+        () => {
+          const b = Buffer.from(bytes());
+          b.writeInt32LE(0x7ffffff0, 4);
+          return b;
+        },
+        /file size: .*hidden_dim=2147483632/,
+      ],
+      [
+        "version-1 export",
+        () => {
+          const b = Buffer.alloc(256);
+          b.writeUInt32LE(0x616b3432, 0);
+          b.writeInt32LE(1, 4);
+          return b;
+        },
+        /magic: .*version 1/,
+      ],
+      [
+        "garbage text",
+        () => Buffer.from("Once upon a time there was a file that was not a checkpoint."),
+        /(file size|n_heads|expected a positive)/,
+      ],
     ];
     for (const [what, make, re] of cases) {
       test(what, () => {
         const p = join(dir, `bad-${what.replace(/\W/g, "_")}.bin`);
         writeFileSync(p, make());
-        assert.throws(() => readLlama2c(p), (err: Error) => {
-          assert.match(err.message, re);
-          assert.ok(err.message.startsWith(p));
-          return true;
-        });
+        assert.throws(
+          () => readLlama2c(p),
+          (err: Error) => {
+            assert.match(err.message, re);
+            assert.ok(err.message.startsWith(p));
+            return true;
+          },
+        );
         assert.equal(isLlama2cCheckpoint(p), false);
       });
     }
@@ -156,13 +234,20 @@ describe("llama2.c tokenizer.bin", { skip: skipUnlessShared("models", "stories26
   });
 
   test("pieces and scores equal the SentencePiece model's (U+2581 as space)", {
-    skip: spawnSync(python, ["-c", "import sentencepiece"]).status === 0 ? skipUnlessShared("models", "stories260K", "tok512.model") : "python sentencepiece not available",
+    skip:
+      spawnSync(python, ["-c", "import sentencepiece"]).status === 0
+        ? skipUnlessShared("models", "stories260K", "tok512.model")
+        : "python sentencepiece not available",
   }, () => {
-    const out = runPython(`
+    const out = runPython(
+      `
 import sys, json, sentencepiece as spm
 sp = spm.SentencePieceProcessor(model_file=sys.argv[1])
 print(json.dumps([[sp.id_to_piece(i), sp.get_score(i)] for i in range(sp.vocab_size())]))
-`, undefined, [sharedPath("models", "stories260K", "tok512.model")]);
+`,
+      undefined,
+      [sharedPath("models", "stories260K", "tok512.model")],
+    );
     const ref = JSON.parse(out.toString()) as Array<[string, number]>;
     const v = readLlama2cTokenizer(tokPath());
     assert.equal(v.pieces.length, ref.length);

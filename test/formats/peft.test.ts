@@ -7,17 +7,25 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, applyAdapter, isTargetModule, loraConfig, mergeAdapter, readAdapter,
-  scalingFor, unmergeAdapter, withAdapter, writeAdapter, type LoraAdapter,
+  ADAPTER_CONFIG_FILE,
+  ADAPTER_WEIGHTS_FILE,
+  applyAdapter,
+  isTargetModule,
+  loraConfig,
+  mergeAdapter,
+  readAdapter,
+  scalingFor,
+  unmergeAdapter,
+  withAdapter,
+  writeAdapter,
+  type LoraAdapter,
 } from "../../src/formats/peft.js";
 import { readSafetensors, writeSafetensors } from "../../src/formats/safetensors.js";
 import { saveHFCheckpoint } from "../../src/formats/hf.js";
 import type { Checkpoint } from "../../src/formats/types.js";
 import { Generator, noGrad } from "../../src/tensor/index.js";
 import { addLoRA, getLoRAFactors, loraLayers, setLoRAFactors } from "../../src/nn/lora.js";
-import {
-  GPT2LMHeadModel, LlamaForCausalLM, modelFromCheckpoint, modelToCheckpoint, type CausalLM,
-} from "../../src/models/index.js";
+import { GPT2LMHeadModel, LlamaForCausalLM, modelFromCheckpoint, modelToCheckpoint, type CausalLM } from "../../src/models/index.js";
 import { DecoderModel } from "../../src/generate/decoder.js";
 import { ids2d, randomizeParameters, relDiff, tinyGPT2Config, tinyLlamaConfig } from "../models/tiny.js";
 import { runPython, skipUnlessNumpy } from "./python.js";
@@ -32,7 +40,8 @@ const TARGETS = {
 
 /** A random base model, its checkpoint, and a LoRA-wrapped copy with random factors. */
 function setup(arch: "llama" | "gpt2", seed = 1): { base: Checkpoint; model: CausalLM; adapter: LoraAdapter } {
-  const make = () => arch === "llama" ? new LlamaForCausalLM(tinyLlamaConfig(), { seed: 1 }) : new GPT2LMHeadModel(tinyGPT2Config(), { seed: 1 });
+  const make = () =>
+    arch === "llama" ? new LlamaForCausalLM(tinyLlamaConfig(), { seed: 1 }) : new GPT2LMHeadModel(tinyGPT2Config(), { seed: 1 });
   const model = make();
   randomizeParameters(model, 7);
   const base = modelToCheckpoint(model);
@@ -42,11 +51,20 @@ function setup(arch: "llama" | "gpt2", seed = 1): { base: Checkpoint; model: Cau
     for (const [, l] of loraLayers(model)) gen.fillNormal(l.lora_B.weight.storage as Float32Array, 0, 0.5);
   });
   model.eval();
-  const config = loraConfig({ r: 4, loraAlpha: 8, targetModules: TARGETS[arch], fanInFanOut: arch === "gpt2", baseModelNameOrPath: "tiny" });
+  const config = loraConfig({
+    r: 4,
+    loraAlpha: 8,
+    targetModules: TARGETS[arch],
+    fanInFanOut: arch === "gpt2",
+    baseModelNameOrPath: "tiny",
+  });
   return { base, model, adapter: { config, layers: getLoRAFactors(model) } };
 }
 
-const IDS = ids2d([[1, 5, 9, 2, 7, 3], [4, 4, 8, 1, 0, 6]]);
+const IDS = ids2d([
+  [1, 5, 9, 2, 7, 3],
+  [4, 4, 8, 1, 0, 6],
+]);
 
 function logitsOf(model: CausalLM): Float32Array {
   return noGrad(() => model.forward(IDS).logits.data() as Float32Array).slice();
@@ -65,7 +83,15 @@ describe("PEFT adapter files", () => {
     assert.deepEqual(tensors.get("base_model.model.model.layers.1.mlp.down_proj.lora_A.weight")?.shape, [4, 24]);
     assert.equal(tensors.size, 2 * 7 * 2);
     const json = JSON.parse(readFileSync(join(out, ADAPTER_CONFIG_FILE), "utf8"));
-    for (const [k, v] of Object.entries({ peft_type: "LORA", task_type: "CAUSAL_LM", r: 4, lora_alpha: 8, bias: "none", fan_in_fan_out: false, inference_mode: true })) {
+    for (const [k, v] of Object.entries({
+      peft_type: "LORA",
+      task_type: "CAUSAL_LM",
+      r: 4,
+      lora_alpha: 8,
+      bias: "none",
+      fan_in_fan_out: false,
+      inference_mode: true,
+    })) {
       assert.deepEqual(json[k], v, k);
     }
     assert.deepEqual(json.target_modules, TARGETS.llama);
@@ -142,7 +168,13 @@ describe("merging adapters into checkpoints", () => {
       // The inference decoder, on merged raw weights, agrees too (last position of row 0).
       const dec = DecoderModel.fromCheckpoint(merged);
       const cache = dec.createCache(1, 8);
-      const logits = dec.forward(cache, Int32Array.from([1, 5, 9, 2, 7, 3]), Int32Array.from([0, 1, 2, 3, 4, 5]), new Uint8Array(6).fill(1), 6);
+      const logits = dec.forward(
+        cache,
+        Int32Array.from([1, 5, 9, 2, 7, 3]),
+        Int32Array.from([0, 1, 2, 3, 4, 5]),
+        new Uint8Array(6).fill(1),
+        6,
+      );
       const V = logits.length;
       assert.ok(relDiff(logits, want.subarray(5 * V, 6 * V)) < 1e-4);
       // Unmerging restores the base weights.

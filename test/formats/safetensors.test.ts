@@ -53,7 +53,10 @@ describe("safetensors", () => {
     // The data section starts 8-byte aligned and no temporary file is left behind.
     const buf = readFileSync(p);
     assert.equal(Number(buf.readBigUInt64LE(0)) % 8, 0);
-    assert.deepEqual(readdirSync(dir).filter((f) => f.includes(".tmp")), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.includes(".tmp")),
+      [],
+    );
   });
 
   test("reads one tensor at a time through the reader", () => {
@@ -72,40 +75,113 @@ describe("safetensors", () => {
   test("lazy tensors are produced while writing, and their size is checked", () => {
     const p = join(dir, "lazy.safetensors");
     let loaded = 0;
-    writeSafetensors(p, [["a", { dtype: "F32", shape: [2], load: () => { loaded++; return Float32Array.from([1, 2]); } }]]);
+    writeSafetensors(p, [
+      [
+        "a",
+        {
+          dtype: "F32",
+          shape: [2],
+          load: () => {
+            loaded++;
+            return Float32Array.from([1, 2]);
+          },
+        },
+      ],
+    ]);
     assert.equal(loaded, 1);
     assert.deepEqual(readSafetensors(p).tensors.get("a")!.data, Float32Array.from([1, 2]));
     const bad = join(dir, "lazy-bad.safetensors");
     assert.throws(() => writeSafetensors(bad, [["a", { dtype: "F32", shape: [3], load: () => new Float32Array(2) }]]), /needs 12 bytes/);
-    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith(".lazy-bad")), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.startsWith(".lazy-bad")),
+      [],
+    );
   });
 
   describe("rejects corrupt files with a clear error", () => {
     const t = { dtype: "F32", shape: [2], data_offsets: [0, 8] };
     const cases: Array<[string, () => string, RegExp]> = [
-      ["empty file", () => { const p = join(dir, "empty.st"); writeFileSync(p, ""); return p; }, /header length: expected at least 8 bytes/],
-      ["garbage", () => { const p = join(dir, "garbage.st"); writeFileSync(p, Buffer.from("this is not a safetensors file at all")); return p; }, /header length: .* does not fit/],
+      [
+        "empty file",
+        () => {
+          const p = join(dir, "empty.st");
+          writeFileSync(p, "");
+          return p;
+        },
+        /header length: expected at least 8 bytes/,
+      ],
+      [
+        "garbage",
+        () => {
+          const p = join(dir, "garbage.st");
+          writeFileSync(p, Buffer.from("this is not a safetensors file at all"));
+          return p;
+        },
+        /header length: .* does not fit/,
+      ],
       ["header length past the end", () => rawFile("long.st", { a: t }, new Uint8Array(8), 1000), /header length: 1000 bytes does not fit/],
-      ["invalid JSON", () => { const p = join(dir, "json.st"); const b = Buffer.alloc(12); b.writeBigUInt64LE(4n); b.write("{abc", 8); writeFileSync(p, b); return p; }, /header: expected a JSON object/],
+      [
+        "invalid JSON",
+        () => {
+          const p = join(dir, "json.st");
+          const b = Buffer.alloc(12);
+          b.writeBigUInt64LE(4n);
+          b.write("{abc", 8);
+          writeFileSync(p, b);
+          return p;
+        },
+        /header: expected a JSON object/,
+      ],
       ["JSON array", () => rawFile("array.st", [1, 2], new Uint8Array(0)), /header: expected a JSON object/],
       ["unknown dtype", () => rawFile("dtype.st", { a: { ...t, dtype: "F64" } }, new Uint8Array(8)), /a\.dtype: unsupported dtype "F64"/],
-      ["bad shape", () => rawFile("shape.st", { a: { ...t, shape: [2, -1] } }, new Uint8Array(8)), /a\.shape: expected an array of non-negative integers/],
-      ["size mismatch", () => rawFile("size.st", { a: { ...t, shape: [3] } }, new Uint8Array(8)), /a\.data_offsets: shape \[3\] F32 needs 12 bytes, the range holds 8/],
-      ["offsets past the end (truncated)", () => rawFile("trunc.st", { a: t }, new Uint8Array(4)), /a\.data_offsets: end 8 is past the end of the data section \(4 bytes/],
+      [
+        "bad shape",
+        () => rawFile("shape.st", { a: { ...t, shape: [2, -1] } }, new Uint8Array(8)),
+        /a\.shape: expected an array of non-negative integers/,
+      ],
+      [
+        "size mismatch",
+        () => rawFile("size.st", { a: { ...t, shape: [3] } }, new Uint8Array(8)),
+        /a\.data_offsets: shape \[3\] F32 needs 12 bytes, the range holds 8/,
+      ],
+      [
+        "offsets past the end (truncated)",
+        () => rawFile("trunc.st", { a: t }, new Uint8Array(4)),
+        /a\.data_offsets: end 8 is past the end of the data section \(4 bytes/,
+      ],
       ["begin after end", () => rawFile("order.st", { a: { ...t, data_offsets: [8, 0] } }, new Uint8Array(8)), /begin 8 is after end 0/],
-      ["overlap", () => rawFile("overlap.st", { a: t, b: { ...t, data_offsets: [4, 12] } }, new Uint8Array(12)), /b\.data_offsets: .*overlaps/],
-      ["gap", () => rawFile("gap.st", { a: { ...t, data_offsets: [4, 12] } }, new Uint8Array(12)), /a\.data_offsets: range starts at 4, expected 0/],
-      ["trailing bytes", () => rawFile("tail.st", { a: t }, new Uint8Array(10)), /data: tensors cover 8 bytes, but the data section has 10/],
-      ["metadata not strings", () => rawFile("meta.st", { __metadata__: { n: 1 }, a: t }, new Uint8Array(8)), /__metadata__\.n: expected a string/],
+      [
+        "overlap",
+        () => rawFile("overlap.st", { a: t, b: { ...t, data_offsets: [4, 12] } }, new Uint8Array(12)),
+        /b\.data_offsets: .*overlaps/,
+      ],
+      [
+        "gap",
+        () => rawFile("gap.st", { a: { ...t, data_offsets: [4, 12] } }, new Uint8Array(12)),
+        /a\.data_offsets: range starts at 4, expected 0/,
+      ],
+      [
+        "trailing bytes",
+        () => rawFile("tail.st", { a: t }, new Uint8Array(10)),
+        /data: tensors cover 8 bytes, but the data section has 10/,
+      ],
+      [
+        "metadata not strings",
+        () => rawFile("meta.st", { __metadata__: { n: 1 }, a: t }, new Uint8Array(8)),
+        /__metadata__\.n: expected a string/,
+      ],
     ];
     for (const [what, make, re] of cases) {
       test(what, () => {
         const p = make();
-        assert.throws(() => readSafetensors(p), (err: Error) => {
-          assert.match(err.message, re);
-          assert.ok(err.message.startsWith(p), `error names the file: ${err.message}`);
-          return true;
-        });
+        assert.throws(
+          () => readSafetensors(p),
+          (err: Error) => {
+            assert.match(err.message, re);
+            assert.ok(err.message.startsWith(p), `error names the file: ${err.message}`);
+            return true;
+          },
+        );
       });
     }
   });
@@ -115,7 +191,8 @@ describe("safetensors", () => {
       const p = join(dir, "for-python.safetensors");
       const tensors = sampleTensors();
       writeSafetensors(p, tensors, { format: "pt" });
-      const out = runPython(`
+      const out = runPython(
+        `
 import sys, json, struct, numpy as np
 data = open(sys.argv[1], "rb").read()
 n = struct.unpack("<Q", data[:8])[0]
@@ -129,8 +206,13 @@ for name, t in header.items():
         a = (a.astype(np.uint32) << 16).view(np.float32)
     res[name] = {"shape": list(a.shape), "values": [str(v) if t["dtype"] == "I64" else float(v) for v in a.ravel().tolist()]}
 print(json.dumps(res))
-`, undefined, [p]);
-      const res = JSON.parse(out.toString()) as Record<string, { shape: number[]; values: Array<number | string> }> & { __metadata__: unknown };
+`,
+        undefined,
+        [p],
+      );
+      const res = JSON.parse(out.toString()) as Record<string, { shape: number[]; values: Array<number | string> }> & {
+        __metadata__: unknown;
+      };
       assert.deepEqual(res.__metadata__, { format: "pt" });
       for (const [name, t] of tensors) {
         const r = res[name]!;
@@ -146,7 +228,8 @@ print(json.dumps(res))
 
     test("a file written by python (struct + json) reads in tsgpt", () => {
       const p = join(dir, "from-python.safetensors");
-      const out = runPython(`
+      const out = runPython(
+        `
 import sys, json, struct, numpy as np
 rng = np.random.default_rng(0)
 arrays = {
@@ -166,7 +249,10 @@ for name, a in arrays.items():
 h = json.dumps(header).encode()
 open(sys.argv[1], "wb").write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 print(json.dumps({k: [str(v) if a.dtype == np.int64 else float(v) for v in a.ravel().tolist()] for k, a in arrays.items()}))
-`, undefined, [p]);
+`,
+        undefined,
+        [p],
+      );
       const expected = JSON.parse(out.toString()) as Record<string, Array<number | string>>;
       const { tensors, metadata } = readSafetensors(p);
       assert.deepEqual(metadata, { source: "numpy" });

@@ -36,13 +36,19 @@ for (const name of ["llama2.model", "unigram8k_nfkc.model"]) {
   }, () => {
     const path = sharedPath("testdata", "tokenizer", name);
     const ref = JSON.parse(runPython(SCRIPT, undefined, [path]).toString("utf8")) as {
-      pieces: string[]; scores: number[]; types: number[]; ids: number[];
+      pieces: string[];
+      scores: number[];
+      types: number[];
+      ids: number[];
     };
     const v = readSentencePieceVocab(path);
     assert.deepEqual(v.tokens, ref.pieces);
     assert.deepEqual([...v.scores!], ref.scores.map(Math.fround));
     // The library has no is_user_defined: user-defined pieces (4) read as normal (1) there.
-    assert.deepEqual([...v.tokenTypes!].map((t) => (t === 4 ? 1 : t)), ref.types);
+    assert.deepEqual(
+      [...v.tokenTypes!].map((t) => (t === 4 ? 1 : t)),
+      ref.types,
+    );
     const [unk, bos, eos, pad] = ref.ids;
     assert.deepEqual([v.unkId ?? -1, v.bosId ?? -1, v.eosId ?? -1, v.padId ?? -1], [unk, bos, eos, pad]);
   });
@@ -53,7 +59,10 @@ test("a file that is not a SentencePiece model gives a FormatError naming it", (
   try {
     const bad = join(dir, "bad.model");
     writeFileSync(bad, "{ not protobuf }");
-    assert.throws(() => readSentencePieceVocab(bad), (e: unknown) => e instanceof FormatError && /bad\.model: ModelProto: not a valid SentencePiece model/.test(e.message));
+    assert.throws(
+      () => readSentencePieceVocab(bad),
+      (e: unknown) => e instanceof FormatError && /bad\.model: ModelProto: not a valid SentencePiece model/.test(e.message),
+    );
     const empty = join(dir, "empty.model");
     writeFileSync(empty, new Uint8Array(0));
     assert.throws(() => readSentencePieceVocab(empty), /empty\.model: pieces: expected a SentencePiece model with at least one piece/);

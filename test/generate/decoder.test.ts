@@ -23,7 +23,10 @@ function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, wh
   assert.ok(worst <= tol, `${what}: max |diff| = ${worst} > ${tol}`);
 }
 
-for (const [name, make] of [["llama", () => tinyLlama(3)], ["gpt2", () => tinyGPT2(4)]] as [string, () => Checkpoint][]) {
+for (const [name, make] of [
+  ["llama", () => tinyLlama(3)],
+  ["gpt2", () => tinyGPT2(4)],
+] as [string, () => Checkpoint][]) {
   describe(`decoder (${name})`, () => {
     const model = DecoderModel.fromCheckpoint(make());
     const V = model.dims.vocabSize;
@@ -32,7 +35,13 @@ for (const [name, make] of [["llama", () => tinyLlama(3)], ["gpt2", () => tinyGP
       const full = fullLogits(model, SEQ);
       const cache = model.createCache(1, SEQ.length);
       const prefill = 5;
-      const first = model.forward(cache, Int32Array.from(SEQ.slice(0, prefill)), Int32Array.from([0, 1, 2, 3, 4]), new Uint8Array(prefill).fill(1), prefill);
+      const first = model.forward(
+        cache,
+        Int32Array.from(SEQ.slice(0, prefill)),
+        Int32Array.from([0, 1, 2, 3, 4]),
+        new Uint8Array(prefill).fill(1),
+        prefill,
+      );
       assertClose(first, full.subarray((prefill - 1) * V, prefill * V), 1e-5, "after prefill");
       for (let p = prefill; p < SEQ.length; p++) {
         const step = model.forward(cache, Int32Array.of(SEQ[p]!), Int32Array.of(p), Uint8Array.of(1), 1);
@@ -45,15 +54,27 @@ for (const [name, make] of [["llama", () => tinyLlama(3)], ["gpt2", () => tinyGP
     test("a left-padded batch gives each row's own logits", () => {
       const rows = [SEQ.slice(0, 3), SEQ.slice(2, 9), SEQ.slice(4, 8)];
       const T = Math.max(...rows.map((r) => r.length));
-      const tokens = new Int32Array(rows.length * T), pos = new Int32Array(rows.length * T), valid = new Uint8Array(rows.length * T);
-      rows.forEach((r, b) => r.forEach((tok, i) => {
-        const col = T - r.length + i;
-        tokens[b * T + col] = tok; pos[b * T + col] = i; valid[b * T + col] = 1;
-      }));
+      const tokens = new Int32Array(rows.length * T),
+        pos = new Int32Array(rows.length * T),
+        valid = new Uint8Array(rows.length * T);
+      rows.forEach((r, b) =>
+        r.forEach((tok, i) => {
+          const col = T - r.length + i;
+          tokens[b * T + col] = tok;
+          pos[b * T + col] = i;
+          valid[b * T + col] = 1;
+        }),
+      );
       const cache = model.createCache(rows.length, T + 2);
       const batched = model.forward(cache, tokens, pos, valid, T);
       // One more decode step for every row.
-      const next = model.forward(cache, Int32Array.from([7, 8, 9]), Int32Array.from(rows.map((r) => r.length)), Uint8Array.from([1, 1, 1]), 1);
+      const next = model.forward(
+        cache,
+        Int32Array.from([7, 8, 9]),
+        Int32Array.from(rows.map((r) => r.length)),
+        Uint8Array.from([1, 1, 1]),
+        1,
+      );
       rows.forEach((r, b) => {
         const alone = fullLogits(model, [...r, 7 + b]);
         assertClose(batched.subarray(b * V, (b + 1) * V), alone.subarray((r.length - 1) * V, r.length * V), 1e-5, `row ${b} prefill`);
@@ -63,17 +84,24 @@ for (const [name, make] of [["llama", () => tinyLlama(3)], ["gpt2", () => tinyGP
 
     test("errors: cache overflow, context, bad lengths", () => {
       const cache = model.createCache(1, 2);
-      assert.throws(() => model.forward(cache, Int32Array.of(1, 2, 3), Int32Array.of(0, 1, 2), Uint8Array.of(1, 1, 1), 3), /do not fit in the KV cache/);
+      assert.throws(
+        () => model.forward(cache, Int32Array.of(1, 2, 3), Int32Array.of(0, 1, 2), Uint8Array.of(1, 1, 1), 3),
+        /do not fit in the KV cache/,
+      );
       assert.throws(() => model.forward(cache, Int32Array.of(1), Int32Array.of(0, 1), Uint8Array.of(1), 1), /batch × steps/);
       assert.throws(() => model.createCache(1, model.dims.context + 1), /exceeds the model's context/);
-      assert.throws(() => model.forward(model.createCache(1, 2), Int32Array.of(1), Int32Array.of(model.dims.context), Uint8Array.of(1), 1), /outside the model's context/);
+      assert.throws(
+        () => model.forward(model.createCache(1, 2), Int32Array.of(1), Int32Array.of(model.dims.context), Uint8Array.of(1), 1),
+        /outside the model's context/,
+      );
     });
   });
 }
 
 test("a long prefill (several query chunks) equals one-token decoding, with grouped-query attention", () => {
   const model = DecoderModel.fromCheckpoint(tinyLlama(8, { heads: 4, kvHeads: 1, context: 320 }));
-  const V = model.dims.vocabSize, T = 300;
+  const V = model.dims.vocabSize,
+    T = 300;
   const ids = Array.from({ length: T }, (_, i) => (i * 13 + 5) % V);
   const full = fullLogits(model, ids);
   const cache = model.createCache(1, T);
@@ -98,7 +126,10 @@ function as16bit(ckpt: Checkpoint, dtype: "F16" | "BF16"): Checkpoint {
 }
 
 describe("16-bit weights kept in memory", () => {
-  for (const [name, make] of [["llama", () => tinyLlama(5)], ["gpt2", () => tinyGPT2(6)]] as [string, () => Checkpoint][]) {
+  for (const [name, make] of [
+    ["llama", () => tinyLlama(5)],
+    ["gpt2", () => tinyGPT2(6)],
+  ] as [string, () => Checkpoint][]) {
     for (const dtype of ["BF16", "F16"] as const) {
       test(`${name} ${dtype}: logits equal those of the f32-expanded model (prefill and decode)`, () => {
         const ckpt = as16bit(make(), dtype);
@@ -109,11 +140,19 @@ describe("16-bit weights kept in memory", () => {
         const V = kept.dims.vocabSize;
         const run = (model: DecoderModel): Float32Array => {
           const cache = model.createCache(1, SEQ.length);
-          const prefill = model.forward(cache, Int32Array.from(SEQ.slice(0, 6)), Int32Array.from([0, 1, 2, 3, 4, 5]), new Uint8Array(6).fill(1), 6, true);
+          const prefill = model.forward(
+            cache,
+            Int32Array.from(SEQ.slice(0, 6)),
+            Int32Array.from([0, 1, 2, 3, 4, 5]),
+            new Uint8Array(6).fill(1),
+            6,
+            true,
+          );
           const step = model.forward(cache, Int32Array.of(SEQ[6]!), Int32Array.of(6), Uint8Array.of(1), 1);
           return Float32Array.from([...prefill, ...step]);
         };
-        const a = run(kept), b = run(expanded);
+        const a = run(kept),
+          b = run(expanded);
         assert.equal(a.length, 7 * V);
         assertClose(a, b, 1e-4, `${name} ${dtype} logits`);
       });
@@ -148,7 +187,9 @@ test("KV cache estimate", () => {
 function referenceGPT2(ckpt: Checkpoint, ids: number[]): Float64Array {
   const cfg = ckpt.config as { n_embd: number; n_head: number; n_layer: number; vocab_size: number; layer_norm_epsilon: number };
   const W = (n: string) => ckpt.tensors.get(n)!.data as Float32Array;
-  const C = cfg.n_embd, nh = cfg.n_head, hd = C / nh, T = ids.length;
+  const C = cfg.n_embd,
+    nh = cfg.n_head,
+    hd = C / nh;
   const ln = (x: number[], w: Float32Array, b: Float32Array) => {
     const mu = x.reduce((a, v) => a + v, 0) / x.length;
     const va = x.reduce((a, v) => a + (v - mu) ** 2, 0) / x.length;
@@ -157,10 +198,14 @@ function referenceGPT2(ckpt: Checkpoint, ids: number[]): Float64Array {
   const lin = (x: number[], w: Float32Array, b: Float32Array | null, out: number) =>
     Array.from({ length: out }, (_, o) => x.reduce((a, v, i) => a + v * w[o * x.length + i]!, b ? b[o]! : 0));
   const gelu = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
-  let xs = ids.map((id, t) => Array.from({ length: C }, (_, c) => W("transformer.wte.weight")[id * C + c]! + W("transformer.wpe.weight")[t * C + c]!));
+  let xs = ids.map((id, t) =>
+    Array.from({ length: C }, (_, c) => W("transformer.wte.weight")[id * C + c]! + W("transformer.wpe.weight")[t * C + c]!),
+  );
   for (let l = 0; l < cfg.n_layer; l++) {
     const p = `transformer.h.${l}`;
-    const qkv = xs.map((x) => lin(ln(x, W(`${p}.ln_1.weight`), W(`${p}.ln_1.bias`)), W(`${p}.attn.c_attn.weight`), W(`${p}.attn.c_attn.bias`), 3 * C));
+    const qkv = xs.map((x) =>
+      lin(ln(x, W(`${p}.ln_1.weight`), W(`${p}.ln_1.bias`)), W(`${p}.attn.c_attn.weight`), W(`${p}.attn.c_attn.bias`), 3 * C),
+    );
     const att = qkv.map((_, t) => {
       const o = new Array<number>(C).fill(0);
       for (let h = 0; h < nh; h++) {
@@ -176,14 +221,20 @@ function referenceGPT2(ckpt: Checkpoint, ids: number[]): Float64Array {
       }
       return o;
     });
-    xs = xs.map((x, t) => { const a = lin(att[t]!, W(`${p}.attn.c_proj.weight`), W(`${p}.attn.c_proj.bias`), C); return x.map((v, i) => v + a[i]!); });
+    xs = xs.map((x, t) => {
+      const a = lin(att[t]!, W(`${p}.attn.c_proj.weight`), W(`${p}.attn.c_proj.bias`), C);
+      return x.map((v, i) => v + a[i]!);
+    });
     xs = xs.map((x) => {
-      const hmid = lin(ln(x, W(`${p}.ln_2.weight`), W(`${p}.ln_2.bias`)), W(`${p}.mlp.c_fc.weight`), W(`${p}.mlp.c_fc.bias`), 4 * C).map(gelu);
+      const hmid = lin(ln(x, W(`${p}.ln_2.weight`), W(`${p}.ln_2.bias`)), W(`${p}.mlp.c_fc.weight`), W(`${p}.mlp.c_fc.bias`), 4 * C).map(
+        gelu,
+      );
       const m = lin(hmid, W(`${p}.mlp.c_proj.weight`), W(`${p}.mlp.c_proj.bias`), C);
       return x.map((v, i) => v + m[i]!);
     });
   }
   const out: number[] = [];
-  for (const x of xs) out.push(...lin(ln(x, W("transformer.ln_f.weight"), W("transformer.ln_f.bias")), W("transformer.wte.weight"), null, cfg.vocab_size));
+  for (const x of xs)
+    out.push(...lin(ln(x, W("transformer.ln_f.weight"), W("transformer.ln_f.bias")), W("transformer.wte.weight"), null, cfg.vocab_size));
   return Float64Array.from(out);
 }

@@ -23,15 +23,19 @@ function widened(w: HalfMatrix): Float32Array {
 /** x · Wᵀ in float64, the reference. */
 function reference(x: Float32Array, m: number, w: Float32Array, n: number, k: number): Float64Array {
   const out = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-    let s = 0;
-    for (let c = 0; c < k; c++) s += x[i * k + c]! * w[j * k + c]!;
-    out[i * n + j] = s;
-  }
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let c = 0; c < k; c++) s += x[i * k + c]! * w[j * k + c]!;
+      out[i * n + j] = s;
+    }
   return out;
 }
 
-const backends: [string, Backend | null][] = [["js", jsBackend], ["native", loadNativeBackend()]];
+const backends: [string, Backend | null][] = [
+  ["js", jsBackend],
+  ["native", loadNativeBackend()],
+];
 
 for (const [name, be] of backends) {
   describe(`halfLinear (${name})`, { skip: be ? false : "native addon not built" }, () => {
@@ -39,7 +43,8 @@ for (const [name, be] of backends) {
     for (const dtype of ["BF16", "F16"] as const) {
       for (const m of [1, 3]) {
         test(`${dtype}, m = ${m}: equals the product with the widened weights`, () => {
-          const k = 1000, n = 150;
+          const k = 1000,
+            n = 150;
           const w = randomHalf(dtype, n, k, 7);
           const rng = new Generator(11 + m);
           const x = Float32Array.from({ length: m * k }, () => rng.random() * 2 - 1);
@@ -61,6 +66,9 @@ test("halfEmbedding widens the looked-up rows and rejects bad ids", () => {
   const out = new Float32Array(2 * 6);
   halfEmbedding(w, Int32Array.of(7, 2), out);
   assert.deepEqual(out, Float32Array.from([...full.subarray(42, 48), ...full.subarray(12, 18)]));
-  assert.throws(() => halfEmbedding(w, Int32Array.of(10), new Float32Array(6)), /index 10 at position 0 is out of range for a vocabulary of 10/);
+  assert.throws(
+    () => halfEmbedding(w, Int32Array.of(10), new Float32Array(6)),
+    /index 10 at position 0 is out of range for a vocabulary of 10/,
+  );
   assert.throws(() => halfEmbedding(w, Int32Array.of(-1), new Float32Array(6)), /index -1/);
 });

@@ -15,7 +15,12 @@ import { sharedPath, skipUnlessShared } from "../helpers/shared.js";
 import { bpeTokenizerJson, readModel } from "../tokenizer/sp_to_hf.js";
 
 const skip = skipUnlessShared("models", "stories260K", "stories260K.bin");
-interface Reference { prompt: string; steps: number; text: string; ids_after_bos: number[] }
+interface Reference {
+  prompt: string;
+  steps: number;
+  text: string;
+  ids_after_bos: number[];
+}
 
 describe("stories260K with its tokenizer as tokenizer.json", { skip }, () => {
   test("greedy generation equals llama2.c run.c; the checkpoint folder's tokenizer.json is found", async () => {

@@ -5,9 +5,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { DecoderModel } from "../../src/generate/decoder.js";
-import {
-  generate, generateBatch, stream, type GenerationTokenizer, type TokenEvent,
-} from "../../src/generate/generate.js";
+import { generate, generateBatch, stream, type GenerationTokenizer, type TokenEvent } from "../../src/generate/generate.js";
 import { processLogits, resolveSamplingOptions, type LogitsContext, type LogitsProcessor } from "../../src/generate/sampling.js";
 import { TextGenerator } from "../../src/generate/text_generator.js";
 import { tinyLlama } from "./tiny_models.js";
@@ -27,7 +25,11 @@ const tokenizer: GenerationTokenizer = {
 const model = DecoderModel.fromCheckpoint(tinyLlama(7, { vocab: V, context: 256 }));
 
 /** Bans `token` everywhere. */
-const ban = (token: number): LogitsProcessor => (logits) => { logits[token] = -Infinity; };
+const ban =
+  (token: number): LogitsProcessor =>
+  (logits) => {
+    logits[token] = -Infinity;
+  };
 
 /** Leaves only `token` drawable. */
 function force(logits: Float32Array, token: number): void {
@@ -62,7 +64,13 @@ describe("logitsProcessors", () => {
     assert.ok(!banned.tokens.includes(first));
     // The runner-up of the first step, from the model's own logits (onToken hands them over).
     let firstLogits: Float32Array | undefined;
-    await generate(model, tokenizer, "hello", { ...greedy, maxNewTokens: 1, onToken: (e) => { firstLogits ??= Float32Array.from(e.logits); } });
+    await generate(model, tokenizer, "hello", {
+      ...greedy,
+      maxNewTokens: 1,
+      onToken: (e) => {
+        firstLogits ??= Float32Array.from(e.logits);
+      },
+    });
     const order = [...firstLogits!.keys()].sort((a, b) => firstLogits![b]! - firstLogits![a]!);
     assert.equal(order[0], first);
     assert.equal(banned.tokens[0], order[1]);
@@ -76,7 +84,13 @@ describe("logitsProcessors", () => {
       seen.push({ logits: Float32Array.from(logits), context: { ...context, generatedIds: [...context.generatedIds] } });
     };
     const r = await generate(model, tokenizer, "abcab", {
-      ...penalties, temperature: 0.7, topK: 3, seed: 11, maxNewTokens: 12, eosTokenId: [], logitsProcessors: [spy],
+      ...penalties,
+      temperature: 0.7,
+      topK: 3,
+      seed: 11,
+      maxNewTokens: 12,
+      eosTokenId: [],
+      logitsProcessors: [spy],
       onToken: (e) => raw.push(Float32Array.from(e.logits)),
     });
     assert.equal(seen.length, 12);
@@ -89,12 +103,16 @@ describe("logitsProcessors", () => {
       // Reference, written from the definitions: HF's repetition penalty over prompt + generated,
       // then OpenAI's count-based penalties over the generated tokens only.
       const expected = Array.from(raw[step]!);
-      for (const t of new Set([...prompt, ...context.generatedIds])) expected[t] = expected[t]! > 0 ? expected[t]! / 1.3 : expected[t]! * 1.3;
+      for (const t of new Set([...prompt, ...context.generatedIds]))
+        expected[t] = expected[t]! > 0 ? expected[t]! / 1.3 : expected[t]! * 1.3;
       for (const t of context.generatedIds) expected[t] = expected[t]! - 0.8;
       for (const t of new Set(context.generatedIds)) expected[t] = expected[t]! - 0.5;
       expected.forEach((e, i) => assert.ok(Math.abs(logits[i]! - e) < 1e-5, `step ${step}, token ${i}: ${logits[i]} vs ${e}`));
       // Not cut by top-k, not divided by temperature (the penalties left some logits untouched).
-      assert.ok(logits.every((l) => Number.isFinite(l)), "no token cut yet");
+      assert.ok(
+        logits.every((l) => Number.isFinite(l)),
+        "no token cut yet",
+      );
       const untouched = expected.findIndex((_, i) => !prompt.includes(i) && !context.generatedIds.includes(i));
       assert.equal(logits[untouched], raw[step]![untouched]);
     });
@@ -103,7 +121,9 @@ describe("logitsProcessors", () => {
   test("what a processor does is then divided by temperature and cut by top-k", () => {
     const L = Float32Array.from([1, 2, 3, 4]);
     const o = resolveSamplingOptions({ temperature: 2, topK: 1 });
-    const boost: LogitsProcessor = (logits) => { logits[0] = 10; };
+    const boost: LogitsProcessor = (logits) => {
+      logits[0] = 10;
+    };
     assert.deepEqual(Array.from(processLogits(L, o, [], [boost])), [5, -Infinity, -Infinity, -Infinity]);
     // Greedy decoding runs them too.
     assert.deepEqual(Array.from(processLogits(L, resolveSamplingOptions({ temperature: 0 }), [], [boost])), [10, 2, 3, 4]);
@@ -111,8 +131,14 @@ describe("logitsProcessors", () => {
 
   test("processors run in the order given, each seeing the previous one's edits", () => {
     const calls: string[] = [];
-    const first: LogitsProcessor = (l) => { calls.push("first"); l[1] = 7; };
-    const second: LogitsProcessor = (l) => { calls.push(`second saw ${l[1]}`); l[1] = l[1]! * 2; };
+    const first: LogitsProcessor = (l) => {
+      calls.push("first");
+      l[1] = 7;
+    };
+    const second: LogitsProcessor = (l) => {
+      calls.push(`second saw ${l[1]}`);
+      l[1] = l[1]! * 2;
+    };
     const out = processLogits(Float32Array.from([0, 1, 2]), resolveSamplingOptions({}), [], [first, second]);
     assert.deepEqual(calls, ["first", "second saw 7"]);
     assert.equal(out[1], 14);
@@ -120,15 +146,30 @@ describe("logitsProcessors", () => {
 
   test("a processor that boosts a token makes it the only one top-k 1 keeps, at every step", async () => {
     const r = await generate(model, tokenizer, "hello", {
-      topK: 1, temperature: 1, seed: 1, maxNewTokens: 10, eosTokenId: [], logitsProcessors: [(l) => { l[17] = l[17]! + 1000; }],
+      topK: 1,
+      temperature: 1,
+      seed: 1,
+      maxNewTokens: 10,
+      eosTokenId: [],
+      logitsProcessors: [
+        (l) => {
+          l[17] = l[17]! + 1000;
+        },
+      ],
     });
     assert.deepEqual(r.tokens, new Array(10).fill(17));
   });
 
   test("bad processors are refused with a clear error", async () => {
     const returns = ((l: Float32Array) => l.map((x) => x)) as unknown as LogitsProcessor;
-    await assert.rejects(generate(model, tokenizer, "hi", { logitsProcessors: [returns] }), /logitsProcessors\[0\] returned a value.*in place/);
-    await assert.rejects(generate(model, tokenizer, "hi", { logitsProcessors: [ban(3), 5 as unknown as LogitsProcessor] }), /logitsProcessors\[1\]: expected a function/);
+    await assert.rejects(
+      generate(model, tokenizer, "hi", { logitsProcessors: [returns] }),
+      /logitsProcessors\[0\] returned a value.*in place/,
+    );
+    await assert.rejects(
+      generate(model, tokenizer, "hi", { logitsProcessors: [ban(3), 5 as unknown as LogitsProcessor] }),
+      /logitsProcessors\[1\]: expected a function/,
+    );
     await assert.rejects(generate(model, tokenizer, "hi", { onToken: "x" as unknown as () => void }), /onToken: expected a function/);
   });
 });
@@ -147,15 +188,32 @@ describe("onToken", () => {
 
   test("a batch whose rows stop at different times: every row's ids, in order, with EOS marked", async () => {
     const events: TokenEvent[] = [];
-    const results = await generateBatch(model, tokenizer, prompts, { ...options, onToken: (e) => events.push({ ...e, logits: Float32Array.from(e.logits) }) });
-    assert.deepEqual(results.map((r) => r.finishReason), ["eos", "length", "stop", "eos"]);
-    assert.deepEqual(results.map((r) => r.tokens.length), [3, 9, 5, 6]);
+    const results = await generateBatch(model, tokenizer, prompts, {
+      ...options,
+      onToken: (e) => events.push({ ...e, logits: Float32Array.from(e.logits) }),
+    });
+    assert.deepEqual(
+      results.map((r) => r.finishReason),
+      ["eos", "length", "stop", "eos"],
+    );
+    assert.deepEqual(
+      results.map((r) => r.tokens.length),
+      [3, 9, 5, 6],
+    );
     for (let i = 1; i < events.length; i++) assert.ok(events[i]!.step >= events[i - 1]!.step, "events come step by step");
     results.forEach((r, row) => {
       const mine = events.filter((e) => e.row === row);
       const generated = mine.filter((e) => !e.eos);
-      assert.deepEqual(generated.map((e) => e.token), r.tokens, `row ${row}: the generated ids`);
-      assert.deepEqual(mine.map((e) => e.step), mine.map((_, i) => i), `row ${row}: steps 0, 1, …`);
+      assert.deepEqual(
+        generated.map((e) => e.token),
+        r.tokens,
+        `row ${row}: the generated ids`,
+      );
+      assert.deepEqual(
+        mine.map((e) => e.step),
+        mine.map((_, i) => i),
+        `row ${row}: steps 0, 1, …`,
+      );
       generated.forEach((e, i) => {
         assert.equal(e.logprob, r.logprobs[i]!.logprob);
         assert.deepEqual(e.top, r.logprobs[i]!.top);
@@ -163,9 +221,15 @@ describe("onToken", () => {
       });
       const ending = r.finishReason === "eos";
       assert.equal(mine.length, r.tokens.length + (ending ? 1 : 0));
-      assert.deepEqual(mine.map((e) => e.eos), mine.map((_, i) => ending && i === mine.length - 1));
+      assert.deepEqual(
+        mine.map((e) => e.eos),
+        mine.map((_, i) => ending && i === mine.length - 1),
+      );
       if (ending) assert.equal(mine.at(-1)!.token, EOS);
-      assert.deepEqual(mine.map((e) => e.finishReason), mine.map((_, i) => (i === mine.length - 1 ? r.finishReason : null)));
+      assert.deepEqual(
+        mine.map((e) => e.finishReason),
+        mine.map((_, i) => (i === mine.length - 1 ? r.finishReason : null)),
+      );
     });
     // The logits handed over are the model's (masked), not the processed ones: no -Infinity from the plan.
     assert.ok(events.every((e) => e.logits.every(Number.isFinite)));
@@ -177,7 +241,14 @@ describe("onToken", () => {
     let text = "";
     for await (const piece of s) {
       text += piece;
-      assert.equal(text, seen.filter((t) => t !== EOS).map((t) => `<${t}>`).join(""), "the text of every reported token, no more");
+      assert.equal(
+        text,
+        seen
+          .filter((t) => t !== EOS)
+          .map((t) => `<${t}>`)
+          .join(""),
+        "the text of every reported token, no more",
+      );
     }
     assert.deepEqual(seen.slice(0, -1), (await s.result).tokens);
     assert.equal(seen.at(-1), EOS);
@@ -191,6 +262,14 @@ describe("onToken", () => {
 
   test("an error thrown by onToken ends the generation with that error", async () => {
     const boom = new Error("stop here");
-    await assert.rejects(generate(model, tokenizer, "hi", { maxNewTokens: 5, onToken: (e) => { if (e.step === 2) throw boom; } }), (err) => err === boom);
+    await assert.rejects(
+      generate(model, tokenizer, "hi", {
+        maxNewTokens: 5,
+        onToken: (e) => {
+          if (e.step === 2) throw boom;
+        },
+      }),
+      (err) => err === boom,
+    );
   });
 });

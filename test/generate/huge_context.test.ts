@@ -24,7 +24,11 @@ function run(model: string, backend: string): { tokens: number[]; seconds: numbe
     const gen = await TextGenerator.load(${JSON.stringify(model)}, { tokenizerPath: ${JSON.stringify(sharedPath("models", "stories260K", "tok512.model"))} });
     const r = await gen.generate("Once upon a time", { temperature: 0, maxNewTokens: 8 });
     console.log(JSON.stringify({ tokens: r.tokens, seconds: (performance.now() - t0) / 1000, rssMiB: process.resourceUsage().maxRSS / 1024, context: gen.model.dims.context }));`;
-  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", env: { ...process.env, TSGPT_BACKEND: backend }, timeout: 60_000 });
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+    encoding: "utf8",
+    env: { ...process.env, TSGPT_BACKEND: backend },
+    timeout: 60_000,
+  });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout.trim().split("\n").at(-1)!);
 }
@@ -44,12 +48,18 @@ describe("huge context in a config", { skip: skipUnlessShared("models", "stories
     const backends = ["js", ...(process.env.TSGPT_BACKEND === "js" ? [] : ["native"])];
     for (const backend of backends) {
       const reference = run(bin(), backend);
-      for (const [model, context] of [[hf, 1e9], [gguf, 2 ** 32 - 1]] as const) {
+      for (const [model, context] of [
+        [hf, 1e9],
+        [gguf, 2 ** 32 - 1],
+      ] as const) {
         const r = run(model, backend);
         assert.equal(r.context, context, `${backend} ${model}`);
         assert.deepEqual(r.tokens, reference.tokens, `${backend} ${model}`);
         assert.ok(r.seconds < 3, `${backend} ${model}: ${r.seconds.toFixed(2)} s`);
-        assert.ok(r.rssMiB < reference.rssMiB + 100, `${backend} ${model}: peak RSS ${r.rssMiB.toFixed(0)} MiB vs ${reference.rssMiB.toFixed(0)} MiB`);
+        assert.ok(
+          r.rssMiB < reference.rssMiB + 100,
+          `${backend} ${model}: peak RSS ${r.rssMiB.toFixed(0)} MiB vs ${reference.rssMiB.toFixed(0)} MiB`,
+        );
       }
     }
   });

@@ -4,7 +4,9 @@ import assert from "node:assert/strict";
 import { TextGenerator } from "../../src/generate/index.js";
 import { sharedPath, skipUnlessShared } from "../helpers/shared.js";
 
-test("minNewTokens keeps a row going past its end-of-text token", { skip: skipUnlessShared("models", "stories260K", "stories260K.bin") }, async () => {
+test("minNewTokens keeps a row going past its end-of-text token", {
+  skip: skipUnlessShared("models", "stories260K", "stories260K.bin"),
+}, async () => {
   const gen = await TextGenerator.load(sharedPath("models", "stories260K", "stories260K.bin"));
   const free = await gen.generate("Once upon a time", { temperature: 0, maxNewTokens: 8 });
   const eos = free.tokens[2]!; // pretend the third greedy token ends the text

@@ -7,7 +7,12 @@ import { DecoderModel } from "../../src/generate/decoder.js";
 import { generate, type GenerationTokenizer } from "../../src/generate/generate.js";
 import { explainStep } from "../../src/generate/explain.js";
 import {
-  frequencyPenalty, presencePenalty, processLogits, resolveSamplingOptions, sampleToken, softmax,
+  frequencyPenalty,
+  presencePenalty,
+  processLogits,
+  resolveSamplingOptions,
+  sampleToken,
+  softmax,
 } from "../../src/generate/sampling.js";
 import { applyPenalties, TokenCounts } from "../../src/serve/penalties.js";
 import { Generator } from "../../src/tensor/random.js";
@@ -81,9 +86,17 @@ describe("penalties in the generation loop", () => {
 
   test("greedy generation equals a hand-written decode loop subtracting freq × count + pres × [count > 0]", async () => {
     const prompt = [1, 5, 6, 7, 5];
-    const freq = 1.5, pres = 0.7, steps = 30;
+    const freq = 1.5,
+      pres = 0.7,
+      steps = 30;
     const cache = model.createCache(1, prompt.length + steps);
-    let logits = model.forward(cache, Int32Array.from(prompt), Int32Array.from(prompt.keys()), new Uint8Array(prompt.length).fill(1), prompt.length);
+    let logits = model.forward(
+      cache,
+      Int32Array.from(prompt),
+      Int32Array.from(prompt.keys()),
+      new Uint8Array(prompt.length).fill(1),
+      prompt.length,
+    );
     const counts = new Map<number, number>();
     const expected: number[] = [];
     for (let i = 0; i < steps; i++) {
@@ -93,7 +106,12 @@ describe("penalties in the generation loop", () => {
       counts.set(next, (counts.get(next) ?? 0) + 1);
       logits = model.forward(cache, Int32Array.of(next), Int32Array.of(prompt.length + i), Uint8Array.of(1), 1);
     }
-    const r = await generate(model, tokenizer, prompt, { temperature: 0, maxNewTokens: steps, frequencyPenalty: freq, presencePenalty: pres });
+    const r = await generate(model, tokenizer, prompt, {
+      temperature: 0,
+      maxNewTokens: steps,
+      frequencyPenalty: freq,
+      presencePenalty: pres,
+    });
     assert.deepEqual(r.tokens, expected);
     const plain = await generate(model, tokenizer, prompt, { temperature: 0, maxNewTokens: steps });
     assert.notDeepEqual(plain.tokens, expected, "the penalties change this output");

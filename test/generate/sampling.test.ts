@@ -8,7 +8,14 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import {
-  sampleToken, resolveSamplingOptions, argmax, repetitionPenalty, topK, topP, minP, processLogits,
+  sampleToken,
+  resolveSamplingOptions,
+  argmax,
+  repetitionPenalty,
+  topK,
+  topP,
+  minP,
+  processLogits,
   type SamplingOptions,
 } from "../../src/generate/sampling.js";
 import { Generator } from "../../src/tensor/random.js";
@@ -26,7 +33,14 @@ function softmaxRef(xs: number[]): number[] {
   return e.map((v) => v / s);
 }
 
-interface RefOptions { temperature?: number; topK?: number; topP?: number; minP?: number; order?: "right" | "topPFirst"; topPOffByOne?: boolean }
+interface RefOptions {
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  order?: "right" | "topPFirst";
+  topPOffByOne?: boolean;
+}
 
 /** Expected sampling distribution, from the definitions. */
 function reference(logits: number[], o: RefOptions): number[] {
@@ -36,7 +50,10 @@ function reference(logits: number[], o: RefOptions): number[] {
   const probsOf = (xs: number[]) => softmaxRef(xs.map((x, i) => (alive[i] ? x : -Infinity)));
   const keepTopP = (xs: number[], p: number) => {
     const pr = probsOf(xs);
-    const ids = pr.map((_, i) => i).filter((i) => alive[i]).sort((a, b) => pr[b]! - pr[a]!);
+    const ids = pr
+      .map((_, i) => i)
+      .filter((i) => alive[i])
+      .sort((a, b) => pr[b]! - pr[a]!);
     let cum = 0;
     let n = 0;
     while (n < ids.length && cum < p) cum += pr[ids[n++]!]!;
@@ -102,7 +119,10 @@ function assertMatches(counts: number[], expected: number[], label: string): voi
     assert.equal(counts[only], DRAWS, `${label}: all draws should be token ${only}`);
     return;
   }
-  assert.ok(stat < chiSquareCritical(df), `${label}: chi2 = ${stat.toFixed(1)} >= ${chiSquareCritical(df).toFixed(1)} (df ${df}); counts ${counts}`);
+  assert.ok(
+    stat < chiSquareCritical(df),
+    `${label}: chi2 = ${stat.toFixed(1)} >= ${chiSquareCritical(df).toFixed(1)} (df ${df}); counts ${counts}`,
+  );
 }
 
 function assertRejects(counts: number[], expected: number[], label: string): void {
@@ -125,7 +145,11 @@ describe("sampling distribution (chi-square, 100k seeded draws)", () => {
     ["top-p 0.7, temperature 2", { topP: 0.7, temperature: 2 }, { topP: 0.7, temperature: 2 }],
     ["top-p 1 (off)", { topP: 1 }, { topP: 1 }],
     ["min-p 0.2, temperature 1.5", { minP: 0.2, temperature: 1.5 }, { minP: 0.2, temperature: 1.5 }],
-    ["top-k 6, top-p 0.9, min-p 0.1, temperature 0.8", { topK: 6, topP: 0.9, minP: 0.1, temperature: 0.8 }, { topK: 6, topP: 0.9, minP: 0.1, temperature: 0.8 }],
+    [
+      "top-k 6, top-p 0.9, min-p 0.1, temperature 0.8",
+      { topK: 6, topP: 0.9, minP: 0.1, temperature: 0.8 },
+      { topK: 6, topP: 0.9, minP: 0.1, temperature: 0.8 },
+    ],
   ];
   for (const [label, opts, ref] of cases) {
     test(label, () => assertMatches(drawCounts(L, opts), reference(L, ref), label));
@@ -179,7 +203,10 @@ describe("sampling rules", () => {
   test("same seed, same draws; different seed, different draws", () => {
     const o = resolveSamplingOptions({ temperature: 1 });
     const l = Float32Array.from(L);
-    const run = (seed: number) => { const r = new Generator(seed); return Array.from({ length: 50 }, () => sampleToken(l, o, r)); };
+    const run = (seed: number) => {
+      const r = new Generator(seed);
+      return Array.from({ length: 50 }, () => sampleToken(l, o, r));
+    };
     assert.deepEqual(run(7), run(7));
     assert.notDeepEqual(run(7), run(8));
   });
@@ -203,11 +230,14 @@ describe("sampling rules", () => {
 
   test("processors keep at least one token", () => {
     const l = Float32Array.from([1, 2, 3]);
-    topK(l, 1); assert.deepEqual(Array.from(l), [-Infinity, -Infinity, 3]);
+    topK(l, 1);
+    assert.deepEqual(Array.from(l), [-Infinity, -Infinity, 3]);
     const m = Float32Array.from([1, 2, 3]);
-    minP(m, 1); assert.deepEqual(Array.from(m), [-Infinity, -Infinity, 3]);
+    minP(m, 1);
+    assert.deepEqual(Array.from(m), [-Infinity, -Infinity, 3]);
     const p = Float32Array.from([1, 2, 3]);
-    topP(p, 1e-9); assert.deepEqual(Array.from(p), [-Infinity, -Infinity, 3]);
+    topP(p, 1e-9);
+    assert.deepEqual(Array.from(p), [-Infinity, -Infinity, 3]);
   });
 
   test("processLogits does not modify its input", () => {
@@ -251,7 +281,10 @@ describe("explainStep", () => {
     const e = explainStep(Float32Array.from(L), { temperature: 0 }, 3);
     assert.equal(e.greedy, true);
     assert.equal(e.keptCount, 1);
-    assert.deepEqual(e.candidates.map((c) => c.cutBy), [null, "greedy", "greedy"]);
+    assert.deepEqual(
+      e.candidates.map((c) => c.cutBy),
+      [null, "greedy", "greedy"],
+    );
   });
 });
 

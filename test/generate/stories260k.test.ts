@@ -15,12 +15,18 @@ import { availableBackends, getBackend, setBackend } from "../../src/backend/ind
 const skip = skipUnlessShared("models", "stories260K", "stories260K.bin");
 const REF = "greedy_once_upon_a_time.json";
 
-interface Reference { prompt: string; steps: number; text: string; ids_after_bos: number[] }
+interface Reference {
+  prompt: string;
+  steps: number;
+  text: string;
+  ids_after_bos: number[];
+}
 
 describe("stories260K generation", { skip }, () => {
-  const load = () => TextGenerator.load(sharedPath("models", "stories260K", "stories260K.bin"), {
-    tokenizerPath: sharedPath("models", "stories260K", "tok512.model"),
-  });
+  const load = () =>
+    TextGenerator.load(sharedPath("models", "stories260K", "stories260K.bin"), {
+      tokenizerPath: sharedPath("models", "stories260K", "tok512.model"),
+    });
   let gen: Promise<TextGenerator> | undefined;
   const get = () => (gen ??= load());
 
@@ -75,7 +81,11 @@ describe("stories260K generation", { skip }, () => {
     const alone = await g.generate("Once upon a time", { temperature: 0, maxNewTokens: 30 });
     const eosToken = alone.tokens[5]!; // pretend this token is EOS: generation ends before it
     const stop = "girl";
-    const results = await g.generateBatch(["Once upon a time", "Lily", "Once upon a time"], { temperature: 0, maxNewTokens: 30, eosTokenId: eosToken });
+    const results = await g.generateBatch(["Once upon a time", "Lily", "Once upon a time"], {
+      temperature: 0,
+      maxNewTokens: 30,
+      eosTokenId: eosToken,
+    });
     assert.equal(results[0]!.finishReason, "eos");
     assert.deepEqual(results[0]!.tokens, alone.tokens.slice(0, 5));
     assert.equal(results[2]!.finishReason, "eos");
@@ -113,7 +123,16 @@ describe("stories260K generation", { skip }, () => {
     const ac = new AbortController();
     let chunks = 0;
     await assert.rejects(
-      g.generate(longPrompt, { temperature: 0, maxNewTokens: 5, prefillChunkSize: 8, signal: ac.signal, onPrefill: () => { chunks++; ac.abort(); } }),
+      g.generate(longPrompt, {
+        temperature: 0,
+        maxNewTokens: 5,
+        prefillChunkSize: 8,
+        signal: ac.signal,
+        onPrefill: () => {
+          chunks++;
+          ac.abort();
+        },
+      }),
       (err: Error) => err.name === "AbortError",
     );
     assert.equal(chunks, 1, "prefill stops at the next chunk");
@@ -123,8 +142,15 @@ describe("stories260K generation", { skip }, () => {
     let seen = 0;
     let total = 0;
     const started = g.generate(longPrompt, {
-      temperature: 0, maxNewTokens: 5, prefillChunkSize: 1, signal: timed.signal,
-      onPrefill: (done, all) => { seen = done; total = all; if (done === 3) setTimeout(() => timed.abort(), 0); },
+      temperature: 0,
+      maxNewTokens: 5,
+      prefillChunkSize: 1,
+      signal: timed.signal,
+      onPrefill: (done, all) => {
+        seen = done;
+        total = all;
+        if (done === 3) setTimeout(() => timed.abort(), 0);
+      },
     });
     await assert.rejects(started, (err: Error) => err.name === "AbortError");
     assert.ok(total > 50 && seen < total, `prefill went on to ${seen} of ${total} tokens after the abort`);
@@ -132,9 +158,12 @@ describe("stories260K generation", { skip }, () => {
     const between = new AbortController();
     const s = g.stream("Once upon a time", { temperature: 0, maxNewTokens: 100, signal: between.signal });
     let pieces = 0;
-    await assert.rejects((async () => {
-      for await (const _ of s) if (++pieces === 3) between.abort();
-    })(), (err: Error) => err.name === "AbortError");
+    await assert.rejects(
+      (async () => {
+        for await (const _ of s) if (++pieces === 3) between.abort();
+      })(),
+      (err: Error) => err.name === "AbortError",
+    );
     assert.equal(pieces, 3);
     await assert.rejects(s.result, (err: Error) => err.name === "AbortError");
 
@@ -181,7 +210,10 @@ describe("stories260K generation", { skip }, () => {
     const tooLong = Array.from({ length: 600 }, () => 300);
     await assert.rejects(g.generate(tooLong, { maxNewTokens: 1 }), /600 tokens, more than the model's context of 512/);
     const info: string[] = [];
-    const r = await g.generate(Array.from({ length: 505 }, (_, i) => (i === 0 ? 1 : 300 + (i % 50))), { temperature: 0, maxNewTokens: 100, onInfo: (m) => info.push(m), eosTokenId: [] });
+    const r = await g.generate(
+      Array.from({ length: 505 }, (_, i) => (i === 0 ? 1 : 300 + (i % 50))),
+      { temperature: 0, maxNewTokens: 100, onInfo: (m) => info.push(m), eosTokenId: [] },
+    );
     assert.match(info[0]!, /512 positions/);
     assert.equal(r.finishReason, "length");
     assert.equal(r.tokens.length, 8); // 505 + 8 - 1 = 512 positions

@@ -13,7 +13,18 @@ const MODEL = ["testdata", "tokenizer", "bpe4k_identity_bytefallback.model"];
 
 /** A stand-in model whose logits spell out a fixed token sequence, then EOS. */
 function scriptedModel(script: number[], vocabSize: number, eos: number): InferenceModel {
-  const dims: DecoderDims = { arch: "llama", vocabSize, hidden: 1, layers: 1, heads: 1, kvHeads: 1, headDim: 1, intermediate: 1, context: 4096, eps: 1e-5 };
+  const dims: DecoderDims = {
+    arch: "llama",
+    vocabSize,
+    hidden: 1,
+    layers: 1,
+    heads: 1,
+    kvHeads: 1,
+    headDim: 1,
+    intermediate: 1,
+    context: 4096,
+    eps: 1e-5,
+  };
   let calls = 0;
   return {
     dims,

@@ -26,14 +26,18 @@ describe("templates", () => {
   test("alpaca: instruction, optional input, response", () => {
     const t = getTemplate("alpaca");
     const [plain] = t.render([{ role: "user", content: "Add 2 and 3." }]);
-    assert.equal(plain!.text,
+    assert.equal(
+      plain!.text,
       "Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n" +
-      "### Instruction:\nAdd 2 and 3.\n\n### Response:\n");
+        "### Instruction:\nAdd 2 and 3.\n\n### Response:\n",
+    );
     const [withInput] = t.render([{ role: "user", content: "Summarize.", input: "A long text." }]);
-    assert.equal(withInput!.text,
+    assert.equal(
+      withInput!.text,
       "Below is an instruction that describes a task, paired with an input that provides further context. " +
-      "Write a response that appropriately completes the request.\n\n" +
-      "### Instruction:\nSummarize.\n\n### Input:\nA long text.\n\n### Response:\n");
+        "Write a response that appropriately completes the request.\n\n" +
+        "### Instruction:\nSummarize.\n\n### Input:\nA long text.\n\n### Response:\n",
+    );
   });
 
   test("vicuna: USER: / ASSISTANT: with EOS after each answer", () => {
@@ -55,7 +59,14 @@ describe("templates", () => {
   test("bad conversations and names give clear errors", () => {
     assert.throws(() => getTemplate("chatml"), /unknown prompt template 'chatml' \(known: llama2, alpaca, vicuna\)/);
     assert.throws(() => getTemplate("llama2").render([{ role: "assistant", content: "x" }]), /message 0 should be from the user/);
-    assert.throws(() => getTemplate("vicuna").render([{ role: "user", content: "a" }, { role: "assistant", content: "b" }]), /must end with a user message/);
+    assert.throws(
+      () =>
+        getTemplate("vicuna").render([
+          { role: "user", content: "a" },
+          { role: "assistant", content: "b" },
+        ]),
+      /must end with a user message/,
+    );
   });
 
   test("detected from a checkpoint's tokenizer_config.json chat_template", () => {

@@ -9,9 +9,18 @@ function randomTensor(rng: Generator, shape: number[], scale: number, offset = 0
   return { dtype: "F32", shape, data };
 }
 
-export function tinyLlama(seed = 1, opts: { vocab?: number; hidden?: number; layers?: number; heads?: number; kvHeads?: number; context?: number } = {}): Checkpoint {
-  const V = opts.vocab ?? 40, H = opts.hidden ?? 16, Lr = opts.layers ?? 2, nh = opts.heads ?? 4, nkv = opts.kvHeads ?? 2;
-  const hd = H / nh, I = 24, kv = nkv * hd;
+export function tinyLlama(
+  seed = 1,
+  opts: { vocab?: number; hidden?: number; layers?: number; heads?: number; kvHeads?: number; context?: number } = {},
+): Checkpoint {
+  const V = opts.vocab ?? 40,
+    H = opts.hidden ?? 16,
+    Lr = opts.layers ?? 2,
+    nh = opts.heads ?? 4,
+    nkv = opts.kvHeads ?? 2;
+  const hd = H / nh,
+    I = 24,
+    kv = nkv * hd;
   const rng = new Generator(seed);
   const t = new Map<string, StoredTensor>();
   t.set("model.embed_tokens.weight", randomTensor(rng, [V, H], 1));
@@ -30,9 +39,19 @@ export function tinyLlama(seed = 1, opts: { vocab?: number; hidden?: number; lay
   t.set("model.norm.weight", randomTensor(rng, [H], 0.2, 1));
   return {
     config: {
-      model_type: "llama", vocab_size: V, hidden_size: H, intermediate_size: I, num_hidden_layers: Lr,
-      num_attention_heads: nh, num_key_value_heads: nkv, max_position_embeddings: opts.context ?? 64,
-      rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: true, bos_token_id: 1, eos_token_id: 2,
+      model_type: "llama",
+      vocab_size: V,
+      hidden_size: H,
+      intermediate_size: I,
+      num_hidden_layers: Lr,
+      num_attention_heads: nh,
+      num_key_value_heads: nkv,
+      max_position_embeddings: opts.context ?? 64,
+      rms_norm_eps: 1e-5,
+      rope_theta: 10000,
+      tie_word_embeddings: true,
+      bos_token_id: 1,
+      eos_token_id: 2,
     },
     tensors: t,
     source: { path: "tiny-llama", format: "hf" },
@@ -40,7 +59,12 @@ export function tinyLlama(seed = 1, opts: { vocab?: number; hidden?: number; lay
 }
 
 export function tinyGPT2(seed = 2): Checkpoint {
-  const V = 40, H = 16, Lr = 2, nh = 4, ctx = 64, I = 4 * H;
+  const V = 40,
+    H = 16,
+    Lr = 2,
+    nh = 4,
+    ctx = 64,
+    I = 4 * H;
   const rng = new Generator(seed);
   const t = new Map<string, StoredTensor>();
   t.set("transformer.wte.weight", randomTensor(rng, [V, H], 1));
@@ -63,7 +87,17 @@ export function tinyGPT2(seed = 2): Checkpoint {
   t.set("transformer.ln_f.weight", randomTensor(rng, [H], 0.2, 1));
   t.set("transformer.ln_f.bias", randomTensor(rng, [H], 0.1));
   return {
-    config: { model_type: "gpt2", vocab_size: V, n_embd: H, n_layer: Lr, n_head: nh, n_positions: ctx, layer_norm_epsilon: 1e-5, bos_token_id: 1, eos_token_id: 2 },
+    config: {
+      model_type: "gpt2",
+      vocab_size: V,
+      n_embd: H,
+      n_layer: Lr,
+      n_head: nh,
+      n_positions: ctx,
+      layer_norm_epsilon: 1e-5,
+      bos_token_id: 1,
+      eos_token_id: 2,
+    },
     tensors: t,
     source: { path: "tiny-gpt2", format: "hf" },
   };

@@ -40,7 +40,10 @@ describe("vocabLimit", () => {
   test("without a limit, the model does sample ids past the tokenizer (the case the mask is for)", async () => {
     const r = await generate(model, standIn(false), "hello", options);
     assert.equal(r.tokens.length, 200);
-    assert.ok(r.tokens.some((id) => id >= PIECES), "expected some ids >= PIECES from an unmasked model");
+    assert.ok(
+      r.tokens.some((id) => id >= PIECES),
+      "expected some ids >= PIECES from an unmasked model",
+    );
   });
 
   test("200 sampled tokens are all below the tokenizer's vocabSize", async () => {
@@ -60,7 +63,10 @@ describe("vocabLimit", () => {
   });
 
   test("a vocabLimit outside [1, model vocabulary] is refused, naming the option", async () => {
-    await assert.rejects(generate(model, standIn(true), "hello", { vocabLimit: EMBEDDINGS + 1 }), /vocabLimit: expected an integer in \[1, 64\]/);
+    await assert.rejects(
+      generate(model, standIn(true), "hello", { vocabLimit: EMBEDDINGS + 1 }),
+      /vocabLimit: expected an integer in \[1, 64\]/,
+    );
     await assert.rejects(generate(model, standIn(true), "hello", { vocabLimit: 0 }), /vocabLimit/);
   });
 });

@@ -8,7 +8,19 @@ import { repoRoot } from "../helpers/shared.js";
 
 /** Lowest first. A folder may import from its own layer's folder and from any folder before it. */
 export const LAYERS = [
-  "util", "backend", "tensor", "arch", "nn", "tokenizer", "formats", "quant", "models", "generate", "train", "serve", "cli",
+  "util",
+  "backend",
+  "tensor",
+  "arch",
+  "nn",
+  "tokenizer",
+  "formats",
+  "quant",
+  "models",
+  "generate",
+  "train",
+  "serve",
+  "cli",
 ];
 
 const SRC = join(repoRoot, "src");
@@ -68,6 +80,10 @@ test("no two folders import each other", () => {
 });
 
 test("the import scanner sees static, re-export and dynamic imports", () => {
-  const text = 'import { a } from "../x/a.js";\nexport { b } from "./b.js";\nconst c = await import("../y/c.js");\nimport type { D } from "../z/d.js";';
-  assert.deepEqual(importsOf(text), ["../x/a.js", "./b.js", "../z/d.js", "../y/c.js"].sort((p, q) => text.indexOf(p) - text.indexOf(q)));
+  const text =
+    'import { a } from "../x/a.js";\nexport { b } from "./b.js";\nconst c = await import("../y/c.js");\nimport type { D } from "../z/d.js";';
+  assert.deepEqual(
+    importsOf(text),
+    ["../x/a.js", "./b.js", "../z/d.js", "../y/c.js"].sort((p, q) => text.indexOf(p) - text.indexOf(q)),
+  );
 });

@@ -5,8 +5,15 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RMSNorm } from "../../src/nn/index.js";
-import { LlamaForCausalLM, createModel, modelFromCheckpoint, modelToCheckpoint, type CausalLM, type ModelConfig } from "../../src/models/index.js";
+import type { RMSNorm } from "../../src/nn/index.js";
+import {
+  LlamaForCausalLM,
+  createModel,
+  modelFromCheckpoint,
+  modelToCheckpoint,
+  type CausalLM,
+  type ModelConfig,
+} from "../../src/models/index.js";
 import { saveHFCheckpoint } from "../../src/formats/hf.js";
 import { loadCheckpoint } from "../../src/formats/load.js";
 import { convertFloat } from "../../src/formats/dtypes.js";
@@ -14,7 +21,10 @@ import { DecoderModel } from "../../src/generate/decoder.js";
 import { Tensor, noGrad } from "../../src/tensor/index.js";
 import { assertClose, ids2d, randomizeParameters, tinyGPT2Config, tinyLlamaConfig } from "./tiny.js";
 
-const IDS = [[3, 7, 1, 19, 4, 22, 8, 11], [2, 2, 14, 5, 9, 0, 13, 6]];
+const IDS = [
+  [3, 7, 1, 19, 4, 22, 8, 11],
+  [2, 2, 14, 5, 9, 0, 13, 6],
+];
 
 function logitsOf(model: CausalLM): Float32Array {
   return noGrad(() => model.forward(ids2d(IDS)).logits.data() as Float32Array);
@@ -36,7 +46,10 @@ for (const [name, config] of CASES) {
     test("tensor names and tied weights follow Hugging Face", () => {
       const ckpt = modelToCheckpoint(model);
       const names = [...ckpt.tensors.keys()];
-      assert.deepEqual(names, model.namedParameters().map(([n]) => n));
+      assert.deepEqual(
+        names,
+        model.namedParameters().map(([n]) => n),
+      );
       const tied = config.model_type === "gpt2" || config.tie_word_embeddings;
       assert.equal(ckpt.tensors.has("lm_head.weight"), !tied);
       assert.ok(names.every((n) => n.startsWith(config.model_type === "gpt2" ? "transformer." : "model.") || n === "lm_head.weight"));

@@ -13,7 +13,7 @@ const IDS = [
   [4, 18, 2, 11, 6, PAD, PAD, PAD],
   [13, 1, 19, 8, 22, 10, 15, 12],
 ];
-const MASK = IDS.map((row, r) => row.map((id, t) => (r === 0 ? t >= 2 : r === 1 ? t < 5 : true) ? 1 : 0));
+const MASK = IDS.map((row, r) => row.map((id, t) => ((r === 0 ? t >= 2 : r === 1 ? t < 5 : true) ? 1 : 0)));
 const LABELS = IDS.map((row, r) => row.map((id, t) => (MASK[r]![t] ? id : -100)));
 
 function lossOf(model: CausalLM): number {

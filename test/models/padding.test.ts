@@ -6,19 +6,29 @@ import { createModel, type CausalLM } from "../../src/models/index.js";
 import { noGrad, Tensor } from "../../src/tensor/index.js";
 import { assertClose, ids2d, randomizeParameters, tinyGPT2Config, tinyLlamaConfig } from "./tiny.js";
 
-const SEQS = [[5, 9, 14, 3, 7, 21, 2], [4, 18, 2], [13, 1, 19, 8, 22]];
+const SEQS = [
+  [5, 9, 14, 3, 7, 21, 2],
+  [4, 18, 2],
+  [13, 1, 19, 8, 22],
+];
 const T = 7;
 
 /** Pads each sequence to T on the left or right with `padId`; returns ids, mask, labels, offsets. */
 function padBatch(side: "left" | "right", padId: number) {
-  const ids: number[][] = [], mask: number[][] = [], labels: number[][] = [], starts: number[] = [];
+  const ids: number[][] = [],
+    mask: number[][] = [],
+    labels: number[][] = [],
+    starts: number[] = [];
   for (const s of SEQS) {
     const pad = T - s.length;
     const start = side === "left" ? pad : 0;
     starts.push(start);
     const row = new Array<number>(T).fill(padId);
     const m = new Array<number>(T).fill(0);
-    s.forEach((id, i) => { row[start + i] = id; m[start + i] = 1; });
+    s.forEach((id, i) => {
+      row[start + i] = id;
+      m[start + i] = 1;
+    });
     ids.push(row);
     mask.push(m);
     labels.push(row.map((id, t) => (m[t] ? id : -100)));
@@ -54,8 +64,12 @@ for (const [arch, make] of [
         const b = padBatch(side, 17); // other pad ids change nothing
         const la = noGrad(() => model.forward(a.ids, { attentionMask: a.mask, labels: a.labels }).loss!.item());
         const lb = noGrad(() => model.forward(b.ids, { attentionMask: b.mask, labels: b.labels }).loss!.item());
-        let sum = 0, count = 0;
-        SEQS.forEach((s, i) => { sum += alone[i]!.loss!.item() * (s.length - 1); count += s.length - 1; });
+        let sum = 0,
+          count = 0;
+        SEQS.forEach((s, i) => {
+          sum += alone[i]!.loss!.item() * (s.length - 1);
+          count += s.length - 1;
+        });
         assert.ok(Math.abs(la - sum / count) < 1e-5, `batch loss ${la} vs ${sum / count}`);
         assert.ok(Math.abs(la - lb) < 1e-6, `pad ids changed the loss: ${la} vs ${lb}`);
       });
@@ -67,7 +81,10 @@ for (const [arch, make] of [
       const positions = new Int32Array(pos.length);
       for (let b = 0; b < SEQS.length; b++) {
         let seen = 0;
-        for (let t = 0; t < T; t++) { seen += pos[b * T + t]!; positions[b * T + t] = Math.max(seen - 1, 0); }
+        for (let t = 0; t < T; t++) {
+          seen += pos[b * T + t]!;
+          positions[b * T + t] = Math.max(seen - 1, 0);
+        }
       }
       const viaMask = noGrad(() => model.forward(ids, { attentionMask: mask }).logits);
       const viaIds = noGrad(() => model.forward(ids, { attentionMask: mask, positionIds: new Tensor(positions, [SEQS.length, T]) }).logits);

@@ -14,7 +14,10 @@ import { assertClose } from "./tiny.js";
 const dir = ["models", "stories260K"];
 const skip = skipUnlessShared(...dir, "stories260K.bin") || skipUnlessShared(...dir, "greedy_once_upon_a_time.json");
 
-interface Reference { prompt: string; ids_after_bos: number[] }
+interface Reference {
+  prompt: string;
+  ids_after_bos: number[];
+}
 
 test("stories260K: autograd model logits equal the inference decoder; greedy token matches the reference", { skip }, async () => {
   const ckpt = await loadCheckpoint(sharedPath(...dir, "stories260K.bin"));
@@ -38,7 +41,11 @@ test("stories260K: autograd model logits equal the inference decoder; greedy tok
   const prompt = sp.encodeAsIds(ref.prompt);
   assert.deepEqual(prompt, ref.ids_after_bos.slice(0, prompt.length));
   const p = prompt.length + 1; // with BOS
-  const last = logits.select(0, 0).select(0, p - 1).argmax().item();
+  const last = logits
+    .select(0, 0)
+    .select(0, p - 1)
+    .argmax()
+    .item();
   assert.equal(last, ref.ids_after_bos[prompt.length]);
   // And every later position of the greedy text predicts the next one.
   const argmax = logits.select(0, 0).argmax(-1).data();

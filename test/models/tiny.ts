@@ -6,16 +6,31 @@ import type { Module } from "../../src/nn/index.js";
 
 export function tinyLlamaConfig(over: Partial<LlamaConfig> = {}): LlamaConfig {
   return {
-    model_type: "llama", vocab_size: 23, hidden_size: 16, intermediate_size: 24, num_hidden_layers: 2,
-    num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 16, rms_norm_eps: 1e-5,
-    rope_theta: 10000, tie_word_embeddings: false, ...over,
+    model_type: "llama",
+    vocab_size: 23,
+    hidden_size: 16,
+    intermediate_size: 24,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    max_position_embeddings: 16,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    tie_word_embeddings: false,
+    ...over,
   };
 }
 
 export function tinyGPT2Config(over: Partial<GPT2Config> = {}): GPT2Config {
   return {
-    model_type: "gpt2", vocab_size: 23, n_embd: 16, n_layer: 2, n_head: 4, n_positions: 16,
-    layer_norm_epsilon: 1e-5, ...over,
+    model_type: "gpt2",
+    vocab_size: 23,
+    n_embd: 16,
+    n_layer: 2,
+    n_head: 4,
+    n_positions: 16,
+    layer_norm_epsilon: 1e-5,
+    ...over,
   };
 }
 

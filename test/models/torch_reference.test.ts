@@ -109,9 +109,16 @@ for k, w in W.items():
 json.dump({"logits": logits.detach().reshape(-1).tolist(), "loss": loss.item(), "grads": grads}, sys.stdout)
 `;
 
-interface TorchResult { logits: number[]; loss: number; grads: Record<string, number[]> }
+interface TorchResult {
+  logits: number[];
+  loss: number;
+  grads: Record<string, number[]>;
+}
 
-const IDS = [[3, 7, 1, 19, 4, 22, 8, 11], [2, 2, 14, 5, 9, 0, 13, 6]];
+const IDS = [
+  [3, 7, 1, 19, 4, 22, 8, 11],
+  [2, 2, 14, 5, 9, 0, 13, 6],
+];
 
 function compareWithTorch(config: ModelConfig): void {
   const model = createModel(config, { seed: 21 });

@@ -6,7 +6,14 @@ import assert from "node:assert/strict";
 import { Generator, Tensor, noGrad, randn } from "../../src/tensor/index.js";
 import { Linear } from "../../src/nn/index.js";
 import {
-  LoRALinear, addLoRA, countParameters, formatTrainableParameters, loraLayers, loraParameters, mergeLoRA, unmergeLoRA,
+  LoRALinear,
+  addLoRA,
+  countParameters,
+  formatTrainableParameters,
+  loraLayers,
+  loraParameters,
+  mergeLoRA,
+  unmergeLoRA,
 } from "../../src/nn/lora.js";
 import { GPT2LMHeadModel, LlamaForCausalLM, type CausalLM } from "../../src/models/index.js";
 import { ids2d, randomizeParameters, relDiff, tinyGPT2Config, tinyLlamaConfig } from "../models/tiny.js";
@@ -72,13 +79,14 @@ describe("LoRALinear", () => {
     // dL/dB against finite differences on one element.
     const gB = (lora.lora_B.weight.grad!.data() as Float32Array)[1]!;
     const eps = 1e-3;
-    const lossAt = (delta: number) => noGrad(() => {
-      const s = lora.lora_B.weight.storage as Float32Array;
-      s[1] = s[1]! + delta;
-      const v = lora.forward(x).square().sum().item();
-      s[1] = s[1]! - delta;
-      return v;
-    });
+    const lossAt = (delta: number) =>
+      noGrad(() => {
+        const s = lora.lora_B.weight.storage as Float32Array;
+        s[1] = s[1]! + delta;
+        const v = lora.forward(x).square().sum().item();
+        s[1] = s[1]! - delta;
+        return v;
+      });
     const numeric = (lossAt(eps) - lossAt(-eps)) / (2 * eps);
     assert.ok(Math.abs(gB - numeric) < 1e-2 * Math.max(1, Math.abs(numeric)), `analytic ${gB} vs numeric ${numeric}`);
   });
@@ -117,13 +125,24 @@ describe("addLoRA", () => {
     const model = new LlamaForCausalLM(tinyLlamaConfig(), { seed: 1 });
     const total = model.numParameters();
     const added = addLoRA(model, { targetModules: ["q_proj", "v_proj"], r: 2 });
-    assert.deepEqual(added.map(([n]) => n), [
-      "model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.v_proj",
-      "model.layers.1.self_attn.q_proj", "model.layers.1.self_attn.v_proj",
-    ]);
-    assert.ok(model.getSubmodule("model.layers.0.self_attn.q_proj") instanceof LoRALinear, "the module the forward pass reads was replaced");
+    assert.deepEqual(
+      added.map(([n]) => n),
+      [
+        "model.layers.0.self_attn.q_proj",
+        "model.layers.0.self_attn.v_proj",
+        "model.layers.1.self_attn.q_proj",
+        "model.layers.1.self_attn.v_proj",
+      ],
+    );
+    assert.ok(
+      model.getSubmodule("model.layers.0.self_attn.q_proj") instanceof LoRALinear,
+      "the module the forward pass reads was replaced",
+    );
     const trainable = loraParameters(model).map(([n]) => n);
-    assert.deepEqual(trainable.slice(0, 2), ["model.layers.0.self_attn.q_proj.lora_A.weight", "model.layers.0.self_attn.q_proj.lora_B.weight"]);
+    assert.deepEqual(trainable.slice(0, 2), [
+      "model.layers.0.self_attn.q_proj.lora_A.weight",
+      "model.layers.0.self_attn.q_proj.lora_B.weight",
+    ]);
     // q: A (2, 16) + B (16, 2); v: A (2, 16) + B (8, 2) (2 key/value heads of 4 dims), per layer.
     const loraCount = 2 * (2 * 16 + 16 * 2 + 2 * 16 + 8 * 2);
     const c = countParameters(model);
@@ -140,12 +159,15 @@ describe("addLoRA", () => {
 
   for (const arch of ["llama", "gpt2"] as const) {
     test(`${arch}: merged logits equal the LoRA model's logits (1e-5 relative), unmerge restores the base`, () => {
-      const model: CausalLM = arch === "llama"
-        ? new LlamaForCausalLM(tinyLlamaConfig(), { seed: 1 })
-        : new GPT2LMHeadModel(tinyGPT2Config(), { seed: 1 });
+      const model: CausalLM =
+        arch === "llama" ? new LlamaForCausalLM(tinyLlamaConfig(), { seed: 1 }) : new GPT2LMHeadModel(tinyGPT2Config(), { seed: 1 });
       randomizeParameters(model, 7);
-      const targets = arch === "llama" ? ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] : ["c_attn", "c_proj", "c_fc"];
-      const ids = ids2d([[1, 5, 9, 2, 7, 3], [4, 4, 8, 1, 0, 6]]);
+      const targets =
+        arch === "llama" ? ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] : ["c_attn", "c_proj", "c_fc"];
+      const ids = ids2d([
+        [1, 5, 9, 2, 7, 3],
+        [4, 4, 8, 1, 0, 6],
+      ]);
       const baseLogits = noGrad(() => model.forward(ids).logits.data() as Float32Array).slice();
       addLoRA(model, { targetModules: targets, r: 4, alpha: 8 });
       randomizeB(model, 11);

@@ -28,12 +28,21 @@ class Net extends Module {
 
 test("namedParameters: dotted names in registration order; numParameters counts them", () => {
   const net = new Net();
-  assert.deepEqual(net.namedParameters().map(([n]) => n), [
-    "emb.weight",
-    "blocks.0.fc.weight", "blocks.0.fc.bias", "blocks.0.ln.weight", "blocks.0.ln.bias",
-    "blocks.1.fc.weight", "blocks.1.fc.bias", "blocks.1.ln.weight", "blocks.1.ln.bias",
-    "head.weight",
-  ]);
+  assert.deepEqual(
+    net.namedParameters().map(([n]) => n),
+    [
+      "emb.weight",
+      "blocks.0.fc.weight",
+      "blocks.0.fc.bias",
+      "blocks.0.ln.weight",
+      "blocks.0.ln.bias",
+      "blocks.1.fc.weight",
+      "blocks.1.fc.bias",
+      "blocks.1.ln.weight",
+      "blocks.1.ln.bias",
+      "head.weight",
+    ],
+  );
   assert.equal(net.numParameters(), 15 + 2 * (6 + 2 + 2 + 2) + 15);
   assert.deepEqual(net.namedParameters("model").map(([n]) => n)[0], "model.emb.weight");
 });
@@ -56,7 +65,10 @@ test("a parameter registered twice is listed once (tied weights)", () => {
       this.registerParameter("b", w);
     }
   }
-  assert.deepEqual(new Tied().namedParameters().map(([n]) => n), ["a"]);
+  assert.deepEqual(
+    new Tied().namedParameters().map(([n]) => n),
+    ["a"],
+  );
 });
 
 test("Parameter requires grad; train/eval reach every child; zeroGrad clears", () => {
@@ -74,7 +86,8 @@ test("Parameter requires grad; train/eval reach every child; zeroGrad clears", (
 });
 
 test("stateDict / loadStateDict copy values and report problems clearly", () => {
-  const a = new Net(), b = new Net();
+  const a = new Net(),
+    b = new Net();
   const noisy = new Map([...a.stateDict()].map(([k, v]) => [k, v.add(1)]));
   b.loadStateDict(noisy);
   assert.deepEqual(b.blocks.at(1).fc.bias!.tolist(), noisy.get("blocks.1.fc.bias")!.tolist());
@@ -107,7 +120,11 @@ test("replaceModule: a dotted name swaps the module in the registry and in the f
   const fc = new Linear(3, 2, { generator: new Generator(9) });
   assert.equal(net.replaceModule("blocks.1.fc", fc), oldFc);
   assert.equal(net.blocks.at(1).fc, fc);
-  assert.deepEqual(net.namedParameters().map(([n]) => n), namesBefore, "same names, same order");
+  assert.deepEqual(
+    net.namedParameters().map(([n]) => n),
+    namesBefore,
+    "same names, same order",
+  );
   assert.equal(net.namedParameters().find(([n]) => n === "blocks.1.fc.weight")![1], fc.weight);
 
   // A ModuleList child: its items follow.

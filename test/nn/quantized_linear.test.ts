@@ -8,8 +8,15 @@ import { join } from "node:path";
 import { Generator, Tensor, noGrad, randn } from "../../src/tensor/index.js";
 import { Linear } from "../../src/nn/index.js";
 import { QuantizedLinear } from "../../src/quant/index.js";
-import { LoRALinear, addLoRA, countParameters, loraParameters } from "../../src/nn/lora.js";
-import { dequantize, dequantizeCheckpoint, quantizeActivations, quantizeCheckpoint, quantizeTensor, type QuantDType } from "../../src/quant/index.js";
+import { type LoRALinear, addLoRA, countParameters, loraParameters } from "../../src/nn/lora.js";
+import {
+  dequantize,
+  dequantizeCheckpoint,
+  quantizeActivations,
+  quantizeCheckpoint,
+  quantizeTensor,
+  type QuantDType,
+} from "../../src/quant/index.js";
 import { loadCheckpointSync } from "../../src/formats/load.js";
 import { modelFromCheckpoint } from "../../src/models/index.js";
 import { AdamW } from "../../src/train/adamw.js";
@@ -19,7 +26,9 @@ import { DEFAULT_SETTINGS } from "../../src/train/index.js";
 import { sharedPath, skipUnlessShared } from "../helpers/shared.js";
 import { ids2d, relDiff } from "../models/tiny.js";
 
-const IN = 64, OUT = 40, M = 6;
+const IN = 64,
+  OUT = 40,
+  M = 6;
 
 /** A QuantizedLinear of `dtype` and a Linear with its dequantized weight and the same bias. */
 function pair(dtype: QuantDType, inF = IN): { q: QuantizedLinear; ref: Linear } {
@@ -46,7 +55,8 @@ describe("QuantizedLinear", () => {
       assert.deepEqual(q.forward(x).shape, [2, M / 2, OUT]);
       // x is rounded to int8 blocks of 32 (scale d = amax/127): each element moves by at most
       // d/2, so |Δy_o| ≤ Σ_j (amax_block(j)/254)·|W_oj| (+ float slack).
-      const xs = x.data() as Float32Array, W = ref.weight.data() as Float32Array;
+      const xs = x.data() as Float32Array,
+        W = ref.weight.data() as Float32Array;
       for (let r = 0; r < M; r++) {
         for (let o = 0; o < OUT; o++) {
           let bound = 1e-4;
@@ -82,7 +92,8 @@ describe("QuantizedLinear", () => {
 
   test("a weight bigger than the scratch is decoded in blocks of rows: same gradient", () => {
     // 1 << 20 floats of scratch / 8192 columns = 128 rows a block; 300 rows → 3 blocks.
-    const rows = 300, cols = 8192;
+    const rows = 300,
+      cols = 8192;
     const w = randn([rows, cols], { generator: new Generator(6) });
     const qw = quantizeTensor({ data: w.data() as Float32Array, shape: [rows, cols] }, "Q8_0", "w");
     const q = new QuantizedLinear(qw);
@@ -122,12 +133,22 @@ describe("QLoRA on a Q8_0 stories260K", { skip: skipUnlessShared(...MODEL) }, ()
     const ckpt = quantizeCheckpoint(loadCheckpointSync(sharedPath(...MODEL)), "Q8_0");
     const model = modelFromCheckpoint(ckpt, { keepQuantized: true });
     const added = addLoRA(model, { targetModules: ["q_proj", "v_proj", "gate_proj", "up_proj"], r: 4, alpha: 8 });
-    assert.ok(added.some(([, l]) => (l as LoRALinear).quantizedBase !== null), "some bases are quantized");
+    assert.ok(
+      added.some(([, l]) => (l as LoRALinear).quantizedBase !== null),
+      "some bases are quantized",
+    );
     const loraCount = loraParameters(model).reduce((n, [, p]) => n + p.numel, 0);
-    assert.equal(countParameters(model).total, modelFromCheckpoint(dequantizeCheckpoint(ckpt)).numParameters() + loraCount, "quantized weights count in the total");
+    assert.equal(
+      countParameters(model).total,
+      modelFromCheckpoint(dequantizeCheckpoint(ckpt)).numParameters() + loraCount,
+      "quantized weights count in the total",
+    );
     const before = new Map(model.namedParameters().map(([n, p]) => [n, (p.data() as Float32Array).slice()]));
     const qBytes = added.map(([, l]) => (l.quantizedBase as QuantizedLinear | null)?.qweight.data.slice());
-    const ids = ids2d([[1, 403, 407, 261, 378, 289, 300, 13], [1, 320, 279, 288, 410, 260, 290, 13]]);
+    const ids = ids2d([
+      [1, 403, 407, 261, 378, 289, 300, 13],
+      [1, 320, 279, 288, 410, 260, 290, 13],
+    ]);
     const opt = new AdamW(loraParameters(model), { lr: 1e-2, weightDecay: 0 });
     const losses: number[] = [];
     for (let step = 0; step < 6; step++) {
@@ -155,18 +176,48 @@ describe("QLoRA on a Q8_0 stories260K", { skip: skipUnlessShared(...MODEL) }, ()
       const gguf = join(dir, "stories260K-q8_0.gguf");
       writeGGUFCheckpoint(gguf, quantizeCheckpoint(loadCheckpointSync(sharedPath(...MODEL)), "Q8_0"));
       const data = join(dir, "train.jsonl");
-      const rows = Array.from({ length: 12 }, (_, i) => JSON.stringify({ instruction: `Count to ${i % 4}.`, input: "", output: "Once upon a time there was a cat." }));
+      const rows = Array.from({ length: 12 }, (_, i) =>
+        JSON.stringify({ instruction: `Count to ${i % 4}.`, input: "", output: "Once upon a time there was a cat." }),
+      );
       writeFileSync(data, rows.join("\n") + "\n");
       const lines: string[] = [];
       const result = finetune({
         args: {
-          base: gguf, tokenizer: sharedPath("models", "stories260K", "tok512.model"), data, valData: data, valFraction: 0,
-          template: "alpaca", r: 4, alpha: 8, dropout: 0, targets: ["q_proj", "v_proj"],
-          settings: { ...DEFAULT_SETTINGS, steps: 6, lr: 1e-2, minLr: 1e-3, warmupSteps: 0, batchSize: 4, gradAccum: 1, contextLength: 256, weightDecay: 0, evalEvery: 6, evalIters: 1, saveEvery: 0, logEvery: 1, seed: 1 },
+          base: gguf,
+          tokenizer: sharedPath("models", "stories260K", "tok512.model"),
+          data,
+          valData: data,
+          valFraction: 0,
+          template: "alpaca",
+          r: 4,
+          alpha: 8,
+          dropout: 0,
+          targets: ["q_proj", "v_proj"],
+          settings: {
+            ...DEFAULT_SETTINGS,
+            steps: 6,
+            lr: 1e-2,
+            minLr: 1e-3,
+            warmupSteps: 0,
+            batchSize: 4,
+            gradAccum: 1,
+            contextLength: 256,
+            weightDecay: 0,
+            evalEvery: 6,
+            evalIters: 1,
+            saveEvery: 0,
+            logEvery: 1,
+            seed: 1,
+          },
         },
-        out: join(dir, "run"), log: (l) => lines.push(l), progress: false,
+        out: join(dir, "run"),
+        log: (l) => lines.push(l),
+        progress: false,
       });
-      assert.ok(lines.some((l) => /^base weights: quantized Q8_0, [\d.]+ MiB in \d+ linear layers \(kept\)$/.test(l)), lines.join("\n"));
+      assert.ok(
+        lines.some((l) => /^base weights: quantized Q8_0, [\d.]+ MiB in \d+ linear layers \(kept\)$/.test(l)),
+        lines.join("\n"),
+      );
       assert.ok(result.finalValLoss! < result.baseValLoss!, `val loss ${result.baseValLoss} → ${result.finalValLoss}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });

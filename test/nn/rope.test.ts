@@ -8,20 +8,27 @@ import { assertClose } from "../models/tiny.js";
 
 test("rope equals x·cos + rotate_half(x)·sin (float64 angles) and moves heads before time", () => {
   const gen = new Generator(3);
-  const B = 2, T = 6, H = 3, hd = 8, theta = 500;
+  const B = 2,
+    T = 6,
+    H = 3,
+    hd = 8,
+    theta = 500;
   const rope = new RotaryEmbedding(hd, 16, theta);
   const positions = Int32Array.from([0, 1, 2, 3, 4, 5, 0, 0, 0, 1, 2, 15]);
   const x = randn([B, T, H, hd], { generator: gen, requiresGrad: true });
   const y = rope.apply(x, positions);
   assert.deepEqual(y.shape, [B, H, T, hd]);
 
-  const cosv = new Float32Array(B * T * hd), sinv = new Float32Array(B * T * hd);
-  for (let r = 0; r < B * T; r++) for (let i = 0; i < hd; i++) {
-    const angle = positions[r]! * Math.pow(theta, -(2 * (i % (hd / 2))) / hd);
-    cosv[r * hd + i] = Math.cos(angle);
-    sinv[r * hd + i] = Math.sin(angle);
-  }
-  const cos = new Tensor(cosv, [B, T, 1, hd]), sin = new Tensor(sinv, [B, T, 1, hd]);
+  const cosv = new Float32Array(B * T * hd),
+    sinv = new Float32Array(B * T * hd);
+  for (let r = 0; r < B * T; r++)
+    for (let i = 0; i < hd; i++) {
+      const angle = positions[r]! * Math.pow(theta, -(2 * (i % (hd / 2))) / hd);
+      cosv[r * hd + i] = Math.cos(angle);
+      sinv[r * hd + i] = Math.sin(angle);
+    }
+  const cos = new Tensor(cosv, [B, T, 1, hd]),
+    sin = new Tensor(sinv, [B, T, 1, hd]);
   const rotateHalf = (t: Tensor) => cat([t.narrow(-1, hd / 2, hd / 2).neg(), t.narrow(-1, 0, hd / 2)], -1);
   const ref = x.mul(cos).add(rotateHalf(x).mul(sin)).transpose(1, 2);
   assertClose(y.data(), ref.contiguous().data(), 2e-5, "values");

@@ -21,7 +21,10 @@ function randomAdapter(layers: number, dim: number, kvDim: number): LoraAdapter 
   const r = 4;
   const adapter: LoraAdapter = { config: loraConfig({ r, loraAlpha: 8, targetModules: ["q_proj", "v_proj"] }), layers: new Map() };
   for (let l = 0; l < layers; l++) {
-    for (const [proj, out] of [["q_proj", dim], ["v_proj", kvDim]] as const) {
+    for (const [proj, out] of [
+      ["q_proj", dim],
+      ["v_proj", kvDim],
+    ] as const) {
       adapter.layers.set(`model.layers.${l}.self_attn.${proj}`, {
         a: { shape: [r, dim], data: normal(r * dim, 0.1) },
         b: { shape: [out, r], data: normal(out * r, 0.1) },
@@ -45,7 +48,11 @@ test("LoRA adapter on a q8_0 GGUF: targeted weights merged in f32, greedy text a
     const adaptedQ = await TextGenerator.load(gguf, { tokenizerPath: tok, adapter: adapterDir });
     const adaptedF = await TextGenerator.load(bin, { tokenizerPath: tok, adapter: adapterDir });
     const greedy = { temperature: 0, maxNewTokens: 24 };
-    const [a, b, c] = [await plainQ.generate("Once upon a time", greedy), await adaptedQ.generate("Once upon a time", greedy), await adaptedF.generate("Once upon a time", greedy)];
+    const [a, b, c] = [
+      await plainQ.generate("Once upon a time", greedy),
+      await adaptedQ.generate("Once upon a time", greedy),
+      await adaptedF.generate("Once upon a time", greedy),
+    ];
     assert.notDeepEqual(b.tokens, a.tokens, "the adapter changes what the quantized model writes");
     assert.deepEqual(b.tokens.slice(0, 8), c.tokens.slice(0, 8), "quantized + adapter follows f32 + adapter");
 

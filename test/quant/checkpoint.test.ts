@@ -20,7 +20,9 @@ const dir = mkdtempSync(join(tmpdir(), "tsgpt-quant-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("dtype plan (llama.cpp's llama_tensor_get_type for tsgpt's types)", () => {
-  const W = "model.layers.0.mlp.up_proj.weight", EMB = "model.embed_tokens.weight", OUT = "lm_head.weight";
+  const W = "model.layers.0.mlp.up_proj.weight",
+    EMB = "model.embed_tokens.weight",
+    OUT = "lm_head.weight";
 
   test("norms stay F32, rows the block does not divide fall back like llama-quantize", () => {
     assert.equal(plannedDType("Q8_0", "model.norm.weight", [64], false), "F32");
@@ -106,7 +108,15 @@ describe("quantizeCheckpoint applies the plan to every tensor", { skip }, () => 
 });
 
 describe("tsgpt quantize on stories260K", { skip }, () => {
-  const cases = [["q8_0", "auto"], ["q4_0", "auto"], ["q4_1", "auto"], ["q4_k", "auto"], ["q6_k", "auto"], ["q4_0", "same"], ["q4_1", "same"]] as const;
+  const cases = [
+    ["q8_0", "auto"],
+    ["q4_0", "auto"],
+    ["q4_1", "auto"],
+    ["q4_k", "auto"],
+    ["q6_k", "auto"],
+    ["q4_0", "same"],
+    ["q4_1", "same"],
+  ] as const;
   for (const [dtype, outputType] of cases) {
     test(`${dtype}, --output-type ${outputType}: the GGUF holds the quantized weights`, async () => {
       const out = join(dir, `s-${dtype}-${outputType}.gguf`);
@@ -129,7 +139,12 @@ describe("tsgpt quantize on stories260K", { skip }, () => {
         const g = back.tensors.get(name)!;
         assert.equal(g.dtype, t.dtype, name);
         assert.deepEqual(g.shape, t.shape, name);
-        assert.ok(Buffer.from(g.data.buffer, g.data.byteOffset, g.data.byteLength).equals(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)), name);
+        assert.ok(
+          Buffer.from(g.data.buffer, g.data.byteOffset, g.data.byteLength).equals(
+            Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+          ),
+          name,
+        );
       }
     });
   }
@@ -152,8 +167,10 @@ describe("tsgpt quantize on stories260K", { skip }, () => {
 
   test("perplexity: Q8_0 within 1 % of f32, Q4_0 within 30 % (a 64-wide model suffers from 4 bits)", () => {
     const sp = SentencePieceProcessor.load(sharedPath("models", "stories260K", "tok512.model"));
-    const seqs = ["Once upon a time, there was a little girl named Lily. She loved to play outside.", "The cat was very happy. It jumped on the bed."]
-      .map((s) => [1, ...sp.encode(s)]);
+    const seqs = [
+      "Once upon a time, there was a little girl named Lily. She loved to play outside.",
+      "The cat was very happy. It jumped on the bed.",
+    ].map((s) => [1, ...sp.encode(s)]);
     const [f32, q8, q4] = evaluateQuantization(loadCheckpointSync(model), seqs, ["Q8_0", "Q4_0"]);
     assert.ok(f32!.perplexity > 1 && f32!.perplexity < 20, `f32 perplexity ${f32!.perplexity}`);
     assert.ok(Math.abs(q8!.perplexity / f32!.perplexity - 1) < 0.01, `Q8_0 ${q8!.perplexity} vs ${f32!.perplexity}`);

@@ -22,7 +22,14 @@ const T = 16;
 
 function allLogits(m: DecoderModel, tokens: Int32Array): Float32Array {
   const n = tokens.length;
-  return m.forward(m.createCache(1, n), tokens, Int32Array.from({ length: n }, (_, i) => i), new Uint8Array(n).fill(1), n, true);
+  return m.forward(
+    m.createCache(1, n),
+    tokens,
+    Int32Array.from({ length: n }, (_, i) => i),
+    new Uint8Array(n).fill(1),
+    n,
+    true,
+  );
 }
 
 function maxAbs(a: Float32Array): number {
@@ -58,7 +65,10 @@ describe("stories260K quantized in the decoder", { skip }, () => {
       const log = console.log;
       console.log = () => {}; // the CLI's one-line summary
       try {
-        assert.equal(await cli(["quantize", "--model", sharedPath("models", "stories260K", "stories260K.bin"), "--dtype", dt, "--out", out]), 0);
+        assert.equal(
+          await cli(["quantize", "--model", sharedPath("models", "stories260K", "stories260K.bin"), "--dtype", dt, "--out", out]),
+          0,
+        );
       } finally {
         console.log = log;
       }
@@ -91,13 +101,16 @@ describe("stories260K quantized in the decoder", { skip }, () => {
         // the logits by about 1 % of their range on this model. Tolerance: 3 % of max |logit|.
         const scale = maxAbs(ref);
         assert.ok(maxDiff(quant, ref) <= 0.03 * scale, `max |Δ| ${maxDiff(quant, ref)} vs max |logit| ${scale}`);
-        const a = argmaxRows(quant, 512), b = argmaxRows(ref, 512);
+        const a = argmaxRows(quant, 512),
+          b = argmaxRows(ref, 512);
         assert.ok(a.filter((v, i) => v === b[i]).length >= T - 1, `argmax per position: ${a} vs ${b}`);
       });
     }
   }
 
-  test("js and native quantized decoders agree (same Q8 activation codes)", { skip: !availableBackends().includes("native") && "native backend not built" }, () => {
+  test("js and native quantized decoders agree (same Q8 activation codes)", {
+    skip: !availableBackends().includes("native") && "native backend not built",
+  }, () => {
     const q = ggufs.get("q8_0")!;
     const tokens = Int32Array.from({ length: T }, (_, i) => (i * 11 + 3) % 512);
     setBackend("js");

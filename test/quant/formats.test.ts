@@ -32,7 +32,9 @@ function referenceDecode(kind: "dq4_1" | "dq5_0" | "dq6_k", bytes: Uint8Array): 
 function edgeSuperBlocks(seed: number): Float32Array {
   const x = new Float32Array(8 * 256);
   const g = gaussian(8 * 256, seed, 0.05);
-  const fill = (sb: number, f: (j: number) => number) => { for (let j = 0; j < 256; j++) x[256 * sb + j] = Math.fround(f(j)); };
+  const fill = (sb: number, f: (j: number) => number) => {
+    for (let j = 0; j < 256; j++) x[256 * sb + j] = Math.fround(f(j));
+  };
   fill(0, (j) => g[j]!);
   fill(1, () => 0);
   fill(2, (j) => (j === 37 ? 1000 : g[512 + j]! * 0.2));
@@ -80,12 +82,23 @@ function firstDifference(a: Uint8Array, b: Uint8Array): string {
 const skip = skipUnlessNumpy();
 
 describe("bytes identical to ggml's reference quantizers", () => {
-  for (const [dtype, kind] of [["Q8_0", "q8_0"], ["Q4_0", "q4_0"], ["Q4_1", "q4_1"], ["Q5_0", "q5_0"], ["Q4_K", "q4_k"], ["Q6_K", "q6_k"]] as const) {
+  for (const [dtype, kind] of [
+    ["Q8_0", "q8_0"],
+    ["Q4_0", "q4_0"],
+    ["Q4_1", "q4_1"],
+    ["Q5_0", "q5_0"],
+    ["Q4_K", "q4_k"],
+    ["Q6_K", "q6_k"],
+  ] as const) {
     test(`${dtype}`, { skip }, () => {
       const superBlocks = dtype === "Q4_K" || dtype === "Q6_K";
       let x = testValues(superBlocks ? 64 : 96, 7); // Q4_K / Q6_K: 8 super-blocks
       // Also a few Q4_K super-blocks with large and mixed magnitudes.
-      if (dtype === "Q4_K") x.set(gaussian(512, 11, 3).map((v, i) => v + (i % 256 < 128 ? 2 : 0)), 0);
+      if (dtype === "Q4_K")
+        x.set(
+          gaussian(512, 11, 3).map((v, i) => v + (i % 256 < 128 ? 2 : 0)),
+          0,
+        );
       // The new formats also get the edge-case super-blocks.
       if (dtype === "Q5_0" || dtype === "Q6_K" || dtype === "Q4_1") x = Float32Array.from([...x, ...edgeSuperBlocks(13)]);
       if (dtype === "Q4_1") x = Float32Array.from([...x, ...edgeBlocks(19), ...edgeBlocks(23)]);
@@ -98,14 +111,19 @@ describe("bytes identical to ggml's reference quantizers", () => {
 });
 
 describe("dequantization identical to ggml's", () => {
-  for (const [dtype, kind] of [["Q4_1", "dq4_1"], ["Q5_0", "dq5_0"], ["Q6_K", "dq6_k"]] as const) {
+  for (const [dtype, kind] of [
+    ["Q4_1", "dq4_1"],
+    ["Q5_0", "dq5_0"],
+    ["Q6_K", "dq6_k"],
+  ] as const) {
     test(`${dtype}`, { skip }, () => {
       const x = Float32Array.from([...testValues(64, 21), ...edgeSuperBlocks(17)]);
       const q = quantizeTensor({ data: x, shape: [x.length / 256, 256] }, dtype);
       const ours = dequantize(q).data as Float32Array;
       const ref = referenceDecode(kind, q.data);
       assert.equal(ref.length, ours.length);
-      for (let i = 0; i < ours.length; i++) assert.ok(Object.is(ours[i], ref[i]) || ours[i] === ref[i], `value ${i}: ${ours[i]} vs ${ref[i]}`);
+      for (let i = 0; i < ours.length; i++)
+        assert.ok(Object.is(ours[i], ref[i]) || ours[i] === ref[i], `value ${i}: ${ours[i]} vs ${ref[i]}`);
     });
   }
 
@@ -155,7 +173,8 @@ describe("dequantization error bounds", () => {
       for (let j = 0; j < 32; j++) assert.ok(Math.abs(x[32 * b + j]! - y[32 * b + j]!) <= d + f16Slack, `block ${b} value ${j}`);
     }
     // The value of largest magnitude is exact up to the f16 rounding of d (it maps to code 0).
-    const y0 = y.subarray(0, 32), x0 = x.subarray(0, 32);
+    const y0 = y.subarray(0, 32),
+      x0 = x.subarray(0, 32);
     const i = x0.reduce((best, v, j) => (Math.abs(v) > Math.abs(x0[best]!) ? j : best), 0);
     assert.ok(Math.abs(x0[i]! - y0[i]!) <= Math.abs(x0[i]!) * 2 ** -10);
   });
@@ -164,12 +183,14 @@ describe("dequantization error bounds", () => {
     const q = quantizeTensor({ data: x, shape: [8, 256] }, "Q5_0");
     const y = dequantize(q).data as Float32Array;
     for (let b = 0; b < x.length / 32; b++) {
-      const dSigned = halfToFloat(q.data[22 * b]! | (q.data[22 * b + 1]! << 8)), d = Math.abs(dSigned);
+      const dSigned = halfToFloat(q.data[22 * b]! | (q.data[22 * b + 1]! << 8)),
+        d = Math.abs(dSigned);
       let amax = 0;
       for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[32 * b + j]!));
       const f16Slack = 16 * Math.abs(d - amax / 16) + 1e-12;
       for (let j = 0; j < 32; j++) {
-        const v = x[32 * b + j]!, err = Math.abs(v - y[32 * b + j]!);
+        const v = x[32 * b + j]!,
+          err = Math.abs(v - y[32 * b + j]!);
         // Code 31 is the top one: values at 15.5 steps or more (on the side opposite the largest) clamp to it.
         const clamped = dSigned !== 0 && v / dSigned >= 15.5;
         assert.ok(err <= (clamped ? d : d / 2) + f16Slack, `block ${b} value ${j}: error ${err}, d ${d}`);
@@ -189,7 +210,8 @@ describe("dequantization error bounds", () => {
     const y = dequantize(q).data as Float32Array;
     for (let b = 0; b < xs.length / 32; b++) {
       const block = xs.subarray(32 * b, 32 * b + 32);
-      const min = Math.min(...block), max = Math.max(...block);
+      const min = Math.min(...block),
+        max = Math.max(...block);
       const d = Math.fround((max - min) / 15); // the unrounded step
       const dh = halfToFloat(q.data[20 * b]! | (q.data[20 * b + 1]! << 8));
       const mh = halfToFloat(q.data[20 * b + 2]! | (q.data[20 * b + 3]! << 8));
@@ -217,14 +239,16 @@ describe("dequantization error bounds", () => {
     const q = quantizeTensor({ data: xk, shape: [16, 256] }, "Q6_K");
     const y = dequantize(q).data as Float32Array;
     for (let sb = 0; sb < 16; sb++) {
-      const o = 210 * sb, d = q6_KScale(q.data, o);
+      const o = 210 * sb,
+        d = q6_KScale(q.data, o);
       for (let i = 0; i < 16; i++) {
         const step = Math.abs(d * q6_KSubScale(q.data, o, i));
         // Codes −32 … 31 times d·sc: the range is one step shorter on one side.
         const lo = Math.min(-32 * d * q6_KSubScale(q.data, o, i), 31 * d * q6_KSubScale(q.data, o, i));
         const hi = Math.max(-32 * d * q6_KSubScale(q.data, o, i), 31 * d * q6_KSubScale(q.data, o, i));
         for (let j = 0; j < 16; j++) {
-          const k = 256 * sb + 16 * i + j, v = xk[k]!;
+          const k = 256 * sb + 16 * i + j,
+            v = xk[k]!;
           if (step === 0) {
             // A scale that rounds to 0 against the super-block's largest (|scale| < |d|/2, values
             // within ~33 scales), or a d below f16's range (|d| < 2^-25, stored as 0): tiny values.
@@ -252,15 +276,20 @@ describe("dequantization error bounds", () => {
     const xk = gaussian(8 * 256, 5, 0.1);
     const q = quantizeTensor({ data: xk, shape: [8, 256] }, "Q4_K");
     const y = dequantize(q).data as Float32Array;
-    let se = 0, sx = 0;
+    let se = 0,
+      sx = 0;
     for (let sb = 0; sb < 8; sb++) {
       const o = 144 * sb;
-      const d = halfToFloat(q.data[o]! | (q.data[o + 1]! << 8)), dmin = halfToFloat(q.data[o + 2]! | (q.data[o + 3]! << 8));
+      const d = halfToFloat(q.data[o]! | (q.data[o + 1]! << 8)),
+        dmin = halfToFloat(q.data[o + 2]! | (q.data[o + 3]! << 8));
       for (let j = 0; j < 8; j++) {
         const [sc, m] = scaleMinK4(j, q.data, o + 4);
-        const step = d * sc, lo = -dmin * m, hi = lo + 15 * step;
+        const step = d * sc,
+          lo = -dmin * m,
+          hi = lo + 15 * step;
         for (let l = 0; l < 32; l++) {
-          const i = 256 * sb + 32 * j + l, v = xk[i]!;
+          const i = 256 * sb + 32 * j + l,
+            v = xk[i]!;
           // Inside [lo, hi] the nearest code is at most half a step away; outside, the end code.
           const outside = Math.max(0, lo - v, v - hi);
           assert.ok(Math.abs(v - y[i]!) <= step / 2 + outside + 1e-6, `super-block ${sb} sub-block ${j} value ${l}`);
@@ -294,11 +323,17 @@ describe("dequantization error bounds", () => {
 
 describe("bad input", () => {
   test("a row length that is not a multiple of the block is refused with the tensor's name", () => {
-    assert.throws(() => quantizeTensor({ data: new Float32Array(3 * 172), shape: [3, 172] }, "Q8_0", "w_down"), /w_down: rows of 172 values cannot be stored as Q8_0/);
+    assert.throws(
+      () => quantizeTensor({ data: new Float32Array(3 * 172), shape: [3, 172] }, "Q8_0", "w_down"),
+      /w_down: rows of 172 values cannot be stored as Q8_0/,
+    );
     assert.throws(() => quantizeTensor({ data: new Float32Array(64), shape: [1, 64] }, "Q4_K", "w"), /multiple of 256/);
     assert.throws(() => quantizeTensor({ data: new Float32Array(64), shape: [1, 64] }, "Q6_K", "w"), /multiple of 256/);
     assert.throws(() => quantizeTensor({ data: new Float32Array(48), shape: [1, 48] }, "Q5_0", "w"), /multiple of 32/);
-    assert.throws(() => quantizeTensor({ data: new Float32Array(48), shape: [1, 48] }, "Q4_1", "w"), /w: rows of 48 values cannot be stored as Q4_1 \(the row length must be a multiple of 32\)/);
+    assert.throws(
+      () => quantizeTensor({ data: new Float32Array(48), shape: [1, 48] }, "Q4_1", "w"),
+      /w: rows of 48 values cannot be stored as Q4_1 \(the row length must be a multiple of 32\)/,
+    );
   });
   test("non-finite values are refused", () => {
     const x = new Float32Array(32);

@@ -16,9 +16,20 @@ import { gaussian } from "./data.js";
 
 /** A one-layer Llama with every 2-D weight's rows 256 long (hidden 256, intermediate 256). */
 function llama256(): Checkpoint {
-  const H = 256, I = 256, V = 64, kv = 128;
+  const H = 256,
+    I = 256,
+    V = 64,
+    kv = 128;
   let seed = 1;
-  const w = (shape: number[], scale: number): StoredTensor => ({ dtype: "F32", shape, data: gaussian(shape.reduce((a, b) => a * b, 1), seed++, scale) });
+  const w = (shape: number[], scale: number): StoredTensor => ({
+    dtype: "F32",
+    shape,
+    data: gaussian(
+      shape.reduce((a, b) => a * b, 1),
+      seed++,
+      scale,
+    ),
+  });
   const ones = (n: number): StoredTensor => ({ dtype: "F32", shape: [n], data: new Float32Array(n).fill(1) });
   const p = "model.layers.0";
   const tensors = new Map<string, StoredTensor>([
@@ -36,9 +47,17 @@ function llama256(): Checkpoint {
   ]);
   return {
     config: {
-      model_type: "llama", vocab_size: V, hidden_size: H, intermediate_size: I, num_hidden_layers: 1,
-      num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 32,
-      rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: true,
+      model_type: "llama",
+      vocab_size: V,
+      hidden_size: H,
+      intermediate_size: I,
+      num_hidden_layers: 1,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      max_position_embeddings: 32,
+      rms_norm_eps: 1e-5,
+      rope_theta: 10000,
+      tie_word_embeddings: true,
     },
     tensors,
     source: { path: "llama256", format: "hf" },
@@ -62,7 +81,7 @@ describe("Q4_K GGUF round trip", () => {
       assert.equal(r.metadata.get("general.file_type")?.value, 14); // LLAMA_FTYPE_MOSTLY_Q4_K_S
       const info = r.tensors.find((t) => t.name === "blk.0.ffn_up.weight")!;
       assert.equal(info.dtype, "Q4_K");
-      assert.equal(info.byteLength, (256 * 256 / 256) * 144);
+      assert.equal(info.byteLength, ((256 * 256) / 256) * 144);
     } finally {
       r.close();
     }
@@ -74,7 +93,12 @@ describe("Q4_K GGUF round trip", () => {
       checkTensor(name, u);
       assert.equal(u.dtype, t.dtype, name);
       assert.deepEqual(u.shape, t.shape, name);
-      assert.ok(Buffer.from(u.data.buffer, u.data.byteOffset, u.data.byteLength).equals(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)), `${name}: bytes differ`);
+      assert.ok(
+        Buffer.from(u.data.buffer, u.data.byteOffset, u.data.byteLength).equals(
+          Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+        ),
+        `${name}: bytes differ`,
+      );
     }
 
     const tokens = Int32Array.from([1, 7, 30, 2]);
@@ -82,9 +106,14 @@ describe("Q4_K GGUF round trip", () => {
       const m = DecoderModel.fromCheckpoint(c);
       return m.forward(m.createCache(1, 4), tokens, Int32Array.from([0, 1, 2, 3]), new Uint8Array(4).fill(1), 4);
     };
-    const quant = run(back), ref = run(dequantizeCheckpoint(back));
-    let diff = 0, scale = 0;
-    for (let i = 0; i < ref.length; i++) { diff = Math.max(diff, Math.abs(quant[i]! - ref[i]!)); scale = Math.max(scale, Math.abs(ref[i]!)); }
+    const quant = run(back),
+      ref = run(dequantizeCheckpoint(back));
+    let diff = 0,
+      scale = 0;
+    for (let i = 0; i < ref.length; i++) {
+      diff = Math.max(diff, Math.abs(quant[i]! - ref[i]!));
+      scale = Math.max(scale, Math.abs(ref[i]!));
+    }
     assert.ok(diff <= 0.03 * scale, `max |Δ| ${diff} vs max |logit| ${scale}`); // Q8 activation rounding only
   });
 
@@ -104,7 +133,12 @@ describe("Q4_K GGUF round trip", () => {
     for (const [name, t] of q.tensors) {
       const u = back.tensors.get(name)!;
       assert.equal(u.dtype, t.dtype, name);
-      assert.ok(Buffer.from(u.data.buffer, u.data.byteOffset, u.data.byteLength).equals(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)), `${name}: bytes differ`);
+      assert.ok(
+        Buffer.from(u.data.buffer, u.data.byteOffset, u.data.byteLength).equals(
+          Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+        ),
+        `${name}: bytes differ`,
+      );
     }
   });
 

@@ -6,15 +6,29 @@ import { gaussian } from "./data.js";
 import { dequantize, quantizeTensor } from "../../src/quant/quantize.js";
 import { quantizeActivations } from "../../src/quant/activations.js";
 import { quantizedMatmulJs } from "../../src/quant/matmul.js";
-import { hasNativeQuantKernels, matmulGroupedNative, quantizedMatmulNative, quantSimdLevels, setQuantSimdLevel } from "../../src/quant/kernels.js";
-import { GROUP_ROWS, type GroupedDType, type GroupedLayout, matmulGroupedJs, packRowGroups, unpackGroupedRow } from "../../src/quant/row_groups.js";
+import {
+  hasNativeQuantKernels,
+  matmulGroupedNative,
+  quantizedMatmulNative,
+  quantSimdLevels,
+  setQuantSimdLevel,
+} from "../../src/quant/kernels.js";
+import {
+  GROUP_ROWS,
+  type GroupedDType,
+  type GroupedLayout,
+  matmulGroupedJs,
+  packRowGroups,
+  unpackGroupedRow,
+} from "../../src/quant/row_groups.js";
 import { getNumThreads, setNumThreads } from "../../src/backend/native.js";
 import { getBackend, setBackend } from "../../src/backend/index.js";
 import { quantEmbedding, quantLinear, type QuantMatrix } from "../../src/generate/quant_linear.js";
 import { QUANT_DTYPES, type QuantDType, type QuantizedTensor, BLOCK, rowBytes } from "../../src/quant/types.js";
 import { Generator } from "../../src/tensor/random.js";
 
-const m = 3, n = 24;
+const m = 3,
+  n = 24;
 const kOf = (dt: QuantDType) => (dt === "Q4_K" ? 512 : dt === "Q6_K" ? 768 : 96);
 
 function setup(dt: QuantDType) {
@@ -81,7 +95,8 @@ describe("native quantized kernels", { skip: hasNativeQuantKernels() ? false : "
     for (const dt of QUANT_DTYPES) {
       test(`${dt} on ${level} matches the js reference`, () => {
         const { k, x, w } = setup(dt);
-        const js = new Float32Array(m * n), nat = new Float32Array(m * n);
+        const js = new Float32Array(m * n),
+          nat = new Float32Array(m * n);
         quantizedMatmulJs(x, m, k, w, js);
         setQuantSimdLevel(level);
         try {
@@ -94,11 +109,13 @@ describe("native quantized kernels", { skip: hasNativeQuantKernels() ? false : "
     }
   }
   test("large enough to split over threads: matches the js reference", () => {
-    const k = 512, rows = 256;
+    const k = 512,
+      rows = 256;
     const x = gaussian(2 * k, 3);
     for (const dt of QUANT_DTYPES) {
       const w = quantizeTensor({ data: gaussian(rows * k, 4, 0.1), shape: [rows, k] }, dt);
-      const js = new Float32Array(2 * rows), nat = new Float32Array(2 * rows);
+      const js = new Float32Array(2 * rows),
+        nat = new Float32Array(2 * rows);
       quantizedMatmulJs(x, 2, k, w, js);
       quantizedMatmulNative(x, 2, k, w, nat);
       assertClose(nat, js, 1e-5, `${dt} threaded`);
@@ -107,13 +124,22 @@ describe("native quantized kernels", { skip: hasNativeQuantKernels() ? false : "
   // Q5_0, Q6_K and Q4_1 on more shapes, and on random bytes (every code and scale bit pattern,
   // which the quantizer may never produce) with small valid f16 block scales (and minimums).
   for (const dt of ["Q5_0", "Q6_K", "Q4_1"] as const) {
-    const shapes: Array<[m: number, n: number, k: number]> = [[1, 1, 256], [1, 37, 768], [2, 15, 512], [5, 19, 256], [1, 16, 768]];
+    const shapes: Array<[m: number, n: number, k: number]> = [
+      [1, 1, 256],
+      [1, 37, 768],
+      [2, 15, 512],
+      [5, 19, 256],
+      [1, 16, 768],
+    ];
     test(`${dt}: every SIMD level matches the js reference on odd shapes and random bytes`, () => {
       for (const [mm, nn, k] of shapes) {
         for (const source of ["quantized", "random bytes"]) {
           const x = gaussian(mm * k, 31 + nn, 1.7);
           x.fill(0, 0, 32);
-          const w = source === "quantized" ? quantizeTensor({ data: gaussian(nn * k, 32 + nn, 0.1), shape: [nn, k] }, dt) : randomBlocks(dt, nn, k, 33 + nn);
+          const w =
+            source === "quantized"
+              ? quantizeTensor({ data: gaussian(nn * k, 32 + nn, 0.1), shape: [nn, k] }, dt)
+              : randomBlocks(dt, nn, k, 33 + nn);
           const js = new Float32Array(mm * nn);
           quantizedMatmulJs(x, mm, k, w, js);
           for (const level of quantSimdLevels()) {
@@ -155,12 +181,74 @@ function randomBlocks(dt: "Q8_0" | "Q5_0" | "Q6_K" | "Q4_1", rows: number, cols:
 // time, the rows % 16 last rows plain. Row counts below, at and above the group size and with
 // tails, and row lengths of an odd number of blocks; the plain js matmul is the reference.
 const GROUPED: Array<{ dt: GroupedDType; layout: GroupedLayout; shapes: Array<[m: number, n: number, k: number]> }> = [
-  { dt: "Q8_0", layout: "q8_0x16", shapes: [[1, 5, 64], [3, 16, 96], [1, 37, 64], [2, 50, 160], [1, 16 * 9 + 7, 256], [4, 33, 32]] },
-  { dt: "Q5_0", layout: "q5_0x16", shapes: [[1, 5, 64], [3, 16, 96], [1, 37, 64], [2, 50, 160], [1, 16 * 9 + 7, 256], [4, 33, 32]] },
-  { dt: "Q4_0", layout: "q4_0x16", shapes: [[1, 5, 64], [3, 16, 96], [1, 37, 64], [2, 50, 160], [1, 16 * 9 + 7, 256]] },
-  { dt: "Q4_1", layout: "q4_1x16", shapes: [[1, 5, 64], [3, 16, 96], [1, 37, 64], [2, 50, 160], [1, 16 * 9 + 7, 256], [4, 33, 32]] },
-  { dt: "Q4_K", layout: "q4_kx16", shapes: [[1, 5, 256], [2, 16, 512], [1, 37, 256], [3, 33, 768]] },
-  { dt: "Q6_K", layout: "q6_kx16", shapes: [[1, 5, 256], [2, 16, 512], [1, 37, 256], [3, 33, 768], [1, 16 * 3 + 7, 768]] },
+  {
+    dt: "Q8_0",
+    layout: "q8_0x16",
+    shapes: [
+      [1, 5, 64],
+      [3, 16, 96],
+      [1, 37, 64],
+      [2, 50, 160],
+      [1, 16 * 9 + 7, 256],
+      [4, 33, 32],
+    ],
+  },
+  {
+    dt: "Q5_0",
+    layout: "q5_0x16",
+    shapes: [
+      [1, 5, 64],
+      [3, 16, 96],
+      [1, 37, 64],
+      [2, 50, 160],
+      [1, 16 * 9 + 7, 256],
+      [4, 33, 32],
+    ],
+  },
+  {
+    dt: "Q4_0",
+    layout: "q4_0x16",
+    shapes: [
+      [1, 5, 64],
+      [3, 16, 96],
+      [1, 37, 64],
+      [2, 50, 160],
+      [1, 16 * 9 + 7, 256],
+    ],
+  },
+  {
+    dt: "Q4_1",
+    layout: "q4_1x16",
+    shapes: [
+      [1, 5, 64],
+      [3, 16, 96],
+      [1, 37, 64],
+      [2, 50, 160],
+      [1, 16 * 9 + 7, 256],
+      [4, 33, 32],
+    ],
+  },
+  {
+    dt: "Q4_K",
+    layout: "q4_kx16",
+    shapes: [
+      [1, 5, 256],
+      [2, 16, 512],
+      [1, 37, 256],
+      [3, 33, 768],
+    ],
+  },
+  {
+    dt: "Q6_K",
+    layout: "q6_kx16",
+    shapes: [
+      [1, 5, 256],
+      [2, 16, 512],
+      [1, 37, 256],
+      [3, 33, 768],
+      [1, 16 * 3 + 7, 768],
+    ],
+  },
 ];
 
 function groupedCase(dt: GroupedDType, m: number, n: number, k: number) {
@@ -178,7 +266,8 @@ describe("row-grouped layouts (js)", () => {
       for (const [, n, k] of shapes) {
         const { w, packed } = groupedCase(dt, 1, n, k);
         assert.equal(packed.length, w.data.length);
-        const rb = rowBytes(dt, k), row = new Uint8Array(rb);
+        const rb = rowBytes(dt, k),
+          row = new Uint8Array(rb);
         for (let r = 0; r < n; r++) {
           unpackGroupedRow(dt, packed, n, k, r, row);
           assert.deepEqual(row, w.data.subarray(r * rb, (r + 1) * rb), `row ${r} of [${n}, ${k}]`);
@@ -199,7 +288,8 @@ describe("row-grouped layouts (js)", () => {
       const { w, packed } = groupedCase(dt, 1, n, k);
       const ids = Int32Array.from([0, 15, 16, 31, n - 1]);
       const plain: QuantMatrix = { dtype: dt, data: w.data, shape: [n, k], rows: n, cols: k };
-      const a = new Float32Array(ids.length * k), b = new Float32Array(ids.length * k);
+      const a = new Float32Array(ids.length * k),
+        b = new Float32Array(ids.length * k);
       quantEmbedding(plain, ids, a);
       quantEmbedding({ ...plain, data: packed, layout }, ids, b);
       assert.deepEqual(b, a);
@@ -237,7 +327,11 @@ describe("native row-grouped kernels", { skip: hasNativeQuantKernels() ? false :
   // Every code and fifth-bit pattern (Q8_0's -128 included, which the quantizer never writes).
   test("q8_0x16 and q5_0x16 on random bytes: every SIMD level matches the plain js reference", () => {
     for (const dt of ["Q8_0", "Q5_0"] as const) {
-      for (const [mm, nn, k] of [[1, 37, 96], [2, 16, 160], [3, 50, 256]] as Array<[number, number, number]>) {
+      for (const [mm, nn, k] of [
+        [1, 37, 96],
+        [2, 16, 160],
+        [3, 50, 256],
+      ] as Array<[number, number, number]>) {
         const x = gaussian(mm * k, 41 + nn, 1.7);
         const w = randomBlocks(dt, nn, k, 42 + nn);
         const ref = new Float32Array(mm * nn);
@@ -287,9 +381,15 @@ describe("native row-grouped kernels", { skip: hasNativeQuantKernels() ? false :
   });
 });
 
-test("native kernels check their arguments and name what is wrong", { skip: hasNativeQuantKernels() ? false : "native quantized kernels not built" }, () => {
-  const x = new Float32Array(64), out = new Float32Array(2);
-  assert.throws(() => matmulGroupedNative("q8_0x16", x, 1, 64, new Uint8Array(2 * 68 - 1), 2, out), /quantMatmul\(Q8_0, grouped16\).*w has 135 bytes, expected 136/);
+test("native kernels check their arguments and name what is wrong", {
+  skip: hasNativeQuantKernels() ? false : "native quantized kernels not built",
+}, () => {
+  const x = new Float32Array(64),
+    out = new Float32Array(2);
+  assert.throws(
+    () => matmulGroupedNative("q8_0x16", x, 1, 64, new Uint8Array(2 * 68 - 1), 2, out),
+    /quantMatmul\(Q8_0, grouped16\).*w has 135 bytes, expected 136/,
+  );
   assert.throws(() => matmulGroupedNative("q4_kx16", x, 1, 64, new Uint8Array(0), 2, out), /k = 64 is not a positive multiple of 256/);
   assert.throws(() => matmulGroupedNative("q8_0x16", x, 2, 64, new Uint8Array(2 * 68), 2, out), /x has 64 elements/);
   assert.throws(() => matmulGroupedNative("q8_0x16", x, 1, 64, new Uint8Array(2 * 68), 2, new Float32Array(1)), /out has 1 elements/);

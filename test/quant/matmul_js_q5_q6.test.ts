@@ -23,7 +23,9 @@ function matmulF64(x: Float32Array, m: number, k: number, w: Float32Array, n: nu
 }
 
 describe("quantizedMatmulJs for Q5_0, Q6_K and Q4_1", () => {
-  const m = 3, k = 512, n = 24;
+  const m = 3,
+    k = 512,
+    n = 24;
   // Weights with a few outliers and a skewed row, activations with one large channel.
   const wf = gaussian(n * k, 31, 0.05).map((v, i) => (i % 997 === 5 ? v * 40 : i < k ? v + 0.03 : v));
   const x = gaussian(m * k, 32, 1).map((v, i) => (i % k === 77 ? v * 20 : v));
@@ -40,7 +42,8 @@ describe("quantizedMatmulJs for Q5_0, Q6_K and Q4_1", () => {
       const ref = matmulF64(xq, m, k, wq, n);
       for (let i = 0; i < m * n; i++) {
         // Both sides are exact sums up to float rounding: allow 1e-5 of the sum of |terms|.
-        const row = Math.floor(i / n), col = i % n;
+        const row = Math.floor(i / n),
+          col = i % n;
         let mag = 0;
         for (let c = 0; c < k; c++) mag += Math.abs(xq[row * k + c]! * wq[col * k + c]!);
         assert.ok(Math.abs(out[i]! - ref[i]!) <= 1e-5 * mag + 1e-9, `${dtype} [${row}, ${col}]: ${out[i]} vs ${ref[i]}`);
@@ -51,8 +54,12 @@ describe("quantizedMatmulJs for Q5_0, Q6_K and Q4_1", () => {
   test("the only extra error over the dequantized weights is the 8-bit activations'; Q6_K < Q5_0 < Q4_0", () => {
     const exact = matmulF64(x, m, k, wf, n);
     const rel = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-      let e = 0, s = 0;
-      for (let i = 0; i < a.length; i++) { e += (a[i]! - b[i]!) ** 2; s += b[i]! ** 2; }
+      let e = 0,
+        s = 0;
+      for (let i = 0; i < a.length; i++) {
+        e += (a[i]! - b[i]!) ** 2;
+        s += b[i]! ** 2;
+      }
       return Math.sqrt(e / s);
     };
     const errors = (["Q6_K", "Q5_0", "Q4_0"] as const).map((dtype) => {

@@ -5,7 +5,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createModel, modelFromCheckpoint, modelToCheckpoint, type CausalLM, type ModelConfig } from "../../src/models/index.js";
-import { Linear, Module, Parameter } from "../../src/nn/index.js";
+import { Linear, Module, type Parameter } from "../../src/nn/index.js";
 import { QuantizedLinear } from "../../src/quant/index.js";
 import { addLoRA, loraParameters } from "../../src/nn/lora.js";
 import { dequantize, quantizeCheckpoint, type QuantDType, type QuantizedTensor } from "../../src/quant/index.js";
@@ -19,7 +19,10 @@ const CONFIGS: [string, ModelConfig][] = [
   ["llama", tinyLlamaConfig({ vocab_size: 40, hidden_size: 64, intermediate_size: 96 })],
   ["gpt2", tinyGPT2Config({ vocab_size: 40, n_embd: 64 })],
 ];
-const IDS = ids2d([[3, 7, 1, 19, 4, 22, 8, 11], [2, 2, 14, 5, 9, 0, 13, 6]]);
+const IDS = ids2d([
+  [3, 7, 1, 19, 4, 22, 8, 11],
+  [2, 2, 14, 5, 9, 0, 13, 6],
+]);
 
 function quantizedBase(config: ModelConfig, dtype: QuantDType): Checkpoint {
   const model = createModel(config, { seed: 5 });
@@ -27,7 +30,12 @@ function quantizedBase(config: ModelConfig, dtype: QuantDType): Checkpoint {
   return quantizeCheckpoint(modelToCheckpoint(model), dtype);
 }
 
-interface Registered { owner: Module; name: string; given: Parameter | null; kept: Parameter | null }
+interface Registered {
+  owner: Module;
+  name: string;
+  given: Parameter | null;
+  kept: Parameter | null;
+}
 
 /** Every parameter registered while `fn` runs: what the layer handed in and what was kept. */
 function spyRegistrations<T>(fn: () => T): { result: T; seen: Registered[] } {
@@ -56,7 +64,8 @@ function loadTheOldWay(ckpt: Checkpoint): CausalLM {
       continue;
     }
     const mod = model.namedModules().find(([n]) => `${n}.weight` === name)?.[1];
-    if (!(mod instanceof Linear)) { // an embedding: widened to f32
+    if (!(mod instanceof Linear)) {
+      // an embedding: widened to f32
       state.set(name, new Tensor(dequantize(t).data as Float32Array, t.shape.slice()));
       continue;
     }
@@ -78,9 +87,13 @@ for (const [arch, config] of CONFIGS) {
         const { result: model, seen } = spyRegistrations(() => modelFromCheckpoint(ckpt, { keepQuantized: true }));
         const linears = seen.filter((r) => r.owner instanceof Linear);
         assert.ok(linears.length > 0);
-        for (const r of linears) assert.ok(r.given === null || r.given.isMeta, `a Linear registered ${r.name} with ${r.given?.storage.length} values`);
+        for (const r of linears)
+          assert.ok(r.given === null || r.given.isMeta, `a Linear registered ${r.name} with ${r.given?.storage.length} values`);
         // Every layer is built shape-only; only what the checkpoint holds in float gets values.
-        assert.ok(seen.every((r) => r.kept === null || r.kept.isMeta), "everything registered while building is shape-only");
+        assert.ok(
+          seen.every((r) => r.kept === null || r.kept.isMeta),
+          "everything registered while building is shape-only",
+        );
         const layers = new Map(model.namedModules());
         for (const name of quantNames) {
           const layer = layers.get(name.slice(0, -".weight".length));
@@ -88,8 +101,13 @@ for (const [arch, config] of CONFIGS) {
           assert.ok(layer instanceof QuantizedLinear && layer.qweight.dtype === ckpt.tensors.get(name)!.dtype, `${name} stays quantized`);
         }
         const params = model.namedParameters();
-        assert.ok(params.every(([, p]) => !p.isMeta && p.storage.length === p.numel), "every parameter got its values");
-        const floatElements = [...ckpt.tensors].filter(([n]) => params.some(([p]) => p === n)).reduce((s, [, t]) => s + t.shape.reduce((a, b) => a * b, 1), 0);
+        assert.ok(
+          params.every(([, p]) => !p.isMeta && p.storage.length === p.numel),
+          "every parameter got its values",
+        );
+        const floatElements = [...ckpt.tensors]
+          .filter(([n]) => params.some(([p]) => p === n))
+          .reduce((s, [, t]) => s + t.shape.reduce((a, b) => a * b, 1), 0);
         assert.equal(model.numParameters(), floatElements, "the f32 parameters are exactly the checkpoint's non-linear tensors");
       });
 
@@ -118,7 +136,10 @@ describe("empty weights", () => {
     for (const [, config] of CONFIGS) {
       const empty = createModel(config, { emptyWeights: true });
       const full = createModel(config);
-      assert.deepEqual(empty.namedParameters().map(([n, p]) => [n, p.shape, p.decay]), full.namedParameters().map(([n, p]) => [n, p.shape, p.decay]));
+      assert.deepEqual(
+        empty.namedParameters().map(([n, p]) => [n, p.shape, p.decay]),
+        full.namedParameters().map(([n, p]) => [n, p.shape, p.decay]),
+      );
       assert.ok(empty.parameters().every((p) => p.isMeta && p.storage.length === 0));
       assert.ok(full.parameters().every((p) => !p.isMeta));
       assert.throws(() => empty.forward(IDS), /shape-only|has 0 elements/); // the embedding (native or js) or the first Linear

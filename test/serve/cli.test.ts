@@ -7,10 +7,16 @@ import { MODEL, skip } from "./fixture.js";
 
 /** Runs the command with console output captured. */
 async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const log = console.log, error = console.error;
-  let out = "", err = "";
-  console.log = (...a: unknown[]) => { out += `${a.join(" ")}\n`; };
-  console.error = (...a: unknown[]) => { err += `${a.join(" ")}\n`; };
+  const log = console.log,
+    error = console.error;
+  let out = "",
+    err = "";
+  console.log = (...a: unknown[]) => {
+    out += `${a.join(" ")}\n`;
+  };
+  console.error = (...a: unknown[]) => {
+    err += `${a.join(" ")}\n`;
+  };
   try {
     return { code: await run(argv), out, err };
   } finally {

@@ -15,7 +15,9 @@ async function slowGenerator(): Promise<{ gen: TextGenerator; calls: () => numbe
     forward: (...args: Parameters<DecoderModel["forward"]>) => {
       calls++;
       const until = performance.now() + 3;
-      while (performance.now() < until) { /* simulate a bigger model */ }
+      while (performance.now() < until) {
+        /* simulate a bigger model */
+      }
       return base.model.forward(...args);
     },
   } as unknown as DecoderModel;
@@ -23,10 +25,16 @@ async function slowGenerator(): Promise<{ gen: TextGenerator; calls: () => numbe
 }
 
 /** Starts a streaming completion and resolves once its first chunk arrived. */
-async function startStream(url: string, body: Record<string, unknown>): Promise<{ abort: () => void; rest: Promise<string>; headers: Headers }> {
+async function startStream(
+  url: string,
+  body: Record<string, unknown>,
+): Promise<{ abort: () => void; rest: Promise<string>; headers: Headers }> {
   const ac = new AbortController();
   const res = await fetch(`${url}/v1/completions`, {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ stream: true, ...body }), signal: ac.signal,
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ stream: true, ...body }),
+    signal: ac.signal,
   });
   assert.equal(res.status, 200);
   const reader = res.body!.getReader();
@@ -64,7 +72,9 @@ describe("serve: queue and disconnects", { skip }, () => {
     calls = slow.calls;
     s = await startServer({ generator: slow.gen, concurrency: 1, maxQueued: 1 });
   });
-  after(async () => { await s?.handle.close(); });
+  after(async () => {
+    await s?.handle.close();
+  });
 
   test("a client that disconnects mid-stream stops its generation and frees the slot", async () => {
     const before = calls();
@@ -97,7 +107,10 @@ describe("serve: queue and disconnects", { skip }, () => {
     const a = await startStream(s.url, { prompt: "Once upon a time", max_tokens: 300, temperature: 0 });
     const ac = new AbortController();
     const b = fetch(`${s.url}/v1/completions`, {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ prompt: "Lily", max_tokens: 3 }), signal: ac.signal,
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ prompt: "Lily", max_tokens: 3 }),
+      signal: ac.signal,
     });
     b.catch(() => undefined);
     await waitFor(async () => (await health(s.url)).waiting === 1, "the second request to wait");

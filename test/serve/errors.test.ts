@@ -19,25 +19,51 @@ function apiError(r: { status: number; json: any; text: string }, status: number
 
 describe("serve: errors", { skip }, () => {
   let s: Running;
-  before(async () => { s = await startServer({ limits: { bodyBytes: 4096 } }); });
-  after(async () => { await s?.handle.close(); });
+  before(async () => {
+    s = await startServer({ limits: { bodyBytes: 4096 } });
+  });
+  after(async () => {
+    await s?.handle.close();
+  });
   const completions = () => `${s.url}/v1/completions`;
 
   test("malformed JSON and non-object bodies are 400", async () => {
-    apiError(await post(completions(), "{\"prompt\": "), 400);
+    apiError(await post(completions(), '{"prompt": '), 400);
     apiError(await post(completions(), "[1, 2]"), 400);
     apiError(await post(completions(), ""), 400);
   });
 
   const bad: [string, Record<string, unknown>][] = [
-    ["temperature", { temperature: -1 }], ["temperature", { temperature: 3 }], ["temperature", { temperature: "hot" }],
-    ["top_p", { top_p: 0 }], ["top_p", { top_p: 1.5 }], ["top_k", { top_k: 2.5 }], ["top_k", { top_k: -2 }],
-    ["min_p", { min_p: 2 }], ["repetition_penalty", { repetition_penalty: 0 }],
-    ["frequency_penalty", { frequency_penalty: 2.5 }], ["presence_penalty", { presence_penalty: -3 }],
-    ["max_tokens", { max_tokens: 0 }], ["max_tokens", { max_tokens: 100000 }], ["max_tokens", { max_tokens: 1.5 }],
-    ["n", { n: 0 }], ["n", { n: 100 }], ["seed", { seed: 0.5 }], ["seed", { seed: -1 }], ["min_new_tokens", { min_new_tokens: -1 }], ["seed", { seed: Number.MAX_SAFE_INTEGER, n: 2 }], ["stop", { stop: [""] }], ["stop", { stop: ["a", "b", "c", "d", "e"] }],
-    ["stop", { stop: 5 }], ["logprobs", { logprobs: 100 }], ["stream", { stream: "yes" }], ["echo", { echo: true }],
-    ["prompt", { prompt: [] }], ["prompt", { prompt: [1, "a"] }], ["prompt", { prompt: [99999] }], ["prompt", { prompt: { text: "x" } }],
+    ["temperature", { temperature: -1 }],
+    ["temperature", { temperature: 3 }],
+    ["temperature", { temperature: "hot" }],
+    ["top_p", { top_p: 0 }],
+    ["top_p", { top_p: 1.5 }],
+    ["top_k", { top_k: 2.5 }],
+    ["top_k", { top_k: -2 }],
+    ["min_p", { min_p: 2 }],
+    ["repetition_penalty", { repetition_penalty: 0 }],
+    ["frequency_penalty", { frequency_penalty: 2.5 }],
+    ["presence_penalty", { presence_penalty: -3 }],
+    ["max_tokens", { max_tokens: 0 }],
+    ["max_tokens", { max_tokens: 100000 }],
+    ["max_tokens", { max_tokens: 1.5 }],
+    ["n", { n: 0 }],
+    ["n", { n: 100 }],
+    ["seed", { seed: 0.5 }],
+    ["seed", { seed: -1 }],
+    ["min_new_tokens", { min_new_tokens: -1 }],
+    ["seed", { seed: Number.MAX_SAFE_INTEGER, n: 2 }],
+    ["stop", { stop: [""] }],
+    ["stop", { stop: ["a", "b", "c", "d", "e"] }],
+    ["stop", { stop: 5 }],
+    ["logprobs", { logprobs: 100 }],
+    ["stream", { stream: "yes" }],
+    ["echo", { echo: true }],
+    ["prompt", { prompt: [] }],
+    ["prompt", { prompt: [1, "a"] }],
+    ["prompt", { prompt: [99999] }],
+    ["prompt", { prompt: { text: "x" } }],
   ];
   for (const [param, fields] of bad) {
     test(`completions: ${JSON.stringify(fields)} → 400 naming ${param}`, async () => {
@@ -81,11 +107,17 @@ describe("serve: errors", { skip }, () => {
     apiError(await post(completions(), { prompt: "x".repeat(10_000) }), 413);
     // Without Content-Length (chunked): stopped while reading.
     const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request(completions(), { method: "POST", headers: { "Content-Type": "application/json", "Transfer-Encoding": "chunked" } }, (res) => {
-        let body = "";
-        res.on("data", (c) => { body += c; });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-      });
+      const req = request(
+        completions(),
+        { method: "POST", headers: { "Content-Type": "application/json", "Transfer-Encoding": "chunked" } },
+        (res) => {
+          let body = "";
+          res.on("data", (c) => {
+            body += c;
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
       req.on("error", reject);
       for (let i = 0; i < 10; i++) req.write(`{"prompt": "${"y".repeat(1000)}`);
       req.end();

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { getTemplate, TextGenerator } from "../../src/generate/index.js";
 import { createServer, type ServeHandle, type ServeOptions } from "../../src/serve/index.js";
-import { SentencePieceProcessor } from "../../src/tokenizer/index.js";
+import type { SentencePieceProcessor } from "../../src/tokenizer/index.js";
 import { sharedPath, skipUnlessShared } from "../helpers/shared.js";
 
 export const MODEL = ["models", "stories260K", "stories260K.bin"];
@@ -36,13 +36,24 @@ export async function startServer(options: Partial<ServeOptions> = {}): Promise<
   return { url, handle, gen };
 }
 
-export async function post(url: string, body: unknown, init: RequestInit = {}): Promise<{ status: number; json: any; text: string; headers: Headers }> {
+export async function post(
+  url: string,
+  body: unknown,
+  init: RequestInit = {},
+): Promise<{ status: number; json: any; text: string; headers: Headers }> {
   const res = await fetch(url, {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body), ...init,
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    ...init,
   });
   const text = await res.text();
   let json: unknown;
-  try { json = JSON.parse(text); } catch { json = undefined; }
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
   return { status: res.status, json, text, headers: res.headers };
 }
 
@@ -52,7 +63,11 @@ export function parseSse(text: string): { events: any[]; done: boolean } {
   let done = false;
   for (const block of text.split("\n\n")) {
     if (block.trim() === "") continue;
-    const data = block.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+    const data = block
+      .split("\n")
+      .filter((l) => l.startsWith("data: "))
+      .map((l) => l.slice(6))
+      .join("\n");
     if (data === "[DONE]") done = true;
     else events.push(JSON.parse(data));
   }
@@ -66,7 +81,9 @@ export function parseSse(text: string): { events: any[]; done: boolean } {
 export async function optionalImport(name: string): Promise<any | undefined> {
   try {
     return await import(name);
-  } catch { /* not installed in the project */ }
+  } catch {
+    /* not installed in the project */
+  }
   const dir = process.env.TSGPT_TEST_MODULES;
   if (!dir) return undefined;
   try {

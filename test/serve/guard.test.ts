@@ -10,12 +10,19 @@ import { SseWriter } from "../../src/serve/sse.js";
 import { skip, startServer, type Running } from "./fixture.js";
 
 /** A raw request, so Host and Origin can be set freely. */
-function raw(url: string, method: string, headers: Record<string, string>, body = ""): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
+function raw(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body = "",
+): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers }, (res) => {
       let text = "";
       res.setEncoding("utf8");
-      res.on("data", (c: string) => { text += c; });
+      res.on("data", (c: string) => {
+        text += c;
+      });
       res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
     });
     req.on("error", reject);
@@ -38,7 +45,10 @@ describe("serve: request guard", { skip }, () => {
     s = await startServer({ allowedHosts: ["model.lan"] });
     cors = await startServer({ cors: "http://app.example" });
   });
-  after(async () => { await s?.handle.close(); await cors?.handle.close(); });
+  after(async () => {
+    await s?.handle.close();
+    await cors?.handle.close();
+  });
   const completions = () => `${s.url}/v1/completions`;
 
   test("a POST that is not application/json is 415", async () => {
@@ -77,7 +87,11 @@ describe("serve: request guard", { skip }, () => {
 
   test("with cors the preflight of that origin is answered, others are not", async () => {
     const url = `${cors.url}/v1/completions`;
-    const pre = await raw(url, "OPTIONS", { Origin: "http://app.example", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type" });
+    const pre = await raw(url, "OPTIONS", {
+      Origin: "http://app.example",
+      "Access-Control-Request-Method": "POST",
+      "Access-Control-Request-Headers": "content-type",
+    });
     assert.equal(pre.status, 204);
     assert.equal(pre.headers["access-control-allow-origin"], "http://app.example");
     assert.match(String(pre.headers["access-control-allow-headers"]), /Content-Type/);
@@ -95,7 +109,9 @@ test("SseWriter drops a client that stops reading after the write timeout", asyn
   const server = createServer((_req, res) => {
     const sse = new SseWriter(res, 300);
     sse.open();
-    res.on("close", () => { closedAt = performance.now(); });
+    res.on("close", () => {
+      closedAt = performance.now();
+    });
     const chunk = "x".repeat(64 * 1024);
     void (async () => {
       while (!sse.isClosed) {

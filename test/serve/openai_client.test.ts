@@ -15,7 +15,9 @@ describe("serve: the official openai client", { skip: skipClient }, () => {
     s = await startServer();
     client = new OpenAI({ apiKey: "not-needed", baseURL: `${s.url}/v1`, maxRetries: 0 });
   });
-  after(async () => { await s?.handle.close(); });
+  after(async () => {
+    await s?.handle.close();
+  });
 
   test("models.list", async () => {
     const ids: string[] = [];
@@ -25,10 +27,23 @@ describe("serve: the official openai client", { skip: skipClient }, () => {
 
   test("completions.create, plain and streamed, equal TextGenerator.generate", async () => {
     const expected = await s.gen.generate("Once upon a time", { temperature: 0.7, maxNewTokens: 20, seed: 9 });
-    const r = await client.completions.create({ model: "stories260K", prompt: "Once upon a time", max_tokens: 20, temperature: 0.7, seed: 9 });
+    const r = await client.completions.create({
+      model: "stories260K",
+      prompt: "Once upon a time",
+      max_tokens: 20,
+      temperature: 0.7,
+      seed: 9,
+    });
     assert.equal(r.choices[0].text, expected.text);
     let streamed = "";
-    const stream = await client.completions.create({ model: "stories260K", prompt: "Once upon a time", max_tokens: 20, temperature: 0.7, seed: 9, stream: true });
+    const stream = await client.completions.create({
+      model: "stories260K",
+      prompt: "Once upon a time",
+      max_tokens: 20,
+      temperature: 0.7,
+      seed: 9,
+      stream: true,
+    });
     for await (const chunk of stream) streamed += chunk.choices[0]?.text ?? "";
     assert.equal(streamed, expected.text);
   });

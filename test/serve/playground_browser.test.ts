@@ -12,9 +12,10 @@ import { optionalImport, skip, startServer, tokenizer, type Running } from "./fi
 const CHROMIUM = process.env.TSGPT_CHROMIUM ?? "/usr/bin/chromium";
 const pw = await optionalImport("playwright-core");
 const chromium = pw?.chromium ?? pw?.default?.chromium;
-const skipBrowser = skip
-  || (chromium ? false : "playwright-core is not installed (npm i -D playwright-core)")
-  || (existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set TSGPT_CHROMIUM)`);
+const skipBrowser =
+  skip ||
+  (chromium ? false : "playwright-core is not installed (npm i -D playwright-core)") ||
+  (existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set TSGPT_CHROMIUM)`);
 
 describe("serve: the playground in Chromium", { skip: skipBrowser }, () => {
   let s: Running;
@@ -30,7 +31,14 @@ describe("serve: the playground in Chromium", { skip: skipBrowser }, () => {
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+      ],
       viewport: { width: 1280, height: 1000 },
     });
     page = await context.newPage();

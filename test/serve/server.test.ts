@@ -10,11 +10,18 @@ import { parseSse, post, skip, startServer, tokenizer, type Running } from "./fi
 
 describe("serve: OpenAI-compatible API on stories260K", { skip }, () => {
   let s: Running;
-  before(async () => { s = await startServer(); });
-  after(async () => { await s?.handle.close(); });
+  before(async () => {
+    s = await startServer();
+  });
+  after(async () => {
+    await s?.handle.close();
+  });
 
   test("greedy completion continues the prompt as llama2.c's reference output does", async () => {
-    const ref = JSON.parse(readFileSync(sharedPath("models", "stories260K", "greedy_once_upon_a_time.json"), "utf8")) as { prompt: string; text: string };
+    const ref = JSON.parse(readFileSync(sharedPath("models", "stories260K", "greedy_once_upon_a_time.json"), "utf8")) as {
+      prompt: string;
+      text: string;
+    };
     const r = await post(`${s.url}/v1/completions`, { model: "stories260K", prompt: ref.prompt, max_tokens: 40, temperature: 0 });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.object, "text_completion");
@@ -27,7 +34,14 @@ describe("serve: OpenAI-compatible API on stories260K", { skip }, () => {
     const settings = { temperature: 0.9, topK: 20, topP: 0.9, minP: 0.02, maxNewTokens: 30, seed: 1234, topLogprobs: 3 };
     const expected = await s.gen.generate("The little dog", settings);
     const r = await post(`${s.url}/v1/completions`, {
-      prompt: "The little dog", temperature: 0.9, top_k: 20, top_p: 0.9, min_p: 0.02, max_tokens: 30, seed: 1234, logprobs: 3,
+      prompt: "The little dog",
+      temperature: 0.9,
+      top_k: 20,
+      top_p: 0.9,
+      min_p: 0.02,
+      max_tokens: 30,
+      seed: 1234,
+      logprobs: 3,
     });
     assert.equal(r.status, 200, r.text);
     const choice = r.json.choices[0];
@@ -42,7 +56,10 @@ describe("serve: OpenAI-compatible API on stories260K", { skip }, () => {
       assert.ok(Math.abs(tops[0]! - e.top[0]!.logprob) < 1e-9, `top of token ${i}`);
     });
     assert.equal(lp.tokens.join(""), choice.text, "the tokens spell the text");
-    assert.deepEqual(lp.text_offset, lp.tokens.map((_: string, i: number) => lp.tokens.slice(0, i).join("").length));
+    assert.deepEqual(
+      lp.text_offset,
+      lp.tokens.map((_: string, i: number) => lp.tokens.slice(0, i).join("").length),
+    );
   });
 
   test("streamed chunks add up to the non-streamed text, end with finish_reason, usage and [DONE]", async () => {
@@ -53,7 +70,10 @@ describe("serve: OpenAI-compatible API on stories260K", { skip }, () => {
     assert.match(r.headers.get("content-type") ?? "", /^text\/event-stream/);
     const { events, done } = parseSse(r.text);
     assert.ok(done, "ends with data: [DONE]");
-    const text = events.filter((e) => e.choices.length).map((e) => e.choices[0].text).join("");
+    const text = events
+      .filter((e) => e.choices.length)
+      .map((e) => e.choices[0].text)
+      .join("");
     assert.equal(text, whole.json.choices[0].text);
     assert.equal(events.at(-2).choices[0].finish_reason, "length");
     assert.deepEqual(events.at(-1).usage, whole.json.usage);
@@ -80,7 +100,10 @@ describe("serve: OpenAI-compatible API on stories260K", { skip }, () => {
   });
 
   test("chat renders the messages with the template and answers like generate on the same ids", async () => {
-    const messages = [{ role: "system" as const, content: "Tell a story." }, { role: "user" as const, content: "A cat and a dog." }];
+    const messages = [
+      { role: "system" as const, content: "Tell a story." },
+      { role: "user" as const, content: "A cat and a dog." },
+    ];
     const template = getTemplate("llama2");
     const ids = encodeChat(tokenizer(s.gen), template, messages);
     const expected = await s.gen.generate(ids, { temperature: 0, maxNewTokens: 20, stop: template.stop });
@@ -91,7 +114,14 @@ describe("serve: OpenAI-compatible API on stories260K", { skip }, () => {
     assert.equal(r.json.choices[0].message.content, expected.text.trimStart());
     assert.equal(r.json.usage.prompt_tokens, ids.length);
 
-    const st = await post(`${s.url}/v1/chat/completions`, { messages, temperature: 0, max_tokens: 20, stream: true, logprobs: true, top_logprobs: 2 });
+    const st = await post(`${s.url}/v1/chat/completions`, {
+      messages,
+      temperature: 0,
+      max_tokens: 20,
+      stream: true,
+      logprobs: true,
+      top_logprobs: 2,
+    });
     const { events, done } = parseSse(st.text);
     assert.ok(done);
     assert.equal(events[0].choices[0].delta.role, "assistant");
@@ -107,10 +137,18 @@ describe("serve: OpenAI-compatible API on stories260K", { skip }, () => {
   test("frequency and presence penalties follow OpenAI's formula (checked against a hand-written decode loop)", async () => {
     const gen = s.gen;
     const prompt = [tokenizer(gen).bosId, ...gen.tokenizer.encodeAsIds("Once upon a time")];
-    const freq = 1.5, pres = 0.7, steps = 30;
+    const freq = 1.5,
+      pres = 0.7,
+      steps = 30;
     // Reference: greedy decoding, subtracting freq × count + pres × [count > 0] from each logit.
     const cache = gen.model.createCache(1, prompt.length + steps);
-    let logits = gen.model.forward(cache, Int32Array.from(prompt), Int32Array.from(prompt.keys()), new Uint8Array(prompt.length).fill(1), prompt.length);
+    let logits = gen.model.forward(
+      cache,
+      Int32Array.from(prompt),
+      Int32Array.from(prompt.keys()),
+      new Uint8Array(prompt.length).fill(1),
+      prompt.length,
+    );
     const counts = new Map<number, number>();
     const out: number[] = [];
     for (let i = 0; i < steps; i++) {
@@ -121,7 +159,13 @@ describe("serve: OpenAI-compatible API on stories260K", { skip }, () => {
       counts.set(next, (counts.get(next) ?? 0) + 1);
       logits = gen.model.forward(cache, Int32Array.of(next), Int32Array.of(prompt.length + i), Uint8Array.of(1), 1);
     }
-    const r = await post(`${s.url}/v1/completions`, { prompt, temperature: 0, max_tokens: steps, frequency_penalty: freq, presence_penalty: pres });
+    const r = await post(`${s.url}/v1/completions`, {
+      prompt,
+      temperature: 0,
+      max_tokens: steps,
+      frequency_penalty: freq,
+      presence_penalty: pres,
+    });
     assert.equal(r.status, 200, r.text);
     const plain = await gen.generate(prompt, { temperature: 0, maxNewTokens: steps });
     assert.notEqual(plain.text, r.json.choices[0].text, "the penalties change this text");
@@ -135,7 +179,10 @@ describe("serve: OpenAI-compatible API on stories260K", { skip }, () => {
     const sp = tokenizer(s.gen);
     const one = await post(`${s.url}/tokenize`, { prompt: "Hello world, 123" });
     assert.deepEqual(one.json.tokens, [sp.bosId, ...sp.encodeAsIds("Hello world, 123")]);
-    assert.deepEqual(one.json.pieces, one.json.tokens.map((id: number) => sp.idToPiece(id)));
+    assert.deepEqual(
+      one.json.pieces,
+      one.json.tokens.map((id: number) => sp.idToPiece(id)),
+    );
     assert.equal(one.json.count, one.json.tokens.length);
     const texts = ["Once upon a time", "Hi", "The end."];
     const batch = await post(`${s.url}/tokenize`, { prompts: texts, padding_side: "left" });
@@ -149,13 +196,29 @@ describe("serve: OpenAI-compatible API on stories260K", { skip }, () => {
 
   test("the playground stream explains every step, and its tokens are those generate draws", async () => {
     const expected = await s.gen.generate("Once upon a time", { maxNewTokens: 15, seed: 3, topK: 5, temperature: 1.2 });
-    const r = await post(`${s.url}/v1/playground/stream`, { prompt: "Once upon a time", max_tokens: 15, seed: 3, top_k: 5, temperature: 1.2, top_n: 8 });
+    const r = await post(`${s.url}/v1/playground/stream`, {
+      prompt: "Once upon a time",
+      max_tokens: 15,
+      seed: 3,
+      top_k: 5,
+      temperature: 1.2,
+      top_n: 8,
+    });
     const { events, done } = parseSse(r.text);
     assert.ok(done);
     assert.equal(events[0].type, "start");
     const tokens = events.filter((e) => e.type === "token" && !e.eos);
-    assert.deepEqual(tokens.map((t) => t.id), expected.tokens);
-    assert.equal(events.filter((e) => e.type === "text").map((e) => e.text).join(""), expected.text);
+    assert.deepEqual(
+      tokens.map((t) => t.id),
+      expected.tokens,
+    );
+    assert.equal(
+      events
+        .filter((e) => e.type === "text")
+        .map((e) => e.text)
+        .join(""),
+      expected.text,
+    );
     const vocab = s.gen.model.dims.vocabSize;
     for (const t of tokens) {
       const c = t.step.candidates;
@@ -174,7 +237,10 @@ describe("serve: OpenAI-compatible API on stories260K", { skip }, () => {
     assert.equal(page.status, 200);
     assert.match(page.headers.get("content-type") ?? "", /text\/html/);
     assert.match(await page.text(), /<script src="app.js"><\/script>/);
-    for (const [path, type] of [["/app.js", /javascript/], ["/style.css", /text\/css/]] as const) {
+    for (const [path, type] of [
+      ["/app.js", /javascript/],
+      ["/style.css", /text\/css/],
+    ] as const) {
       const r = await fetch(s.url + path);
       assert.equal(r.status, 200);
       assert.match(r.headers.get("content-type") ?? "", type);

@@ -7,10 +7,49 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  Generator, Tensor, tensor, randn, rand, noGrad, setBackend, getBackend, type BackendName,
-  add, sub, mul, div, pow, maximum, minimum, matmul, softmax, logSoftmax, crossEntropy, embedding,
-  layerNorm, rmsNorm, dropout, linear, cat, stack, split, chunk, where, maskedFill, clamp,
-  indexSelect, gather, triu, tril, logsumexp, variance, std, sum, mean, max, min,
+  Generator,
+  type Tensor,
+  tensor,
+  randn,
+  rand,
+  noGrad,
+  setBackend,
+  getBackend,
+  type BackendName,
+  add,
+  sub,
+  mul,
+  div,
+  pow,
+  maximum,
+  minimum,
+  matmul,
+  softmax,
+  logSoftmax,
+  crossEntropy,
+  embedding,
+  layerNorm,
+  rmsNorm,
+  dropout,
+  linear,
+  cat,
+  stack,
+  split,
+  chunk,
+  where,
+  maskedFill,
+  clamp,
+  indexSelect,
+  gather,
+  triu,
+  tril,
+  logsumexp,
+  variance,
+  std,
+  sum,
+  mean,
+  max,
+  min,
 } from "../../src/tensor/index.js";
 
 export interface GradCase {
@@ -74,16 +113,25 @@ export function checkGrad(c: GradCase): void {
 /** The cases: one or more per differentiable op. */
 export function gradCases(): GradCase[] {
   const g = new Generator(1234);
-  const n = (...shape: number[]) => () => [randn(shape, { generator: g })];
-  const pos = (...shape: number[]) => () => [add(mul(rand(shape, { generator: g }), 1.5), 0.5)];
-  const nz = (...shape: number[]) => () => [awayFromZero(shape, g)];
+  const n =
+    (...shape: number[]) =>
+    () => [randn(shape, { generator: g })];
+  const pos =
+    (...shape: number[]) =>
+    () => [add(mul(rand(shape, { generator: g }), 1.5), 0.5)];
+  const nz =
+    (...shape: number[]) =>
+    () => [awayFromZero(shape, g)];
   const two = (a: number[], b: number[]) => () => [randn(a, { generator: g }), randn(b, { generator: g })];
   // Two inputs whose elements differ by at least 0.1 wherever they meet (no ties within ε).
   const apart = (a: number[], b: number[]) => () => {
     const y = randn(b, { generator: g });
     return [add(y, awayFromZero(a, g)), y];
   };
-  const ids = tensor([[1, 0, 3], [2, 2, 4]]);
+  const ids = tensor([
+    [1, 0, 3],
+    [2, 2, 4],
+  ]);
   const cases: GradCase[] = [
     // Arithmetic with broadcasting, tensors and scalars.
     { name: "add broadcast", inputs: two([2, 3], [3]), fn: (a, b) => add(a, b) },
@@ -139,10 +187,25 @@ export function gradCases(): GradCase[] {
     { name: "crossEntropy mean ignoreIndex", inputs: n(4, 5), fn: (a) => crossEntropy(a, tensor([1, -100, 4, 0])) },
     { name: "crossEntropy sum", inputs: n(4, 5), fn: (a) => crossEntropy(a, tensor([1, 2, 4, 0]), { reduction: "sum" }) },
     { name: "crossEntropy none", inputs: n(4, 5), fn: (a) => crossEntropy(a, tensor([1, 2, 4, 0]), { reduction: "none" }) },
-    { name: "crossEntropy (N, C, d)", inputs: n(2, 4, 3), fn: (a) => crossEntropy(a, tensor([[0, 3, 1], [2, 2, -100]])) },
+    {
+      name: "crossEntropy (N, C, d)",
+      inputs: n(2, 4, 3),
+      fn: (a) =>
+        crossEntropy(
+          a,
+          tensor([
+            [0, 3, 1],
+            [2, 2, -100],
+          ]),
+        ),
+    },
     { name: "crossEntropy labelSmoothing", inputs: n(3, 5), fn: (a) => crossEntropy(a, tensor([1, -100, 4]), { labelSmoothing: 0.1 }) },
     { name: "embedding", inputs: n(5, 3), fn: (w) => embedding(ids, w) },
-    { name: "layerNorm affine", inputs: () => [randn([2, 3, 4], { generator: g }), randn([4], { generator: g }), randn([4], { generator: g })], fn: (x, w, b) => layerNorm(x, [4], w, b) },
+    {
+      name: "layerNorm affine",
+      inputs: () => [randn([2, 3, 4], { generator: g }), randn([4], { generator: g }), randn([4], { generator: g })],
+      fn: (x, w, b) => layerNorm(x, [4], w, b),
+    },
     { name: "layerNorm 2 dims plain", inputs: n(2, 3, 4), fn: (x) => layerNorm(x, [3, 4]) },
     { name: "rmsNorm", inputs: () => [randn([3, 4], { generator: g }), randn([4], { generator: g })], fn: (x, w) => rmsNorm(x, w, 1e-5) },
     { name: "dropout (fixed mask)", inputs: n(4, 5), fn: (a) => dropout(a, 0.3, true, { generator: new Generator(7) }) },
@@ -156,11 +219,44 @@ export function gradCases(): GradCase[] {
     { name: "unsqueeze squeeze flatten", inputs: n(2, 3), fn: (a) => a.unsqueeze(1).unsqueeze(-1).squeeze(1).flatten() },
     { name: "cat", inputs: two([2, 3], [2, 2]), fn: (a, b) => cat([a, b, a], 1) },
     { name: "stack", inputs: two([2, 3], [2, 3]), fn: (a, b) => stack([a, b], 1) },
-    { name: "split + chunk", inputs: n(5, 2), fn: (a) => { const [p, q] = split(a, [2, 3]); const [r] = chunk(a, 2, 0); return cat([p.mul(2), q, r], 0); } },
+    {
+      name: "split + chunk",
+      inputs: n(5, 2),
+      fn: (a) => {
+        const [p, q] = split(a, [2, 3]);
+        const [r] = chunk(a, 2, 0);
+        return cat([p.mul(2), q, r], 0);
+      },
+    },
     { name: "indexSelect", inputs: n(4, 3), fn: (a) => indexSelect(a, 0, tensor([3, 0, 3])) },
-    { name: "gather", inputs: n(3, 4), fn: (a) => gather(a, 1, tensor([[0, 0], [3, 1], [2, 2]])) },
+    {
+      name: "gather",
+      inputs: n(3, 4),
+      fn: (a) =>
+        gather(
+          a,
+          1,
+          tensor([
+            [0, 0],
+            [3, 1],
+            [2, 2],
+          ]),
+        ),
+    },
     { name: "triu tril", inputs: n(2, 4, 4), fn: (a) => add(triu(a, 1), tril(a).mul(2)) },
-    { name: "where", inputs: two([2, 3], [3]), fn: (a, b) => where(tensor([[true, false, true], [false, false, true]]), a, b) },
+    {
+      name: "where",
+      inputs: two([2, 3], [3]),
+      fn: (a, b) =>
+        where(
+          tensor([
+            [true, false, true],
+            [false, false, true],
+          ]),
+          a,
+          b,
+        ),
+    },
     { name: "maskedFill", inputs: n(2, 3), fn: (a) => maskedFill(a, tensor([true, false, false]), -1e4) },
     { name: "clone + float", inputs: n(3), fn: (a) => a.clone().float().mul(a) },
   ];

@@ -2,9 +2,7 @@
 // cases (ties, overflow, subnormals) against numpy, bf16 against an independent nearest-even oracle.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  bf16ToF32, bf16ToFloat, f16ToF32, f32ToBf16, f32ToF16, floatToBf16, floatToHalf, halfToFloat,
-} from "../../src/tensor/half.js";
+import { bf16ToF32, bf16ToFloat, f16ToF32, f32ToBf16, f32ToF16, floatToBf16, floatToHalf, halfToFloat } from "../../src/tensor/half.js";
 import { runPython, skipUnlessNumpy } from "../formats/python.js";
 
 const skip = skipUnlessNumpy();
@@ -20,9 +18,11 @@ function randomBits(n: number, seed = 12345): Uint32Array {
   const out = new Uint32Array(n);
   let s = seed >>> 0;
   for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
     s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
+    s ^= s << 5;
+    s >>>= 0;
     out[i] = s;
   }
   return out;
@@ -45,7 +45,8 @@ function assertSameF32(actual: Float32Array, expected: Float32Array, inputs: Arr
 function assertSameF16(actual: Uint16Array, expected: Uint16Array, inputs: ArrayLike<number>, what: string): void {
   const isNaN16 = (h: number) => (h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0;
   for (let i = 0; i < actual.length; i++) {
-    const a = actual[i]!, e = expected[i]!;
+    const a = actual[i]!,
+      e = expected[i]!;
     if (isNaN16(e) ? !isNaN16(a) : a !== e) {
       assert.fail(`${what}: input ${inputs[i]} gave 0x${a.toString(16)}, numpy 0x${e.toString(16)}`);
     }
@@ -63,7 +64,8 @@ function roundingInputs(): Float32Array {
   const extra: number[] = [];
   for (let h = 0; h < 0x7c00; h++) {
     // Midpoint of h and h+1 (same sign): needs 12 significant bits, exact in f32.
-    const lo = values[h]!, hi = halfToFloat(h + 1);
+    const lo = values[h]!,
+      hi = halfToFloat(h + 1);
     const mid = Math.fround((lo + hi) / 2);
     extra.push(mid, -mid);
   }
@@ -114,9 +116,31 @@ describe("half precision", { skip }, () => {
   });
 
   test("floatToHalf rounds a double once, like np.float16(x)", () => {
-    const xs = [0, -0, 1, 65504, 65519.99, 65520, 1e6, -1e-8, 5.96e-8, 2.98e-8, 2.9802322387695312e-8,
-      1 + 2 ** -11, 1 + 2 ** -11 + 2 ** -40, 1 + 3 * 2 ** -11, 1 + 3 * 2 ** -11 - 2 ** -40, Math.PI, -Math.E,
-      6.1035156e-5, 6.103515625e-5 - 2 ** -30, Infinity, -Infinity, 1e-300, 3.0517578125e-5 + 2 ** -40];
+    const xs = [
+      0,
+      -0,
+      1,
+      65504,
+      65519.99,
+      65520,
+      1e6,
+      -1e-8,
+      5.96e-8,
+      2.98e-8,
+      2.9802322387695312e-8,
+      1 + 2 ** -11,
+      1 + 2 ** -11 + 2 ** -40,
+      1 + 3 * 2 ** -11,
+      1 + 3 * 2 ** -11 - 2 ** -40,
+      Math.PI,
+      -Math.E,
+      6.1035156e-5,
+      6.103515625e-5 - 2 ** -30,
+      Infinity,
+      -Infinity,
+      1e-300,
+      3.0517578125e-5 + 2 ** -40,
+    ];
     const rnd = randomBits(20_000, 99);
     for (let i = 0; i < rnd.length; i += 2) {
       // Doubles spread over the f16 range: mantissa random, exponent in [-27, 17].
@@ -166,8 +190,9 @@ describe("bfloat16", () => {
       const down = (all[i]! >>> 16) & 0x7fff; // truncation toward zero
       const up = down + 1;
       const a = Math.abs(v);
-      const dDown = a - magnitude(down), dUp = magnitude(up) - a;
-      let want = dDown < dUp ? down : dUp < dDown ? up : (down & 1 ? up : down);
+      const dDown = a - magnitude(down),
+        dUp = magnitude(up) - a;
+      let want = dDown < dUp ? down : dUp < dDown ? up : down & 1 ? up : down;
       if (dDown === 0) want = down;
       assert.equal(got[i], sign | want, `f32ToBf16(${v}) bits 0x${all[i]!.toString(16)}`);
       assert.equal(floatToBf16(v), sign | want);

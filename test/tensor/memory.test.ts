@@ -4,9 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import {
-  Generator, randn, randint, matmul, crossEntropy, noGrad, type Tensor,
-} from "../../src/tensor/index.js";
+import { Generator, randn, randint, matmul, crossEntropy, noGrad, type Tensor } from "../../src/tensor/index.js";
 
 // node:test runs without --expose-gc; enable it at run time and fetch the gc function.
 setFlagsFromString("--expose_gc");

@@ -3,8 +3,25 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  tensor, zeros, ones, full, arange, randn, where, matmul, crossEntropy, embedding, softmax,
-  logSoftmax, noGrad, isGradEnabled, manualSeed, sum, max, maskedFill, Tensor,
+  tensor,
+  zeros,
+  ones,
+  full,
+  arange,
+  randn,
+  where,
+  matmul,
+  crossEntropy,
+  embedding,
+  softmax,
+  logSoftmax,
+  noGrad,
+  isGradEnabled,
+  manualSeed,
+  sum,
+  max,
+  maskedFill,
+  type Tensor,
 } from "../../src/tensor/index.js";
 
 function near(actual: Tensor | number, expected: number | number[], tol = 1e-6): void {
@@ -15,13 +32,43 @@ function near(actual: Tensor | number, expected: number | number[], tol = 1e-6):
 }
 
 test("broadcasting follows numpy rules", () => {
-  const a = tensor([[1, 2, 3], [4, 5, 6]]);
-  assert.deepEqual(a.add(tensor([10, 20, 30])).tolist(), [[11, 22, 33], [14, 25, 36]]);
-  assert.deepEqual(a.mul(tensor([[2], [3]])).tolist(), [[2, 4, 6], [12, 15, 18]]);
-  assert.deepEqual(tensor([[1], [2]]).sub(tensor([1, 2, 3])).tolist(), [[0, -1, -2], [1, 0, -1]]);
-  assert.deepEqual(a.add(1).tolist(), [[2, 3, 4], [5, 6, 7]]);
+  const a = tensor([
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
+  assert.deepEqual(a.add(tensor([10, 20, 30])).tolist(), [
+    [11, 22, 33],
+    [14, 25, 36],
+  ]);
+  assert.deepEqual(a.mul(tensor([[2], [3]])).tolist(), [
+    [2, 4, 6],
+    [12, 15, 18],
+  ]);
+  assert.deepEqual(
+    tensor([[1], [2]])
+      .sub(tensor([1, 2, 3]))
+      .tolist(),
+    [
+      [0, -1, -2],
+      [1, 0, -1],
+    ],
+  );
+  assert.deepEqual(a.add(1).tolist(), [
+    [2, 3, 4],
+    [5, 6, 7],
+  ]);
   // Views (transposed, expanded) broadcast without copies.
-  assert.deepEqual(a.t().add(tensor([[100], [200], [300]])).tolist(), [[101, 104], [202, 205], [303, 306]]);
+  assert.deepEqual(
+    a
+      .t()
+      .add(tensor([[100], [200], [300]]))
+      .tolist(),
+    [
+      [101, 104],
+      [202, 205],
+      [303, 306],
+    ],
+  );
   assert.throws(() => a.add(tensor([1, 2])), /add: shapes \[2, 3\] and \[2\] cannot be broadcast together/);
 });
 
@@ -32,7 +79,10 @@ test("dtype rules: no silent conversion", () => {
   assert.equal(i.mul(2).dtype, "int32");
   assert.equal(i.div(2).dtype, "float32"); // true division, like torch
   near(i.div(2), [0.5, 1, 1.5]);
-  assert.throws(() => i.add(f), (e: Error) => e instanceof TypeError && /add: dtype mismatch: int32 and float32/.test(e.message));
+  assert.throws(
+    () => i.add(f),
+    (e: Error) => e instanceof TypeError && /add: dtype mismatch: int32 and float32/.test(e.message),
+  );
   assert.throws(() => i.add(1.5), /int32 tensor with the non-integer 1.5/);
   assert.throws(() => i.exp(), /exp: expected a float32 tensor, got int32/);
   assert.throws(() => tensor([true]).add(tensor([true])), /bool/);
@@ -57,24 +107,62 @@ test("math functions on known values", () => {
   near(tensor([-5, 0.5, 5]).clamp(-1, 1), [-1, 0.5, 1]);
   near(tensor([-5, 0.5, 5]).clamp(null, 1), [-5, 0.5, 1]);
   assert.deepEqual(tensor([-5, 3]).clamp(0).tolist(), [0, 3]);
-  near(tensor([1, -2]).float().maximum(tensor([0.5, 0.5])), [1, 0.5]);
+  near(
+    tensor([1, -2])
+      .float()
+      .maximum(tensor([0.5, 0.5])),
+    [1, 0.5],
+  );
 });
 
 test("comparisons give bool masks; ids.ne(padId) is the attention mask", () => {
   const padId = 0;
-  const ids = tensor([[5, 8, 2, 0, 0], [7, 3, 0, 0, 0]]);
+  const ids = tensor([
+    [5, 8, 2, 0, 0],
+    [7, 3, 0, 0, 0],
+  ]);
   const mask = ids.ne(padId);
   assert.equal(mask.dtype, "bool");
-  assert.deepEqual(mask.tolist(), [[true, true, true, false, false], [true, true, false, false, false]]);
+  assert.deepEqual(mask.tolist(), [
+    [true, true, true, false, false],
+    [true, true, false, false, false],
+  ]);
   assert.deepEqual(mask.int().sum(1).tolist(), [3, 2]); // sequence lengths
   assert.deepEqual(tensor([1, 2, 3]).float().gt(1.5).tolist(), [false, true, true]);
-  assert.deepEqual(tensor([1, 2]).le(tensor([[1], [2]])).tolist(), [[true, false], [true, true]]);
-  assert.deepEqual(mask.logicalNot().logicalAnd(tensor([true, true, true, true, false])).tolist(), [[false, false, false, true, false], [false, false, true, true, false]]);
+  assert.deepEqual(
+    tensor([1, 2])
+      .le(tensor([[1], [2]]))
+      .tolist(),
+    [
+      [true, false],
+      [true, true],
+    ],
+  );
+  assert.deepEqual(
+    mask
+      .logicalNot()
+      .logicalAnd(tensor([true, true, true, true, false]))
+      .tolist(),
+    [
+      [false, false, false, true, false],
+      [false, false, true, true, false],
+    ],
+  );
   // Masking attention scores: padded keys get -inf, softmax ignores them.
   const scores = zeros([2, 5]).maskedFill(mask.logicalNot(), -Infinity);
   near(softmax(scores, -1).select(0, 0), [1 / 3, 1 / 3, 1 / 3, 0, 0]);
   assert.throws(() => maskedFill(zeros([2, 5]), ids, 0), /bool/);
-  assert.throws(() => zeros([2]).maskedFill(tensor([[true, false], [true, true]]), 0), /does not broadcast/);
+  assert.throws(
+    () =>
+      zeros([2]).maskedFill(
+        tensor([
+          [true, false],
+          [true, true],
+        ]),
+        0,
+      ),
+    /does not broadcast/,
+  );
 });
 
 test("where with tensors and scalars", () => {
@@ -86,7 +174,10 @@ test("where with tensors and scalars", () => {
 });
 
 test("reductions over dims with keepdim", () => {
-  const a = tensor([[1, 5, 3], [4, 2, 6]]).float();
+  const a = tensor([
+    [1, 5, 3],
+    [4, 2, 6],
+  ]).float();
   near(a.sum(), 21);
   assert.deepEqual(a.sum(0).tolist(), [5, 7, 9]);
   assert.deepEqual(a.sum(-1, true).shape, [2, 1]);
@@ -105,24 +196,61 @@ test("reductions over dims with keepdim", () => {
   near(a.logsumexp(1), [Math.log(Math.exp(1) + Math.exp(5) + Math.exp(3)), Math.log(Math.exp(4) + Math.exp(2) + Math.exp(6))]);
   near(tensor([1000, 1000]).float().logsumexp(0), 1000 + Math.log(2)); // stable
   assert.equal(tensor([-Infinity, -Infinity]).logsumexp(0).item(), -Infinity);
-  assert.deepEqual(tensor([[1, 2], [3, 4]]).sum(0).tolist(), [4, 6]);
-  assert.equal(tensor([[1, 2], [3, 4]]).sum().dtype, "int32");
-  assert.deepEqual(tensor([[1, 7], [3, 4]]).max(0).values.tolist(), [3, 7]);
+  assert.deepEqual(
+    tensor([
+      [1, 2],
+      [3, 4],
+    ])
+      .sum(0)
+      .tolist(),
+    [4, 6],
+  );
+  assert.equal(
+    tensor([
+      [1, 2],
+      [3, 4],
+    ]).sum().dtype,
+    "int32",
+  );
+  assert.deepEqual(
+    tensor([
+      [1, 7],
+      [3, 4],
+    ])
+      .max(0)
+      .values.tolist(),
+    [3, 7],
+  );
   assert.throws(() => a.sum(2), /dim 2 is out of range/);
   assert.throws(() => tensor([1, 2]).mean(), /float32/);
   assert.throws(() => zeros([0]).max(), /empty/);
 });
 
 test("matmul shapes, vectors and errors", () => {
-  const a = tensor([[1, 2], [3, 4]]).float();
-  const b = tensor([[5, 6], [7, 8]]).float();
-  assert.deepEqual(matmul(a, b).tolist(), [[19, 22], [43, 50]]);
-  assert.deepEqual(a.matmul(b.t()).tolist(), [[17, 23], [39, 53]]);
+  const a = tensor([
+    [1, 2],
+    [3, 4],
+  ]).float();
+  const b = tensor([
+    [5, 6],
+    [7, 8],
+  ]).float();
+  assert.deepEqual(matmul(a, b).tolist(), [
+    [19, 22],
+    [43, 50],
+  ]);
+  assert.deepEqual(a.matmul(b.t()).tolist(), [
+    [17, 23],
+    [39, 53],
+  ]);
   assert.deepEqual(matmul(tensor([1, 1]).float(), a).tolist(), [4, 6]);
   assert.deepEqual(matmul(a, tensor([1, 1]).float()).tolist(), [3, 7]);
   assert.equal(matmul(tensor([1, 2]).float(), tensor([3, 4]).float()).item(), 11);
   assert.deepEqual(matmul(zeros([4, 1, 2, 3]), zeros([5, 3, 7])).shape, [4, 5, 2, 7]);
-  assert.throws(() => matmul(zeros([2, 3]), zeros([4, 5])), (e: Error) => e.message === "matmul: shapes [2, 3] and [4, 5] cannot be multiplied (3 != 4)");
+  assert.throws(
+    () => matmul(zeros([2, 3]), zeros([4, 5])),
+    (e: Error) => e.message === "matmul: shapes [2, 3] and [4, 5] cannot be multiplied (3 != 4)",
+  );
   assert.throws(() => matmul(zeros([2, 2, 3]), zeros([3, 3, 1])), /batch dims/);
   assert.throws(() => matmul(tensor([[1]]), tensor([[1]])), /float32/);
   // Non-contiguous operands give the same answer as contiguous copies.
@@ -133,7 +261,11 @@ test("matmul shapes, vectors and errors", () => {
 });
 
 test("crossEntropy: mean over non-ignored targets, sum, none", () => {
-  const logits = tensor([[2, 1, 0], [0, 0, 0], [1, 3, 1]]).float();
+  const logits = tensor([
+    [2, 1, 0],
+    [0, 0, 0],
+    [1, 3, 1],
+  ]).float();
   const lse = (r: number[]) => Math.log(r.reduce((s, v) => s + Math.exp(v), 0));
   const l0 = lse([2, 1, 0]) - 2;
   const l2 = lse([1, 3, 1]) - 1;
@@ -153,7 +285,12 @@ test("crossEntropy: mean over non-ignored targets, sum, none", () => {
 
 test("embedding picks rows and rejects out-of-range ids", () => {
   const w = arange(6).float().reshape(3, 2);
-  assert.deepEqual(embedding(tensor([[2, 0]]), w).tolist(), [[[4, 5], [0, 1]]]);
+  assert.deepEqual(embedding(tensor([[2, 0]]), w).tolist(), [
+    [
+      [4, 5],
+      [0, 1],
+    ],
+  ]);
   assert.throws(() => embedding(tensor([3]), w), /index 3 at position 0 is out of range for a vocabulary of 3/);
   assert.throws(() => embedding(tensor([-1]), w), RangeError);
   assert.throws(() => embedding(tensor([1]).float(), w), /int32/);
@@ -198,6 +335,9 @@ test("autograd: accumulation, zeroGrad, detach, noGrad, errors", () => {
   const w = full([2, 2], 0.5, { requiresGrad: true });
   const out = matmul(ones([1, 2]), w).sum();
   out.backward();
-  assert.deepEqual(w.grad!.tolist(), [[1, 1], [1, 1]]);
+  assert.deepEqual(w.grad!.tolist(), [
+    [1, 1],
+    [1, 1],
+  ]);
   assert.equal(sum(arange(3)).requiresGrad, false);
 });

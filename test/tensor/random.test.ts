@@ -2,9 +2,7 @@
 // or a saved state must give the same tensors every time.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  Generator, manualSeed, getRngState, setRngState, rand, randn, randint, randperm, dropout, ones,
-} from "../../src/tensor/index.js";
+import { Generator, manualSeed, getRngState, setRngState, rand, randn, randint, randperm, dropout, ones } from "../../src/tensor/index.js";
 
 // Expected values printed by numpy 1.x: np.random.RandomState(seed).randint(0, 2**32, dtype=np.uint32)
 // and .random_sample(); 4123659995 is the reference implementation's published 10000th output for

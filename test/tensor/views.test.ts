@@ -1,9 +1,7 @@
 // Shapes and views: which ops share storage, and the values they show.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  tensor, arange, zeros, cat, stack, split, chunk, indexSelect, gather, triu, tril, ones,
-} from "../../src/tensor/index.js";
+import { tensor, arange, zeros, cat, stack, split, chunk, indexSelect, gather, triu, tril, ones } from "../../src/tensor/index.js";
 
 const m = () => arange(6).reshape(2, 3); // [[0,1,2],[3,4,5]]
 
@@ -12,7 +10,16 @@ test("reshape / view share storage; -1 is inferred", () => {
   const b = a.view(3, -1);
   assert.deepEqual(b.shape, [3, 4]);
   assert.equal(b.storage, a.storage);
-  assert.deepEqual(a.reshape([2, 2, 3]).tolist(), [[[0, 1, 2], [3, 4, 5]], [[6, 7, 8], [9, 10, 11]]]);
+  assert.deepEqual(a.reshape([2, 2, 3]).tolist(), [
+    [
+      [0, 1, 2],
+      [3, 4, 5],
+    ],
+    [
+      [6, 7, 8],
+      [9, 10, 11],
+    ],
+  ]);
   assert.deepEqual(m().flatten().tolist(), [0, 1, 2, 3, 4, 5]);
   assert.throws(() => a.view(5, -1), /invalid for input of shape \[12\]/);
   assert.throws(() => a.reshape(-1, -1), /only one dimension can be -1/);
@@ -27,7 +34,11 @@ test("reshape / view share storage; -1 is inferred", () => {
 
 test("transpose / permute / t / mT are views", () => {
   const t = m().transpose(0, 1);
-  assert.deepEqual(t.tolist(), [[0, 3], [1, 4], [2, 5]]);
+  assert.deepEqual(t.tolist(), [
+    [0, 3],
+    [1, 4],
+    [2, 5],
+  ]);
   assert.equal(t.isContiguous(), false);
   assert.equal(t.contiguous().isContiguous(), true);
   assert.deepEqual(m().t().tolist(), t.tolist());
@@ -49,9 +60,26 @@ test("unsqueeze / squeeze / expand", () => {
   assert.deepEqual(zeros([1, 3, 1]).squeeze(-1).shape, [1, 3]);
   assert.deepEqual(zeros([2, 3]).squeeze(0).shape, [2, 3]);
   const e = v.unsqueeze(0).expand(2, -1);
-  assert.deepEqual(e.tolist(), [[1, 2, 3], [1, 2, 3]]);
+  assert.deepEqual(e.tolist(), [
+    [1, 2, 3],
+    [1, 2, 3],
+  ]);
   assert.deepEqual(e.strides, [0, 1]);
-  assert.deepEqual(tensor([[1], [2]]).expand([2, 2, 3]).tolist(), [[[1, 1, 1], [2, 2, 2]], [[1, 1, 1], [2, 2, 2]]]);
+  assert.deepEqual(
+    tensor([[1], [2]])
+      .expand([2, 2, 3])
+      .tolist(),
+    [
+      [
+        [1, 1, 1],
+        [2, 2, 2],
+      ],
+      [
+        [1, 1, 1],
+        [2, 2, 2],
+      ],
+    ],
+  );
   assert.throws(() => v.expand(2, 4), /cannot expand shape \[3\] to \[2, 4\]/);
   assert.throws(() => v.unsqueeze(3), RangeError);
 });
@@ -62,8 +90,14 @@ test("slice / narrow / select with negative indices and steps", () => {
   assert.deepEqual(a.slice(0, -3).tolist(), [7, 8, 9]);
   assert.deepEqual(a.slice(0, 5, 100).tolist(), [5, 6, 7, 8, 9]);
   assert.deepEqual(a.slice(0, 8, 2).tolist(), []);
-  assert.deepEqual(m().slice(1, 1).tolist(), [[1, 2], [4, 5]]);
-  assert.deepEqual(m().narrow(1, 1, 2).tolist(), [[1, 2], [4, 5]]);
+  assert.deepEqual(m().slice(1, 1).tolist(), [
+    [1, 2],
+    [4, 5],
+  ]);
+  assert.deepEqual(m().narrow(1, 1, 2).tolist(), [
+    [1, 2],
+    [4, 5],
+  ]);
   assert.deepEqual(m().select(1, -1).tolist(), [2, 5]);
   assert.throws(() => m().narrow(1, 2, 2), /out of range/);
   assert.throws(() => m().select(0, 2), /index 2 is out of range for dim 0 of size 2/);
@@ -71,30 +105,80 @@ test("slice / narrow / select with negative indices and steps", () => {
   // Writes through a view land in the base tensor.
   const base = zeros([2, 3]);
   base.slice(1, 1, 3).fill_(7);
-  assert.deepEqual(base.tolist(), [[0, 7, 7], [0, 7, 7]]);
+  assert.deepEqual(base.tolist(), [
+    [0, 7, 7],
+    [0, 7, 7],
+  ]);
 });
 
 test("cat / stack / split / chunk", () => {
   const a = tensor([[1, 2]]);
-  const b = tensor([[3, 4], [5, 6]]);
-  assert.deepEqual(cat([a, b]).tolist(), [[1, 2], [3, 4], [5, 6]]);
-  assert.deepEqual(cat([b, b], 1).tolist(), [[3, 4, 3, 4], [5, 6, 5, 6]]);
+  const b = tensor([
+    [3, 4],
+    [5, 6],
+  ]);
+  assert.deepEqual(cat([a, b]).tolist(), [
+    [1, 2],
+    [3, 4],
+    [5, 6],
+  ]);
+  assert.deepEqual(cat([b, b], 1).tolist(), [
+    [3, 4, 3, 4],
+    [5, 6, 5, 6],
+  ]);
   assert.deepEqual(stack([a, a], 0).shape, [2, 1, 2]);
-  assert.deepEqual(stack([tensor([1, 2]), tensor([3, 4])], -1).tolist(), [[1, 3], [2, 4]]);
+  assert.deepEqual(stack([tensor([1, 2]), tensor([3, 4])], -1).tolist(), [
+    [1, 3],
+    [2, 4],
+  ]);
   assert.throws(() => cat([a, tensor([[1, 2, 3]])]), /cat: shapes \[1, 2\] and \[1, 3\]/);
   assert.throws(() => cat([a, a.float()]), /dtype mismatch/);
   assert.throws(() => stack([a, b]), /same shape/);
   const parts = split(arange(7), 3);
-  assert.deepEqual(parts.map((p) => p.tolist()), [[0, 1, 2], [3, 4, 5], [6]]);
-  assert.deepEqual(split(arange(7), [2, 5]).map((p) => p.numel), [2, 5]);
+  assert.deepEqual(
+    parts.map((p) => p.tolist()),
+    [[0, 1, 2], [3, 4, 5], [6]],
+  );
+  assert.deepEqual(
+    split(arange(7), [2, 5]).map((p) => p.numel),
+    [2, 5],
+  );
   assert.throws(() => split(arange(7), [2, 4]), /do not add up/);
-  assert.deepEqual(chunk(arange(6), 4).map((p) => p.tolist()), [[0, 1], [2, 3], [4, 5]]);
-  assert.deepEqual(arange(6).reshape(2, 3).chunk(3, 1).map((p) => p.shape), [[2, 1], [2, 1], [2, 1]]);
+  assert.deepEqual(
+    chunk(arange(6), 4).map((p) => p.tolist()),
+    [
+      [0, 1],
+      [2, 3],
+      [4, 5],
+    ],
+  );
+  assert.deepEqual(
+    arange(6)
+      .reshape(2, 3)
+      .chunk(3, 1)
+      .map((p) => p.shape),
+    [
+      [2, 1],
+      [2, 1],
+      [2, 1],
+    ],
+  );
 });
 
 test("indexSelect / gather with range checks", () => {
-  assert.deepEqual(indexSelect(m(), 1, tensor([2, 0])).tolist(), [[2, 0], [5, 3]]);
-  assert.deepEqual(m().indexSelect(0, tensor([1, 1])).tolist(), [[3, 4, 5], [3, 4, 5]]);
+  assert.deepEqual(indexSelect(m(), 1, tensor([2, 0])).tolist(), [
+    [2, 0],
+    [5, 3],
+  ]);
+  assert.deepEqual(
+    m()
+      .indexSelect(0, tensor([1, 1]))
+      .tolist(),
+    [
+      [3, 4, 5],
+      [3, 4, 5],
+    ],
+  );
   assert.deepEqual(gather(m(), 1, tensor([[2], [0]])).tolist(), [[2], [3]]);
   assert.deepEqual(gather(m(), 0, tensor([[1, 0, 1]])).tolist(), [[3, 1, 5]]);
   assert.throws(() => indexSelect(m(), 1, tensor([3])), /index 3 \(at position 0\) is out of range for dim 1 of size 3/);
@@ -105,9 +189,29 @@ test("indexSelect / gather with range checks", () => {
 
 test("triu / tril (causal masks)", () => {
   const o = ones([3, 3]);
-  assert.deepEqual(tril(o).tolist(), [[1, 0, 0], [1, 1, 0], [1, 1, 1]]);
-  assert.deepEqual(triu(o, 1).tolist(), [[0, 1, 1], [0, 0, 1], [0, 0, 0]]);
-  assert.deepEqual(ones([2, 3], { dtype: "bool" }).tril(-1).tolist(), [[false, false, false], [true, false, false]]);
-  assert.deepEqual(arange(8).reshape(2, 2, 2).triu().tolist(), [[[0, 1], [0, 3]], [[4, 5], [0, 7]]]);
+  assert.deepEqual(tril(o).tolist(), [
+    [1, 0, 0],
+    [1, 1, 0],
+    [1, 1, 1],
+  ]);
+  assert.deepEqual(triu(o, 1).tolist(), [
+    [0, 1, 1],
+    [0, 0, 1],
+    [0, 0, 0],
+  ]);
+  assert.deepEqual(ones([2, 3], { dtype: "bool" }).tril(-1).tolist(), [
+    [false, false, false],
+    [true, false, false],
+  ]);
+  assert.deepEqual(arange(8).reshape(2, 2, 2).triu().tolist(), [
+    [
+      [0, 1],
+      [0, 3],
+    ],
+    [
+      [4, 5],
+      [0, 7],
+    ],
+  ]);
   assert.throws(() => tril(arange(3)), /at least 2 dims/);
 });

@@ -34,7 +34,13 @@ test("a failing writer keeps the old file and removes its temporary file", () =>
   try {
     const path = join(dir, "a.bin");
     writeFileSync(path, "old");
-    assert.throws(() => writeFileAtomic(path, () => { throw new Error("disk full"); }), /disk full/);
+    assert.throws(
+      () =>
+        writeFileAtomic(path, () => {
+          throw new Error("disk full");
+        }),
+      /disk full/,
+    );
     assert.equal(readFileSync(path, "utf8"), "old");
     assert.deepEqual(readdirSync(dir), ["a.bin"]);
   } finally {

@@ -10,11 +10,16 @@ const skip = skipUnlessShared("testdata", "tokenizer", "llama2.model");
 
 test("padding to the longest, right and left, with masks and lengths", { skip }, () => {
   const sp = SentencePieceProcessor.load(modelPath("llama2"));
-  const cases = loadVectors("llama2").filter((c) => c.ids.length > 0).slice(0, 5);
+  const cases = loadVectors("llama2")
+    .filter((c) => c.ids.length > 0)
+    .slice(0, 5);
   const texts = cases.map((c) => c.text);
   const longest = Math.max(...cases.map((c) => c.ids.length));
   const right = encodeBatch(sp, texts, { padding: "longest", padId: sp.eosId });
-  assert.deepEqual(right.lengths, cases.map((c) => c.ids.length));
+  assert.deepEqual(
+    right.lengths,
+    cases.map((c) => c.ids.length),
+  );
   cases.forEach((c, i) => {
     const pad = longest - c.ids.length;
     assert.deepEqual(right.inputIds[i], [...c.ids, ...Array(pad).fill(sp.eosId)]);
@@ -31,11 +36,22 @@ test("padding to the longest, right and left, with masks and lengths", { skip },
 test("max_length padding and truncation", { skip }, () => {
   const sp = SentencePieceProcessor.load(modelPath("llama2"));
   const ids = sp.encodeAsIds("The quick brown fox jumps over the lazy dog", { addEos: true });
-  const r = encodeBatch(sp, ["The quick brown fox jumps over the lazy dog", "Hi"], { padding: "max_length", maxLength: 4, truncation: true, padId: 0, addEos: true });
+  const r = encodeBatch(sp, ["The quick brown fox jumps over the lazy dog", "Hi"], {
+    padding: "max_length",
+    maxLength: 4,
+    truncation: true,
+    padId: 0,
+    addEos: true,
+  });
   assert.deepEqual(r.inputIds[0], ids.slice(0, 4));
   assert.deepEqual(r.lengths, [4, sp.encodeAsIds("Hi", { addEos: true }).length]);
   assert.equal(r.inputIds[1]!.length, 4);
-  const tl = encodeBatch(sp, ["The quick brown fox jumps over the lazy dog"], { maxLength: 3, truncation: true, truncationSide: "left", addEos: true });
+  const tl = encodeBatch(sp, ["The quick brown fox jumps over the lazy dog"], {
+    maxLength: 3,
+    truncation: true,
+    truncationSide: "left",
+    addEos: true,
+  });
   assert.deepEqual(tl.inputIds[0], ids.slice(-3));
   assert.deepEqual(tl.attentionMask[0], [1, 1, 1]);
   assert.throws(() => encodeBatch(sp, ["a b c d e f g"], { padding: "max_length", maxLength: 2, padId: 0 }), /truncation/);

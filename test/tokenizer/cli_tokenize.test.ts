@@ -12,12 +12,21 @@ import { loadVectors, modelPath } from "./vector_cases.js";
 import { loadReference, readShipped, skipUnlessShipped } from "./hf_reference.js";
 
 async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "", err = "";
+  let out = "",
+    err = "";
   const write = process.stdout.write.bind(process.stdout);
-  const log = console.log, error = console.error;
-  process.stdout.write = ((s: string) => { out += s; return true; }) as typeof process.stdout.write;
-  console.log = (...a: unknown[]) => { out += a.join(" ") + "\n"; };
-  console.error = (...a: unknown[]) => { err += a.join(" ") + "\n"; };
+  const log = console.log,
+    error = console.error;
+  process.stdout.write = ((s: string) => {
+    out += s;
+    return true;
+  }) as typeof process.stdout.write;
+  console.log = (...a: unknown[]) => {
+    out += a.join(" ") + "\n";
+  };
+  console.error = (...a: unknown[]) => {
+    err += a.join(" ") + "\n";
+  };
   try {
     const code = await run(argv);
     return { code, out, err };
@@ -28,8 +37,12 @@ async function capture(argv: string[]): Promise<{ code: number; out: string; err
   }
 }
 
-test("tokenize --text / --input give the library's pieces and ids", { skip: skipUnlessShared("testdata", "tokenizer", "llama2.model") }, async () => {
-  const cases = loadVectors("llama2").filter((c) => c.case.startsWith("heldout:")).slice(0, 3);
+test("tokenize --text / --input give the library's pieces and ids", {
+  skip: skipUnlessShared("testdata", "tokenizer", "llama2.model"),
+}, async () => {
+  const cases = loadVectors("llama2")
+    .filter((c) => c.case.startsWith("heldout:"))
+    .slice(0, 3);
   const one = await capture(["--model", modelPath("llama2"), "--text", cases[0]!.text, "--json", "--bos"]);
   assert.equal(one.code, 0);
   assert.deepEqual(JSON.parse(one.out).ids, [1, ...cases[0]!.ids]);
@@ -77,7 +90,9 @@ function tsgpt(args: string[]): { status: number | null; stdout: string; stderr:
 const llama = { skip: skipUnlessShared("testdata", "tokenizer", "llama2.model") };
 
 test("tokenize --jsonl streams {ids, pieces} per line, in order, texts with newlines included", llama, () => {
-  const cases = loadVectors("llama2").filter((c) => c.case.startsWith("heldout:")).slice(0, 5);
+  const cases = loadVectors("llama2")
+    .filter((c) => c.case.startsWith("heldout:"))
+    .slice(0, 5);
   const dir = mkdtempSync(join(tmpdir(), "tsgpt-tok-"));
   try {
     const file = join(dir, "in.jsonl");
@@ -85,7 +100,10 @@ test("tokenize --jsonl streams {ids, pieces} per line, in order, texts with newl
     writeFileSync(file, texts.map((text) => JSON.stringify({ text, id: 7 })).join("\n") + "\n");
     const r = tsgpt(["tokenize", "--model", modelPath("llama2"), "--jsonl", file]);
     assert.equal(r.status, 0, r.stderr);
-    const rows = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as { ids: number[]; pieces: string[] });
+    const rows = r.stdout
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { ids: number[]; pieces: string[] });
     assert.equal(rows.length, texts.length);
     cases.forEach((c, i) => assert.deepEqual(rows[i], { ids: c.ids, pieces: c.pieces }));
     // "two\nlines": the newline is a byte-fallback piece inside one output line
@@ -99,13 +117,24 @@ test("tokenize --jsonl: a malformed line is an error naming its number, after th
   const dir = mkdtempSync(join(tmpdir(), "tsgpt-tok-"));
   try {
     const file = join(dir, "bad.jsonl");
-    for (const [bad, why] of [["{\"text\": \"unterminated", /line 3: not valid JSON/], ["{\"txt\": \"x\"}", /line 3: "text" must be a string/], ["[1]", /line 3: expected a JSON object/]] as const) {
+    for (const [bad, why] of [
+      ['{"text": "unterminated', /line 3: not valid JSON/],
+      ['{"txt": "x"}', /line 3: "text" must be a string/],
+      ["[1]", /line 3: expected a JSON object/],
+    ] as const) {
       writeFileSync(file, `{"text": "a"}\n{"text": "b"}\n${bad}\n{"text": "c"}\n`);
       const r = tsgpt(["tokenize", "--model", modelPath("llama2"), "--jsonl", file]);
       assert.equal(r.status, 1);
       assert.match(r.stderr, why);
       assert.match(r.stderr, /bad\.jsonl/);
-      assert.deepEqual(r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l).pieces), [["▁a"], ["▁b"]], "the two good lines before the bad one are written");
+      assert.deepEqual(
+        r.stdout
+          .trimEnd()
+          .split("\n")
+          .map((l) => JSON.parse(l).pieces),
+        [["▁a"], ["▁b"]],
+        "the two good lines before the bad one are written",
+      );
     }
     const missing = tsgpt(["tokenize", "--model", modelPath("llama2"), "--jsonl", join(dir, "nope.jsonl")]);
     assert.equal(missing.status, 1);
@@ -126,11 +155,18 @@ test("tokenize --decode --ids prints the library's decoded text; bad ids name th
 });
 
 test("tokenize --info gives the type, vocabulary size and special ids the library reports", llama, async () => {
-  const ref = JSON.parse(readFileSync(testDataPath("tokenizer", "fixtures", "reference.json"), "utf8")) as { models: Record<string, { vocabSize: number; special: Record<string, number> }> };
+  const ref = JSON.parse(readFileSync(testDataPath("tokenizer", "fixtures", "reference.json"), "utf8")) as {
+    models: Record<string, { vocabSize: number; special: Record<string, number> }>;
+  };
   for (const model of ["llama2", "unigram8k_nfkc"]) {
     const r = await capture(["--model", modelPath(model), "--info", "--json"]);
     assert.equal(r.code, 0, r.err);
-    const info = JSON.parse(r.out) as { type: string; vocabSize: number; normalizer: { name: string }; special: Record<string, { id: number }> };
+    const info = JSON.parse(r.out) as {
+      type: string;
+      vocabSize: number;
+      normalizer: { name: string };
+      special: Record<string, { id: number }>;
+    };
     assert.equal(info.type, model === "llama2" ? "BPE" : "UNIGRAM");
     assert.equal(info.vocabSize, ref.models[model]!.vocabSize);
     assert.equal(info.normalizer.name, model === "llama2" ? "identity" : "nmt_nfkc");

@@ -94,7 +94,8 @@ test(`${COUNT} random strings encode and decode as the C++ library does, on all 
       const decoded = sp.decode(ref.ids[i]!);
       const ok = sameArray(ids, ref.ids[i]!) && sameArray(pieces, ref.pieces[i]!) && decoded === ref.decoded[i];
       if (!ok && mismatches++ === 0) {
-        first = `text ${JSON.stringify(texts[i])}\n  ids     ${JSON.stringify(ids)}\n  library ${JSON.stringify(ref.ids[i])}\n` +
+        first =
+          `text ${JSON.stringify(texts[i])}\n  ids     ${JSON.stringify(ids)}\n  library ${JSON.stringify(ref.ids[i])}\n` +
           `  pieces  ${JSON.stringify(pieces)}\n  library ${JSON.stringify(ref.pieces[i])}\n  decoded ${JSON.stringify(decoded)} library ${JSON.stringify(ref.decoded[i])}`;
       }
     }

@@ -19,7 +19,11 @@ import { bpeTokenizerJson, readModel, unigramTokenizerJson } from "./sp_to_hf.js
 const reference = await loadReference();
 const refSkip = typeof reference === "string" ? reference : false;
 const corpusSkip = skipUnlessShared("testdata", "corpus", "heldout.txt");
-const corpus = corpusSkip ? [] : readFileSync(sharedPath("testdata", "corpus", "heldout.txt"), "utf8").split("\n").slice(0, 500);
+const corpus = corpusSkip
+  ? []
+  : readFileSync(sharedPath("testdata", "corpus", "heldout.txt"), "utf8")
+      .split("\n")
+      .slice(0, 500);
 const newReference = (json: unknown, config: unknown = {}): ReferenceTokenizer =>
   new (reference as Exclude<typeof reference, string>).Tokenizer(json, config);
 
@@ -37,23 +41,42 @@ for (const style of ["legacy", "metaspace"] as const) {
       const ref = newReference(json);
       const sp = SentencePieceProcessor.load(sharedPath("testdata", "tokenizer", "llama2.model"));
       const texts = [...corpus, ...randomTexts(5, 2000, ["<s>", "</s>", "<unk>"])];
-      assertSameIds(texts, (t) => ours.encodeAsIds(t), (t) => ref.encode(t, { add_special_tokens: false }).ids);
-      assertSameIds(corpus.slice(0, 100), (t) => ours.encodeAsIds(t, { addSpecialTokens: true }), (t) => ref.encode(t).ids);
+      assertSameIds(
+        texts,
+        (t) => ours.encodeAsIds(t),
+        (t) => ref.encode(t, { add_special_tokens: false }).ids,
+      );
+      assertSameIds(
+        corpus.slice(0, 100),
+        (t) => ours.encodeAsIds(t, { addSpecialTokens: true }),
+        (t) => ref.encode(t).ids,
+      );
       // Plain text (no special-token text) encodes as the SentencePiece library does.
-      assertSameIds(corpus, (t) => ours.encodeAsIds(t), (t) => sp.encodeAsIds(t));
-      for (const line of corpus) assert.equal(ours.decode(ours.encodeAsIds(line)), line.startsWith(" ") && style === "legacy" ? line.slice(1) : line);
+      assertSameIds(
+        corpus,
+        (t) => ours.encodeAsIds(t),
+        (t) => sp.encodeAsIds(t),
+      );
+      for (const line of corpus)
+        assert.equal(ours.decode(ours.encodeAsIds(line)), line.startsWith(" ") && style === "legacy" ? line.slice(1) : line);
       assert.equal(ours.bosId, sp.bosId);
     });
   });
 }
 
-describe("a Unigram tokenizer.json (from unigram8k_nfkc.model)", { skip: refSkip || skipUnlessShared("testdata", "tokenizer", "unigram8k_nfkc.model") || corpusSkip }, () => {
+describe("a Unigram tokenizer.json (from unigram8k_nfkc.model)", {
+  skip: refSkip || skipUnlessShared("testdata", "tokenizer", "unigram8k_nfkc.model") || corpusSkip,
+}, () => {
   test("ids identical to the reference, decoding too", () => {
     const json = unigramTokenizerJson(readModel(sharedPath("testdata", "tokenizer", "unigram8k_nfkc.model")));
     const ours = new HFTokenizer(json, {}, "unigram/tokenizer.json");
     const ref = newReference(json);
     const texts = [...corpus, ...randomTexts(6, 2000, ["<s>", "</s>"])];
-    assertSameIds(texts, (t) => ours.encodeAsIds(t), (t) => ref.encode(t, { add_special_tokens: false }).ids);
+    assertSameIds(
+      texts,
+      (t) => ours.encodeAsIds(t),
+      (t) => ref.encode(t, { add_special_tokens: false }).ids,
+    );
     for (const t of texts.slice(0, 300)) {
       const ids = ours.encodeAsIds(t);
       if (ids.length > 0) assert.equal(ours.decode(ids), ref.decode(ids, { clean_up_tokenization_spaces: false }), JSON.stringify(t));
@@ -74,14 +97,20 @@ describe("GPT-2's vocab.json + merges.txt", { skip: refSkip || skipUnlessShipped
       assert.equal(ours.kind, "huggingface");
       const ref = newReference({
         model: { type: "BPE", vocab, merges: model.merges.slice(0, 50_000) },
-        normalizer: null, pre_tokenizer: { type: "ByteLevel", add_prefix_space: false, use_regex: true },
-        post_processor: null, decoder: { type: "ByteLevel" },
+        normalizer: null,
+        pre_tokenizer: { type: "ByteLevel", add_prefix_space: false, use_regex: true },
+        post_processor: null,
+        decoder: { type: "ByteLevel" },
         added_tokens: [{ id: vocab["<|endoftext|>"], content: "<|endoftext|>", special: true, normalized: false }],
       });
       // The reference splits GPT-2's pattern with JavaScript's \s, which differs from the Rust
       // library's for U+0085 and U+FEFF; those two stay out of this comparison.
       const texts = [...corpus, ...randomTexts(7, 2000, ["<|endoftext|>"])].map((t) => t.replace(/[\u0085\ufeff]/g, ""));
-      assertSameIds(texts, (t) => ours.encodeAsIds(t), (t) => ref.encode(t, { add_special_tokens: false }).ids);
+      assertSameIds(
+        texts,
+        (t) => ours.encodeAsIds(t),
+        (t) => ref.encode(t, { add_special_tokens: false }).ids,
+      );
       assert.equal(ours.eosId, vocab["<|endoftext|>"]);
       assert.equal(ours.decode(ours.encodeAsIds("Hello  world<|endoftext|>")), "Hello  world<|endoftext|>");
       assert.equal(loadTokenizer(join(dir, "merges.txt")).vocabSize, ours.vocabSize);
@@ -97,22 +126,38 @@ describe("a SmolLM-style pre-tokenizer: Digits then GPT-2's ByteLevel split", { 
       const { json } = readShipped("llama3");
       const smol = {
         ...(json as object),
-        pre_tokenizer: { type: "Sequence", pretokenizers: [{ type: "Digits", individual_digits: individual }, { type: "ByteLevel", add_prefix_space: false, use_regex: true }] },
+        pre_tokenizer: {
+          type: "Sequence",
+          pretokenizers: [
+            { type: "Digits", individual_digits: individual },
+            { type: "ByteLevel", add_prefix_space: false, use_regex: true },
+          ],
+        },
       };
       const ours = new HFTokenizer(smol, {}, "smol/tokenizer.json");
       const ref = newReference(smol);
       // The reference splits digits with JavaScript's \d (ASCII only), the Rust library any
       // numeric character; and GPT-2's pattern with JavaScript's \s. Those characters stay out.
       const texts = [...corpus, ...randomTexts(8, 2000)].map((t) => t.replace(/[\u0085\ufeff]|(?![0-9])\p{N}/gu, ""));
-      assertSameIds(texts, (t) => ours.encodeAsIds(t), (t) => ref.encode(t, { add_special_tokens: false }).ids);
+      assertSameIds(
+        texts,
+        (t) => ours.encodeAsIds(t),
+        (t) => ref.encode(t, { add_special_tokens: false }).ids,
+      );
       // Any numeric character splits off, as Rust's char::is_numeric: "x٣4" is "x" + "٣" + "4".
-      if (individual) assert.deepEqual(ours.encodeAsIds("x٣4"), ["x", "٣", "4"].flatMap((t) => ours.encodeAsIds(t)));
+      if (individual)
+        assert.deepEqual(
+          ours.encodeAsIds("x٣4"),
+          ["x", "٣", "4"].flatMap((t) => ours.encodeAsIds(t)),
+        );
     });
   }
 });
 
 describe("loadTokenizer picks the kind from the file", () => {
-  test(".model is SentencePiece; tokenizer.json or its folder is Hugging Face", { skip: skipUnlessShared("testdata", "tokenizer", "tok512.model") || skipUnlessShipped("qwen3") }, () => {
+  test(".model is SentencePiece; tokenizer.json or its folder is Hugging Face", {
+    skip: skipUnlessShared("testdata", "tokenizer", "tok512.model") || skipUnlessShipped("qwen3"),
+  }, () => {
     assert.equal(loadTokenizer(sharedPath("testdata", "tokenizer", "tok512.model")).kind, "sentencepiece");
     const { dir } = readShipped("qwen3");
     const byFile = loadTokenizer(join(dir, "tokenizer.json"));
@@ -129,7 +174,10 @@ describe("loadTokenizer picks the kind from the file", () => {
     const dir = mkdtempSync(join(tmpdir(), "tsgpt-tok-"));
     try {
       assert.throws(() => loadTokenizer(join(dir, "missing.json")), /missing\.json' does not exist/);
-      assert.throws(() => loadTokenizer(dir), /no tokenizer found \(looked for tokenizer\.json, vocab\.json \+ merges\.txt, tokenizer\.model\)/);
+      assert.throws(
+        () => loadTokenizer(dir),
+        /no tokenizer found \(looked for tokenizer\.json, vocab\.json \+ merges\.txt, tokenizer\.model\)/,
+      );
       writeFileSync(join(dir, "x.txt"), "hi");
       assert.throws(() => loadTokenizer(join(dir, "x.txt")), /unknown tokenizer file/);
       writeFileSync(join(dir, "tokenizer.json"), "{not json");
@@ -158,7 +206,7 @@ describe("batch encoding with a tokenizer.json", { skip: skipUnlessShipped("qwen
 
 /** A minimal byte-level tokenizer.json with one part replaced. */
 function tiny(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const vocab: Record<string, number> = { a: 0, b: 1, ab: 2, "Ġ": 3 };
+  const vocab: Record<string, number> = { a: 0, b: 1, ab: 2, Ġ: 3 };
   return {
     model: { type: "BPE", vocab, merges: ["a b"] },
     normalizer: null,
@@ -172,19 +220,59 @@ function tiny(overrides: Record<string, unknown> = {}): Record<string, unknown> 
 
 describe("bad tokenizer.json files name the file, the field and what is unsupported", () => {
   const cases: [string, Record<string, unknown>, RegExp][] = [
-    ["WordPiece model", { model: { type: "WordPiece", vocab: {} } }, /t\.json: model: model type 'WordPiece' is not supported \(supported: BPE, Unigram\)/],
-    ["unknown pre-tokenizer", { pre_tokenizer: { type: "BertPreTokenizer" } }, /t\.json: pre_tokenizer: pre-tokenizer type 'BertPreTokenizer' is not supported/],
-    ["pre-tokenizer inside a sequence", { pre_tokenizer: { type: "Sequence", pretokenizers: [{ type: "Punctuation" }] } }, /pre_tokenizer\.pretokenizers\[0\]: pre-tokenizer type 'Punctuation'/],
-    ["ByteLevel not last", { pre_tokenizer: { type: "Sequence", pretokenizers: [{ type: "ByteLevel" }, { type: "Metaspace" }] } }, /ByteLevel pre-tokenizer followed by others is not supported/],
-    ["unknown normalizer", { normalizer: { type: "Precompiled", precompiled_charsmap: "" } }, /t\.json: normalizer: normalizer type 'Precompiled' is not supported/],
+    [
+      "WordPiece model",
+      { model: { type: "WordPiece", vocab: {} } },
+      /t\.json: model: model type 'WordPiece' is not supported \(supported: BPE, Unigram\)/,
+    ],
+    [
+      "unknown pre-tokenizer",
+      { pre_tokenizer: { type: "BertPreTokenizer" } },
+      /t\.json: pre_tokenizer: pre-tokenizer type 'BertPreTokenizer' is not supported/,
+    ],
+    [
+      "pre-tokenizer inside a sequence",
+      { pre_tokenizer: { type: "Sequence", pretokenizers: [{ type: "Punctuation" }] } },
+      /pre_tokenizer\.pretokenizers\[0\]: pre-tokenizer type 'Punctuation'/,
+    ],
+    [
+      "ByteLevel not last",
+      { pre_tokenizer: { type: "Sequence", pretokenizers: [{ type: "ByteLevel" }, { type: "Metaspace" }] } },
+      /ByteLevel pre-tokenizer followed by others is not supported/,
+    ],
+    [
+      "unknown normalizer",
+      { normalizer: { type: "Precompiled", precompiled_charsmap: "" } },
+      /t\.json: normalizer: normalizer type 'Precompiled' is not supported/,
+    ],
     ["unknown decoder", { decoder: { type: "CTC" } }, /t\.json: decoder: decoder type 'CTC' is not supported/],
     ["unknown post-processor", { post_processor: { type: "Bogus" } }, /t\.json: post_processor: post-processor type 'Bogus'/],
-    ["bad split behavior", { pre_tokenizer: { type: "Split", pattern: { String: " " }, behavior: "Sideways" } }, /pre_tokenizer\.behavior: 'Sideways' is not one of/],
-    ["\\G in a regex", { pre_tokenizer: { type: "Split", pattern: { Regex: "\\Ga" }, behavior: "Isolated" } }, /pre_tokenizer\.pattern: regex "\\\\Ga" uses \\G, which is not supported/],
-    ["possessive quantifier", { pre_tokenizer: { type: "Split", pattern: { Regex: "a++" }, behavior: "Isolated" } }, /uses a possessive quantifier/],
+    [
+      "bad split behavior",
+      { pre_tokenizer: { type: "Split", pattern: { String: " " }, behavior: "Sideways" } },
+      /pre_tokenizer\.behavior: 'Sideways' is not one of/,
+    ],
+    [
+      "\\G in a regex",
+      { pre_tokenizer: { type: "Split", pattern: { Regex: "\\Ga" }, behavior: "Isolated" } },
+      /pre_tokenizer\.pattern: regex "\\\\Ga" uses \\G, which is not supported/,
+    ],
+    [
+      "possessive quantifier",
+      { pre_tokenizer: { type: "Split", pattern: { Regex: "a++" }, behavior: "Isolated" } },
+      /uses a possessive quantifier/,
+    ],
     ["atomic group", { pre_tokenizer: { type: "Split", pattern: { Regex: "(?>ab)" }, behavior: "Isolated" } }, /uses an atomic group/],
-    ["merge of an unknown token", { model: { type: "BPE", vocab: { a: 0 }, merges: ["a z"] } }, /model\.merges\[0\]: "z" is not in the vocabulary/],
-    ["BPE dropout", { model: { type: "BPE", vocab: { a: 0 }, merges: [], dropout: 0.1 } }, /model\.dropout: BPE dropout \(0\.1\) is not supported/],
+    [
+      "merge of an unknown token",
+      { model: { type: "BPE", vocab: { a: 0 }, merges: ["a z"] } },
+      /model\.merges\[0\]: "z" is not in the vocabulary/,
+    ],
+    [
+      "BPE dropout",
+      { model: { type: "BPE", vocab: { a: 0 }, merges: [], dropout: 0.1 } },
+      /model\.dropout: BPE dropout \(0\.1\) is not supported/,
+    ],
     ["bad vocab id", { model: { type: "BPE", vocab: { a: -1 }, merges: [] } }, /model\.vocab\["a"\]: expected a non-negative integer id/],
     ["bad added token", { added_tokens: [{ id: "x", content: "<s>" }] }, /added_tokens\[0\]: expected \{"id": integer/],
   ];

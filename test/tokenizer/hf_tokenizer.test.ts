@@ -12,12 +12,17 @@ import { randomTexts } from "./random_text.js";
 
 const reference = await loadReference();
 const corpusSkip = skipUnlessShared("testdata", "corpus", "heldout.txt");
-const corpus = corpusSkip ? [] : readFileSync(sharedPath("testdata", "corpus", "heldout.txt"), "utf8").split("\n").slice(0, 1000);
+const corpus = corpusSkip
+  ? []
+  : readFileSync(sharedPath("testdata", "corpus", "heldout.txt"), "utf8")
+      .split("\n")
+      .slice(0, 1000);
 
 /** Index and values of the first difference, for a readable failure. */
 function firstDiff(texts: readonly string[], ours: (t: string) => unknown, ref: (t: string) => unknown): string | null {
   for (const [i, t] of texts.entries()) {
-    const a = JSON.stringify(ours(t)), b = JSON.stringify(ref(t));
+    const a = JSON.stringify(ours(t)),
+      b = JSON.stringify(ref(t));
     if (a !== b) return `text ${i} ${JSON.stringify(t)}:\n  tsgpt     ${a}\n  reference ${b}`;
   }
   return null;
@@ -32,26 +37,57 @@ for (const name of SHIPPED) {
       const { json, config } = readShipped(name);
       ours = new HFTokenizer(json, config, `${name}/tokenizer.json`);
       ref = new (reference as Exclude<typeof reference, string>).Tokenizer(json, config);
-      specials = ((json as { added_tokens: { content: string }[] }).added_tokens).slice(0, 40).map((t) => t.content);
+      specials = (json as { added_tokens: { content: string }[] }).added_tokens.slice(0, 40).map((t) => t.content);
     };
 
     test("corpus lines: identical ids, with and without special tokens", { skip: corpusSkip }, () => {
       setup();
-      assert.equal(firstDiff(corpus, (t) => ours.encodeAsIds(t), (t) => ref.encode(t, { add_special_tokens: false }).ids), null);
-      assert.equal(firstDiff(corpus.slice(0, 300), (t) => ours.encodeAsIds(t, { addSpecialTokens: true }), (t) => ref.encode(t).ids), null);
+      assert.equal(
+        firstDiff(
+          corpus,
+          (t) => ours.encodeAsIds(t),
+          (t) => ref.encode(t, { add_special_tokens: false }).ids,
+        ),
+        null,
+      );
+      assert.equal(
+        firstDiff(
+          corpus.slice(0, 300),
+          (t) => ours.encodeAsIds(t, { addSpecialTokens: true }),
+          (t) => ref.encode(t).ids,
+        ),
+        null,
+      );
     });
 
     test("10,000 random strings: identical ids and decoding", () => {
       setup();
       const texts = randomTexts(1000 + SHIPPED.indexOf(name), 10_000, specials);
-      assert.equal(firstDiff(texts, (t) => ours.encodeAsIds(t), (t) => ref.encode(t, { add_special_tokens: false }).ids), null);
+      assert.equal(
+        firstDiff(
+          texts,
+          (t) => ours.encodeAsIds(t),
+          (t) => ref.encode(t, { add_special_tokens: false }).ids,
+        ),
+        null,
+      );
       const decodeOurs = (t: string) => {
         const ids = ours.encodeAsIds(t);
-        return ids.length === 0 ? null : [ours.decode(ids, { cleanUpTokenizationSpaces: false }), ours.decode(ids, { skipSpecialTokens: true, cleanUpTokenizationSpaces: true })];
+        return ids.length === 0
+          ? null
+          : [
+              ours.decode(ids, { cleanUpTokenizationSpaces: false }),
+              ours.decode(ids, { skipSpecialTokens: true, cleanUpTokenizationSpaces: true }),
+            ];
       };
       const decodeRef = (t: string) => {
         const ids = ref.encode(t, { add_special_tokens: false }).ids;
-        return ids.length === 0 ? null : [ref.decode(ids, { clean_up_tokenization_spaces: false }), ref.decode(ids, { skip_special_tokens: true, clean_up_tokenization_spaces: true })];
+        return ids.length === 0
+          ? null
+          : [
+              ref.decode(ids, { clean_up_tokenization_spaces: false }),
+              ref.decode(ids, { skip_special_tokens: true, clean_up_tokenization_spaces: true }),
+            ];
       };
       assert.equal(firstDiff(texts.slice(0, 1000), decodeOurs, decodeRef), null);
     });

@@ -8,7 +8,9 @@ import { skipUnlessShared } from "../helpers/shared.js";
 import { MODELS, modelPath } from "./vector_cases.js";
 
 for (const model of MODELS) {
-  test(`${model}.model: parse then serialize gives back the same bytes`, { skip: skipUnlessShared("testdata", "tokenizer", `${model}.model`) }, () => {
+  test(`${model}.model: parse then serialize gives back the same bytes`, {
+    skip: skipUnlessShared("testdata", "tokenizer", `${model}.model`),
+  }, () => {
     const bytes = readFileSync(modelPath(model));
     const proto = parseModelProto(bytes, `${model}.model`);
     assert.ok(proto.pieces.length > 0);
@@ -16,7 +18,9 @@ for (const model of MODELS) {
   });
 }
 
-test("edited models serialize and parse back to the same values", { skip: skipUnlessShared("testdata", "tokenizer", "tok512.model") }, () => {
+test("edited models serialize and parse back to the same values", {
+  skip: skipUnlessShared("testdata", "tokenizer", "tok512.model"),
+}, () => {
   const proto = parseModelProto(readFileSync(modelPath("tok512")), "tok512.model");
   proto.pieces.push({ piece: "<pad>", score: 0, type: PieceType.CONTROL });
   proto.trainerSpec!.padId = proto.pieces.length - 1;
@@ -41,7 +45,9 @@ test("unknown fields are kept and written back", () => {
   assert.deepEqual(serializeModelProto(proto), bytes);
 });
 
-test("a truncated or corrupted model gives an error naming the file and field, never a crash", { skip: skipUnlessShared("testdata", "tokenizer", "tok512.model") }, () => {
+test("a truncated or corrupted model gives an error naming the file and field, never a crash", {
+  skip: skipUnlessShared("testdata", "tokenizer", "tok512.model"),
+}, () => {
   const bytes = readFileSync(modelPath("tok512"));
   let errors = 0;
   for (let cut = 1; cut < bytes.length; cut += 13) {
@@ -54,7 +60,14 @@ test("a truncated or corrupted model gives an error naming the file and field, n
     }
   }
   assert.ok(errors > 0);
-  const err = (() => { try { parseModelProto(bytes.subarray(0, 200), "t.model"); } catch (e) { return e as Error; } return null; })();
+  const err = (() => {
+    try {
+      parseModelProto(bytes.subarray(0, 200), "t.model");
+    } catch (e) {
+      return e as Error;
+    }
+    return null;
+  })();
   assert.ok(err instanceof ProtoError);
   assert.match(err.message, /t\.model: ModelProto\.pieces\[\d+\]/);
   // Flipped bytes: errors are Errors (with the file name), or the model still loads.

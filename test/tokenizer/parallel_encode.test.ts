@@ -14,7 +14,9 @@ import { modelPath } from "./vector_cases.js";
 const skip = skipUnlessShared("testdata", "corpus", "heldout.txt") || skipUnlessShared("testdata", "tokenizer", "unigram8k_nfkc.model");
 
 test("ParallelEncoder: the ids of encodeAsIds, in order, with 2 and 3 threads (BPE and Unigram)", { skip }, () => {
-  const lines = readFileSync(sharedPath("testdata", "corpus", "heldout.txt"), "utf8").split("\n").slice(0, 3000);
+  const lines = readFileSync(sharedPath("testdata", "corpus", "heldout.txt"), "utf8")
+    .split("\n")
+    .slice(0, 3000);
   lines.push("", " ", "😀\u0000x");
   for (const model of ["llama2", "unigram8k_nfkc"]) {
     const sp = SentencePieceProcessor.load(modelPath(model));
@@ -50,7 +52,12 @@ test("loadTokenCorpus: the same ids with 1 and 2 threads", { skip }, () => {
     const two = loadTokenCorpus([file], sp, join(dir, "two"), "c", { threads: 2 });
     assert.ok(one.built && two.built);
     assert.equal(two.ids.length, one.ids.length);
-    assert.ok(Buffer.from(one.ids.buffer, one.ids.byteOffset, one.ids.byteLength).equals(Buffer.from(two.ids.buffer, two.ids.byteOffset, two.ids.byteLength)), "identical ids");
+    assert.ok(
+      Buffer.from(one.ids.buffer, one.ids.byteOffset, one.ids.byteLength).equals(
+        Buffer.from(two.ids.buffer, two.ids.byteOffset, two.ids.byteLength),
+      ),
+      "identical ids",
+    );
     assert.deepEqual(readFileSync(two.cachePath), readFileSync(one.cachePath));
   } finally {
     rmSync(dir, { recursive: true, force: true });

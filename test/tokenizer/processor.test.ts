@@ -16,7 +16,9 @@ const skip = skipUnlessShared("testdata", "tokenizer", "llama2.model");
 test("normalized text equals the library's pieces joined (models without byte fallback)", { skip }, () => {
   for (const model of ["bpe8k_nfkc", "unigram8k_nfkc"]) {
     const proto = parseModelProto(readFileSync(modelPath(model)), model);
-    const normalizer = new Normalizer(proto.normalizerSpec, { treatWhitespaceAsSuffix: trainerSpecWithDefaults(proto.trainerSpec).treatWhitespaceAsSuffix });
+    const normalizer = new Normalizer(proto.normalizerSpec, {
+      treatWhitespaceAsSuffix: trainerSpecWithDefaults(proto.trainerSpec).treatWhitespaceAsSuffix,
+    });
     for (const c of loadVectors(model)) assert.equal(normalizer.normalize(c.text), c.pieces.join(""), `${model} ${c.case}`);
   }
 });
@@ -28,7 +30,9 @@ test("surfaces of the detailed encoding point back into the original text", { sk
     const original = Buffer.from(c.text, "utf8");
     for (const t of tokens) assert.equal(original.subarray(t.begin, t.end).toString("utf8"), t.surface);
     // Unknown pieces hold their original text; so do the vectors.
-    tokens.forEach((t, i) => { if (t.id === sp.unkId) assert.equal(t.piece, c.pieces[i]); });
+    tokens.forEach((t, i) => {
+      if (t.id === sp.unkId) assert.equal(t.piece, c.pieces[i]);
+    });
   }
 });
 
@@ -63,7 +67,9 @@ test("load errors name the file", () => {
 });
 
 for (const model of MODELS) {
-  test(`${model}: streaming decode of every vector equals decode, chunk by chunk valid`, { skip: skipUnlessShared("testdata", "tokenizer", `${model}.model`) }, () => {
+  test(`${model}: streaming decode of every vector equals decode, chunk by chunk valid`, {
+    skip: skipUnlessShared("testdata", "tokenizer", `${model}.model`),
+  }, () => {
     const sp = SentencePieceProcessor.load(modelPath(model));
     for (const c of loadVectors(model)) {
       const dec = sp.createStreamDecoder();

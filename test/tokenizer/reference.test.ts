@@ -18,7 +18,9 @@ interface ModelReference {
   nbest?: { text: string; n: number; ids: number[][]; pieces: string[][] }[];
 }
 
-const reference = JSON.parse(readFileSync(testDataPath("tokenizer", "fixtures", "reference.json"), "utf8")) as { models: Record<string, ModelReference> };
+const reference = JSON.parse(readFileSync(testDataPath("tokenizer", "fixtures", "reference.json"), "utf8")) as {
+  models: Record<string, ModelReference>;
+};
 
 for (const [name, ref] of Object.entries(reference.models)) {
   const skip = skipUnlessShared("testdata", "tokenizer", `${name}.model`);
@@ -32,7 +34,11 @@ for (const [name, ref] of Object.entries(reference.models)) {
       for (const r of ref.pieces) {
         assert.equal(p.idToPiece(r.id), r.piece, `idToPiece(${r.id})`);
         assert.equal(p.getScore(r.id), r.score, `getScore(${r.id})`);
-        assert.deepEqual([p.isControl(r.id), p.isUnknown(r.id), p.isUnused(r.id), p.isByte(r.id)], [r.control, r.unknown, r.unused, r.byte], `types of ${r.id}`);
+        assert.deepEqual(
+          [p.isControl(r.id), p.isUnknown(r.id), p.isUnused(r.id), p.isByte(r.id)],
+          [r.control, r.unknown, r.unused, r.byte],
+          `types of ${r.id}`,
+        );
         assert.equal(p.pieceToId(r.piece), r.back);
       }
       assert.equal(p.pieceToId("this-is-no-piece"), ref.pieceToIdMissing);

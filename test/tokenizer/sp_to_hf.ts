@@ -14,7 +14,8 @@ function addedTokens(proto: ModelProto): object[] {
   return proto.pieces.flatMap((p, id) =>
     p.type === PieceType.CONTROL || p.type === PieceType.UNKNOWN
       ? [{ id, content: p.piece, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }]
-      : []);
+      : [],
+  );
 }
 
 /**
@@ -28,7 +29,8 @@ function bpeMerges(proto: ModelProto): [string, string][] {
     if (p.type !== undefined && p.type !== PieceType.NORMAL && p.type !== PieceType.USER_DEFINED) continue;
     const chars = Array.from(p.piece);
     for (let k = 1; k < chars.length; k++) {
-      const l = chars.slice(0, k).join(""), r = chars.slice(k).join("");
+      const l = chars.slice(0, k).join(""),
+        r = chars.slice(k).join("");
       if (ids.has(l) && ids.has(r)) merges.push({ pair: [l, r], score: p.score ?? 0, l: ids.get(l)!, r: ids.get(r)! });
     }
   }
@@ -45,13 +47,52 @@ export function bpeTokenizerJson(proto: ModelProto, style: "legacy" | "metaspace
   return {
     version: "1.0",
     added_tokens: addedTokens(proto),
-    normalizer: legacy ? { type: "Sequence", normalizers: [{ type: "Prepend", prepend: META }, { type: "Replace", pattern: { String: " " }, content: META }] } : null,
+    normalizer: legacy
+      ? {
+          type: "Sequence",
+          normalizers: [
+            { type: "Prepend", prepend: META },
+            { type: "Replace", pattern: { String: " " }, content: META },
+          ],
+        }
+      : null,
     pre_tokenizer: legacy ? null : { type: "Metaspace", replacement: META, prepend_scheme: "first", split: false },
-    post_processor: { type: "TemplateProcessing", single: [{ SpecialToken: { id: "<s>", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }], pair: [], special_tokens: { "<s>": { id: "<s>", ids: [bos], tokens: ["<s>"] } } },
+    post_processor: {
+      type: "TemplateProcessing",
+      single: [{ SpecialToken: { id: "<s>", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
+      pair: [],
+      special_tokens: { "<s>": { id: "<s>", ids: [bos], tokens: ["<s>"] } },
+    },
     decoder: legacy
-      ? { type: "Sequence", decoders: [{ type: "Replace", pattern: { String: META }, content: " " }, { type: "ByteFallback" }, { type: "Fuse" }, { type: "Strip", content: " ", start: 1, stop: 0 }] }
-      : { type: "Sequence", decoders: [{ type: "Metaspace", replacement: META, prepend_scheme: "first", split: false }, { type: "ByteFallback" }, { type: "Fuse" }] },
-    model: { type: "BPE", dropout: null, unk_token: unk, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: true, byte_fallback: true, ignore_merges: false, vocab, merges: bpeMerges(proto) },
+      ? {
+          type: "Sequence",
+          decoders: [
+            { type: "Replace", pattern: { String: META }, content: " " },
+            { type: "ByteFallback" },
+            { type: "Fuse" },
+            { type: "Strip", content: " ", start: 1, stop: 0 },
+          ],
+        }
+      : {
+          type: "Sequence",
+          decoders: [
+            { type: "Metaspace", replacement: META, prepend_scheme: "first", split: false },
+            { type: "ByteFallback" },
+            { type: "Fuse" },
+          ],
+        },
+    model: {
+      type: "BPE",
+      dropout: null,
+      unk_token: unk,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: true,
+      byte_fallback: true,
+      ignore_merges: false,
+      vocab,
+      merges: bpeMerges(proto),
+    },
   };
 }
 
@@ -64,6 +105,11 @@ export function unigramTokenizerJson(proto: ModelProto): object {
     pre_tokenizer: { type: "Metaspace", replacement: META, prepend_scheme: "always", split: false },
     post_processor: null,
     decoder: { type: "Metaspace", replacement: META, prepend_scheme: "always", split: false },
-    model: { type: "Unigram", unk_id: proto.pieces.findIndex((p) => p.type === PieceType.UNKNOWN), byte_fallback: false, vocab: proto.pieces.map((p) => [p.piece, p.score ?? 0]) },
+    model: {
+      type: "Unigram",
+      unk_id: proto.pieces.findIndex((p) => p.type === PieceType.UNKNOWN),
+      byte_fallback: false,
+      vocab: proto.pieces.map((p) => [p.piece, p.score ?? 0]),
+    },
   };
 }

@@ -31,7 +31,10 @@ before(() => {
   corpus = join(dir, "train.txt");
   const lines = readFileSync(sharedPath("testdata", "corpus", "train.txt"), "utf8").split("\n");
   writeFileSync(corpus, lines.slice(0, 2000).join("\n") + "\n");
-  heldout = readFileSync(sharedPath("testdata", "corpus", "heldout.txt"), "utf8").split("\n").filter((l) => l !== "").slice(0, 200);
+  heldout = readFileSync(sharedPath("testdata", "corpus", "heldout.txt"), "utf8")
+    .split("\n")
+    .filter((l) => l !== "")
+    .slice(0, 200);
 });
 
 after(() => {
@@ -54,18 +57,68 @@ describe("BPE, word and char trainers equal spm_train byte for byte", { skip: SP
     ["nmt_nfkc, 1000 pieces", { modelType: "bpe", vocabSize: 1000 }, ["--model_type=bpe", "--vocab_size=1000"]],
     [
       "identity, byte fallback, split digits, symbols, pad",
-      { modelType: "bpe", vocabSize: 800, byteFallback: true, normalizationRuleName: "identity", splitDigits: true, userDefinedSymbols: ["foo", "<sep>"], controlSymbols: ["<cls>"], padId: 3, bosId: -1 },
-      ["--model_type=bpe", "--vocab_size=800", "--byte_fallback=true", "--normalization_rule_name=identity", "--split_digits=true", "--user_defined_symbols=foo,<sep>", "--control_symbols=<cls>", "--pad_id=3", "--bos_id=-1"],
+      {
+        modelType: "bpe",
+        vocabSize: 800,
+        byteFallback: true,
+        normalizationRuleName: "identity",
+        splitDigits: true,
+        userDefinedSymbols: ["foo", "<sep>"],
+        controlSymbols: ["<cls>"],
+        padId: 3,
+        bosId: -1,
+      },
+      [
+        "--model_type=bpe",
+        "--vocab_size=800",
+        "--byte_fallback=true",
+        "--normalization_rule_name=identity",
+        "--split_digits=true",
+        "--user_defined_symbols=foo,<sep>",
+        "--control_symbols=<cls>",
+        "--pad_id=3",
+        "--bos_id=-1",
+      ],
     ],
     [
       "seeded sampling of 500 sentences, suffix whitespace, nmt_nfkc_cf",
-      { modelType: "bpe", vocabSize: 600, inputSentenceSize: 500, treatWhitespaceAsSuffix: true, normalizationRuleName: "nmt_nfkc_cf", numThreads: 2 },
-      ["--model_type=bpe", "--vocab_size=600", "--input_sentence_size=500", "--treat_whitespace_as_suffix=true", "--normalization_rule_name=nmt_nfkc_cf", "--num_threads=2"],
+      {
+        modelType: "bpe",
+        vocabSize: 600,
+        inputSentenceSize: 500,
+        treatWhitespaceAsSuffix: true,
+        normalizationRuleName: "nmt_nfkc_cf",
+        numThreads: 2,
+      },
+      [
+        "--model_type=bpe",
+        "--vocab_size=600",
+        "--input_sentence_size=500",
+        "--treat_whitespace_as_suffix=true",
+        "--normalization_rule_name=nmt_nfkc_cf",
+        "--num_threads=2",
+      ],
     ],
     [
       "no whitespace split, short pieces, no dummy prefix",
-      { modelType: "bpe", vocabSize: 600, splitByWhitespace: false, maxSentencepieceLength: 8, addDummyPrefix: false, removeExtraWhitespaces: false, characterCoverage: 0.98 },
-      ["--model_type=bpe", "--vocab_size=600", "--split_by_whitespace=false", "--max_sentencepiece_length=8", "--add_dummy_prefix=false", "--remove_extra_whitespaces=false", "--character_coverage=0.98"],
+      {
+        modelType: "bpe",
+        vocabSize: 600,
+        splitByWhitespace: false,
+        maxSentencepieceLength: 8,
+        addDummyPrefix: false,
+        removeExtraWhitespaces: false,
+        characterCoverage: 0.98,
+      },
+      [
+        "--model_type=bpe",
+        "--vocab_size=600",
+        "--split_by_whitespace=false",
+        "--max_sentencepiece_length=8",
+        "--add_dummy_prefix=false",
+        "--remove_extra_whitespaces=false",
+        "--character_coverage=0.98",
+      ],
     ],
     ["word model", { modelType: "word", vocabSize: 2000 }, ["--model_type=word", "--vocab_size=2000"]],
     ["char model", { modelType: "char", vocabSize: 300 }, ["--model_type=char", "--vocab_size=300"]],
@@ -76,7 +129,8 @@ describe("BPE, word and char trainers equal spm_train byte for byte", { skip: SP
       const expected = spmTrain(prefix, flags);
       const got = await ours(prefix, options);
       if (Buffer.compare(Buffer.from(got), Buffer.from(expected)) !== 0) {
-        const a = parseModelProto(got).pieces.map((p) => p.piece), b = parseModelProto(expected).pieces.map((p) => p.piece);
+        const a = parseModelProto(got).pieces.map((p) => p.piece),
+          b = parseModelProto(expected).pieces.map((p) => p.piece);
         assert.deepEqual(a, b, "pieces differ");
         assert.deepEqual(parseModelProto(got), parseModelProto(expected));
       }
@@ -84,12 +138,20 @@ describe("BPE, word and char trainers equal spm_train byte for byte", { skip: SP
   }
 });
 
-test("BPE on the full corpus reproduces the shared reference model byte for byte", { skip: skipUnlessShared("testdata", "tokenizer", "bpe4k_identity_bytefallback.model") }, async () => {
+test("BPE on the full corpus reproduces the shared reference model byte for byte", {
+  skip: skipUnlessShared("testdata", "tokenizer", "bpe4k_identity_bytefallback.model"),
+}, async () => {
   // Made by spm_train 0.1.97 (see ../shared/testdata/tokenizer/README.md); it records the
   // input as "train.txt", so we do too (the name does not change the training).
   const proto = await trainSentencePiece({
-    input: sharedPath("testdata", "corpus", "train.txt"), modelPrefix: "bpe4k_identity_bytefallback", modelType: "bpe",
-    vocabSize: 4000, characterCoverage: 0.9995, numThreads: 2, byteFallback: true, normalizationRuleName: "identity",
+    input: sharedPath("testdata", "corpus", "train.txt"),
+    modelPrefix: "bpe4k_identity_bytefallback",
+    modelType: "bpe",
+    vocabSize: 4000,
+    characterCoverage: 0.9995,
+    numThreads: 2,
+    byteFallback: true,
+    normalizationRuleName: "identity",
   });
   proto.trainerSpec!.input = ["train.txt"];
   const expected = readFileSync(sharedPath("testdata", "tokenizer", "bpe4k_identity_bytefallback.model"));
@@ -126,12 +188,20 @@ describe("models written by tsgpt load in the SentencePiece library", { skip: PY
       const files = writeModelFiles(proto, prefix);
       assert.ok(existsSync(files.vocab));
       const texts = [...heldout, "Hello <sep> world 12345", "  spaces   everywhere  ", "한국어 텍스트 ①"];
-      const py = spawnSync("/usr/bin/python3", ["-c", [
-        "import sys, json, sentencepiece as spm",
-        "sp = spm.SentencePieceProcessor(model_file=sys.argv[1])",
-        "texts = json.loads(sys.stdin.read())",
-        "print(json.dumps([sp.encode(t) for t in texts]))",
-      ].join("\n"), files.model], { input: JSON.stringify(texts), encoding: "utf8" });
+      const py = spawnSync(
+        "/usr/bin/python3",
+        [
+          "-c",
+          [
+            "import sys, json, sentencepiece as spm",
+            "sp = spm.SentencePieceProcessor(model_file=sys.argv[1])",
+            "texts = json.loads(sys.stdin.read())",
+            "print(json.dumps([sp.encode(t) for t in texts]))",
+          ].join("\n"),
+          files.model,
+        ],
+        { input: JSON.stringify(texts), encoding: "utf8" },
+      );
       assert.equal(py.status, 0, py.stderr);
       const expected = JSON.parse(py.stdout) as number[][];
       const sp = SentencePieceProcessor.load(files.model);
@@ -142,12 +212,25 @@ describe("models written by tsgpt load in the SentencePiece library", { skip: PY
 
 describe("options and inputs", { skip: SHARED }, () => {
   test("bad options name the option and what was expected", async () => {
-    await assert.rejects(trainSentencePiece({ input: corpus, characterCoverage: 0.5 }), (e: unknown) => e instanceof TrainerOptionError && /trainer option characterCoverage must be in \[0\.98, 1\], got 0\.5/.test((e as Error).message));
-    await assert.rejects(trainSentencePiece({ input: corpus, modelType: "bpe" as const, normalizationRuleName: "nfd" as "nfkc" }), /normalizationRuleName/);
+    await assert.rejects(
+      trainSentencePiece({ input: corpus, characterCoverage: 0.5 }),
+      (e: unknown) =>
+        e instanceof TrainerOptionError && /trainer option characterCoverage must be in \[0\.98, 1\], got 0\.5/.test((e as Error).message),
+    );
+    await assert.rejects(
+      trainSentencePiece({ input: corpus, modelType: "bpe" as const, normalizationRuleName: "nfd" as "nfkc" }),
+      /normalizationRuleName/,
+    );
     await assert.rejects(trainSentencePiece({ input: corpus, normalizationRuleTsv: "41\t61" }), /not supported/);
     await assert.rejects(trainSentencePiece({ input: join(dir, "missing.txt") }), /cannot read training input .*missing\.txt/);
-    await assert.rejects(trainSentencePiece({ input: corpus, modelType: "bpe", vocabSize: 100 }), /vocabSize 100 is smaller than the alphabet/);
-    await assert.rejects(trainSentencePiece({ sentences: ["a b", "b c"], modelType: "bpe", vocabSize: 100 }), /Vocabulary size too high \(100\)\. Please set it to a value <= \d+/);
+    await assert.rejects(
+      trainSentencePiece({ input: corpus, modelType: "bpe", vocabSize: 100 }),
+      /vocabSize 100 is smaller than the alphabet/,
+    );
+    await assert.rejects(
+      trainSentencePiece({ sentences: ["a b", "b c"], modelType: "bpe", vocabSize: 100 }),
+      /Vocabulary size too high \(100\)\. Please set it to a value <= \d+/,
+    );
     await assert.rejects(trainSentencePiece({ input: corpus, unkId: -1 }), /unkId/);
   });
 
@@ -174,7 +257,10 @@ describe("options and inputs", { skip: SHARED }, () => {
     const proto = parseModelProto(readFileSync(`${prefix}.model`));
     const vocab = readFileSync(`${prefix}.vocab`, "utf8").trimEnd().split("\n");
     assert.equal(vocab.length, 600);
-    assert.deepEqual(vocab.map((l) => l.split("\t")[0]), proto.pieces.map((p) => p.piece));
+    assert.deepEqual(
+      vocab.map((l) => l.split("\t")[0]),
+      proto.pieces.map((p) => p.piece),
+    );
     if (!SPM) {
       spmTrain(join(dir, "clispm"), ["--model_type=bpe", "--vocab_size=600"]);
       assert.equal(readFileSync(`${prefix}.vocab`, "utf8"), readFileSync(join(dir, "clispm.vocab"), "utf8"));

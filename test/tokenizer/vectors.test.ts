@@ -18,10 +18,12 @@ for (const model of MODELS) {
       const ids = sp.encodeAsIds(c.text);
       const pieces = sp.encodeAsPieces(c.text);
       const decoded = sp.decode(c.ids);
-      const ok = JSON.stringify(ids) === JSON.stringify(c.ids) && JSON.stringify(pieces) === JSON.stringify(c.pieces) && decoded === c.decoded;
+      const ok =
+        JSON.stringify(ids) === JSON.stringify(c.ids) && JSON.stringify(pieces) === JSON.stringify(c.pieces) && decoded === c.decoded;
       if (ok) passed++;
       else if (!firstFailure) {
-        firstFailure = `case ${c.case} (text ${JSON.stringify(c.text.slice(0, 80))}):\n` +
+        firstFailure =
+          `case ${c.case} (text ${JSON.stringify(c.text.slice(0, 80))}):\n` +
           `  ids     ${JSON.stringify(ids.slice(0, 40))}\n  expected ${JSON.stringify(c.ids.slice(0, 40))}\n` +
           `  pieces  ${JSON.stringify(pieces.slice(0, 40))}\n  expected ${JSON.stringify(c.pieces.slice(0, 40))}\n` +
           `  decoded ${JSON.stringify(decoded.slice(0, 80))}\n  expected ${JSON.stringify(c.decoded.slice(0, 80))}`;

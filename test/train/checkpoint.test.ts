@@ -8,7 +8,12 @@ import { FormatError } from "../../src/util/errors.js";
 import { modelFromCheckpoint, modelToCheckpoint } from "../../src/models/index.js";
 import { Generator, getRngState } from "../../src/tensor/index.js";
 import {
-  AdamW, latestCheckpoint, listCheckpoints, loadTrainingCheckpoint, saveTrainingCheckpoint, verifyCheckpoint,
+  AdamW,
+  latestCheckpoint,
+  listCheckpoints,
+  loadTrainingCheckpoint,
+  saveTrainingCheckpoint,
+  verifyCheckpoint,
 } from "../../src/train/index.js";
 import { charTokenizer, tempDir, tinyGPT2Config, tinyModel } from "./helpers.js";
 
@@ -16,10 +21,21 @@ function saveTiny(out: string, step: number, tokenizerPath: string, opts = {}) {
   const model = tinyModel(tinyGPT2Config(20), step);
   const opt = new AdamW(model.namedParameters());
   const ckpt = modelToCheckpoint(model, { tokenizerPath });
-  const dir = saveTrainingCheckpoint(out, ckpt, opt.stateTensors(), {
-    step, tokensSeen: 10 * step, bestValLoss: null, bestStep: null, rng: { global: getRngState() },
-    data: { kind: "windows", rng: new Generator(step).getState() }, settings: { steps: 100 },
-  }, opts);
+  const dir = saveTrainingCheckpoint(
+    out,
+    ckpt,
+    opt.stateTensors(),
+    {
+      step,
+      tokensSeen: 10 * step,
+      bestValLoss: null,
+      bestStep: null,
+      rng: { global: getRngState() },
+      data: { kind: "windows", rng: new Generator(step).getState() },
+      settings: { steps: 100 },
+    },
+    opts,
+  );
   return { model, dir };
 }
 
@@ -31,7 +47,14 @@ describe("training checkpoints", () => {
       const { model, dir } = saveTiny(out, 5, tok, { isBest: true });
       assert.equal(dir, join(out, "checkpoint-5"));
       const files = readdirSync(dir).sort();
-      assert.deepEqual(files, ["config.json", "generation_config.json", "model.safetensors", "optimizer.safetensors", "tokenizer.model", "trainer_state.json"]);
+      assert.deepEqual(files, [
+        "config.json",
+        "generation_config.json",
+        "model.safetensors",
+        "optimizer.safetensors",
+        "tokenizer.model",
+        "trainer_state.json",
+      ]);
       for (const d of ["last", "best"]) assert.deepEqual(readdirSync(join(out, d)).sort(), files);
       const loaded = loadTrainingCheckpoint(out);
       assert.equal(loaded.dir, join(out, "last"));
@@ -52,7 +75,10 @@ describe("training checkpoints", () => {
     try {
       const { path: tok } = charTokenizer(out);
       for (const step of [1, 2, 3, 4]) saveTiny(out, step, tok, { keepLast: 2, isBest: step === 2 });
-      assert.deepEqual(listCheckpoints(out).map((c) => c.step), [3, 4]);
+      assert.deepEqual(
+        listCheckpoints(out).map((c) => c.step),
+        [3, 4],
+      );
       assert.equal(verifyCheckpoint(join(out, "best")).step, 2);
       assert.equal(verifyCheckpoint(join(out, "last")).step, 4);
     } finally {
@@ -69,11 +95,20 @@ describe("training checkpoints", () => {
       const bytes = readFileSync(weights);
       bytes[bytes.length - 1] ^= 0xff;
       writeFileSync(weights, bytes);
-      assert.throws(() => loadTrainingCheckpoint(dir), (e: unknown) => e instanceof FormatError && e.file === weights && /checksum/.test(e.message));
+      assert.throws(
+        () => loadTrainingCheckpoint(dir),
+        (e: unknown) => e instanceof FormatError && e.file === weights && /checksum/.test(e.message),
+      );
       rmSync(join(dir, "optimizer.safetensors"));
-      assert.throws(() => verifyCheckpoint(dir), (e: unknown) => e instanceof FormatError && /optimizer\.safetensors|model\.safetensors/.test(e.file));
+      assert.throws(
+        () => verifyCheckpoint(dir),
+        (e: unknown) => e instanceof FormatError && /optimizer\.safetensors|model\.safetensors/.test(e.file),
+      );
       writeFileSync(join(dir, "trainer_state.json"), "{ not json");
-      assert.throws(() => verifyCheckpoint(dir), (e: unknown) => e instanceof FormatError && e.file.endsWith("trainer_state.json"));
+      assert.throws(
+        () => verifyCheckpoint(dir),
+        (e: unknown) => e instanceof FormatError && e.file.endsWith("trainer_state.json"),
+      );
       rmSync(join(dir, "trainer_state.json"));
       assert.throws(() => verifyCheckpoint(dir), /trainer_state\.json: file: missing/);
     } finally {

@@ -18,15 +18,39 @@ describe("tsgpt train / eval", () => {
       const config = join(dir, "config.json");
       writeFileSync(config, JSON.stringify({ ...tinyGPT2Config(1), vocab_size: 64 }));
       const out = join(dir, "run");
-      const args = ["--data", data, "--char", "--model", config, "--context", "16", "--batch-size", "2", "--eval-every", "5",
-        "--eval-iters", "2", "--save-every", "5", "--warmup", "2", "--sample-tokens", "10", "--out", out];
+      const args = [
+        "--data",
+        data,
+        "--char",
+        "--model",
+        config,
+        "--context",
+        "16",
+        "--batch-size",
+        "2",
+        "--eval-every",
+        "5",
+        "--eval-iters",
+        "2",
+        "--save-every",
+        "5",
+        "--warmup",
+        "2",
+        "--sample-tokens",
+        "10",
+        "--out",
+        out,
+      ];
       const r = await capture(() => trainCli([...args, "--steps", "10"]));
       assert.equal(r.code, 0, r.err);
       assert.match(r.out, /--- sample ---/);
       for (const d of ["checkpoint-5", "checkpoint-10", "last", "best"]) verifyCheckpoint(join(out, d));
       const sp = SentencePieceProcessor.load(join(out, "last", "tokenizer.model"));
       assert.deepEqual(sp.decode(sp.encodeAsIds("Speak, speak.\nAll:")), "Speak, speak.\nAll:");
-      const log = readFileSync(join(out, "log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      const log = readFileSync(join(out, "log.jsonl"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
       assert.ok(log.some((x) => x.type === "train" && x.step === 10) && log.some((x) => x.type === "eval" && x.step === 10));
       const svg = readFileSync(join(out, "loss_curve.svg"), "utf8");
       assert.match(svg, /^<svg[^]*<path[^]*validation[^]*<\/svg>\n$/);
@@ -76,8 +100,25 @@ describe("tsgpt train / eval", () => {
       const config = join(dir, "config.json");
       writeFileSync(config, JSON.stringify({ ...tinyGPT2Config(1), vocab_size: 64 }));
       const out = join(dir, "run");
-      const args = ["--data", data, "--char", "--arch", config, "--context", "16", "--batch-size", "2",
-        "--steps", "2", "--eval-iters", "1", "--sample-tokens", "0", "--out", out];
+      const args = [
+        "--data",
+        data,
+        "--char",
+        "--arch",
+        config,
+        "--context",
+        "16",
+        "--batch-size",
+        "2",
+        "--steps",
+        "2",
+        "--eval-iters",
+        "1",
+        "--sample-tokens",
+        "0",
+        "--out",
+        out,
+      ];
       assert.equal((await capture(() => trainCli(args))).code, 0);
       const log = readFileSync(join(out, "log.jsonl"), "utf8");
       const before = readdirSync(out).sort();
@@ -91,8 +132,16 @@ describe("tsgpt train / eval", () => {
       const forced = await capture(() => trainCli([...args, "--force"]));
       assert.equal(forced.code, 0, forced.err);
       assert.equal(existsSync(join(out, "checkpoint-999")), false, "--force clears the directory");
-      const steps = readFileSync(join(out, "log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((x) => x.type === "train");
-      assert.deepEqual(steps.map((x) => x.step), [...new Set(steps.map((x) => x.step))], "one run in the log");
+      const steps = readFileSync(join(out, "log.jsonl"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l))
+        .filter((x) => x.type === "train");
+      assert.deepEqual(
+        steps.map((x) => x.step),
+        [...new Set(steps.map((x) => x.step))],
+        "one run in the log",
+      );
 
       const inside = join(out, "data.txt");
       writeFileSync(inside, TEXT.repeat(6));
@@ -113,8 +162,27 @@ describe("tsgpt train / eval", () => {
       const config = join(dir, "config.json");
       writeFileSync(config, JSON.stringify({ ...tinyGPT2Config(1), vocab_size: 64 }));
       const out = join(dir, "run");
-      const r = await capture(() => trainCli(["--data", data, "--char", "--arch", config, "--context", "16", "--batch-size", "2",
-        "--steps", "2", "--eval-iters", "1", "--sample-tokens", "0", "--out", out]));
+      const r = await capture(() =>
+        trainCli([
+          "--data",
+          data,
+          "--char",
+          "--arch",
+          config,
+          "--context",
+          "16",
+          "--batch-size",
+          "2",
+          "--steps",
+          "2",
+          "--eval-iters",
+          "1",
+          "--sample-tokens",
+          "0",
+          "--out",
+          out,
+        ]),
+      );
       assert.equal(r.code, 0, r.err);
       const statePath = join(out, "last", "trainer_state.json");
       const state = JSON.parse(readFileSync(statePath, "utf8"));
@@ -122,7 +190,10 @@ describe("tsgpt train / eval", () => {
       // trainer_state.json edited to read another file: refused, naming it.
       const other = join(dir, "secret.txt");
       writeFileSync(other, TEXT.repeat(7));
-      writeFileSync(statePath, JSON.stringify({ ...state, settings: { ...state.settings, source: { ...state.settings.source, dataFiles: [other] } } }));
+      writeFileSync(
+        statePath,
+        JSON.stringify({ ...state, settings: { ...state.settings, source: { ...state.settings.source, dataFiles: [other] } } }),
+      );
       const bad = await capture(() => trainCli(["--resume", out, "--steps", "3", "--sample-tokens", "0"]));
       assert.equal(bad.code, 1, bad.err);
       assert.match(bad.err, /secret\.txt: sha256 differs/);
@@ -148,8 +219,27 @@ describe("tsgpt train / eval", () => {
       const config = join(dir, "config.json");
       writeFileSync(config, JSON.stringify({ ...tinyGPT2Config(1), vocab_size: 64 }));
       const out = join(dir, "run");
-      const r = await capture(() => trainCli(["--data", data, "--char", "--model", config, "--context", "16", "--batch-size", "2",
-        "--steps", "3", "--eval-iters", "1", "--sample-tokens", "0", "--out", out]));
+      const r = await capture(() =>
+        trainCli([
+          "--data",
+          data,
+          "--char",
+          "--model",
+          config,
+          "--context",
+          "16",
+          "--batch-size",
+          "2",
+          "--steps",
+          "3",
+          "--eval-iters",
+          "1",
+          "--sample-tokens",
+          "0",
+          "--out",
+          out,
+        ]),
+      );
       assert.equal(r.code, 0, r.err);
       const weights = join(out, "last", "model.safetensors");
       const bytes = readFileSync(weights);

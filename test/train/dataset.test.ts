@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Tensor, crossEntropy, noGrad } from "../../src/tensor/index.js";
+import { type Tensor, crossEntropy, noGrad } from "../../src/tensor/index.js";
 import { DocumentDataset, WindowDataset, batchLoss, padBatch, IGNORE_INDEX } from "../../src/train/index.js";
 import { tinyGPT2Config, tinyLlamaConfig, tinyModel } from "./helpers.js";
 
@@ -26,10 +26,26 @@ describe("datasets", () => {
   });
 
   test("documents: right padding, attention mask, -100 targets on pads", () => {
-    const b = padBatch([[5, 6, 7], [1, 2, 3, 4, 5, 6]], 4, 0);
-    assert.deepEqual(b.inputIds.tolist(), [[5, 6, 0, 0], [1, 2, 3, 4]]);
-    assert.deepEqual(b.targets.tolist(), [[6, 7, IGNORE_INDEX, IGNORE_INDEX], [2, 3, 4, 5]]);
-    assert.deepEqual(b.attentionMask!.tolist(), [[1, 1, 0, 0], [1, 1, 1, 1]]);
+    const b = padBatch(
+      [
+        [5, 6, 7],
+        [1, 2, 3, 4, 5, 6],
+      ],
+      4,
+      0,
+    );
+    assert.deepEqual(b.inputIds.tolist(), [
+      [5, 6, 0, 0],
+      [1, 2, 3, 4],
+    ]);
+    assert.deepEqual(b.targets.tolist(), [
+      [6, 7, IGNORE_INDEX, IGNORE_INDEX],
+      [2, 3, 4, 5],
+    ]);
+    assert.deepEqual(b.attentionMask!.tolist(), [
+      [1, 1, 0, 0],
+      [1, 1, 1, 1],
+    ]);
     assert.equal(b.tokens, 6);
   });
 
@@ -51,7 +67,11 @@ describe("datasets", () => {
   for (const config of [tinyGPT2Config(12), tinyLlamaConfig(12)]) {
     test(`a padded batch's loss is the token-weighted mean of each document's own loss (${config.model_type})`, () => {
       const model = tinyModel(config);
-      const docs = [[1, 2, 3, 4], [5, 6, 7, 8, 9, 10, 11, 1, 2], [3, 3]];
+      const docs = [
+        [1, 2, 3, 4],
+        [5, 6, 7, 8, 9, 10, 11, 1, 2],
+        [3, 3],
+      ];
       noGrad(() => {
         const padded = padBatch(docs, 15, 0);
         const batchValue = batchLoss(model, padded).item();

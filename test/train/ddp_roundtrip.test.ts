@@ -25,8 +25,16 @@ const TOLERANCE = 1e-4;
 
 /** A tiny Llama: 2 layers × 64 dims, grouped-query attention, its own lm_head. */
 const CONFIG = {
-  model_type: "llama", vocab_size: 80, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2,
-  num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64, rms_norm_eps: 1e-5, tie_word_embeddings: false,
+  model_type: "llama",
+  vocab_size: 80,
+  hidden_size: 64,
+  intermediate_size: 128,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  max_position_embeddings: 64,
+  rms_norm_eps: 1e-5,
+  tie_word_embeddings: false,
 };
 
 /** A tiny GPT-2: 2 layers × 64 dims, tied head, biases. */
@@ -46,10 +54,27 @@ const torchTrain = (...args: string[]) => runChecked(python, ["-m", "tsgpt_torch
  * torchrun, as `python -m torch.distributed.run` (the same program). `--redirects 1 --tee 1`: Debian
  * 12's torch 1.13 under Python 3.11 cannot parse the default "0" of these two flags.
  */
-const torchrun = (procs: number, ...args: string[]) => runChecked(python, [
-  "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", String(procs), "--monitor_interval", "1",
-  "--redirects", "1", "--tee", "1", "-m", "tsgpt_torch.train", ...args,
-], pyEnv);
+const torchrun = (procs: number, ...args: string[]) =>
+  runChecked(
+    python,
+    [
+      "-m",
+      "torch.distributed.run",
+      "--standalone",
+      "--nproc_per_node",
+      String(procs),
+      "--monitor_interval",
+      "1",
+      "--redirects",
+      "1",
+      "--tee",
+      "1",
+      "-m",
+      "tsgpt_torch.train",
+      ...args,
+    ],
+    pyEnv,
+  );
 
 interface Log {
   train: Map<number, number>;
@@ -58,7 +83,10 @@ interface Log {
 }
 
 function readLog(run: string): Log {
-  const records = readFileSync(join(run, "log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const records = readFileSync(join(run, "log.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   const train = records.filter((r) => r.type === "train");
   return {
     train: new Map(train.map((r) => [r.step, r.loss])),
@@ -96,9 +124,34 @@ describe("DDP round trip (tsgpt → torchrun → tsgpt)", () => {
       const own = join(dir, "own"); // tsgpt's own continuation
       const one = join(dir, "one"); // PyTorch on 1 process
       const pristine = join(dir, "pristine"); // for the bad-input cases
-      tsgpt("train", "--data", data, "--char", "--model", config, "--context", "32", "--batch-size", "8", "--steps", "20",
-        "--warmup", "2", "--eval-every", "10", "--eval-iters", "2", "--save-every", "10", "--log-every", "1",
-        "--sample-tokens", "0", "--out", run);
+      tsgpt(
+        "train",
+        "--data",
+        data,
+        "--char",
+        "--model",
+        config,
+        "--context",
+        "32",
+        "--batch-size",
+        "8",
+        "--steps",
+        "20",
+        "--warmup",
+        "2",
+        "--eval-every",
+        "10",
+        "--eval-iters",
+        "2",
+        "--save-every",
+        "10",
+        "--log-every",
+        "1",
+        "--sample-tokens",
+        "0",
+        "--out",
+        run,
+      );
       for (const copy of [own, one, pristine]) cpSync(run, copy, { recursive: true });
 
       tsgpt("train", "--resume", own, "--steps", "40", "--sample-tokens", "0");
@@ -112,7 +165,9 @@ describe("DDP round trip (tsgpt → torchrun → tsgpt)", () => {
       const d1 = maxDelta(oneLog.train, ownLog.train, 21, 40);
       const d2 = maxDelta(ddpLog.train, ownLog.train, 21, 40);
       const dVal = Math.max(maxDelta(oneLog.val, ownLog.val, 30, 30), maxDelta(oneLog.val, ownLog.val, 40, 40));
-      t.diagnostic(`steps 21-40, max |loss delta| vs tsgpt's own continuation: 1 process ${d1.toExponential(2)}, 2 processes ${d2.toExponential(2)}; val loss ${dVal.toExponential(2)}`);
+      t.diagnostic(
+        `steps 21-40, max |loss delta| vs tsgpt's own continuation: 1 process ${d1.toExponential(2)}, 2 processes ${d2.toExponential(2)}; val loss ${dVal.toExponential(2)}`,
+      );
       assert.ok(d1 < TOLERANCE, `1-process PyTorch differs from tsgpt by ${d1} in loss`);
       assert.ok(d2 < TOLERANCE, `2-process DDP differs from tsgpt by ${d2} in loss`);
       assert.ok(dVal < TOLERANCE, `validation losses differ by ${dVal}`);
@@ -130,10 +185,16 @@ describe("DDP round trip (tsgpt → torchrun → tsgpt)", () => {
       const back = tsgpt("train", "--resume", run, "--steps", "60", "--sample-tokens", "0");
       assert.match(back, /resuming from .*last at step 40/);
       const log = readLog(run);
-      assert.deepEqual(log.trainSteps, Array.from({ length: 60 }, (_, i) => i + 1), "one training record per step, none twice");
+      assert.deepEqual(
+        log.trainSteps,
+        Array.from({ length: 60 }, (_, i) => i + 1),
+        "one training record per step, none twice",
+      );
       const means = [mean(log.train, 1, 20), mean(log.train, 21, 40), mean(log.train, 41, 60)];
       const vals = [log.val.get(20)!, log.val.get(40)!, log.val.get(60)!];
-      t.diagnostic(`mean train loss, steps 1-20 (tsgpt) / 21-40 (torchrun ×2) / 41-60 (tsgpt): ${means.map((x) => x.toFixed(4)).join(" / ")}`);
+      t.diagnostic(
+        `mean train loss, steps 1-20 (tsgpt) / 21-40 (torchrun ×2) / 41-60 (tsgpt): ${means.map((x) => x.toFixed(4)).join(" / ")}`,
+      );
       t.diagnostic(`val loss at steps 20 / 40 / 60: ${vals.map((x) => x.toFixed(4)).join(" / ")}`);
       assert.ok(means[0]! > means[1]! && means[1]! > means[2]!, `the training loss must keep falling: ${means}`);
       assert.ok(vals[0]! > vals[1]! && vals[1]! > vals[2]!, `the validation loss must keep falling: ${vals}`);
@@ -141,7 +202,12 @@ describe("DDP round trip (tsgpt → torchrun → tsgpt)", () => {
       // The final checkpoint loads everywhere.
       const last = join(run, "last");
       assert.equal(verifyCheckpoint(last).step, 60);
-      const gen = JSON.parse(tsgpt("generate", "--model", last, "--prompt", "ROMEO:", "--max-new-tokens", "8", "--temperature", "0", "--json").trim().split("\n").at(-1)!);
+      const gen = JSON.parse(
+        tsgpt("generate", "--model", last, "--prompt", "ROMEO:", "--max-new-tokens", "8", "--temperature", "0", "--json")
+          .trim()
+          .split("\n")
+          .at(-1)!,
+      );
       assert.equal(typeof gen.text, "string");
       const sample = join(dir, "sample.txt");
       writeFileSync(sample, readFileSync(data, "utf8").slice(-2000));
@@ -149,7 +215,19 @@ describe("DDP round trip (tsgpt → torchrun → tsgpt)", () => {
       assert.ok(Number.isFinite(score.loss));
       const gguf = join(dir, "final-q8_0.gguf");
       tsgpt("quantize", "--model", last, "--dtype", "q8_0", "--out", gguf);
-      tsgpt("generate", "--model", gguf, "--tokenizer", join(last, "tokenizer.model"), "--prompt", "ROMEO:", "--max-new-tokens", "4", "--temperature", "0");
+      tsgpt(
+        "generate",
+        "--model",
+        gguf,
+        "--tokenizer",
+        join(last, "tokenizer.model"),
+        "--prompt",
+        "ROMEO:",
+        "--max-new-tokens",
+        "4",
+        "--temperature",
+        "0",
+      );
       const checked = /val loss (\d+\.\d+)/.exec(torchTrain("--run", run, "--steps", "61", "--check"));
       assert.ok(checked, "tsgpt_torch --check prints the validation loss");
       const dFinal = Math.abs(Number(checked[1]) - vals[2]!);
@@ -157,7 +235,10 @@ describe("DDP round trip (tsgpt → torchrun → tsgpt)", () => {
       assert.ok(dFinal < TOLERANCE, `PyTorch reads the final checkpoint differently: val loss off by ${dFinal}`);
 
       // Bad input: the Python side's own tests, on copies of the 20-step run.
-      const unit = runChecked(python, ["-m", "unittest", "discover", "-s", join(PYTHON_DIR, "tests"), "-t", PYTHON_DIR], { ...pyEnv, TSGPT_TEST_RUN: pristine });
+      const unit = runChecked(python, ["-m", "unittest", "discover", "-s", join(PYTHON_DIR, "tests"), "-t", PYTHON_DIR], {
+        ...pyEnv,
+        TSGPT_TEST_RUN: pristine,
+      });
       assert.match(unit, /\nOK\b/);
       assert.doesNotMatch(unit, /skipped/);
     } finally {
@@ -174,8 +255,34 @@ describe("DDP round trip (tsgpt → torchrun → tsgpt)", () => {
       writeFileSync(config, JSON.stringify(GPT2_CONFIG));
       const own = join(dir, "own");
       const one = join(dir, "one");
-      tsgpt("train", "--data", data, "--char", "--model", config, "--context", "32", "--batch-size", "4", "--grad-accum", "2",
-        "--steps", "10", "--warmup", "2", "--eval-every", "0", "--eval-iters", "2", "--log-every", "1", "--sample-tokens", "0", "--out", own);
+      tsgpt(
+        "train",
+        "--data",
+        data,
+        "--char",
+        "--model",
+        config,
+        "--context",
+        "32",
+        "--batch-size",
+        "4",
+        "--grad-accum",
+        "2",
+        "--steps",
+        "10",
+        "--warmup",
+        "2",
+        "--eval-every",
+        "0",
+        "--eval-iters",
+        "2",
+        "--log-every",
+        "1",
+        "--sample-tokens",
+        "0",
+        "--out",
+        own,
+      );
       cpSync(own, one, { recursive: true });
       tsgpt("train", "--resume", own, "--steps", "20", "--sample-tokens", "0");
       torchTrain("--run", one, "--steps", "20");

@@ -35,25 +35,64 @@ describe("finetune", { skip: skipUnlessShared(...TOKENIZER) }, () => {
 
   /** A tiny random base model saved as an HF directory with the shared tokenizer, and its run settings. */
   function setup(): FinetuneArgs {
-    const model = new LlamaForCausalLM({
-      model_type: "llama", vocab_size: 512, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1,
-      num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 128, rms_norm_eps: 1e-5,
-      rope_theta: 10000, tie_word_embeddings: true, bos_token_id: 1, eos_token_id: 2,
-    }, { seed: 3 });
+    const model = new LlamaForCausalLM(
+      {
+        model_type: "llama",
+        vocab_size: 512,
+        hidden_size: 16,
+        intermediate_size: 32,
+        num_hidden_layers: 1,
+        num_attention_heads: 2,
+        num_key_value_heads: 2,
+        max_position_embeddings: 128,
+        rms_norm_eps: 1e-5,
+        rope_theta: 10000,
+        tie_word_embeddings: true,
+        bos_token_id: 1,
+        eos_token_id: 2,
+      },
+      { seed: 3 },
+    );
     const base = join(dir, "tiny-base");
     saveHFCheckpoint(base, { ...modelToCheckpoint(model), tokenizerPath: sharedPath(...TOKENIZER) });
     const data = join(dir, "tiny.jsonl");
-    writeFileSync(data, Array.from({ length: 12 }, (_, i) => JSON.stringify({ instruction: `Count to ${i}.`, output: `one two ${i}` })).join("\n") + "\n");
+    writeFileSync(
+      data,
+      Array.from({ length: 12 }, (_, i) => JSON.stringify({ instruction: `Count to ${i}.`, output: `one two ${i}` })).join("\n") + "\n",
+    );
     return {
-      base, data, valFraction: 0.25, template: "alpaca", r: 2, alpha: 4, dropout: 0.1, targets: ["q_proj", "v_proj", "down_proj"],
-      settings: { ...DEFAULT_SETTINGS, steps: 4, lr: 1e-2, minLr: 1e-3, warmupSteps: 1, batchSize: 3, contextLength: 128, evalEvery: 2, saveEvery: 2, logEvery: 1, weightDecay: 0 },
+      base,
+      data,
+      valFraction: 0.25,
+      template: "alpaca",
+      r: 2,
+      alpha: 4,
+      dropout: 0.1,
+      targets: ["q_proj", "v_proj", "down_proj"],
+      settings: {
+        ...DEFAULT_SETTINGS,
+        steps: 4,
+        lr: 1e-2,
+        minLr: 1e-3,
+        warmupSteps: 1,
+        batchSize: 3,
+        contextLength: 128,
+        evalEvery: 2,
+        saveEvery: 2,
+        logEvery: 1,
+        weightDecay: 0,
+      },
     };
   }
 
   test("each checkpoint is a PEFT adapter directory with optimizer and trainer state, checksummed", () => {
     for (const name of ["checkpoint-2", "checkpoint-4", "last", "best"]) {
       const ckpt = join(runA, name);
-      assert.deepEqual(readdirSync(ckpt).sort(), ["adapter_config.json", "adapter_model.safetensors", "optimizer.safetensors", "trainer_state.json"], name);
+      assert.deepEqual(
+        readdirSync(ckpt).sort(),
+        ["adapter_config.json", "adapter_model.safetensors", "optimizer.safetensors", "trainer_state.json"],
+        name,
+      );
       const state = verifyCheckpoint(ckpt);
       assert.deepEqual(Object.keys(state.files).sort(), ["adapter_config.json", "adapter_model.safetensors", "optimizer.safetensors"]);
       // It loads as an adapter of the base model.
@@ -67,7 +106,10 @@ describe("finetune", { skip: skipUnlessShared(...TOKENIZER) }, () => {
   });
 
   test("a finetune checkpoint is refused as a whole-model checkpoint", () => {
-    assert.throws(() => loadTrainingCheckpoint(runA), (e: unknown) => e instanceof FormatError && /tsgpt finetune --resume/.test(e.message));
+    assert.throws(
+      () => loadTrainingCheckpoint(runA),
+      (e: unknown) => e instanceof FormatError && /tsgpt finetune --resume/.test(e.message),
+    );
     assert.equal(loadAdapterCheckpoint(runA).state.step, 4);
   });
 
@@ -88,25 +130,36 @@ describe("finetune", { skip: skipUnlessShared(...TOKENIZER) }, () => {
     const bytes = readFileSync(weights);
     bytes[bytes.length - 1] ^= 0xff;
     writeFileSync(weights, bytes);
-    assert.throws(() => finetune({ out: runC, resume: true, log: null, progress: false }), (e: unknown) => e instanceof FormatError && e.file === weights && /checksum/.test(e.message));
+    assert.throws(
+      () => finetune({ out: runC, resume: true, log: null, progress: false }),
+      (e: unknown) => e instanceof FormatError && e.file === weights && /checksum/.test(e.message),
+    );
   });
 
   test("a new run into a directory that holds one, or a resume without the run's settings, is a RunDirectoryError; damaged settings a FormatError", () => {
-    assert.throws(() => finetune({ args, out: runA, log: null, progress: false }),
-      (e: unknown) => e instanceof RunDirectoryError && e.reason === "occupied" && e.dir === runA);
+    assert.throws(
+      () => finetune({ args, out: runA, log: null, progress: false }),
+      (e: unknown) => e instanceof RunDirectoryError && e.reason === "occupied" && e.dir === runA,
+    );
     const runD = join(dir, "run-d");
     finetune({ args, out: runD, log: null, progress: false, stopAt: 2 });
     unlinkSync(join(runD, "finetune_args.json"));
-    assert.throws(() => finetune({ out: runD, resume: true, log: null, progress: false }),
-      (e: unknown) => e instanceof RunDirectoryError && e.reason === "not-a-run" && /finetune_args\.json not found/.test(e.message));
+    assert.throws(
+      () => finetune({ out: runD, resume: true, log: null, progress: false }),
+      (e: unknown) => e instanceof RunDirectoryError && e.reason === "not-a-run" && /finetune_args\.json not found/.test(e.message),
+    );
     writeFileSync(join(runD, "finetune_args.json"), JSON.stringify({ ...args, r: "2" }));
-    assert.throws(() => finetune({ out: runD, resume: true, log: null, progress: false }),
-      (e: unknown) => e instanceof FormatError && e.field === "r" && /expected a number, got "2"/.test(e.message));
+    assert.throws(
+      () => finetune({ out: runD, resume: true, log: null, progress: false }),
+      (e: unknown) => e instanceof FormatError && e.field === "r" && /expected a number, got "2"/.test(e.message),
+    );
   });
 
   test("a target that is not a linear layer of the model is an OptionError naming `targets`", () => {
-    assert.throws(() => finetune({ args: { ...args, targets: ["q_proj", "c_attn"] }, out: join(dir, "run-e"), log: null, progress: false }),
-      (e: unknown) => e instanceof OptionError && e.option === "targets" && /c_attn is not a linear layer of a llama model/.test(e.message));
+    assert.throws(
+      () => finetune({ args: { ...args, targets: ["q_proj", "c_attn"] }, out: join(dir, "run-e"), log: null, progress: false }),
+      (e: unknown) => e instanceof OptionError && e.option === "targets" && /c_attn is not a linear layer of a llama model/.test(e.message),
+    );
   });
 
   test("tsgpt finetune reports those errors in terms of its flags, with exit code 2", async () => {

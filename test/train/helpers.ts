@@ -13,15 +13,16 @@ export function tempDir(prefix = "tsgpt-train-"): { dir: string; cleanup: () => 
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export const TEXT = [
-  "First Citizen:",
-  "Before we proceed any further, hear me speak.",
-  "",
-  "All:",
-  "Speak, speak.",
-  "You are all resolved rather to die than to famish?",
-  "Resolved. resolved.",
-].join("\n") + "\n";
+export const TEXT =
+  [
+    "First Citizen:",
+    "Before we proceed any further, hear me speak.",
+    "",
+    "All:",
+    "Speak, speak.",
+    "You are all resolved rather to die than to famish?",
+    "Resolved. resolved.",
+  ].join("\n") + "\n";
 
 /** A character-level tokenizer over TEXT's characters, written to dir/tokenizer.model. */
 export function charTokenizer(dir: string, text = TEXT): { sp: SentencePieceProcessor; path: string } {
@@ -33,16 +34,32 @@ export function charTokenizer(dir: string, text = TEXT): { sp: SentencePieceProc
 
 export function tinyGPT2Config(vocabSize: number, context = 16): ModelConfig {
   return {
-    model_type: "gpt2", vocab_size: vocabSize, n_embd: 16, n_layer: 1, n_head: 2, n_positions: context,
-    layer_norm_epsilon: 1e-5, activation_function: "gelu_new", tie_word_embeddings: true, bias: true,
+    model_type: "gpt2",
+    vocab_size: vocabSize,
+    n_embd: 16,
+    n_layer: 1,
+    n_head: 2,
+    n_positions: context,
+    layer_norm_epsilon: 1e-5,
+    activation_function: "gelu_new",
+    tie_word_embeddings: true,
+    bias: true,
   };
 }
 
 export function tinyLlamaConfig(vocabSize: number, context = 16): ModelConfig {
   return {
-    model_type: "llama", vocab_size: vocabSize, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1,
-    num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: context, rms_norm_eps: 1e-5,
-    rope_theta: 10000, tie_word_embeddings: false,
+    model_type: "llama",
+    vocab_size: vocabSize,
+    hidden_size: 16,
+    intermediate_size: 32,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    num_key_value_heads: 1,
+    max_position_embeddings: context,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    tie_word_embeddings: false,
   };
 }
 
@@ -75,9 +92,17 @@ export async function capture(fn: () => Promise<number>): Promise<{ code: number
   const o = process.stdout.write.bind(process.stdout);
   const e = process.stderr.write.bind(process.stderr);
   const ce = console.error;
-  process.stdout.write = ((s: string) => { out += s; return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => { err += s; return true; }) as typeof process.stderr.write;
-  console.error = (...a: unknown[]) => { err += a.join(" ") + "\n"; };
+  process.stdout.write = ((s: string) => {
+    out += s;
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((s: string) => {
+    err += s;
+    return true;
+  }) as typeof process.stderr.write;
+  console.error = (...a: unknown[]) => {
+    err += a.join(" ") + "\n";
+  };
   try {
     return { code: await fn(), out, err };
   } finally {

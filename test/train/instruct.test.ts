@@ -7,7 +7,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  InstructDataset, encodeInstructExample, encodeInstructExamples, instructBatch, readInstructJsonl, type EncodedExample,
+  InstructDataset,
+  encodeInstructExample,
+  encodeInstructExamples,
+  instructBatch,
+  readInstructJsonl,
+  type EncodedExample,
 } from "../../src/train/instruct.js";
 import { IGNORE_INDEX } from "../../src/train/dataset.js";
 import { encodeChat, getTemplate, type ChatMessage } from "../../src/generate/templates.js";
@@ -29,15 +34,37 @@ describe("reading JSONL", () => {
       JSON.stringify({ instruction: "Add 2 and 3.", input: "", output: "5" }),
       "",
       JSON.stringify({ instruction: "Translate.", input: "bonjour", output: "hello" }),
-      JSON.stringify({ messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Hi" }, { role: "assistant", content: "Hello!" }] }),
+      JSON.stringify({
+        messages: [
+          { role: "system", content: "Be brief." },
+          { role: "user", content: "Hi" },
+          { role: "assistant", content: "Hello!" },
+        ],
+      }),
     ]);
     const ex = readInstructJsonl(p);
-    assert.deepEqual(ex.map((e) => e.messages), [
-      [{ role: "user", content: "Add 2 and 3." }, { role: "assistant", content: "5" }],
-      [{ role: "user", content: "Translate.", input: "bonjour" }, { role: "assistant", content: "hello" }],
-      [{ role: "system", content: "Be brief." }, { role: "user", content: "Hi" }, { role: "assistant", content: "Hello!" }],
-    ]);
-    assert.deepEqual(ex.map((e) => e.source), [`${p}:1`, `${p}:3`, `${p}:4`]);
+    assert.deepEqual(
+      ex.map((e) => e.messages),
+      [
+        [
+          { role: "user", content: "Add 2 and 3." },
+          { role: "assistant", content: "5" },
+        ],
+        [
+          { role: "user", content: "Translate.", input: "bonjour" },
+          { role: "assistant", content: "hello" },
+        ],
+        [
+          { role: "system", content: "Be brief." },
+          { role: "user", content: "Hi" },
+          { role: "assistant", content: "Hello!" },
+        ],
+      ],
+    );
+    assert.deepEqual(
+      ex.map((e) => e.source),
+      [`${p}:1`, `${p}:3`, `${p}:4`],
+    );
   });
 
   const bad: Array<[string, string, RegExp]> = [
@@ -45,7 +72,11 @@ describe("reading JSONL", () => {
     ["array", "[1, 2]", /bad2\.jsonl:2: expected a JSON object/],
     ["no output", JSON.stringify({ instruction: "x" }), /bad3\.jsonl:2: "output" must be a non-empty string/],
     ["bad role", JSON.stringify({ messages: [{ role: "bot", content: "x" }] }), /bad4\.jsonl:2: messages\[0\]: role must be/],
-    ["ends with user", JSON.stringify({ messages: [{ role: "user", content: "x" }] }), /bad5\.jsonl:2: the last message must be the assistant's reply/],
+    [
+      "ends with user",
+      JSON.stringify({ messages: [{ role: "user", content: "x" }] }),
+      /bad5\.jsonl:2: the last message must be the assistant's reply/,
+    ],
     ["other keys", JSON.stringify({ text: "x" }), /bad6\.jsonl:2: expected "instruction" and "output".*"text"/],
   ];
   bad.forEach(([what, line, re], i) => {
@@ -77,8 +108,14 @@ describe("response-only labels", { skip: skipUnlessShared(...TOKENIZER) }, () =>
       const e = encodeInstructExample(sp, t, [...prompt, { role: "assistant", content: "Blue is a color." }]);
       const promptIds = encodeChat(sp, t, prompt);
       assert.deepEqual(e.ids.slice(0, promptIds.length), promptIds);
-      assert.ok(e.labels.slice(0, promptIds.length).every((l) => l === IGNORE_INDEX), "no loss on the prompt");
-      assert.ok(e.labels.slice(promptIds.length).every((l, i) => l === e.ids[promptIds.length + i]), "loss on every reply token");
+      assert.ok(
+        e.labels.slice(0, promptIds.length).every((l) => l === IGNORE_INDEX),
+        "no loss on the prompt",
+      );
+      assert.ok(
+        e.labels.slice(promptIds.length).every((l, i) => l === e.ids[promptIds.length + i]),
+        "loss on every reply token",
+      );
       assert.equal(e.ids[e.ids.length - 1], sp.eosId);
       assert.equal(learned(sp, e).trim(), "Blue is a color.");
     });
@@ -87,8 +124,10 @@ describe("response-only labels", { skip: skipUnlessShared(...TOKENIZER) }, () =>
   test("multi-turn chat: every assistant reply is learned, user turns are not", () => {
     const sp = tok();
     const e = encodeInstructExample(sp, getTemplate("vicuna"), [
-      { role: "user", content: "Hi" }, { role: "assistant", content: "Hello there" },
-      { role: "user", content: "Name a color." }, { role: "assistant", content: "Blue" },
+      { role: "user", content: "Hi" },
+      { role: "assistant", content: "Hello there" },
+      { role: "user", content: "Name a color." },
+      { role: "assistant", content: "Blue" },
     ]);
     const text = learned(sp, e);
     assert.match(text, /Hello there/);
@@ -100,9 +139,15 @@ describe("response-only labels", { skip: skipUnlessShared(...TOKENIZER) }, () =>
     const sp = tok();
     const t = getTemplate("alpaca");
     const ex = (instruction: string, output: string, source: string) => ({
-      messages: [{ role: "user" as const, content: instruction }, { role: "assistant" as const, content: output }], source,
+      messages: [
+        { role: "user" as const, content: instruction },
+        { role: "assistant" as const, content: output },
+      ],
+      source,
     });
-    const set = encodeInstructExamples(sp, t, [ex("Hi", "a b c d e f g h i j k l m n o p", "a:1"), ex("x ".repeat(100), "y", "a:2")], { maxLength: 48 });
+    const set = encodeInstructExamples(sp, t, [ex("Hi", "a b c d e f g h i j k l m n o p", "a:1"), ex("x ".repeat(100), "y", "a:2")], {
+      maxLength: 48,
+    });
     assert.deepEqual(set.dropped, ["a:2"]);
     assert.equal(set.truncated, 2);
     assert.equal(set.examples[0]!.ids.length, 49);
@@ -132,9 +177,15 @@ describe("batches", () => {
     const next = [a.nextBatch(), a.nextBatch()].map((b) => [...b.inputIds.data()]);
     const b = new InstructDataset(many, { batchSize: 3, seed: 5 });
     b.setState(JSON.parse(JSON.stringify(state)));
-    assert.deepEqual([b.nextBatch(), b.nextBatch()].map((x) => [...x.inputIds.data()]), next);
+    assert.deepEqual(
+      [b.nextBatch(), b.nextBatch()].map((x) => [...x.inputIds.data()]),
+      next,
+    );
     // Every example is seen once per epoch.
     const c = new InstructDataset(many, { batchSize: 7, seed: 9 });
-    assert.deepEqual([...c.nextBatch().inputIds.data()].filter((_, i) => i % 2 === 1).sort((x, y) => x - y), [3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(
+      [...c.nextBatch().inputIds.data()].filter((_, i) => i % 2 === 1).sort((x, y) => x - y),
+      [3, 4, 5, 6, 7, 8, 9],
+    );
   });
 });

@@ -42,31 +42,45 @@ describe("AdamW + clipping + schedule", () => {
         const g = new Generator(3);
         const shapes = [[4, 3], [3], [5, 2]];
         const decay = [true, false, true];
-        const init = shapes.map((s) => randomArray(g, s.reduce((a, b) => a * b, 1)));
+        const init = shapes.map((s) =>
+          randomArray(
+            g,
+            s.reduce((a, b) => a * b, 1),
+          ),
+        );
         const steps = 6;
         const sched = { lr: 1e-2, minLr: 1e-3, warmupSteps: 2, decaySteps: steps };
         const lrs = Array.from({ length: steps }, (_, i) => learningRate(i, sched));
         // Large gradients on some steps so that clipping triggers.
         const grads = lrs.map((_, i) => init.map((p) => randomArray(g, p.length, i % 2 ? 5 : 0.1)));
         const params = init.map((p, i) => new Parameter(new Tensor(Float32Array.from(p), shapes[i]!), { decay: decay[i] }));
-        const opt = new AdamW(params.map((p, i) => [`p${i}`, p] as [string, Tensor]), { lr: lrs[0], betas: [0.9, 0.99], weightDecay: 0.1 });
+        const opt = new AdamW(
+          params.map((p, i) => [`p${i}`, p] as [string, Tensor]),
+          { lr: lrs[0], betas: [0.9, 0.99], weightDecay: 0.1 },
+        );
         assert.deepEqual(opt.groups(), { decay: ["p0", "p2"], noDecay: ["p1"] });
         const norms: number[] = [];
         for (let s = 0; s < steps; s++) {
           opt.lr = lrs[s]!;
-          params.forEach((p, i) => { p.grad = new Tensor(Float32Array.from(grads[s]![i]!), shapes[i]!); });
+          params.forEach((p, i) => {
+            p.grad = new Tensor(Float32Array.from(grads[s]![i]!), shapes[i]!);
+          });
           norms.push(clipGradNorm(params, 1.0));
           opt.step();
           opt.zeroGrad();
         }
         const ref = runPythonJson(TORCH_SCRIPT, { params: init, shapes, decay, wd: 0.1, lrs, grads, clip: 1.0 }) as {
-          params: number[][]; norms: number[]; exp_avg: number[][]; exp_avg_sq: number[][];
+          params: number[][];
+          norms: number[];
+          exp_avg: number[][];
+          exp_avg_sq: number[][];
         };
         norms.forEach((n, i) => assert.ok(Math.abs(n - ref.norms[i]!) <= 1e-4 * ref.norms[i]!, `norm ${i}: ${n} vs ${ref.norms[i]}`));
         const state = opt.stateTensors();
         params.forEach((p, i) => {
           const close = (a: ArrayLike<number>, b: number[], what: string) => {
-            for (let j = 0; j < b.length; j++) assert.ok(Math.abs(a[j]! - b[j]!) <= 1e-5 + 1e-4 * Math.abs(b[j]!), `${what}[${j}]: ${a[j]} vs ${b[j]}`);
+            for (let j = 0; j < b.length; j++)
+              assert.ok(Math.abs(a[j]! - b[j]!) <= 1e-5 + 1e-4 * Math.abs(b[j]!), `${what}[${j}]: ${a[j]} vs ${b[j]}`);
           };
           close(p.data(), ref.params[i]!, `p${i}`);
           close(state.get(`p${i}.exp_avg`)!.data, ref.exp_avg[i]!, `p${i}.exp_avg`);

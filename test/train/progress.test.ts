@@ -4,7 +4,17 @@ import { ProgressBar, formatDuration, lossCurveSvg, niceTicks } from "../../src/
 
 function sink(isTTY: boolean) {
   const chunks: string[] = [];
-  return { chunks, stream: { isTTY, columns: 120, write: (s: string) => { chunks.push(s); return true; } } };
+  return {
+    chunks,
+    stream: {
+      isTTY,
+      columns: 120,
+      write: (s: string) => {
+        chunks.push(s);
+        return true;
+      },
+    },
+  };
 }
 
 const stats = (step: number) => ({ step, total: 20, loss: 2.5, lr: 1e-3, tokensPerSecond: 12345, etaSeconds: 125 });

@@ -49,7 +49,10 @@ describe("text_source", () => {
       for (const [name, content, re] of cases) {
         const f = join(dir, name);
         writeFileSync(f, content);
-        assert.throws(() => forEachLine([f], () => {}), (e: unknown) => e instanceof DataError && e.message.includes(f) && re.test(e.message));
+        assert.throws(
+          () => forEachLine([f], () => {}),
+          (e: unknown) => e instanceof DataError && e.message.includes(f) && re.test(e.message),
+        );
       }
     } finally {
       cleanup();

@@ -4,7 +4,12 @@ import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FormatError } from "../../src/util/errors.js";
 import {
-  TOKEN_CACHE_HEADER_BYTES, loadTokenCorpus, readTokenCache, splitCorpus, tokenizeFiles, writeTokenCache,
+  TOKEN_CACHE_HEADER_BYTES,
+  loadTokenCorpus,
+  readTokenCache,
+  splitCorpus,
+  tokenizeFiles,
+  writeTokenCache,
 } from "../../src/train/index.js";
 import { TEXT, charTokenizer, tempDir } from "./helpers.js";
 
@@ -18,7 +23,14 @@ describe("token cache", () => {
       for (const vocabSize of [300, 100_000]) {
         const path = join(dir, `c${vocabSize}.tokens`);
         const ids = Array.from({ length: 70_000 }, (_, i) => (i * 7919) % vocabSize);
-        writeTokenCache(path, { vocabSize, tokenizerSha256: SHA_A, produce: (push) => { ids.forEach(push); return { sourceSha256: SHA_B }; } });
+        writeTokenCache(path, {
+          vocabSize,
+          tokenizerSha256: SHA_A,
+          produce: (push) => {
+            ids.forEach(push);
+            return { sourceSha256: SHA_B };
+          },
+        });
         const width = vocabSize <= 65536 ? 2 : 4;
         assert.equal(statSync(path).size, TOKEN_CACHE_HEADER_BYTES + ids.length * width);
         const r = readTokenCache(path, { tokenizerSha256: SHA_A, sourceSha256: SHA_B, vocabSize });
@@ -34,17 +46,30 @@ describe("token cache", () => {
     const { dir, cleanup } = tempDir();
     try {
       const path = join(dir, "c.tokens");
-      writeTokenCache(path, { vocabSize: 10, tokenizerSha256: SHA_A, produce: (push) => { [1, 2, 3].forEach(push); return { sourceSha256: SHA_B }; } });
+      writeTokenCache(path, {
+        vocabSize: 10,
+        tokenizerSha256: SHA_A,
+        produce: (push) => {
+          [1, 2, 3].forEach(push);
+          return { sourceSha256: SHA_B };
+        },
+      });
       const good = readFileSync(path);
       const expectError = (bytes: Uint8Array, field: RegExp, opts = {}) => {
         writeFileSync(path, bytes);
-        assert.throws(() => readTokenCache(path, opts), (e: unknown) => e instanceof FormatError && e.message.startsWith(path) && field.test(e.field));
+        assert.throws(
+          () => readTokenCache(path, opts),
+          (e: unknown) => e instanceof FormatError && e.message.startsWith(path) && field.test(e.field),
+        );
       };
-      const badMagic = Buffer.from(good); badMagic[0] = 0x58;
+      const badMagic = Buffer.from(good);
+      badMagic[0] = 0x58;
       expectError(badMagic, /magic/);
-      const badVersion = Buffer.from(good); badVersion[8] = 9;
+      const badVersion = Buffer.from(good);
+      badVersion[8] = 9;
       expectError(badVersion, /version/);
-      const badDtype = Buffer.from(good); badDtype[12] = 3;
+      const badDtype = Buffer.from(good);
+      badDtype[12] = 3;
       expectError(badDtype, /dtype/);
       expectError(good.subarray(0, good.length - 1), /count/);
       expectError(good.subarray(0, 20), /header/);

@@ -4,7 +4,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  finiteNumber, intAtLeast, intInRange, nonNegativeInt, numberAtLeast, numberInRange, positiveInt, positiveNumber,
+  finiteNumber,
+  intAtLeast,
+  intInRange,
+  nonNegativeInt,
+  numberAtLeast,
+  numberInRange,
+  positiveInt,
+  positiveNumber,
 } from "../../src/util/validate.js";
 
 /** Asserts fn throws exactly `type` with exactly `message`. */

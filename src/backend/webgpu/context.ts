@@ -58,6 +58,7 @@ export class GpuContext {
     readonly device: GPUDevice,
     info: GPUAdapterInfo,
     /** Objects that must stay alive as long as the device (the GPU instance, the adapter). */
+    // biome-ignore lint/correctness/noUnusedPrivateClassMembers: held only so the GC keeps them (Dawn crashes otherwise)
     private readonly keepAlive: readonly unknown[] = [],
   ) {
     this.adapterName = [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(" / ") || "unknown adapter";
@@ -133,7 +134,11 @@ export class GpuContext {
       const reads: { staging: GPUBuffer; target: ArrayBufferView }[] = [];
       for (const [i, b] of buffers.entries()) {
         if (!b.output) continue;
-        const staging = await this.createBuffer(gpuBufs[i]!.size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, `${key} readback ${i}`);
+        const staging = await this.createBuffer(
+          gpuBufs[i]!.size,
+          GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+          `${key} readback ${i}`,
+        );
         owned.push(staging);
         enc.copyBufferToBuffer(gpuBufs[i]!, 0, staging, 0, gpuBufs[i]!.size);
         reads.push({ staging, target: b.data });

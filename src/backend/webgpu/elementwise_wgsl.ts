@@ -20,18 +20,29 @@ fn erf(x: f32) -> f32 {
 fn tanhSafe(x: f32) -> f32 { return tanh(clamp(x, -15.0, 15.0)); }`;
 
 const UNARY: Record<UnaryOp, string> = {
-  neg: "-x", exp: "exp(x)", log: "log(x)", sqrt: "sqrt(x)", rsqrt: "inverseSqrt(x)", abs: "abs(x)",
-  tanh: "tanhSafe(x)", sigmoid: "1.0 / (1.0 + exp(-x))", relu: "max(x, 0.0)",
+  neg: "-x",
+  exp: "exp(x)",
+  log: "log(x)",
+  sqrt: "sqrt(x)",
+  rsqrt: "inverseSqrt(x)",
+  abs: "abs(x)",
+  tanh: "tanhSafe(x)",
+  sigmoid: "1.0 / (1.0 + exp(-x))",
+  relu: "max(x, 0.0)",
   gelu: "0.5 * x * (1.0 + erf(x * 0.70710678118654752))",
   gelu_tanh: "0.5 * x * (1.0 + tanhSafe(0.79788456080286536 * (x + 0.044715 * x * x * x)))",
-  silu: "x / (1.0 + exp(-x))", square: "x * x", sin: "sin(x)", cos: "cos(x)",
+  silu: "x / (1.0 + exp(-x))",
+  square: "x * x",
+  sin: "sin(x)",
+  cos: "cos(x)",
 };
 
 export function isGpuUnary(op: string): op is UnaryOp {
   return Object.hasOwn(UNARY, op);
 }
 
-export const unaryWgsl = (op: UnaryOp) => (): string => /* wgsl */ `
+export const unaryWgsl = (op: UnaryOp) => (): string =>
+  /* wgsl */ `
 struct P { n: u32 };
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read_write> Y: array<f32>;
@@ -48,7 +59,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 
 /** The float binary ops the GPU runs; comparisons and int32 stay on the CPU backends. */
 const BINARY: Partial<Record<BinaryOp, string>> = {
-  add: "a + b", sub: "a - b", mul: "a * b", div: "a / b", pow: "powJs(a, b)", maximum: "max(a, b)", minimum: "min(a, b)",
+  add: "a + b",
+  sub: "a - b",
+  mul: "a * b",
+  div: "a / b",
+  pow: "powJs(a, b)",
+  maximum: "max(a, b)",
+  minimum: "min(a, b)",
 };
 
 export function isGpuBinary(op: string): boolean {
@@ -57,7 +74,8 @@ export function isGpuBinary(op: string): boolean {
 
 export const MAX_BINARY_RANK = 8;
 
-export const binaryWgsl = (op: BinaryOp) => (): string => /* wgsl */ `
+export const binaryWgsl = (op: BinaryOp) => (): string =>
+  /* wgsl */ `
 struct P { n: u32, aOff: u32, bOff: u32, rank: u32, shape: array<vec4u, 2>, aS: array<vec4u, 2>, bS: array<vec4u, 2> };
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;

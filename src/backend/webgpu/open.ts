@@ -25,7 +25,11 @@ export async function openWebGPU(): Promise<OpenResult> {
   const gpu = await gpuEntry();
   if (typeof gpu === "string") return { ok: false, reason: gpu };
   const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
-  if (!adapter) return { ok: false, reason: "no WebGPU adapter (no Vulkan/Metal/D3D12 driver found; on Linux without a GPU, install mesa-vulkan-drivers for lavapipe)" };
+  if (!adapter)
+    return {
+      ok: false,
+      reason: "no WebGPU adapter (no Vulkan/Metal/D3D12 driver found; on Linux without a GPU, install mesa-vulkan-drivers for lavapipe)",
+    };
   const limits = adapter.limits;
   const device = await adapter.requestDevice({
     // Large models need large storage bindings: ask for what the adapter has.

@@ -5,7 +5,6 @@
 // temperature, and which cut removed them); the chart draws the step of the selected token.
 // Tokenizer tab: POST /tokenize for one text (pieces and ids) and for a batch (padding and
 // attention mask).
-"use strict";
 
 const $ = (id) => document.getElementById(id);
 const SLIDERS = ["temperature", "top_k", "top_p", "min_p", "max_tokens"];
@@ -69,7 +68,11 @@ async function* sseEvents(stream) {
     while ((end = buffer.indexOf("\n\n")) >= 0) {
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
-      const data = block.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n");
+      const data = block
+        .split("\n")
+        .filter((l) => l.startsWith("data:"))
+        .map((l) => l.slice(5).trimStart())
+        .join("\n");
       if (data === "[DONE]") return;
       if (data) yield JSON.parse(data);
     }
@@ -83,16 +86,22 @@ for (const tab of document.querySelectorAll(".tab")) {
   tab.addEventListener("click", () => {
     for (const t of document.querySelectorAll(".tab")) t.classList.toggle("active", t === tab);
     for (const p of document.querySelectorAll(".panel")) p.classList.toggle("hidden", p.id !== `tab-${tab.dataset.tab}`);
-    if (tab.dataset.tab === "tokenizer") { tokenizeText(); tokenizeBatch(); }
+    if (tab.dataset.tab === "tokenizer") {
+      tokenizeText();
+      tokenizeBatch();
+    }
   });
 }
 
-fetch("/v1/models").then((r) => r.json()).then((m) => {
-  const model = m.data && m.data[0];
-  if (!model) return;
-  $("model-name").textContent = `${model.id} · context ${model.max_model_len}`;
-  $("max_tokens").max = String(Math.min(512, model.max_model_len - 1));
-}).catch(() => undefined);
+fetch("/v1/models")
+  .then((r) => r.json())
+  .then((m) => {
+    const model = m.data && m.data[0];
+    if (!model) return;
+    $("model-name").textContent = `${model.id} · context ${model.max_model_len}`;
+    $("max_tokens").max = String(Math.min(512, model.max_model_len - 1));
+  })
+  .catch(() => undefined);
 
 // ---------------------------------------------------------------------------------------------
 // Generation.
@@ -127,7 +136,10 @@ async function generate() {
   const generated = el("span", { class: "generated" });
   try {
     const res = await fetch("/v1/playground/stream", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(settings()), signal: controller.signal,
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(settings()),
+      signal: controller.signal,
     });
     if (!res.ok) {
       const json = await res.json().catch(() => ({}));
@@ -143,7 +155,10 @@ async function generate() {
       } else if (event.type === "done") {
         state.runs++;
         document.body.dataset.runs = String(state.runs);
-        setStatus(`done · ${event.completion_tokens} tokens · ${event.eos ? "ended by </s>" : `finish: ${event.finish_reason}`} · seed ${event.seed}`, "done");
+        setStatus(
+          `done · ${event.completion_tokens} tokens · ${event.eos ? "ended by </s>" : `finish: ${event.finish_reason}`} · seed ${event.seed}`,
+          "done",
+        );
       } else if (event.error) {
         throw new Error(event.error.message);
       }
@@ -161,7 +176,11 @@ async function generate() {
 
 function addToken(event) {
   state.steps.push(event);
-  const span = el("span", { class: `tok c${event.index % 6}${event.eos ? " eos" : ""}`, title: `id ${event.id}`, "data-index": String(event.index) }, showPiece(event.piece));
+  const span = el(
+    "span",
+    { class: `tok c${event.index % 6}${event.eos ? " eos" : ""}`, title: `id ${event.id}`, "data-index": String(event.index) },
+    showPiece(event.piece),
+  );
   span.addEventListener("click", () => {
     state.selected = event.index;
     for (const s of $("tokens").children) s.classList.toggle("selected", s === span);
@@ -188,13 +207,18 @@ function drawStep(event) {
   const step = event.step;
   svg.dataset.step = String(event.index);
   $("chart-title").textContent = `Step ${event.index + 1}: “${showPiece(event.piece)}” was drawn`;
-  const removed = Object.entries(step.removed).filter(([, n]) => n > 0).map(([k, n]) => `${CUT_NAMES[k]} removed ${n}`);
+  const removed = Object.entries(step.removed)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${CUT_NAMES[k]} removed ${n}`);
   $("chart-summary").textContent = step.greedy
     ? "Greedy (temperature 0): the most likely token is taken."
     : `${step.kept} token(s) left to draw from${removed.length ? "; " + removed.join(", ") : "; no cut removed anything"}.`;
 
   const width = Math.max(360, svg.clientWidth || 640);
-  const label = 110, valueText = 150, rowH = 26, top = 8;
+  const label = 110,
+    valueText = 150,
+    rowH = 26,
+    top = 8;
   const barW = width - label - valueText;
   const scale = Math.max(...step.candidates.map((c) => Math.max(c.p, c.p_temp)), 1e-9);
   svg.setAttribute("viewBox", `0 0 ${width} ${top + rowH * step.candidates.length}`);
@@ -206,7 +230,13 @@ function drawStep(event) {
     if (c.cut) classes.push("cut", `cut-${c.cut}`);
     if (c.id === event.id) classes.push("chosen");
     const g = svgEl("g", { class: classes.join(" "), "data-id": c.id, "data-cut": c.cut || "" });
-    g.append(svgEl("title", {}, `id ${c.id} · logit ${c.logit.toFixed(3)} · p ${percent(c.p)} → after temperature ${percent(c.p_temp)} → drawn with ${percent(c.p_final)}`));
+    g.append(
+      svgEl(
+        "title",
+        {},
+        `id ${c.id} · logit ${c.logit.toFixed(3)} · p ${percent(c.p)} → after temperature ${percent(c.p_temp)} → drawn with ${percent(c.p_final)}`,
+      ),
+    );
     g.append(svgEl("text", { x: label - 8, y: y + 16, "text-anchor": "end", class: "label" }, showPiece(c.piece)));
     g.append(svgEl("rect", { x: label, y: y + 3, width: Math.max(1, (c.p / scale) * barW), height: 6, class: "bar raw" }));
     g.append(svgEl("rect", { x: label, y: y + 10, width: Math.max(1, (c.p_temp / scale) * barW), height: 12, class: "bar temp" }));
@@ -221,16 +251,22 @@ function drawStep(event) {
 
 for (const id of SLIDERS) {
   const input = $(id);
-  const show = () => { $(`${id}-value`).textContent = input.value; };
+  const show = () => {
+    $(`${id}-value`).textContent = input.value;
+  };
   show();
   input.addEventListener("input", show);
 }
 
-const rerun = debounce(() => { if ($("auto").checked) generate(); }, 250);
+const rerun = debounce(() => {
+  if ($("auto").checked) generate();
+}, 250);
 for (const id of [...SLIDERS, "seed"]) $(id).addEventListener("change", rerun);
 
 $("generate").addEventListener("click", () => generate());
-$("stop").addEventListener("click", () => { if (state.controller) state.controller.abort(); });
+$("stop").addEventListener("click", () => {
+  if (state.controller) state.controller.abort();
+});
 $("prompt").addEventListener("keydown", (e) => {
   if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) generate();
 });
@@ -242,11 +278,13 @@ async function tokenizeText() {
   const box = $("tok-pieces");
   try {
     const r = await postJson("/tokenize", { prompt: $("tok-text").value });
-    box.replaceChildren(...r.pieces.map((piece, i) => {
-      const span = el("span", { class: `piece c${i % 6}`, title: `id ${r.tokens[i]}` });
-      span.append(el("b", {}, showPiece(piece)), el("small", {}, String(r.tokens[i])));
-      return span;
-    }));
+    box.replaceChildren(
+      ...r.pieces.map((piece, i) => {
+        const span = el("span", { class: `piece c${i % 6}`, title: `id ${r.tokens[i]}` });
+        span.append(el("b", {}, showPiece(piece)), el("small", {}, String(r.tokens[i])));
+        return span;
+      }),
+    );
     box.append(el("p", { class: "muted" }, `${r.count} tokens`));
   } catch (err) {
     box.replaceChildren(el("p", { class: "error" }, err.message));
@@ -254,17 +292,27 @@ async function tokenizeText() {
 }
 
 async function tokenizeBatch() {
-  const lines = $("tok-batch").value.split("\n").filter((l) => l.length > 0);
+  const lines = $("tok-batch")
+    .value.split("\n")
+    .filter((l) => l.length > 0);
   if (lines.length === 0) return;
   try {
     const r = await postJson("/tokenize", { prompts: lines, padding: "longest", padding_side: $("tok-side").value });
-    $("tok-grid").replaceChildren(...r.input_ids.map((row, b) => gridRow(row.map((id, t) => {
-      const pad = r.attention_mask[b][t] === 0;
-      const cell = el("span", { class: pad ? "cell pad" : `cell c${t % 6}`, title: pad ? `padding (id ${id})` : `id ${id}` });
-      cell.append(el("b", {}, showPiece(r.pieces[b][t])), el("small", {}, String(id)));
-      return cell;
-    }))));
-    $("tok-mask").replaceChildren(...r.attention_mask.map((row) => gridRow(row.map((m) => el("span", { class: m ? "cell on" : "cell pad" }, String(m))))));
+    $("tok-grid").replaceChildren(
+      ...r.input_ids.map((row, b) =>
+        gridRow(
+          row.map((id, t) => {
+            const pad = r.attention_mask[b][t] === 0;
+            const cell = el("span", { class: pad ? "cell pad" : `cell c${t % 6}`, title: pad ? `padding (id ${id})` : `id ${id}` });
+            cell.append(el("b", {}, showPiece(r.pieces[b][t])), el("small", {}, String(id)));
+            return cell;
+          }),
+        ),
+      ),
+    );
+    $("tok-mask").replaceChildren(
+      ...r.attention_mask.map((row) => gridRow(row.map((m) => el("span", { class: m ? "cell on" : "cell pad" }, String(m))))),
+    );
   } catch (err) {
     $("tok-grid").replaceChildren(el("p", { class: "error" }, err.message));
     $("tok-mask").replaceChildren();

@@ -10,10 +10,10 @@
 import type { BinaryOp, UnaryOp } from "../../backend/backend.js";
 import { getBackend, jsBackend } from "../../backend/index.js";
 import { record } from "../autograd.js";
-import { DType, allocate } from "../dtype.js";
+import { type DType, allocate } from "../dtype.js";
 import { broadcastShapes, broadcastStrides, numelOf, shapeStr } from "../shape.js";
 import { materialize } from "../strided.js";
-import { Tensor, TensorLike } from "../tensor.js";
+import { Tensor, type TensorLike } from "../tensor.js";
 import { sumToShape } from "./reduce.js";
 
 type ArithOp = "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum";
@@ -73,9 +73,14 @@ function runBinary(op: BinaryOp, a: Tensor, b: Tensor, outDtype: DType): Tensor 
   const backend = a.dtype === "float32" ? getBackend() : jsBackend;
   backend.binary(
     op,
-    a.storage as Float32Array | Int32Array, a.offset, broadcastStrides(a.shape, a.strides, shape),
-    b.storage as Float32Array | Int32Array, b.offset, broadcastStrides(b.shape, b.strides, shape),
-    out, shape,
+    a.storage as Float32Array | Int32Array,
+    a.offset,
+    broadcastStrides(a.shape, a.strides, shape),
+    b.storage as Float32Array | Int32Array,
+    b.offset,
+    broadcastStrides(b.shape, b.strides, shape),
+    out,
+    shape,
   );
   return new Tensor(out, shape);
 }
@@ -131,20 +136,31 @@ function arithBackward(op: ArithOp, a: Tensor, b: Tensor, out: Tensor, g: Tensor
       break;
     }
   }
-  return [
-    ga && needs[0] ? sumToShape(ga, a.shape) : null,
-    gb && needs[1] ? sumToShape(gb, b.shape) : null,
-  ];
+  return [ga && needs[0] ? sumToShape(ga, a.shape) : null, gb && needs[1] ? sumToShape(gb, b.shape) : null];
 }
 
-export function add(a: TensorLike, b: TensorLike): Tensor { return arith("add", a, b); }
-export function sub(a: TensorLike, b: TensorLike): Tensor { return arith("sub", a, b); }
-export function mul(a: TensorLike, b: TensorLike): Tensor { return arith("mul", a, b); }
+export function add(a: TensorLike, b: TensorLike): Tensor {
+  return arith("add", a, b);
+}
+export function sub(a: TensorLike, b: TensorLike): Tensor {
+  return arith("sub", a, b);
+}
+export function mul(a: TensorLike, b: TensorLike): Tensor {
+  return arith("mul", a, b);
+}
 /** True division (int32 / int32 gives float32). */
-export function div(a: TensorLike, b: TensorLike): Tensor { return arith("div", a, b); }
-export function pow(a: TensorLike, b: TensorLike): Tensor { return arith("pow", a, b); }
-export function maximum(a: TensorLike, b: TensorLike): Tensor { return arith("maximum", a, b); }
-export function minimum(a: TensorLike, b: TensorLike): Tensor { return arith("minimum", a, b); }
+export function div(a: TensorLike, b: TensorLike): Tensor {
+  return arith("div", a, b);
+}
+export function pow(a: TensorLike, b: TensorLike): Tensor {
+  return arith("pow", a, b);
+}
+export function maximum(a: TensorLike, b: TensorLike): Tensor {
+  return arith("maximum", a, b);
+}
+export function minimum(a: TensorLike, b: TensorLike): Tensor {
+  return arith("minimum", a, b);
+}
 
 // ---------------------------------------------------------------------------------------
 // Unary math
@@ -180,17 +196,39 @@ export function abs(x: Tensor): Tensor {
   if (x instanceof Tensor && x.dtype === "int32") return intUnary(x, (v) => Math.abs(v) | 0);
   return unary("abs", x);
 }
-export function exp(x: Tensor): Tensor { return unary("exp", x); }
-export function log(x: Tensor): Tensor { return unary("log", x); }
-export function sqrt(x: Tensor): Tensor { return unary("sqrt", x); }
-export function rsqrt(x: Tensor): Tensor { return unary("rsqrt", x); }
-export function tanh(x: Tensor): Tensor { return unary("tanh", x); }
-export function sigmoid(x: Tensor): Tensor { return unary("sigmoid", x); }
-export function relu(x: Tensor): Tensor { return unary("relu", x); }
-export function silu(x: Tensor): Tensor { return unary("silu", x); }
-export function square(x: Tensor): Tensor { return unary("square", x); }
-export function sin(x: Tensor): Tensor { return unary("sin", x); }
-export function cos(x: Tensor): Tensor { return unary("cos", x); }
+export function exp(x: Tensor): Tensor {
+  return unary("exp", x);
+}
+export function log(x: Tensor): Tensor {
+  return unary("log", x);
+}
+export function sqrt(x: Tensor): Tensor {
+  return unary("sqrt", x);
+}
+export function rsqrt(x: Tensor): Tensor {
+  return unary("rsqrt", x);
+}
+export function tanh(x: Tensor): Tensor {
+  return unary("tanh", x);
+}
+export function sigmoid(x: Tensor): Tensor {
+  return unary("sigmoid", x);
+}
+export function relu(x: Tensor): Tensor {
+  return unary("relu", x);
+}
+export function silu(x: Tensor): Tensor {
+  return unary("silu", x);
+}
+export function square(x: Tensor): Tensor {
+  return unary("square", x);
+}
+export function sin(x: Tensor): Tensor {
+  return unary("sin", x);
+}
+export function cos(x: Tensor): Tensor {
+  return unary("cos", x);
+}
 
 /** GELU: exact (erf) by default, or the tanh approximation GPT-2 uses ({ approximate: "tanh" }). */
 export function gelu(x: Tensor, opts: { approximate?: "none" | "tanh" } = {}): Tensor {
@@ -215,13 +253,25 @@ function compare(op: CompareOp, aIn: TensorLike, bIn: TensorLike): Tensor {
   return runBinary(op, a, b, "bool");
 }
 
-export function eq(a: TensorLike, b: TensorLike): Tensor { return compare("eq", a, b); }
+export function eq(a: TensorLike, b: TensorLike): Tensor {
+  return compare("eq", a, b);
+}
 /** a != b as a bool mask: `ids.ne(padId)` is the attention mask of a padded batch. */
-export function ne(a: TensorLike, b: TensorLike): Tensor { return compare("ne", a, b); }
-export function lt(a: TensorLike, b: TensorLike): Tensor { return compare("lt", a, b); }
-export function le(a: TensorLike, b: TensorLike): Tensor { return compare("le", a, b); }
-export function gt(a: TensorLike, b: TensorLike): Tensor { return compare("gt", a, b); }
-export function ge(a: TensorLike, b: TensorLike): Tensor { return compare("ge", a, b); }
+export function ne(a: TensorLike, b: TensorLike): Tensor {
+  return compare("ne", a, b);
+}
+export function lt(a: TensorLike, b: TensorLike): Tensor {
+  return compare("lt", a, b);
+}
+export function le(a: TensorLike, b: TensorLike): Tensor {
+  return compare("le", a, b);
+}
+export function gt(a: TensorLike, b: TensorLike): Tensor {
+  return compare("gt", a, b);
+}
+export function ge(a: TensorLike, b: TensorLike): Tensor {
+  return compare("ge", a, b);
+}
 
 function requireBool(op: string, x: Tensor): void {
   if (!(x instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor, got ${describe(x)}`);
@@ -239,8 +289,12 @@ function logical(op: string, a: Tensor, b: Tensor, f: (x: number, y: number) => 
   return new Tensor(out, shape);
 }
 
-export function logicalAnd(a: Tensor, b: Tensor): Tensor { return logical("logicalAnd", a, b, (x, y) => x & y); }
-export function logicalOr(a: Tensor, b: Tensor): Tensor { return logical("logicalOr", a, b, (x, y) => x | y); }
+export function logicalAnd(a: Tensor, b: Tensor): Tensor {
+  return logical("logicalAnd", a, b, (x, y) => x & y);
+}
+export function logicalOr(a: Tensor, b: Tensor): Tensor {
+  return logical("logicalOr", a, b, (x, y) => x | y);
+}
 export function logicalNot(a: Tensor): Tensor {
   requireBool("logicalNot", a);
   const v = a.data();

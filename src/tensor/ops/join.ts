@@ -9,7 +9,8 @@ import { positiveInt } from "../../util/validate.js";
 
 /** Concatenates tensors along `dim`; all other sizes and the dtype must match. */
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
-  if (!tensors || typeof tensors.length !== "number" || tensors.length === 0) throw new RangeError("cat: expected a non-empty array of tensors");
+  if (!tensors || typeof tensors.length !== "number" || tensors.length === 0)
+    throw new RangeError("cat: expected a non-empty array of tensors");
   tensors.forEach((t, i) => assertTensor("cat", `tensors[${i}]`, t));
   const first = tensors[0];
   const d = normDim("cat", dim, first.ndim);
@@ -32,21 +33,26 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
     scatterStrided(t.data(), out.storage, part.offset, part.shape, part.strides);
     start += t.shape[d];
   }
-  return record(out, "cat", [...tensors], (g, needs) =>
-    tensors.map((t, i) => (needs[i] ? narrow(g, d, starts[i], t.shape[d]) : null)));
+  return record(out, "cat", [...tensors], (g, needs) => tensors.map((t, i) => (needs[i] ? narrow(g, d, starts[i], t.shape[d]) : null)));
 }
 
 /** Stacks same-shape tensors along a new dim. */
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
-  if (!tensors || typeof tensors.length !== "number" || tensors.length === 0) throw new RangeError("stack: expected a non-empty array of tensors");
+  if (!tensors || typeof tensors.length !== "number" || tensors.length === 0)
+    throw new RangeError("stack: expected a non-empty array of tensors");
   tensors.forEach((t, i) => {
     assertTensor("stack", `tensors[${i}]`, t);
     if (t.ndim !== tensors[0].ndim || t.shape.some((s, j) => s !== tensors[0].shape[j])) {
-      throw new RangeError(`stack: all tensors must have the same shape, got ${shapeStr(tensors[0].shape)} and ${shapeStr(t.shape)} (tensors[${i}])`);
+      throw new RangeError(
+        `stack: all tensors must have the same shape, got ${shapeStr(tensors[0].shape)} and ${shapeStr(t.shape)} (tensors[${i}])`,
+      );
     }
   });
   const d = normDim("stack", dim, tensors[0].ndim + 1);
-  return cat(tensors.map((t) => unsqueeze(t, d)), d);
+  return cat(
+    tensors.map((t) => unsqueeze(t, d)),
+    d,
+  );
 }
 
 /**

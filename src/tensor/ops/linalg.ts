@@ -63,7 +63,9 @@ function batchedMatmul(a: Tensor, b: Tensor, shownA: Shape, shownB: Shape): Tens
   const k = a.shape[a.ndim - 1];
   const n = b.shape[b.ndim - 1];
   if (b.shape[b.ndim - 2] !== k) {
-    throw new RangeError(`matmul: shapes ${shapeStr(shownA)} and ${shapeStr(shownB)} cannot be multiplied (${k} != ${b.shape[b.ndim - 2]})`);
+    throw new RangeError(
+      `matmul: shapes ${shapeStr(shownA)} and ${shapeStr(shownB)} cannot be multiplied (${k} != ${b.shape[b.ndim - 2]})`,
+    );
   }
   let batchShape: number[];
   try {
@@ -77,10 +79,20 @@ function batchedMatmul(a: Tensor, b: Tensor, shownA: Shape, shownB: Shape): Tens
   const c = new Float32Array(batch * m * n);
   if (c.length > 0) {
     getBackend().matmul({
-      batch, m, n, k,
-      a: A.data, aOffset: A.offset, aBatchStride: A.batchStride, transA: A.trans,
-      b: B.data, bOffset: B.offset, bBatchStride: B.batchStride, transB: B.trans,
-      c, accumulate: false,
+      batch,
+      m,
+      n,
+      k,
+      a: A.data,
+      aOffset: A.offset,
+      aBatchStride: A.batchStride,
+      transA: A.trans,
+      b: B.data,
+      bOffset: B.offset,
+      bBatchStride: B.batchStride,
+      transB: B.trans,
+      c,
+      accumulate: false,
     });
   }
   const out = new Tensor(c, [...batchShape, m, n]);

@@ -49,8 +49,12 @@ function splitAround(shape: Shape, d: number): [number, number, number] {
 
 /** Plain-loop reduction of one dim for int32 / bool data. */
 function reduceLoop(
-  x: ArrayLike<number>, outer: number, size: number, inner: number,
-  init: number, f: (acc: number, v: number) => number,
+  x: ArrayLike<number>,
+  outer: number,
+  size: number,
+  inner: number,
+  init: number,
+  f: (acc: number, v: number) => number,
 ): number[] {
   const out = new Array<number>(outer * inner);
   for (let o = 0; o < outer; o++) {
@@ -75,11 +79,16 @@ function reduceValues(op: string, kind: Kind, x: Tensor, dims: readonly number[]
     let data = x.data() as Float32Array;
     // Reducing everything of a contiguous buffer is one kernel call.
     const all = dims.length === x.ndim;
-    const steps = all ? [[1, data.length, 1]] : dims.slice().reverse().map((d) => {
-      const [outer, size, inner] = splitAround(shape, d);
-      shape[d] = 1;
-      return [outer, size, inner];
-    });
+    const steps = all
+      ? [[1, data.length, 1]]
+      : dims
+          .slice()
+          .reverse()
+          .map((d) => {
+            const [outer, size, inner] = splitAround(shape, d);
+            shape[d] = 1;
+            return [outer, size, inner];
+          });
     for (const [outer, size, inner] of steps) {
       const out = new Float32Array(outer * inner);
       getBackend().reduce(kind, data, outer, size, inner, out);
@@ -197,11 +206,19 @@ function extremeAll(op: "max" | "min", x: Tensor): Tensor {
 }
 
 /** Largest element (a 0-d tensor). */
-export function maxAll(x: Tensor): Tensor { return extremeAll("max", x); }
-export function minAll(x: Tensor): Tensor { return extremeAll("min", x); }
+export function maxAll(x: Tensor): Tensor {
+  return extremeAll("max", x);
+}
+export function minAll(x: Tensor): Tensor {
+  return extremeAll("min", x);
+}
 /** Largest elements along `dim` and their indices (int32), like torch.max(x, dim). */
-export function maxDim(x: Tensor, dim: number, keepdim = false): ValuesIndices { return extremeDim("max", x, dim, keepdim); }
-export function minDim(x: Tensor, dim: number, keepdim = false): ValuesIndices { return extremeDim("min", x, dim, keepdim); }
+export function maxDim(x: Tensor, dim: number, keepdim = false): ValuesIndices {
+  return extremeDim("max", x, dim, keepdim);
+}
+export function minDim(x: Tensor, dim: number, keepdim = false): ValuesIndices {
+  return extremeDim("min", x, dim, keepdim);
+}
 
 /** max(x) without dim, or { values, indices } with dim (torch semantics). */
 export function max(x: Tensor): Tensor;
@@ -226,8 +243,12 @@ function argExtreme(op: "argmax" | "argmin", x: Tensor, dim: number | undefined,
 }
 
 /** Index (int32) of the largest element along `dim`, or in the flattened tensor. */
-export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor { return argExtreme("argmax", x, dim, keepdim); }
-export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor { return argExtreme("argmin", x, dim, keepdim); }
+export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
+  return argExtreme("argmax", x, dim, keepdim);
+}
+export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
+  return argExtreme("argmin", x, dim, keepdim);
+}
 
 // ---------------------------------------------------------------------------------------
 // Composite reductions (their gradients come from the ops they are made of)
@@ -241,7 +262,11 @@ export function logsumexp(x: Tensor, dim: number | readonly number[], keepdim = 
   let m = reduceValues("logsumexp", "max", x.detach(), dims);
   // A slice of all ±inf has no finite max: shift by 0 there instead (gives -inf / inf, not NaN).
   const mv = m.data() as Float32Array;
-  if (mv.some((v) => !Number.isFinite(v))) m = new Tensor(mv.map((v) => (Number.isFinite(v) ? v : 0)), m.shape);
+  if (mv.some((v) => !Number.isFinite(v)))
+    m = new Tensor(
+      mv.map((v) => (Number.isFinite(v) ? v : 0)),
+      m.shape,
+    );
   const out = add(log(sum(exp(sub(x, m)), dims, true)), m);
   return keepdim ? out : reshape(out, reducedShape(x.shape, dims, false));
 }

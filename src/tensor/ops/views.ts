@@ -3,16 +3,21 @@
 // the input's shape.
 import { record } from "../autograd.js";
 import { allocate } from "../dtype.js";
-import {
-  Shape, broadcastStrides, contiguousStrides, normDim, numelOf, sameShape, shapeStr,
-} from "../shape.js";
+import { type Shape, broadcastStrides, contiguousStrides, normDim, numelOf, sameShape, shapeStr } from "../shape.js";
 import { copyOut, materialize, scatterStrided, forEachStrided } from "../strided.js";
 import { Tensor, assertTensor } from "../tensor.js";
 import { sumToShape } from "./reduce.js";
 import { positiveInt } from "../../util/validate.js";
 
 /** A view of x's storage with another geometry, recorded in the graph with `backward`. */
-function makeView(x: Tensor, name: string, shape: Shape, strides: readonly number[], offset: number, backward: (g: Tensor) => Tensor): Tensor {
+function makeView(
+  x: Tensor,
+  name: string,
+  shape: Shape,
+  strides: readonly number[],
+  offset: number,
+  backward: (g: Tensor) => Tensor,
+): Tensor {
   const out = new Tensor(x.storage, shape, strides, offset);
   return record(out, name, [x], (g) => [backward(g)]);
 }
@@ -92,7 +97,9 @@ export function view(x: Tensor, shape: readonly number[]): Tensor {
   const target = inferShape("view", x, shape);
   const strides = viewStrides(x.shape, x.strides, target);
   if (!strides) {
-    throw new Error(`view: shape ${shapeStr(target)} is not compatible with the input's layout (shape ${shapeStr(x.shape)}, strides ${shapeStr(x.strides)}); use reshape() or contiguous().view()`);
+    throw new Error(
+      `view: shape ${shapeStr(target)} is not compatible with the input's layout (shape ${shapeStr(x.shape)}, strides ${shapeStr(x.strides)}); use reshape() or contiguous().view()`,
+    );
   }
   return makeView(x, "view", target, strides, x.offset, (g) => reshape(g, x.shape));
 }
@@ -117,7 +124,14 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   if (new Set(p).size !== p.length) throw new RangeError(`permute: repeated dim in [${dims.join(", ")}]`);
   const inverse = new Array<number>(p.length);
   p.forEach((d, i) => (inverse[d] = i));
-  return makeView(x, "permute", p.map((d) => x.shape[d]), p.map((d) => x.strides[d]), x.offset, (g) => permute(g, inverse));
+  return makeView(
+    x,
+    "permute",
+    p.map((d) => x.shape[d]),
+    p.map((d) => x.strides[d]),
+    x.offset,
+    (g) => permute(g, inverse),
+  );
 }
 
 export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
@@ -167,7 +181,10 @@ export function squeeze(x: Tensor, dim?: number | number[]): Tensor {
 export function slice(x: Tensor, dim: number, start?: number | null, end?: number | null, step = 1): Tensor {
   const d = normDim("slice", dim, x.ndim);
   const n = x.shape[d];
-  for (const [name, v] of [["start", start], ["end", end]] as const) {
+  for (const [name, v] of [
+    ["start", start],
+    ["end", end],
+  ] as const) {
     if (v !== undefined && v !== null && !Number.isInteger(v)) throw new TypeError(`slice: ${name} must be an integer, got ${v}`);
   }
   positiveInt("slice: step", step);

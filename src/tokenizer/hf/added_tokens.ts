@@ -32,8 +32,12 @@ export function readAddedTokens(json: unknown, where: string): AddedToken[] {
     }
     const special = t.special === true;
     return {
-      id: t.id, content: t.content, special,
-      singleWord: t.single_word === true, lstrip: t.lstrip === true, rstrip: t.rstrip === true,
+      id: t.id,
+      content: t.content,
+      special,
+      singleWord: t.single_word === true,
+      lstrip: t.lstrip === true,
+      rstrip: t.rstrip === true,
       normalized: typeof t.normalized === "boolean" ? t.normalized : !special,
     };
   });
@@ -69,7 +73,7 @@ export class AddedTokenMatcher {
     if (this.empty) return [{ text, id: -1, start: 0 }];
     const out: Section[] = [];
     let plainStart = 0;
-    for (let i = 0; i < text.length;) {
+    for (let i = 0; i < text.length; ) {
       if (!this.root.next.has(text[i]!)) {
         i++; // no added token starts with this character
         continue;
@@ -79,7 +83,8 @@ export class AddedTokenMatcher {
         i = m ? m.end : i + 1;
         continue;
       }
-      let start = i, end = m.end;
+      let start = i,
+        end = m.end;
       // lstrip / rstrip: the token swallows the whitespace before / after it.
       if (m.token.lstrip) while (start > plainStart && WHITESPACE.test(text[start - 1]!)) start--;
       if (m.token.rstrip) while (end < text.length && WHITESPACE.test(text[end]!)) end++;

@@ -34,7 +34,8 @@ export class BpeModel {
     const n = node(json, where);
     this.vocab = readVocab(n);
     const dropout = n.json.dropout;
-    if (dropout !== undefined && dropout !== null && dropout !== 0) throw new TokenizerFileError(`${where}.dropout: BPE dropout (${JSON.stringify(dropout)}) is not supported`);
+    if (dropout !== undefined && dropout !== null && dropout !== 0)
+      throw new TokenizerFileError(`${where}.dropout: BPE dropout (${JSON.stringify(dropout)}) is not supported`);
     const unk = n.json.unk_token;
     this.unkId = -1;
     if (unk !== undefined && unk !== null) {
@@ -66,7 +67,8 @@ export class BpeModel {
         throw new TokenizerFileError(`${n.where}.merges[${rank}]: expected "a b" or ["a", "b"], got ${JSON.stringify(m)}`);
       }
       const [a, b] = pair as [string, string];
-      const aId = this.vocab.get(a), bId = this.vocab.get(b);
+      const aId = this.vocab.get(a),
+        bId = this.vocab.get(b);
       const merged = a + (this.prefix && b.startsWith(this.prefix) ? b.slice(this.prefix.length) : b);
       const mId = this.vocab.get(merged);
       if (aId === undefined || bId === undefined || mId === undefined) {
@@ -169,12 +171,16 @@ export class BpeModel {
     const slots: number[] = new Array(Math.max(0, ids.length - 1));
     for (let i = 0; i + 1 < ids.length; i++) slots[i] = table.find(ids[i]!, ids[i + 1]!);
     for (;;) {
-      let best = -1, bestRank = Infinity;
+      let best = -1,
+        bestRank = Infinity;
       for (let i = 0; i < slots.length; i++) {
         const slot = slots[i]!;
         if (slot >= 0) {
           const rank = table.rankAt(slot);
-          if (rank < bestRank) { bestRank = rank; best = i; }
+          if (rank < bestRank) {
+            bestRank = rank;
+            best = i;
+          }
         }
       }
       if (best < 0) return ids;
@@ -195,8 +201,12 @@ export class BpeModel {
     const table = this.merges;
     const n = ids.length;
     const id = Int32Array.from(ids);
-    const next = new Int32Array(n), prev = new Int32Array(n);
-    for (let i = 0; i < n; i++) { next[i] = i + 1 < n ? i + 1 : -1; prev[i] = i - 1; }
+    const next = new Int32Array(n),
+      prev = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      next[i] = i + 1 < n ? i + 1 : -1;
+      prev[i] = i - 1;
+    }
     const heap = new MergeHeap();
     const push = (pos: number): void => {
       const q = next[pos]!;
@@ -234,7 +244,8 @@ class MergeHeap {
   }
 
   private less(i: number, j: number): boolean {
-    const a = this.values[i]!, b = this.values[j]!;
+    const a = this.values[i]!,
+      b = this.values[j]!;
     return a < b || (a === b && this.positions[i]! < this.positions[j]!);
   }
 
@@ -246,7 +257,7 @@ class MergeHeap {
   push(value: number, pos: number): void {
     this.values.push(value);
     this.positions.push(pos);
-    for (let i = this.values.length - 1; i > 0;) {
+    for (let i = this.values.length - 1; i > 0; ) {
       const parent = (i - 1) >> 1;
       if (!this.less(i, parent)) break;
       this.swap(i, parent);
@@ -256,12 +267,14 @@ class MergeHeap {
 
   pop(): [number, number] {
     const top: [number, number] = [this.values[0]!, this.positions[0]!];
-    const lastValue = this.values.pop()!, lastPos = this.positions.pop()!;
+    const lastValue = this.values.pop()!,
+      lastPos = this.positions.pop()!;
     if (this.values.length > 0) {
       this.values[0] = lastValue;
       this.positions[0] = lastPos;
-      for (let i = 0; ;) {
-        const l = 2 * i + 1, r = l + 1;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1,
+          r = l + 1;
         let m = i;
         if (l < this.values.length && this.less(l, m)) m = l;
         if (r < this.values.length && this.less(r, m)) m = r;
@@ -282,13 +295,16 @@ function splitMerge(m: string): string[] | null {
 /** model.vocab: {"piece": id}, ids non-negative integers, unique. */
 export function readVocab(n: Node): Map<string, number> {
   const v = n.json.vocab;
-  if (v === null || typeof v !== "object" || Array.isArray(v)) throw new TokenizerFileError(`${n.where}.vocab: expected an object {"piece": id}`);
+  if (v === null || typeof v !== "object" || Array.isArray(v))
+    throw new TokenizerFileError(`${n.where}.vocab: expected an object {"piece": id}`);
   const map = new Map<string, number>();
   for (const [piece, id] of Object.entries(v)) {
-    if (!Number.isInteger(id) || (id as number) < 0) throw new TokenizerFileError(`${n.where}.vocab[${JSON.stringify(piece)}]: expected a non-negative integer id, got ${JSON.stringify(id)}`);
+    if (!Number.isInteger(id) || (id as number) < 0)
+      throw new TokenizerFileError(
+        `${n.where}.vocab[${JSON.stringify(piece)}]: expected a non-negative integer id, got ${JSON.stringify(id)}`,
+      );
     map.set(piece, id as number);
   }
   if (map.size === 0) throw new TokenizerFileError(`${n.where}.vocab: empty`);
   return map;
 }
-

@@ -23,13 +23,20 @@ function buildStep(n: Node): Decode {
       const steps = list(n, "decoders").map(buildStep);
       return (tokens) => steps.reduce((t, s) => s(t), tokens);
     }
-    case "ByteLevel": return byteLevel;
-    case "Metaspace": return metaspace(n);
-    case "Replace": return replace(n);
-    case "ByteFallback": return byteFallback;
-    case "Fuse": return (tokens) => [tokens.join("")];
-    case "Strip": return strip(n);
-    default: return unsupported(n, "decoder", KNOWN);
+    case "ByteLevel":
+      return byteLevel;
+    case "Metaspace":
+      return metaspace(n);
+    case "Replace":
+      return replace(n);
+    case "ByteFallback":
+      return byteFallback;
+    case "Fuse":
+      return (tokens) => [tokens.join("")];
+    case "Strip":
+      return strip(n);
+    default:
+      return unsupported(n, "decoder", KNOWN);
   }
 }
 
@@ -43,12 +50,13 @@ function byteLevel(tokens: string[]): string[] {
 function metaspace(n: Node): Decode {
   const replacement = str(n, "replacement", "\u2581");
   const stripFirst = prependScheme(n) !== "never";
-  return (tokens) => tokens.map((t, i) => {
-    // The first token loses its replacement characters (the prefix the pre-tokenizer added), as
-    // in the Rust library; transformers.js drops only one leading space (they differ for "▁▁…").
-    if (i === 0 && stripFirst) return t.replaceAll(replacement, "");
-    return t.replaceAll(replacement, " ");
-  });
+  return (tokens) =>
+    tokens.map((t, i) => {
+      // The first token loses its replacement characters (the prefix the pre-tokenizer added), as
+      // in the Rust library; transformers.js drops only one leading space (they differ for "▁▁…").
+      if (i === 0 && stripFirst) return t.replaceAll(replacement, "");
+      return t.replaceAll(replacement, " ");
+    });
 }
 
 function replace(n: Node): Decode {
@@ -88,12 +96,15 @@ function byteFallback(tokens: string[]): string[] {
 
 function strip(n: Node): Decode {
   const content = str(n, "content");
-  const start = Number(n.json.start ?? 0), stop = Number(n.json.stop ?? 0);
-  return (tokens) => tokens.map((t) => {
-    const chars = Array.from(t);
-    let from = 0, to = chars.length;
-    while (from < Math.min(start, chars.length) && chars[from] === content) from++;
-    while (chars.length - to < stop && to > from && chars[to - 1] === content) to--;
-    return chars.slice(from, to).join("");
-  });
+  const start = Number(n.json.start ?? 0),
+    stop = Number(n.json.stop ?? 0);
+  return (tokens) =>
+    tokens.map((t) => {
+      const chars = Array.from(t);
+      let from = 0,
+        to = chars.length;
+      while (from < Math.min(start, chars.length) && chars[from] === content) from++;
+      while (chars.length - to < stop && to > from && chars[to - 1] === content) to--;
+      return chars.slice(from, to).join("");
+    });
 }

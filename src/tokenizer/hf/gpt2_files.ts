@@ -11,7 +11,8 @@ const END_OF_TEXT = "<|endoftext|>";
 /** A tokenizer from vocab.json and merges.txt (tokenizer_config.json beside them is read when present). */
 export function loadGpt2Files(vocabPath: string, mergesPath: string): HFTokenizer {
   const vocab = readJson(vocabPath, "GPT-2 vocabulary");
-  if (vocab === null || typeof vocab !== "object" || Array.isArray(vocab)) throw new TokenizerFileError(`${vocabPath}: expected a JSON object {"token": id}`);
+  if (vocab === null || typeof vocab !== "object" || Array.isArray(vocab))
+    throw new TokenizerFileError(`${vocabPath}: expected a JSON object {"token": id}`);
   const merges = readMerges(mergesPath);
   const configPath = join(dirname(vocabPath), "tokenizer_config.json");
   const hasEnd = Object.hasOwn(vocab, END_OF_TEXT);
@@ -22,7 +23,9 @@ export function loadGpt2Files(vocabPath: string, mergesPath: string): HFTokenize
     pre_tokenizer: { type: "ByteLevel", add_prefix_space: false, use_regex: true },
     post_processor: { type: "ByteLevel", trim_offsets: false },
     decoder: { type: "ByteLevel" },
-    added_tokens: hasEnd ? [{ id: (vocab as Record<string, number>)[END_OF_TEXT], content: END_OF_TEXT, special: true, normalized: false }] : [],
+    added_tokens: hasEnd
+      ? [{ id: (vocab as Record<string, number>)[END_OF_TEXT], content: END_OF_TEXT, special: true, normalized: false }]
+      : [],
   };
   return new HFTokenizer(json, config, vocabPath);
 }

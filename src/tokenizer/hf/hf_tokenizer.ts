@@ -174,7 +174,7 @@ export class HFTokenizer {
   /** tokenizer_config.json's pad_token, else -1. */
   get padId(): number {
     const pad = this.config.padToken;
-    return pad !== undefined ? this.pieceIds.get(pad) ?? -1 : -1;
+    return pad !== undefined ? (this.pieceIds.get(pad) ?? -1) : -1;
   }
 
   private checkId(id: number): void {
@@ -250,7 +250,10 @@ export class HFTokenizer {
 
   /** Text of ids pushed one at a time, never half a UTF-8 character (no clean-up of spaces). */
   createStreamDecoder(options: { skipSpecialTokens?: boolean } = {}): HFStreamDecoder {
-    return new HFStreamDecoder((ids) => this.decode(ids, { skipSpecialTokens: options.skipSpecialTokens, cleanUpTokenizationSpaces: false }), this.vocabSize);
+    return new HFStreamDecoder(
+      (ids) => this.decode(ids, { skipSpecialTokens: options.skipSpecialTokens, cleanUpTokenizationSpaces: false }),
+      this.vocabSize,
+    );
   }
 }
 
@@ -265,9 +268,16 @@ function buildModel(json: unknown, where: string): WordModel {
 /** transformers' clean_up_tokenization: no space before punctuation and English contractions. */
 export function cleanUpTokenizationSpaces(text: string): string {
   return text
-    .replaceAll(" .", ".").replaceAll(" ?", "?").replaceAll(" !", "!").replaceAll(" ,", ",")
-    .replaceAll(" ' ", "'").replaceAll(" n't", "n't").replaceAll(" 'm", "'m").replaceAll(" 's", "'s")
-    .replaceAll(" 've", "'ve").replaceAll(" 're", "'re");
+    .replaceAll(" .", ".")
+    .replaceAll(" ?", "?")
+    .replaceAll(" !", "!")
+    .replaceAll(" ,", ",")
+    .replaceAll(" ' ", "'")
+    .replaceAll(" n't", "n't")
+    .replaceAll(" 'm", "'m")
+    .replaceAll(" 's", "'s")
+    .replaceAll(" 've", "'ve")
+    .replaceAll(" 're", "'re");
 }
 
 function sha256(text: string): string {

@@ -16,26 +16,35 @@ export function buildNormalizer(json: unknown, where: string): Normalize | null 
       const steps = list(n, "normalizers").map((s) => buildNormalizer(s.json, s.where)!);
       return (text) => steps.reduce((t, step) => step(t), text);
     }
-    case "NFC": return (t) => t.normalize("NFC");
-    case "NFD": return (t) => t.normalize("NFD");
-    case "NFKC": return (t) => t.normalize("NFKC");
-    case "NFKD": return (t) => t.normalize("NFKD");
-    case "Lowercase": return lowercase;
-    case "Replace": return replace(n);
+    case "NFC":
+      return (t) => t.normalize("NFC");
+    case "NFD":
+      return (t) => t.normalize("NFD");
+    case "NFKC":
+      return (t) => t.normalize("NFKC");
+    case "NFKD":
+      return (t) => t.normalize("NFKD");
+    case "Lowercase":
+      return lowercase;
+    case "Replace":
+      return replace(n);
     case "Prepend": {
       const prefix = str(n, "prepend");
       return (t) => (t.length > 0 ? prefix + t : t);
     }
     case "Strip": {
-      const left = bool(n, "strip_left", true), right = bool(n, "strip_right", true);
+      const left = bool(n, "strip_left", true),
+        right = bool(n, "strip_right", true);
       return (t) => {
         if (left) t = t.replace(LEADING_SPACE, "");
         if (right) t = t.replace(TRAILING_SPACE, "");
         return t;
       };
     }
-    case "StripAccents": return (t) => t.replace(/\p{Mn}/gu, "");
-    default: return unsupported(n, "normalizer", KNOWN);
+    case "StripAccents":
+      return (t) => t.replace(/\p{Mn}/gu, "");
+    default:
+      return unsupported(n, "normalizer", KNOWN);
   }
 }
 

@@ -111,7 +111,8 @@ function translateEscape(p: string, i: number, inClass: boolean, fail: (what: st
   if (!inClass && e === "z") return ["(?![\\s\\S])", i + 2];
   if (!inClass && (e === "b" || e === "B")) fail(`\\${e} (Oniguruma's word boundary is Unicode-aware)`);
   if (/[A-Za-z0-9]/.test(e!)) {
-    if (!/^[tnrfv0bB]$/.test(e!) && !/^x[0-9A-Fa-f]{2}$/.test(p.slice(i + 1, i + 4)) && !/^u[0-9A-Fa-f]{4}$/.test(p.slice(i + 1, i + 6))) fail(`\\${e}`);
+    if (!/^[tnrfv0bB]$/.test(e!) && !/^x[0-9A-Fa-f]{2}$/.test(p.slice(i + 1, i + 4)) && !/^u[0-9A-Fa-f]{4}$/.test(p.slice(i + 1, i + 6)))
+      fail(`\\${e}`);
     if (e === "x") return [p.slice(i, i + 4), i + 4];
     if (e === "u") return [p.slice(i, i + 6), i + 6];
     if (e === "b" && inClass) return ["\\x08", i + 2];

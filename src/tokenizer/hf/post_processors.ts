@@ -21,15 +21,19 @@ export function buildPostProcessor(json: unknown, where: string): Template {
 
 function build(n: Node): Template {
   switch (typeOf(n)) {
-    case "ByteLevel": return { prefix: [], suffix: [] };
-    case "TemplateProcessing": return template(n);
+    case "ByteLevel":
+      return { prefix: [], suffix: [] };
+    case "TemplateProcessing":
+      return template(n);
     case "RobertaProcessing":
-    case "BertProcessing": return { prefix: [tokenId(n, "cls")], suffix: [tokenId(n, "sep")] };
+    case "BertProcessing":
+      return { prefix: [tokenId(n, "cls")], suffix: [tokenId(n, "sep")] };
     case "Sequence": {
       const parts = list(n, "processors").map(build);
       return { prefix: parts.flatMap((p) => p.prefix), suffix: parts.flatMap((p) => p.suffix) };
     }
-    default: return unsupported(n, "post-processor", KNOWN);
+    default:
+      return unsupported(n, "post-processor", KNOWN);
   }
 }
 

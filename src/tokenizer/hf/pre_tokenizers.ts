@@ -35,7 +35,9 @@ export function buildPreTokenizer(json: unknown, where: string): PreTokenizer {
   const steps = flatten(node(json, where));
   const byteLevelAt = steps.findIndex((s) => typeOf(s) === "ByteLevel");
   if (byteLevelAt >= 0 && byteLevelAt !== steps.length - 1) {
-    throw new TokenizerFileError(`${steps[byteLevelAt]!.where}: a ByteLevel pre-tokenizer followed by others is not supported (it must come last)`);
+    throw new TokenizerFileError(
+      `${steps[byteLevelAt]!.where}: a ByteLevel pre-tokenizer followed by others is not supported (it must come last)`,
+    );
   }
   const fns = steps.map(buildStep);
   return {
@@ -50,17 +52,23 @@ function flatten(n: Node): Node[] {
 
 function buildStep(n: Node): PreTokenize {
   switch (typeOf(n)) {
-    case "Split": return splitStep(n);
-    case "ByteLevel": return byteLevelStep(n);
-    case "Metaspace": return metaspaceStep(n);
-    case "Digits": return digitsStep(n);
-    default: return unsupported(n, "pre-tokenizer", KNOWN);
+    case "Split":
+      return splitStep(n);
+    case "ByteLevel":
+      return byteLevelStep(n);
+    case "Metaspace":
+      return metaspaceStep(n);
+    case "Digits":
+      return digitsStep(n);
+    default:
+      return unsupported(n, "pre-tokenizer", KNOWN);
   }
 }
 
 function behaviorOf(n: Node): SplitBehavior {
   const b = str(n, "behavior");
-  if (!(BEHAVIORS as readonly string[]).includes(b)) throw new TokenizerFileError(`${n.where}.behavior: '${b}' is not one of ${BEHAVIORS.join(", ")}`);
+  if (!(BEHAVIORS as readonly string[]).includes(b))
+    throw new TokenizerFileError(`${n.where}.behavior: '${b}' is not one of ${BEHAVIORS.join(", ")}`);
   return b as SplitBehavior;
 }
 
@@ -85,17 +93,30 @@ function escapeRegex(s: string): string {
 export function splitPiece(piece: Piece, re: RegExp, behavior: SplitBehavior, invert: boolean, out: Piece[]): void {
   const text = piece.text;
   // Spans [start, end) covering the text, each flagged whether it is a match.
-  const starts: number[] = [], ends: number[] = [], isMatch: boolean[] = [];
+  const starts: number[] = [],
+    ends: number[] = [],
+    isMatch: boolean[] = [];
   let prev = 0;
   re.lastIndex = 0;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    const s = m.index, e = s + m[0].length;
+    const s = m.index,
+      e = s + m[0].length;
     if (e === s) re.lastIndex += text.codePointAt(s)! > 0xffff ? 2 : 1;
-    if (prev !== s) { starts.push(prev); ends.push(s); isMatch.push(invert); }
-    starts.push(s); ends.push(e); isMatch.push(!invert);
+    if (prev !== s) {
+      starts.push(prev);
+      ends.push(s);
+      isMatch.push(invert);
+    }
+    starts.push(s);
+    ends.push(e);
+    isMatch.push(!invert);
     prev = e;
   }
-  if (prev !== text.length) { starts.push(prev); ends.push(text.length); isMatch.push(invert); }
+  if (prev !== text.length) {
+    starts.push(prev);
+    ends.push(text.length);
+    isMatch.push(invert);
+  }
   const spans = mergeSpans(starts, ends, isMatch, behavior);
   for (const [s, e] of spans) {
     if (e > s) out.push({ text: text.slice(s, e), atStart: piece.atStart && s === 0 });
@@ -168,7 +189,8 @@ function digitsStep(n: Node): PreTokenize {
 
 function metaspaceStep(n: Node): PreTokenize {
   const replacement = str(n, "replacement", "\u2581");
-  if ([...replacement].length !== 1) throw new TokenizerFileError(`${n.where}.replacement: expected one character, got ${JSON.stringify(replacement)}`);
+  if ([...replacement].length !== 1)
+    throw new TokenizerFileError(`${n.where}.replacement: expected one character, got ${JSON.stringify(replacement)}`);
   const scheme = prependScheme(n);
   const split = bool(n, "split", true);
   const re = new RegExp(escapeRegex(replacement), "gu");
@@ -189,6 +211,7 @@ function metaspaceStep(n: Node): PreTokenize {
 export function prependScheme(n: Node): "always" | "first" | "never" {
   const s = n.json.prepend_scheme;
   if (s === undefined || s === null) return bool(n, "add_prefix_space", true) ? "always" : "never";
-  if (s !== "always" && s !== "first" && s !== "never") throw new TokenizerFileError(`${n.where}.prepend_scheme: '${String(s)}' is not one of always, first, never`);
+  if (s !== "always" && s !== "first" && s !== "never")
+    throw new TokenizerFileError(`${n.where}.prepend_scheme: '${String(s)}' is not one of always, first, never`);
   return s;
 }

@@ -17,7 +17,8 @@ export class HFStreamDecoder {
 
   /** Adds one id; returns the text that is now final (possibly ""). */
   push(id: number): string {
-    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) throw new RangeError(`token id ${id} is out of range (vocabulary size ${this.vocabSize})`);
+    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize)
+      throw new RangeError(`token id ${id} is out of range (vocabulary size ${this.vocabSize})`);
     this.ids.push(id);
     const before = this.decode(this.ids.slice(this.prefix, this.read));
     const after = this.decode(this.ids.slice(this.prefix));

@@ -49,7 +49,8 @@ function readTemplates(v: unknown, where: string): Record<string, string> {
     const out: Record<string, string> = {};
     v.forEach((e, i) => {
       const { name, template } = (e ?? {}) as { name?: unknown; template?: unknown };
-      if (typeof name !== "string" || typeof template !== "string") throw new TokenizerFileError(`${where}[${i}]: expected {"name": "…", "template": "…"}`);
+      if (typeof name !== "string" || typeof template !== "string")
+        throw new TokenizerFileError(`${where}[${i}]: expected {"name": "…", "template": "…"}`);
       out[name] = template;
     });
     return out;

@@ -22,7 +22,8 @@ export class UnigramModel {
     const v = n.json.vocab;
     if (!Array.isArray(v) || v.length === 0) throw new TokenizerFileError(`${where}.vocab: expected a non-empty array of ["piece", score]`);
     this.scores = new Float64Array(v.length);
-    let min = Infinity, maxLength = 0;
+    let min = Infinity,
+      maxLength = 0;
     v.forEach((entry, id) => {
       if (!Array.isArray(entry) || typeof entry[0] !== "string" || typeof entry[1] !== "number") {
         throw new TokenizerFileError(`${where}.vocab[${id}]: expected ["piece", score], got ${JSON.stringify(entry)}`);
@@ -35,8 +36,10 @@ export class UnigramModel {
     this.maxLength = maxLength;
     this.unkScore = min - UNK_PENALTY;
     const unk = n.json.unk_id;
-    if (unk === null || unk === undefined) throw new TokenizerFileError(`${where}.unk_id: a Unigram model without an unknown token is not supported`);
-    if (!Number.isInteger(unk) || (unk as number) < 0 || (unk as number) >= v.length) throw new TokenizerFileError(`${where}.unk_id: ${JSON.stringify(unk)} is not an id of the vocabulary`);
+    if (unk === null || unk === undefined)
+      throw new TokenizerFileError(`${where}.unk_id: a Unigram model without an unknown token is not supported`);
+    if (!Number.isInteger(unk) || (unk as number) < 0 || (unk as number) >= v.length)
+      throw new TokenizerFileError(`${where}.unk_id: ${JSON.stringify(unk)} is not an id of the vocabulary`);
     this.unkId = unk as number;
     this.byteFallback = bool(n, "byte_fallback", false);
   }
@@ -58,19 +61,27 @@ export class UnigramModel {
         const id = this.vocab.get(word.slice(pos, end));
         if (id !== undefined) {
           const cand = this.scores[id]! + here;
-          if (start[end] === -1 || cand > score[end]!) { score[end] = cand; start[end] = pos; ids[end] = id; }
+          if (start[end] === -1 || cand > score[end]!) {
+            score[end] = cand;
+            start[end] = pos;
+            ids[end] = id;
+          }
           if (end === charEnd) hasSingleChar = true;
         }
         if (end === n) break;
       }
       if (!hasSingleChar) {
         const cand = this.unkScore + here;
-        if (start[charEnd] === -1 || cand > score[charEnd]!) { score[charEnd] = cand; start[charEnd] = pos; ids[charEnd] = this.unkId; }
+        if (start[charEnd] === -1 || cand > score[charEnd]!) {
+          score[charEnd] = cand;
+          start[charEnd] = pos;
+          ids[charEnd] = this.unkId;
+        }
       }
     }
     // Walk back from the end; runs of unknown characters become one token.
     const pieces: { begin: number; end: number; id: number }[] = [];
-    for (let end = n; end > 0;) {
+    for (let end = n; end > 0; ) {
       const begin = start[end]!;
       const id = ids[end]!;
       const last = pieces[pieces.length - 1];

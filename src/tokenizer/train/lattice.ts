@@ -18,7 +18,8 @@ const MINUS_LOG_EPSILON = 50;
 
 /** log(exp(x) + exp(y)), as the library's LogSumExp. */
 export function logSumExp(x: number, y: number): number {
-  const vmin = Math.min(x, y), vmax = Math.max(x, y);
+  const vmin = Math.min(x, y),
+    vmax = Math.max(x, y);
   if (vmax > f32(vmin + MINUS_LOG_EPSILON)) return vmax;
   return f32(vmax + Math.log(Math.exp(f32(vmin - vmax)) + 1.0));
 }
@@ -37,8 +38,12 @@ export class CandidateTexts {
   constructor(texts: string[], seedIds: Map<string, number>, maxLength: number) {
     this.lengths = new Int32Array(texts.length);
     this.nodeStart = new Int32Array(texts.length + 1);
-    let begins: number[] = [], lens: number[] = [], seeds: number[] = [];
-    const chunksB: Int32Array[] = [], chunksL: Int32Array[] = [], chunksS: Int32Array[] = [];
+    let begins: number[] = [],
+      lens: number[] = [],
+      seeds: number[] = [];
+    const chunksB: Int32Array[] = [],
+      chunksL: Int32Array[] = [],
+      chunksS: Int32Array[] = [];
     let total = 0;
     const flush = (): void => {
       chunksB.push(Int32Array.from(begins));
@@ -113,7 +118,8 @@ export class Lattice {
     const len = texts.lengths[t]!;
     this.length = len;
     this.count = 0;
-    const from = texts.nodeStart[t]!, to = texts.nodeStart[t + 1]!;
+    const from = texts.nodeStart[t]!,
+      to = texts.nodeStart[t + 1]!;
     let k = from;
     for (let b = 0; b < len; b++) {
       let single = false;
@@ -159,9 +165,11 @@ export class Lattice {
    * `expected`; returns log Z (the log-likelihood of the text).
    */
   addMarginals(freq: number, expected: Float32Array): number {
-    const len = this.length, n = this.count;
+    const len = this.length,
+      n = this.count;
     this.ensure(len + 1);
-    const fwd = this.fwd, bwd = this.bwd;
+    const fwd = this.fwd,
+      bwd = this.bwd;
     // fwd[pos]: log-sum over paths from the start to pos (nodes taken in begin order).
     fwd.fill(NaN, 0, len + 1);
     fwd[0] = 0;
@@ -197,7 +205,8 @@ export class Lattice {
 
   /** The best segmentation as node indices (ties: the node with the earliest begin). */
   viterbi(): number[] {
-    const len = this.length, n = this.count;
+    const len = this.length,
+      n = this.count;
     this.ensure(len + 1);
     const best = this.fwd;
     const back = new Int32Array(len + 1).fill(-1);
@@ -221,7 +230,8 @@ export class Lattice {
    * the Viterbi score as the (exact) estimate of the rest of the path, as the library does.
    */
   nBest(n: number): number[][] {
-    const len = this.length, count = this.count;
+    const len = this.length,
+      count = this.count;
     // Viterbi scores (best path from the start through each node) and nodes by end position.
     const atPos = new Float64Array(len + 1).fill(-Infinity);
     atPos[0] = 0;
@@ -235,7 +245,10 @@ export class Lattice {
       endingAt[e]!.push(i);
     }
     // Hypotheses: a node (-1 = the start) and the rest of the path to the end.
-    const hNode: number[] = [], hNext: number[] = [], hG: number[] = [], hF: number[] = [];
+    const hNode: number[] = [],
+      hNext: number[] = [],
+      hG: number[] = [],
+      hF: number[] = [];
     const agenda = new MaxHeap(hF);
     const add = (node: number, next: number, g: number, f: number): void => {
       hNode.push(node);
@@ -278,7 +291,8 @@ class MaxHeap {
     return this.items.length;
   }
   push(x: number): void {
-    const a = this.items, k = this.key;
+    const a = this.items,
+      k = this.key;
     a.push(x);
     let i = a.length - 1;
     while (i > 0) {
@@ -289,14 +303,16 @@ class MaxHeap {
     }
   }
   pop(): number {
-    const a = this.items, k = this.key;
+    const a = this.items,
+      k = this.key;
     const top = a[0]!;
     const last = a.pop()!;
     if (a.length > 0) {
       a[0] = last;
       let i = 0;
       for (;;) {
-        const l = 2 * i + 1, r = l + 1;
+        const l = 2 * i + 1,
+          r = l + 1;
         let m = i;
         if (l < a.length && k[a[l]!]! > k[a[m]!]!) m = l;
         if (r < a.length && k[a[r]!]! > k[a[m]!]!) m = r;

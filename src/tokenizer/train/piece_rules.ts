@@ -39,7 +39,11 @@ export function isValidPiece(piece: ArrayLike<number>, rules: PieceRules, begin 
   if (size <= 0 || size > rules.maxSentencepieceLength) return false;
 
   let allWhitespace = true;
-  for (let i = begin; i < end; i++) if (piece[i] !== WS_CHAR) { allWhitespace = false; break; }
+  for (let i = begin; i < end; i++)
+    if (piece[i] !== WS_CHAR) {
+      allWhitespace = false;
+      break;
+    }
 
   let prevScript = ANY_SCRIPT;
   for (let pos = 0; pos < size; pos++) {

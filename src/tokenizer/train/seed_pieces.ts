@@ -74,7 +74,8 @@ export function makeSeedPieces(input: SeedInput): Array<[string, number]> {
     const parentOffset = new Int32Array(counts.length).fill(-1);
     const next: Int32Array = new Int32Array(count);
     for (let i = 0; i < count; i++) {
-      const p = positions[i]!, parent = nodeIds[i]!;
+      const p = positions[i]!,
+        parent = nodeIds[i]!;
       if (parentOffset[parent] === -1) parentOffset[parent] = p;
       const key = parent * RADIX + text[p + depth - 1]!;
       let id = childIds.get(key);
@@ -126,7 +127,11 @@ export function makeSeedPieces(input: SeedInput): Array<[string, number]> {
 
 /** Compacts (positions, ids) to the entries whose node count is >= 2 and that `keep` accepts. */
 function keepRepeated(
-  positions: Int32Array, ids: Int32Array, count: number, counts: number[], keep: (id: number) => boolean,
+  positions: Int32Array,
+  ids: Int32Array,
+  count: number,
+  counts: number[],
+  keep: (id: number) => boolean,
 ): { positions: Int32Array; nodeIds: Int32Array; count: number } {
   let k = 0;
   for (let i = 0; i < count; i++) {

@@ -72,7 +72,11 @@ class SentenceSelector {
   total = 0;
   private readonly rng: Mt19937 | null;
 
-  constructor(private readonly size: number, shuffle: boolean, seed: number) {
+  constructor(
+    private readonly size: number,
+    shuffle: boolean,
+    seed: number,
+  ) {
     this.rng = size > 0 && shuffle ? new Mt19937(seed) : null;
   }
 
@@ -139,7 +143,8 @@ export async function loadCorpus(o: ResolvedOptions, normalizerSpec: NormalizerS
       if (cols.length !== 2) throw new Error(`training input line ${lineNo}: expected 'text<TAB>frequency', got ${cols.length} column(s)`);
       text = cols[0]!;
       freq = Number(cols[1]);
-      if (!Number.isSafeInteger(freq) || freq < 1) throw new Error(`training input line ${lineNo}: frequency must be an integer >= 1, got '${cols[1]}'`);
+      if (!Number.isSafeInteger(freq) || freq < 1)
+        throw new Error(`training input line ${lineNo}: frequency must be an integer >= 1, got '${cols[1]}'`);
     }
     if (text === "") continue;
     if ((isTsv ? Buffer.byteLength(text) : bytes) > o.maxSentenceLength) {
@@ -214,7 +219,9 @@ function chooseAlphabet(sentences: Sentence[], o: ResolvedOptions): Array<[numbe
   for (const ch of o.requiredChars) forced.add(ch.codePointAt(0)!);
   // Required characters sort first, then by count.
   const BIG = 2 ** 52;
-  const ranked = sortedByValue([...new Set([...counts.keys(), ...forced])].map((c): [number, number] => [c, (forced.has(c) ? BIG : 0) + (counts.get(c) ?? 0)]));
+  const ranked = sortedByValue(
+    [...new Set([...counts.keys(), ...forced])].map((c): [number, number] => [c, (forced.has(c) ? BIG : 0) + (counts.get(c) ?? 0)]),
+  );
   const coverage = Math.fround(o.characterCoverage);
   const chosen: Array<[number, number]> = [];
   let accumulated = 0;
