@@ -13,27 +13,10 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import type { Backend, MatmulArgs } from "../src/backend/backend.js";
+import type { Backend } from "../src/backend/backend.js";
 import { jsBackend } from "../src/backend/js.js";
+import { SHAPES, type Shape, matmulArgs } from "./matmul_shapes.js";
 import { cpuFeatures, getNumThreads, loadNativeBackend, nativeUnavailableReason, setNumThreads } from "../src/backend/native.js";
-
-interface Shape {
-  label: string;
-  batch: number;
-  m: number;
-  n: number;
-  k: number;
-}
-
-const SHAPES: Shape[] = [
-  { label: "256² square", batch: 1, m: 256, n: 256, k: 256 },
-  { label: "512² square", batch: 1, m: 512, n: 512, k: 512 },
-  { label: "1024² square", batch: 1, m: 1024, n: 1024, k: 1024 },
-  { label: "2048² square", batch: 1, m: 2048, n: 2048, k: 2048 },
-  { label: "768×768·768×2304 (qkv)", batch: 1, m: 768, n: 2304, k: 768 },
-  { label: "12 × 64×128·128×512 (attn)", batch: 12, m: 64, n: 512, k: 128 },
-  { label: "1×768·768×3072 (decode)", batch: 1, m: 1, n: 3072, k: 768 },
-];
 
 const TARGET = 0.8;
 const MIN_SECONDS = 0.03; // timed work per measurement, per side
@@ -62,25 +45,6 @@ function randomArray(n: number): Float32Array {
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = Math.random() - 0.5;
   return a;
-}
-
-function matmulArgs(s: Shape): MatmulArgs {
-  return {
-    batch: s.batch,
-    m: s.m,
-    n: s.n,
-    k: s.k,
-    a: randomArray(s.batch * s.m * s.k),
-    aOffset: 0,
-    aBatchStride: s.m * s.k,
-    transA: false,
-    b: randomArray(s.batch * s.k * s.n),
-    bOffset: 0,
-    bBatchStride: s.k * s.n,
-    transB: false,
-    c: new Float32Array(s.batch * s.m * s.n),
-    accumulate: false,
-  };
 }
 
 /** Median seconds per call of `run` over calls lasting at least minSeconds in all. */
@@ -175,7 +139,7 @@ async function main(): Promise<void> {
 
   const ratios: number[] = [];
   for (const shape of SHAPES.filter((s) => !only || s.label.includes(only))) {
-    const args = matmulArgs(shape);
+    const args = matmulArgs(shape, randomArray);
     // The js backend is single-threaded and slow: measured once, on shapes under ~3 GFLOP.
     const jsGflops = withJs && flops(shape) <= 3e9 ? flops(shape) / timeCalls(() => jsBackend.matmul(args), 0, 1) / 1e9 : undefined;
     for (const threads of threadCounts) {

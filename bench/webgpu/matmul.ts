@@ -8,27 +8,10 @@
 // The webgpu figure is end to end, as the backend runs today: upload A and B, dispatch, read C
 // back, per call (see src/backend/webgpu.ts). It prints the adapter's name first; without an
 // adapter it says why and prints the native figures alone. Not a test: nothing is asserted.
-import type { MatmulArgs } from "../../src/backend/backend.js";
 import { loadNativeBackend, nativeUnavailableReason } from "../../src/backend/native.js";
+import { SHAPES, type Shape, matmulArgs } from "../matmul_shapes.js";
 import { WebGPUBackend, openWebGPU } from "../../src/backend/webgpu.js";
 
-interface Shape {
-  label: string;
-  batch: number;
-  m: number;
-  n: number;
-  k: number;
-}
-
-const SHAPES: Shape[] = [
-  { label: "256² square", batch: 1, m: 256, n: 256, k: 256 },
-  { label: "512² square", batch: 1, m: 512, n: 512, k: 512 },
-  { label: "1024² square", batch: 1, m: 1024, n: 1024, k: 1024 },
-  { label: "2048² square", batch: 1, m: 2048, n: 2048, k: 2048 },
-  { label: "768×768·768×2304 (qkv)", batch: 1, m: 768, n: 2304, k: 768 },
-  { label: "12 × 64×128·128×512 (attn)", batch: 12, m: 64, n: 512, k: 128 },
-  { label: "1×768·768×3072 (decode)", batch: 1, m: 1, n: 3072, k: 768 },
-];
 const MIN_SECONDS = 0.05; // timed work per measurement, per side
 
 function option(name: string): string | undefined {
@@ -36,27 +19,10 @@ function option(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-function argsFor(s: Shape): MatmulArgs {
-  const fill = (n: number) => Float32Array.from({ length: n }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
-  return {
-    batch: s.batch,
-    m: s.m,
-    n: s.n,
-    k: s.k,
-    a: fill(s.batch * s.m * s.k),
-    aOffset: 0,
-    aBatchStride: s.m * s.k,
-    transA: false,
-    b: fill(s.batch * s.k * s.n),
-    bOffset: 0,
-    bBatchStride: s.k * s.n,
-    transB: false,
-    c: new Float32Array(s.batch * s.m * s.n),
-    accumulate: false,
-  };
-}
-
 /** GFLOP/s of `run` repeated for at least MIN_SECONDS (after one warm-up call). */
+/** Deterministic inputs in [-0.5, 0.5). */
+const fill = (n: number) => Float32Array.from({ length: n }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
+
 async function gflops(s: Shape, run: () => void | Promise<void>): Promise<number> {
   await run();
   let calls = 0;
@@ -84,7 +50,7 @@ async function main(): Promise<void> {
   console.log(`${"shape".padEnd(30)} ${"webgpu GFLOP/s".padStart(15)} ${"native GFLOP/s".padStart(15)} ${"ratio".padStart(7)}`);
   for (const s of SHAPES) {
     if (only && !s.label.includes(only)) continue;
-    const args = argsFor(s);
+    const args = matmulArgs(s, fill);
     const g: number[] = [],
       n: number[] = [];
     for (let r = 0; r < rounds; r++) {

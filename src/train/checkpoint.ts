@@ -37,7 +37,7 @@ import { FormatError } from "../util/errors.js";
 import { readHFCheckpoint, saveHFCheckpoint } from "../formats/hf.js";
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, readAdapter, writeAdapter, type LoraAdapter } from "../formats/peft.js";
 import { readSafetensors, writeSafetensors } from "../formats/safetensors.js";
-import { writeBytesAtomic } from "../util/atomic_write.js";
+import { syncDirectory, writeBytesAtomic } from "../util/atomic_write.js";
 import type { Checkpoint } from "../formats/types.js";
 import type { RngState } from "../tensor/index.js";
 import type { DatasetState } from "./dataset.js";
@@ -120,7 +120,7 @@ export function saveTrainingCheckpoint(
     }
     const body: StateFile = { format: STATE_FORMAT, version: STATE_VERSION, ...state, files };
     writeBytesAtomic(join(tmp, TRAINER_STATE_FILE), stateJson(body));
-    syncDir(tmp);
+    syncDirectory(tmp);
     const final = join(outDir, `checkpoint-${state.step}`);
     replaceDir(outDir, tmp, final);
     publish(outDir, final, "last");
@@ -290,7 +290,7 @@ function replaceDir(outDir: string, src: string, dest: string): void {
     renameSync(dest, trash);
   }
   renameSync(src, dest);
-  syncDir(outDir);
+  syncDirectory(outDir);
   if (trash) rmSync(trash, { recursive: true, force: true });
 }
 
@@ -309,7 +309,7 @@ function publish(outDir: string, checkpointDir: string, name: string): void {
         fsyncFile(to);
       }
     }
-    syncDir(tmp);
+    syncDirectory(tmp);
     replaceDir(outDir, tmp, join(outDir, name));
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
@@ -341,19 +341,6 @@ function fsyncFile(path: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
-  }
-}
-
-function syncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    /* not every platform can fsync a directory */
   }
 }
 

@@ -51,8 +51,8 @@ export function writeFileAtomic(path: string, content: Uint8Array | string | ((f
   syncDirectory(dirname(path));
 }
 
-/** Makes the rename durable too (best effort: not every platform can fsync a directory). */
-function syncDirectory(dir: string): void {
+/** Makes a rename in `dir` durable (best effort: not every platform can fsync a directory). */
+export function syncDirectory(dir: string): void {
   try {
     const fd = openSync(dir, "r");
     try {
