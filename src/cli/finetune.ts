@@ -1,6 +1,6 @@
 // `tsgpt finetune`: LoRA fine-tuning on instruction data, saved as a PEFT adapter.
 //
-//   tsgpt finetune --base stories260K.bin --data train.jsonl --template alpaca --out my-adapter
+//   tsgpt finetune --model stories260K.bin --data train.jsonl --template alpaca --out my-adapter
 //   tsgpt finetune --resume my-adapter          (continues exactly where the run stopped)
 //
 // This file parses the flags and reports errors in their terms; the fine-tuning itself, and
@@ -16,7 +16,8 @@ import { OptionError, RunDirectoryError } from "../util/errors.js";
 export { finetune, type FinetuneArgs, type FinetuneOptions, type FinetuneResult } from "../train/finetune.js";
 
 const SPECS: OptionSpecs = {
-  base: { type: "string", arg: "PATH", help: "base model: Hugging Face directory, llama2.c .bin or GGUF" },
+  model: { type: "string", arg: "PATH", help: "base model: Hugging Face directory, llama2.c .bin or GGUF" },
+  base: { type: "string", aliasOf: "model", help: "" },
   tokenizer: { type: "string", arg: "PATH", help: "SentencePiece .model or tokenizer.json (default: the one beside the base)" },
   data: { type: "string", arg: "FILE", help: "training data, JSONL: Alpaca {instruction, input, output} or {messages: [...]}" },
   "val-data": { type: "string", arg: "FILE", help: "held-out data (default: --val-fraction of --data)" },
@@ -71,7 +72,7 @@ function argsFromFlags(v: Record<string, unknown>): FinetuneArgs {
     seed: numberOption(v, "seed", { min: 0, integer: true })!,
   };
   return {
-    base: resolve(need("base")),
+    base: resolve(need("model")),
     tokenizer: typeof v.tokenizer === "string" ? resolve(v.tokenizer) : undefined,
     data: resolve(need("data")),
     valData: typeof v["val-data"] === "string" ? resolve(v["val-data"]) : undefined,
