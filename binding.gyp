@@ -88,7 +88,9 @@
         "native/embedding.cc",
         "native/half.cc",
         "native/quant.cc",
-        "native/attention.cc"
+        "native/attention.cc",
+        "native/causal_attention.cc",
+        "native/vec_math.cc"
       ],
       "dependencies": ["tsgpt_gemm_avx512", "tsgpt_gemm_avx2", "tsgpt_half_avx512", "tsgpt_half_avx2"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
