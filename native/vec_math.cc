@@ -26,30 +26,39 @@ double exp_generic(const float* x, int64_t n, float shift, float scale, float* o
 template <int kMode>
 TSGPT_TARGET_AVX512 double exp_avx512_loop(const float* x, int64_t n, float shift, float scale, float* out) {
   const __m512 s = _mm512_set1_ps(shift), k = _mm512_set1_ps(scale);
-  __m512 acc = _mm512_setzero_ps();
+  // The sum is kept in float64 lanes, as the scalar loop does (a 32k-entry row stays exact to ~1e-12).
+  __m512d acc0 = _mm512_setzero_pd(), acc1 = _mm512_setzero_pd();
   int64_t i = 0;
   for (; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
-    const __m512 e = exp_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), s));
+    const __m512 e = _mm512_maskz_mov_ps(m, exp_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), s)));
     if (kMode == 0) _mm512_mask_storeu_ps(out + i, m, e);
     if (kMode == 2) _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(e, k));
-    if (kMode != 2) acc = _mm512_add_ps(acc, _mm512_maskz_mov_ps(m, e));
+    if (kMode != 2) {
+      acc0 = _mm512_add_pd(acc0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+      acc1 = _mm512_add_pd(acc1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
+    }
   }
-  return hsum_avx512(acc);
+  return _mm512_reduce_add_pd(_mm512_add_pd(acc0, acc1));
 }
 
 template <int kMode>
 TSGPT_TARGET_AVX2 double exp_avx2_loop(const float* x, int64_t n, float shift, float scale, float* out) {
   const __m256 s = _mm256_set1_ps(shift), k = _mm256_set1_ps(scale);
-  __m256 acc = _mm256_setzero_ps();
+  __m256d acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd();
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const __m256 e = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i), s));
     if (kMode == 0) _mm256_storeu_ps(out + i, e);
     if (kMode == 2) _mm256_storeu_ps(out + i, _mm256_mul_ps(e, k));
-    if (kMode != 2) acc = _mm256_add_ps(acc, e);
+    if (kMode != 2) {
+      acc0 = _mm256_add_pd(acc0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+      acc1 = _mm256_add_pd(acc1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+    }
   }
-  double sum = hsum_avx2_ps(acc);
+  alignas(32) double lanes[4];
+  _mm256_store_pd(lanes, _mm256_add_pd(acc0, acc1));
+  double sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
   if (i < n) {
     // The tail through the same vector exp (one padded vector), so every element gets the same formula.
     alignas(32) float buf[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -84,6 +93,10 @@ double exp_dispatch(const float* x, int64_t n, float shift, float scale, float* 
 }  // namespace
 
 double exp_shifted_sum(float* x, int64_t n, float shift) { return exp_dispatch<0>(x, n, shift, 1.0f, x); }
+
+double exp_shifted_scaled_sum(const float* x, int64_t n, float shift, float* out) {
+  return exp_dispatch<0>(x, n, shift, 1.0f, out);
+}
 
 double exp_shifted_sum_const(const float* x, int64_t n, float shift) { return exp_dispatch<1>(x, n, shift, 1.0f, nullptr); }
 

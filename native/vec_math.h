@@ -88,19 +88,13 @@ TSGPT_TARGET_AVX2 inline __m256 exp_avx2(__m256 x) {
   return _mm256_blendv_ps(y, x, nan);
 }
 
-TSGPT_TARGET_AVX512 inline float hsum_avx512(__m512 v) { return _mm512_reduce_add_ps(v); }
-
-TSGPT_TARGET_AVX2 inline float hsum_avx2_ps(__m256 v) {
-  __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  x = _mm_add_ps(x, _mm_movehl_ps(x, x));
-  x = _mm_add_ss(x, _mm_movehdup_ps(x));
-  return _mm_cvtss_f32(x);
-}
-
 #endif
 
 /** x[i] = exp(x[i] − shift) for i < n; returns Σ x[i]. */
 double exp_shifted_sum(float* x, int64_t n, float shift);
+
+/** out[i] = exp(x[i] − shift) for i < n; returns Σ out[i] (out may be x). */
+double exp_shifted_scaled_sum(const float* x, int64_t n, float shift, float* out);
 
 /** Σ exp(x[i] − shift) for i < n (x unchanged). */
 double exp_shifted_sum_const(const float* x, int64_t n, float shift);
