@@ -8,6 +8,10 @@ import torch.nn.functional as F
 
 cfg = json.load(sys.stdin)
 torch.set_num_threads(cfg["threads"])
+try:
+    torch.set_num_interop_threads(1)  # one op at a time, as tsgpt; fails once work has started
+except RuntimeError:
+    pass
 torch.manual_seed(cfg["seed"])
 
 class Block(nn.Module):
@@ -94,4 +98,6 @@ for it in range(steps):
         train_seconds += dt; timed_steps += 1
     if it + 1 in cfg["eval_at"]: val[it + 1] = evaluate()
 ms = 1000 * train_seconds / max(1, timed_steps)
-print(json.dumps({"ms_per_step": ms, "tokens_per_sec": B * T / (ms / 1000), "val": val, "last_loss": loss.item()}))
+print(json.dumps({"ms_per_step": ms, "tokens_per_sec": B * T / (ms / 1000), "val": val, "last_loss": loss.item(),
+                  "threads": torch.get_num_threads(), "interop_threads": torch.get_num_interop_threads(),
+                  "torch_version": torch.__version__}))

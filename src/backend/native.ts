@@ -160,6 +160,8 @@ interface NativeAddon {
     gk: Float32Array,
     gv: Float32Array,
   ): void;
+  /** Whether native/malloc_tuning.cc's settings are in effect (glibc, TSGPT_MALLOC_TUNING ≠ 0). */
+  mallocTuned(): boolean;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   cpuFeatures(): string;
@@ -233,6 +235,16 @@ function loadAddon(): NativeAddon | null {
     addon = null;
   }
   return addon;
+}
+
+/**
+ * Whether the addon tuned malloc when it loaded (large freed buffers stay in the heap for the
+ * next training step; see native/malloc_tuning.cc). False without the addon, off glibc, or with
+ * TSGPT_MALLOC_TUNING=0.
+ */
+export function mallocTuned(): boolean {
+  const a = loadAddon();
+  return a !== null && typeof a.mallocTuned === "function" && a.mallocTuned();
 }
 
 /** Why the native backend is unavailable, or null when it loaded (or was not tried yet). */

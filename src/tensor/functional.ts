@@ -64,6 +64,12 @@ export interface CrossEntropyOptions {
   reduction?: "mean" | "sum" | "none";
   /** Mixes the one-hot target with the uniform distribution (0 = off, the default). */
   labelSmoothing?: number;
+  /**
+   * The backward pass writes the logits' gradient over the logits' own buffer instead of a new
+   * one (a training loop's largest buffer, batch × time × vocab, is then never doubled). Only
+   * for callers that do not read the logits after backward(). Default false.
+   */
+  overwriteLogits?: boolean;
 }
 
 /**
@@ -104,7 +110,9 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
   rows2d = reshape(rows2d, [-1, classes]);
   const flatTargets = reshape(targets, [-1]);
   const perRow =
-    smoothing > 0 ? smoothedRowLosses(rows2d, flatTargets, ignoreIndex, smoothing) : rowLosses(rows2d, flatTargets, ignoreIndex);
+    smoothing > 0
+      ? smoothedRowLosses(rows2d, flatTargets, ignoreIndex, smoothing)
+      : rowLosses(rows2d, flatTargets, ignoreIndex, opts.overwriteLogits === true);
   if (reduction === "none") return reshape(perRow, targets.shape);
   const total = sumRows(perRow);
   if (reduction === "sum") return total;
@@ -114,7 +122,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
 }
 
 /** Per-row losses from the fused kernel (0 for ignored rows). */
-function rowLosses(logits: Tensor, targets: Tensor, ignoreIndex: number): Tensor {
+function rowLosses(logits: Tensor, targets: Tensor, ignoreIndex: number, overwrite: boolean): Tensor {
   const [rows, cols] = logits.shape;
   const xs = logits.data() as Float32Array;
   const ts = targets.data() as Int32Array;
@@ -128,7 +136,7 @@ function rowLosses(logits: Tensor, targets: Tensor, ignoreIndex: number): Tensor
   const lse = new Float32Array(rows);
   getBackend().crossEntropy(xs, ts, rows, cols, ignoreIndex, losses, lse);
   return record(new Tensor(losses, [rows]), "crossEntropy", [logits], (g) => {
-    const gx = new Float32Array(xs.length);
+    const gx = overwrite ? xs : new Float32Array(xs.length);
     getBackend().crossEntropyBackward(xs, ts, lse, g.data() as Float32Array, rows, cols, ignoreIndex, gx);
     return [new Tensor(gx, logits.shape)];
   });
