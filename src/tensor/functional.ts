@@ -223,7 +223,9 @@ function linearRows(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
   const y = new Float32Array(n * outF);
   if (bias) {
     const bs = bias.data() as Float32Array;
-    for (let r = 0; r < n; r++) y.set(bs, r * outF);
+    // One row, then doubling copies: log2(N) memmoves instead of N small copies.
+    if (n > 0) y.set(bs, 0);
+    for (let filled = outF; filled < y.length; filled *= 2) y.copyWithin(filled, 0, Math.min(filled, y.length - filled));
   }
   const product = (
     m: number,
