@@ -11,7 +11,7 @@
 // in parallel typed arrays. A BpeEncoder keeps its arrays between texts.
 
 import { PieceType } from "./model_proto.js";
-import type { PieceTrie } from "./piece_trie.js";
+import type { DoubleArrayTrie } from "./double_array_trie.js";
 import type { RandomSource } from "./random.js";
 import { BpeWordCache, MAX_CACHED_WORD } from "./bpe_cache.js";
 import { Segments } from "./segments.js";
@@ -42,7 +42,7 @@ export class BpeEncoder {
   private hLength = 0;
   /** Merged UNUSED piece id → byte length of its left part, to split it back at the end. */
   private unmerge = new Map<number, number>();
-  private readonly trie: PieceTrie;
+  private readonly trie: DoubleArrayTrie;
   /** Word memo, when words can be segmented on their own (see wordsAreIndependent). */
   private readonly cache: BpeWordCache | null;
   private readonly space: Uint8Array;

@@ -9,9 +9,9 @@
 // (escape_whitespaces). We work on UTF-8 bytes, as the library does, and keep for every
 // normalized byte the offset of the original byte it came from.
 
-import { DoubleArrayTrie } from "./darts.js";
+import { DartsCloneTrie } from "./darts.js";
 import { normalizerSpecWithDefaults, type NormalizerSpec } from "./model_proto.js";
-import type { PieceTrie } from "./piece_trie.js";
+import type { DoubleArrayTrie } from "./double_array_trie.js";
 import { buildSymbolTrie, longestMatch } from "./user_symbols.js";
 import { oneCharLen, utf8Decode, utf8Encode, validCharLength } from "./utf8.js";
 
@@ -46,7 +46,7 @@ export interface NormalizerOptions {
 
 /** A parsed `precompiled_charsmap`: the rule trie and the replacement table. */
 export class CharsMap {
-  private readonly trie: DoubleArrayTrie;
+  private readonly trie: DartsCloneTrie;
   private readonly replacements: Uint8Array;
   /** For each byte, whether some rule starts with it (most ASCII bytes have none). */
   readonly startsRule = new Uint8Array(256);
@@ -63,7 +63,7 @@ export class CharsMap {
     if (4 + trieSize > blob.length || trieSize % 4 !== 0) {
       throw new Error(`${where}: normalizer_spec.precompiled_charsmap: trie size ${trieSize} does not fit the ${blob.length}-byte blob`);
     }
-    this.trie = new DoubleArrayTrie(blob.subarray(4, 4 + trieSize));
+    this.trie = new DartsCloneTrie(blob.subarray(4, 4 + trieSize));
     this.replacements = blob.subarray(4 + trieSize);
     for (let b = 0; b < 256; b++) this.startsRule[b] = this.trie.hasChildOfRoot(b) ? 1 : 0;
   }
@@ -128,7 +128,7 @@ export class NormalizedBuffer {
 export class Normalizer {
   readonly spec: Required<NormalizerSpec>;
   private readonly charsMap: CharsMap | null;
-  private readonly symbols: PieceTrie | null;
+  private readonly symbols: DoubleArrayTrie | null;
   private readonly treatWhitespaceAsSuffix: boolean;
   /** What a space becomes: U+2581 as UTF-8 when escaping whitespace, else " ". */
   readonly space: Uint8Array;
