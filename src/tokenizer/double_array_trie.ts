@@ -13,6 +13,8 @@
 const NO_VALUE = -1;
 const FREE = -1;
 const ROOT_CHECK = -2;
+/** How far behind the highest used slot a free slot may still be used. */
+const CLOSE_DISTANCE = 4096;
 
 /** Where each key's bytes are: key i is bytes[starts[i], ends[i]), with value values[i]. */
 export interface TrieKeys {
@@ -117,6 +119,8 @@ class Builder {
   private firstFree = 1;
   private capacity: number;
   private maxBase = 0;
+  /** The highest slot in use. */
+  private highest = 0;
   private nodes = 1;
   private readonly order: Int32Array;
   private readonly labels = new Int32Array(256);
@@ -131,61 +135,78 @@ class Builder {
     this.values = new Int32Array(0);
     this.nextFree = new Int32Array(0);
     this.prevFree = new Int32Array(0);
-    this.grow(Math.max(512, Math.ceil(total * 1.25) + 256));
+    // Tries of real vocabularies have about one node per 3-4 key bytes; the arrays grow if not.
+    this.grow(Math.max(1024, (total >> 2) + 512));
     this.check[0] = ROOT_CHECK;
     this.unlinkFree(0);
     this.order = sortedKeyOrder(keys);
   }
 
   finish(): DoubleArrayTrie {
-    if (this.order.length > 0) this.place(0, 0, this.order.length, 0);
+    if (this.order.length > 0) this.placeAll();
     // Pad so that base[s] + 255 is always inside the arrays.
-    const length = Math.max(this.capacity, this.maxBase + 256);
+    const length = Math.max(this.maxBase, this.highest) + 256;
     if (length > this.capacity) this.grow(length);
-    const check = this.check.slice(0, length);
-    return new DoubleArrayTrie(this.base.slice(0, length), check, this.values.slice(0, length), this.nodes);
+    return new DoubleArrayTrie(this.base.slice(0, length), this.check.slice(0, length), this.values.slice(0, length), this.nodes);
   }
 
-  private keyLength(k: number): number {
-    const id = this.order[k]!;
-    return this.keys.ends[id]! - this.keys.starts[id]!;
-  }
-
-  private byteAt(k: number, depth: number): number {
-    return this.keys.bytes[this.keys.starts[this.order[k]!]! + depth]!;
-  }
-
-  /** Places the children of `node`, which holds sorted keys [lo, hi) sharing `depth` bytes. */
-  private place(node: number, lo: number, hi: number, depth: number): void {
-    // Keys that end here: the first (lowest id among equals, as sorted) gives the value.
-    if (lo < hi && this.keyLength(lo) === depth) {
-      this.values[node] = this.keys.values[this.order[lo]!]!;
-      while (lo < hi && this.keyLength(lo) === depth) lo++;
-    }
-    if (lo >= hi) return;
-    let count = 0;
-    for (let k = lo; k < hi; k++) {
-      const c = this.byteAt(k, depth);
-      if (count === 0 || this.labels[count - 1] !== c) this.labels[count++] = c;
-    }
-    const base = this.findBase(count);
-    this.base[node] = base;
-    if (base > this.maxBase) this.maxBase = base;
-    for (let i = 0; i < count; i++) {
-      const t = base + this.labels[i]!;
-      this.unlinkFree(t);
-      this.check[t] = node;
-      this.nodes++;
-    }
-    // Recurse per child, on the run of keys with that byte (labels are overwritten below).
-    const children = this.labels.slice(0, count);
-    let k = lo;
-    for (let i = 0; i < count; i++) {
-      const c = children[i]!;
-      let end = k;
-      while (end < hi && this.byteAt(end, depth) === c) end++;
-      this.place(base + c, k, end, depth + 1);
-      k = end;
+  /**
+   * Places every node, depth first with an explicit stack: a node holds the sorted keys
+   * [lo, hi) that share its first `depth` bytes; its children are their distinct next bytes.
+   */
+  private placeAll(): void {
+    const { bytes, starts, ends, values } = this.keys;
+    const order = this.order,
+      labels = this.labels;
+    // Stack of (node, lo, hi, depth).
+    let stack = new Int32Array(4 * 64);
+    let top = 0;
+    const push = (node: number, lo: number, hi: number, depth: number): void => {
+      if (top + 4 > stack.length) {
+        const grown = new Int32Array(stack.length * 2);
+        grown.set(stack);
+        stack = grown;
+      }
+      stack[top++] = node;
+      stack[top++] = lo;
+      stack[top++] = hi;
+      stack[top++] = depth;
+    };
+    push(0, 0, order.length, 0);
+    while (top > 0) {
+      const depth = stack[--top]!,
+        hi = stack[--top]!;
+      let lo = stack[--top]!;
+      const node = stack[--top]!;
+      // Keys that end here: the first (lowest index among equals, as sorted) gives the value.
+      if (ends[order[lo]!]! - starts[order[lo]!]! === depth) {
+        this.values[node] = values[order[lo]!]!;
+        while (lo < hi && ends[order[lo]!]! - starts[order[lo]!]! === depth) lo++;
+      }
+      if (lo >= hi) continue;
+      let count = 0;
+      for (let k = lo; k < hi; k++) {
+        const c = bytes[starts[order[k]!]! + depth]!;
+        if (count === 0 || labels[count - 1] !== c) labels[count++] = c;
+      }
+      const base = this.findBase(count);
+      this.base[node] = base;
+      if (base > this.maxBase) this.maxBase = base;
+      for (let i = 0; i < count; i++) {
+        const t = base + labels[i]!;
+        this.unlinkFree(t);
+        if (t > this.highest) this.highest = t;
+        this.check[t] = node;
+        this.nodes++;
+      }
+      // Each child gets the run of keys with its byte.
+      for (let k = lo; k < hi; ) {
+        const c = bytes[starts[order[k]!]! + depth]!;
+        let end = k + 1;
+        while (end < hi && bytes[starts[order[end]!]! + depth] === c) end++;
+        push(base + c, k, end, depth + 1);
+        k = end;
+      }
     }
   }
 
@@ -193,6 +214,9 @@ class Builder {
   private findBase(count: number): number {
     const labels = this.labels;
     const first = labels[0]!;
+    // Free slots far behind the highest one in use are given up (darts-clone closes old
+    // blocks the same way): scanning them again and again would make the build quadratic.
+    while (this.firstFree >= 0 && this.firstFree < this.highest - CLOSE_DISTANCE) this.unlinkFree(this.firstFree);
     for (let slot = this.firstFree; ; slot = this.nextFree[slot]!) {
       if (slot < 0) {
         // No free slot fits: append room at the end.
@@ -259,7 +283,19 @@ function sortedKeyOrder(keys: TrieKeys): Int32Array {
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   const { bytes, starts, ends } = keys;
+  // The first four bytes, big-endian and zero-padded, settle most comparisons in one step.
+  const head = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = starts[i]!,
+      len = ends[i]! - s;
+    let h = 0;
+    for (let k = 0; k < 4; k++) h = (h << 8) | (k < len ? bytes[s + k]! : 0);
+    head[i] = h >>> 0;
+  }
   return order.sort((a, b) => {
+    const ha = head[a]!,
+      hb = head[b]!;
+    if (ha !== hb) return ha < hb ? -1 : 1;
     const sa = starts[a]!,
       la = ends[a]! - sa,
       sb = starts[b]!,

@@ -114,6 +114,12 @@ export class Vocab {
     return this.reservedPieces.get(piece) ?? this.normalPieces.get(piece) ?? this.unkId;
   }
 
+  /** The UTF-8 length of piece `id`'s text. */
+  pieceByteLength(id: number): number {
+    const c = this.columns;
+    return c ? c.textEnd[id]! - c.textStart[id]! : Buffer.byteLength(this.pieces[id]!);
+  }
+
   isType(id: number, type: number): boolean {
     return id >= 0 && id < this.size && this.types[id] === type;
   }
