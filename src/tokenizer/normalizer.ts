@@ -261,6 +261,24 @@ export class Normalizer {
         pos++;
         continue;
       }
+      if (plain && trusted && b >= 0xc0) {
+        // A character no rule starts with (most of them): copied as it is.
+        const len = Math.min(b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4, end - pos);
+        if (!startsRule || !startsRule[b] || this.charsMap!.longest(input, pos, end) === 0) {
+          const bytes = out.bytes,
+            orig = out.orig;
+          let at = out.length;
+          for (let k = 0; k < len; k++) {
+            bytes[at] = input[pos + k]!;
+            orig[at++] = consumed;
+          }
+          out.length = at;
+          prevWasSpace = false;
+          consumed += len;
+          pos += len;
+          continue;
+        }
+      }
       this.step(input, pos, end, trusted);
       const src = this.src,
         repEnd = this.repEnd;
@@ -297,11 +315,23 @@ export class Normalizer {
   }
 
   private putSpace(out: NormalizedBuffer, origOffset: number): void {
-    const space = this.space;
-    for (let i = 0; i < space.length; i++) {
-      out.bytes[out.length] = space[i]!;
-      out.orig[out.length++] = origOffset;
+    const space = this.space,
+      bytes = out.bytes,
+      orig = out.orig;
+    let at = out.length;
+    if (space.length === 3) {
+      bytes[at] = space[0]!;
+      bytes[at + 1] = space[1]!;
+      bytes[at + 2] = space[2]!;
+      orig[at] = orig[at + 1] = orig[at + 2] = origOffset;
+      out.length = at + 3;
+      return;
     }
+    for (let i = 0; i < space.length; i++) {
+      bytes[at] = space[i]!;
+      orig[at++] = origOffset;
+    }
+    out.length = at;
   }
 }
 

@@ -29,7 +29,11 @@ export class UnigramModel {
   /** The best-path search, built on first use (it needs the piece trie). */
   private viterbi: UnigramViterbi | null = null;
 
-  constructor(readonly vocab: Vocab) {
+  /** `space`: what the normalizer writes for a space (words start there; see unigram_viterbi.ts). */
+  constructor(
+    readonly vocab: Vocab,
+    private readonly space?: Uint8Array,
+  ) {
     let min = FLT_MAX,
       max = FLT_MIN;
     for (let i = 0; i < vocab.size; i++) {
@@ -78,7 +82,7 @@ export class UnigramModel {
 
   /** The best segmentation (Viterbi) of bytes[0, n) into `out` (cleared first). */
   encodeInto(bytes: Uint8Array, n: number, out: Segments): void {
-    this.viterbi ??= new UnigramViterbi(this.vocab);
+    this.viterbi ??= new UnigramViterbi(this.vocab, this.space);
     this.viterbi.encode(bytes, n, out);
   }
 
