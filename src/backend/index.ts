@@ -8,10 +8,12 @@
 import type { Backend } from "./backend.js";
 import { jsBackend } from "./js.js";
 import { loadNativeBackend, nativeUnavailableReason } from "./native.js";
+import { type KernelSink, profiledBackend } from "./profiler.js";
 
 export type { Backend } from "./backend.js";
 export { jsBackend } from "./js.js";
 export { WebGPUBackend, loadWebGPUBackend } from "./webgpu.js";
+export { KernelTally, type KernelTotal, type KernelSink, profiledBackend } from "./profiler.js";
 
 const WEBGPU_NOT_SYNC =
   "the webgpu backend's kernels are asynchronous (WebGPU reads results back only through promises), so it " +
@@ -59,6 +61,18 @@ export function setBackend(name: BackendName): void {
   else if (name === "native") current = nativeOrThrow('setBackend("native")');
   else if ((name as string) === "webgpu") throw new Error(`setBackend("webgpu"): ${WEBGPU_NOT_SYNC}`);
   else throw new TypeError(`setBackend: expected "js" or "native", got "${String(name)}"`);
+}
+
+/**
+ * Routes every kernel call of the current backend through a profiler (profiler.ts) until the
+ * returned function is called, which puts the plain backend back.
+ */
+export function profileBackend(sink: KernelSink): () => void {
+  const inner = getBackend();
+  current = profiledBackend(inner, sink);
+  return () => {
+    current = inner;
+  };
 }
 
 /** Names of the backends that can run here ("js" always; "native" when the addon loads). */
