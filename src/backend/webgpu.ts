@@ -207,7 +207,7 @@ export class WebGPUBackend {
     const n = shape.reduce((x, y) => x * y, 1);
     need("out", out, n, "copyStrided");
     if (n === 0) return;
-    const p = new Params().u32(n).u32(offset).u32(shape.length);
+    const p = new Params().u32(n).u32(offset).u32(shape.length).u32(0); // the 0 pads the shape array to 16 bytes
     for (const arr of [shape, strides]) for (let d = 0; d < MAX_COPY_RANK; d++) p.u32(arr[d] ?? 1);
     await this.gpu.run(
       "copyStrided",

@@ -6,7 +6,7 @@ import { ELEMENT_THREADS, MAX_BINARY_RANK, flatIndex } from "./elementwise_wgsl.
 export const MAX_COPY_RANK = MAX_BINARY_RANK;
 
 export const copyStridedWgsl = (): string => /* wgsl */ `
-struct P { n: u32, off: u32, rank: u32, shape: array<vec4u, 2>, strides: array<vec4u, 2> };
+struct P { n: u32, off: u32, rank: u32, pad: u32, shape: array<vec4u, 2>, strides: array<vec4u, 2> }; // arrays start 16-byte aligned
 @group(0) @binding(0) var<storage, read> Src: array<u32>;
 @group(0) @binding(1) var<storage, read_write> Dst: array<u32>;
 @group(0) @binding(2) var<uniform> p: P;

@@ -43,7 +43,9 @@ class WorkerChannel {
   lastAdapter = "";
 
   constructor(private readonly timeoutMs: number) {
-    this.worker = new Worker(new URL("./sync_worker.js", import.meta.url));
+    // --input-type (from `node --input-type=module -e …`) would make the worker wait for code on stdin.
+    const execArgv = process.execArgv.filter((a) => !a.startsWith("--input-type"));
+    this.worker = new Worker(new URL("./sync_worker.js", import.meta.url), { execArgv });
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     const init: Request = { kind: "init", control: this.control.buffer as SharedArrayBuffer, port: port2 };
