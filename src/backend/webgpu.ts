@@ -28,7 +28,7 @@ import {
 } from "./webgpu/elementwise_wgsl.js";
 import { embeddingBackwardWgsl, embeddingWgsl } from "./webgpu/embedding_wgsl.js";
 import { halfLinearWgsl } from "./webgpu/half_linear_wgsl.js";
-import { MATMUL_TILE, matmulWgsl } from "./webgpu/matmul_wgsl.js";
+import { MATMUL_SMALL_TILE, MATMUL_TILE, matmulSmallWgsl, matmulWgsl } from "./webgpu/matmul_wgsl.js";
 import { layerNormBackwardWgsl, layerNormParamGradWgsl, rmsNormBackwardWgsl, rmsNormParamGradWgsl } from "./webgpu/norm_backward_wgsl.js";
 import { layerNormWgsl, rmsNormWgsl } from "./webgpu/norm_wgsl.js";
 import { openWebGPU } from "./webgpu/open.js";
@@ -85,8 +85,12 @@ export class WebGPUBackend {
       .u32(a.transA ? 1 : 0)
       .u32(a.transB ? 1 : 0)
       .u32(a.accumulate ? 1 : 0);
-    const groups = batch * ceilDiv(m, MATMUL_TILE) * ceilDiv(n, MATMUL_TILE);
-    await this.gpu.run("matmul", matmulWgsl, [{ data: a.a }, { data: a.b }, { data: c, output: true }], p, groups);
+    // 64×64 tiles with 4×4 outputs per thread, unless the product is too thin to fill them.
+    const big = Math.min(m, n) >= 32;
+    const tile = big ? MATMUL_TILE : MATMUL_SMALL_TILE;
+    const groups = batch * ceilDiv(m, tile) * ceilDiv(n, tile);
+    const buffers = [{ data: a.a }, { data: a.b }, { data: c, output: true }];
+    await this.gpu.run(big ? "matmul" : "matmul_small", big ? matmulWgsl : matmulSmallWgsl, buffers, p, groups);
   }
 
   async unary(op: UnaryOp, x: Float32Array, out: Float32Array): Promise<void> {

@@ -66,6 +66,11 @@ export function kernelSuite(name: string, backend: () => Backend, opts: SuiteOpt
       ["transB", { m: 1, n: 48, k: 64, transB: true }],
       ["both, batched, offsets", { batch: 3, m: 9, n: 11, k: 19, transA: true, transB: true, aOffset: 5, bOffset: 7 }],
       ["B broadcast over the batch, accumulate", { batch: 4, m: 13, n: 21, k: 40, bBatchStride: 0, accumulate: true }],
+      ["64×64 tiles: 70×45·45×66", { m: 70, n: 66, k: 45 }],
+      [
+        "64×64 tiles: transposed, batched, offsets, accumulate",
+        { batch: 2, m: 65, n: 40, k: 33, transA: true, transB: true, aOffset: 3, bOffset: 1, accumulate: true },
+      ],
     ];
     for (const [label, c] of matmulCases) {
       test(`matmul: ${label}`, () => {
