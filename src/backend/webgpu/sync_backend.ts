@@ -50,6 +50,13 @@ class WorkerChannel {
     this.port = port1;
     const init: Request = { kind: "init", control: this.control.buffer as SharedArrayBuffer, port: port2 };
     this.worker.postMessage(init, [port2]);
+    // Seen only once the caller is awake again, but then later calls fail at once.
+    this.worker.on("error", (e) => {
+      this.broken ??= `the webgpu worker failed: ${e.message}`;
+    });
+    this.worker.on("exit", (code) => {
+      this.broken ??= `the webgpu worker exited (code ${code})`;
+    });
     // Neither keeps the process alive: a finished program exits with the worker idle.
     this.worker.unref();
     this.port.unref();

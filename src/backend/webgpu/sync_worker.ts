@@ -61,4 +61,13 @@ async function handle(req: Request): Promise<void> {
   reply(r);
 }
 
+// An error that escapes a handler still answers the blocked caller, instead of leaving it
+// to wait out its timeout.
+process.on("uncaughtException", (e) => {
+  if (control && port) reply(fail(e));
+});
+process.on("unhandledRejection", (e) => {
+  if (control && port) reply(fail(e));
+});
+
 parentPort!.once("message", (req: Request) => void handle(req));
