@@ -11,6 +11,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:
 import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseOptions, numberOption, UsageError, type OptionSpecs, runCommand } from "./args.js";
+import { applyDevice, deviceFlag, deviceOption } from "./device_option.js";
 import { existsNonEmpty, refuseOverInputs } from "./outputs.js";
 import { SentencePieceProcessor, serializeModelProto } from "../tokenizer/index.js";
 import { trainSentencePiece } from "../tokenizer/trainer.js";
@@ -48,6 +49,7 @@ import {
 } from "../train/index.js";
 
 const SPECS: OptionSpecs = {
+  device: deviceOption,
   data: {
     type: "string",
     arg: "FILE|DIR",
@@ -152,6 +154,7 @@ async function runOrThrow(argv: string[]): Promise<number> {
   if (!parsed) return 0;
   const v = parsed.values;
   if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
+  await applyDevice(deviceFlag(v.device));
   if (v.resume !== undefined) return resumeRun(v);
   if (typeof v.out !== "string") throw new UsageError("--out DIR is required");
   if (v.char === true && typeof v.tokenizer === "string") throw new UsageError("--char and --tokenizer exclude each other");
