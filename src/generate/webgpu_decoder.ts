@@ -168,6 +168,11 @@ export class WebGPUDecoder {
     return this.w.bytes;
   }
 
+  /** Bytes of weights one single-token step reads (all but the embedding rows it does not look up). */
+  get weightBytesPerToken(): number {
+    return this.w.bytesPerToken;
+  }
+
   /** The weights' formats on the GPU, e.g. "q4_0" or "f32 + q8_0" (for logs). */
   get weightFormats(): string {
     const formats = new Set<string>([this.w.embed.format, this.w.output.format]);

@@ -59,6 +59,11 @@ export interface GpuWeights {
   output: GpuMatrix;
   /** Bytes uploaded (a tied head counted once). */
   bytes: number;
+  /**
+   * Bytes a one-token step streams from the weights: all of them but the embedding tables, of
+   * which a step reads one row (unless the embedding is also the lm head).
+   */
+  bytesPerToken: number;
 }
 
 /** The raw bytes of Q8_0 / Q4_0 blocks split into [f32 scales][codes], `codeBytes` code bytes per block. */
@@ -178,6 +183,7 @@ export async function uploadWeights(
     const positions = up.has("position_embd", layout) ? up.vector("position_embd", null) : null;
     const finalNorm = up.norm("output_norm", null);
     const output = up.has("output", layout) ? up.matrix("output", null) : embed;
-    return { embed, positions, layers, finalNorm, output, bytes: up.bytes };
+    const tables = (output === embed ? 0 : embed.bytes) + (positions ? positions.size : 0);
+    return { embed, positions, layers, finalNorm, output, bytes: up.bytes, bytesPerToken: up.bytes - tables };
   });
 }
