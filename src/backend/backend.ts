@@ -1,8 +1,9 @@
 // The kernel interface: every numeric loop of tsgpt goes through one of these functions.
 //
-// Two implementations exist: `js` (src/backend/js.ts, the readable reference and the
-// oracle in tests) and `native` (native/*.cc through src/backend/native.ts, SIMD and
-// multi-threaded). They must agree within the tolerances stated in the tests.
+// Three implementations exist: `js` (src/backend/js.ts, the readable reference and the
+// oracle in tests), `native` (native/*.cc through src/backend/native.ts, SIMD and
+// multi-threaded) and `webgpu` (WGSL kernels in src/backend/webgpu/, made synchronous by
+// webgpu/sync_backend.ts). They must agree within the tolerances stated in the tests.
 //
 // Conventions (read these once, they hold for every kernel):
 // - Buffers are plain typed arrays, row-major, and contiguous unless a kernel takes strides.
@@ -170,7 +171,7 @@ export interface CausalAttentionBackwardArgs extends CausalAttentionArgs {
 }
 
 export interface Backend {
-  readonly name: "js" | "native";
+  readonly name: "js" | "native" | "webgpu";
 
   /** Batched C = op(A) · op(B) with op = identity or transpose. See MatmulArgs. */
   matmul(args: MatmulArgs): void;
