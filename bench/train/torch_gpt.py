@@ -98,6 +98,17 @@ for it in range(steps):
         train_seconds += dt; cpu_seconds += dc; timed_steps += 1
     if it + 1 in cfg["eval_at"]: val[it + 1] = evaluate()
 ms = 1000 * train_seconds / max(1, timed_steps)
+
+def blas_library():
+    # The BLAS PyTorch's matmuls went through (Debian's build uses whatever libblas.so.3 points to:
+    # the reference BLAS unless OpenBLAS or BLIS is installed).
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "blas" in line.lower() and "/" in line}
+        return ", ".join(sorted(libs)) or "unknown"
+    except OSError:
+        return "unknown"
+
 print(json.dumps({"ms_per_step": ms, "cpu_ms_per_step": 1000 * cpu_seconds / max(1, timed_steps), "tokens_per_sec": B * T / (ms / 1000), "val": val, "last_loss": loss.item(),
                   "threads": torch.get_num_threads(), "interop_threads": torch.get_num_interop_threads(),
-                  "torch_version": torch.__version__}))
+                  "torch_version": torch.__version__, "blas": blas_library()}))

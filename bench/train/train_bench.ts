@@ -14,9 +14,11 @@
 //    whole step (its matmul FLOPs plus attention's 4·T²·hd per head, forward, ×3 with backward),
 //    and that as a share of what the matmul kernel itself does on the step's own matmul shapes.
 // Both sides use `--threads` threads: tsgpt's pool is set to it, and PyTorch runs with
-// torch.set_num_threads(N), one inter-op thread and OMP_NUM_THREADS = MKL_NUM_THREADS = N in
-// its environment (without this its OpenMP pool can oversubscribe a loaded machine). Each side
-// prints the thread counts it ran with.
+// torch.set_num_threads(N), one inter-op thread and OMP_NUM_THREADS = MKL_NUM_THREADS =
+// OPENBLAS_NUM_THREADS = N in its environment (without this its OpenMP pool can oversubscribe a
+// loaded machine). Each side prints the thread counts it ran with, and PyTorch the BLAS it
+// loaded: Debian's python3-torch multiplies through libblas.so.3, which is the slow reference
+// BLAS unless an optimized one is installed (.ci/run installs libopenblas0-pthread).
 // PyTorch runs bench/train/torch_gpt.py with /usr/bin/python3 (Debian's python3-torch).
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -174,6 +176,7 @@ interface TorchResult extends RunResult {
   threads: number;
   interopThreads: number;
   version: string;
+  blas: string;
 }
 
 function torchRun(o: GptShape, evalSteps: number[]): TorchResult | null {
@@ -197,7 +200,8 @@ function torchRun(o: GptShape, evalSteps: number[]): TorchResult | null {
     eval_at: evalSteps,
     skip_timing: Math.min(2, o.steps - 1),
   };
-  const env = { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
+  const n = String(threads);
+  const env = { ...process.env, OMP_NUM_THREADS: n, MKL_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n };
   const r = spawnSync(python, [torchScript], { input: JSON.stringify(cfg), maxBuffer: 1 << 24, env });
   if (r.status !== 0) {
     console.log(`PyTorch run failed (${python}): ${r.stderr?.toString().trim().split("\n").pop() ?? r.error?.message}`);
@@ -211,6 +215,7 @@ function torchRun(o: GptShape, evalSteps: number[]): TorchResult | null {
     threads: number;
     interop_threads: number;
     torch_version: string;
+    blas: string;
   };
   return {
     msPerStep: j.ms_per_step,
@@ -220,6 +225,7 @@ function torchRun(o: GptShape, evalSteps: number[]): TorchResult | null {
     threads: j.threads,
     interopThreads: j.interop_threads,
     version: j.torch_version,
+    blas: j.blas,
   };
 }
 
@@ -364,7 +370,7 @@ console.log(`tsgpt loss-curve run done in ${((performance.now() - t0) / 1000).to
 const ref = torchRun(mini, evalAt);
 if (ref) {
   console.log(
-    `PyTorch ${ref.version}: ${ref.threads} intra-op thread(s), ${ref.interopThreads} inter-op thread(s), OMP_NUM_THREADS=MKL_NUM_THREADS=${threads}`,
+    `PyTorch ${ref.version}: ${ref.threads} intra-op thread(s), ${ref.interopThreads} inter-op thread(s), OMP_NUM_THREADS=MKL_NUM_THREADS=OPENBLAS_NUM_THREADS=${threads}; BLAS: ${ref.blas}`,
   );
 }
 
