@@ -43,8 +43,10 @@ export class BpeEncoder {
   /** Merged UNUSED piece id → byte length of its left part, to split it back at the end. */
   private unmerge = new Map<number, number>();
   private readonly trie: PieceTrie;
-  /** Word memo, when words can be segmented on their own (see wordsAreIndependent). */
-  private readonly cache: BpeWordCache | null;
+  /** Whether words can be segmented on their own (see wordsAreIndependent), so memoized. */
+  private readonly memoizable: boolean;
+  /** The word memo (7.5 MB of tables): made on the first encode, so loading a model stays cheap. */
+  private memo: BpeWordCache | null = null;
   private readonly space: Uint8Array;
   private pairs = new Int32Array(2 * MAX_CACHED_WORD);
 
@@ -58,7 +60,12 @@ export class BpeEncoder {
   ) {
     this.trie = vocab.trie;
     this.space = space ?? new Uint8Array(0);
-    this.cache = space && wordsAreIndependent(vocab, utf8Decode(space)) ? new BpeWordCache() : null;
+    this.memoizable = space !== undefined && wordsAreIndependent(vocab, utf8Decode(space));
+  }
+
+  private get cache(): BpeWordCache | null {
+    if (this.memoizable && this.memo === null) this.memo = new BpeWordCache();
+    return this.memo;
   }
 
   /** Segments bytes[0, length) into `out` (cleared first). */
