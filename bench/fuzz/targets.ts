@@ -121,8 +121,9 @@ const PROMPT = "Once upon a time, 한국어";
 /** Loads a checkpoint (with an adapter) as generate / chat / serve do, and runs one forward pass. */
 async function loadModel(path: string, adapter?: string): Promise<void> {
   const gen = await TextGenerator.load(path, adapter ? { adapter } : {});
-  const ids = [gen.tokenizer.bosId >= 0 ? gen.tokenizer.bosId : 0, ...gen.tokenizer.encodeAsIds(PROMPT)].slice(0, 8);
   const m = gen.model;
+  // At most the model's context: a config may declare a context of 1, and that is not an error.
+  const ids = [gen.tokenizer.bosId >= 0 ? gen.tokenizer.bosId : 0, ...gen.tokenizer.encodeAsIds(PROMPT)].slice(0, Math.min(8, m.dims.context));
   const cache = m.createCache(1, ids.length);
   m.forward(cache, Int32Array.from(ids), Int32Array.from(ids.keys()), new Uint8Array(ids.length).fill(1), ids.length);
 }
