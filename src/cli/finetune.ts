@@ -10,6 +10,7 @@ import { rmSync } from "node:fs";
 import { resolve } from "node:path";
 import { existsNonEmpty, refuseOverInputs } from "./outputs.js";
 import { parseOptions, numberOption, UsageError, type OptionSpecs, runCommand } from "./args.js";
+import { applyDevice, deviceFlag, deviceOption } from "./device_option.js";
 import { getTemplate } from "../generate/templates.js";
 import { DEFAULT_SETTINGS, type TrainSettings } from "../train/trainer.js";
 import { finetune, type FinetuneArgs, type FinetuneOptions } from "../train/finetune.js";
@@ -19,6 +20,7 @@ import { OptionError, RunDirectoryError } from "../util/errors.js";
 export { finetune, type FinetuneArgs, type FinetuneOptions, type FinetuneResult } from "../train/finetune.js";
 
 const SPECS: OptionSpecs = {
+  device: deviceOption,
   model: { type: "string", arg: "PATH", help: "base model: Hugging Face directory, llama2.c .bin or GGUF" },
   base: { type: "string", aliasOf: "model", help: "" },
   tokenizer: { type: "string", arg: "PATH", help: "SentencePiece .model or tokenizer.json (default: the one beside the base)" },
@@ -106,6 +108,7 @@ export function run(argv: string[]): Promise<number> {
     const parsed = parseOptions("finetune", SUMMARY, argv, SPECS);
     if (!parsed) return 0;
     const v = parsed.values;
+    await applyDevice(deviceFlag(v.device));
     const out = resolve(runDirectory(v));
     if (v.resume !== undefined) {
       finetuneWithFlags({ out, resume: true });

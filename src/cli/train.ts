@@ -11,6 +11,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:
 import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseOptions, numberOption, UsageError, type OptionSpecs, runCommand } from "./args.js";
+import { applyDevice, deviceFlag, deviceOption } from "./device_option.js";
 import { existsNonEmpty, refuseOverInputs } from "./outputs.js";
 import { SentencePieceProcessor, serializeModelProto } from "../tokenizer/index.js";
 import { trainSentencePiece } from "../tokenizer/trainer.js";
@@ -42,11 +43,13 @@ import {
   prepareBrownCorpus,
   sha256File,
   splitCorpus,
+  StepProfiler,
   train,
   type TrainSettings,
 } from "../train/index.js";
 
 const SPECS: OptionSpecs = {
+  device: deviceOption,
   data: {
     type: "string",
     arg: "FILE|DIR",
@@ -98,6 +101,10 @@ const SPECS: OptionSpecs = {
   },
   force: { type: "boolean", help: "start over in a --out that already holds a run (clears it)" },
   "sample-tokens": { type: "string", arg: "N", help: "tokens of text generated at the end, 0 = none (default: 200)" },
+  profile: {
+    type: "boolean",
+    help: "print, after every step, where its time went: forward, backward, clipping, optimizer, and the kernels that took most",
+  },
 };
 
 const SUMMARY = "Train a GPT-2 or Llama model from text, with checkpoints, validation and exact resume.";
@@ -147,6 +154,7 @@ async function runOrThrow(argv: string[]): Promise<number> {
   if (!parsed) return 0;
   const v = parsed.values;
   if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
+  await applyDevice(deviceFlag(v.device));
   if (v.resume !== undefined) return resumeRun(v);
   if (typeof v.out !== "string") throw new UsageError("--out DIR is required");
   if (v.char === true && typeof v.tokenizer === "string") throw new UsageError("--char and --tokenizer exclude each other");
@@ -206,6 +214,7 @@ async function runOrThrow(argv: string[]): Promise<number> {
     source: dataSource(dataFiles, modelArg),
     say,
     sampleTokens: sampleTokens(v),
+    profile: v.profile === true,
   });
 }
 
@@ -243,7 +252,18 @@ async function resumeRun(v: Record<string, unknown>): Promise<number> {
   }
   const model = modelFromCheckpoint(loaded.checkpoint);
   say(`resuming from ${loaded.dir} at step ${loaded.state.step}`);
-  return trainAndReport({ out, sp, tokenizerPath, model, settings, source, say, resume: loaded, sampleTokens: sampleTokens(v) });
+  return trainAndReport({
+    out,
+    sp,
+    tokenizerPath,
+    model,
+    settings,
+    source,
+    say,
+    resume: loaded,
+    sampleTokens: sampleTokens(v),
+    profile: v.profile === true,
+  });
 }
 
 interface RunContext {
@@ -255,6 +275,8 @@ interface RunContext {
   source: RunSource;
   say: (s: string) => void;
   sampleTokens: number;
+  /** --profile: print where each step's time goes. */
+  profile: boolean;
   resume?: ReturnType<typeof loadTrainingCheckpoint>;
 }
 
@@ -283,6 +305,8 @@ async function trainAndReport(c: RunContext): Promise<number> {
   say(
     `training: ${s.steps} steps × ${s.batchSize * s.gradAccum} sequences × ${s.contextLength} tokens, lr ${s.lr} → ${s.minLr}, out ${out}`,
   );
+  const progress = new ProgressBar();
+  const profiler = c.profile ? new StepProfiler({ print: (line) => progress.log(line) }) : undefined;
   const result = train({
     model: c.model,
     trainData,
@@ -292,7 +316,8 @@ async function trainAndReport(c: RunContext): Promise<number> {
     toCheckpoint: (m) => modelToCheckpoint(m as CausalLM),
     tokenizerPath: c.tokenizerPath,
     resume: c.resume,
-    progress: new ProgressBar(),
+    progress,
+    profiler,
   });
   const lastVal = result.valLosses[result.valLosses.length - 1];
   say(

@@ -15,7 +15,7 @@
 // request leaves the queue, a running generation stops at the next token.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import type { PromptTemplate, TextGenerator } from "../generate/index.js";
+import type { GeneratorModel, PromptTemplate, TextGenerator } from "../generate/index.js";
 import { handleChat } from "./chat.js";
 import { handleCompletions } from "./completions.js";
 import type { Limits, ServerContext, ServerTokenizer } from "./context.js";
@@ -29,7 +29,7 @@ import { handleDetokenize, handleTokenize } from "./tokenize.js";
 
 export interface ServeOptions {
   /** The loaded model (TextGenerator.load). */
-  generator: TextGenerator;
+  generator: TextGenerator<GeneratorModel>;
   /** Name in /v1/models and responses; requests naming another model get 404 (default "tsgpt"). */
   modelName?: string;
   /** Chat template; without one, /v1/chat/completions answers 400. */
