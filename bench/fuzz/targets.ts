@@ -123,7 +123,10 @@ async function loadModel(path: string, adapter?: string): Promise<void> {
   const gen = await TextGenerator.load(path, adapter ? { adapter } : {});
   const m = gen.model;
   // At most the model's context: a config may declare a context of 1, and that is not an error.
-  const ids = [gen.tokenizer.bosId >= 0 ? gen.tokenizer.bosId : 0, ...gen.tokenizer.encodeAsIds(PROMPT)].slice(0, Math.min(8, m.dims.context));
+  const ids = [gen.tokenizer.bosId >= 0 ? gen.tokenizer.bosId : 0, ...gen.tokenizer.encodeAsIds(PROMPT)].slice(
+    0,
+    Math.min(8, m.dims.context),
+  );
   const cache = m.createCache(1, ids.length);
   m.forward(cache, Int32Array.from(ids), Int32Array.from(ids.keys()), new Uint8Array(ids.length).fill(1), ids.length);
 }
