@@ -211,12 +211,18 @@ export class SentencePieceProcessor {
       const tokens = this.encodeDetailed(text, options);
       return options.outType === "pieces" ? tokens.map((t) => t.piece) : tokens.map((t) => t.id);
     }
+    const norm = this.segment(text);
+    return options.outType === "pieces" ? this.piecesOf(norm, options) : this.idsOf(norm, options);
+  }
+
+  /** Normalizes and segments `text` into this.segments (the fast path: no sampling). */
+  private segment(text: string): NormalizedBuffer {
     checkText(text);
     const norm = this.normalizer.normalizeString(text);
     const segments = this.segments;
     if (this.unigram) this.unigram.encodeInto(norm.bytes, norm.length, segments);
     else this.bpeEncoder().encode(norm.bytes, norm.length, segments);
-    return options.outType === "pieces" ? this.piecesOf(norm, options) : this.idsOf(norm, options);
+    return norm;
   }
 
   private bpeEncoder(): BpeEncoder {
@@ -284,8 +290,9 @@ export class SentencePieceProcessor {
     return id;
   }
 
-  encodeAsIds(text: string, options: Omit<EncodeOptions, "outType"> = {}): number[] {
-    return this.encode(text, { ...options, outType: "ids" });
+  encodeAsIds(text: string, options: Omit<EncodeOptions, "outType"> = NO_OPTIONS): number[] {
+    if (options.enableSampling) return this.encode(text, { ...options, outType: "ids" });
+    return this.idsOf(this.segment(text), options);
   }
 
   encodeAsPieces(text: string, options: Omit<EncodeOptions, "outType"> = {}): string[] {
@@ -300,7 +307,7 @@ export class SentencePieceProcessor {
     if (options.enableSampling) {
       result = this.sampleSegmentation(norm.bytes, options);
     } else {
-      result = this.segment(norm.bytes);
+      result = this.segmentBytes(norm.bytes);
     }
     return this.withSpecials(this.populate(norm, result), options);
   }
@@ -338,7 +345,7 @@ export class SentencePieceProcessor {
     return this.encodeAsPieces(text, { enableSampling: true, nbestSize, alpha });
   }
 
-  private segment(bytes: Uint8Array): EncodedPiece[] {
+  private segmentBytes(bytes: Uint8Array): EncodedPiece[] {
     return this.unigram ? this.unigram.encode(bytes) : bpeEncode(this.vocab, bytes);
   }
 
@@ -459,6 +466,8 @@ export class SentencePieceProcessor {
     };
   }
 }
+
+const NO_OPTIONS: EncodeOptions = Object.freeze({});
 
 /** `<0x00>` … `<0xFF>`, the byte-fallback piece names. */
 const BYTE_PIECES = Array.from({ length: 256 }, (_, b) => byteToPiece(b));
