@@ -215,14 +215,30 @@ export class SentencePieceProcessor {
     return options.outType === "pieces" ? this.piecesOf(norm, options) : this.idsOf(norm, options);
   }
 
+  /**
+   * The ids of a text given as UTF-8 bytes (as encodeAsIds of the decoded text). `validUtf8`:
+   * the bytes are known to be well-formed (TextEncoder wrote them), so they are not checked;
+   * otherwise a malformed byte counts as U+FFFD, as in the library.
+   */
+  encodeUtf8AsIds(bytes: Uint8Array, validUtf8 = false): number[] {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError("encodeUtf8AsIds: expected a Uint8Array");
+    const norm = this.normalizer.normalizeUtf8(bytes, validUtf8);
+    this.segmentNormalized(norm);
+    return this.idsOf(norm, NO_OPTIONS);
+  }
+
   /** Normalizes and segments `text` into this.segments (the fast path: no sampling). */
   private segment(text: string): NormalizedBuffer {
     checkText(text);
     const norm = this.normalizer.normalizeString(text);
+    this.segmentNormalized(norm);
+    return norm;
+  }
+
+  private segmentNormalized(norm: NormalizedBuffer): void {
     const segments = this.segments;
     if (this.unigram) this.unigram.encodeInto(norm.bytes, norm.length, segments);
     else this.bpeEncoder().encode(norm.bytes, norm.length, segments);
-    return norm;
   }
 
   private bpeEncoder(): BpeEncoder {
