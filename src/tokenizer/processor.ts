@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "../util/atomic_write.js";
 import { finiteNumber, numberInRange } from "../util/validate.js";
 import { BpeEncoder, bpeEncode } from "./bpe.js";
-import { decodePieces as decodeToText, type DecodeContext } from "./decode.js";
+import { decodePieces as decodeToText, SurfaceTable, type DecodeContext } from "./decode.js";
 import {
   ModelType,
   parseModelProto,
@@ -72,6 +72,8 @@ export class SentencePieceProcessor {
   /** The encoders' output, reused from text to text. */
   private readonly segments = new Segments();
   private bpe: BpeEncoder | null = null;
+  /** Decoding's table of piece surfaces as UTF-8, built on first decode. */
+  private surfaces: SurfaceTable | null = null;
 
   /** Builds a processor from a parsed proto; `fileName` names the model in error messages. */
   constructor(proto: ModelProto, fileName = "<model>") {
@@ -442,6 +444,10 @@ export class SentencePieceProcessor {
   /** Decodes ids to text (the library's DecodeIds). */
   decode(ids: readonly number[]): string {
     if (!Array.isArray(ids)) throw new TypeError(`decode: expected an array of ids, got ${typeof ids}`);
+    for (const id of ids) this.checkId(id);
+    this.surfaces ??= new SurfaceTable(this.decodeContext());
+    const fast = this.surfaces.decode(ids);
+    if (fast !== null) return this.denormalizer ? this.denormalizer.normalize(fast) : fast;
     const pieces = ids.map((id) => {
       this.checkId(id);
       return this.vocab.pieces[id]!;
