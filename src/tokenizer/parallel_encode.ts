@@ -51,6 +51,7 @@ function workerSource(processorUrl: string): string {
 const { workerData } = require("node:worker_threads");
 import(${JSON.stringify(processorUrl)}).then(({ SentencePieceProcessor }) => {
   const sp = SentencePieceProcessor.fromBytes(workerData.model, "<worker>");
+  sp.useSharedTrie(workerData.trie);
   const port = workerData.port;
   port.on("message", (job) => {
     const control = new Int32Array(job.control);
@@ -101,10 +102,11 @@ export class ParallelEncoder {
       throw new RangeError(`ParallelEncoder: threads must be a positive integer, got ${threads}`);
     if (threads === 1) return;
     const model = sp.serialize();
+    const trie = sp.sharedTrie();
     const source = workerSource(new URL("./processor.js", import.meta.url).href);
     for (let index = 0; index < threads - 1; index++) {
       const { port1, port2 } = new MessageChannel();
-      const worker = new Worker(source, { eval: true, workerData: { model, port: port2 }, transferList: [port2] });
+      const worker = new Worker(source, { eval: true, workerData: { model, trie, port: port2 }, transferList: [port2] });
       worker.unref();
       this.lanes.push({ worker, port: port1 });
     }

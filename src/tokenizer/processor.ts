@@ -11,6 +11,7 @@ import { writeFileAtomic } from "../util/atomic_write.js";
 import { finiteNumber, numberInRange } from "../util/validate.js";
 import { BpeEncoder, bpeEncode } from "./bpe.js";
 import { decodePieces as decodeToText, SurfaceTable, type DecodeContext } from "./decode.js";
+import { DoubleArrayTrie, type SharedTrie } from "./double_array_trie.js";
 import {
   ModelType,
   parseModelProto,
@@ -227,6 +228,18 @@ export class SentencePieceProcessor {
     const norm = this.normalizer.normalizeUtf8(bytes, validUtf8);
     this.segmentNormalized(norm);
     return this.idsOf(norm, NO_OPTIONS);
+  }
+
+  /**
+   * For worker threads encoding with a copy of this model (ParallelEncoder): the piece trie in
+   * shared memory, which the copy adopts with useSharedTrie instead of building its own.
+   */
+  sharedTrie(): SharedTrie {
+    return this.vocab.trie.toShared();
+  }
+
+  useSharedTrie(trie: SharedTrie): void {
+    this.vocab.adoptTrie(DoubleArrayTrie.fromShared(trie));
   }
 
   /** Normalizes and segments `text` into this.segments (the fast path: no sampling). */

@@ -171,6 +171,12 @@ export class Vocab {
     return this.pieceTrie;
   }
 
+  /** Uses a piece trie built elsewhere (by another thread, for this same model). */
+  adoptTrie(trie: DoubleArrayTrie): void {
+    this.checkUnique();
+    this.pieceTrie = trie;
+  }
+
   /** The user-defined symbols as a trie (null when there are none). */
   get userSymbolTrie(): DoubleArrayTrie | null {
     if (this.symbolTrie === undefined) this.symbolTrie = buildSymbolTrie(this.userDefinedSymbols);
