@@ -5,8 +5,8 @@
 // each chunk's ids come back as an Int32Array whose buffer is transferred, not copied.
 //
 // The API stays synchronous (the corpus builder is): the calling thread encodes chunks itself,
-// then waits on a shared count of finished chunks (Atomics.wait) and takes the workers' answers
-// with receiveMessageOnPort. The ids are those of encodeAsIds, line for line, in order, whatever
+// takes the workers' answers with receiveMessageOnPort, and at the end encodes any chunk still
+// missing itself too, so it never waits on a worker. The ids are those of encodeAsIds, line for line, in order, whatever
 // the number of threads. Workers start in the background: the first batch does not wait for them.
 //
 //   const enc = new ParallelEncoder(sp, 2);
@@ -35,15 +35,12 @@ interface Lane {
   port: MessagePort;
 }
 
-// The shared control words of a job.
+// The shared control word of a job: the next chunk to take.
 const NEXT_CHUNK = 0;
-const DONE_CHUNKS = 1;
 
 /** Chunks are at least this many bytes of text, and each thread gets about CHUNKS_PER_THREAD. */
-const MIN_CHUNK_BYTES = 1 << 16;
-const CHUNKS_PER_THREAD = 8;
-/** A batch fails when no chunk has come back for this long. */
-const STALL_MS = 600_000;
+const MIN_CHUNK_BYTES = 1 << 15;
+const CHUNKS_PER_THREAD = 32;
 
 /** The worker's program (plain JS, so it runs from src/ under tsx and from dist/ alike). */
 function workerSource(processorUrl: string): string {
@@ -81,8 +78,6 @@ import(${JSON.stringify(processorUrl)}).then(({ SentencePieceProcessor }) => {
       } catch (err) {
         port.postMessage({ job: job.id, chunk, error: String((err && err.message) || err) });
       }
-      Atomics.add(control, ${DONE_CHUNKS}, 1);
-      Atomics.notify(control, ${DONE_CHUNKS});
     }
   });
 });
@@ -130,25 +125,16 @@ export class ParallelEncoder {
       const chunk = Atomics.add(control, NEXT_CHUNK, 1);
       if (chunk >= chunks) break;
       results[chunk] = this.encodeChunk(lines, job.chunkStarts[chunk]!, job.chunkStarts[chunk + 1]!);
-      received++;
-      Atomics.add(control, DONE_CHUNKS, 1);
-      received += this.drain(job.id, results);
+      received += 1 + this.drain(job.id, results);
     }
-    // Then waits for the chunks the workers took.
-    let lastProgress = performance.now();
-    while (received < chunks) {
-      const got = this.drain(job.id, results);
-      received += got;
-      if (received >= chunks) break;
-      if (got > 0) lastProgress = performance.now();
-      else if (performance.now() - lastProgress > STALL_MS) {
-        throw new Error(
-          `ParallelEncoder: no chunk finished for ${STALL_MS / 1000} s (${chunks - received} of ${chunks} missing; did a worker die?)`,
-        );
-      }
-      const done = Atomics.load(control, DONE_CHUNKS);
-      // A finished chunk's message may trail its count by a moment: wait briefly, then look again.
-      Atomics.wait(control, DONE_CHUNKS, done, done >= chunks ? 1 : 50);
+    // Then the chunks the workers took: rather than wait for a slow one (still cold, or short
+    // of CPU), this thread encodes the first missing chunk itself; whichever copy comes first
+    // is kept (both are the same ids).
+    received += this.drain(job.id, results);
+    for (let chunk = 0; received < chunks && chunk < chunks; chunk++) {
+      if (results[chunk]) continue;
+      results[chunk] = this.encodeChunk(lines, job.chunkStarts[chunk]!, job.chunkStarts[chunk + 1]!);
+      received += 1 + this.drain(job.id, results);
     }
     return concat(results as EncodedLines[]);
   }
@@ -186,7 +172,7 @@ export class ParallelEncoder {
     if (starts[starts.length - 1] !== lines.length) starts.push(lines.length);
     const chunkStarts = new Int32Array(new SharedArrayBuffer(4 * starts.length));
     chunkStarts.set(starts);
-    const control = new SharedArrayBuffer(8);
+    const control = new SharedArrayBuffer(4);
     return {
       id: ++this.jobs,
       control,
@@ -221,7 +207,7 @@ export class ParallelEncoder {
     for (let i = 0; i < this.lanes.length; i++) {
       for (let m = receiveMessageOnPort(this.lanes[i]!.port); m; m = receiveMessageOnPort(this.lanes[i]!.port)) {
         const r = m.message as ChunkResult;
-        if (r.job !== job) continue; // an answer to an earlier batch that failed
+        if (r.job !== job || results[r.chunk]) continue; // an earlier batch's, or encoded here meanwhile
         if (r.error) throw new Error(`ParallelEncoder: worker ${i + 1} failed: ${r.error}`);
         results[r.chunk] = { ids: r.ids, lengths: r.lengths };
         n++;
