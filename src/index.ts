@@ -6,6 +6,8 @@ export { createServer, type ServeOptions, type ServeHandle } from "./serve/index
 export {
   TextGenerator,
   DecoderModel,
+  WebGPUDecoder,
+  type GeneratorModel,
   KVCache,
   kvCacheEstimate,
   generate,

@@ -7,7 +7,7 @@
 // (token_embd, attn_q, ffn_down, …): they are short, model-neutral, and are the names GGUF files
 // use anyway. Each architecture maps every role it has to its Hugging Face module path.
 import type { JsonFields } from "./config_fields.js";
-import type { RopeScaling } from "../nn/rope.js";
+import type { RopeScaling } from "../nn/rope_tables.js";
 
 export type { RopeScaling };
 

@@ -8,11 +8,13 @@
 import type { Backend } from "./backend.js";
 import { jsBackend } from "./js.js";
 import { loadNativeBackend, nativeUnavailableReason } from "./native.js";
+import { type KernelSink, profiledBackend } from "./profiler.js";
 import { loadWebGPUSyncBackend, loadedWebGPUSyncBackend } from "./webgpu/sync_backend.js";
 
 export type { Backend } from "./backend.js";
 export { jsBackend } from "./js.js";
 export { WebGPUBackend, loadWebGPUBackend } from "./webgpu.js";
+export { KernelTally, type KernelTotal, type KernelSink, profiledBackend } from "./profiler.js";
 export { type WebGPUSyncBackend, loadWebGPUSyncBackend } from "./webgpu/sync_backend.js";
 
 export type BackendName = "js" | "native" | "webgpu";
@@ -57,6 +59,18 @@ export function setBackend(name: BackendName): void {
   else if (name === "native") current = nativeOrThrow('setBackend("native")');
   else if (name === "webgpu") current = loadWebGPUSyncBackend('setBackend("webgpu")');
   else throw new TypeError(`setBackend: expected "js", "native" or "webgpu", got "${String(name)}"`);
+}
+
+/**
+ * Routes every kernel call of the current backend through a profiler (profiler.ts) until the
+ * returned function is called, which puts the plain backend back.
+ */
+export function profileBackend(sink: KernelSink): () => void {
+  const inner = getBackend();
+  current = profiledBackend(inner, sink);
+  return () => {
+    current = inner;
+  };
 }
 
 /**

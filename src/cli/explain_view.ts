@@ -2,7 +2,14 @@
 // after temperature, the probability the draw used, and which filter removed each; so a
 // learner sees why this token was chosen. Built on the library's explainStep, fed the raw
 // logits that onToken reports, with the same penalties context the sampler saw.
-import { explainStep, type ExplainedStep, type GenerateOptions, type TextGenerator, type TokenEvent } from "../generate/index.js";
+import {
+  explainStep,
+  type ExplainedStep,
+  type GenerateOptions,
+  type GeneratorModel,
+  type TextGenerator,
+  type TokenEvent,
+} from "../generate/index.js";
 
 export interface ExplainedToken extends ExplainedStep {
   step: number;
@@ -13,7 +20,7 @@ const CUT_NAMES = { topK: "top-k", topP: "top-p", minP: "min-p", greedy: "greedy
 
 /** An onToken hook that explains the tokens of row 0, and the steps explained so far. */
 export function explainer(
-  gen: TextGenerator,
+  gen: TextGenerator<GeneratorModel>,
   prompt: string | readonly number[],
   options: GenerateOptions,
   topN: number,

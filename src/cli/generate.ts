@@ -6,9 +6,9 @@
 // the defaults below (shown in --help); --verbose prints the effective ones.
 import { explainer, formatExplained } from "./explain_view.js";
 import { parseOptions, numberOption, UsageError, type OptionSpecs, runCommand } from "./args.js";
-import type { TextGenerator } from "../generate/text_generator.js";
+import type { GeneratorModel, TextGenerator } from "../generate/text_generator.js";
 import { describeSettings, resolveGenerateOptions, type GenerateOptions } from "../generate/generate.js";
-import { MODEL_SPECS, loadGenerator, modelFlag } from "./model_flags.js";
+import { MODEL_SPECS, describeDevice, loadGenerator, modelFlag } from "./model_flags.js";
 
 /** Sampling flags shared by `generate` and `chat`. */
 export const SAMPLING_SPECS: OptionSpecs = {
@@ -64,7 +64,7 @@ export function samplingFromFlags(v: Record<string, unknown>): GenerateOptions {
 }
 
 /** Flags over checkpoint defaults over CLI defaults. */
-export function mergeOptions(gen: TextGenerator, flags: GenerateOptions): GenerateOptions {
+export function mergeOptions(gen: TextGenerator<GeneratorModel>, flags: GenerateOptions): GenerateOptions {
   return gen.options({ ...CLI_DEFAULTS, ...gen.defaults, ...dropUndefined(flags) });
 }
 
@@ -116,6 +116,7 @@ async function runOrThrow(argv: string[]): Promise<number> {
   log(
     `model: ${model} (${d.arch}, ${d.layers} layers, hidden ${d.hidden}, vocab ${d.vocabSize}, context ${d.context}), loaded in ${(performance.now() - t0).toFixed(0)} ms`,
   );
+  log(`device: ${describeDevice(gen)}`);
 
   const ac = new AbortController();
   const onSigint = () => ac.abort();

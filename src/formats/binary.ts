@@ -3,10 +3,14 @@
 // by one so memory holds only what the caller keeps.
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { FormatError } from "../util/errors.js";
+import { type ByteSource, checkRange } from "./byte_source.js";
+
+export { SequentialReader } from "./byte_source.js";
 
 const CHUNK = 1 << 30; // one read(2) is capped near 2 GiB; stay well below
 
-export class BinaryFile {
+/** A file read at offsets through its descriptor (the Node side of ByteSource). */
+export class BinaryFile implements ByteSource {
   readonly fd: number;
   readonly size: number;
 
@@ -38,13 +42,7 @@ export class BinaryFile {
 
   /** Throws unless [offset, offset + length) lies inside the file. */
   check(offset: number, length: number, field: string): void {
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
-      throw new FormatError(
-        this.path,
-        field,
-        `expected ${length} bytes at offset ${offset}, but the file has ${this.size} bytes (truncated or corrupt)`,
-      );
-    }
+    checkRange(this.path, this.size, offset, length, field);
   }
 
   close(): void {
@@ -61,110 +59,3 @@ export function withBinaryFile<T>(path: string, fn: (f: BinaryFile) => T): T {
     f.close();
   }
 }
-
-/**
- * Sequential little-endian reader over a BinaryFile, buffered in chunks, for headers made of many
- * small fields (GGUF metadata). Every read is bounds-checked against the file size first, so a
- * corrupt length can never make it allocate more than the file holds.
- */
-export class SequentialReader {
-  private buf: Uint8Array = new Uint8Array(0);
-  private view = new DataView(this.buf.buffer);
-  private bufStart = 0; // file offset of buf[0]
-  pos: number;
-
-  constructor(
-    readonly file: BinaryFile,
-    start = 0,
-  ) {
-    this.pos = start;
-  }
-
-  /** Makes sure bytes [pos, pos + n) are buffered; returns their index in buf. */
-  private ensure(n: number, field: string): number {
-    this.file.check(this.pos, n, field);
-    const at = this.pos - this.bufStart;
-    if (at >= 0 && at + n <= this.buf.length) return at;
-    const len = Math.min(Math.max(n, 1 << 20), this.file.size - this.pos);
-    this.buf = this.file.read(this.pos, len, field);
-    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
-    this.bufStart = this.pos;
-    return 0;
-  }
-
-  u8(field: string): number {
-    const i = this.ensure(1, field);
-    this.pos += 1;
-    return this.view.getUint8(i);
-  }
-  i8(field: string): number {
-    const i = this.ensure(1, field);
-    this.pos += 1;
-    return this.view.getInt8(i);
-  }
-  u16(field: string): number {
-    const i = this.ensure(2, field);
-    this.pos += 2;
-    return this.view.getUint16(i, true);
-  }
-  i16(field: string): number {
-    const i = this.ensure(2, field);
-    this.pos += 2;
-    return this.view.getInt16(i, true);
-  }
-  u32(field: string): number {
-    const i = this.ensure(4, field);
-    this.pos += 4;
-    return this.view.getUint32(i, true);
-  }
-  i32(field: string): number {
-    const i = this.ensure(4, field);
-    this.pos += 4;
-    return this.view.getInt32(i, true);
-  }
-  f32(field: string): number {
-    const i = this.ensure(4, field);
-    this.pos += 4;
-    return this.view.getFloat32(i, true);
-  }
-  f64(field: string): number {
-    const i = this.ensure(8, field);
-    this.pos += 8;
-    return this.view.getFloat64(i, true);
-  }
-  u64(field: string): bigint {
-    const i = this.ensure(8, field);
-    this.pos += 8;
-    return this.view.getBigUint64(i, true);
-  }
-  i64(field: string): bigint {
-    const i = this.ensure(8, field);
-    this.pos += 8;
-    return this.view.getBigInt64(i, true);
-  }
-
-  /** A u64 that must fit a JS number and be at most `max` (counts, lengths). */
-  u64Bounded(field: string, max: number): number {
-    const v = this.u64(field);
-    if (v > BigInt(max)) throw new FormatError(this.file.path, field, `value ${v} is larger than possible (at most ${max} for this file)`);
-    return Number(v);
-  }
-
-  bytes(n: number, field: string): Uint8Array {
-    const i = this.ensure(n, field);
-    this.pos += n;
-    return this.buf.subarray(i, i + n);
-  }
-
-  /** UTF-8 text of `n` bytes; invalid UTF-8 is an error, not replacement characters. */
-  utf8(n: number, field: string): string {
-    const b = this.bytes(n, field);
-    try {
-      return utf8Decoder.decode(b);
-    } catch {
-      throw new FormatError(this.file.path, field, "expected valid UTF-8 text");
-    }
-  }
-}
-
-const utf8Decoder = new TextDecoder("utf-8", { fatal: true });

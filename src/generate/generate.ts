@@ -17,9 +17,14 @@
 // `stream` hands its text to the reader as it comes. Two hooks let a caller watch and steer it
 // without wrapping the model or the tokenizer: `logitsProcessors` edit the logits of every row
 // before the token is drawn, and `onToken` sees every token the moment it is chosen.
-import { randomInt } from "node:crypto";
+//
+// The model is the CPU DecoderModel or the GPU WebGPUDecoder (whose forward returns a promise).
+// When the GPU model decodes greedily and nothing needs the logits on the CPU (no penalties,
+// processors, top log-probabilities or onToken), the argmax runs on the GPU too and up to
+// GREEDY_IN_FLIGHT steps are submitted ahead of their readback (greedyDecode below): each step
+// feeds the id the previous one chose without waiting for it to come back.
 import type { GenerationDefaults } from "../formats/types.js";
-import type { InferenceModel } from "./decoder.js";
+import type { DecoderDims } from "./decoder.js";
 import { kvCacheEstimate } from "./kv_cache.js";
 import { Generator as RandomGenerator } from "../tensor/random.js";
 import {
@@ -35,6 +40,43 @@ import {
 } from "./sampling.js";
 import { StopStringFilter, TextStream } from "./stream.js";
 import { tokensBeyond } from "./prompt_budget.js";
+
+/** What the loop needs of a KV cache: its rows, its size and how much of it is left. */
+export interface GenerationCache {
+  readonly batch: number;
+  readonly capacity: number;
+  readonly remaining: number;
+  /** Frees memory the garbage collector does not manage (a GPU cache); called when generation ends. */
+  destroy?(): void;
+}
+
+/** A greedy choice made on the device: per row, the id and its log-probability. */
+export interface DeviceGreedyChoice {
+  ids: Int32Array;
+  logprobs: Float32Array;
+}
+
+/**
+ * What the loop needs from a model: DecoderModel (CPU) or WebGPUDecoder (GPU). `forward` may
+ * return a promise; `greedyStep`, when present, picks the argmax on the device (tokens null:
+ * feed the ids the previous greedyStep chose, which never left the device).
+ */
+export interface GenerationModel<C extends GenerationCache = GenerationCache> {
+  readonly dims: DecoderDims;
+  createCache(batch: number, capacity: number): C;
+  forward(cache: C, tokens: Int32Array, positions: Int32Array, valid: Uint8Array, steps: number): Float32Array | Promise<Float32Array>;
+  greedyStep?(
+    cache: C,
+    tokens: Int32Array | null,
+    positions: Int32Array,
+    valid: Uint8Array,
+    steps: number,
+    limit: number,
+  ): Promise<DeviceGreedyChoice>;
+}
+
+/** Greedy steps submitted ahead of their readback on a device that decodes greedily (greedyStep). */
+export const GREEDY_IN_FLIGHT = 3;
 
 /** What the loop needs from a tokenizer (SentencePieceProcessor has all of it). */
 export interface GenerationTokenizer {
@@ -189,7 +231,7 @@ export function resolveGenerateOptions(options: GenerateOptions): ResolvedGenera
   });
   if (options.onToken !== undefined && typeof options.onToken !== "function")
     throw new TypeError(`onToken: expected a function, got ${typeof options.onToken}`);
-  const seed = options.seed ?? randomInt(0, 2 ** 31);
+  const seed = options.seed ?? randomSeed();
   if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed: expected a non-negative integer, got ${seed}`);
   return {
     ...sampling,
@@ -201,6 +243,11 @@ export function resolveGenerateOptions(options: GenerateOptions): ResolvedGenera
     topLogprobs: int("topLogprobs", options.topLogprobs ?? GENERATE_DEFAULTS.topLogprobs, 0),
     prefillChunkSize: int("prefillChunkSize", options.prefillChunkSize ?? GENERATE_DEFAULTS.prefillChunkSize, 1),
   };
+}
+
+/** A random seed in [0, 2³¹) (Web Crypto: Node 20 and browsers have it). */
+function randomSeed(): number {
+  return globalThis.crypto.getRandomValues(new Uint32Array(1))[0]! >>> 1;
 }
 
 /** One line with the effective settings, for --verbose and logs. */
@@ -219,7 +266,9 @@ export function describeSettings(o: ResolvedGenerateOptions): string {
 
 /** Lets timers and abort events run between chunks of synchronous work. */
 function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+  // setImmediate in Node; a browser (the in-page generator) has only setTimeout.
+  const later: (f: () => void) => unknown = typeof setImmediate === "function" ? setImmediate : (f) => setTimeout(f, 0);
+  return new Promise((resolve) => later(resolve));
 }
 
 /** State of one row of the batch. */
@@ -238,8 +287,8 @@ interface Row {
  * The loop itself: yields text as it is released, returns one result per prompt.
  * Prompts are strings (encoded here) or token ids (used as given).
  */
-export async function* generationLoop(
-  model: InferenceModel,
+export async function* generationLoop<C extends GenerationCache>(
+  model: GenerationModel<C>,
   tokenizer: GenerationTokenizer,
   prompts: readonly (string | readonly number[])[],
   options: GenerateOptions = {},
@@ -296,62 +345,43 @@ export async function* generationLoop(
   const estimate = kvCacheEstimate({ layers: model.dims.layers, batch: B, capacity, kvDim: model.dims.kvHeads * model.dims.headDim });
   options.onInfo?.(estimate.description);
   const cache = model.createCache(B, capacity);
-
-  // Prefill, left-padded: row b's prompt occupies columns T - len_b … T - 1.
-  let logits: Float32Array = new Float32Array(0);
-  for (let c0 = 0; c0 < T; c0 += o.prefillChunkSize) {
+  try {
+    // Prefill, left-padded: row b's prompt occupies columns T - len_b … T - 1.
+    const chunk = (c0: number): { tokens: Int32Array; positions: Int32Array; valid: Uint8Array; steps: number } => {
+      const steps = Math.min(o.prefillChunkSize, T - c0);
+      const tokens = new Int32Array(B * steps),
+        positions = new Int32Array(B * steps),
+        valid = new Uint8Array(B * steps);
+      rows.forEach((r, b) => {
+        const pad = T - r.prompt.length;
+        for (let t = 0; t < steps; t++) {
+          const col = c0 + t;
+          if (col < pad) continue;
+          tokens[b * steps + t] = r.prompt[col - pad]!;
+          positions[b * steps + t] = col - pad;
+          valid[b * steps + t] = 1;
+        }
+      });
+      return { tokens, positions, valid, steps };
+    };
+    const lastChunk = Math.floor((T - 1) / o.prefillChunkSize) * o.prefillChunkSize;
+    const onDevice = deviceGreedy(model, o, options);
+    let logits: Float32Array = new Float32Array(0);
+    for (let c0 = 0; c0 < T; c0 += o.prefillChunkSize) {
+      signal?.throwIfAborted();
+      const c = chunk(c0);
+      if (onDevice && c0 === lastChunk) break; // the device's greedy loop feeds the last chunk
+      logits = await model.forward(cache, c.tokens, c.positions, c.valid, c.steps);
+      options.onPrefill?.(c0 + c.steps, T);
+      await yieldToEventLoop();
+    }
     signal?.throwIfAborted();
-    const steps = Math.min(o.prefillChunkSize, T - c0);
-    const tokens = new Int32Array(B * steps),
-      positions = new Int32Array(B * steps),
-      valid = new Uint8Array(B * steps);
-    rows.forEach((r, b) => {
-      const pad = T - r.prompt.length;
-      for (let t = 0; t < steps; t++) {
-        const col = c0 + t;
-        if (col < pad) continue;
-        tokens[b * steps + t] = r.prompt[col - pad]!;
-        positions[b * steps + t] = col - pad;
-        valid[b * steps + t] = 1;
-      }
-    });
-    logits = model.forward(cache, tokens, positions, valid, steps);
-    options.onPrefill?.(c0 + steps, T);
-    await yieldToEventLoop();
-  }
-  signal?.throwIfAborted();
 
-  const V = model.dims.vocabSize;
-  for (let step = 0; ; step++) {
-    // Pick a token for every running row, and release its text.
-    for (let b = 0; b < B; b++) {
-      const r = rows[b]!;
-      if (r.finish) continue;
-      const rowLogits = logits.subarray(b * V, (b + 1) * V);
-      // In place, before the processors: the log-probabilities (and onToken's logits) then
-      // cover the same vocabulary the token is drawn from.
-      rowLogits.fill(-Infinity, limit);
-      if (r.generated.length < o.minNewTokens) for (const e of eos) if (e < V) rowLogits[e] = -Infinity; // too early to end
-      const context: LogitsContext = { row: b, step, promptIds: r.prompt, generatedIds: r.generated };
-      const token = sampleToken(rowLogits, o, r.rng, context, o.logitsProcessors);
-      const lp = tokenLogprob(rowLogits, token, o.topLogprobs);
-      const report = (eosToken: boolean) =>
-        options.onToken?.({
-          row: b,
-          step,
-          token,
-          logprob: lp.logprob,
-          top: lp.top,
-          eos: eosToken,
-          finishReason: r.finish,
-          logits: rowLogits,
-        });
+    /** Adds a chosen token to row b (cacheFull: no slot is left to feed it back); returns the text it releases. */
+    const accept = (r: Row, token: number, lp: TokenLogprob, cacheFull: boolean): string => {
       if (eos.has(token)) {
         r.finish = "eos";
-        const tail = endRow(r);
-        report(true);
-        if (tail) yield { row: b, text: tail };
-        continue;
+        return endRow(r);
       }
       r.generated.push(token);
       r.logprobs.push(lp);
@@ -359,31 +389,159 @@ export async function* generationLoop(
       r.text += piece.text;
       let text = piece.text;
       if (piece.stopped) r.finish = "stop";
-      else if (r.generated.length >= o.maxNewTokens || cache.remaining === 0) {
+      else if (r.generated.length >= o.maxNewTokens || cacheFull) {
         r.finish = "length";
         text += endRow(r);
       }
-      report(false);
-      if (text) yield { row: b, text };
-    }
-    if (rows.every((r) => r.finish)) break;
+      return text;
+    };
 
-    // Feed the new tokens back: one forward step for the whole batch (finished rows as padding).
-    signal?.throwIfAborted();
-    await yieldToEventLoop();
-    signal?.throwIfAborted();
-    const tokens = new Int32Array(B),
-      positions = new Int32Array(B),
-      valid = new Uint8Array(B);
-    rows.forEach((r, b) => {
-      if (r.finish) return;
-      tokens[b] = r.generated[r.generated.length - 1]!;
-      positions[b] = r.prompt.length + r.generated.length - 1;
-      valid[b] = 1;
-    });
-    logits = model.forward(cache, tokens, positions, valid, 1);
+    if (onDevice) {
+      const last = chunk(lastChunk);
+      const choices = greedyDecode(onDevice, cache, rows, last, limit, T, signal);
+      try {
+        for (let step = 0; ; step++) {
+          const next = await choices.next();
+          if (next.done) break;
+          const choice = next.value;
+          if (step === 0) options.onPrefill?.(T, T);
+          for (let b = 0; b < B; b++) {
+            const r = rows[b]!;
+            if (r.finish) continue;
+            const token = choice.ids[b]!;
+            const text = accept(r, token, { token, logprob: choice.logprobs[b]!, top: [] }, cache.capacity - (T + step) === 0);
+            if (text) yield { row: b, text };
+          }
+          if (rows.every((r) => r.finish)) break;
+        }
+      } finally {
+        await choices.return(undefined); // waits for the steps still in flight
+      }
+      return results();
+    }
+
+    const V = model.dims.vocabSize;
+    for (let step = 0; ; step++) {
+      // Pick a token for every running row, and release its text.
+      for (let b = 0; b < B; b++) {
+        const r = rows[b]!;
+        if (r.finish) continue;
+        const rowLogits = logits.subarray(b * V, (b + 1) * V);
+        // In place, before the processors: the log-probabilities (and onToken's logits) then
+        // cover the same vocabulary the token is drawn from.
+        rowLogits.fill(-Infinity, limit);
+        if (r.generated.length < o.minNewTokens) for (const e of eos) if (e < V) rowLogits[e] = -Infinity; // too early to end
+        const context: LogitsContext = { row: b, step, promptIds: r.prompt, generatedIds: r.generated };
+        const token = sampleToken(rowLogits, o, r.rng, context, o.logitsProcessors);
+        const lp = tokenLogprob(rowLogits, token, o.topLogprobs);
+        const text = accept(r, token, lp, cache.remaining === 0);
+        options.onToken?.({
+          row: b,
+          step,
+          token,
+          logprob: lp.logprob,
+          top: lp.top,
+          eos: eos.has(token),
+          finishReason: r.finish,
+          logits: rowLogits,
+        });
+        if (text) yield { row: b, text };
+      }
+      if (rows.every((r) => r.finish)) break;
+
+      // Feed the new tokens back: one forward step for the whole batch (finished rows as padding).
+      signal?.throwIfAborted();
+      await yieldToEventLoop();
+      signal?.throwIfAborted();
+      const tokens = new Int32Array(B),
+        positions = new Int32Array(B),
+        valid = new Uint8Array(B);
+      rows.forEach((r, b) => {
+        if (r.finish) return;
+        tokens[b] = r.generated[r.generated.length - 1]!;
+        positions[b] = r.prompt.length + r.generated.length - 1;
+        valid[b] = 1;
+      });
+      logits = await model.forward(cache, tokens, positions, valid, 1);
+    }
+    return results();
+  } finally {
+    cache.destroy?.(); // GPU memory is not the garbage collector's
   }
-  return results();
+}
+
+type DeviceGreedyModel<C extends GenerationCache> = GenerationModel<C> & Required<Pick<GenerationModel<C>, "greedyStep">>;
+
+/**
+ * The model, when the whole greedy choice can stay on its device: it has greedyStep, decoding
+ * is greedy, and nothing needs the logits on the CPU (penalties, logits processors, top
+ * log-probabilities, onToken, a minimum length that bans EOS); else null.
+ */
+function deviceGreedy<C extends GenerationCache>(
+  model: GenerationModel<C>,
+  o: ResolvedGenerateOptions,
+  options: GenerateOptions,
+): DeviceGreedyModel<C> | null {
+  if (!model.greedyStep || !isGreedy(o)) return null;
+  const plain =
+    o.repetitionPenalty === 1 &&
+    o.frequencyPenalty === 0 &&
+    o.presencePenalty === 0 &&
+    o.logitsProcessors.length === 0 &&
+    o.topLogprobs === 0 &&
+    o.minNewTokens === 0 &&
+    options.onToken === undefined;
+  return plain ? (model as DeviceGreedyModel<C>) : null;
+}
+
+/**
+ * Greedy decoding on the device: feeds the prompt's last chunk, then keeps up to
+ * GREEDY_IN_FLIGHT one-token steps submitted ahead, each feeding the id its predecessor chose
+ * (never read back in between). Yields each step's choice in order. A row that ended keeps
+ * running in the steps already in flight (their choices are ignored); later steps mask it out.
+ * Steps still in flight when the caller stops are awaited, so no readback is left pending.
+ */
+async function* greedyDecode<C extends GenerationCache>(
+  model: DeviceGreedyModel<C>,
+  cache: C,
+  rows: readonly Row[],
+  last: { tokens: Int32Array; positions: Int32Array; valid: Uint8Array; steps: number },
+  limit: number,
+  promptColumns: number,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<DeviceGreedyChoice, void, undefined> {
+  const B = rows.length;
+  const pending: Promise<DeviceGreedyChoice>[] = [];
+  const track = (p: Promise<DeviceGreedyChoice>) => {
+    p.catch(() => {}); // handled when awaited in turn; never an unhandled rejection meanwhile
+    pending.push(p);
+  };
+  let submitted = 0; // one-token steps submitted after the prompt
+  const slots = cache.capacity - promptColumns;
+  try {
+    track(model.greedyStep(cache, last.tokens, last.positions, last.valid, last.steps, limit));
+    for (;;) {
+      while (pending.length < GREEDY_IN_FLIGHT && submitted < slots) {
+        submitted++;
+        const positions = new Int32Array(B),
+          valid = new Uint8Array(B);
+        rows.forEach((r, b) => {
+          if (r.finish) return;
+          positions[b] = r.prompt.length + submitted - 1;
+          valid[b] = 1;
+        });
+        track(model.greedyStep(cache, null, positions, valid, 1, limit));
+      }
+      const next = pending.shift();
+      if (!next) return;
+      yield await next;
+      signal?.throwIfAborted();
+      await yieldToEventLoop();
+      signal?.throwIfAborted();
+    }
+  } finally {
+    await Promise.allSettled(pending);
+  }
 }
 
 /**
@@ -423,8 +581,8 @@ function tokenLogprob(logits: Float32Array, token: number, topN: number): TokenL
 }
 
 /** Generates from several prompts at once (left-padded batch); one result per prompt. */
-export async function generateBatch(
-  model: InferenceModel,
+export async function generateBatch<C extends GenerationCache>(
+  model: GenerationModel<C>,
   tokenizer: GenerationTokenizer,
   prompts: readonly (string | readonly number[])[],
   options: GenerateOptions = {},
@@ -437,8 +595,8 @@ export async function generateBatch(
 }
 
 /** Generates from one prompt; resolves with the text, tokens and log-probabilities. */
-export async function generate(
-  model: InferenceModel,
+export async function generate<C extends GenerationCache>(
+  model: GenerationModel<C>,
   tokenizer: GenerationTokenizer,
   prompt: string | readonly number[],
   options: GenerateOptions = {},
@@ -448,8 +606,8 @@ export async function generate(
 }
 
 /** Streams the text of one prompt as it is generated (see TextStream). */
-export function stream(
-  model: InferenceModel,
+export function stream<C extends GenerationCache>(
+  model: GenerationModel<C>,
   tokenizer: GenerationTokenizer,
   prompt: string | readonly number[],
   options: GenerateOptions = {},

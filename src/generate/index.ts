@@ -52,9 +52,14 @@ export {
   type FinishReason,
   type GenerationTokenizer,
   type TokenEvent,
+  type GenerationModel,
+  type GenerationCache,
+  type DeviceGreedyChoice,
+  GREEDY_IN_FLIGHT,
 } from "./generate.js";
 export { StopStringFilter, TextStream } from "./stream.js";
-export { TextGenerator, type LoadOptions } from "./text_generator.js";
+export { TextGenerator, type LoadOptions, type GeneratorModel } from "./text_generator.js";
+export { WebGPUDecoder, WebGPUKVCache, type WebGPUDecoderOptions, type GreedyChoice } from "./webgpu_decoder.js";
 export {
   TEMPLATES,
   getTemplate,

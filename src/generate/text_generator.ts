@@ -16,6 +16,8 @@ import { isQuantDType } from "../quant/types.js";
 import { tokenizerForCheckpoint } from "../formats/gguf_tokenizer.js";
 import { loadTokenizer } from "../tokenizer/tokenizer.js";
 import { DecoderModel } from "./decoder.js";
+import { WebGPUDecoder } from "./webgpu_decoder.js";
+import type { GpuContext } from "../backend/webgpu/context.js";
 import {
   generate,
   generateBatch,
@@ -23,6 +25,7 @@ import {
   stream,
   type GenerateOptions,
   type GenerationResult,
+  type GenerationModel,
   type GenerationTokenizer,
 } from "./generate.js";
 import type { TextStream } from "./stream.js";
@@ -32,43 +35,76 @@ export interface LoadOptions {
   tokenizerPath?: string;
   /** A PEFT LoRA adapter directory, merged into the weights at load. */
   adapter?: string;
+  /**
+   * Where the model runs: "cpu" (default; DecoderModel on the current backend) or "webgpu"
+   * (WebGPUDecoder: weights and KV cache in GPU memory; an error when no adapter is found).
+   */
+  device?: "cpu" | "webgpu";
+  /** With device "webgpu": an already open device (openWebGPU); default: the default adapter's. */
+  gpu?: GpuContext;
 }
 
-export class TextGenerator {
+/** The model of a TextGenerator: DecoderModel on the CPU, WebGPUDecoder on the GPU. */
+export type GeneratorModel = DecoderModel | WebGPUDecoder;
+
+export class TextGenerator<M extends GeneratorModel = DecoderModel> {
   constructor(
-    readonly model: DecoderModel,
+    readonly model: M,
     readonly tokenizer: GenerationTokenizer,
     /** Defaults from the checkpoint (generation_config.json and config eos id). */
     readonly defaults: GenerateOptions = {},
   ) {}
 
   /** Loads a checkpoint (HF directory, llama2.c .bin, …) and its tokenizer (SentencePiece or tokenizer.json). */
-  static async load(modelPath: string, options: LoadOptions = {}): Promise<TextGenerator> {
+  static load(modelPath: string, options?: LoadOptions & { device?: "cpu" }): Promise<TextGenerator<DecoderModel>>;
+  static load(modelPath: string, options: LoadOptions & { device: "webgpu" }): Promise<TextGenerator<WebGPUDecoder>>;
+  static load(modelPath: string, options: LoadOptions): Promise<TextGenerator<GeneratorModel>>;
+  static async load(modelPath: string, options: LoadOptions = {}): Promise<TextGenerator<GeneratorModel>> {
+    if (options.device !== undefined && options.device !== "cpu" && options.device !== "webgpu")
+      throw new TypeError(`device: expected "cpu" or "webgpu", got ${JSON.stringify(options.device)}`);
     const ckpt = await loadCheckpoint(modelPath);
     if (options.adapter) mergeAdapterInto(ckpt, options.adapter);
-    const tokPath = options.tokenizerPath ?? findTokenizer(ckpt, modelPath);
-    // A GGUF carries its vocabulary: use it when no .model was given or found.
-    if (!tokPath && ckpt.vocab) return TextGenerator.fromCheckpoint(ckpt, tokenizerForCheckpoint(ckpt));
-    if (!tokPath) {
-      throw new Error(
-        `${modelPath}: no tokenizer (tokenizer.model / tokenizer.json) found beside the weights; pass one with --tokenizer / tokenizerPath`,
-      );
-    }
-    if (tokPath.endsWith(".bin")) {
-      throw new Error(`${tokPath}: a llama2.c tokenizer.bin cannot be used for generation; pass the SentencePiece .model it was made from`);
-    }
-    const tokenizer = loadTokenizer(tokPath);
+    const tokenizer = tokenizerFor(ckpt, modelPath, options.tokenizerPath);
+    if (options.device === "webgpu") return TextGenerator.fromCheckpointWebGPU(ckpt, tokenizer, options.gpu);
     return TextGenerator.fromCheckpoint(ckpt, tokenizer);
   }
 
+  /** `load` with the model on the GPU (WebGPU): its weights and KV cache live in GPU memory. */
+  static loadWebGPU(modelPath: string, options: Omit<LoadOptions, "device"> = {}): Promise<TextGenerator<WebGPUDecoder>> {
+    return TextGenerator.load(modelPath, { ...options, device: "webgpu" });
+  }
+
   /** Builds a generator from an already loaded checkpoint and tokenizer. */
-  static fromCheckpoint(ckpt: Checkpoint, tokenizer: GenerationTokenizer): TextGenerator {
+  static fromCheckpoint(ckpt: Checkpoint, tokenizer: GenerationTokenizer): TextGenerator<DecoderModel> {
     const model = DecoderModel.fromCheckpoint(ckpt);
-    const vocab = tokenizer.vocabSize;
-    if (vocab !== undefined && vocab > model.dims.vocabSize) {
-      throw new Error(`${ckpt.source.path}: the tokenizer has ${vocab} pieces but the model only ${model.dims.vocabSize} embeddings`);
+    checkVocab(ckpt, tokenizer, model.dims.vocabSize);
+    return new TextGenerator(model, tokenizer, optionsFromGenerationConfig(ckpt.generation));
+  }
+
+  /** fromCheckpoint with the weights uploaded to the GPU (WebGPUDecoder). */
+  static async fromCheckpointWebGPU(
+    ckpt: Checkpoint,
+    tokenizer: GenerationTokenizer,
+    gpu?: GpuContext,
+  ): Promise<TextGenerator<WebGPUDecoder>> {
+    const model = await WebGPUDecoder.load(ckpt, gpu ? { gpu } : {});
+    try {
+      checkVocab(ckpt, tokenizer, model.dims.vocabSize);
+    } catch (e) {
+      model.destroy();
+      throw e;
     }
     return new TextGenerator(model, tokenizer, optionsFromGenerationConfig(ckpt.generation));
+  }
+
+  /** Frees what the model holds outside the JS heap (GPU memory and device); a CPU model needs nothing. */
+  destroy(): void {
+    if (this.model instanceof WebGPUDecoder) this.model.destroy();
+  }
+
+  /** The model as the generation loop sees it (both kinds have what it needs). */
+  private get generationModel(): GenerationModel {
+    return this.model;
   }
 
   /** Defaults merged under the call's options. */
@@ -79,15 +115,38 @@ export class TextGenerator {
   }
 
   generate(prompt: string | readonly number[], options?: GenerateOptions): Promise<GenerationResult> {
-    return generate(this.model, this.tokenizer, prompt, this.options(options));
+    return generate(this.generationModel, this.tokenizer, prompt, this.options(options));
   }
 
   generateBatch(prompts: readonly (string | readonly number[])[], options?: GenerateOptions): Promise<GenerationResult[]> {
-    return generateBatch(this.model, this.tokenizer, prompts, this.options(options));
+    return generateBatch(this.generationModel, this.tokenizer, prompts, this.options(options));
   }
 
   stream(prompt: string | readonly number[], options?: GenerateOptions): TextStream<GenerationResult> {
-    return stream(this.model, this.tokenizer, prompt, this.options(options));
+    return stream(this.generationModel, this.tokenizer, prompt, this.options(options));
+  }
+}
+
+/** The tokenizer to generate with: the path given, else one found beside the weights, else the GGUF's own vocabulary. */
+function tokenizerFor(ckpt: Checkpoint, modelPath: string, given: string | undefined): GenerationTokenizer {
+  const tokPath = given ?? findTokenizer(ckpt, modelPath);
+  // A GGUF carries its vocabulary: use it when no .model was given or found.
+  if (!tokPath && ckpt.vocab) return tokenizerForCheckpoint(ckpt);
+  if (!tokPath) {
+    throw new Error(
+      `${modelPath}: no tokenizer (tokenizer.model / tokenizer.json) found beside the weights; pass one with --tokenizer / tokenizerPath`,
+    );
+  }
+  if (tokPath.endsWith(".bin")) {
+    throw new Error(`${tokPath}: a llama2.c tokenizer.bin cannot be used for generation; pass the SentencePiece .model it was made from`);
+  }
+  return loadTokenizer(tokPath);
+}
+
+function checkVocab(ckpt: Checkpoint, tokenizer: GenerationTokenizer, modelVocab: number): void {
+  const vocab = tokenizer.vocabSize;
+  if (vocab !== undefined && vocab > modelVocab) {
+    throw new Error(`${ckpt.source.path}: the tokenizer has ${vocab} pieces but the model only ${modelVocab} embeddings`);
   }
 }
 

@@ -1,5 +1,5 @@
 // What every route handler needs: the loaded model, its tokenizer, the limits and the queue.
-import type { PromptTemplate, TextGenerator } from "../generate/index.js";
+import type { GeneratorModel, PromptTemplate, TextGenerator } from "../generate/index.js";
 import type { BatchTokenizer } from "../tokenizer/index.js";
 import type { GenerationQueue } from "./queue.js";
 import type { PieceSource } from "./token_text.js";
@@ -38,7 +38,7 @@ export type ServerTokenizer = PieceSource &
   };
 
 export interface ServerContext {
-  generator: TextGenerator;
+  generator: TextGenerator<GeneratorModel>;
   tokenizer: ServerTokenizer;
   modelName: string;
   /** Chat prompt template; chat requests are refused without one. */

@@ -7,6 +7,8 @@ import {
   type ExplainedStep,
   type FinishReason,
   type GenerateOptions,
+  type GeneratorModel,
+  type GenerationModel,
   type TextGenerator,
   type TokenEvent,
 } from "../generate/index.js";
@@ -44,7 +46,7 @@ export interface ChoiceResult {
 export type ChunkHandler = (text: string, tokens: TokenDetail[]) => void | Promise<void>;
 
 export async function runChoice(
-  generator: TextGenerator,
+  generator: TextGenerator<GeneratorModel>,
   job: ChoiceJob,
   signal?: AbortSignal,
   onChunk?: ChunkHandler,
@@ -65,7 +67,8 @@ export async function runChoice(
     }
   };
   const options: GenerateOptions = { ...job.options, signal, topLogprobs: logprobs ?? 0, onToken };
-  const loop = generationLoop(generator.model, generator.tokenizer, [job.prompt], options);
+  const model: GenerationModel = generator.model; // CPU or GPU: both have what the loop needs
+  const loop = generationLoop(model, generator.tokenizer, [job.prompt], options);
   try {
     for (;;) {
       const step = await loop.next();

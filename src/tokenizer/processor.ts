@@ -90,7 +90,7 @@ export class SentencePieceProcessor {
     });
     const deno = proto.denormalizerSpec;
     this.denormalizer = deno && deno.precompiledCharsmap && deno.precompiledCharsmap.length > 0 ? new Normalizer(deno, { fileName }) : null;
-    this.unigram = this.modelType === ModelType.UNIGRAM ? new UnigramModel(this.vocab) : null;
+    this.unigram = this.modelType === ModelType.UNIGRAM ? new UnigramModel(this.vocab, this.normalizer.space) : null;
   }
 
   /** Loads a `.model` file. Errors name the file and the field that is wrong. */

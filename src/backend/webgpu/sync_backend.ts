@@ -171,6 +171,9 @@ function createSyncBackend(channel: WorkerChannel): WebGPUSyncBackend {
       }
       call("quantMatmul", [dtype, layout, x, m, k, w, n, out], [out]);
     },
+    // The fused causal attention (training) runs on js until it has a WGSL kernel of its own.
+    causalAttention: (args, out) => jsBackend.causalAttention(args, out),
+    causalAttentionBackward: (args) => jsBackend.causalAttentionBackward(args),
     preferredQuantLayout: () => "rows",
     quantKernelName: () => "webgpu (Q8_0; other dtypes on js)",
     linearHalf: (dtype, x, m, k, bits, n, out) => call("linearHalf", [dtype, x, m, k, bits, n, out], [out]),

@@ -1,0 +1,105 @@
+// The GPU decoder's handle on the device: compiled pipelines, buffers whose allocation failure
+// is an error naming the buffer, and the readback that turns a lost device into an error
+// instead of a promise that never settles.
+/// <reference types="@webgpu/types" />
+import type { GpuContext } from "../../backend/webgpu/context.js";
+
+export class DecodeGpu {
+  readonly device: GPUDevice;
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private lostReason: string | null = null;
+  private readonly lost: Promise<never>;
+
+  constructor(readonly context: GpuContext) {
+    this.device = context.device;
+    this.lost = this.device.lost.then((info) => {
+      this.lostReason = `${info.reason}: ${info.message}`;
+      throw new Error(`webgpu: the GPU device was lost (${this.lostReason})`);
+    });
+    this.lost.catch(() => {}); // observed here; callers get it through checkAlive / readback
+  }
+
+  get adapterName(): string {
+    return this.context.adapterName;
+  }
+
+  checkAlive(): void {
+    if (this.lostReason !== null) throw new Error(`webgpu: the GPU device was lost (${this.lostReason}); load the model again`);
+  }
+
+  /** The compute pipeline of a shader (compiled once per key). */
+  pipeline(key: string, wgsl: () => string): GPUComputePipeline {
+    let p = this.pipelines.get(key);
+    if (!p) {
+      const module = this.device.createShaderModule({ code: wgsl(), label: key });
+      p = this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" }, label: key });
+      this.pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  /**
+   * A buffer of `size` bytes (rounded up to 4, at least 16); larger than the device allows is a
+   * RangeError naming it. Out-of-memory is reported by `checkAllocations`, which the caller
+   * awaits once after a batch of allocations (one error scope instead of one round trip each).
+   */
+  buffer(size: number, usage: number, label: string): GPUBuffer {
+    const limits = this.device.limits;
+    const max = usage & GPUBufferUsage.STORAGE ? Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize) : limits.maxBufferSize;
+    if (size > max)
+      throw new RangeError(`webgpu: ${label} needs ${size} bytes, more than this device's limit of ${max} bytes for one buffer`);
+    return this.device.createBuffer({ size: Math.max(16, Math.ceil(size / 4) * 4), usage, label });
+  }
+
+  /** A storage buffer holding `data` (padded to 4 bytes). */
+  upload(data: ArrayBufferView, label: string, extraUsage = 0): GPUBuffer {
+    const buf = this.buffer(data.byteLength, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | extraUsage, label);
+    this.write(buf, data);
+    return buf;
+  }
+
+  write(buf: GPUBuffer, data: ArrayBufferView, offset = 0): void {
+    if (data.byteLength % 4 === 0) {
+      this.device.queue.writeBuffer(buf, offset, data.buffer, data.byteOffset, data.byteLength);
+      return;
+    }
+    const padded = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
+    padded.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    this.device.queue.writeBuffer(buf, offset, padded);
+  }
+
+  /** Runs `allocate` inside an out-of-memory error scope; an allocation failure becomes an error naming `what`. */
+  async allocating<T>(what: string, allocate: () => T): Promise<T> {
+    this.checkAlive();
+    this.device.pushErrorScope("out-of-memory");
+    let result: T | undefined;
+    let failure: unknown = null;
+    try {
+      result = allocate();
+    } catch (e) {
+      failure = e;
+    }
+    const err = await this.device.popErrorScope(); // always popped, so scopes stay balanced
+    if (failure) throw failure;
+    if (err) throw new Error(`webgpu: out of GPU memory while allocating ${what} (${err.message})`);
+    return result as T;
+  }
+
+  /** Submits one command buffer; a validation error in it rejects the returned promise. */
+  submit(commands: GPUCommandBuffer): Promise<void> {
+    this.checkAlive();
+    this.device.pushErrorScope("validation");
+    this.device.queue.submit([commands]);
+    return this.device.popErrorScope().then((err) => {
+      if (err) throw new Error(`webgpu: the decoder's commands failed validation: ${err.message}`);
+    });
+  }
+
+  /** Maps a MAP_READ buffer and copies out `bytes` bytes; a device lost meanwhile rejects instead of hanging. */
+  async read(staging: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    await Promise.race([staging.mapAsync(GPUMapMode.READ, 0, Math.ceil(bytes / 4) * 4), this.lost]);
+    const copy = staging.getMappedRange(0, Math.ceil(bytes / 4) * 4).slice(0, bytes);
+    staging.unmap();
+    return copy;
+  }
+}
