@@ -199,7 +199,8 @@ export function loadWebGPUSyncBackend(why: string): WebGPUSyncBackend {
     channel.request({ kind: "open" }, "opening the GPU");
   } catch (e) {
     channel.close();
-    throw new Error(`tsgpt: ${why} asks for the webgpu backend, but there is no WebGPU adapter: ${(e as Error).message}`);
+    const reason = (e as Error).message.replace(/^no WebGPU adapter \((.*)\)$/s, "$1");
+    throw new Error(`tsgpt: ${why} asks for the webgpu backend, but there is no WebGPU adapter: ${reason}`);
   }
   loaded = createSyncBackend(channel);
   return loaded;
