@@ -98,11 +98,16 @@ export class GpuContext {
    * Allocates a buffer; a size over the device's limit is an error naming it. Out-of-memory is
    * caught by the error scope that run() opens around all of a dispatch's allocations.
    */
-  private createBuffer(size: number, usage: number, label: string): GPUBuffer {
+  private createBuffer(size: number, usage: number, label: string, mappedAtCreation = false): GPUBuffer {
     const limits = this.device.limits;
     const max = usage & GPUBufferUsage.STORAGE ? Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize) : limits.maxBufferSize;
     if (size > max) throw new RangeError(`webgpu: ${label} needs ${size} bytes, more than this device's buffer limit of ${max} bytes`);
-    return this.device.createBuffer({ size: Math.max(4, Math.ceil(size / 4) * 4), usage, label });
+    try {
+      return this.device.createBuffer({ size: Math.max(4, Math.ceil(size / 4) * 4), usage, label, mappedAtCreation });
+    } catch (e) {
+      // A mapped buffer that cannot be allocated throws at once (WebGPU spec) instead of reaching the error scope.
+      throw new RangeError(`webgpu: out of memory allocating ${size} bytes for ${label} (${(e as Error).message})`);
+    }
   }
 
   /**
@@ -125,7 +130,7 @@ export class GpuContext {
       try {
         for (const [i, b] of buffers.entries()) {
           const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | (b.output ? GPUBufferUsage.COPY_SRC : 0);
-          const buf = this.createBuffer(b.data.byteLength, usage, `${key} binding ${i}`);
+          const buf = this.createBuffer(b.data.byteLength, usage, `${key} binding ${i}`, true);
           owned.push(buf);
           gpuBufs.push(buf);
           if (!b.output) continue;
@@ -142,7 +147,13 @@ export class GpuContext {
         const bytes = buffers.reduce((sum, b) => sum + b.data.byteLength, 0);
         throw new Error(`webgpu: out of GPU memory allocating the ${bytes} bytes of kernel ${key} (${oom.message})`);
       }
-      buffers.forEach((b, i) => writePadded(dev.queue, gpuBufs[i]!, b.data));
+      // Inputs are copied straight into the buffers' mapped memory: one copy, any byte length, and
+      // views of a SharedArrayBuffer (the sync backend's arena) too, which writeBuffer refuses.
+      buffers.forEach((b, i) => {
+        const buf = gpuBufs[i]!;
+        new Uint8Array(buf.getMappedRange(), 0, b.data.byteLength).set(new Uint8Array(b.data.buffer, b.data.byteOffset, b.data.byteLength));
+        buf.unmap();
+      });
       dev.queue.writeBuffer(ubuf, 0, params.bytes());
       const entries = gpuBufs.map((buffer, binding) => ({ binding, resource: { buffer } }));
       entries.push({ binding: gpuBufs.length, resource: { buffer: ubuf } });
@@ -182,18 +193,4 @@ export class GpuContext {
   destroy(): void {
     this.device.destroy();
   }
-}
-
-/**
- * writeBuffer needs a multiple of 4 bytes: byte-sized data (masks, quantized weights) is padded.
- * Dawn also refuses views of a SharedArrayBuffer (the sync backend's arena), so those are copied.
- */
-function writePadded(queue: GPUQueue, buf: GPUBuffer, data: ArrayBufferView): void {
-  if (data.byteLength % 4 === 0 && !(data.buffer instanceof SharedArrayBuffer)) {
-    queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
-    return;
-  }
-  const padded = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
-  padded.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-  queue.writeBuffer(buf, 0, padded);
 }
