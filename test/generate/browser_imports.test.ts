@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { repoRoot } from "../helpers/shared.js";
 
-const ENTRIES = ["src/generate/webgpu_decoder.ts", "src/generate/generate.ts"];
+const ENTRIES = ["src/generate/webgpu_decoder.ts", "src/generate/generate.ts", "src/generate/in_browser.ts"];
 
 /** Module specifiers a file imports or re-exports at run time (`import type` / `export type` excluded). */
 export function runtimeImports(text: string): string[] {
