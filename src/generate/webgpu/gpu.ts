@@ -85,6 +85,28 @@ export class DecodeGpu {
     return result as T;
   }
 
+  /**
+   * Runs `allocate` (synchronous) inside an out-of-memory error scope and returns its result with
+   * a promise that rejects, naming `what`, if an allocation failed: for callers that cannot await
+   * before using the buffers (the failed buffer only errors when used; await the check first).
+   */
+  allocatingNow<T>(what: string, allocate: () => T): { value: T; check: Promise<void> } {
+    this.checkAlive();
+    this.device.pushErrorScope("out-of-memory");
+    let value: T;
+    try {
+      value = allocate();
+    } catch (e) {
+      void this.device.popErrorScope();
+      throw e;
+    }
+    const check = this.device.popErrorScope().then((err) => {
+      if (err) throw new Error(`webgpu: out of GPU memory while allocating ${what} (${err.message})`);
+    });
+    check.catch(() => {}); // reported when awaited
+    return { value, check };
+  }
+
   /** Submits one command buffer; a validation error in it rejects the returned promise. */
   submit(commands: GPUCommandBuffer): Promise<void> {
     this.checkAlive();
