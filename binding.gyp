@@ -4,10 +4,12 @@
   # compiled with their own flags, and native/cpu_features.cc picks a level at run time.
   # On other architectures those files compile to nothing and the portable kernels run.
   # native/quant.cc needs no flags: its SIMD functions carry their own target attributes.
+  # -fno-math-errno and -fno-trapping-math (no kernel reads errno or traps on FP exceptions) let
+  # the compiler vectorize loops that call sqrt and friends.
   "target_defaults": {
     "cflags!": ["-fno-exceptions"],
     "cflags_cc!": ["-fno-exceptions", "-std=gnu++1y", "-std=gnu++14"],
-    "cflags_cc": ["-std=c++17", "-O3", "-fexceptions"],
+    "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-fno-math-errno", "-fno-trapping-math"],
     "cflags": ["-O3"],
     "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
     "xcode_settings": {
@@ -88,9 +90,15 @@
         "native/embedding.cc",
         "native/half.cc",
         "native/quant.cc",
-        "native/attention.cc"
+        "native/attention.cc",
+        "native/causal_attention.cc",
+        "native/vec_math.cc",
+        "native/activations.cc",
+        "native/adamw.cc"
       ],
       "dependencies": ["tsgpt_gemm_avx512", "tsgpt_gemm_avx2", "tsgpt_half_avx512", "tsgpt_half_avx2"],
+      # No contraction of a·b + c into an FMA: adamw.cc's SIMD bodies must round like its scalar loop.
+      "cflags_cc": ["-ffp-contract=off"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "conditions": [
         ["OS=='linux'", { "libraries": ["-lpthread"] }]

@@ -161,6 +161,103 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---- training attention ----
+
+// Reads a StridedHeads from dims[at … at + 3] (offset, batch, time and head strides) and checks
+// that every element of the (batch, time, heads, headDim) view lies inside a buffer of `len`.
+StridedHeads strided_heads(const Args& args, const double* dims, int at, const CausalAttentionShape& sh,
+                           int64_t heads, int64_t len, const char* name) {
+  StridedHeads s;
+  int64_t v[4];
+  for (int i = 0; i < 4; i++) {
+    const double d = dims[at + i];
+    if (!(d >= 0 && d <= kMaxSafeInteger) || std::floor(d) != d)
+      args.range_error(std::string(name) + ": offset and strides must be integers ≥ 0");
+    v[i] = int64_t(d);
+  }
+  s.offset = v[0];
+  s.sb = v[1];
+  s.st = v[2];
+  s.sh = v[3];
+  if (sh.batch == 0 || sh.time == 0 || heads == 0 || sh.head_dim == 0) return s;
+  // The last element: offset + (B−1)·sb + (T−1)·st + (heads−1)·sh + headDim − 1.
+  int64_t last = s.offset;
+  last = args.add(last, args.mul(sh.batch - 1, s.sb));
+  last = args.add(last, args.mul(sh.time - 1, s.st));
+  last = args.add(last, args.mul(heads - 1, s.sh));
+  last = args.add(last, sh.head_dim - 1);
+  if (last >= len)
+    args.range_error(std::string(name) + ": the strided view reaches element " + std::to_string(last) + " of a buffer of " +
+                     std::to_string(len));
+  return s;
+}
+
+// dims (Float64Array): batch, time, heads, kvHeads, headDim, window, then offset and three
+// strides for each of q, k, v (18 numbers).
+CausalAttentionShape causal_attention_shape(const Args& args, const Span<double>& dims, const Span<float>& q,
+                                            const Span<float>& k, const Span<float>& v, double scale) {
+  if (dims.len != 18) args.range_error("dims must hold 18 numbers");
+  const double* d = dims.data;
+  for (int i = 0; i < 6; i++) {
+    if (!(d[i] >= 0 && d[i] <= kMaxSafeInteger) || std::floor(d[i]) != d[i])
+      args.range_error("batch, time, heads, kvHeads, headDim and window must be integers ≥ 0");
+  }
+  CausalAttentionShape sh;
+  sh.batch = int64_t(d[0]);
+  sh.time = int64_t(d[1]);
+  sh.heads = int64_t(d[2]);
+  sh.kv_heads = int64_t(d[3]);
+  sh.head_dim = int64_t(d[4]);
+  sh.window = int64_t(d[5]);
+  if (sh.kv_heads == 0 || sh.heads % sh.kv_heads != 0)
+    args.range_error("heads (" + std::to_string(sh.heads) + ") must be a positive multiple of kvHeads (" +
+                     std::to_string(sh.kv_heads) + ")");
+  if (!std::isfinite(scale)) args.range_error("scale must be a finite number");
+  sh.scale = float(scale);
+  sh.q = strided_heads(args, d, 6, sh, sh.heads, q.len, "q");
+  sh.k = strided_heads(args, d, 10, sh, sh.kv_heads, k.len, "k");
+  sh.v = strided_heads(args, d, 14, sh, sh.kv_heads, v.len, "v");
+  return sh;
+}
+
+// causalAttention(dims, scale, q, k, v, keyValid | null, out, probs)
+Napi::Value CausalAttention(const Napi::CallbackInfo& info) {
+  Args args(info, "causalAttention", 8);
+  const Span<double> dims = args.f64(0, "dims");
+  const double scale = args.number(1, "scale");
+  Span<float> q = args.f32(2, "q"), k = args.f32(3, "k"), v = args.f32(4, "v");
+  const CausalAttentionShape sh = causal_attention_shape(args, dims, q, k, v, scale);
+  Span<uint8_t> valid;
+  if (!args.is_null(5)) {
+    valid = args.u8(5, "keyValid");
+    args.require(valid, args.mul(sh.batch, sh.time), "keyValid");
+  }
+  Span<float> out = args.f32(6, "out"), probs = args.f32(7, "probs");
+  args.require(out, args.mul(args.mul(args.mul(sh.batch, sh.time), sh.heads), sh.head_dim), "out");
+  args.require(probs, args.mul(args.mul(args.mul(sh.batch, sh.heads), sh.time), sh.time), "probs");
+  causal_attention(sh, q.data, k.data, v.data, valid.data, out.data, probs.data);
+  return info.Env().Undefined();
+}
+
+// causalAttentionBackward(dims, scale, q, k, v, probs, gOut, gq, gk, gv)
+Napi::Value CausalAttentionBackward(const Napi::CallbackInfo& info) {
+  Args args(info, "causalAttentionBackward", 10);
+  const Span<double> dims = args.f64(0, "dims");
+  const double scale = args.number(1, "scale");
+  Span<float> q = args.f32(2, "q"), k = args.f32(3, "k"), v = args.f32(4, "v");
+  const CausalAttentionShape sh = causal_attention_shape(args, dims, q, k, v, scale);
+  Span<float> probs = args.f32(5, "probs"), g_out = args.f32(6, "gOut");
+  Span<float> gq = args.f32(7, "gq"), gk = args.f32(8, "gk"), gv = args.f32(9, "gv");
+  args.require(probs, args.mul(args.mul(args.mul(sh.batch, sh.heads), sh.time), sh.time), "probs");
+  args.require(g_out, args.mul(args.mul(args.mul(sh.batch, sh.time), sh.heads), sh.head_dim), "gOut");
+  // The gradients are laid out like q, k, v: the same bounds hold.
+  strided_heads(args, dims.data, 6, sh, sh.heads, gq.len, "gq");
+  strided_heads(args, dims.data, 10, sh, sh.kv_heads, gk.len, "gk");
+  strided_heads(args, dims.data, 14, sh, sh.kv_heads, gv.len, "gv");
+  causal_attention_backward(sh, q.data, k.data, v.data, probs.data, g_out.data, gq.data, gk.data, gv.data);
+  return info.Env().Undefined();
+}
+
 // ---- element-wise ----
 
 Napi::Value Unary(const Napi::CallbackInfo& info) {
@@ -544,6 +641,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setSimdLevel", Napi::Function::New(env, SetSimdLevel, "setSimdLevel"));
   exports.Set("linearHalf", Napi::Function::New(env, LinearHalf, "linearHalf"));
   exports.Set("attention", Napi::Function::New(env, Attention, "attention"));
+  exports.Set("causalAttention", Napi::Function::New(env, CausalAttention, "causalAttention"));
+  exports.Set("causalAttentionBackward", Napi::Function::New(env, CausalAttentionBackward, "causalAttentionBackward"));
   RegisterQuantKernels(env, exports);
   return exports;
 }

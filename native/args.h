@@ -88,6 +88,7 @@ class Args {
   Span<float> f32(size_t i, const char* name) const { return typed<float>(i, name, napi_float32_array, "Float32Array"); }
   Span<int32_t> i32(size_t i, const char* name) const { return typed<int32_t>(i, name, napi_int32_array, "Int32Array"); }
   Span<uint8_t> u8(size_t i, const char* name) const { return typed<uint8_t>(i, name, napi_uint8_array, "Uint8Array"); }
+  Span<double> f64(size_t i, const char* name) const { return typed<double>(i, name, napi_float64_array, "Float64Array"); }
 
   /** A Float32Array, or null/undefined (then data is nullptr). */
   Span<float> f32_or_null(size_t i, const char* name) const {

@@ -1,9 +1,11 @@
 // Element-wise kernels: unary ops and their gradients, broadcasting binary ops, strided
-// copies and the AdamW update. Large arrays are split over the thread pool.
+// copies (AdamW: adamw.cc; the exp-based activations' SIMD bodies: activations.cc). Large arrays
+// are split over the thread pool.
 #include <atomic>
 #include <cmath>
 #include <cstring>
 
+#include "activations.h"
 #include "kernels.h"
 #include "thread_pool.h"
 
@@ -209,6 +211,7 @@ void compare(int op, const T* a, const T* b, const StridedShape& s, uint8_t* out
 }  // namespace
 
 void unary(int op, const float* x, float* out, int64_t n) {
+  if (unary_simd(op, x, out, n)) return;  // the exp-based activations, vectorized (activations.cc)
   switch (op) {
     case kNeg: unary_loop<kNeg>(x, out, n); break;
     case kExp: unary_loop<kExp>(x, out, n); break;
@@ -229,6 +232,7 @@ void unary(int op, const float* x, float* out, int64_t n) {
 }
 
 void unary_backward(int op, const float* x, const float* y, const float* gy, float* gx, int64_t n) {
+  if (unary_backward_simd(op, x, y, gy, gx, n)) return;
   switch (op) {
     case kNeg: unary_grad_loop<kNeg>(x, y, gy, gx, n); break;
     case kExp: unary_grad_loop<kExp>(x, y, gy, gx, n); break;
@@ -308,24 +312,6 @@ void copy_strided(const void* src, int elem_size, const StridedShape& s0, void* 
     case 4: copy(static_cast<uint32_t*>(out), static_cast<const uint32_t*>(src)); break;
     case 8: copy(static_cast<uint64_t*>(out), static_cast<const uint64_t*>(src)); break;
   }
-}
-
-void adamw(float* p, const float* g, float* m, float* v, int64_t n,
-           double lr, double beta1, double beta2, double eps, double weight_decay, double step) {
-  const double bc1 = 1.0 - std::pow(beta1, step);
-  const double bc2 = 1.0 - std::pow(beta2, step);
-  const double decay = 1.0 - lr * weight_decay;
-  parallel_range(n, kElementwiseChunk, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; i++) {
-      const double gi = g[i];
-      const double mi = beta1 * m[i] + (1.0 - beta1) * gi;
-      const double vi = beta2 * v[i] + (1.0 - beta2) * gi * gi;
-      m[i] = float(mi);
-      v[i] = float(vi);
-      const double pi = double(p[i]) * decay;
-      p[i] = float(pi - lr * (mi / bc1) / (std::sqrt(vi / bc2) + eps));
-    }
-  });
 }
 
 }  // namespace tsgpt

@@ -71,6 +71,24 @@ struct AttentionShape {
 void attention(const AttentionShape& s, const float* q, const float* keys, const float* values, const uint8_t* valid,
                float* out);
 
+// causal_attention.cc
+/** A strided (batch, time, heads, head_dim) view: element (b, t, h, d) at offset + b·sb + t·st + h·sh + d. */
+struct StridedHeads {
+  int64_t offset, sb, st, sh;
+};
+/** The sizes and layouts of a training attention call (see CausalAttentionArgs in src/backend/backend.ts). */
+struct CausalAttentionShape {
+  int64_t batch, time, heads, kv_heads, head_dim, window;
+  float scale;
+  StridedHeads q, k, v;
+};
+/** out (batch × time, heads × head_dim) and probs (batch, heads, time, time) written. */
+void causal_attention(const CausalAttentionShape& s, const float* q, const float* k, const float* v,
+                      const uint8_t* key_valid, float* out, float* probs);
+/** Accumulates the gradients into gq, gk, gv (laid out like q, k, v; they may share a buffer). */
+void causal_attention_backward(const CausalAttentionShape& s, const float* q, const float* k, const float* v,
+                               const float* probs, const float* g_out, float* gq, float* gk, float* gv);
+
 // embedding.cc
 void embedding(const float* weight, int64_t dim, const int32_t* ids, int64_t n, float* out);
 void embedding_backward(const float* gy, const int32_t* ids, int64_t n, int64_t dim, float* gw);

@@ -5,6 +5,7 @@
 
 #include "kernels.h"
 #include "thread_pool.h"
+#include "vec_math.h"
 
 namespace tsgpt {
 namespace {
@@ -30,9 +31,7 @@ float row_max(const float* x, int64_t n) {
 double log_sum_exp(const float* x, int64_t n) {
   const float m = row_max(x, n);
   if (m == -INFINITY || m == INFINITY) return m;  // all -inf (masked), or an inf logit
-  double s = 0;
-  for (int64_t i = 0; i < n; i++) s += std::exp(x[i] - m);
-  return double(m) + std::log(s);
+  return double(m) + std::log(exp_shifted_sum_const(x, n, m));
 }
 
 // Column sums Σ_r f(r, c) into acc[c] (+=), split over columns so no two threads share one.
@@ -56,12 +55,8 @@ void softmax(const float* x, int64_t rows, int64_t cols, float* out, bool log) {
     const float* xr = x + r * cols;
     float* yr = out + r * cols;
     const float m = row_max(xr, cols);
-    double s = 0;
-    for (int64_t i = 0; i < cols; i++) {
-      const float e = std::exp(xr[i] - m);
-      if (!log) yr[i] = e;
-      s += e;
-    }
+    // Vectorized exp (vec_math.h); the log form only needs the sum.
+    const double s = log ? exp_shifted_sum_const(xr, cols, m) : exp_shifted_scaled_sum(xr, cols, m, yr);
     if (log) {
       const float shift = float(double(m) + std::log(s));
       for (int64_t i = 0; i < cols; i++) yr[i] = xr[i] - shift;
@@ -208,8 +203,9 @@ void cross_entropy_backward(const float* logits, const int32_t* targets, const f
       return;
     }
     const float g = g_loss[r], l = lse[r];
-    for (int64_t i = 0; i < cols; i++) out[i] = g * std::exp(xr[i] - l);
-    out[t] -= g;
+    const float target_logit = xr[t];  // read first: out may be the logits themselves
+    exp_shifted_scaled(xr, cols, l, g, out);
+    out[t] = g * std::exp(target_logit - l) - g;
   });
 }
 

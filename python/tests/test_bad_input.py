@@ -25,20 +25,28 @@ RUN = os.environ.get("TSGPT_TEST_RUN")
 
 
 def rewrite_checksum(ckpt, name):
-    """After editing ``name`` in a checkpoint, records its new sha256 so only the edit itself is wrong."""
+    """After editing ``name`` in a checkpoint, records its new sha256 so only the edit itself is wrong.
+
+    The rewritten trainer_state.json has no state_sha256: it reads as a state from before that
+    field, whose fields are checked one by one (what these cases test).
+    """
     path = os.path.join(ckpt, "trainer_state.json")
     with open(path) as fh:
         state = json.load(fh)
+    state.pop("state_sha256", None)
     with open(os.path.join(ckpt, name), "rb") as fh:
         state["files"][name] = hashlib.sha256(fh.read()).hexdigest()
     with open(path, "w") as fh:
         json.dump(state, fh)
 
 
-def edit_json(path, change):
+def edit_json(path, change, keep_checksum=False):
+    """Edits a JSON file; a trainer_state.json loses its state_sha256 unless keep_checksum (see above)."""
     with open(path) as fh:
         obj = json.load(fh)
     change(obj)
+    if not keep_checksum:
+        obj.pop("state_sha256", None)
     with open(path, "w") as fh:
         json.dump(obj, fh)
 
@@ -80,6 +88,15 @@ class BadInput(unittest.TestCase):
     def test_run_from_another_tsgpt_version(self):
         edit_json(os.path.join(self.ckpt, "trainer_state.json"), lambda s: s.update(version=2))
         self.assert_refused(r"trainer_state\.json: version: expected 1, got 2 \(a run directory from another tsgpt version")
+
+    def test_edited_state_with_its_checksum(self):
+        path = os.path.join(self.ckpt, "trainer_state.json")
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+        self.assertIn('"state_sha256": "', text.splitlines()[-2], "tsgpt writes the checksum as the last field")
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text.replace('"step": ', '"step": 1', 1))  # step N becomes 1N: same layout, other bytes
+        self.assert_refused(r"trainer_state\.json: state_sha256: does not match the file's contents")
 
     def test_token_cache_from_another_version(self):
         cache = next(os.path.join(self.run_dir, "cache", n) for n in os.listdir(os.path.join(self.run_dir, "cache")))

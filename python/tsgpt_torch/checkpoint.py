@@ -18,7 +18,7 @@ import shutil
 
 from .atomic import sync_dir, write_bytes_atomic
 from .model import params_to_hf
-from .run_dir import OPTIMIZER_FILE, STATE_FORMAT, STATE_VERSION, TRAINER_STATE_FILE, list_checkpoints, sha256_file
+from .run_dir import OPTIMIZER_FILE, STATE_FORMAT, STATE_VERSION, TRAINER_STATE_FILE, list_checkpoints, sha256_file, with_state_checksum
 from .safetensors_io import write_safetensors
 
 COPIED_FILES = ("config.json", "generation_config.json", "tokenizer.model")
@@ -56,7 +56,7 @@ def save_checkpoint(out, source_ckpt, model, moments, state, keep_last=0, is_bes
         write_safetensors(os.path.join(tmp, OPTIMIZER_FILE), moments, {"format": "pt", "step": str(state["step"])})
         files = {n: sha256_file(os.path.join(tmp, n)) for n in sorted(os.listdir(tmp)) if not n.startswith(".")}
         body = {"format": STATE_FORMAT, "version": STATE_VERSION, **state, "files": files}
-        write_bytes_atomic(os.path.join(tmp, TRAINER_STATE_FILE), state_json(body).encode("utf-8"))
+        write_bytes_atomic(os.path.join(tmp, TRAINER_STATE_FILE), with_state_checksum(state_json(body)).encode("utf-8"))
         sync_dir(tmp)
         final = os.path.join(out, f"checkpoint-{state['step']}")
         _replace_dir(out, tmp, final)

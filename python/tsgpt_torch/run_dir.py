@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 
 from .config import read_config
 from .errors import RunDirError
@@ -26,6 +27,34 @@ TRAINER_STATE_FILE = "trainer_state.json"
 OPTIMIZER_FILE = "optimizer.safetensors"
 STATE_FORMAT = "tsgpt-trainer-state"
 STATE_VERSION = 1
+# The last field of trainer_state.json: the sha256 of the file's bytes without that field
+# (src/train/checkpoint.ts writes and checks it the same way).
+STATE_SHA256_FIELD = "state_sha256"
+_CHECKSUM_TAIL = re.compile(r',\n  "state_sha256": "([0-9a-f]{64})"\n\}\n\Z')
+_warned_unchecked = set()
+
+
+def with_state_checksum(text):
+    """The state text with its checksum appended as the last field."""
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return text[: -len("\n}\n")] + f',\n  "{STATE_SHA256_FIELD}": "{digest}"\n}}\n'
+
+
+def check_state_checksum(path, text, s):
+    """Refuses an edited state; a state from before the checksum existed is accepted with one warning."""
+    if STATE_SHA256_FIELD not in s:
+        if path not in _warned_unchecked:
+            _warned_unchecked.add(path)
+            print(f"warning: {path} has no {STATE_SHA256_FIELD} (written by an older tsgpt): its fields cannot be checked; "
+                  "the next checkpoint will have it", file=sys.stderr)
+        return
+    m = _CHECKSUM_TAIL.search(text)
+    if not m:
+        raise RunDirError(path, STATE_SHA256_FIELD, "expected as the last field, as tsgpt writes it: the file was edited")
+    body = text[: m.start()] + "\n}\n"
+    if hashlib.sha256(body.encode("utf-8")).hexdigest() != m.group(1):
+        raise RunDirError(path, STATE_SHA256_FIELD,
+                          "does not match the file's contents: trainer_state.json was edited or damaged after saving (it is not trusted)")
 REQUIRED_FILES = ("config.json", "model.safetensors", OPTIMIZER_FILE)
 
 
@@ -64,13 +93,16 @@ def read_state(ckpt):
     path = os.path.join(ckpt, TRAINER_STATE_FILE)
     try:
         with open(path, "rb") as fh:
-            s = json.loads(fh.read().decode("utf-8"))
+            text = fh.read().decode("utf-8")
+        s = json.loads(text)
     except FileNotFoundError:
         raise RunDirError(path, "file", "missing: a training checkpoint needs trainer_state.json") from None
     except (ValueError, UnicodeDecodeError) as e:
         raise RunDirError(path, "JSON", f"corrupted: {e}") from None
     if not isinstance(s, dict) or s.get("format") != STATE_FORMAT:
         raise RunDirError(path, "format", f'expected "{STATE_FORMAT}"')
+    check_state_checksum(path, text, s)
+    s.pop(STATE_SHA256_FIELD, None)
     if s.get("version") != STATE_VERSION:
         raise RunDirError(path, "version", f"expected {STATE_VERSION}, got {json.dumps(s.get('version'))} "
                                            "(a run directory from another tsgpt version; this tsgpt_torch reads version 1)")

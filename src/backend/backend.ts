@@ -1,8 +1,9 @@
 // The kernel interface: every numeric loop of tsgpt goes through one of these functions.
 //
-// Two implementations exist: `js` (src/backend/js.ts, the readable reference and the
-// oracle in tests) and `native` (native/*.cc through src/backend/native.ts, SIMD and
-// multi-threaded). They must agree within the tolerances stated in the tests.
+// Three implementations exist: `js` (src/backend/js.ts, the readable reference and the
+// oracle in tests), `native` (native/*.cc through src/backend/native.ts, SIMD and
+// multi-threaded) and `webgpu` (WGSL kernels in src/backend/webgpu/, made synchronous by
+// webgpu/sync_backend.ts). They must agree within the tolerances stated in the tests.
 //
 // Conventions (read these once, they hold for every kernel):
 // - Buffers are plain typed arrays, row-major, and contiguous unless a kernel takes strides.
@@ -122,8 +123,55 @@ export interface AttentionArgs {
   out: Float32Array;
 }
 
+/**
+ * Causal self-attention of a training forward pass (all T tokens of each row at once), as one
+ * kernel: the scores, the mask, the softmax and the weighted sum of values, with no (T, T) mask
+ * and no head-split copies of q, k, v.
+ *
+ * q, k, v are read in place through strides, so heads can come straight from a packed q|k|v
+ * projection: element (b, t, h, d) of q is q[qOffset + b·qStrides[0] + t·qStrides[1] +
+ * h·qStrides[2] + d] (likewise k, v with kvHeads heads). Query head h reads key/value head
+ * h / (heads / kvHeads). Query t sees key j when j ≤ t, t − j < window (when window > 0) and
+ * keyValid[b·time + j] = 1 (when keyValid is given); a query that sees no key gets an output
+ * of 0 and all-zero weights.
+ */
+export interface CausalAttentionArgs {
+  batch: number;
+  time: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  q: Float32Array;
+  qOffset: number;
+  qStrides: readonly [number, number, number];
+  k: Float32Array;
+  kOffset: number;
+  kStrides: readonly [number, number, number];
+  v: Float32Array;
+  vOffset: number;
+  vStrides: readonly [number, number, number];
+  /** (batch × time) 1 = real token, 0 = pad; null: every key is real. */
+  keyValid: Uint8Array | null;
+  /** Sliding window (0: none). */
+  window: number;
+  /** Usually 1 / sqrt(headDim). */
+  scale: number;
+  /** (batch, heads, time, time): the attention weights, written by the forward pass, read by the backward pass. */
+  probs: Float32Array;
+}
+
+/** The backward pass of causalAttention: the forward arguments (probs as it wrote them) and the gradients. */
+export interface CausalAttentionBackwardArgs extends CausalAttentionArgs {
+  /** (batch × time, heads × headDim): the gradient of the output. */
+  gOut: Float32Array;
+  /** Gradients of q, k, v, laid out like q, k, v (same offsets and strides): accumulated into. May share one buffer. */
+  gq: Float32Array;
+  gk: Float32Array;
+  gv: Float32Array;
+}
+
 export interface Backend {
-  readonly name: "js" | "native";
+  readonly name: "js" | "native" | "webgpu";
 
   /** Batched C = op(A) · op(B) with op = identity or transpose. See MatmulArgs. */
   matmul(args: MatmulArgs): void;
@@ -316,4 +364,10 @@ export interface Backend {
 
   /** Causal, padding-masked, grouped-query attention over a KV cache. See AttentionArgs. */
   attention(args: AttentionArgs): void;
+
+  /** Training attention: out (batch × time, heads × headDim) written, and probs. See CausalAttentionArgs. */
+  causalAttention(args: CausalAttentionArgs, out: Float32Array): void;
+
+  /** Gradients of causalAttention, accumulated into gq, gk, gv. See CausalAttentionBackwardArgs. */
+  causalAttentionBackward(args: CausalAttentionBackwardArgs): void;
 }

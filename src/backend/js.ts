@@ -6,6 +6,7 @@
 // the row maximum first, and matmul walks memory in an order that keeps rows in cache.
 import type { Backend, BinaryOp, DataArray, MatmulArgs, QuantDType, QuantLayout, ReduceOp, UnaryOp } from "./backend.js";
 import { attentionJs } from "./js_attention.js";
+import { causalAttentionBackwardJs, causalAttentionJs } from "./js_causal_attention.js";
 import { linearHalfJs } from "./js_half.js";
 import { checkQuantMatmulArgs, quantMatmulRowsJs } from "./js_quant.js";
 import { type GroupedDType, groupedLayoutOf, matmulGroupedJs } from "./quant_row_groups.js";
@@ -649,4 +650,6 @@ export const jsBackend: Backend = {
   quantKernelName: () => "js",
   linearHalf: (dtype, x, m, k, bits, n, out) => linearHalfJs(matmul, dtype, x, m, k, bits, n, out),
   attention: attentionJs,
+  causalAttention: causalAttentionJs,
+  causalAttentionBackward: causalAttentionBackwardJs,
 };

@@ -12,7 +12,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { attentionJs } from "./js_attention.js";
-import type { Backend, BinaryOp, DataArray, MatmulArgs, QuantDType, ReduceOp, UnaryOp } from "./backend.js";
+import type { Backend, BinaryOp, CausalAttentionArgs, DataArray, MatmulArgs, QuantDType, ReduceOp, UnaryOp } from "./backend.js";
 
 /** The functions exported by the addon (see native/addon.cc). */
 interface NativeAddon {
@@ -137,6 +137,29 @@ interface NativeAddon {
     scale: number,
     out: Float32Array,
   ): void;
+  /** Training attention (native/causal_attention.cc); dims from causalAttentionDims. */
+  causalAttention(
+    dims: Float64Array,
+    scale: number,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    keyValid: Uint8Array | null,
+    out: Float32Array,
+    probs: Float32Array,
+  ): void;
+  causalAttentionBackward(
+    dims: Float64Array,
+    scale: number,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    probs: Float32Array,
+    gOut: Float32Array,
+    gq: Float32Array,
+    gk: Float32Array,
+    gv: Float32Array,
+  ): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   cpuFeatures(): string;
@@ -198,7 +221,9 @@ function loadAddon(): NativeAddon | null {
     const require = createRequire(import.meta.url);
     addon = require(file) as NativeAddon;
     // An addon built from older sources lacks the newer kernels: use js rather than fail mid-run.
-    const missing = (["quantMatmul", "linearHalf", "attention"] as const).filter((f) => typeof addon![f] !== "function");
+    const missing = (["quantMatmul", "linearHalf", "attention", "causalAttention", "causalAttentionBackward"] as const).filter(
+      (f) => typeof addon![f] !== "function",
+    );
     if (missing.length > 0) {
       unavailableReason = `${ADDON_RELATIVE_PATH} is out of date (no ${missing.join(", ")}; run npm run build:native)`;
       addon = null;
@@ -328,7 +353,28 @@ function makeBackend(n: NativeAddon): Backend {
       a.window
         ? attentionJs(a)
         : n.attention(a.batch, a.steps, a.heads, a.kvHeads, a.headDim, a.q, a.keys, a.values, a.capacity, a.valid, a.start, a.scale, a.out),
+    causalAttention: (a, out) => n.causalAttention(causalAttentionDims(a), a.scale, a.q, a.k, a.v, a.keyValid, out, a.probs),
+    causalAttentionBackward: (a) =>
+      n.causalAttentionBackward(causalAttentionDims(a), a.scale, a.q, a.k, a.v, a.probs, a.gOut, a.gq, a.gk, a.gv),
   };
+}
+
+/** The sizes, window and the offset and strides of q, k, v, as native/addon.cc reads them. */
+function causalAttentionDims(a: CausalAttentionArgs): Float64Array {
+  return Float64Array.of(
+    a.batch,
+    a.time,
+    a.heads,
+    a.kvHeads,
+    a.headDim,
+    a.window,
+    a.qOffset,
+    ...a.qStrides,
+    a.kOffset,
+    ...a.kStrides,
+    a.vOffset,
+    ...a.vStrides,
+  );
 }
 
 let backend: Backend | null = null;

@@ -1,26 +1,41 @@
-// The webgpu backend: WGSL kernels (src/backend/webgpu/*_wgsl.ts) behind the signatures of the
-// `Backend` interface (backend.ts), on a GPU reached through the npm package `webgpu` (Dawn) in
-// Node or navigator.gpu in a browser.
+// The webgpu backend's kernels: WGSL (src/backend/webgpu/*_wgsl.ts) behind the signatures of
+// the `Backend` interface (backend.ts), on a GPU reached through the npm package `webgpu`
+// (Dawn) in Node or navigator.gpu in a browser.
 //
-// Why it is not (yet) a `Backend`: that interface is synchronous, while WebGPU can only read a
-// buffer back through mapAsync, and plain JS cannot block on a promise. So each method here
-// has the same arguments as its Backend counterpart but returns a promise: it uploads its
-// inputs, dispatches one compute pass and reads the outputs back into the caller's arrays.
-// Making it a drop-in `setBackend("webgpu")` needs either async tensor ops or a worker thread
-// that owns the device while the caller blocks on Atomics.wait; keeping weights and the KV
-// cache resident on the GPU (instead of one upload per call) is the step after that.
-import type { AttentionArgs, BinaryOp, MatmulArgs, QuantDType, QuantLayout, UnaryOp } from "./backend.js";
+// WebGPU can only read a buffer back through mapAsync, and plain JS cannot block on a promise,
+// so each method here has the arguments of its Backend counterpart but returns a promise: it
+// uploads its inputs, dispatches its compute pass(es) and reads the outputs back into the
+// caller's arrays. The synchronous `Backend` that the tensor ops use (setBackend("webgpu"))
+// runs these methods in a worker thread while the caller blocks: webgpu/sync_backend.ts.
+import type { AttentionArgs, BinaryOp, MatmulArgs, QuantDType, QuantLayout, ReduceOp, UnaryOp } from "./backend.js";
+import { checkAttentionArgs } from "./js_attention.js";
+import { checkLinearHalfArgs } from "./js_half.js";
 import { checkQuantMatmulArgs } from "./js_quant.js";
 import { quantizeActivations } from "./quant_activations.js";
+import { adamwWgsl } from "./webgpu/adamw_wgsl.js";
 import { attentionWgsl } from "./webgpu/attention_wgsl.js";
 import { type GpuContext, Params } from "./webgpu/context.js";
-import { ELEMENT_THREADS, MAX_BINARY_RANK, binaryWgsl, isGpuBinary, isGpuUnary, unaryWgsl } from "./webgpu/elementwise_wgsl.js";
-import { embeddingWgsl } from "./webgpu/embedding_wgsl.js";
-import { MATMUL_TILE, matmulWgsl } from "./webgpu/matmul_wgsl.js";
+import { crossEntropyBackwardWgsl, crossEntropyWgsl } from "./webgpu/cross_entropy_wgsl.js";
+import {
+  COMPARISONS,
+  ELEMENT_THREADS,
+  MAX_BINARY_RANK,
+  binaryWgsl,
+  isGpuBinary,
+  isGpuUnary,
+  unaryBackwardWgsl,
+  unaryWgsl,
+} from "./webgpu/elementwise_wgsl.js";
+import { embeddingBackwardWgsl, embeddingWgsl } from "./webgpu/embedding_wgsl.js";
+import { halfLinearWgsl } from "./webgpu/half_linear_wgsl.js";
+import { MATMUL_SMALL_TILE, MATMUL_TILE, matmulSmallWgsl, matmulWgsl } from "./webgpu/matmul_wgsl.js";
+import { layerNormBackwardWgsl, layerNormParamGradWgsl, rmsNormBackwardWgsl, rmsNormParamGradWgsl } from "./webgpu/norm_backward_wgsl.js";
 import { layerNormWgsl, rmsNormWgsl } from "./webgpu/norm_wgsl.js";
 import { openWebGPU } from "./webgpu/open.js";
 import { q8_0MatmulWgsl } from "./webgpu/q8_0_wgsl.js";
-import { softmaxWgsl } from "./webgpu/softmax_wgsl.js";
+import { argReduceWgsl, reduceWgsl } from "./webgpu/reduce_wgsl.js";
+import { softmaxBackwardWgsl, softmaxWgsl } from "./webgpu/softmax_wgsl.js";
+import { MAX_COPY_RANK, copyStridedWgsl } from "./webgpu/strided_copy_wgsl.js";
 
 export { openWebGPU } from "./webgpu/open.js";
 
@@ -30,6 +45,16 @@ const dummy = (): Float32Array => new Float32Array(1);
 
 function need(name: string, arr: ArrayLike<number>, len: number, fn: string): void {
   if (arr.length < len) throw new RangeError(`webgpu ${fn}: ${name} has ${arr.length} elements, needs ${len}`);
+}
+
+/** The js backend's check (and message) for a target outside [0, cols) that is not ignoreIndex. */
+export function checkTargets(targets: Int32Array, rows: number, cols: number, ignoreIndex: number): void {
+  need("targets", targets, rows, "crossEntropy");
+  for (let r = 0; r < rows; r++) {
+    const t = targets[r]!;
+    if (t !== ignoreIndex && (t < 0 || t >= cols))
+      throw new RangeError(`crossEntropy: target ${t} at row ${r} is out of range for ${cols} classes`);
+  }
 }
 
 export class WebGPUBackend {
@@ -60,8 +85,12 @@ export class WebGPUBackend {
       .u32(a.transA ? 1 : 0)
       .u32(a.transB ? 1 : 0)
       .u32(a.accumulate ? 1 : 0);
-    const groups = batch * ceilDiv(m, MATMUL_TILE) * ceilDiv(n, MATMUL_TILE);
-    await this.gpu.run("matmul", matmulWgsl, [{ data: a.a }, { data: a.b }, { data: c, output: true }], p, groups);
+    // 64×64 tiles with 4×4 outputs per thread, unless the product is too thin to fill them.
+    const big = Math.min(m, n) >= 32;
+    const tile = big ? MATMUL_TILE : MATMUL_SMALL_TILE;
+    const groups = batch * ceilDiv(m, tile) * ceilDiv(n, tile);
+    const buffers = [{ data: a.a }, { data: a.b }, { data: c, output: true }];
+    await this.gpu.run(big ? "matmul" : "matmul_small", big ? matmulWgsl : matmulSmallWgsl, buffers, p, groups);
   }
 
   async unary(op: UnaryOp, x: Float32Array, out: Float32Array): Promise<void> {
@@ -77,7 +106,10 @@ export class WebGPUBackend {
     );
   }
 
-  /** Float ops only (add … minimum); comparisons and int32 inputs throw "unsupported" as native may. */
+  /**
+   * Float32 inputs only (int32 arithmetic stays on the js backend). Comparisons write 0/1 into
+   * a Uint8Array out: the shader writes f32 0/1, narrowed here.
+   */
   async binary(
     op: BinaryOp,
     a: Float32Array,
@@ -86,11 +118,17 @@ export class WebGPUBackend {
     b: Float32Array,
     bOffset: number,
     bStrides: readonly number[],
-    out: Float32Array,
+    out: Float32Array | Uint8Array,
     shape: readonly number[],
   ): Promise<void> {
-    if (!isGpuBinary(op) || !(a instanceof Float32Array) || !(b instanceof Float32Array) || !(out instanceof Float32Array)) {
-      throw new Error(`webgpu binary: unsupported op "${op}" for these array types (float add/sub/mul/div/pow/maximum/minimum only)`);
+    const compare = COMPARISONS.includes(op);
+    if (
+      !isGpuBinary(op) ||
+      !(a instanceof Float32Array) ||
+      !(b instanceof Float32Array) ||
+      !(out instanceof (compare ? Uint8Array : Float32Array))
+    ) {
+      throw new Error(`webgpu binary: unsupported op "${op}" for these array types (float32 inputs only)`);
     }
     if (shape.length > MAX_BINARY_RANK) throw new RangeError(`webgpu binary: rank ${shape.length} > ${MAX_BINARY_RANK}`);
     const n = shape.reduce((x, y) => x * y, 1);
@@ -98,10 +136,87 @@ export class WebGPUBackend {
     if (n === 0) return;
     const p = new Params().u32(n).u32(aOffset).u32(bOffset).u32(shape.length);
     for (const arr of [shape, aStrides, bStrides]) for (let d = 0; d < MAX_BINARY_RANK; d++) p.u32(arr[d] ?? 1);
+    const y = compare ? new Float32Array(n) : out.subarray(0, n);
     await this.gpu.run(
       `binary_${op}`,
       binaryWgsl(op),
-      [{ data: a }, { data: b }, { data: out.subarray(0, n), output: true }],
+      [{ data: a }, { data: b }, { data: y, output: true }],
+      p,
+      ceilDiv(n, ELEMENT_THREADS),
+    );
+    if (compare) out.set(y);
+  }
+
+  async unaryBackward(op: UnaryOp, x: Float32Array, y: Float32Array, gy: Float32Array, gx: Float32Array): Promise<void> {
+    if (!isGpuUnary(op)) throw new RangeError(`webgpu unaryBackward: unknown op "${String(op)}"`);
+    const n = x.length;
+    for (const [name, arr] of [
+      ["y", y],
+      ["gy", gy],
+      ["gx", gx],
+    ] as const)
+      need(name, arr, n, "unaryBackward");
+    if (n === 0) return;
+    await this.gpu.run(
+      `unary_backward_${op}`,
+      unaryBackwardWgsl(op),
+      [{ data: x }, { data: y.subarray(0, n) }, { data: gy.subarray(0, n) }, { data: gx.subarray(0, n), output: true }],
+      new Params().u32(n),
+      ceilDiv(n, ELEMENT_THREADS),
+    );
+  }
+
+  async reduce(op: ReduceOp, x: Float32Array, outer: number, size: number, inner: number, out: Float32Array): Promise<void> {
+    const n = outer * inner;
+    need("x", x, outer * size * inner, "reduce");
+    need("out", out, n, "reduce");
+    if (n === 0) return;
+    if (size === 0) {
+      out.fill(op === "sum" ? 0 : op === "max" ? -Infinity : Infinity, 0, n); // the empty sum, max and min
+      return;
+    }
+    await this.gpu.run(
+      `reduce_${op}`,
+      reduceWgsl(op),
+      [{ data: x }, { data: out.subarray(0, n), output: true }],
+      new Params().u32(outer).u32(size).u32(inner),
+      ceilDiv(n, ELEMENT_THREADS),
+    );
+  }
+
+  async argReduce(op: "argmax" | "argmin", x: Float32Array, outer: number, size: number, inner: number, out: Int32Array): Promise<void> {
+    const n = outer * inner;
+    need("out", out, n, op);
+    if (n === 0) return;
+    if (size === 0) throw new RangeError(`${op}: cannot take the ${op} of an empty axis`);
+    need("x", x, outer * size * inner, op);
+    await this.gpu.run(
+      op,
+      argReduceWgsl(op),
+      [{ data: x }, { data: out.subarray(0, n), output: true }],
+      new Params().u32(outer).u32(size).u32(inner),
+      ceilDiv(n, ELEMENT_THREADS),
+    );
+  }
+
+  /** float32 and int32 sources (32-bit words); byte arrays stay on the js backend. */
+  async copyStrided(
+    src: Float32Array | Int32Array,
+    offset: number,
+    shape: readonly number[],
+    strides: readonly number[],
+    out: Float32Array | Int32Array,
+  ): Promise<void> {
+    if (shape.length > MAX_COPY_RANK) throw new RangeError(`webgpu copyStrided: rank ${shape.length} > ${MAX_COPY_RANK}`);
+    const n = shape.reduce((x, y) => x * y, 1);
+    need("out", out, n, "copyStrided");
+    if (n === 0) return;
+    const p = new Params().u32(n).u32(offset).u32(shape.length).u32(0); // the 0 pads the shape array to 16 bytes
+    for (const arr of [shape, strides]) for (let d = 0; d < MAX_COPY_RANK; d++) p.u32(arr[d] ?? 1);
+    await this.gpu.run(
+      "copyStrided",
+      copyStridedWgsl,
+      [{ data: src }, { data: out.subarray(0, n), output: true }],
       p,
       ceilDiv(n, ELEMENT_THREADS),
     );
@@ -115,6 +230,27 @@ export class WebGPUBackend {
       "softmax",
       softmaxWgsl,
       [{ data: x.subarray(0, rows * cols) }, { data: out.subarray(0, rows * cols), output: true }],
+      new Params()
+        .u32(rows)
+        .u32(cols)
+        .u32(log ? 1 : 0),
+      rows,
+    );
+  }
+
+  async softmaxBackward(y: Float32Array, gy: Float32Array, rows: number, cols: number, gx: Float32Array, log: boolean): Promise<void> {
+    const n = rows * cols;
+    for (const [name, arr] of [
+      ["y", y],
+      ["gy", gy],
+      ["gx", gx],
+    ] as const)
+      need(name, arr, n, "softmaxBackward");
+    if (n === 0) return;
+    await this.gpu.run(
+      "softmaxBackward",
+      softmaxBackwardWgsl,
+      [{ data: y.subarray(0, n) }, { data: gy.subarray(0, n) }, { data: gx.subarray(0, n), output: true }],
       new Params()
         .u32(rows)
         .u32(cols)
@@ -161,6 +297,67 @@ export class WebGPUBackend {
     );
   }
 
+  /** gx per row; then gw and gb (when given) accumulate per column. */
+  async layerNormBackward(
+    x: Float32Array,
+    w: Float32Array | null,
+    mean: Float32Array,
+    rstd: Float32Array,
+    gy: Float32Array,
+    rows: number,
+    cols: number,
+    gx: Float32Array,
+    gw: Float32Array | null,
+    gb: Float32Array | null,
+  ): Promise<void> {
+    const n = rows * cols;
+    for (const [name, arr] of [
+      ["x", x],
+      ["gy", gy],
+      ["gx", gx],
+    ] as const)
+      need(name, arr, n, "layerNormBackward");
+    need("mean", mean, rows, "layerNormBackward");
+    need("rstd", rstd, rows, "layerNormBackward");
+    for (const [name, arr] of [
+      ["w", w],
+      ["gw", gw],
+      ["gb", gb],
+    ] as const)
+      if (arr) need(name, arr, cols, "layerNormBackward");
+    if (n === 0) return;
+    const [xs, gys, ms, rs] = [x.subarray(0, n), gy.subarray(0, n), mean.subarray(0, rows), rstd.subarray(0, rows)];
+    await this.gpu.run(
+      "layerNormBackward",
+      layerNormBackwardWgsl,
+      [{ data: xs }, { data: w ?? dummy() }, { data: ms }, { data: rs }, { data: gys }, { data: gx.subarray(0, n), output: true }],
+      new Params()
+        .u32(rows)
+        .u32(cols)
+        .u32(w ? 1 : 0),
+      rows,
+    );
+    if (!gw && !gb) return;
+    await this.gpu.run(
+      "layerNormParamGrad",
+      layerNormParamGradWgsl,
+      [
+        { data: xs },
+        { data: ms },
+        { data: rs },
+        { data: gys },
+        { data: gw ? gw.subarray(0, cols) : dummy(), output: gw !== null },
+        { data: gb ? gb.subarray(0, cols) : dummy(), output: gb !== null },
+      ],
+      new Params()
+        .u32(rows)
+        .u32(cols)
+        .u32(gw ? 1 : 0)
+        .u32(gb ? 1 : 0),
+      ceilDiv(cols, ELEMENT_THREADS),
+    );
+  }
+
   async rmsNorm(
     x: Float32Array,
     w: Float32Array | null,
@@ -192,10 +389,57 @@ export class WebGPUBackend {
     );
   }
 
+  /** gx per row; then gw (when given) accumulates per column. */
+  async rmsNormBackward(
+    x: Float32Array,
+    w: Float32Array | null,
+    rstd: Float32Array,
+    gy: Float32Array,
+    rows: number,
+    cols: number,
+    gx: Float32Array,
+    gw: Float32Array | null,
+  ): Promise<void> {
+    const n = rows * cols;
+    for (const [name, arr] of [
+      ["x", x],
+      ["gy", gy],
+      ["gx", gx],
+    ] as const)
+      need(name, arr, n, "rmsNormBackward");
+    need("rstd", rstd, rows, "rmsNormBackward");
+    for (const [name, arr] of [
+      ["w", w],
+      ["gw", gw],
+    ] as const)
+      if (arr) need(name, arr, cols, "rmsNormBackward");
+    if (n === 0) return;
+    const [xs, gys, rs] = [x.subarray(0, n), gy.subarray(0, n), rstd.subarray(0, rows)];
+    await this.gpu.run(
+      "rmsNormBackward",
+      rmsNormBackwardWgsl,
+      [{ data: xs }, { data: w ?? dummy() }, { data: rs }, { data: gys }, { data: gx.subarray(0, n), output: true }],
+      new Params()
+        .u32(rows)
+        .u32(cols)
+        .u32(w ? 1 : 0),
+      rows,
+    );
+    if (!gw) return;
+    await this.gpu.run(
+      "rmsNormParamGrad",
+      rmsNormParamGradWgsl,
+      [{ data: xs }, { data: rs }, { data: gys }, { data: gw.subarray(0, cols), output: true }],
+      new Params().u32(rows).u32(cols),
+      ceilDiv(cols, ELEMENT_THREADS),
+    );
+  }
+
   async embedding(weight: Float32Array, vocab: number, dim: number, ids: Int32Array, out: Float32Array): Promise<void> {
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
-      if (!(id >= 0 && id < vocab)) throw new RangeError(`embedding: id ${id} at position ${i} is outside [0, ${vocab})`);
+      if (!(id >= 0 && id < vocab))
+        throw new RangeError(`embedding: index ${id} at position ${i} is out of range for a vocabulary of ${vocab}`);
     }
     need("weight", weight, vocab * dim, "embedding");
     const n = ids.length * dim;
@@ -210,21 +454,158 @@ export class WebGPUBackend {
     );
   }
 
+  /** gw[ids[i], :] += gy[i, :]; ids are trusted (the forward pass checked them). */
+  async embeddingBackward(gy: Float32Array, ids: Int32Array, dim: number, gw: Float32Array): Promise<void> {
+    need("gy", gy, ids.length * dim, "embeddingBackward");
+    if (ids.length * dim === 0) return;
+    await this.gpu.run(
+      "embeddingBackward",
+      embeddingBackwardWgsl,
+      [{ data: gy.subarray(0, ids.length * dim) }, { data: ids }, { data: gw, output: true }],
+      new Params().u32(ids.length).u32(dim),
+      ceilDiv(dim, ELEMENT_THREADS),
+    );
+  }
+
+  async crossEntropy(
+    logits: Float32Array,
+    targets: Int32Array,
+    rows: number,
+    cols: number,
+    ignoreIndex: number,
+    losses: Float32Array,
+    lse: Float32Array,
+  ): Promise<void> {
+    checkTargets(targets, rows, cols, ignoreIndex);
+    need("logits", logits, rows * cols, "crossEntropy");
+    need("losses", losses, rows, "crossEntropy");
+    need("lse", lse, rows, "crossEntropy");
+    if (rows === 0) return;
+    await this.gpu.run(
+      "crossEntropy",
+      crossEntropyWgsl,
+      [
+        { data: logits.subarray(0, rows * cols) },
+        { data: targets.subarray(0, rows) },
+        { data: losses.subarray(0, rows), output: true },
+        { data: lse.subarray(0, rows), output: true },
+      ],
+      new Params().u32(rows).u32(cols).i32(ignoreIndex),
+      rows,
+    );
+  }
+
+  async crossEntropyBackward(
+    logits: Float32Array,
+    targets: Int32Array,
+    lse: Float32Array,
+    gLoss: Float32Array,
+    rows: number,
+    cols: number,
+    ignoreIndex: number,
+    glogits: Float32Array,
+  ): Promise<void> {
+    checkTargets(targets, rows, cols, ignoreIndex);
+    const n = rows * cols;
+    need("logits", logits, n, "crossEntropyBackward");
+    need("glogits", glogits, n, "crossEntropyBackward");
+    need("lse", lse, rows, "crossEntropyBackward");
+    need("gLoss", gLoss, rows, "crossEntropyBackward");
+    if (n === 0) return;
+    await this.gpu.run(
+      "crossEntropyBackward",
+      crossEntropyBackwardWgsl,
+      [
+        { data: logits.subarray(0, n) },
+        { data: targets.subarray(0, rows) },
+        { data: lse.subarray(0, rows) },
+        { data: gLoss.subarray(0, rows) },
+        { data: glogits.subarray(0, n), output: true },
+      ],
+      new Params().u32(rows).u32(cols).i32(ignoreIndex),
+      ceilDiv(n, ELEMENT_THREADS),
+    );
+  }
+
+  async adamw(
+    p: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
+  ): Promise<void> {
+    const n = p.length;
+    for (const [name, arr] of [
+      ["g", g],
+      ["m", m],
+      ["v", v],
+    ] as const)
+      need(name, arr, n, "adamw");
+    if (n === 0) return;
+    const params = new Params()
+      .u32(n)
+      .f32(lr)
+      .f32(beta1)
+      .f32(beta2)
+      .f32(eps)
+      .f32(weightDecay)
+      .f32(1 - beta1 ** step)
+      .f32(1 - beta2 ** step);
+    await this.gpu.run(
+      "adamw",
+      adamwWgsl,
+      [
+        { data: p, output: true },
+        { data: g.subarray(0, n) },
+        { data: m.subarray(0, n), output: true },
+        { data: v.subarray(0, n), output: true },
+      ],
+      params,
+      ceilDiv(n, ELEMENT_THREADS),
+    );
+  }
+
+  async linearHalf(
+    dtype: "F16" | "BF16",
+    x: Float32Array,
+    m: number,
+    k: number,
+    bits: Uint16Array,
+    n: number,
+    out: Float32Array,
+  ): Promise<void> {
+    checkLinearHalfArgs(dtype, x, m, k, bits, n, out);
+    if (m * n === 0) return;
+    await this.gpu.run(
+      `linearHalf_${dtype}`,
+      halfLinearWgsl(dtype),
+      [{ data: x.subarray(0, m * k) }, { data: bits.subarray(0, n * k) }, { data: out.subarray(0, m * n), output: true }],
+      new Params().u32(m).u32(n).u32(k),
+      ceilDiv(m * n, ELEMENT_THREADS),
+    );
+  }
+
   async attention(a: AttentionArgs): Promise<void> {
+    checkAttentionArgs(a);
     const { batch, steps, heads, kvHeads, headDim, capacity, start } = a;
-    if (kvHeads <= 0 || heads % kvHeads !== 0)
-      throw new RangeError(`attention: heads (${heads}) must be a multiple of kvHeads (${kvHeads})`);
-    if (start + steps > capacity) throw new RangeError(`attention: start (${start}) + steps (${steps}) exceeds capacity (${capacity})`);
-    const qLen = batch * steps * heads * headDim,
-      kvLen = batch * kvHeads * capacity * headDim;
-    need("q", a.q, qLen, "attention");
-    need("keys", a.keys, kvLen, "attention");
-    need("values", a.values, kvLen, "attention");
-    need("valid", a.valid, batch * capacity, "attention");
-    need("out", a.out, qLen, "attention");
+    const qLen = batch * steps * heads * headDim;
     if (qLen === 0) return;
     const groups = batch * steps * heads;
-    const p = new Params().u32(batch).u32(steps).u32(heads).u32(kvHeads).u32(headDim).u32(capacity).u32(start).f32(a.scale);
+    const p = new Params()
+      .u32(batch)
+      .u32(steps)
+      .u32(heads)
+      .u32(kvHeads)
+      .u32(headDim)
+      .u32(capacity)
+      .u32(start)
+      .f32(a.scale)
+      .u32(a.window ?? 0);
     await this.gpu.run(
       "attention",
       attentionWgsl,

@@ -13,6 +13,11 @@ export interface OptionSpec {
   multiple?: boolean;
   /** Another spelling of the option named here: its value is read as that option's. */
   aliasOf?: string;
+  /**
+   * A string option whose value may be left out (`--resume` or `--resume DIR`): given bare, its
+   * value reads as `true`. The next argument is its value unless it starts with "-".
+   */
+  optionalValue?: boolean;
 }
 
 export type OptionSpecs = Record<string, OptionSpec>;
@@ -21,7 +26,8 @@ export class UsageError extends Error {}
 
 export function helpText(command: string, summary: string, specs: OptionSpecs, positionals = ""): string {
   const rows = Object.entries(specs).map(([name, s]) => {
-    const flag = `--${name}${s.type === "string" ? ` ${s.arg ?? specs[s.aliasOf ?? ""]?.arg ?? "VALUE"}` : ""}`;
+    const arg = s.arg ?? specs[s.aliasOf ?? ""]?.arg ?? "VALUE";
+    const flag = `--${name}${s.type === "string" ? (s.optionalValue ? ` [${arg}]` : ` ${arg}`) : ""}`;
     if (s.aliasOf) return [flag, `same as --${s.aliasOf}${s.help ? ` (${s.help})` : ""}`] as const;
     const def = s.default !== undefined && s.default !== false ? ` (default: ${s.default})` : "";
     return [flag, `${s.help}${def}`] as const;
@@ -62,17 +68,43 @@ export function parseOptions(
       ...(s.default !== undefined ? { default: s.default } : {}),
     };
   }
+  const { args, bare } = takeBareOptions(argv, specs);
   let r: ReturnType<typeof parseArgs>;
   try {
-    r = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    r = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {
     const unknown = /Unknown option '(-{1,2}[^']+)'/.exec((err as Error).message)?.[1];
     if (unknown) throw new UsageError(`${command}: unknown option ${unknown}${suggestion(unknown, Object.keys(specs))}`);
     throw new UsageError(`${command}: ${(err as Error).message}`);
   }
   const values = r.values as Record<string, string | boolean | string[] | undefined>;
+  for (const name of bare) {
+    if (typeof values[name] === "string") throw new UsageError(`${command}: --${name} is given twice`);
+    values[name] = true;
+  }
   foldAliases(values, specs, argv);
   return { values, positionals: r.positionals };
+}
+
+/**
+ * Takes out of argv each option with an optional value that is given bare (last, or followed by
+ * another option), since parseArgs would otherwise read the next argument as its value or fail.
+ */
+function takeBareOptions(argv: string[], specs: OptionSpecs): { args: string[]; bare: string[] } {
+  const args: string[] = [];
+  const bare: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") {
+      args.push(...argv.slice(i));
+      break;
+    }
+    const name = a.startsWith("--") ? a.slice(2) : "";
+    const next = argv[i + 1];
+    if (specs[name]?.optionalValue && (next === undefined || next.startsWith("-"))) bare.push(name);
+    else args.push(a);
+  }
+  return { args, bare };
 }
 
 /** Moves each alias's value to the option it spells; giving both is an error. */

@@ -3,6 +3,7 @@
 //   tsgpt convert --model out/stories --out stories.gguf --to gguf --dtype f16
 //   tsgpt convert --model stories.gguf --out copy.bin --to llama2c
 //   tsgpt convert --model stories260K.bin --out stories-q8_0.gguf --to gguf --dtype q8_0
+//   tsgpt convert --model stories260K.bin --tokenizer tok512.model --out out/stories --to hf
 // (--input and --output are the older spellings of --model and --out.)
 // Quantized dtypes follow `tsgpt quantize`'s rules (src/quant/checkpoint.ts: the output head gets
 // Q6_K or Q8_0, fallbacks for rows the block does not divide).
@@ -11,6 +12,7 @@ import { refuseExisting, refuseOverInputs } from "./outputs.js";
 import { loadCheckpointSync, parameterCount, saveCheckpointSync, type CheckpointFormat } from "../formats/load.js";
 import { quantizeCheckpoint } from "../quant/checkpoint.js";
 import { checkGGUFExportable } from "../formats/gguf_llama.js";
+import { applyTokenizerFlag, TOKENIZER_OUTPUT_SPEC } from "./tokenizer_output.js";
 
 const SPECS: OptionSpecs = {
   model: { type: "string", arg: "PATH", help: "checkpoint to read (HF directory, .gguf or llama2.c .bin)" },
@@ -18,6 +20,7 @@ const SPECS: OptionSpecs = {
   out: { type: "string", arg: "PATH", help: "where to write (a directory for hf, a file otherwise)" },
   output: { type: "string", aliasOf: "out", help: "" },
   to: { type: "string", arg: "FORMAT", help: "hf, gguf or llama2c" },
+  tokenizer: TOKENIZER_OUTPUT_SPEC,
   dtype: {
     type: "string",
     arg: "DTYPE",
@@ -65,6 +68,7 @@ function runOrThrow(argv: string[]): number {
   refuseOverInputs(output, "--out", { "--model": input });
   refuseExisting(output, "--out", v.force === true);
   const loaded = loadCheckpointSync(input);
+  applyTokenizerFlag(loaded, typeof v.tokenizer === "string" ? v.tokenizer : undefined, format);
   if (quant) checkGGUFExportable(loaded.config, input);
   const ck = quant ? quantizeCheckpoint(loaded, quant) : loaded;
   saveCheckpointSync(output, ck, format, dtype ? { dtype } : {});

@@ -5,7 +5,7 @@
 // native the native backend, or an error saying why it is unavailable
 // js     the js reference backend (slow, readable)
 // webgpu the GPU through WebGPU (npm package `webgpu` in Node); errors clearly when no adapter
-import { setBackend, availableBackends } from "../backend/index.js";
+import { availableBackends, loadWebGPUSyncBackend, setBackend } from "../backend/index.js";
 import { type OptionSpec, UsageError } from "./args.js";
 
 export const DEVICES = ["cpu", "native", "js", "webgpu"] as const;
@@ -36,7 +36,13 @@ export async function applyDevice(device: Device): Promise<void> {
   else await applyWebGPU();
 }
 
+/**
+ * Opens the GPU in a worker thread (webgpu/sync_backend.ts) and runs every tensor op there;
+ * without an adapter the error says why ("no WebGPU adapter: …"). One line on stderr names
+ * the adapter, so a run on a software one (lavapipe) is never mistaken for a GPU run.
+ */
 async function applyWebGPU(): Promise<void> {
-  // Replaced by the synchronous webgpu backend once it can stand behind the tensor ops.
-  throw new UsageError("--device webgpu: the webgpu backend cannot run the tensor ops of this command yet");
+  const be = loadWebGPUSyncBackend("--device webgpu");
+  setBackend("webgpu");
+  process.stderr.write(`tsgpt: tensor ops run on webgpu (${be.adapterName})\n`);
 }

@@ -12,6 +12,7 @@
 // --quantize applies `tsgpt quantize`'s rules (the output head gets Q6_K or Q8_0, see
 // quant/checkpoint.ts) unless --output-type says otherwise.
 import { parseOptions, numberOption, UsageError, type OptionSpecs, runCommand } from "./args.js";
+import { applyDevice, deviceFlag, deviceOption } from "./device_option.js";
 import { loadCheckpoint } from "../formats/load.js";
 import { tokenizerForCheckpoint } from "../formats/gguf_tokenizer.js";
 import type { Checkpoint } from "../formats/types.js";
@@ -42,6 +43,7 @@ const SPECS: OptionSpecs = {
     default: "auto",
   },
   json: { type: "boolean", help: 'print JSON: {"loss", "perplexity", "tokens"} (with --quantize: {"rows": [...]})' },
+  device: deviceOption,
 };
 
 const SUMMARY = "Loss and perplexity of a model on held-out text (and of its quantized versions).";
@@ -54,6 +56,7 @@ export function run(argv: string[]): Promise<number> {
     if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
     if (typeof v.model !== "string") throw new UsageError("--model is required");
     if (typeof v.data !== "string") throw new UsageError("--data is required");
+    await applyDevice(deviceFlag(v.device));
     const dtypes = typeof v.quantize === "string" ? parseDTypes(v.quantize) : [];
     const output = parseOutputType(String(v["output-type"]));
     const files = listDataFiles(v.data);

@@ -2,11 +2,13 @@
 //
 //   tsgpt finetune --model stories260K.bin --data train.jsonl --template alpaca --out my-adapter
 //   tsgpt finetune --resume my-adapter          (continues exactly where the run stopped)
+//   tsgpt finetune --out my-adapter --resume    (the same: bare --resume continues --out)
 //
 // This file parses the flags and reports errors in their terms; the fine-tuning itself, and
 // what the run directory holds, is src/train/finetune.ts.
 import { resolve } from "node:path";
 import { parseOptions, numberOption, UsageError, type OptionSpecs, runCommand } from "./args.js";
+import { applyDevice, deviceFlag, deviceOption } from "./device_option.js";
 import { getTemplate } from "../generate/templates.js";
 import { DEFAULT_SETTINGS, type TrainSettings } from "../train/trainer.js";
 import { finetune, type FinetuneArgs, type FinetuneOptions } from "../train/finetune.js";
@@ -16,6 +18,7 @@ import { OptionError, RunDirectoryError } from "../util/errors.js";
 export { finetune, type FinetuneArgs, type FinetuneOptions, type FinetuneResult } from "../train/finetune.js";
 
 const SPECS: OptionSpecs = {
+  device: deviceOption,
   model: { type: "string", arg: "PATH", help: "base model: Hugging Face directory, llama2.c .bin or GGUF" },
   base: { type: "string", aliasOf: "model", help: "" },
   tokenizer: { type: "string", arg: "PATH", help: "SentencePiece .model or tokenizer.json (default: the one beside the base)" },
@@ -42,7 +45,12 @@ const SPECS: OptionSpecs = {
   "save-every": { type: "string", arg: "N", help: "save a training checkpoint every N steps (0: at the end)", default: "100" },
   seed: { type: "string", arg: "N", help: "seed of A's initialisation, data order and dropout", default: "1337" },
   out: { type: "string", arg: "DIR", help: "run directory; the adapter is written there" },
-  resume: { type: "boolean", help: "continue the run in --out from its last checkpoint" },
+  resume: {
+    type: "string",
+    arg: "DIR",
+    optionalValue: true,
+    help: "continue a run from its last checkpoint: bare, the one in --out; with DIR, that run directory",
+  },
 };
 
 const SUMMARY = "LoRA fine-tuning of a frozen base model on instruction data; writes a PEFT adapter directory.";
@@ -97,9 +105,9 @@ export function run(argv: string[]): Promise<number> {
     const parsed = parseOptions("finetune", SUMMARY, argv, SPECS);
     if (!parsed) return 0;
     const v = parsed.values;
-    if (typeof v.out !== "string") throw new UsageError("--out is required (the adapter / run directory)");
-    const out = resolve(v.out);
-    if (v.resume) {
+    await applyDevice(deviceFlag(v.device));
+    const out = resolve(runDirectory(v));
+    if (v.resume !== undefined) {
       finetuneWithFlags({ out, resume: true });
     } else {
       getTemplate(String(v.template)); // fail early on a bad name
@@ -107,6 +115,27 @@ export function run(argv: string[]): Promise<number> {
     }
     return 0;
   });
+}
+
+/**
+ * The run directory: --out, or the DIR of `--resume DIR` (a bare --resume continues --out). Both
+ * naming different directories is an error rather than a guess.
+ */
+function runDirectory(v: Record<string, unknown>): string {
+  const resumeDir = typeof v.resume === "string" && v.resume !== "" ? v.resume : undefined;
+  const out = typeof v.out === "string" ? v.out : undefined;
+  if (resumeDir && out && resolve(resumeDir) !== resolve(out)) {
+    throw new UsageError(`--resume ${resumeDir} and --out ${out} name different run directories; give one of them`);
+  }
+  const dir = resumeDir ?? out;
+  if (dir === undefined) {
+    throw new UsageError(
+      v.resume !== undefined
+        ? "--resume needs the run directory: --resume DIR, or --out DIR"
+        : "--out is required (the adapter / run directory)",
+    );
+  }
+  return dir;
 }
 
 /** The FinetuneArgs field each flag sets, where the names differ. */

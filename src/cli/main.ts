@@ -7,7 +7,7 @@ interface Command {
   module: string;
 }
 
-const COMMANDS: Record<string, Command> = {
+export const COMMANDS: Record<string, Command> = {
   "train-tokenizer": { summary: "train a SentencePiece BPE or Unigram tokenizer from text", module: "./train_tokenizer.js" },
   tokenize: { summary: "encode text with a SentencePiece model (pieces and ids)", module: "./tokenize.js" },
   train: { summary: "train a GPT-2 or Llama model from text", module: "./train.js" },

@@ -1,6 +1,7 @@
 // `tsgpt quantize`: write a quantized GGUF that llama.cpp loads.
 //   tsgpt quantize --model stories260K.bin --dtype q8_0 --out stories260K-q8_0.gguf
 //   tsgpt quantize --model stories260K.bin --dtype q4_k --output-type same --out pure.gguf
+//   tsgpt quantize --model out/run/last --tokenizer tok512.model --dtype q8_0 --out run-q8_0.gguf
 //
 // Which tensor gets which dtype is explained in src/quant/checkpoint.ts (norms stay F32; the
 // output head gets Q6_K or Q8_0; rows that the block size does not divide fall back as
@@ -13,12 +14,14 @@ import { checkGGUFExportable, writeGGUFCheckpoint } from "../formats/gguf_llama.
 import { quantizeCheckpoint, weightBytes } from "../quant/checkpoint.js";
 import type { PlannedDType } from "../quant/checkpoint.js";
 import type { QuantDType } from "../quant/types.js";
+import { applyTokenizerFlag, TOKENIZER_OUTPUT_SPEC } from "./tokenizer_output.js";
 
 const SUMMARY = "Quantize a Llama checkpoint (HF directory, GGUF or llama2.c .bin) to a GGUF file.";
 const SPECS: OptionSpecs = {
   model: { type: "string", arg: "PATH", help: "the checkpoint to quantize" },
   dtype: { type: "string", arg: "TYPE", help: "q8_0, q6_k, q5_0, q4_1, q4_0 or q4_k" },
   out: { type: "string", arg: "PATH", help: "the GGUF file to write" },
+  tokenizer: TOKENIZER_OUTPUT_SPEC,
   embeddings: { type: "string", arg: "TYPE", help: "token embedding dtype: same, f16 or f32", default: "same" },
   "output-type": {
     type: "string",
@@ -56,6 +59,7 @@ async function runOrThrow(argv: string[]): Promise<number> {
 
   const ckpt = await loadCheckpoint(v.model);
   checkGGUFExportable(ckpt.config, v.model);
+  applyTokenizerFlag(ckpt, typeof v.tokenizer === "string" ? v.tokenizer : undefined, "gguf");
   const counts = new Map<string, number>();
   const q = quantizeCheckpoint(ckpt, dtype, {
     embeddings: emb === "same" ? "same" : (emb.toUpperCase() as "F16" | "F32"),

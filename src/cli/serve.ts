@@ -3,7 +3,8 @@
 //   tsgpt serve --model ./my-model --adapter ./my-lora --host 0.0.0.0 --port 8000
 //
 // Then open http://127.0.0.1:8080/ for the playground, or point an OpenAI client at
-// http://127.0.0.1:8080/v1. Ctrl-C stops the server (running generations are cancelled).
+// http://127.0.0.1:8080/v1. Ctrl-C (SIGINT) or SIGTERM shuts the server down cleanly: it stops
+// accepting, queued requests get 503, open streams end with an error event, and it exits 0.
 import { basename, resolve } from "node:path";
 import { parseOptions, numberOption, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import { TEMPLATES } from "../generate/templates.js";
@@ -84,13 +85,33 @@ async function runOrThrow(argv: string[]): Promise<number> {
       `chat template: ${template?.name ?? "none (chat requests are refused; pass --template)"}; device: ${describeDevice(generator)}\n` +
       `playground: ${url}/   API: ${url}/v1   in-browser (your GPU): ${url}/gpu   (Ctrl-C stops)\n`,
   );
-  await new Promise<void>((done) => {
-    const stop = () => {
-      process.stderr.write("stopping…\n");
-      void handle.close().then(done);
-    };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
+  await stopOnSignal(handle.close);
+  process.stderr.write("stopped\n");
   return 0;
+}
+
+/**
+ * Waits for SIGINT or SIGTERM, then shuts the server down cleanly (see ServeHandle.close): queued
+ * requests get 503, open streams end with an error event, and the command exits 0. A second
+ * signal during the shutdown stops at once (exit 130).
+ */
+function stopOnSignal(close: () => Promise<void>): Promise<void> {
+  return new Promise<void>((done) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        process.stderr.write(`${signal} again: stopping now\n`);
+        process.exit(130);
+      }
+      stopping = true;
+      process.stderr.write(`${signal}: shutting down (running generations are ended, waiting requests get 503)…\n`);
+      void close().then(() => {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+        done();
+      });
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  });
 }

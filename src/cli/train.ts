@@ -2,6 +2,7 @@
 //   tsgpt train --out runs/demo                                   (Brown corpus, BPE 4096, gpt-mini)
 //   tsgpt train --data input.txt --char --model gpt-mini --steps 2000 --out runs/shakespeare
 //   tsgpt train --resume runs/shakespeare --steps 4000            (continue exactly where it stopped)
+//   tsgpt train --out runs/shakespeare --resume --steps 4000      (the same: bare --resume continues --out)
 //
 // Steps: check the data → tokenizer (given, character-level, or trained on the data) →
 // tokenize into a cache → model (preset or config.json) → train with checkpoints → print a
@@ -10,6 +11,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:
 import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseOptions, numberOption, UsageError, type OptionSpecs, runCommand } from "./args.js";
+import { applyDevice, deviceFlag, deviceOption } from "./device_option.js";
 import { existsNonEmpty, refuseOverInputs } from "./outputs.js";
 import { SentencePieceProcessor, serializeModelProto } from "../tokenizer/index.js";
 import { trainSentencePiece } from "../tokenizer/trainer.js";
@@ -41,11 +43,13 @@ import {
   prepareBrownCorpus,
   sha256File,
   splitCorpus,
+  StepProfiler,
   train,
   type TrainSettings,
 } from "../train/index.js";
 
 const SPECS: OptionSpecs = {
+  device: deviceOption,
   data: {
     type: "string",
     arg: "FILE|DIR",
@@ -89,9 +93,18 @@ const SPECS: OptionSpecs = {
   },
   seed: { type: "string", arg: "N", help: `seed of the weights and the data order (default: ${DEFAULT_SETTINGS.seed})` },
   out: { type: "string", arg: "DIR", help: "run directory: checkpoints, log.jsonl, loss_curve.svg" },
-  resume: { type: "string", arg: "DIR", help: "continue from a checkpoint (or a run directory: its last checkpoint)" },
+  resume: {
+    type: "string",
+    arg: "DIR",
+    optionalValue: true,
+    help: "continue a run: bare, the one in --out; with DIR, that run directory (its last checkpoint) or checkpoint",
+  },
   force: { type: "boolean", help: "start over in a --out that already holds a run (clears it)" },
   "sample-tokens": { type: "string", arg: "N", help: "tokens of text generated at the end, 0 = none (default: 200)" },
+  profile: {
+    type: "boolean",
+    help: "print, after every step, where its time went: forward, backward, clipping, optimizer, and the kernels that took most",
+  },
 };
 
 const SUMMARY = "Train a GPT-2 or Llama model from text, with checkpoints, validation and exact resume.";
@@ -141,7 +154,8 @@ async function runOrThrow(argv: string[]): Promise<number> {
   if (!parsed) return 0;
   const v = parsed.values;
   if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
-  if (typeof v.resume === "string") return resumeRun(v);
+  await applyDevice(deviceFlag(v.device));
+  if (v.resume !== undefined) return resumeRun(v);
   if (typeof v.out !== "string") throw new UsageError("--out DIR is required");
   if (v.char === true && typeof v.tokenizer === "string") throw new UsageError("--char and --tokenizer exclude each other");
   const out = resolve(v.out);
@@ -200,12 +214,24 @@ async function runOrThrow(argv: string[]): Promise<number> {
     source: dataSource(dataFiles, modelArg),
     say,
     sampleTokens: sampleTokens(v),
+    profile: v.profile === true,
   });
+}
+
+/**
+ * The run or checkpoint --resume continues: `--resume DIR` names it; a bare `--resume` means the
+ * run in --out.
+ */
+function resumeTarget(v: Record<string, unknown>): string {
+  if (typeof v.resume === "string" && v.resume !== "") return v.resume;
+  if (typeof v.out !== "string")
+    throw new UsageError("--resume without a DIR continues the run in --out: give --out DIR (or --resume DIR)");
+  return v.out;
 }
 
 /** --resume: settings, data and tokenizer come from the checkpoint; flags given now override the settings. */
 async function resumeRun(v: Record<string, unknown>): Promise<number> {
-  const loaded = loadTrainingCheckpoint(v.resume as string);
+  const loaded = loadTrainingCheckpoint(resumeTarget(v));
   const saved = loaded.state.settings as unknown as TrainSettings & { source?: RunSource };
   if (!saved.source || !Array.isArray(saved.source.dataFiles))
     throw new Error(`${loaded.dir}/trainer_state.json: settings.source: missing (the data this run trained on)`);
@@ -226,7 +252,18 @@ async function resumeRun(v: Record<string, unknown>): Promise<number> {
   }
   const model = modelFromCheckpoint(loaded.checkpoint);
   say(`resuming from ${loaded.dir} at step ${loaded.state.step}`);
-  return trainAndReport({ out, sp, tokenizerPath, model, settings, source, say, resume: loaded, sampleTokens: sampleTokens(v) });
+  return trainAndReport({
+    out,
+    sp,
+    tokenizerPath,
+    model,
+    settings,
+    source,
+    say,
+    resume: loaded,
+    sampleTokens: sampleTokens(v),
+    profile: v.profile === true,
+  });
 }
 
 interface RunContext {
@@ -238,6 +275,8 @@ interface RunContext {
   source: RunSource;
   say: (s: string) => void;
   sampleTokens: number;
+  /** --profile: print where each step's time goes. */
+  profile: boolean;
   resume?: ReturnType<typeof loadTrainingCheckpoint>;
 }
 
@@ -266,6 +305,8 @@ async function trainAndReport(c: RunContext): Promise<number> {
   say(
     `training: ${s.steps} steps × ${s.batchSize * s.gradAccum} sequences × ${s.contextLength} tokens, lr ${s.lr} → ${s.minLr}, out ${out}`,
   );
+  const progress = new ProgressBar();
+  const profiler = c.profile ? new StepProfiler({ print: (line) => progress.log(line) }) : undefined;
   const result = train({
     model: c.model,
     trainData,
@@ -275,7 +316,8 @@ async function trainAndReport(c: RunContext): Promise<number> {
     toCheckpoint: (m) => modelToCheckpoint(m as CausalLM),
     tokenizerPath: c.tokenizerPath,
     resume: c.resume,
-    progress: new ProgressBar(),
+    progress,
+    profiler,
   });
   const lastVal = result.valLosses[result.valLosses.length - 1];
   say(

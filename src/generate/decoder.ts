@@ -127,10 +127,16 @@ class WeightReader {
     return this.tensors.get(`${modulePath(this.arch, role, layer)}.${kind}`);
   }
 
-  /** A small tensor (norm weight, bias, position table), always as f32; null when the layout has none. */
+  /**
+   * A small tensor (norm weight, bias, position table), always as f32; null when the layout has
+   * none. A quantized one is dequantized: GPT-2's position table is a matrix, so quantizing a
+   * checkpoint (tsgpt quantize, eval --quantize) quantizes it with the weights, but it is only
+   * ever added, row by row, to the embeddings.
+   */
   vector(role: Role, layer: number | null, kind: "weight" | "bias" = "weight"): Float32Array | null {
     const t = this.tensor(role, layer, kind);
-    return t ? toFloat32(t) : null;
+    if (!t) return null;
+    return isQuantDType(t.dtype) ? (dequantize(t as unknown as QuantizedTensor).data as Float32Array) : toFloat32(t);
   }
 
   norm(role: "attn_norm" | "ffn_norm" | "output_norm", layer: number | null): Norm {

@@ -22,6 +22,7 @@ import {
   RMSNorm,
   RotaryEmbedding,
   attentionContext,
+  packedCausalAttention,
   scaledDotProductAttention,
 } from "../nn/index.js";
 import {
@@ -112,6 +113,12 @@ export class TransformerBlock extends ModuleDict {
   private attention(x: Tensor, ctx: AttentionContext): Tensor {
     const [B, T] = x.shape as [number, number];
     const { heads, kvHeads, headDim: hd } = this.setup.dims;
+    const rope = this.setup.rope;
+    if (this.setup.layout.qkv === "fused" && !rope && !this.setup.layout.qkNorm) {
+      // GPT-2: the attention kernel reads each head straight from c_attn's packed output.
+      const qkv = this.part("attn_qkv").forward(x); // (B, T, 3·C)
+      return this.part("attn_output").forward(packedCausalAttention(qkv, heads, kvHeads, ctx));
+    }
     let q: Tensor, k: Tensor, v: Tensor; // q (B, T, nH, hd); k, v (B, T, nKV, hd)
     if (this.setup.layout.qkv === "fused") {
       const qkv = this.part("attn_qkv").forward(x).view(B, T, 3, heads, hd); // (B, T, 3, nH, hd)
@@ -125,10 +132,9 @@ export class TransformerBlock extends ModuleDict {
       q = this.part("attn_q_norm").forward(q); // RMSNorm over each head, before RoPE
       k = this.part("attn_k_norm").forward(k);
     }
-    const rope = this.setup.rope;
     const qh = rope ? rope.apply(q.contiguous(), ctx.positions) : q.transpose(1, 2); // (B, nH, T, hd)
     const kh = rope ? rope.apply(k.contiguous(), ctx.positions) : k.transpose(1, 2); // (B, nKV, T, hd)
-    const vh = rope ? v.transpose(1, 2).contiguous() : v.transpose(1, 2); // (B, nKV, T, hd)
+    const vh = v.transpose(1, 2); // (B, nKV, T, hd): the kernel reads it in place
     const y = scaledDotProductAttention(qh, kh, vh, ctx); // (B, T, nH·hd)
     return this.part("attn_output").forward(y);
   }

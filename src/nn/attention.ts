@@ -16,7 +16,8 @@
 // Grouped-query attention (num_key_value_heads < num_attention_heads): the `group` query heads
 // that share one key/value head are stacked along the rows, q (B, nKV, group·T, hd), so one
 // batched matmul serves them all and k, v are never repeated in memory.
-import { Tensor, getBackend, matmul } from "../tensor/index.js";
+import { Tensor, getBackend } from "../tensor/index.js";
+import type { CausalAttentionArgs } from "../backend/backend.js";
 import { record } from "../tensor/autograd.js";
 import type { InitOptions } from "./init.js";
 import { Linear } from "./linear.js";
@@ -139,20 +140,111 @@ export function maskedCausalSoftmax(scores: Tensor, scale: number, ctx: Attentio
 /**
  * Attention of q (B, nH, T, hd) over k, v (B, nKV, T, hd), nKV dividing nH.
  * Returns (B, T, nH·hd): the heads concatenated per token, ready for the output projection.
+ * One backend kernel does the scores, the masks, the softmax and the sum of values, forward and
+ * backward (Backend.causalAttention); maskedCausalSoftmax above is the same softmax as a
+ * separate op.
  */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, ctx: AttentionContext): Tensor {
-  const [B, nH, T, hd] = q.shape as [number, number, number, number];
+  const [B, nH, T] = q.shape as [number, number, number, number];
   const nKV = k.shape[1]!;
   if (nH % nKV !== 0) throw new RangeError(`attention: ${nKV} key/value heads do not divide ${nH} query heads`);
-  const group = nH / nKV;
-  const qg = q.contiguous().view(B, nKV, group * T, hd); // query heads of a group stacked on rows
-  const scores = matmul(qg, k.mT); // (B, nKV, group·T, T)
-  const att = maskedCausalSoftmax(scores, 1 / Math.sqrt(hd), ctx);
-  const y = matmul(att, v); // (B, nKV, group·T, hd) = (B, nH, T, hd)
-  return y
-    .view(B, nH, T, hd)
-    .transpose(1, 2)
-    .reshape(B, T, nH * hd); // (B, T, C)
+  if (B !== ctx.batch || T !== ctx.time) {
+    throw new RangeError(`attention: q [${q.shape.join(", ")}] does not fit batch ${ctx.batch} × time ${ctx.time}`);
+  }
+  return causalAttentionOp([q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)].map(denseHeads), null, ctx);
+}
+
+/**
+ * Attention reading its heads straight from a packed projection qkv (B, T, (nH + 2·nKV)·hd),
+ * each token's row holding q's heads, then k's, then v's (GPT-2's c_attn): no head is copied
+ * out, and the gradient comes back as one (B, T, (nH + 2·nKV)·hd) tensor. Returns (B, T, nH·hd).
+ */
+export function packedCausalAttention(qkv: Tensor, heads: number, kvHeads: number, ctx: AttentionContext): Tensor {
+  const [B, T, W] = qkv.shape as [number, number, number];
+  const hd = W / (heads + 2 * kvHeads);
+  if (qkv.ndim !== 3 || !Number.isInteger(hd) || B !== ctx.batch || T !== ctx.time || heads % kvHeads !== 0) {
+    throw new RangeError(
+      `attention: packed q|k|v [${qkv.shape.join(", ")}] does not hold ${heads} + 2 × ${kvHeads} heads for batch ${ctx.batch} × time ${ctx.time}`,
+    );
+  }
+  return causalAttentionOp([qkv.contiguous()], { heads, kvHeads, headDim: hd }, ctx);
+}
+
+/** A (B, T, heads, hd) view whose elements fill one block of memory (any order, hd innermost); copies otherwise. */
+function denseHeads(t: Tensor): Tensor {
+  if (t.dtype !== "float32") throw new TypeError(`attention: expected float32 q, k, v, got ${t.dtype}`);
+  if (t.shape[3]! > 1 && t.strides[3] !== 1) return t.contiguous();
+  const dims = t.shape.map((n, i) => ({ n, s: t.strides[i]! })).filter((d) => d.n > 1);
+  dims.sort((a, b) => b.s - a.s);
+  let expected = 1;
+  for (let i = dims.length - 1; i >= 0; i--) {
+    if (dims[i]!.s !== expected) return t.contiguous();
+    expected *= dims[i]!.n;
+  }
+  return t;
+}
+
+/** The elements of a tensor from its offset on (the kernel reads at offset 0 with the tensor's strides). */
+function fromOffset(t: Tensor): Float32Array {
+  const s = t.storage as Float32Array;
+  return t.offset === 0 ? s : s.subarray(t.offset);
+}
+
+const headStrides = (t: Tensor) => [t.strides[0]!, t.strides[1]!, t.strides[2]!] as [number, number, number];
+
+/**
+ * The autograd op around Backend.causalAttention. inputs: [q, k, v] as dense (B, T, heads, hd)
+ * views (packed null), or [qkv] (packed gives the head counts). Each input's gradient has the
+ * input's own strides in a fresh buffer, so the kernel writes it in place with no copy.
+ */
+function causalAttentionOp(
+  inputs: Tensor[],
+  packed: { heads: number; kvHeads: number; headDim: number } | null,
+  ctx: AttentionContext,
+): Tensor {
+  const B = ctx.batch,
+    T = ctx.time;
+  let args: CausalAttentionArgs;
+  if (packed) {
+    const { heads: H, kvHeads: G, headDim: D } = packed;
+    const buf = inputs[0]!.data() as Float32Array;
+    const W = (H + 2 * G) * D;
+    const strides = [T * W, W, D] as [number, number, number];
+    args = {
+      ...{ batch: B, time: T, heads: H, kvHeads: G, headDim: D },
+      ...{
+        q: buf,
+        qOffset: 0,
+        qStrides: strides,
+        k: buf,
+        kOffset: H * D,
+        kStrides: strides,
+        v: buf,
+        vOffset: (H + G) * D,
+        vStrides: strides,
+      },
+      ...{ keyValid: ctx.keyValid, window: ctx.window ?? 0, scale: 1 / Math.sqrt(D), probs: new Float32Array(B * H * T * T) },
+    };
+  } else {
+    const [q, k, v] = inputs as [Tensor, Tensor, Tensor];
+    const H = q.shape[2]!,
+      D = q.shape[3]!;
+    args = {
+      ...{ batch: B, time: T, heads: H, kvHeads: k.shape[2]!, headDim: D },
+      ...{ q: fromOffset(q), qOffset: 0, qStrides: headStrides(q), k: fromOffset(k), kOffset: 0, kStrides: headStrides(k) },
+      ...{ v: fromOffset(v), vOffset: 0, vStrides: headStrides(v) },
+      ...{ keyValid: ctx.keyValid, window: ctx.window ?? 0, scale: 1 / Math.sqrt(D), probs: new Float32Array(B * H * T * T) },
+    };
+  }
+  const backend = getBackend();
+  const out = new Float32Array(B * T * args.heads * args.headDim);
+  backend.causalAttention(args, out);
+  return record(new Tensor(out, [B, T, args.heads * args.headDim]), "causalAttention", inputs, (g) => {
+    const grads = inputs.map((x) => new Float32Array(x.numel));
+    const [gq, gk, gv] = packed ? [grads[0]!, grads[0]!, grads[0]!] : (grads as [Float32Array, Float32Array, Float32Array]);
+    backend.causalAttentionBackward({ ...args, gOut: g.data() as Float32Array, gq, gk, gv });
+    return inputs.map((x, i) => new Tensor(grads[i]!, x.shape, packed ? undefined : x.strides));
+  });
 }
 
 export interface SelfAttentionOptions extends InitOptions {
@@ -203,7 +295,7 @@ export class SelfAttention extends Module {
     const hd = this.headDim;
     const q = this.q_proj.forward(x).view(B, T, this.heads, hd); // (B, T, nH, hd)
     const k = this.k_proj.forward(x).view(B, T, this.kvHeads, hd); // (B, T, nKV, hd)
-    const v = this.v_proj.forward(x).view(B, T, this.kvHeads, hd).transpose(1, 2).contiguous(); // (B, nKV, T, hd)
+    const v = this.v_proj.forward(x).view(B, T, this.kvHeads, hd).transpose(1, 2); // (B, nKV, T, hd), read in place
     const qh = this.rope ? this.rope.apply(q, ctx.positions) : q.transpose(1, 2); // (B, nH, T, hd)
     const kh = this.rope ? this.rope.apply(k, ctx.positions) : k.transpose(1, 2); // (B, nKV, T, hd)
     const y = scaledDotProductAttention(qh, kh, v, ctx); // (B, T, C)

@@ -10,7 +10,13 @@ export { LayerNorm } from "./layer_norm.js";
 export type { LayerNormOptions } from "./layer_norm.js";
 export { RMSNorm } from "./rms_norm.js";
 export { RotaryEmbedding } from "./rope.js";
-export { SelfAttention, attentionContext, maskedCausalSoftmax, scaledDotProductAttention } from "./attention.js";
+export {
+  SelfAttention,
+  attentionContext,
+  maskedCausalSoftmax,
+  packedCausalAttention,
+  scaledDotProductAttention,
+} from "./attention.js";
 export type { AttentionContext, SelfAttentionOptions } from "./attention.js";
 export { GeluMLP, SwiGLUMLP } from "./mlp.js";
 export type { MLPOptions } from "./mlp.js";

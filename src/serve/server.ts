@@ -52,7 +52,11 @@ export interface ServeHandle {
   server: Server;
   /** Starts listening; resolves with the base URL, e.g. http://127.0.0.1:8080. */
   listen(port?: number, host?: string): Promise<string>;
-  /** Stops accepting, cancels running and queued generations, closes every connection. */
+  /**
+   * Shuts down: stops accepting connections, answers queued requests (and new ones on open
+   * connections) with 503, ends running streams with an error event "the server is shutting
+   * down", then closes every connection. Resolves when the server is closed.
+   */
   close(): Promise<void>;
   readonly context: ServerContext;
 }
@@ -64,6 +68,14 @@ class ClientGone extends Error {
     this.name = "AbortError";
   }
 }
+
+/** What requests cut short by close() are told (a 503, or an error event in a stream). */
+function shuttingDownError(): ApiError {
+  return new ApiError(503, "the server is shutting down", null, "shutting_down");
+}
+
+/** How long close() lets the answers to cut-short requests reach their clients. */
+const SHUTDOWN_GRACE_MS = 2000;
 
 export function createServer(options: ServeOptions): ServeHandle {
   const generator = options.generator;
@@ -97,7 +109,15 @@ export function createServer(options: ServeOptions): ServeHandle {
   const active = new Set<AbortController>();
   const sockets = new Set<Socket>();
 
+  let closing = false;
+
   const server = createHttpServer((req, res) => {
+    if (closing) {
+      // A request on a connection that was open when the shutdown began.
+      res.shouldKeepAlive = false;
+      sendError(res, shuttingDownError(), { Connection: "close" });
+      return;
+    }
     const ac = new AbortController();
     active.add(ac);
     res.on("close", () => {
@@ -132,10 +152,20 @@ export function createServer(options: ServeOptions): ServeHandle {
     },
     close() {
       return new Promise((resolve) => {
-        ctx.queue.cancelAll(new ClientGone());
-        for (const ac of active) ac.abort(new ClientGone());
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
+        closing = true;
+        server.close(() => resolve()); // stops accepting; calls back once every connection has closed
+        server.closeIdleConnections();
+        const reason = shuttingDownError();
+        ctx.queue.cancelAll(reason); // waiting requests: 503
+        for (const ac of active) ac.abort(reason); // running ones: 503, or an error event in their stream
+        // Each cut-short request ends its response (fail below); then its connection can close.
+        const started = Date.now();
+        const sweep = setInterval(() => {
+          server.closeIdleConnections();
+          if (active.size > 0 && Date.now() - started < SHUTDOWN_GRACE_MS) return;
+          clearInterval(sweep);
+          for (const s of sockets) s.destroy();
+        }, 10);
       });
     },
   };
@@ -223,9 +253,14 @@ function checkModel(ctx: ServerContext, body: Record<string, unknown>): void {
   throw new ApiError(404, `The model '${m}' does not exist; this server serves '${ctx.modelName}'`, "model", "model_not_found");
 }
 
-/** Answers an error: an ApiError as itself, anything else as a 500; nothing when the client is gone. */
+/**
+ * Answers an error: an ApiError as itself, anything else as a 500; nothing when the client is
+ * gone. A request aborted by the shutdown is answered with the shutdown's error.
+ */
 function fail(ctx: ServerContext, res: ServerResponse, err: unknown, signal: AbortSignal): void {
-  if (signal.aborted || res.destroyed) return; // the client left: nobody to answer
+  if (res.destroyed) return;
+  if (signal.aborted && !(signal.reason instanceof ApiError)) return; // the client left: nobody to answer
+  if (signal.aborted) err = signal.reason;
   const apiError =
     err instanceof ApiError ? err : new ApiError(500, `internal error: ${(err as Error)?.message ?? String(err)}`, null, "internal_error");
   if (!(err instanceof ApiError)) ctx.log(`error: ${(err as Error)?.stack ?? String(err)}`);

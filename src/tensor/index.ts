@@ -106,5 +106,5 @@ export type { CrossEntropyOptions, DropoutOptions } from "./functional.js";
 export { fromHalfBits, toHalfBits } from "./convert.js";
 export type { HalfDType } from "./convert.js";
 export { f16ToF32, bf16ToF32, f32ToF16, f32ToBf16, halfToFloat, floatToHalf } from "./half.js";
-export { getBackend, setBackend, availableBackends, jsBackend } from "../backend/index.js";
-export type { BackendName } from "../backend/index.js";
+export { getBackend, setBackend, availableBackends, jsBackend, profileBackend, KernelTally } from "../backend/index.js";
+export type { BackendName, KernelTotal } from "../backend/index.js";

@@ -11,9 +11,9 @@
 // in parallel typed arrays. A BpeEncoder keeps its arrays between texts.
 
 import { PieceType } from "./model_proto.js";
-import type { PieceTrie } from "./piece_trie.js";
+import type { DoubleArrayTrie } from "./double_array_trie.js";
 import type { RandomSource } from "./random.js";
-import { BpeWordCache, MAX_CACHED_WORD } from "./bpe_cache.js";
+import { WordCache, MAX_CACHED_WORD } from "./word_cache.js";
 import { Segments } from "./segments.js";
 import { longestMatch } from "./user_symbols.js";
 import { oneCharLen, utf8Decode } from "./utf8.js";
@@ -42,9 +42,9 @@ export class BpeEncoder {
   private hLength = 0;
   /** Merged UNUSED piece id → byte length of its left part, to split it back at the end. */
   private unmerge = new Map<number, number>();
-  private readonly trie: PieceTrie;
+  private readonly trie: DoubleArrayTrie;
   /** Word memo, when words can be segmented on their own (see wordsAreIndependent). */
-  private readonly cache: BpeWordCache | null;
+  private readonly cache: WordCache | null;
   private readonly space: Uint8Array;
   private pairs = new Int32Array(2 * MAX_CACHED_WORD);
 
@@ -58,7 +58,7 @@ export class BpeEncoder {
   ) {
     this.trie = vocab.trie;
     this.space = space ?? new Uint8Array(0);
-    this.cache = space && wordsAreIndependent(vocab, utf8Decode(space)) ? new BpeWordCache() : null;
+    this.cache = space && wordsAreIndependent(vocab, utf8Decode(space)) ? new WordCache() : null;
   }
 
   /** Segments bytes[0, length) into `out` (cleared first). */

@@ -11,7 +11,7 @@ export interface PrefixMatch {
   value: number;
 }
 
-export class DoubleArrayTrie {
+export class DartsCloneTrie {
   private readonly units: Uint32Array;
 
   /** `blob` holds the units; its length must be a multiple of 4. */
@@ -37,7 +37,7 @@ export class DoubleArrayTrie {
   hasChildOfRoot(c: number): boolean {
     const units = this.units;
     if (units.length === 0) return false;
-    const node = DoubleArrayTrie.offset(units[0]!) ^ c;
+    const node = DartsCloneTrie.offset(units[0]!) ^ c;
     return node < units.length && (units[node]! & 0x800000ff) >>> 0 === c;
   }
 
@@ -49,14 +49,14 @@ export class DoubleArrayTrie {
     const units = this.units;
     if (units.length === 0) return 0;
     let best = 0;
-    let node = DoubleArrayTrie.offset(units[0]!);
+    let node = DartsCloneTrie.offset(units[0]!);
     for (let i = pos; i < end; i++) {
       const c = bytes[i]!;
       node ^= c;
       if (node >= units.length) break;
       const unit = units[node]!;
       if ((unit & 0x800000ff) >>> 0 !== c) break;
-      node ^= DoubleArrayTrie.offset(unit);
+      node ^= DartsCloneTrie.offset(unit);
       if ((unit >>> 8) & 1) {
         if (node >= units.length) break;
         best = i - pos + 1;
@@ -74,14 +74,14 @@ export class DoubleArrayTrie {
     const results: PrefixMatch[] = [];
     const units = this.units;
     if (units.length === 0) return results;
-    let node = DoubleArrayTrie.offset(units[0]!);
+    let node = DartsCloneTrie.offset(units[0]!);
     for (let i = pos; i < end; i++) {
       const c = bytes[i]!;
       node ^= c;
       if (node >= units.length) return results;
       const unit = units[node]!;
       if ((unit & 0x800000ff) >>> 0 !== c) return results;
-      node ^= DoubleArrayTrie.offset(unit);
+      node ^= DartsCloneTrie.offset(unit);
       if ((unit >>> 8) & 1) {
         if (node >= units.length) return results;
         results.push({ length: i - pos + 1, value: units[node]! & 0x7fffffff });

@@ -9,9 +9,9 @@
 // (escape_whitespaces). We work on UTF-8 bytes, as the library does, and keep for every
 // normalized byte the offset of the original byte it came from.
 
-import { DoubleArrayTrie } from "./darts.js";
+import { DartsCloneTrie } from "./darts.js";
 import { normalizerSpecWithDefaults, type NormalizerSpec } from "./model_proto.js";
-import type { PieceTrie } from "./piece_trie.js";
+import type { DoubleArrayTrie } from "./double_array_trie.js";
 import { buildSymbolTrie, longestMatch } from "./user_symbols.js";
 import { oneCharLen, utf8Decode, utf8Encode, validCharLength } from "./utf8.js";
 
@@ -46,7 +46,7 @@ export interface NormalizerOptions {
 
 /** A parsed `precompiled_charsmap`: the rule trie and the replacement table. */
 export class CharsMap {
-  private readonly trie: DoubleArrayTrie;
+  private readonly trie: DartsCloneTrie;
   private readonly replacements: Uint8Array;
   /** For each byte, whether some rule starts with it (most ASCII bytes have none). */
   readonly startsRule = new Uint8Array(256);
@@ -63,7 +63,7 @@ export class CharsMap {
     if (4 + trieSize > blob.length || trieSize % 4 !== 0) {
       throw new Error(`${where}: normalizer_spec.precompiled_charsmap: trie size ${trieSize} does not fit the ${blob.length}-byte blob`);
     }
-    this.trie = new DoubleArrayTrie(blob.subarray(4, 4 + trieSize));
+    this.trie = new DartsCloneTrie(blob.subarray(4, 4 + trieSize));
     this.replacements = blob.subarray(4 + trieSize);
     for (let b = 0; b < 256; b++) this.startsRule[b] = this.trie.hasChildOfRoot(b) ? 1 : 0;
   }
@@ -128,7 +128,7 @@ export class NormalizedBuffer {
 export class Normalizer {
   readonly spec: Required<NormalizerSpec>;
   private readonly charsMap: CharsMap | null;
-  private readonly symbols: PieceTrie | null;
+  private readonly symbols: DoubleArrayTrie | null;
   private readonly treatWhitespaceAsSuffix: boolean;
   /** What a space becomes: U+2581 as UTF-8 when escaping whitespace, else " ". */
   readonly space: Uint8Array;
@@ -261,6 +261,24 @@ export class Normalizer {
         pos++;
         continue;
       }
+      if (plain && trusted && b >= 0xc0) {
+        // A character no rule starts with (most of them): copied as it is.
+        const len = Math.min(b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4, end - pos);
+        if (!startsRule || !startsRule[b] || this.charsMap!.longest(input, pos, end) === 0) {
+          const bytes = out.bytes,
+            orig = out.orig;
+          let at = out.length;
+          for (let k = 0; k < len; k++) {
+            bytes[at] = input[pos + k]!;
+            orig[at++] = consumed;
+          }
+          out.length = at;
+          prevWasSpace = false;
+          consumed += len;
+          pos += len;
+          continue;
+        }
+      }
       this.step(input, pos, end, trusted);
       const src = this.src,
         repEnd = this.repEnd;
@@ -297,11 +315,23 @@ export class Normalizer {
   }
 
   private putSpace(out: NormalizedBuffer, origOffset: number): void {
-    const space = this.space;
-    for (let i = 0; i < space.length; i++) {
-      out.bytes[out.length] = space[i]!;
-      out.orig[out.length++] = origOffset;
+    const space = this.space,
+      bytes = out.bytes,
+      orig = out.orig;
+    let at = out.length;
+    if (space.length === 3) {
+      bytes[at] = space[0]!;
+      bytes[at + 1] = space[1]!;
+      bytes[at + 2] = space[2]!;
+      orig[at] = orig[at + 1] = orig[at + 2] = origOffset;
+      out.length = at + 3;
+      return;
     }
+    for (let i = 0; i < space.length; i++) {
+      bytes[at] = space[i]!;
+      orig[at++] = origOffset;
+    }
+    out.length = at;
   }
 }
 

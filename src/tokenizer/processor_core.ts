@@ -90,7 +90,7 @@ export class SentencePieceCore {
     });
     const deno = proto.denormalizerSpec;
     this.denormalizer = deno && deno.precompiledCharsmap && deno.precompiledCharsmap.length > 0 ? new Normalizer(deno, { fileName }) : null;
-    this.unigram = this.modelType === ModelType.UNIGRAM ? new UnigramModel(this.vocab) : null;
+    this.unigram = this.modelType === ModelType.UNIGRAM ? new UnigramModel(this.vocab, this.normalizer.space) : null;
   }
 
   /** A processor of the `.model` bytes (of the class it is called on: SentencePieceProcessor.fromBytes gives one). */

@@ -2,7 +2,7 @@
 // library makes when it loads a model (non-empty unique pieces, exactly one UNKNOWN).
 
 import { PieceType, pieceColumnsOf, pieceText, pieceTypeOf, type ModelProto, type PieceColumns } from "./model_proto.js";
-import { PieceTrie } from "./piece_trie.js";
+import { DoubleArrayTrie } from "./double_array_trie.js";
 import { buildSymbolTrie } from "./user_symbols.js";
 
 /** A piece chosen by an encoder: byte range [begin, end) of the normalized text, and its id. */
@@ -114,42 +114,45 @@ export class Vocab {
     return this.reservedPieces.get(piece) ?? this.normalPieces.get(piece) ?? this.unkId;
   }
 
+  /** The UTF-8 length of piece `id`'s text. */
+  pieceByteLength(id: number): number {
+    const c = this.columns;
+    return c ? c.textEnd[id]! - c.textStart[id]! : Buffer.byteLength(this.pieces[id]!);
+  }
+
   isType(id: number, type: number): boolean {
     return id >= 0 && id < this.size && this.types[id] === type;
   }
 
-  private pieceTrie: PieceTrie | null = null;
-  private symbolTrie: PieceTrie | null | undefined = undefined;
+  private pieceTrie: DoubleArrayTrie | null = null;
+  private symbolTrie: DoubleArrayTrie | null | undefined = undefined;
   private byteIdTable: Int32Array | null = null;
 
   /**
    * NORMAL, USER_DEFINED and UNUSED pieces (the ones segmentation may produce) in a byte trie,
    * built on first use so that loading a model stays cheap.
    */
-  get trie(): PieceTrie {
+  get trie(): DoubleArrayTrie {
     if (!this.pieceTrie) {
-      const encoder = new TextEncoder();
-      let bytes = new Uint8Array(1 << 16);
-      const trie = new PieceTrie(this.size * 8);
+      const ids: number[] = [];
+      for (let id = 0; id < this.size; id++) if (isNormalType(this.types[id]!)) ids.push(id);
       const c = this.columns;
-      for (let id = 0; id < this.size; id++) {
-        if (!isNormalType(this.types[id]!)) continue;
-        if (c) {
-          trie.insert(c.bytes, c.textStart[id]!, c.textEnd[id]!, id);
-          continue;
-        }
-        const piece = this.pieces[id]!;
-        if (piece.length * 3 > bytes.length) bytes = new Uint8Array(piece.length * 3);
-        const n = encoder.encodeInto(piece, bytes).written;
-        trie.insert(bytes, 0, n, id);
+      if (c) {
+        const starts = ids.map((id) => c.textStart[id]!);
+        const ends = ids.map((id) => c.textEnd[id]!);
+        this.pieceTrie = DoubleArrayTrie.build({ bytes: c.bytes, starts, ends, values: ids });
+      } else {
+        this.pieceTrie = DoubleArrayTrie.fromStrings(
+          ids.map((id) => this.pieces[id]!),
+          ids,
+        );
       }
-      this.pieceTrie = trie;
     }
     return this.pieceTrie;
   }
 
   /** The user-defined symbols as a trie (null when there are none). */
-  get userSymbolTrie(): PieceTrie | null {
+  get userSymbolTrie(): DoubleArrayTrie | null {
     if (this.symbolTrie === undefined) this.symbolTrie = buildSymbolTrie(this.userDefinedSymbols);
     return this.symbolTrie;
   }

@@ -6,7 +6,10 @@
 //       or, for an adapter: adapter_config.json, adapter_model.safetensors     (formats/peft.ts)
 //     optimizer.safetensors   AdamW moments: "<param>.exp_avg", "<param>.exp_avg_sq"
 //     trainer_state.json      step, RNG states, data position, best validation loss, the run's
-//                             settings, and the sha256 of every other file (written last)
+//                             settings, and the sha256 of every other file (written last);
+//                             its last field, state_sha256, is the sha256 of the file's own bytes
+//                             without that field, so an edited state (say, settings that point
+//                             at other data) is refused instead of trusted
 //   OUT/last/, OUT/best/      the newest and the lowest-validation-loss checkpoints (hard links
 //                             to the same files, or copies where links are not possible)
 //
@@ -46,6 +49,8 @@ export const TRAINER_STATE_FILE = "trainer_state.json";
 export const OPTIMIZER_FILE = "optimizer.safetensors";
 const STATE_FORMAT = "tsgpt-trainer-state";
 const STATE_VERSION = 1;
+/** The checksum field: the last line of trainer_state.json. */
+export const STATE_SHA256_FIELD = "state_sha256";
 
 /** Everything besides tensors that a resume restores. */
 export interface TrainerState {
@@ -119,7 +124,7 @@ export function saveTrainingCheckpoint(
       files[name] = sha256File(join(tmp, name));
     }
     const body: StateFile = { format: STATE_FORMAT, version: STATE_VERSION, ...state, files };
-    writeBytesAtomic(join(tmp, TRAINER_STATE_FILE), stateJson(body));
+    writeBytesAtomic(join(tmp, TRAINER_STATE_FILE), withStateChecksum(stateJson(body)));
     syncDirectory(tmp);
     const final = join(outDir, `checkpoint-${state.step}`);
     replaceDir(outDir, tmp, final);
@@ -137,6 +142,49 @@ export function saveTrainingCheckpoint(
 function stateJson(body: StateFile): string {
   const lines = Object.entries(body).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
   return `{\n${lines.join(",\n")}\n}\n`;
+}
+
+/**
+ * The state text with its checksum as the last field: the sha256 of the text without it. The
+ * checksum covers bytes, not parsed values, so any writer (this one, python/tsgpt_torch) that
+ * puts the field last in the same way produces a file every reader can check.
+ */
+export function withStateChecksum(text: string): string {
+  const sum = createHash("sha256").update(text, "utf8").digest("hex");
+  return `${text.slice(0, -"\n}\n".length)},\n  ${JSON.stringify(STATE_SHA256_FIELD)}: "${sum}"\n}\n`;
+}
+
+const CHECKSUM_TAIL = new RegExp(`,\\n  "${STATE_SHA256_FIELD}": "([0-9a-f]{64})"\\n\\}\\n$`);
+
+/** Paths already warned about, so that an old run's missing checksum is said once. */
+const warnedUnchecked = new Set<string>();
+
+/**
+ * Checks state_sha256 against the file's bytes. A file without the field (written before it
+ * existed) is accepted with one warning; a field that is there but does not match, or is not the
+ * last line as written, means the state was edited: refused, naming the file and the field.
+ */
+function checkStateChecksum(statePath: string, text: string, parsed: Record<string, unknown>): void {
+  if (!(STATE_SHA256_FIELD in parsed)) {
+    if (!warnedUnchecked.has(statePath)) {
+      warnedUnchecked.add(statePath);
+      process.stderr.write(
+        `warning: ${statePath} has no ${STATE_SHA256_FIELD} (written by an older tsgpt): its fields cannot be checked; the next checkpoint will have it\n`,
+      );
+    }
+    return;
+  }
+  const tail = CHECKSUM_TAIL.exec(text);
+  if (!tail) throw new FormatError(statePath, STATE_SHA256_FIELD, "expected as the last field, as tsgpt writes it: the file was edited");
+  const body = `${text.slice(0, tail.index)}\n}\n`;
+  const sum = createHash("sha256").update(body, "utf8").digest("hex");
+  if (sum !== tail[1]) {
+    throw new FormatError(
+      statePath,
+      STATE_SHA256_FIELD,
+      "does not match the file's contents: trainer_state.json was edited or damaged after saving (it is not trusted)",
+    );
+  }
 }
 
 /** The checkpoint-STEP directories of a run, oldest first. */
@@ -175,14 +223,16 @@ export function verifyCheckpoint(dir: string): TrainerState & { files: Record<st
   const statePath = join(dir, TRAINER_STATE_FILE);
   if (!existsSync(statePath)) throw new FormatError(statePath, "file", "missing: a training checkpoint needs trainer_state.json");
   let parsed: unknown;
+  const text = readFileSync(statePath, "utf8");
   try {
-    parsed = JSON.parse(readFileSync(statePath, "utf8"));
+    parsed = JSON.parse(text);
   } catch (err) {
     throw new FormatError(statePath, "JSON", `corrupted: ${(err as Error).message}`);
   }
   const s = parsed as Partial<StateFile>;
   if (typeof s !== "object" || s === null || s.format !== STATE_FORMAT)
     throw new FormatError(statePath, "format", `expected "${STATE_FORMAT}"`);
+  checkStateChecksum(statePath, text, s as Record<string, unknown>);
   if (s.version !== STATE_VERSION)
     throw new FormatError(statePath, "version", `expected ${STATE_VERSION}, got ${JSON.stringify(s.version)}`);
   if (!Number.isSafeInteger(s.step) || (s.step as number) < 0)
@@ -201,7 +251,8 @@ export function verifyCheckpoint(dir: string): TrainerState & { files: Record<st
     if (!existsSync(p)) throw new FormatError(p, "file", "missing (listed in trainer_state.json)");
     if (sha256File(p) !== sum) throw new FormatError(p, "sha256", "checksum mismatch: the file is corrupted or was changed after saving");
   }
-  return s as StateFile;
+  const { [STATE_SHA256_FIELD]: _sum, ...state } = s as StateFile & { [STATE_SHA256_FIELD]?: string };
+  return state as StateFile;
 }
 
 /** What the training loop restores on resume, whatever the weights are. */

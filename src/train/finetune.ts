@@ -17,12 +17,11 @@
 //
 // Errors are the library's: OptionError names the FinetuneArgs field at fault, RunDirectoryError
 // says why `out` does not fit the request, FormatError and DataError name the file.
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { loadCheckpointSync } from "../formats/load.js";
 import { DEFAULT_TARGET_MODULES, LORA_TARGETABLE, loraConfig, scalingFor, writeAdapter, type LoraConfig } from "../formats/peft.js";
-import { writeBytesAtomic } from "../util/atomic_write.js";
-import { FormatError, OptionError, RunDirectoryError } from "../util/errors.js";
+import { OptionError, RunDirectoryError } from "../util/errors.js";
 import { numberInRange } from "../util/validate.js";
 import { contextLength, modelFromCheckpoint, type CausalLM } from "../models/index.js";
 import { QuantizedLinear } from "../quant/quantized_linear.js";
@@ -34,26 +33,10 @@ import { InstructDataset, encodeInstructExamples, instructBatches, readInstructJ
 import { train, type TrainResult, type TrainSettings, type TrainableModel } from "./trainer.js";
 import { isTrainingCheckpoint, listCheckpoints, loadAdapterCheckpoint } from "./checkpoint.js";
 import { ProgressBar } from "./progress.js";
+import { ARGS_FILE, ARGS_SHA256_KEY, readArgsForResume, writeArgs, type FinetuneArgs } from "./finetune_args.js";
 import { DataError } from "./text_source.js";
 
-const ARGS_FILE = "finetune_args.json";
-
-/** Everything that defines a fine-tuning run (saved in finetune_args.json for resume). */
-export interface FinetuneArgs {
-  base: string;
-  tokenizer?: string;
-  data: string;
-  valData?: string;
-  /** Share of `data` held out for evaluation when there is no `valData`, in [0, 1). */
-  valFraction: number;
-  template: string;
-  r: number;
-  alpha: number;
-  dropout: number;
-  /** Module names; empty: PEFT's default for the architecture. */
-  targets: string[];
-  settings: TrainSettings;
-}
+export type { FinetuneArgs } from "./finetune_args.js";
 
 export interface FinetuneOptions {
   /** The run's settings; with `resume` they are read from the run directory instead. */
@@ -83,7 +66,8 @@ export function finetune(options: FinetuneOptions): FinetuneResult {
   const out = options.out;
   const say = options.log === null ? () => {} : (options.log ?? ((l: string) => process.stderr.write(`${l}\n`)));
   const resume = options.resume ? loadAdapterCheckpoint(out) : undefined;
-  const args = resume ? readArgs(out) : options.args;
+  const resumed = resume ? readArgsForResume(out, resume.state.settings[ARGS_SHA256_KEY]) : undefined;
+  const args = resumed ? resumed.args : options.args;
   if (!args) throw new TypeError("finetune: options.args is required unless options.resume is set");
   numberInRange("valFraction", args.valFraction, 0, 1, { includeHigh: false });
 
@@ -144,6 +128,7 @@ export function finetune(options: FinetuneOptions): FinetuneResult {
   const trainData = new InstructDataset(trainSet, { batchSize: args.settings.batchSize, seed: args.settings.seed, padId });
   const valBatches = valSet.length > 0 ? instructBatches(valSet, args.settings.batchSize, padId) : undefined;
 
+  let argsSha256 = resumed?.sha256;
   if (resume) {
     setLoRAFactors(model, resume.adapter.layers, (m) => scalingFor(config, m));
     say(`resuming from ${resume.dir} at step ${resume.state.step}`);
@@ -152,7 +137,7 @@ export function finetune(options: FinetuneOptions): FinetuneResult {
       throw new RunDirectoryError(out, "occupied", `${out} already holds a run: resume it (resume: true) or choose another directory`);
     }
     mkdirSync(out, { recursive: true });
-    writeBytesAtomic(join(out, ARGS_FILE), JSON.stringify(args, null, 2) + "\n");
+    argsSha256 = writeArgs(out, args);
     manualSeed(args.settings.seed); // dropout masks come from the global stream, saved in checkpoints
   }
 
@@ -168,7 +153,8 @@ export function finetune(options: FinetuneOptions): FinetuneResult {
     model: trainable,
     trainData,
     valBatches,
-    settings: args.settings,
+    // Each checkpoint records finetune_args.json's sha256, so a resume can trust what it reads there.
+    settings: { ...args.settings, [ARGS_SHA256_KEY]: argsSha256 } as TrainSettings,
     outDir: out,
     toAdapter: () => ({ config, layers: getLoRAFactors(model) }), // each checkpoint is a PEFT adapter directory
     resume,
@@ -215,32 +201,4 @@ function splitExamples(args: FinetuneArgs): { train: InstructExample[]; val: Ins
   }
   const valIdx = new Set(order.slice(0, nVal));
   return { train: all.filter((_, i) => !valIdx.has(i)), val: all.filter((_, i) => valIdx.has(i)) };
-}
-
-function readArgs(out: string): FinetuneArgs {
-  const p = join(out, ARGS_FILE);
-  if (!existsSync(p)) throw new RunDirectoryError(out, "not-a-run", `${p} not found (not a tsgpt finetune run directory)`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(p, "utf8"));
-  } catch (err) {
-    throw new FormatError(p, "JSON", (err as Error).message);
-  }
-  return checkArgsShape(p, json);
-}
-
-/** The fields a run's settings cannot do without; their values are checked where they are used. */
-function checkArgsShape(p: string, json: unknown): FinetuneArgs {
-  if (json === null || typeof json !== "object" || Array.isArray(json)) throw new FormatError(p, "(top level)", "expected an object");
-  const o = json as Record<string, unknown>;
-  for (const k of ["base", "data", "template"]) {
-    if (typeof o[k] !== "string") throw new FormatError(p, k, `expected a string, got ${JSON.stringify(o[k])}`);
-  }
-  for (const k of ["valFraction", "r", "alpha", "dropout"]) {
-    if (typeof o[k] !== "number") throw new FormatError(p, k, `expected a number, got ${JSON.stringify(o[k])}`);
-  }
-  if (!Array.isArray(o.targets) || o.targets.some((t) => typeof t !== "string"))
-    throw new FormatError(p, "targets", "expected a list of module names");
-  if (o.settings === null || typeof o.settings !== "object") throw new FormatError(p, "settings", "expected an object");
-  return o as unknown as FinetuneArgs;
 }

@@ -39,6 +39,7 @@ export { brownCorpusDir, prepareBrownCorpus, untagBrownLine } from "./brown.js";
 export { AdamW, type AdamWOptions } from "./adamw.js";
 export { learningRate, checkSchedule, type ScheduleOptions } from "./schedule.js";
 export { clipGradNorm, gradNorm } from "./grad_clip.js";
+export { StepProfiler, formatStepProfile, STEP_PHASES, type StepPhase, type StepProfile, type StepProfilerOptions } from "./profile.js";
 export { ProgressBar, formatProgress, formatDuration, formatRate, type ProgressStats, type ProgressOptions } from "./progress.js";
 export { lossCurveSvg, niceTicks, type CurvePoint, type LossCurveOptions } from "./loss_curve.js";
 export { TrainLog, type LogRecord, type TrainRecord, type EvalRecord } from "./train_log.js";

@@ -21,6 +21,7 @@ import type { Checkpoint } from "../formats/types.js";
 import type { LoraAdapter } from "../formats/peft.js";
 import { AdamW } from "./adamw.js";
 import { clipGradNorm } from "./grad_clip.js";
+import type { StepPhase, StepProfiler } from "./profile.js";
 import { checkSchedule, learningRate } from "./schedule.js";
 import { IGNORE_INDEX, type Batch, type BatchSource } from "./dataset.js";
 import { saveTrainingCheckpoint, type CheckpointWeights, type LoadedTrainingState } from "./checkpoint.js";
@@ -120,6 +121,8 @@ export interface TrainOptions {
   onStep?: (record: StepRecord) => void;
   /** Called after every evaluation. */
   onEval?: (step: number, valLoss: number) => void;
+  /** Times each step's phases and kernels and prints where the time went (`train --profile`). */
+  profiler?: StepProfiler;
 }
 
 export interface StepRecord {
@@ -183,6 +186,17 @@ export function checkSettings(s: TrainSettings): TrainSettings {
 
 /** Runs (or continues) training; see the file comment. */
 export function train(options: TrainOptions): TrainResult {
+  const prof = options.profiler;
+  if (!prof) return trainLoop(options);
+  prof.start(); // kernel calls are timed until the run ends, however it ends
+  try {
+    return trainLoop(options);
+  } finally {
+    prof.stop();
+  }
+}
+
+function trainLoop(options: TrainOptions): TrainResult {
   const s = checkSettings(options.settings);
   const { model, trainData, outDir } = options;
   const named = model.namedParameters();
@@ -262,7 +276,10 @@ export function train(options: TrainOptions): TrainResult {
   let trainSeconds = 0;
   let trainTokens = 0;
   let emaStepSeconds = 0;
+  const prof = options.profiler;
+  const phase = <T>(name: StepPhase, fn: () => T): T => (prof ? prof.phase(name, fn) : fn());
   while (step < lastStep) {
+    prof?.beginStep();
     const t0 = performance.now();
     const lr = learningRate(step, { lr: s.lr, minLr: s.minLr, warmupSteps: s.warmupSteps, decaySteps: s.steps });
     opt.lr = lr;
@@ -270,21 +287,23 @@ export function train(options: TrainOptions): TrainResult {
     let tokens = 0;
     for (let micro = 0; micro < s.gradAccum; micro++) {
       const batch = trainData.nextBatch();
-      const loss = batchLoss(model, batch);
+      const loss = phase("forward", () => batchLoss(model, batch));
       const value = loss.item();
       if (!Number.isFinite(value)) {
         throw new TrainingError(step + 1, `the training loss is ${value}; stopping before the update (try a lower --lr)`);
       }
-      (s.gradAccum > 1 ? loss.mul(1 / s.gradAccum) : loss).backward();
+      phase("backward", () => (s.gradAccum > 1 ? loss.mul(1 / s.gradAccum) : loss).backward());
       lossSum += value;
       tokens += batch.tokens;
     }
-    const gradNorm = clipGradNorm(params, s.gradClip);
+    const gradNorm = phase("clip", () => clipGradNorm(params, s.gradClip));
     if (!Number.isFinite(gradNorm)) {
       throw new TrainingError(step + 1, `the gradient norm is ${gradNorm}; stopping before the update (try a lower --lr or --grad-clip)`);
     }
-    opt.step();
-    opt.zeroGrad();
+    phase("optimizer", () => {
+      opt.step();
+      opt.zeroGrad();
+    });
     step++;
     tokensSeen += tokens;
     const seconds = (performance.now() - t0) / 1000;
@@ -293,6 +312,7 @@ export function train(options: TrainOptions): TrainResult {
     emaStepSeconds = emaStepSeconds === 0 ? seconds : 0.9 * emaStepSeconds + 0.1 * seconds;
     const loss = lossSum / s.gradAccum;
     losses.push(loss);
+    prof?.endStep(step, seconds * 1000);
     const rec: StepRecord = { step, loss, lr, gradNorm, tokens, tokensPerSecond: tokens / seconds, msPerStep: seconds * 1000 };
     options.onStep?.(rec);
     if (step % s.logEvery === 0 || step === lastStep) {

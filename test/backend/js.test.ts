@@ -63,6 +63,6 @@ test("setBackend switches and reports unavailable backends clearly", () => {
   assert.equal(getBackend().name, "js");
   assert.ok(availableBackends().includes("js"));
   if (!availableBackends().includes("native")) assert.throws(() => setBackend("native"), /native backend/);
-  assert.throws(() => setBackend("gpu" as "js"), /expected "js" or "native"/);
+  assert.throws(() => setBackend("gpu" as "js"), /expected "js", "native" or "webgpu", got "gpu"/);
   setBackend(prev);
 });

@@ -187,19 +187,26 @@ describe("tsgpt train / eval", () => {
       const statePath = join(out, "last", "trainer_state.json");
       const state = JSON.parse(readFileSync(statePath, "utf8"));
       assert.equal(state.settings.source.dataSha256.length, 1);
-      // trainer_state.json edited to read another file: refused, naming it.
+      // trainer_state.json edited to read another file: its state_sha256 no longer matches.
       const other = join(dir, "secret.txt");
       writeFileSync(other, TEXT.repeat(7));
-      writeFileSync(
-        statePath,
-        JSON.stringify({ ...state, settings: { ...state.settings, source: { ...state.settings.source, dataFiles: [other] } } }),
-      );
+      const text = readFileSync(statePath, "utf8");
+      writeFileSync(statePath, text.replace(JSON.stringify(data), JSON.stringify(other)));
+      const edited = await capture(() => trainCli(["--resume", out, "--steps", "3", "--sample-tokens", "0"]));
+      assert.equal(edited.code, 1, edited.err);
+      assert.match(edited.err, /trainer_state\.json: state_sha256: does not match the file's contents/);
+      // The same edit in a state without the checksum (an older run): one warning, then the
+      // data's own sha256 refuses the other file, naming it.
+      const { state_sha256: _sum, ...old } = state;
+      const oldState = { ...old, settings: { ...old.settings, source: { ...old.settings.source, dataFiles: [other] } } };
+      writeFileSync(statePath, JSON.stringify(oldState));
       const bad = await capture(() => trainCli(["--resume", out, "--steps", "3", "--sample-tokens", "0"]));
       assert.equal(bad.code, 1, bad.err);
+      assert.match(bad.err, /has no state_sha256/);
       assert.match(bad.err, /secret\.txt: sha256 differs/);
       // No checksums recorded: --data is needed.
       const { dataSha256: _drop, ...noSums } = state.settings.source;
-      writeFileSync(statePath, JSON.stringify({ ...state, settings: { ...state.settings, source: noSums } }));
+      writeFileSync(statePath, JSON.stringify({ ...old, settings: { ...old.settings, source: noSums } }));
       const unsure = await capture(() => trainCli(["--resume", out, "--steps", "3", "--sample-tokens", "0"]));
       assert.equal(unsure.code, 2);
       assert.match(unsure.err, /pass --data/);

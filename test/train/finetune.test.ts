@@ -149,6 +149,16 @@ describe("finetune", { skip: skipUnlessShared(...TOKENIZER) }, () => {
       (e: unknown) => e instanceof RunDirectoryError && e.reason === "not-a-run" && /finetune_args\.json not found/.test(e.message),
     );
     writeFileSync(join(runD, "finetune_args.json"), JSON.stringify({ ...args, r: "2" }));
+    // The checkpoint recorded the args file's sha256: an edited one is refused as such.
+    assert.throws(
+      () => finetune({ out: runD, resume: true, log: null, progress: false }),
+      (e: unknown) => e instanceof FormatError && e.field === "sha256" && /finetune_args\.json/.test(e.message),
+    );
+    // A run from before that checksum: the fields themselves are checked.
+    const statePath = join(runD, "last", "trainer_state.json");
+    const { state_sha256: _sum, ...state } = JSON.parse(readFileSync(statePath, "utf8"));
+    delete state.settings.argsSha256;
+    writeFileSync(statePath, JSON.stringify(state));
     assert.throws(
       () => finetune({ out: runD, resume: true, log: null, progress: false }),
       (e: unknown) => e instanceof FormatError && e.field === "r" && /expected a number, got "2"/.test(e.message),

@@ -1,11 +1,12 @@
 // Causal, padding-masked, grouped-query attention over a KV cache (AttentionArgs, backend.ts).
 // One workgroup per (row b, step t, head h): the threads score the visible slots into a
-// scratch row (scale · q·k, or -inf where the slot is in the future or padding), reduce its
-// max and exp-sum, then each thread sums p_s · v_s for its share of the head dimensions.
+// scratch row (scale · q·k, or -inf where the slot is in the future, padding or outside the
+// sliding window), reduce its max and exp-sum, then each thread sums p_s · v_s for its share
+// of the head dimensions.
 import { ROW_THREADS, rowReduceWgsl } from "./row_reduce_wgsl.js";
 
 export const attentionWgsl = (): string => /* wgsl */ `
-struct P { batch: u32, steps: u32, heads: u32, kvHeads: u32, headDim: u32, capacity: u32, start: u32, scale: f32 };
+struct P { batch: u32, steps: u32, heads: u32, kvHeads: u32, headDim: u32, capacity: u32, start: u32, scale: f32, window: u32 };
 @group(0) @binding(0) var<storage, read> Q: array<f32>;
 @group(0) @binding(1) var<storage, read> K: array<f32>;
 @group(0) @binding(2) var<storage, read> V: array<f32>;
@@ -24,6 +25,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let bt = g / p.heads;         // row of Q and O: b * steps + step
   let b = bt / p.steps;
   let last = p.start + bt % p.steps; // the newest slot this query may see
+  var first = 0u; // the oldest one: a sliding window hides slots ≤ last − window
+  if (p.window > 0u && last + 1u > p.window) { first = last + 1u - p.window; }
   let kvh = h / (p.heads / p.kvHeads);
   let hd = p.headDim;
   let qBase = (bt * p.heads + h) * hd;
@@ -33,7 +36,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var mx = NEG;
   for (var s = t; s <= last; s += W) {
     var sc = NEG;
-    if (isValid(b * p.capacity + s)) {
+    if (s >= first && isValid(b * p.capacity + s)) {
       var dot = 0.0;
       for (var d = 0u; d < hd; d++) { dot += Q[qBase + d] * K[kvBase + s * hd + d]; }
       sc = dot * p.scale;

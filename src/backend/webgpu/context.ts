@@ -21,11 +21,17 @@ export interface Dispatch {
 /** Per-dispatch parameters: 4-byte words, f32 or u32 (the shader declares which). */
 export class Params {
   private readonly words: number[] = [];
-  private readonly kinds: ("u" | "f")[] = [];
+  private readonly kinds: ("u" | "f" | "i")[] = [];
   u32(v: number): this {
     if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`webgpu: parameter ${v} is not a u32`);
     this.words.push(v);
     this.kinds.push("u");
+    return this;
+  }
+  i32(v: number): this {
+    if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw new RangeError(`webgpu: parameter ${v} is not an i32`);
+    this.words.push(v);
+    this.kinds.push("i");
     return this;
   }
   f32(v: number): this {
@@ -36,7 +42,12 @@ export class Params {
   bytes(): ArrayBuffer {
     const buf = new ArrayBuffer(Math.max(16, Math.ceil(this.words.length / 4) * 16)); // uniform size: multiple of 16
     const view = new DataView(buf);
-    this.words.forEach((w, i) => (this.kinds[i] === "u" ? view.setUint32(i * 4, w, true) : view.setFloat32(i * 4, w, true)));
+    this.words.forEach((w, i) => {
+      const kind = this.kinds[i];
+      if (kind === "u") view.setUint32(i * 4, w, true);
+      else if (kind === "i") view.setInt32(i * 4, w, true);
+      else view.setFloat32(i * 4, w, true);
+    });
     return buf;
   }
 }
@@ -171,9 +182,12 @@ export class GpuContext {
   }
 }
 
-/** writeBuffer needs a multiple of 4 bytes: byte-sized data (masks, quantized weights) is padded. */
+/**
+ * writeBuffer needs a multiple of 4 bytes: byte-sized data (masks, quantized weights) is padded.
+ * Dawn also refuses views of a SharedArrayBuffer (the sync backend's arena), so those are copied.
+ */
 function writePadded(queue: GPUQueue, buf: GPUBuffer, data: ArrayBufferView): void {
-  if (data.byteLength % 4 === 0) {
+  if (data.byteLength % 4 === 0 && !(data.buffer instanceof SharedArrayBuffer)) {
     queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
     return;
   }

@@ -1,19 +1,19 @@
-// A memo of BPE segmentations per word: natural text repeats its words, so most words are
-// segmented once and then copied. Keys are byte strings, hashed and compared here (no string
+// A memo of segmentations per word (BPE's and Unigram's): natural text repeats its words, so
+// most words are segmented once and then copied. Keys are byte strings, hashed and compared here (no string
 // is made); values are the word's segments as (end offset within the word, id) pairs. The
 // memo is bounded: when it fills, it starts over.
 //
-// It is only correct where a word's segmentation does not depend on its neighbours; bpe.ts
-// checks that before using it.
+// It is only correct where a word's segmentation does not depend on its neighbours; bpe.ts and
+// unigram_viterbi.ts check that before using it.
 
 const SLOTS = 1 << 16;
-const MAX_ENTRIES = (SLOTS * 3) >> 2;
+export const MAX_ENTRIES = (SLOTS * 3) >> 2;
 const KEY_ARENA = 1 << 21;
 const VALUE_ARENA = 1 << 20;
 /** Longer words are segmented every time (they are rare, and the memo stays small). */
 export const MAX_CACHED_WORD = 64;
 
-export class BpeWordCache {
+export class WordCache {
   private readonly hashes = new Int32Array(SLOTS);
   /** Entry index + 1 per slot; 0 = empty. */
   private readonly slots = new Int32Array(SLOTS);
@@ -59,8 +59,11 @@ export class BpeWordCache {
     return this.valueCount[entry]!;
   }
 
-  /** Stores the word of the last missed find() with `count` (end, id) pairs from `pairs`. */
-  store(bytes: Uint8Array, begin: number, end: number, pairs: Int32Array, count: number): void {
+  /**
+   * Stores the word of the last missed find() with `count` (end, id) pairs from `pairs`;
+   * returns its entry (valid until the memo starts over).
+   */
+  store(bytes: Uint8Array, begin: number, end: number, pairs: Int32Array, count: number): number {
     const len = end - begin;
     if (this.entries >= MAX_ENTRIES || this.keyUsed + len > KEY_ARENA || this.valueUsed + 2 * count > VALUE_ARENA) {
       this.clear();
@@ -77,6 +80,7 @@ export class BpeWordCache {
     this.valueUsed += 2 * count;
     this.hashes[this.slot] = this.hash;
     this.slots[this.slot] = e + 1;
+    return e;
   }
 
   private sameKey(e: number, bytes: Uint8Array, begin: number, len: number): boolean {

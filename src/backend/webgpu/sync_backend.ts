@@ -1,0 +1,206 @@
+// The webgpu backend as a synchronous `Backend` (backend.ts), so every tensor op, training
+// included, runs on it: setBackend("webgpu"), TSGPT_BACKEND=webgpu, `--device webgpu`.
+//
+// WebGPU reads results back only through promises, and the tensor ops cannot wait for one.
+// So a worker thread (sync_worker.ts) owns the GPU device and runs the async kernels of
+// WebGPUBackend (webgpu.ts); each call here copies its arrays into a shared arena
+// (marshal.ts), posts the op and sleeps in Atomics.wait until the worker says it is done,
+// then copies the outputs back. Never a hang: a call that takes longer than
+// TSGPT_WEBGPU_TIMEOUT_S seconds (default 300) is an error, and so are a lost device and an
+// allocation the GPU cannot hold (the worker reports them).
+//
+// Kernels left on the js backend (each rare in training): int32 arithmetic (the tensor layer
+// already keeps int32 ops on js), copies of byte arrays (masks), ranks above 8 in binary and
+// copyStrided, and quantized matmul other than Q8_0 in the plain "rows" layout.
+import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from "node:worker_threads";
+import type { Backend, DataArray, MatmulArgs, QuantDType, QuantLayout } from "../backend.js";
+import { jsBackend } from "../js.js";
+import { checkTargets } from "../webgpu.js";
+import { ArenaWriter, type Typed } from "./marshal.js";
+import { MAX_BINARY_RANK } from "./elementwise_wgsl.js";
+import { MAX_COPY_RANK } from "./strided_copy_wgsl.js";
+import { DONE, IDLE, type Reply, type Request } from "./sync_protocol.js";
+
+const DEFAULT_TIMEOUT_S = 300;
+
+/** TSGPT_WEBGPU_TIMEOUT_S, checked: a positive number of seconds. */
+export function webgpuTimeoutSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.TSGPT_WEBGPU_TIMEOUT_S;
+  if (raw === undefined || raw === "") return DEFAULT_TIMEOUT_S;
+  const s = Number(raw);
+  if (!(s > 0) || !Number.isFinite(s)) throw new RangeError(`TSGPT_WEBGPU_TIMEOUT_S must be a positive number of seconds, got "${raw}"`);
+  return s;
+}
+
+/** The worker thread and the blocking request/reply over it. */
+class WorkerChannel {
+  private readonly control = new Int32Array(new SharedArrayBuffer(4));
+  private readonly port: MessagePort;
+  private readonly worker: Worker;
+  private broken: string | null = null;
+  readonly arena = new ArenaWriter();
+  /** The adapter's name, from the reply to "open". */
+  lastAdapter = "";
+
+  constructor(private readonly timeoutMs: number) {
+    // --input-type (from `node --input-type=module -e …`) would make the worker wait for code on stdin.
+    const execArgv = process.execArgv.filter((a) => !a.startsWith("--input-type"));
+    this.worker = new Worker(new URL("./sync_worker.js", import.meta.url), { execArgv });
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    const init: Request = { kind: "init", control: this.control.buffer as SharedArrayBuffer, port: port2 };
+    this.worker.postMessage(init, [port2]);
+    // Seen only once the caller is awake again, but then later calls fail at once.
+    this.worker.on("error", (e) => {
+      this.broken ??= `the webgpu worker failed: ${e.message}`;
+    });
+    this.worker.on("exit", (code) => {
+      this.broken ??= `the webgpu worker exited (code ${code})`;
+    });
+    // Neither keeps the process alive: a finished program exits with the worker idle.
+    this.worker.unref();
+    this.port.unref();
+  }
+
+  /** Posts `req` and blocks until the worker replies; throws its error, or a timeout error. */
+  request(req: Request, what: string): void {
+    if (this.broken) throw new Error(`webgpu: the backend is unusable after an earlier failure (${this.broken})`);
+    Atomics.store(this.control, 0, IDLE);
+    this.port.postMessage(req);
+    const woke = Atomics.wait(this.control, 0, IDLE, this.timeoutMs);
+    if (woke === "timed-out") {
+      this.broken = `${what} did not finish within ${this.timeoutMs / 1000} s`;
+      void this.worker.terminate();
+      throw new Error(
+        `webgpu: ${what} did not finish within ${this.timeoutMs / 1000} s (TSGPT_WEBGPU_TIMEOUT_S); the GPU may be hung or far too slow for this size`,
+      );
+    }
+    const msg = receiveMessageOnPort(this.port);
+    if (Atomics.load(this.control, 0) !== DONE || !msg) throw new Error(`webgpu: ${what}: the worker woke the caller without a reply`);
+    const reply = msg.message as Reply;
+    if (reply.ok) {
+      this.lastAdapter = reply.adapterName ?? this.lastAdapter;
+      return;
+    }
+    if (/device was lost/.test(reply.error)) this.broken = reply.error;
+    const err =
+      reply.errorName === "RangeError"
+        ? new RangeError(reply.error)
+        : reply.errorName === "TypeError"
+          ? new TypeError(reply.error)
+          : new Error(reply.error);
+    throw err;
+  }
+
+  close(): void {
+    this.broken = "closed";
+    void this.worker.terminate();
+  }
+}
+
+export interface WebGPUSyncBackend extends Backend {
+  readonly name: "webgpu";
+  /** The adapter's name (vendor / architecture / device / description). */
+  readonly adapterName: string;
+  /** Ends the worker and its device; later calls throw. */
+  close(): void;
+}
+
+/** A backend whose every call runs `op` in the worker and copies back `outputs(args)`. */
+function createSyncBackend(channel: WorkerChannel): WebGPUSyncBackend {
+  const call = (op: string, args: unknown[], outputs: (Typed | null | undefined)[]): void => {
+    const { wire, arena } = channel.arena.encode(args);
+    channel.request({ kind: "call", op, args: wire, arena }, `webgpu ${op}`);
+    channel.arena.copyBack(outputs);
+  };
+  return {
+    name: "webgpu",
+    adapterName: channel.lastAdapter,
+    close: () => channel.close(),
+    matmul: (a: MatmulArgs) => {
+      if (a.batch * a.m * a.n === 0) return;
+      call("matmul", [a], [a.c]);
+    },
+    unary: (op, x, out) => call("unary", [op, x, out], [out]),
+    unaryBackward: (op, x, y, gy, gx) => call("unaryBackward", [op, x, y, gy, gx], [gx]),
+    binary: (op, a, aOffset, aStrides, b, bOffset, bStrides, out, shape) => {
+      if (a instanceof Int32Array || b instanceof Int32Array || shape.length > MAX_BINARY_RANK) {
+        jsBackend.binary(op, a, aOffset, aStrides, b, bOffset, bStrides, out, shape);
+        return;
+      }
+      call("binary", [op, a, aOffset, [...aStrides], b, bOffset, [...bStrides], out, [...shape]], [out]);
+    },
+    reduce: (op, x, outer, size, inner, out) => call("reduce", [op, x, outer, size, inner, out], [out]),
+    argReduce: (op, x, outer, size, inner, out) => call("argReduce", [op, x, outer, size, inner, out], [out]),
+    softmax: (x, rows, cols, out, log) => call("softmax", [x, rows, cols, out, log], [out]),
+    softmaxBackward: (y, gy, rows, cols, gx, log) => call("softmaxBackward", [y, gy, rows, cols, gx, log], [gx]),
+    layerNorm: (x, w, b, rows, cols, eps, out, mean, rstd) =>
+      call("layerNorm", [x, w, b, rows, cols, eps, out, mean, rstd], [out, mean, rstd]),
+    layerNormBackward: (x, w, mean, rstd, gy, rows, cols, gx, gw, gb) =>
+      call("layerNormBackward", [x, w, mean, rstd, gy, rows, cols, gx, gw, gb], [gx, gw, gb]),
+    rmsNorm: (x, w, rows, cols, eps, out, rstd) => call("rmsNorm", [x, w, rows, cols, eps, out, rstd], [out, rstd]),
+    rmsNormBackward: (x, w, rstd, gy, rows, cols, gx, gw) => call("rmsNormBackward", [x, w, rstd, gy, rows, cols, gx, gw], [gx, gw]),
+    embedding: (weight, vocab, dim, ids, out) => {
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i]!;
+        if (!(id >= 0 && id < vocab))
+          throw new RangeError(`embedding: index ${id} at position ${i} is out of range for a vocabulary of ${vocab}`);
+      }
+      call("embedding", [weight, vocab, dim, ids, out], [out]);
+    },
+    embeddingBackward: (gy, ids, dim, gw) => call("embeddingBackward", [gy, ids, dim, gw], [gw]),
+    crossEntropy: (logits, targets, rows, cols, ignoreIndex, losses, lse) => {
+      checkTargets(targets, rows, cols, ignoreIndex); // here, so the error is thrown before any work
+      call("crossEntropy", [logits, targets, rows, cols, ignoreIndex, losses, lse], [losses, lse]);
+    },
+    crossEntropyBackward: (logits, targets, lse, gLoss, rows, cols, ignoreIndex, glogits) =>
+      call("crossEntropyBackward", [logits, targets, lse, gLoss, rows, cols, ignoreIndex, glogits], [glogits]),
+    copyStrided: (src: DataArray, offset, shape, strides, out: DataArray) => {
+      if (src instanceof Uint8Array || shape.length > MAX_COPY_RANK) {
+        jsBackend.copyStrided(src, offset, shape, strides, out);
+        return;
+      }
+      call("copyStrided", [src, offset, [...shape], [...strides], out], [out]);
+    },
+    adamw: (p, g, m, v, lr, beta1, beta2, eps, weightDecay, step) =>
+      call("adamw", [p, g, m, v, lr, beta1, beta2, eps, weightDecay, step], [p, m, v]),
+    quantMatmul: (dtype: QuantDType, layout: QuantLayout, x, m, k, w, n, out) => {
+      if (dtype !== "Q8_0" || layout !== "rows") {
+        jsBackend.quantMatmul(dtype, layout, x, m, k, w, n, out);
+        return;
+      }
+      call("quantMatmul", [dtype, layout, x, m, k, w, n, out], [out]);
+    },
+    // The fused causal attention (training) runs on js until it has a WGSL kernel of its own.
+    causalAttention: (args, out) => jsBackend.causalAttention(args, out),
+    causalAttentionBackward: (args) => jsBackend.causalAttentionBackward(args),
+    preferredQuantLayout: () => "rows",
+    quantKernelName: () => "webgpu (Q8_0; other dtypes on js)",
+    linearHalf: (dtype, x, m, k, bits, n, out) => call("linearHalf", [dtype, x, m, k, bits, n, out], [out]),
+    attention: (a) => call("attention", [a], [a.out]),
+  };
+}
+
+let loaded: WebGPUSyncBackend | null = null;
+
+/** The synchronous webgpu backend if one was loaded in this process, else null (nothing is opened). */
+export function loadedWebGPUSyncBackend(): WebGPUSyncBackend | null {
+  return loaded;
+}
+
+/**
+ * Opens the GPU in a worker thread (once per process) and returns the synchronous backend, or
+ * throws a clear error: "<why>: no WebGPU adapter: …" when there is no GPU or no `webgpu` package.
+ */
+export function loadWebGPUSyncBackend(why: string): WebGPUSyncBackend {
+  if (loaded) return loaded;
+  const channel = new WorkerChannel(webgpuTimeoutSeconds() * 1000);
+  try {
+    channel.request({ kind: "open" }, "opening the GPU");
+  } catch (e) {
+    channel.close();
+    throw new Error(`tsgpt: ${why} asks for the webgpu backend, but there is no WebGPU adapter: ${(e as Error).message}`);
+  }
+  loaded = createSyncBackend(channel);
+  return loaded;
+}

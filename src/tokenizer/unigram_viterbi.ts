@@ -1,0 +1,363 @@
+// The best Unigram segmentation (Viterbi), as SentencePiece's unigram_model.cc
+// (Model::EncodeOptimized) computes it, on typed arrays.
+//
+// For each character position `pos`, in order, every piece that starts there (found by walking
+// the double-array trie over the bytes) offers a path ending at pos + its length, scored
+// best[pos] + its score. A character no single-character piece covers gets an <unk> edge.
+//
+// Exactness: the library keeps each best score as a `float`, but adds a piece's score in double
+// (the piece score is the common type of `float` and the user-defined bonus `len * max - 0.1`,
+// which is a double), and compares that double sum with the stored float. Only the <unk> edge
+// is summed in float. Here best scores live in a Float32Array (a store rounds as the C++ store
+// does) and sums are JavaScript doubles, so near-ties break exactly as in the library — on a long
+// text, where the path score grows large and its float ulp coarse, rounding decides many of them.
+//
+// Streaming: a position that no edge spans (every path passes through it) is a cut. When the
+// window since the last cut has grown past WINDOW bytes, the segments before the cut are final:
+// they are written out and the arrays start again from the cut, keeping its (float) score. So a
+// long text uses memory proportional to its longest cut-free stretch, not to its length.
+//
+// Word memo: when no piece holds the space symbol after its first byte, every space starts a
+// cut, and a word's best path depends on the text before it only through the rounding of the
+// float scores, which grows with the path score so far. So each word is analysed once, exactly
+// (doubles, from score 0), noting how far apart every comparison was relative to the rounding
+// it can suffer; the memo's path is used wherever that margin beats the float ulp at the
+// current path score, and the word is searched again as the library does where it does not.
+
+import { PieceType } from "./model_proto.js";
+import type { Segments } from "./segments.js";
+import type { Vocab } from "./vocab.js";
+import { MAX_CACHED_WORD, MAX_ENTRIES, WordCache } from "./word_cache.js";
+
+const UNK_PENALTY = 10;
+const FLT_MAX = 3.4028234663852886e38;
+const FLT_MIN = 1.1754943508222875e-38;
+/** Bytes after which a cut flushes the window. */
+const WINDOW = 1 << 14;
+
+/** Byte length of the UTF-8 character led by `b`, SentencePiece's table (a stray trail byte: 1). */
+const CHAR_LEN = new Uint8Array(256).map((_, b) => (b < 0xc0 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4));
+
+/**
+ * A float's ulp at magnitude m is at most m * 2^-23, and the library's rounding moves a
+ * comparison by at most half an ulp per rounding; a margin (per rounding) above m * 2^-21
+ * leaves a factor of eight to spare.
+ */
+const SAFE_MARGIN_PER_MAGNITUDE = 2 ** -21;
+
+export class UnigramViterbi {
+  readonly minScore: number;
+  readonly maxScore: number;
+  /** min_score - 10, a float as in the library. */
+  readonly unkScore: number;
+  private readonly base: Int32Array;
+  private readonly check: Int32Array;
+  /** Trie node → piece id, -1 where no piece ends or the piece is UNUSED. */
+  private readonly nodeIds: Int32Array;
+  /** Piece id → the score an edge adds (user-defined symbols: their bonus). */
+  private readonly edgeScores: Float64Array;
+  private readonly unkId: number;
+  // The window: for each end byte (relative to `offset`), the best path's score, start, piece.
+  private bestScore = new Float32Array(1024);
+  private bestStart = new Int32Array(1024);
+  private bestId = new Int32Array(1024);
+  // Word memo (null when words are not independent): per entry, its margin per unit of
+  // rounding and the largest path score magnitude seen in it.
+  private readonly memo: WordCache | null;
+  private readonly space: Uint8Array;
+  private readonly memoMargin = new Float64Array(MAX_ENTRIES + 1);
+  private readonly memoExtent = new Float64Array(MAX_ENTRIES + 1);
+  // Exact analysis of one word: best double score, start, piece and edge count per end byte.
+  private readonly exactScore = new Float64Array(MAX_CACHED_WORD + 1);
+  private readonly exactStart = new Int32Array(MAX_CACHED_WORD + 1);
+  private readonly exactId = new Int32Array(MAX_CACHED_WORD + 1);
+  private readonly exactEdges = new Int32Array(MAX_CACHED_WORD + 1);
+  private readonly pairs = new Int32Array(2 * MAX_CACHED_WORD);
+
+  /** `space`: the bytes the normalizer writes for a space; omit it to search every text whole. */
+  constructor(vocab: Vocab, space?: Uint8Array) {
+    let min = FLT_MAX,
+      max = FLT_MIN;
+    for (let i = 0; i < vocab.size; i++) {
+      if (vocab.types[i] !== PieceType.NORMAL) continue;
+      min = Math.min(min, vocab.scores[i]!);
+      max = Math.max(max, vocab.scores[i]!);
+    }
+    this.minScore = min;
+    this.maxScore = max;
+    this.unkScore = Math.fround(min - UNK_PENALTY);
+    this.unkId = vocab.unkId;
+    const { base, check, values } = vocab.trie.arrays;
+    this.base = base;
+    this.check = check;
+    this.nodeIds = values.map((id) => (id >= 0 && vocab.types[id] === PieceType.UNUSED ? -1 : id));
+    this.edgeScores = new Float64Array(vocab.size);
+    for (let id = 0; id < vocab.size; id++) this.edgeScores[id] = this.pieceScore(vocab, id);
+    this.space = space ?? new Uint8Array(0);
+    this.memo = space && spaceOnlyLeads(vocab, new TextDecoder().decode(space)) ? new WordCache() : null;
+  }
+
+  /** The score a piece adds: user-defined symbols get length * max_score - 0.1, in double. */
+  private pieceScore(vocab: Vocab, id: number): number {
+    if (vocab.types[id] !== PieceType.USER_DEFINED) return vocab.scores[id]!;
+    return Math.fround(vocab.pieceByteLength(id) * this.maxScore) - 0.1;
+  }
+
+  /** The best segmentation of bytes[0, n) into `out` (cleared first). */
+  encode(bytes: Uint8Array, n: number, out: Segments): void {
+    out.clear();
+    if (n === 0) return;
+    if (!this.memo) {
+      this.search(bytes, 0, n, 0, out);
+      return;
+    }
+    const w = this.space,
+      wl = w.length,
+      w0 = w[0]!;
+    let start = 0,
+      score = 0;
+    for (let i = 1; i + wl <= n; i++) {
+      if (bytes[i] !== w0 || !startsWith(bytes, i, w)) continue;
+      score = this.encodeWord(bytes, start, i, score, out);
+      start = i;
+    }
+    this.encodeWord(bytes, start, n, score, out);
+  }
+
+  /** Appends the best path over bytes[from, to) starting from path score `score`; returns the score at `to`. */
+  private encodeWord(bytes: Uint8Array, from: number, to: number, score: number, out: Segments): number {
+    if (to - from > MAX_CACHED_WORD) return this.search(bytes, from, to, score, out);
+    const memo = this.memo!;
+    let entry = memo.find(bytes, from, to);
+    if (entry < 0) {
+      const count = this.analyse(bytes, from, to);
+      entry = memo.store(bytes, from, to, this.pairs, count);
+      this.memoMargin[entry] = this.lastMargin;
+      this.memoExtent[entry] = this.lastExtent;
+    }
+    // Every comparison's margin must beat the rounding the library's floats can add here.
+    const reach = Math.abs(score) + this.memoExtent[entry]!;
+    if (!(this.memoMargin[entry]! > reach * SAFE_MARGIN_PER_MAGNITUDE)) return this.search(bytes, from, to, score, out);
+    const values = memo.values,
+      at = memo.valueOffset(entry),
+      count = memo.valueLength(entry);
+    const edgeScores = this.edgeScores,
+      unkId = this.unkId;
+    let b = from;
+    for (let k = 0; k < count; k++) {
+      const e = from + values[at + 2 * k]!,
+        id = values[at + 2 * k + 1]!;
+      out.push(b, e, id);
+      // The float the library stores at e, along the path it picks.
+      score = id === unkId ? Math.fround(this.unkScore + score) : Math.fround(edgeScores[id]! + score);
+      b = e;
+    }
+    return score;
+  }
+
+  // Set by analyse().
+  private lastMargin = 0;
+  private lastExtent = 0;
+
+  /**
+   * The best path over bytes[from, to) in exact (double) arithmetic from score 0, into `pairs`
+   * as (end within the word, id); returns its length. Sets lastMargin: the smallest gap between
+   * two compared scores, divided by the number of float roundings the library's two values
+   * may carry (edges on both paths, plus one); and lastExtent: the largest score magnitude.
+   */
+  private analyse(bytes: Uint8Array, from: number, to: number): number {
+    const base = this.base,
+      check = this.check,
+      nodeIds = this.nodeIds,
+      edgeScores = this.edgeScores;
+    const score = this.exactScore,
+      start = this.exactStart,
+      ids = this.exactId,
+      edges = this.exactEdges;
+    const n = to - from;
+    score.fill(Number.NEGATIVE_INFINITY, 0, n + 1);
+    score[0] = 0;
+    edges[0] = 0;
+    let margin = Number.POSITIVE_INFINITY,
+      extent = 0;
+    for (let pos = 0; pos < n; ) {
+      const charLen = Math.min(CHAR_LEN[bytes[from + pos]!]!, n - pos);
+      const here = score[pos]!,
+        m = edges[pos]! + 1;
+      let hasSingleChar = false;
+      let node = 0;
+      for (let i = pos; i < n; i++) {
+        const t = base[node]! + bytes[from + i]!;
+        if (check[t] !== node) break;
+        node = t;
+        const id = nodeIds[node]!;
+        if (id < 0) continue;
+        const e = i + 1;
+        const cand = edgeScores[id]! + here;
+        const target = score[e]!;
+        if (target !== Number.NEGATIVE_INFINITY) margin = Math.min(margin, Math.abs(cand - target) / (m + edges[e]! + 1));
+        if (Math.abs(cand) > extent) extent = Math.abs(cand);
+        if (cand > target) {
+          score[e] = cand;
+          start[e] = pos;
+          ids[e] = id;
+          edges[e] = m;
+        }
+        if (e - pos === charLen) hasSingleChar = true;
+      }
+      if (!hasSingleChar) {
+        const e = pos + charLen;
+        const cand = this.unkScore + here;
+        const target = score[e]!;
+        if (target !== Number.NEGATIVE_INFINITY) margin = Math.min(margin, Math.abs(cand - target) / (m + edges[e]! + 1));
+        if (Math.abs(cand) > extent) extent = Math.abs(cand);
+        if (cand > target) {
+          score[e] = cand;
+          start[e] = pos;
+          ids[e] = this.unkId;
+          edges[e] = m;
+        }
+      }
+      pos += charLen;
+    }
+    this.lastMargin = margin;
+    this.lastExtent = extent;
+    const count = edges[n]!;
+    for (let e = n, k = count - 1; e > 0; k--) {
+      this.pairs[2 * k] = e;
+      this.pairs[2 * k + 1] = ids[e]!;
+      e = start[e]!;
+    }
+    return count;
+  }
+
+  /**
+   * The library's search over bytes[from, to), starting from path score `initial` (a float);
+   * appends the best path to `out` and returns the score at `to`.
+   */
+  private search(bytes: Uint8Array, from: number, to: number, initial: number, out: Segments): number {
+    const base = this.base,
+      check = this.check,
+      nodeIds = this.nodeIds,
+      edgeScores = this.edgeScores;
+    const unkId = this.unkId,
+      unkScore = this.unkScore;
+    let bestScore = this.bestScore,
+      bestStart = this.bestStart,
+      bestId = this.bestId;
+    // Array index = byte position - offset; `reach` is the furthest end any edge has touched.
+    let offset = from,
+      reach = from;
+    bestScore[0] = initial;
+    for (let pos = from; pos < to; ) {
+      const rel = pos - offset;
+      if (reach === pos && rel >= WINDOW) {
+        // A cut: everything before pos is decided.
+        this.flush(out, offset, rel);
+        bestScore[0] = bestScore[rel]!;
+        offset = pos;
+      }
+      const charLen = Math.min(CHAR_LEN[bytes[pos]!]!, to - pos);
+      const here = bestScore[pos - offset]!;
+      let hasSingleChar = false;
+      let node = 0;
+      for (let i = pos; i < to; i++) {
+        const t = base[node]! + bytes[i]!;
+        if (check[t] !== node) break;
+        node = t;
+        const id = nodeIds[node]!;
+        if (id < 0) continue;
+        const end = i + 1;
+        const e = end - offset;
+        if (end > reach) {
+          if (e >= bestScore.length) {
+            this.grow(e + 512);
+            bestScore = this.bestScore;
+            bestStart = this.bestStart;
+            bestId = this.bestId;
+          }
+          for (let k = reach - offset + 1; k <= e; k++) bestScore[k] = Number.NEGATIVE_INFINITY;
+          reach = end;
+        }
+        const cand = edgeScores[id]! + here; // double, compared with the stored float
+        if (cand > bestScore[e]!) {
+          bestScore[e] = cand;
+          bestStart[e] = pos;
+          bestId[e] = id;
+        }
+        if (end - pos === charLen) hasSingleChar = true;
+      }
+      if (!hasSingleChar) {
+        const end = pos + charLen;
+        const e = end - offset;
+        if (end > reach) {
+          if (e >= bestScore.length) {
+            this.grow(e + 512);
+            bestScore = this.bestScore;
+            bestStart = this.bestStart;
+            bestId = this.bestId;
+          }
+          for (let k = reach - offset + 1; k <= e; k++) bestScore[k] = Number.NEGATIVE_INFINITY;
+          reach = end;
+        }
+        const cand = Math.fround(unkScore + here); // float + float in the library
+        if (cand > bestScore[e]!) {
+          bestScore[e] = cand;
+          bestStart[e] = pos;
+          bestId[e] = unkId;
+        }
+      }
+      pos += charLen;
+    }
+    this.flush(out, offset, to - offset);
+    return bestScore[to - offset]!;
+  }
+
+  /** Appends the best path from the window's start to relative position `to`, in text order. */
+  private flush(out: Segments, offset: number, to: number): void {
+    const bestStart = this.bestStart,
+      bestId = this.bestId;
+    let count = 0;
+    for (let e = to; e > 0; e = bestStart[e]! - offset) count++;
+    const first = out.length;
+    for (let k = 0; k < count; k++) out.push(0, 0, 0);
+    let k = first + count - 1;
+    for (let e = to; e > 0; k--) {
+      const b = bestStart[e]! - offset;
+      out.begin[k] = b + offset;
+      out.end[k] = e + offset;
+      out.id[k] = bestId[e]!;
+      e = b;
+    }
+  }
+
+  private grow(need: number): void {
+    let cap = this.bestScore.length;
+    while (cap < need) cap *= 2;
+    const score = new Float32Array(cap),
+      start = new Int32Array(cap),
+      id = new Int32Array(cap);
+    score.set(this.bestScore);
+    start.set(this.bestStart);
+    id.set(this.bestId);
+    this.bestScore = score;
+    this.bestStart = start;
+    this.bestId = id;
+  }
+}
+
+/** Whether no piece segmentation may use holds `space` anywhere but at its start. */
+function spaceOnlyLeads(vocab: Vocab, space: string): boolean {
+  if (space.length === 0) return false;
+  for (let id = 0; id < vocab.size; id++) {
+    const t = vocab.types[id];
+    if (t !== PieceType.NORMAL && t !== PieceType.USER_DEFINED) continue;
+    if (vocab.pieces[id]!.indexOf(space, 1) >= 0) return false;
+  }
+  return true;
+}
+
+function startsWith(bytes: Uint8Array, at: number, prefix: Uint8Array): boolean {
+  for (let k = 0; k < prefix.length; k++) if (bytes[at + k] !== prefix[k]) return false;
+  return true;
+}
