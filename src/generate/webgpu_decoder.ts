@@ -391,7 +391,7 @@ export class WebGPUDecoder {
     const key = `${steps}|${all}`;
     let plan = cache.plans.get(key);
     if (!plan) {
-      const built = this.gpu.allocatingNow(`the scratch buffers of a ${cache.batch} × ${steps}-token step`, () =>
+      const built = this.gpu.allocatingNow(`the kernels and scratch buffers of a ${cache.batch} × ${steps}-token step`, () =>
         new PlanBuilder(this, cache, steps, all).build(),
       );
       plan = built.value;
