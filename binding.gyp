@@ -94,7 +94,8 @@
         "native/causal_attention.cc",
         "native/vec_math.cc",
         "native/activations.cc",
-        "native/adamw.cc"
+        "native/adamw.cc",
+        "native/malloc_tuning.cc"
       ],
       "dependencies": ["tsgpt_gemm_avx512", "tsgpt_gemm_avx2", "tsgpt_half_avx512", "tsgpt_half_avx2"],
       # No contraction of a·b + c into an FMA: adamw.cc's SIMD bodies must round like its scalar loop.

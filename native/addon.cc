@@ -11,6 +11,7 @@
 #include "gemm.h"
 #include "half.h"
 #include "kernels.h"
+#include "malloc_tuning.h"
 #include "quant.h"
 #include "thread_pool.h"
 
@@ -615,7 +616,11 @@ Napi::Value SetSimdLevel(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+Napi::Value MallocTuned(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), malloc_tuned()); }
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  tune_malloc();
+  exports.Set("mallocTuned", Napi::Function::New(env, MallocTuned, "mallocTuned"));
   exports.Set("matmul", Napi::Function::New(env, Matmul, "matmul"));
   exports.Set("unary", Napi::Function::New(env, Unary, "unary"));
   exports.Set("unaryBackward", Napi::Function::New(env, UnaryBackward, "unaryBackward"));

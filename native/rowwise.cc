@@ -203,9 +203,8 @@ void cross_entropy_backward(const float* logits, const int32_t* targets, const f
       return;
     }
     const float g = g_loss[r], l = lse[r];
-    const float target_logit = xr[t];  // read first: out may be the logits themselves
-    exp_shifted_scaled(xr, cols, l, g, out);
-    out[t] = g * std::exp(target_logit - l) - g;
+    exp_shifted_scaled(xr, cols, l, g, out);  // out may be the logits themselves
+    out[t] -= g;
   });
 }
 

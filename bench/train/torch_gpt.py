@@ -8,6 +8,10 @@ import torch.nn.functional as F
 
 cfg = json.load(sys.stdin)
 torch.set_num_threads(cfg["threads"])
+try:
+    torch.set_num_interop_threads(1)  # one op at a time, as tsgpt; fails once work has started
+except RuntimeError:
+    pass
 torch.manual_seed(cfg["seed"])
 
 class Block(nn.Module):
@@ -79,19 +83,21 @@ def evaluate():
 g = torch.Generator().manual_seed(cfg["seed"])
 val = {}
 if 0 in cfg["eval_at"]: val[0] = evaluate()
-train_seconds, timed_steps = 0.0, 0
+train_seconds, cpu_seconds, timed_steps = 0.0, 0.0, 0
 for it in range(steps):
     for group in opt.param_groups: group["lr"] = lr_at(it)
     x, y = get_batch(train_data, g)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     loss = F.cross_entropy(model(x).view(-1, len(chars) + 1), y.view(-1))
     opt.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["grad_clip"])
     opt.step()
-    dt = time.perf_counter() - t0
+    dt, dc = time.perf_counter() - t0, time.process_time() - c0
     if it >= cfg["skip_timing"]:
-        train_seconds += dt; timed_steps += 1
+        train_seconds += dt; cpu_seconds += dc; timed_steps += 1
     if it + 1 in cfg["eval_at"]: val[it + 1] = evaluate()
 ms = 1000 * train_seconds / max(1, timed_steps)
-print(json.dumps({"ms_per_step": ms, "tokens_per_sec": B * T / (ms / 1000), "val": val, "last_loss": loss.item()}))
+print(json.dumps({"ms_per_step": ms, "cpu_ms_per_step": 1000 * cpu_seconds / max(1, timed_steps), "tokens_per_sec": B * T / (ms / 1000), "val": val, "last_loss": loss.item(),
+                  "threads": torch.get_num_threads(), "interop_threads": torch.get_num_interop_threads(),
+                  "torch_version": torch.__version__}))

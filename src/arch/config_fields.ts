@@ -22,6 +22,9 @@ export class ConfigError extends FormatError {
 
 export type Json = Record<string, unknown>;
 
+/** More layers than any model has (the largest have about 130). */
+export const MAX_LAYERS = 4096;
+
 export function isObject(v: unknown): v is Json {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
@@ -50,6 +53,16 @@ export class JsonFields {
   positiveInt(field: string, fallback?: number): number {
     const v = this.get(field) ?? fallback;
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0) this.fail(field, "a positive integer");
+    return v;
+  }
+
+  /**
+   * A number of layers: a positive integer up to MAX_LAYERS. Loaders walk the layers to name and
+   * check their tensors, so 2^32 layers in a damaged config would run for hours.
+   */
+  layerCount(field: string): number {
+    const v = this.positiveInt(field);
+    if (v > MAX_LAYERS) this.fail(field, `a layer count of at most ${MAX_LAYERS}`);
     return v;
   }
 

@@ -33,7 +33,7 @@ function parseConfig(f: JsonFields): GPT2Config {
     model_type: "gpt2",
     vocab_size: f.positiveInt("vocab_size"),
     n_embd: f.positiveInt("n_embd"),
-    n_layer: f.positiveInt("n_layer"),
+    n_layer: f.layerCount("n_layer"),
     n_head: f.positiveInt("n_head"),
     n_positions: f.positiveInt("n_positions", 1024),
     ...(inner === null ? { n_inner: null } : inner !== undefined ? { n_inner: f.positiveInt("n_inner") } : {}),

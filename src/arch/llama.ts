@@ -108,7 +108,7 @@ export function parseLlamaLikeFields<T extends string>(
     vocab_size: f.positiveInt("vocab_size"),
     hidden_size: f.positiveInt("hidden_size"),
     intermediate_size: f.positiveInt("intermediate_size"),
-    num_hidden_layers: f.positiveInt("num_hidden_layers"),
+    num_hidden_layers: f.layerCount("num_hidden_layers"),
     num_attention_heads: heads,
     num_key_value_heads: f.positiveInt("num_key_value_heads", heads),
     max_position_embeddings: f.positiveInt("max_position_embeddings", defaults.maxPositions),

@@ -295,7 +295,8 @@ export interface Backend {
   /**
    * Gradient of cross-entropy: glogits[r, c] = gLoss[r] * (softmax(logits[r])[c] - [c == t]),
    * zero rows where targets[r] == ignoreIndex. gLoss is per row (the caller folds the
-   * reduction — mean over non-ignored rows, or sum — into it).
+   * reduction — mean over non-ignored rows, or sum — into it). glogits may be logits itself:
+   * the gradient then overwrites the logits.
    */
   crossEntropyBackward(
     logits: Float32Array,

@@ -160,6 +160,8 @@ interface NativeAddon {
     gk: Float32Array,
     gv: Float32Array,
   ): void;
+  /** Whether native/malloc_tuning.cc's settings are in effect (glibc, TSGPT_MALLOC_TUNING ≠ 0). */
+  mallocTuned(): boolean;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   cpuFeatures(): string;
@@ -233,6 +235,16 @@ function loadAddon(): NativeAddon | null {
     addon = null;
   }
   return addon;
+}
+
+/**
+ * Whether the addon tuned malloc when it loaded (large freed buffers stay in the heap for the
+ * next training step; see native/malloc_tuning.cc). False without the addon, off glibc, or with
+ * TSGPT_MALLOC_TUNING=0.
+ */
+export function mallocTuned(): boolean {
+  const a = loadAddon();
+  return a !== null && typeof a.mallocTuned === "function" && a.mallocTuned();
 }
 
 /** Why the native backend is unavailable, or null when it loaded (or was not tried yet). */
@@ -361,20 +373,26 @@ function makeBackend(n: NativeAddon): Backend {
 
 /** The sizes, window and the offset and strides of q, k, v, as native/addon.cc reads them. */
 function causalAttentionDims(a: CausalAttentionArgs): Float64Array {
-  return Float64Array.of(
-    a.batch,
-    a.time,
-    a.heads,
-    a.kvHeads,
-    a.headDim,
-    a.window,
-    a.qOffset,
-    ...a.qStrides,
-    a.kOffset,
-    ...a.kStrides,
-    a.vOffset,
-    ...a.vStrides,
-  );
+  const d = new Float64Array(18);
+  d[0] = a.batch;
+  d[1] = a.time;
+  d[2] = a.heads;
+  d[3] = a.kvHeads;
+  d[4] = a.headDim;
+  d[5] = a.window;
+  const views = [
+    [a.qOffset, a.qStrides],
+    [a.kOffset, a.kStrides],
+    [a.vOffset, a.vStrides],
+  ] as const;
+  for (let i = 0; i < 3; i++) {
+    const [offset, strides] = views[i]!;
+    d[6 + 4 * i] = offset;
+    d[7 + 4 * i] = strides[0];
+    d[8 + 4 * i] = strides[1];
+    d[9 + 4 * i] = strides[2];
+  }
+  return d;
 }
 
 let backend: Backend | null = null;

@@ -7,13 +7,24 @@
 // uploads its inputs, dispatches its compute pass(es) and reads the outputs back into the
 // caller's arrays. The synchronous `Backend` that the tensor ops use (setBackend("webgpu"))
 // runs these methods in a worker thread while the caller blocks: webgpu/sync_backend.ts.
-import type { AttentionArgs, BinaryOp, MatmulArgs, QuantDType, QuantLayout, ReduceOp, UnaryOp } from "./backend.js";
+import type {
+  AttentionArgs,
+  BinaryOp,
+  CausalAttentionArgs,
+  CausalAttentionBackwardArgs,
+  MatmulArgs,
+  QuantDType,
+  QuantLayout,
+  ReduceOp,
+  UnaryOp,
+} from "./backend.js";
 import { checkAttentionArgs } from "./js_attention.js";
 import { checkLinearHalfArgs } from "./js_half.js";
 import { checkQuantMatmulArgs } from "./js_quant.js";
 import { quantizeActivations } from "./quant_activations.js";
 import { adamwWgsl } from "./webgpu/adamw_wgsl.js";
 import { attentionWgsl } from "./webgpu/attention_wgsl.js";
+import { causalAttentionGradKVWgsl, causalAttentionGradQWgsl, causalAttentionWgsl } from "./webgpu/causal_attention_wgsl.js";
 import { type GpuContext, Params } from "./webgpu/context.js";
 import { crossEntropyBackwardWgsl, crossEntropyWgsl } from "./webgpu/cross_entropy_wgsl.js";
 import {
@@ -55,6 +66,42 @@ export function checkTargets(targets: Int32Array, rows: number, cols: number, ig
     if (t !== ignoreIndex && (t < 0 || t >= cols))
       throw new RangeError(`crossEntropy: target ${t} at row ${r} is out of range for ${cols} classes`);
   }
+}
+
+/** Checks the sizes of a causalAttention call; returns its number of score rows (B · heads · T). */
+function checkCausalAttention(a: CausalAttentionArgs): number {
+  for (const name of ["batch", "time", "heads", "kvHeads", "headDim", "window"] as const) {
+    if (!Number.isSafeInteger(a[name]) || a[name] < 0)
+      throw new RangeError(`causalAttention: ${name} must be an integer ≥ 0, got ${a[name]}`);
+  }
+  if (a.kvHeads === 0 || a.heads % a.kvHeads !== 0)
+    throw new RangeError(`causalAttention: heads (${a.heads}) must be a positive multiple of kvHeads (${a.kvHeads})`);
+  const rows = a.batch * a.heads * a.time;
+  need("probs", a.probs, rows * a.time, "causalAttention");
+  if (a.keyValid) need("keyValid", a.keyValid, a.batch * a.time, "causalAttention");
+  return rows;
+}
+
+/** The uniform of the causal attention kernels (causal_attention_wgsl.ts's struct P). */
+function causalAttentionParams(a: CausalAttentionArgs, gradOffsets: [number, number, number]): Params {
+  const p = new Params()
+    .u32(a.batch)
+    .u32(a.time)
+    .u32(a.heads)
+    .u32(a.kvHeads)
+    .u32(a.headDim)
+    .u32(a.window)
+    .u32(a.keyValid ? 1 : 0)
+    .f32(a.scale);
+  for (const [off, st] of [
+    [a.qOffset, a.qStrides],
+    [a.kOffset, a.kStrides],
+    [a.vOffset, a.vStrides],
+  ] as const) {
+    p.u32(off).u32(st[0]).u32(st[1]).u32(st[2]);
+  }
+  for (const o of gradOffsets) p.u32(o);
+  return p.u32(0);
 }
 
 export class WebGPUBackend {
@@ -620,6 +667,68 @@ export class WebGPUBackend {
       p,
       groups,
     );
+  }
+
+  /** Training attention, forward: writes out (B·T, heads·headDim) and probs (B, heads, T, T). */
+  async causalAttention(a: CausalAttentionArgs, out: Float32Array): Promise<void> {
+    const rows = checkCausalAttention(a);
+    need("out", out, a.batch * a.time * a.heads * a.headDim, "causalAttention");
+    if (rows === 0) return;
+    const probs = a.probs.subarray(0, rows * a.time);
+    await this.gpu.run(
+      "causalAttention",
+      causalAttentionWgsl,
+      [
+        { data: a.q },
+        { data: a.k },
+        { data: a.v },
+        { data: a.keyValid ?? new Uint8Array(4) },
+        { data: probs, output: true },
+        { data: out.subarray(0, a.batch * a.time * a.heads * a.headDim), output: true },
+      ],
+      causalAttentionParams(a, [0, 0, 0]),
+      rows,
+    );
+  }
+
+  /** Training attention, backward: accumulates into gq, gk, gv (which may be one packed array). */
+  async causalAttentionBackward(a: CausalAttentionBackwardArgs): Promise<void> {
+    const rows = checkCausalAttention(a);
+    need("gOut", a.gOut, a.batch * a.time * a.heads * a.headDim, "causalAttentionBackward");
+    if (rows === 0) return;
+    // One writable buffer for the three gradients: the packed array itself, or the three laid end to end.
+    const same = (x: Float32Array, y: Float32Array) => x.buffer === y.buffer && x.byteOffset === y.byteOffset && x.length === y.length;
+    const packed = same(a.gq, a.gk) && same(a.gq, a.gv);
+    const g = packed ? a.gq : new Float32Array(a.gq.length + a.gk.length + a.gv.length);
+    if (!packed) {
+      g.set(a.gq, 0);
+      g.set(a.gk, a.gq.length);
+      g.set(a.gv, a.gq.length + a.gk.length);
+    }
+    const params = causalAttentionParams(a, packed ? [0, 0, 0] : [0, a.gq.length, a.gq.length + a.gk.length]);
+    const probs = { data: a.probs.subarray(0, rows * a.time) };
+    const gOut = { data: a.gOut.subarray(0, a.batch * a.time * a.heads * a.headDim) };
+    const dS = new Float32Array(rows * a.time);
+    await this.gpu.run(
+      "causalAttentionGradQ",
+      causalAttentionGradQWgsl,
+      [{ data: a.k }, { data: a.v }, probs, gOut, { data: dS, output: true }, { data: g, output: true }],
+      params,
+      rows,
+    );
+    const kvElements = a.batch * a.kvHeads * a.time * a.headDim;
+    await this.gpu.run(
+      "causalAttentionGradKV",
+      causalAttentionGradKVWgsl,
+      [{ data: a.q }, probs, gOut, { data: dS }, { data: g, output: true }],
+      params,
+      ceilDiv(kvElements, ELEMENT_THREADS),
+    );
+    if (!packed) {
+      a.gq.set(g.subarray(0, a.gq.length));
+      a.gk.set(g.subarray(a.gq.length, a.gq.length + a.gk.length));
+      a.gv.set(g.subarray(a.gq.length + a.gk.length));
+    }
   }
 
   /** Q8_0 in the "rows" layout (preferredQuantLayout); other dtypes are not on the GPU yet. */

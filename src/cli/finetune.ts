@@ -6,7 +6,9 @@
 //
 // This file parses the flags and reports errors in their terms; the fine-tuning itself, and
 // what the run directory holds, is src/train/finetune.ts.
+import { rmSync } from "node:fs";
 import { resolve } from "node:path";
+import { existsNonEmpty, refuseOverInputs } from "./outputs.js";
 import { parseOptions, numberOption, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import { applyDevice, deviceFlag, deviceOption } from "./device_option.js";
 import { getTemplate } from "../generate/templates.js";
@@ -51,6 +53,7 @@ const SPECS: OptionSpecs = {
     optionalValue: true,
     help: "continue a run from its last checkpoint: bare, the one in --out; with DIR, that run directory",
   },
+  force: { type: "boolean", help: "start over in an --out that already holds a run (clears it)" },
 };
 
 const SUMMARY = "LoRA fine-tuning of a frozen base model on instruction data; writes a PEFT adapter directory.";
@@ -111,7 +114,9 @@ export function run(argv: string[]): Promise<number> {
       finetuneWithFlags({ out, resume: true });
     } else {
       getTemplate(String(v.template)); // fail early on a bad name
-      finetuneWithFlags({ args: argsFromFlags(v), out });
+      const args = argsFromFlags(v);
+      if (v.force === true) clearRunDir(out, args);
+      finetuneWithFlags({ args, out });
     }
     return 0;
   });
@@ -138,6 +143,13 @@ function runDirectory(v: Record<string, unknown>): string {
   return dir;
 }
 
+/** --force: empties the run directory for a new run, unless an input of the run lies inside it. */
+function clearRunDir(out: string, args: FinetuneArgs): void {
+  if (!existsNonEmpty(out)) return; // nothing to clear
+  refuseOverInputs(out, "--out", { "--model": args.base, "--data": args.data, "--val-data": args.valData, "--tokenizer": args.tokenizer });
+  rmSync(out, { recursive: true, force: true });
+}
+
 /** The FinetuneArgs field each flag sets, where the names differ. */
 const FLAG_OF: Record<string, string> = { targets: "--target", valFraction: "--val-fraction", valData: "--val-data" };
 
@@ -148,7 +160,9 @@ function finetuneWithFlags(options: FinetuneOptions): void {
   } catch (err) {
     if (err instanceof OptionError) throw new UsageError(`${FLAG_OF[err.option] ?? `--${err.option}`}: ${err.detail}`);
     if (err instanceof RunDirectoryError && err.reason === "occupied") {
-      throw new UsageError(`${err.dir} already holds a run: pass --resume to continue it, or choose another --out`);
+      throw new UsageError(
+        `${err.dir} already holds a run: pass --resume to continue it, --force to start over (clears it), or choose another --out`,
+      );
     }
     if (err instanceof RunDirectoryError) throw new UsageError(`--resume: ${err.message}`);
     throw err;

@@ -4,6 +4,7 @@
 // Flags are spm_train's, with dashes; flags that default to true are turned off with --no-...
 import { parseOptions, numberOption, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import { trainSentencePiece, writeModelFiles } from "../tokenizer/trainer.js";
+import { existsNonEmpty, refuseOverInputs } from "./outputs.js";
 import { NORMALIZATION_RULES, type TrainerOptions } from "../tokenizer/trainer_options.js";
 
 const SPECS: OptionSpecs = {
@@ -47,12 +48,26 @@ const SPECS: OptionSpecs = {
   "no-add-dummy-prefix": { type: "boolean", help: "do not add a space before the text" },
   "no-remove-extra-whitespaces": { type: "boolean", help: "keep leading, trailing and repeated spaces" },
   quiet: { type: "boolean", help: "no progress on stderr" },
+  force: { type: "boolean", help: "overwrite an existing PREFIX.model / PREFIX.vocab" },
 };
 
 const SUMMARY = "Train a SentencePiece tokenizer (BPE, Unigram, char or word) from text; writes PREFIX.model and PREFIX.vocab.";
 
 export function run(argv: string[]): Promise<number> {
   return runCommand("train-tokenizer", () => runOrThrow(argv));
+}
+
+/**
+ * The one rule for outputs: PREFIX.model and PREFIX.vocab are not written over an existing file
+ * without --force (a tokenizer that a trained model depends on would be silently replaced), and
+ * never over one of the --input files.
+ */
+function checkOutputs(prefix: string, input: string, force: boolean): void {
+  const inputs = Object.fromEntries(input.split(",").map((f, i) => [i === 0 ? "--input" : `--input (${i + 1})`, f]));
+  for (const out of [`${prefix}.model`, `${prefix}.vocab`]) {
+    refuseOverInputs(out, "--model-prefix", inputs);
+    if (!force && existsNonEmpty(out)) throw new UsageError(`${out} already exists (add --force to overwrite it)`);
+  }
 }
 
 function list(v: unknown): string[] | undefined {
@@ -122,6 +137,7 @@ async function runOrThrow(argv: string[]): Promise<number> {
     removeExtraWhitespaces: v["no-remove-extra-whitespaces"] !== true,
     onProgress: quiet ? undefined : (m) => console.error(`train-tokenizer: ${m}`),
   };
+  checkOutputs(options.modelPrefix!, v.input, v.force === true);
   const proto = await trainSentencePiece(options);
   const files = writeModelFiles(proto, options.modelPrefix!);
   if (!quiet) console.error(`train-tokenizer: wrote ${files.model} and ${files.vocab}`);

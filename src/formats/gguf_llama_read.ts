@@ -163,6 +163,22 @@ function readVocabFromMeta(path: string, meta: Meta): EmbeddedVocab | undefined 
 }
 
 /**
+ * q / k rows from GGUF's adjacent-pairs rotary layout to Hugging Face's halves, once the file is
+ * known to split them into `heads` heads of an even size (a damaged shape would not).
+ */
+function rotaryToHalves(path: string, name: string, t: StoredTensor, heads: number, headKey: string): StoredTensor {
+  const rows = t.shape[0] ?? 0;
+  if (t.shape.length !== 2 || rows % heads !== 0 || (rows / heads) % 2 !== 0) {
+    throw new FormatError(
+      path,
+      name,
+      `shape [${t.shape.join(", ")}] does not split into ${heads} heads (attention.${headKey}) of an even head size`,
+    );
+  }
+  return pairsToHalves(t, heads);
+}
+
+/**
  * The model in a parsed GGUF of a llama-like family, in HF names (llama's q/k permuted to
  * rotate-halves); closes the reader. The tensors are read from its source (a file, or bytes).
  */
@@ -235,8 +251,8 @@ export function checkpointFromGGUF(r: GGUFSourceReader): Checkpoint {
         extras.set(info.name, t); // e.g. rope_freqs.weight: kept, not used by tsgpt's model
         continue;
       }
-      if (family.ggufPairsRotary && info.name.endsWith(".attn_q.weight")) t = pairsToHalves(t, heads);
-      if (family.ggufPairsRotary && info.name.endsWith(".attn_k.weight")) t = pairsToHalves(t, kvHeads);
+      if (family.ggufPairsRotary && info.name.endsWith(".attn_q.weight")) t = rotaryToHalves(path, info.name, t, heads, "head_count");
+      if (family.ggufPairsRotary && info.name.endsWith(".attn_k.weight")) t = rotaryToHalves(path, info.name, t, kvHeads, "head_count_kv");
       tensors.set(name, t);
     }
     const derived = derivedKeys(family.ggufArch);

@@ -64,6 +64,12 @@ export interface CrossEntropyOptions {
   reduction?: "mean" | "sum" | "none";
   /** Mixes the one-hot target with the uniform distribution (0 = off, the default). */
   labelSmoothing?: number;
+  /**
+   * The backward pass writes the logits' gradient over the logits' own buffer instead of a new
+   * one (a training loop's largest buffer, batch × time × vocab, is then never doubled). Only
+   * for callers that do not read the logits after backward(). Default false.
+   */
+  overwriteLogits?: boolean;
 }
 
 /**
@@ -104,7 +110,9 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
   rows2d = reshape(rows2d, [-1, classes]);
   const flatTargets = reshape(targets, [-1]);
   const perRow =
-    smoothing > 0 ? smoothedRowLosses(rows2d, flatTargets, ignoreIndex, smoothing) : rowLosses(rows2d, flatTargets, ignoreIndex);
+    smoothing > 0
+      ? smoothedRowLosses(rows2d, flatTargets, ignoreIndex, smoothing)
+      : rowLosses(rows2d, flatTargets, ignoreIndex, opts.overwriteLogits === true);
   if (reduction === "none") return reshape(perRow, targets.shape);
   const total = sumRows(perRow);
   if (reduction === "sum") return total;
@@ -114,7 +122,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
 }
 
 /** Per-row losses from the fused kernel (0 for ignored rows). */
-function rowLosses(logits: Tensor, targets: Tensor, ignoreIndex: number): Tensor {
+function rowLosses(logits: Tensor, targets: Tensor, ignoreIndex: number, overwrite: boolean): Tensor {
   const [rows, cols] = logits.shape;
   const xs = logits.data() as Float32Array;
   const ts = targets.data() as Int32Array;
@@ -128,7 +136,7 @@ function rowLosses(logits: Tensor, targets: Tensor, ignoreIndex: number): Tensor
   const lse = new Float32Array(rows);
   getBackend().crossEntropy(xs, ts, rows, cols, ignoreIndex, losses, lse);
   return record(new Tensor(losses, [rows]), "crossEntropy", [logits], (g) => {
-    const gx = new Float32Array(xs.length);
+    const gx = overwrite ? xs : new Float32Array(xs.length);
     getBackend().crossEntropyBackward(xs, ts, lse, g.data() as Float32Array, rows, cols, ignoreIndex, gx);
     return [new Tensor(gx, logits.shape)];
   });
@@ -187,8 +195,91 @@ export function embedding(ids: Tensor, weight: Tensor): Tensor {
 /** x @ weightᵀ + bias, with weight (out, in) as in torch.nn.Linear. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   requireFloat("linear", "weight", weight);
+  if (weight.ndim === 2 && x.ndim >= 2 && x.dtype === "float32" && (!bias || (bias.ndim === 1 && bias.dtype === "float32"))) {
+    return linearRows(x, weight, bias ?? null);
+  }
   const y = matmul(x, weight.ndim === 2 ? transpose2d(weight) : weight);
   return bias ? add(y, bias) : y;
+}
+
+/**
+ * linear as one op over the rows of x (…, in): the leading dims are flattened to N rows, so
+ * y = x·Wᵀ + b is one matrix product (the bias is written first and the product added to it),
+ * and the backward pass is two: dx = dy·W and dW = dyᵀ·x over all N rows at once (not one
+ * product per batch item summed afterwards), plus db = the column sums of dy.
+ */
+function linearRows(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
+  const [outF, inF] = weight.shape as [number, number];
+  if (x.shape[x.ndim - 1] !== inF) {
+    throw new RangeError(
+      `linear: input shape ${shapeStr(x.shape)} and weight shape ${shapeStr(weight.shape)} do not match (${x.shape[x.ndim - 1]} != ${inF})`,
+    );
+  }
+  if (bias && bias.shape[0] !== outF) throw new RangeError(`linear: bias shape ${shapeStr(bias.shape)} does not match ${outF} outputs`);
+  const n = x.numel / inF;
+  const backend = getBackend();
+  const xs = x.data() as Float32Array;
+  const ws = weight.data() as Float32Array;
+  const y = new Float32Array(n * outF);
+  if (bias) {
+    const bs = bias.data() as Float32Array;
+    // One row, then doubling copies: log2(N) memmoves instead of N small copies.
+    if (n > 0) y.set(bs, 0);
+    for (let filled = outF; filled < y.length; filled *= 2) y.copyWithin(filled, 0, Math.min(filled, y.length - filled));
+  }
+  const product = (
+    m: number,
+    cols: number,
+    k: number,
+    a: Float32Array,
+    transA: boolean,
+    b: Float32Array,
+    transB: boolean,
+    c: Float32Array,
+    acc: boolean,
+  ) => {
+    if (c.length === 0) return;
+    backend.matmul({
+      batch: 1,
+      m,
+      n: cols,
+      k,
+      a,
+      aOffset: 0,
+      aBatchStride: 0,
+      transA,
+      b,
+      bOffset: 0,
+      bBatchStride: 0,
+      transB,
+      c,
+      accumulate: acc,
+    });
+  };
+  product(n, outF, inF, xs, false, ws, true, y, bias !== null); // y (N × out) = x · Wᵀ (+ b)
+  const shape = [...x.shape.slice(0, -1), outF];
+  return record(new Tensor(y, shape), "linear", [x, weight, bias], (g, needs) => {
+    const gs = g.data() as Float32Array;
+    let gx: Tensor | null = null;
+    let gw: Tensor | null = null;
+    let gb: Tensor | null = null;
+    if (needs[0]) {
+      const d = new Float32Array(n * inF);
+      product(n, inF, outF, gs, false, ws, false, d, false); // dx (N × in) = dy · W
+      gx = new Tensor(d, x.shape);
+    }
+    if (needs[1]) {
+      const d = new Float32Array(outF * inF);
+      product(outF, inF, n, gs, true, xs, false, d, false); // dW (out × in) = dyᵀ · x
+      gw = new Tensor(d, weight.shape);
+    }
+    if (needs[2]) {
+      const d = new Float32Array(outF);
+      backend.reduce("sum", gs, 1, n, outF, d); // db = Σ over rows of dy
+      gb = new Tensor(d, [outF]);
+    }
+    return [gx, gw, gb];
+  });
 }
 
 // ---------------------------------------------------------------------------------------

@@ -75,3 +75,87 @@ export function decodePieces(pieces: readonly string[], ids: readonly number[], 
   flushBytes();
   return text;
 }
+
+/**
+ * decodePieces for ids without byte pieces, on bytes: each piece's surface (U+2581 already a
+ * space) is precomputed as UTF-8, the surfaces are copied into one buffer, and one TextDecoder
+ * call makes the string. Same rules, same result; ids with byte pieces take decodePieces.
+ */
+export class SurfaceTable {
+  private readonly bytes: Uint8Array;
+  private readonly start: Int32Array;
+  /** Per id: 0 plain, 1 its piece starts with U+2581, 2 control, 3 byte piece, 4 unknown. */
+  private readonly kind: Uint8Array;
+  private out = new Uint8Array(4096);
+  private readonly decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+  constructor(private readonly ctx: DecodeContext) {
+    const { vocab } = ctx;
+    const encoder = new TextEncoder();
+    const parts: Uint8Array[] = new Array(vocab.size);
+    this.kind = new Uint8Array(vocab.size);
+    this.start = new Int32Array(vocab.size + 1);
+    const unk = encoder.encode(ctx.unkSurface);
+    let total = 0;
+    for (let id = 0; id < vocab.size; id++) {
+      const type = vocab.types[id];
+      let surface: Uint8Array;
+      if (type === PieceType.CONTROL || type === PieceType.BYTE) {
+        this.kind[id] = type === PieceType.CONTROL ? 2 : 3;
+        surface = EMPTY;
+      } else if (type === PieceType.UNKNOWN) {
+        this.kind[id] = 4;
+        surface = unk;
+      } else {
+        const piece = vocab.pieces[id]!;
+        this.kind[id] = piece.startsWith(SPACE_SYMBOL) ? 1 : 0;
+        surface = encoder.encode(piece.replaceAll(SPACE_SYMBOL, " "));
+      }
+      parts[id] = surface;
+      total += surface.length;
+    }
+    this.bytes = new Uint8Array(total);
+    let at = 0;
+    for (let id = 0; id < vocab.size; id++) {
+      this.start[id] = at;
+      this.bytes.set(parts[id]!, at);
+      at += parts[id]!.length;
+    }
+    this.start[vocab.size] = at;
+  }
+
+  /** The text of `ids` (each already checked to be in range), or null when one is a byte piece. */
+  decode(ids: readonly number[]): string | null {
+    const { kind, start, bytes } = this;
+    let need = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (kind[id] === 3) return null;
+      need += start[id + 1]! - start[id]!;
+    }
+    if (this.out.length < need) this.out = new Uint8Array(Math.max(need, this.out.length * 2));
+    const out = this.out;
+    const dropLeading = this.ctx.addDummyPrefix || this.ctx.removeExtraWhitespaces;
+    const removeExtra = this.ctx.removeExtraWhitespaces;
+    // The StartState rules: a leading U+2581 goes while nothing has been written.
+    let n = 0,
+      atStart = true,
+      spaceDropped = false;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!,
+        k = kind[id]!;
+      if (spaceDropped || n > 0) atStart = false;
+      let s = start[id]!;
+      const e = start[id + 1]!;
+      spaceDropped = false;
+      if (k === 1 && atStart && dropLeading) {
+        s++; // the space U+2581 became
+        spaceDropped = !removeExtra;
+      }
+      for (; s < e; s++) out[n++] = bytes[s]!;
+    }
+    return this.decoder.decode(out.subarray(0, n));
+  }
+}
+
+const EMPTY = new Uint8Array(0);

@@ -24,12 +24,20 @@ export interface TrieKeys {
   values: ArrayLike<number>;
 }
 
+/** A trie's arrays in shared memory. */
+export interface SharedTrie {
+  base: SharedArrayBuffer;
+  check: SharedArrayBuffer;
+  values: SharedArrayBuffer;
+  size: number;
+}
+
 export class DoubleArrayTrie {
   /** Use DoubleArrayTrie.build or fromStrings. */
   constructor(
-    private readonly base: Int32Array,
-    private readonly check: Int32Array,
-    private readonly values: Int32Array,
+    private readonly base: Int32Array<ArrayBufferLike>,
+    private readonly check: Int32Array<ArrayBufferLike>,
+    private readonly values: Int32Array<ArrayBufferLike>,
     /** Number of nodes, root included. */
     readonly size: number,
   ) {}
@@ -100,6 +108,26 @@ export class DoubleArrayTrie {
       if (values[node]! !== NO_VALUE) best = i - pos + 1;
     }
     return best;
+  }
+
+  /** The trie in shared memory, for worker threads (see fromShared). */
+  toShared(): SharedTrie {
+    const share = (a: Int32Array): SharedArrayBuffer => {
+      const sab = new SharedArrayBuffer(a.byteLength);
+      new Int32Array(sab).set(a);
+      return sab;
+    };
+    return { base: share(this.base), check: share(this.check), values: share(this.values), size: this.size };
+  }
+
+  /** The trie another thread shared (no copy, no rebuild). */
+  static fromShared(t: SharedTrie): DoubleArrayTrie {
+    const base = new Int32Array(t.base),
+      check = new Int32Array(t.check),
+      values = new Int32Array(t.values);
+    if (base.length !== check.length || base.length !== values.length || base.length < 256)
+      throw new Error("DoubleArrayTrie.fromShared: arrays of different lengths");
+    return new DoubleArrayTrie(base, check, values, t.size);
   }
 
   /** The raw arrays, for loops that inline the walk (see unigram_viterbi.ts). */

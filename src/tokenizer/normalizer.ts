@@ -201,6 +201,12 @@ export class Normalizer {
     return this.out;
   }
 
+  /** Normalizes UTF-8 bytes into the scratch buffer (see normalizeString); `valid`: well-formed for sure. */
+  normalizeUtf8(bytes: Uint8Array, valid: boolean): NormalizedBuffer {
+    this.normalizeInto(bytes, bytes.length, valid, this.out);
+    return this.out;
+  }
+
   /** Normalizes and keeps the normalized→original byte alignment. */
   normalizeWithAlignment(text: string | Uint8Array): NormalizedText {
     if (typeof text !== "string" && !(text instanceof Uint8Array)) {

@@ -10,7 +10,8 @@
 
 import { finiteNumber, numberInRange } from "../util/validate.js";
 import { BpeEncoder, bpeEncode } from "./bpe.js";
-import { decodePieces as decodeToText, type DecodeContext } from "./decode.js";
+import { decodePieces as decodeToText, SurfaceTable, type DecodeContext } from "./decode.js";
+import { DoubleArrayTrie, type SharedTrie } from "./double_array_trie.js";
 import {
   ModelType,
   parseModelProto,
@@ -72,6 +73,8 @@ export class SentencePieceCore {
   /** The encoders' output, reused from text to text. */
   private readonly segments = new Segments();
   private bpe: BpeEncoder | null = null;
+  /** Decoding's table of piece surfaces as UTF-8, built on first decode. */
+  private surfaces: SurfaceTable | null = null;
 
   /** Builds a processor from a parsed proto; `fileName` names the model in error messages. */
   constructor(proto: ModelProto, fileName = "<model>") {
@@ -203,12 +206,46 @@ export class SentencePieceCore {
       const tokens = this.encodeDetailed(text, options);
       return options.outType === "pieces" ? tokens.map((t) => t.piece) : tokens.map((t) => t.id);
     }
+    const norm = this.segment(text);
+    return options.outType === "pieces" ? this.piecesOf(norm, options) : this.idsOf(norm, options);
+  }
+
+  /**
+   * The ids of a text given as UTF-8 bytes (as encodeAsIds of the decoded text). `validUtf8`:
+   * the bytes are known to be well-formed (TextEncoder wrote them), so they are not checked;
+   * otherwise a malformed byte counts as U+FFFD, as in the library.
+   */
+  encodeUtf8AsIds(bytes: Uint8Array, validUtf8 = false): number[] {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError("encodeUtf8AsIds: expected a Uint8Array");
+    const norm = this.normalizer.normalizeUtf8(bytes, validUtf8);
+    this.segmentNormalized(norm);
+    return this.idsOf(norm, NO_OPTIONS);
+  }
+
+  /**
+   * For worker threads encoding with a copy of this model (ParallelEncoder): the piece trie in
+   * shared memory, which the copy adopts with useSharedTrie instead of building its own.
+   */
+  sharedTrie(): SharedTrie {
+    return this.vocab.trie.toShared();
+  }
+
+  useSharedTrie(trie: SharedTrie): void {
+    this.vocab.adoptTrie(DoubleArrayTrie.fromShared(trie));
+  }
+
+  /** Normalizes and segments `text` into this.segments (the fast path: no sampling). */
+  private segment(text: string): NormalizedBuffer {
     checkText(text);
     const norm = this.normalizer.normalizeString(text);
+    this.segmentNormalized(norm);
+    return norm;
+  }
+
+  private segmentNormalized(norm: NormalizedBuffer): void {
     const segments = this.segments;
     if (this.unigram) this.unigram.encodeInto(norm.bytes, norm.length, segments);
     else this.bpeEncoder().encode(norm.bytes, norm.length, segments);
-    return options.outType === "pieces" ? this.piecesOf(norm, options) : this.idsOf(norm, options);
   }
 
   private bpeEncoder(): BpeEncoder {
@@ -276,8 +313,9 @@ export class SentencePieceCore {
     return id;
   }
 
-  encodeAsIds(text: string, options: Omit<EncodeOptions, "outType"> = {}): number[] {
-    return this.encode(text, { ...options, outType: "ids" });
+  encodeAsIds(text: string, options: Omit<EncodeOptions, "outType"> = NO_OPTIONS): number[] {
+    if (options.enableSampling) return this.encode(text, { ...options, outType: "ids" });
+    return this.idsOf(this.segment(text), options);
   }
 
   encodeAsPieces(text: string, options: Omit<EncodeOptions, "outType"> = {}): string[] {
@@ -292,7 +330,7 @@ export class SentencePieceCore {
     if (options.enableSampling) {
       result = this.sampleSegmentation(norm.bytes, options);
     } else {
-      result = this.segment(norm.bytes);
+      result = this.segmentBytes(norm.bytes);
     }
     return this.withSpecials(this.populate(norm, result), options);
   }
@@ -330,7 +368,7 @@ export class SentencePieceCore {
     return this.encodeAsPieces(text, { enableSampling: true, nbestSize, alpha });
   }
 
-  private segment(bytes: Uint8Array): EncodedPiece[] {
+  private segmentBytes(bytes: Uint8Array): EncodedPiece[] {
     return this.unigram ? this.unigram.encode(bytes) : bpeEncode(this.vocab, bytes);
   }
 
@@ -411,6 +449,10 @@ export class SentencePieceCore {
   /** Decodes ids to text (the library's DecodeIds). */
   decode(ids: readonly number[]): string {
     if (!Array.isArray(ids)) throw new TypeError(`decode: expected an array of ids, got ${typeof ids}`);
+    for (const id of ids) this.checkId(id);
+    this.surfaces ??= new SurfaceTable(this.decodeContext());
+    const fast = this.surfaces.decode(ids);
+    if (fast !== null) return this.denormalizer ? this.denormalizer.normalize(fast) : fast;
     const pieces = ids.map((id) => {
       this.checkId(id);
       return this.vocab.pieces[id]!;
@@ -451,6 +493,8 @@ export class SentencePieceCore {
     };
   }
 }
+
+const NO_OPTIONS: EncodeOptions = Object.freeze({});
 
 /** `<0x00>` … `<0xFF>`, the byte-fallback piece names. */
 const BYTE_PIECES = Array.from({ length: 256 }, (_, b) => byteToPiece(b));

@@ -186,6 +186,23 @@ export function decodeMessage(schema: MessageSchema, buf: Uint8Array, where: str
   return decodeRange(schema, bytes, 0, bytes.length, where, schema.name);
 }
 
+/**
+ * Decodes the fields of a `schema` message that lie in the given byte ranges of `buf` (each
+ * [ranges[2i], ranges[2i+1]) holds whole fields), as decodeMessage would decode the whole buffer
+ * with the fields outside the ranges left out. Error offsets stay those of `buf`.
+ */
+export function decodeMessageRanges(
+  schema: MessageSchema,
+  buf: Uint8Array,
+  ranges: readonly number[],
+  where: string,
+): Record<string, unknown> {
+  const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < ranges.length; i += 2) decodeRange(schema, bytes, ranges[i]!, ranges[i + 1]!, where, schema.name, out);
+  return out;
+}
+
 /** Field number → spec, built once per schema (decoding a 32k-piece model visits it 32k times). */
 const fieldsByNum = new WeakMap<MessageSchema, Map<number, FieldSpec>>();
 
@@ -205,10 +222,10 @@ function decodeRange(
   end: number,
   file: string,
   path: string,
+  out: Record<string, unknown> = {},
 ): Record<string, unknown> {
   const byNum = fieldMap(schema);
-  const out: Record<string, unknown> = {};
-  let unknown: UnknownField[] | undefined;
+  let unknown = out.unknownFields as UnknownField[] | undefined;
   const r = new Reader(buf, start, end, file, path);
   while (r.pos < end) {
     const tagStart = r.pos;

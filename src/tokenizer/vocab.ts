@@ -32,6 +32,9 @@ export class Vocab {
   /** The parsed file's piece columns (texts are decoded from them on demand), or null. */
   private readonly columns: PieceColumns | null;
   private pieceList: string[] | null = null;
+  /** Names the model in errors. */
+  private readonly where: string;
+  private uniqueChecked = false;
   private normalMap: Map<string, number> | null = null;
   private reservedMap: Map<string, number> | null = null;
 
@@ -43,12 +46,17 @@ export class Vocab {
     this.scores = new Float32Array(n);
     this.types = new Uint8Array(n);
     let unk = -1;
+    if (columns) {
+      // Typed copies (done natively); the loop below then only checks.
+      this.scores.set(columns.scores.subarray(0, n));
+      this.types.set(columns.types.subarray(0, n));
+    }
     for (let i = 0; i < n; i++) {
       let type: number;
       if (columns) {
         type = columns.types[i]!;
+        if (type === PieceType.NORMAL && columns.textEnd[i]! > columns.textStart[i]!) continue; // the usual piece
         if (columns.textEnd[i] === columns.textStart[i]) throw new Error(`${where}: ModelProto.pieces[${i}].piece: must not be empty`);
-        this.scores[i] = columns.scores[i]!;
       } else {
         const p = proto.pieces[i]!;
         type = pieceTypeOf(p);
@@ -64,8 +72,8 @@ export class Vocab {
         unk = i;
       }
     }
-    if (columns) checkUniqueTexts(columns, this.types, where);
-    else {
+    this.where = where;
+    if (!columns) {
       this.pieceList = proto.pieces.map((p) => p.piece);
       this.buildMaps(where);
     }
@@ -76,12 +84,23 @@ export class Vocab {
   /** Piece texts by id (decoded from the file on first use). */
   get pieces(): string[] {
     if (!this.pieceList) {
+      this.checkUnique();
       const c = this.columns!;
       const list = new Array<string>(c.count);
       for (let i = 0; i < c.count; i++) list[i] = pieceText(c, i);
       this.pieceList = list;
     }
     return this.pieceList;
+  }
+
+  /**
+   * The library's duplicate-piece check, made before the piece texts are first used rather
+   * than at load (it reads every byte of every piece; loading stays cheap).
+   */
+  private checkUnique(): void {
+    if (this.uniqueChecked) return;
+    if (this.columns) checkUniqueTexts(this.columns, this.types, this.where);
+    this.uniqueChecked = true;
   }
 
   /** NORMAL, USER_DEFINED and UNUSED pieces: the ones segmentation may produce. */
@@ -134,6 +153,7 @@ export class Vocab {
    */
   get trie(): DoubleArrayTrie {
     if (!this.pieceTrie) {
+      this.checkUnique();
       const ids: number[] = [];
       for (let id = 0; id < this.size; id++) if (isNormalType(this.types[id]!)) ids.push(id);
       const c = this.columns;
@@ -149,6 +169,12 @@ export class Vocab {
       }
     }
     return this.pieceTrie;
+  }
+
+  /** Uses a piece trie built elsewhere (by another thread, for this same model). */
+  adoptTrie(trie: DoubleArrayTrie): void {
+    this.checkUnique();
+    this.pieceTrie = trie;
   }
 
   /** The user-defined symbols as a trie (null when there are none). */

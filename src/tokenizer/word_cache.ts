@@ -13,17 +13,20 @@ const VALUE_ARENA = 1 << 20;
 /** Longer words are segmented every time (they are rare, and the memo stays small). */
 export const MAX_CACHED_WORD = 64;
 
+/** The tables start this small and double as words arrive (a short text never pays for the full memo). */
+const INITIAL_ENTRIES = 1024;
+
 export class WordCache {
   private readonly hashes = new Int32Array(SLOTS);
   /** Entry index + 1 per slot; 0 = empty. */
   private readonly slots = new Int32Array(SLOTS);
-  private readonly keyStart = new Int32Array(MAX_ENTRIES + 1);
-  private readonly keyLength = new Int32Array(MAX_ENTRIES + 1);
-  private readonly valueStart = new Int32Array(MAX_ENTRIES + 1);
-  private readonly valueCount = new Int32Array(MAX_ENTRIES + 1);
-  private readonly keys = new Uint8Array(KEY_ARENA);
+  private keyStart = new Int32Array(INITIAL_ENTRIES);
+  private keyLength = new Int32Array(INITIAL_ENTRIES);
+  private valueStart = new Int32Array(INITIAL_ENTRIES);
+  private valueCount = new Int32Array(INITIAL_ENTRIES);
+  private keys = new Uint8Array(INITIAL_ENTRIES * 16);
   /** (end within the word, id) pairs. */
-  readonly values = new Int32Array(VALUE_ARENA);
+  values = new Int32Array(INITIAL_ENTRIES * 8);
   private entries = 0;
   private keyUsed = 0;
   private valueUsed = 0;
@@ -69,6 +72,7 @@ export class WordCache {
       this.clear();
       this.find(bytes, begin, end); // recompute the slot in the emptied table
     }
+    this.reserve(this.entries + 1, this.keyUsed + len, this.valueUsed + 2 * count);
     const e = this.entries++;
     this.keys.set(bytes.subarray(begin, end), this.keyUsed);
     this.keyStart[e] = this.keyUsed;
@@ -81,6 +85,24 @@ export class WordCache {
     this.hashes[this.slot] = this.hash;
     this.slots[this.slot] = e + 1;
     return e;
+  }
+
+  /** Grows the tables (doubling, up to their bounds) to hold this many entries, key bytes and values. */
+  private reserve(entries: number, keyBytes: number, values: number): void {
+    const grow = <T extends Int32Array | Uint8Array>(a: T, need: number, max: number): T => {
+      if (need <= a.length) return a;
+      let n = a.length;
+      while (n < need) n *= 2;
+      const b = new (a.constructor as new (n: number) => T)(Math.min(n, max));
+      b.set(a);
+      return b;
+    };
+    this.keyStart = grow(this.keyStart, entries, MAX_ENTRIES + 1);
+    this.keyLength = grow(this.keyLength, entries, MAX_ENTRIES + 1);
+    this.valueStart = grow(this.valueStart, entries, MAX_ENTRIES + 1);
+    this.valueCount = grow(this.valueCount, entries, MAX_ENTRIES + 1);
+    this.keys = grow(this.keys, keyBytes, KEY_ARENA);
+    this.values = grow(this.values, values, VALUE_ARENA);
   }
 
   private sameKey(e: number, bytes: Uint8Array, begin: number, len: number): boolean {

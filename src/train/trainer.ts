@@ -170,7 +170,8 @@ export function evaluateLoss(model: TrainableModel, batches: readonly Batch[]): 
 export function batchLoss(model: TrainableModel, batch: Batch): Tensor {
   const { logits } = model.forward(batch.inputIds, batch.attentionMask ? { attentionMask: batch.attentionMask } : {});
   const [B, T, V] = logits.shape as [number, number, number];
-  return crossEntropy(logits.reshape(B * T, V), batch.targets.reshape(B * T), { ignoreIndex: IGNORE_INDEX });
+  // Nothing reads the logits after backward(): their gradient may take their buffer.
+  return crossEntropy(logits.reshape(B * T, V), batch.targets.reshape(B * T), { ignoreIndex: IGNORE_INDEX, overwriteLogits: true });
 }
 
 export function checkSettings(s: TrainSettings): TrainSettings {

@@ -386,6 +386,58 @@ export function kernelSuite(name: string, backend: () => Backend, opts: SuiteOpt
       }
     });
 
+    test("causalAttention and its backward: packed q|k|v, grouped-query, padding, sliding window", () => {
+      const be = backend();
+      const [B, T, H, KV, D] = [2, 9, 4, 2, 8];
+      const C = (H + 2 * KV) * D; // one token's packed q|k|v
+      const qkv = randomF32(B * T * C);
+      const keyValid = new Uint8Array(B * T).fill(1);
+      keyValid[0] = 0; // row 0 starts with a pad: its first query sees nothing
+      keyValid[T + 4] = 0; // row 1 has a hole
+      const strides = [T * C, C, D] as const;
+      for (const [window, valid, packedGrads] of [
+        [0, keyValid, true],
+        [4, null, false],
+      ] as const) {
+        const args = {
+          batch: B,
+          time: T,
+          heads: H,
+          kvHeads: KV,
+          headDim: D,
+          q: qkv,
+          qOffset: 0,
+          qStrides: strides,
+          k: qkv,
+          kOffset: H * D,
+          kStrides: strides,
+          v: qkv,
+          vOffset: (H + KV) * D,
+          vStrides: strides,
+          keyValid: valid,
+          window,
+          scale: 1 / Math.sqrt(D),
+        };
+        const gOut = randomF32(B * T * H * D);
+        const g0 = randomF32(B * T * C, -0.1, 0.1); // gradients accumulate onto this
+        const run = (k: Backend) => {
+          const probs = new Float32Array(B * H * T * T),
+            out = new Float32Array(B * T * H * D);
+          k.causalAttention({ ...args, probs }, out);
+          const grads = packedGrads ? [Float32Array.from(g0)] : [0, 1, 2].map(() => Float32Array.from(g0));
+          const [gq, gk, gv] = packedGrads ? [grads[0]!, grads[0]!, grads[0]!] : (grads as [Float32Array, Float32Array, Float32Array]);
+          k.causalAttentionBackward({ ...args, probs, gOut, gq, gk, gv });
+          return { out, probs, grads };
+        };
+        const want = run(jsBackend),
+          got = run(be);
+        const what = `window ${window}, ${packedGrads ? "one packed gradient" : "three gradients"}`;
+        rowwise(got.out, want.out, `causalAttention out (${what})`);
+        rowwise(got.probs, want.probs, `causalAttention probs (${what})`);
+        want.grads.forEach((w, i) => close(got.grads[i]!, w, 1e-5, 1e-5, `causalAttentionBackward gradient ${i} (${what})`));
+      }
+    });
+
     test("quantMatmul: Q8_0 and Q4_0 in the rows layout", () => {
       const be = backend();
       const m = 3,

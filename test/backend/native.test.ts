@@ -538,7 +538,14 @@ describe("native backend", { skip }, () => {
           const g = new Float32Array(rows * cols);
           nb.crossEntropyBackward(logits, targets, ref.lse, gLoss, rows, cols, -100, g);
           assertClose(g, refG, 1e-5, 1e-7, `crossEntropyBackward ${rows}×${cols} ${label}`);
+          // The gradient may overwrite the logits (crossEntropy's overwriteLogits): the same values.
+          const inPlace = logits.slice();
+          nb.crossEntropyBackward(inPlace, targets, ref.lse, gLoss, rows, cols, -100, inPlace);
+          assertClose(inPlace, refG, 1e-5, 1e-7, `crossEntropyBackward in place ${rows}×${cols} ${label}`);
         });
+        const jsInPlace = logits.slice();
+        jsBackend.crossEntropyBackward(jsInPlace, targets, ref.lse, gLoss, rows, cols, -100, jsInPlace);
+        assert.deepEqual(jsInPlace, refG, "js crossEntropyBackward in place");
       }
     });
 

@@ -302,6 +302,20 @@ describe("webgpu backend selection", () => {
     assert.match(r.stdout, /^webgpu -1,-2$/m);
   });
 
+  const notLinux = process.platform !== "linux" && "the Vulkan loader's variables hide the drivers on Linux only";
+  test('without a Vulkan driver, setBackend("webgpu") says there is no WebGPU adapter and why', { skip: notLinux }, () => {
+    const none = "/nonexistent/icd.json"; // the Vulkan loader finds no driver: Dawn has no adapter
+    const r = child(`try { m.setBackend("webgpu"); console.log("opened"); } catch (e) { console.log(e.message); }`, {
+      VK_ICD_FILENAMES: none,
+      VK_DRIVER_FILES: none,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /setBackend\("webgpu"\) asks for the webgpu backend, but there is no WebGPU adapter: (no Vulkan|the optional npm package)/,
+    );
+  });
+
   test("a call slower than TSGPT_WEBGPU_TIMEOUT_S is a clear error, never a hang", () => {
     const r = child(`try { m.setBackend("webgpu"); console.log("opened"); } catch (e) { console.log(e.message); }`, {
       TSGPT_WEBGPU_TIMEOUT_S: "0.001",

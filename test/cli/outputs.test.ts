@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { run as convert } from "../../src/cli/convert.js";
 import { run as quantize } from "../../src/cli/quantize.js";
 import { run as merge } from "../../src/cli/merge.js";
+import { run as trainTokenizer } from "../../src/cli/train_tokenizer.js";
 import { parseOptions, suggestion, UsageError } from "../../src/cli/args.js";
 import { sharedPath, skipUnlessShared } from "../helpers/shared.js";
 
@@ -50,6 +51,32 @@ test("an alias gives its value to the option it spells; both at once is an error
   const specs = { out: { type: "string" as const, help: "" }, output: { type: "string" as const, aliasOf: "out", help: "" } };
   assert.equal(parseOptions("x", "", ["--output", "a"], specs)!.values.out, "a");
   assert.throws(() => parseOptions("x", "", ["--output", "a", "--out", "b"], specs), /--output and --out mean the same/);
+});
+
+test("train-tokenizer refuses to overwrite PREFIX.model without --force, and never writes over its input", async () => {
+  const corpus = join(dir, "corpus.txt");
+  writeFileSync(corpus, "the cat sat on the mat\nthe dog sat on the log\n".repeat(20));
+  const prefix = join(dir, "tok");
+  const args = ["--input", corpus, "--model-prefix", prefix, "--model-type", "char", "--quiet"];
+  assert.equal((await capture(trainTokenizer, args)).code, 0);
+  const first = readFileSync(`${prefix}.model`);
+  const again = await capture(trainTokenizer, args);
+  assert.equal(again.code, 2);
+  assert.match(again.err, /tok\.model already exists \(add --force to overwrite it\)/);
+  assert.deepEqual(readFileSync(`${prefix}.model`), first);
+  assert.equal((await capture(trainTokenizer, [...args, "--force"])).code, 0);
+  const over = await capture(trainTokenizer, [
+    "--input",
+    `${prefix}.model`,
+    "--model-prefix",
+    prefix,
+    "--model-type",
+    "char",
+    "--force",
+    "--quiet",
+  ]);
+  assert.equal(over.code, 2);
+  assert.match(over.err, /would write over the input --input/);
 });
 
 describe("outputs", { skip: skipUnlessShared("models", "stories260K", "stories260K.bin") }, () => {

@@ -3,7 +3,7 @@
 // DIR) keep working.
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseOptions, UsageError } from "../../src/cli/args.js";
@@ -149,5 +149,29 @@ describe("tsgpt finetune --resume", { skip: skipUnlessShared(...TOKENIZER) }, ()
     const none = await capture(() => finetuneCli(["--resume"]));
     assert.equal(none.code, 2);
     assert.match(none.err, /--resume needs the run directory/);
+  });
+
+  test("a new run into an --out that holds one: refused naming --force; --force starts over", async () => {
+    const args = setup();
+    const run = join(dir, "ft-force");
+    finetune({ args, out: run, log: null, progress: false, stopAt: 1 });
+    writeFileSync(join(run, "leftover.txt"), "an old run's file");
+    const flags = ["--model", args.base, "--data", args.data, "--template", "alpaca", "--lora-r", "2", "--target", "q_proj"];
+    const flagsRun = [...flags, "--steps", "1", "--batch-size", "2", "--context", "128", "--save-every", "1", "--eval-every", "0"];
+    const refused = await capture(() => finetuneCli([...flagsRun, "--out", run]));
+    assert.equal(refused.code, 2);
+    assert.match(refused.err, /--force to start over/);
+    assert.ok(existsSync(join(run, "leftover.txt")));
+    const forced = await capture(() => finetuneCli([...flagsRun, "--out", run, "--force"]));
+    assert.equal(forced.code, 0, forced.err);
+    assert.equal(existsSync(join(run, "leftover.txt")), false, "--force clears the directory");
+    assert.equal(loadAdapterCheckpoint(run).state.step, 1);
+    // Never when an input lies inside it.
+    const inside = join(run, "data.jsonl");
+    writeFileSync(inside, readFileSync(args.data));
+    const own = await capture(() => finetuneCli([...flagsRun.map((f) => (f === args.data ? inside : f)), "--out", run, "--force"]));
+    assert.equal(own.code, 2);
+    assert.match(own.err, /would write over the input --data/);
+    assert.ok(existsSync(inside));
   });
 });

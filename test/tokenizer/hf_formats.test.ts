@@ -273,7 +273,11 @@ describe("bad tokenizer.json files name the file, the field and what is unsuppor
       { model: { type: "BPE", vocab: { a: 0 }, merges: [], dropout: 0.1 } },
       /model\.dropout: BPE dropout \(0\.1\) is not supported/,
     ],
-    ["bad vocab id", { model: { type: "BPE", vocab: { a: -1 }, merges: [] } }, /model\.vocab\["a"\]: expected a non-negative integer id/],
+    [
+      "bad vocab id",
+      { model: { type: "BPE", vocab: { a: -1 }, merges: [] } },
+      /model\.vocab\["a"\]: expected an integer id in \[0, 16777215\]/,
+    ],
     ["bad added token", { added_tokens: [{ id: "x", content: "<s>" }] }, /added_tokens\[0\]: expected \{"id": integer/],
   ];
   for (const [what, overrides, expected] of cases) {

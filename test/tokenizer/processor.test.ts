@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SentencePieceProcessor } from "../../src/tokenizer/processor.js";
 import { Normalizer } from "../../src/tokenizer/normalizer.js";
-import { parseModelProto, trainerSpecWithDefaults } from "../../src/tokenizer/model_proto.js";
+import { parseModelProto, serializeModelProto, trainerSpecWithDefaults } from "../../src/tokenizer/model_proto.js";
 import { skipUnlessShared } from "../helpers/shared.js";
 import { loadVectors, MODELS, modelPath } from "./vector_cases.js";
 
@@ -64,6 +64,22 @@ test("save writes the same bytes atomically and the copy loads", { skip }, () =>
 
 test("load errors name the file", () => {
   assert.throws(() => SentencePieceProcessor.load("no/such/file.model"), /no\/such\/file\.model/);
+});
+
+test("a model file with a piece twice or a piece that is not UTF-8 is refused before any text is encoded", { skip }, () => {
+  const file = readFileSync(modelPath("tok512"));
+  const proto = parseModelProto(file);
+  const pieces = proto.pieces.map((p) => ({ ...p }));
+  const copyOf = pieces.findIndex((p, i) => i > 10 && (p.type ?? 1) === 1);
+  pieces[copyOf + 1] = { ...pieces[copyOf + 1]!, piece: pieces[copyOf]!.piece };
+  const twice = SentencePieceProcessor.fromBytes(serializeModelProto({ ...proto, pieces }), "twice.model");
+  assert.throws(() => twice.encodeAsIds("hello world"), /twice\.model: ModelProto\.pieces\[\d+\]\.piece: '.*' is already defined/);
+  assert.throws(() => twice.idToPiece(5), /already defined/);
+  // A piece whose text bytes are not UTF-8 (the general decoder names the field and offset).
+  const bytes = Uint8Array.from(file);
+  const at = Buffer.from(bytes).indexOf(Buffer.from("\u2581t", "utf8"));
+  bytes[at] = 0xff;
+  assert.throws(() => SentencePieceProcessor.fromBytes(bytes, "bad.model"), /bad\.model: ModelProto\.pieces\[\d+\]\.piece/);
 });
 
 for (const model of MODELS) {

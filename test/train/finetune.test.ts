@@ -176,7 +176,10 @@ describe("finetune", { skip: skipUnlessShared(...TOKENIZER) }, () => {
     const flags = ["--base", args.base, "--data", args.data, "--steps", "1"];
     const occupied = await capture(() => finetuneCli([...flags, "--out", runA]));
     assert.equal(occupied.code, 2);
-    assert.match(occupied.err, /already holds a run: pass --resume to continue it, or choose another --out/);
+    assert.match(
+      occupied.err,
+      /already holds a run: pass --resume to continue it, --force to start over \(clears it\), or choose another --out/,
+    );
     const badTarget = await capture(() => finetuneCli([...flags, "--target", "c_attn", "--out", join(dir, "run-f")]));
     assert.equal(badTarget.code, 2);
     assert.match(badTarget.err, /tsgpt finetune: --target: c_attn is not a linear layer of a llama model \(choose from /);

@@ -94,24 +94,27 @@ export class GpuContext {
     return p;
   }
 
-  /** Allocates a buffer; too large a size or out of memory is an error naming the size. */
-  private async createBuffer(size: number, usage: number, label: string): Promise<GPUBuffer> {
+  /**
+   * Allocates a buffer; a size over the device's limit is an error naming it. Out-of-memory is
+   * caught by the error scope that run() opens around all of a dispatch's allocations.
+   */
+  private createBuffer(size: number, usage: number, label: string, mappedAtCreation = false): GPUBuffer {
     const limits = this.device.limits;
     const max = usage & GPUBufferUsage.STORAGE ? Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize) : limits.maxBufferSize;
     if (size > max) throw new RangeError(`webgpu: ${label} needs ${size} bytes, more than this device's buffer limit of ${max} bytes`);
-    this.device.pushErrorScope("out-of-memory");
-    const buffer = this.device.createBuffer({ size: Math.max(4, Math.ceil(size / 4) * 4), usage, label });
-    const err = await this.device.popErrorScope();
-    if (err) {
-      buffer.destroy();
-      throw new Error(`webgpu: out of GPU memory allocating ${size} bytes for ${label} (${err.message})`);
+    try {
+      return this.device.createBuffer({ size: Math.max(4, Math.ceil(size / 4) * 4), usage, label, mappedAtCreation });
+    } catch (e) {
+      // A mapped buffer that cannot be allocated throws at once (WebGPU spec) instead of reaching the error scope.
+      throw new RangeError(`webgpu: out of memory allocating ${size} bytes for ${label} (${(e as Error).message})`);
     }
-    return buffer;
   }
 
   /**
    * Runs the shader `key` (compiled once from `wgsl()`): binding i is buffers[i], the last
    * binding is the uniform `params`. Outputs are read back into their typed arrays.
+   * One error scope covers the allocations and one the submit, so a call waits on the GPU
+   * three times (out-of-memory check, validation check, readback), whatever its buffer count.
    */
   async run(key: string, wgsl: () => string, buffers: KernelBuffer[], params: Params, groups: number): Promise<void> {
     this.checkAlive();
@@ -119,18 +122,39 @@ export class GpuContext {
     const pipeline = this.pipeline(key, wgsl);
     const owned: GPUBuffer[] = [];
     try {
+      dev.pushErrorScope("out-of-memory");
+      let oom: GPUError | null = null;
       const gpuBufs: GPUBuffer[] = [];
-      for (const [i, b] of buffers.entries()) {
-        const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | (b.output ? GPUBufferUsage.COPY_SRC : 0);
-        const buf = await this.createBuffer(b.data.byteLength, usage, `${key} binding ${i}`);
-        owned.push(buf);
-        writePadded(dev.queue, buf, b.data);
-        gpuBufs.push(buf);
+      const reads: { staging: GPUBuffer; source: GPUBuffer; target: ArrayBufferView }[] = [];
+      let ubuf: GPUBuffer;
+      try {
+        for (const [i, b] of buffers.entries()) {
+          const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | (b.output ? GPUBufferUsage.COPY_SRC : 0);
+          const buf = this.createBuffer(b.data.byteLength, usage, `${key} binding ${i}`, true);
+          owned.push(buf);
+          gpuBufs.push(buf);
+          if (!b.output) continue;
+          const staging = this.createBuffer(buf.size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, `${key} readback ${i}`);
+          owned.push(staging);
+          reads.push({ staging, source: buf, target: b.data });
+        }
+        ubuf = this.createBuffer(params.bytes().byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, `${key} params`);
+        owned.push(ubuf);
+      } finally {
+        oom = await dev.popErrorScope();
       }
-      const pbytes = params.bytes();
-      const ubuf = await this.createBuffer(pbytes.byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, `${key} params`);
-      owned.push(ubuf);
-      dev.queue.writeBuffer(ubuf, 0, pbytes);
+      if (oom) {
+        const bytes = buffers.reduce((sum, b) => sum + b.data.byteLength, 0);
+        throw new Error(`webgpu: out of GPU memory allocating the ${bytes} bytes of kernel ${key} (${oom.message})`);
+      }
+      // Inputs are copied straight into the buffers' mapped memory: one copy, any byte length, and
+      // views of a SharedArrayBuffer (the sync backend's arena) too, which writeBuffer refuses.
+      buffers.forEach((b, i) => {
+        const buf = gpuBufs[i]!;
+        new Uint8Array(buf.getMappedRange(), 0, b.data.byteLength).set(new Uint8Array(b.data.buffer, b.data.byteOffset, b.data.byteLength));
+        buf.unmap();
+      });
+      dev.queue.writeBuffer(ubuf, 0, params.bytes());
       const entries = gpuBufs.map((buffer, binding) => ({ binding, resource: { buffer } }));
       entries.push({ binding: gpuBufs.length, resource: { buffer: ubuf } });
       const bindGroup = dev.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
@@ -142,24 +166,13 @@ export class GpuContext {
       const [gx, gy] = grid(groups);
       pass.dispatchWorkgroups(gx, gy);
       pass.end();
-      const reads: { staging: GPUBuffer; target: ArrayBufferView }[] = [];
-      for (const [i, b] of buffers.entries()) {
-        if (!b.output) continue;
-        const staging = await this.createBuffer(
-          gpuBufs[i]!.size,
-          GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-          `${key} readback ${i}`,
-        );
-        owned.push(staging);
-        enc.copyBufferToBuffer(gpuBufs[i]!, 0, staging, 0, gpuBufs[i]!.size);
-        reads.push({ staging, target: b.data });
-      }
+      for (const r of reads) enc.copyBufferToBuffer(r.source, 0, r.staging, 0, r.source.size);
       dev.pushErrorScope("validation");
       dev.queue.submit([enc.finish()]);
       const verr = await dev.popErrorScope();
       if (verr) throw new Error(`webgpu: kernel ${key} failed validation: ${verr.message}`);
+      await Promise.all(reads.map((r) => this.mapOrLost(r.staging)));
       for (const { staging, target } of reads) {
-        await this.mapOrLost(staging);
         const bytes = new Uint8Array(staging.getMappedRange(), 0, target.byteLength);
         new Uint8Array(target.buffer, target.byteOffset, target.byteLength).set(bytes);
         staging.unmap();
@@ -180,18 +193,4 @@ export class GpuContext {
   destroy(): void {
     this.device.destroy();
   }
-}
-
-/**
- * writeBuffer needs a multiple of 4 bytes: byte-sized data (masks, quantized weights) is padded.
- * Dawn also refuses views of a SharedArrayBuffer (the sync backend's arena), so those are copied.
- */
-function writePadded(queue: GPUQueue, buf: GPUBuffer, data: ArrayBufferView): void {
-  if (data.byteLength % 4 === 0 && !(data.buffer instanceof SharedArrayBuffer)) {
-    queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
-    return;
-  }
-  const padded = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
-  padded.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-  queue.writeBuffer(buf, 0, padded);
 }

@@ -172,8 +172,8 @@ function createSyncBackend(channel: WorkerChannel): WebGPUSyncBackend {
       call("quantMatmul", [dtype, layout, x, m, k, w, n, out], [out]);
     },
     // The fused causal attention (training) runs on js until it has a WGSL kernel of its own.
-    causalAttention: (args, out) => jsBackend.causalAttention(args, out),
-    causalAttentionBackward: (args) => jsBackend.causalAttentionBackward(args),
+    causalAttention: (args, out) => call("causalAttention", [args, out], [out, args.probs]),
+    causalAttentionBackward: (args) => call("causalAttentionBackward", [args], [args.gq, args.gk, args.gv]),
     preferredQuantLayout: () => "rows",
     quantKernelName: () => "webgpu (Q8_0; other dtypes on js)",
     linearHalf: (dtype, x, m, k, bits, n, out) => call("linearHalf", [dtype, x, m, k, bits, n, out], [out]),
@@ -199,7 +199,8 @@ export function loadWebGPUSyncBackend(why: string): WebGPUSyncBackend {
     channel.request({ kind: "open" }, "opening the GPU");
   } catch (e) {
     channel.close();
-    throw new Error(`tsgpt: ${why} asks for the webgpu backend, but there is no WebGPU adapter: ${(e as Error).message}`);
+    const reason = (e as Error).message.replace(/^no WebGPU adapter \((.*)\)$/s, "$1");
+    throw new Error(`tsgpt: ${why} asks for the webgpu backend, but there is no WebGPU adapter: ${reason}`);
   }
   loaded = createSyncBackend(channel);
   return loaded;

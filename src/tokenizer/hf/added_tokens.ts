@@ -2,7 +2,7 @@
 // become their ids directly; the text between them is normalized and encoded by the model.
 // Matching is leftmost-longest, as the Rust library's Aho-Corasick automaton. Tokens with
 // `normalized: false` match the raw text; the others match the normalized text.
-import { TokenizerFileError } from "./config.js";
+import { isTokenId, MAX_TOKEN_ID, TokenizerFileError } from "./config.js";
 
 export interface AddedToken {
   id: number;
@@ -27,8 +27,8 @@ export function readAddedTokens(json: unknown, where: string): AddedToken[] {
   if (!Array.isArray(json)) throw new TokenizerFileError(`${where}: expected an array`);
   return json.map((t, i) => {
     const at = `${where}[${i}]`;
-    if (t === null || typeof t !== "object" || typeof t.content !== "string" || t.content === "" || !Number.isInteger(t.id) || t.id < 0) {
-      throw new TokenizerFileError(`${at}: expected {"id": integer, "content": "non-empty string", …}`);
+    if (t === null || typeof t !== "object" || typeof t.content !== "string" || t.content === "" || !isTokenId(t.id)) {
+      throw new TokenizerFileError(`${at}: expected {"id": integer in [0, ${MAX_TOKEN_ID}], "content": "non-empty string", …}`);
     }
     const special = t.special === true;
     return {

@@ -6,7 +6,7 @@
 // Symbols and merges work on ids: a table maps a pair (a, b) to the merge's rank and merged id
 // (pair_table.ts). Encoded words are cached.
 import { BYTE_TO_CHAR, toByteLevel } from "./byte_level.js";
-import { bool, node, str, TokenizerFileError, type Node } from "./config.js";
+import { bool, isTokenId, MAX_TOKEN_ID, node, str, TokenizerFileError, type Node } from "./config.js";
 import { byteToPiece } from "../vocab.js";
 import { PairTable } from "./pair_table.js";
 
@@ -299,9 +299,9 @@ export function readVocab(n: Node): Map<string, number> {
     throw new TokenizerFileError(`${n.where}.vocab: expected an object {"piece": id}`);
   const map = new Map<string, number>();
   for (const [piece, id] of Object.entries(v)) {
-    if (!Number.isInteger(id) || (id as number) < 0)
+    if (!isTokenId(id))
       throw new TokenizerFileError(
-        `${n.where}.vocab[${JSON.stringify(piece)}]: expected a non-negative integer id, got ${JSON.stringify(id)}`,
+        `${n.where}.vocab[${JSON.stringify(piece)}]: expected an integer id in [0, ${MAX_TOKEN_ID}], got ${JSON.stringify(id)}`,
       );
     map.set(piece, id as number);
   }

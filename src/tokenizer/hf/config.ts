@@ -10,6 +10,18 @@ export interface Node {
 
 export class TokenizerFileError extends Error {}
 
+/**
+ * The largest token id a tokenizer.json may use. Ids index the id → piece table, so an id of 2^32
+ * (a damaged or hostile file) would size that table at gigabytes; the largest real vocabularies
+ * have about a million pieces.
+ */
+export const MAX_TOKEN_ID = 2 ** 24 - 1;
+
+/** True for an id a vocabulary may hold: an integer in [0, MAX_TOKEN_ID]. */
+export function isTokenId(id: unknown): id is number {
+  return Number.isInteger(id) && (id as number) >= 0 && (id as number) <= MAX_TOKEN_ID;
+}
+
 export function node(json: unknown, where: string): Node {
   if (json === null || typeof json !== "object" || Array.isArray(json)) throw new TokenizerFileError(`${where}: expected a JSON object`);
   return { json: json as Record<string, unknown>, where };
