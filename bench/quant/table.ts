@@ -34,7 +34,7 @@ import type { Checkpoint } from "../../src/formats/types.js";
 import { loadCheckpoint } from "../../src/formats/load.js";
 import { readGGUFCheckpoint, writeGGUFCheckpoint } from "../../src/formats/gguf_llama.js";
 import { tokenizerForCheckpoint } from "../../src/formats/gguf_tokenizer.js";
-import { SentencePieceProcessor } from "../../src/tokenizer/index.js";
+import { type SentencePieceCore, SentencePieceProcessor } from "../../src/tokenizer/index.js";
 import { listDataFiles, tokenizeFiles } from "../../src/train/index.js";
 import { DecoderModel } from "../../src/generate/decoder.js";
 import { getBackend } from "../../src/backend/index.js";
@@ -154,7 +154,7 @@ function parseDTypes(list: string): QuantDType[] {
 }
 
 /** --tokenizer, else the .model beside the weights, else the vocabulary embedded in a GGUF (as `tsgpt eval`). */
-function tokenizerFor(ckpt: Checkpoint, o: Options): SentencePieceProcessor {
+function tokenizerFor(ckpt: Checkpoint, o: Options): SentencePieceCore {
   const path = o.tokenizer ?? ckpt.tokenizerPath;
   if (path?.endsWith(".model")) return SentencePieceProcessor.load(path);
   if (o.tokenizer) throw new UsageError(`--tokenizer ${o.tokenizer}: expected a SentencePiece .model file`);

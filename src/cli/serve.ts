@@ -9,7 +9,7 @@ import { basename, resolve } from "node:path";
 import { parseOptions, numberOption, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import { TEMPLATES } from "../generate/templates.js";
 import { createServer } from "../serve/index.js";
-import { MODEL_SPECS, loadGenerator, modelFlag, templateFromFlags } from "./model_flags.js";
+import { MODEL_SPECS, describeDevice, loadGenerator, modelFlag, templateFromFlags } from "./model_flags.js";
 
 const SPECS: OptionSpecs = {
   ...MODEL_SPECS,
@@ -82,8 +82,8 @@ async function runOrThrow(argv: string[]): Promise<number> {
   const url = await handle.listen(port, v.host as string);
   process.stderr.write(
     `model ${modelName} (${d.arch}, ${d.layers} layers, vocab ${d.vocabSize}, context ${d.context}) loaded in ${(performance.now() - t0).toFixed(0)} ms; ` +
-      `chat template: ${template?.name ?? "none (chat requests are refused; pass --template)"}\n` +
-      `playground: ${url}/   API: ${url}/v1   (Ctrl-C stops)\n`,
+      `chat template: ${template?.name ?? "none (chat requests are refused; pass --template)"}; device: ${describeDevice(generator)}\n` +
+      `playground: ${url}/   API: ${url}/v1   in-browser (your GPU): ${url}/gpu   (Ctrl-C stops)\n`,
   );
   await stopOnSignal(handle.close);
   process.stderr.write("stopped\n");

@@ -10,7 +10,7 @@ import { createInterface } from "node:readline";
 import { parseOptions, UsageError, type OptionSpecs, runCommand } from "./args.js";
 import { loadTokenizer, type Tokenizer } from "../tokenizer/tokenizer.js";
 import { ModelType, PieceType } from "../tokenizer/model_proto.js";
-import { SentencePieceProcessor } from "../tokenizer/processor.js";
+import { SentencePieceCore } from "../tokenizer/processor.js";
 
 const SPECS: OptionSpecs = {
   model: { type: "string", arg: "PATH", help: "SentencePiece .model, tokenizer.json (or GPT-2 vocab.json), or a folder with one" },
@@ -194,7 +194,7 @@ function parseIds(text: string, where: string, vocabSize: number): number[] {
 /** --info: what a user needs to know before using a model. */
 function infoCommand(modelPath: string, json: boolean): number {
   const tok = loadTokenizer(modelPath);
-  if (!(tok instanceof SentencePieceProcessor)) return hfInfo(tok, json);
+  if (!(tok instanceof SentencePieceCore)) return hfInfo(tok, json);
   const sp = tok;
   const spec = sp.proto.normalizerSpec ?? {};
   const type = Object.entries(ModelType).find(([, n]) => n === sp.trainerSpec.modelType)?.[0] ?? String(sp.trainerSpec.modelType);

@@ -8,7 +8,7 @@
 // `tsgpt generate --model x.gguf` needs no separate .model file.
 import type { Checkpoint, EmbeddedVocab } from "./types.js";
 import { ModelType, PieceType, serializeModelProto, type ModelProto, type SentencePiece } from "../tokenizer/model_proto.js";
-import { SentencePieceProcessor } from "../tokenizer/processor.js";
+import { SentencePieceCore } from "../tokenizer/processor_core.js";
 
 const BYTE_PIECE = /^<0x[0-9A-F]{2}>$/;
 
@@ -64,13 +64,13 @@ export function modelProtoFromVocab(v: EmbeddedVocab, source: string): ModelProt
   };
 }
 
-/** A SentencePieceProcessor for an embedded vocabulary (see modelProtoFromVocab). */
-export function tokenizerFromVocab(v: EmbeddedVocab, source: string): SentencePieceProcessor {
-  return SentencePieceProcessor.fromBytes(serializeModelProto(modelProtoFromVocab(v, source)), `${source} (embedded vocabulary)`);
+/** A SentencePiece processor for an embedded vocabulary (see modelProtoFromVocab); it reads and writes no file. */
+export function tokenizerFromVocab(v: EmbeddedVocab, source: string): SentencePieceCore {
+  return SentencePieceCore.fromBytes(serializeModelProto(modelProtoFromVocab(v, source)), `${source} (embedded vocabulary)`);
 }
 
 /** The tokenizer embedded in a checkpoint (GGUF's tokenizer.ggml.*); throws when it has none. */
-export function tokenizerForCheckpoint(ckpt: Checkpoint): SentencePieceProcessor {
+export function tokenizerForCheckpoint(ckpt: Checkpoint): SentencePieceCore {
   if (!ckpt.vocab) {
     throw new Error(
       `${ckpt.source.path}: no SentencePiece tokenizer (.model) found beside the weights and none embedded in them; pass one with --tokenizer / tokenizerPath`,

@@ -72,6 +72,8 @@ export class WebGPUKVCache {
   /** Per (row, slot): 1 for a real token (mirror of the GPU copy, written before each step). */
   readonly valid: Uint32Array;
   /** @internal */ plans = new Map<string, Plan>();
+  /** Out-of-memory checks of the buffers made for this cache, awaited before a step runs. @internal */
+  allocated: Promise<void>[] = [];
   /** @internal */ ropeRows = 0;
   /** @internal */ cos: GPUBuffer | null = null;
   /** @internal */ sin: GPUBuffer | null = null;
@@ -195,12 +197,16 @@ export class WebGPUDecoder {
     const size = batch * capacity * d.kvHeads * d.headDim * 4;
     const g = this.gpu;
     const usage = GPUBufferUsage.STORAGE;
-    const keys = Array.from({ length: d.layers }, (_, l) => g.buffer(size, usage, `KV cache keys, layer ${l}`));
-    const values = Array.from({ length: d.layers }, (_, l) => g.buffer(size, usage, `KV cache values, layer ${l}`));
-    const validBuf = g.buffer(batch * capacity * 4, usage | GPUBufferUsage.COPY_DST, "KV cache padding mask");
-    const step = g.buffer(16, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, "step offset");
-    const next = g.buffer(batch * 4, usage | GPUBufferUsage.COPY_DST, "next token ids");
-    return new WebGPUKVCache(batch, capacity, keys, values, validBuf, step, next, [...keys, ...values, validBuf, step, next]);
+    const { value: cache, check } = g.allocatingNow(`a KV cache of ${batch} × ${capacity} positions (${2 * d.layers * size} bytes)`, () => {
+      const keys = Array.from({ length: d.layers }, (_, l) => g.buffer(size, usage, `KV cache keys, layer ${l}`));
+      const values = Array.from({ length: d.layers }, (_, l) => g.buffer(size, usage, `KV cache values, layer ${l}`));
+      const validBuf = g.buffer(batch * capacity * 4, usage | GPUBufferUsage.COPY_DST, "KV cache padding mask");
+      const step = g.buffer(16, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, "step offset");
+      const next = g.buffer(batch * 4, usage | GPUBufferUsage.COPY_DST, "next token ids");
+      return new WebGPUKVCache(batch, capacity, keys, values, validBuf, step, next, [...keys, ...values, validBuf, step, next]);
+    });
+    cache.allocated.push(check);
+    return cache;
   }
 
   /**
@@ -217,6 +223,7 @@ export class WebGPUDecoder {
     all = false,
   ): Promise<Float32Array> {
     const plan = this.prepare(cache, tokens, positions, valid, steps, all);
+    await this.allocationsOf(cache);
     const staging = plan.staging.logits.pop() ?? this.stagingBuffer(plan.logitCount * 4, "logits readback");
     const enc = this.encode(plan, null);
     enc.copyBufferToBuffer(plan.logits, 0, staging, 0, plan.logitCount * 4);
@@ -252,7 +259,8 @@ export class WebGPUDecoder {
     enc.copyBufferToBuffer(this.choiceBuffer(cache), 0, staging, 0, B * 8);
     const submitted = this.gpu.submit(enc.finish());
     cache.length += steps;
-    return Promise.all([submitted, this.gpu.read(staging, B * 8)]).then(([, bytes]) => {
+    const allocated = this.allocationsOf(cache);
+    return Promise.all([allocated, submitted, this.gpu.read(staging, B * 8)]).then(([, , bytes]) => {
       plan.staging.choice.push(staging);
       const words = new Uint32Array(bytes);
       const ids = new Int32Array(B),
@@ -267,6 +275,13 @@ export class WebGPUDecoder {
   }
 
   // --- one step ------------------------------------------------------------------------------
+
+  /** Resolves once every allocation made for the cache so far is known to have succeeded (else an out-of-memory error). */
+  private async allocationsOf(cache: WebGPUKVCache): Promise<void> {
+    if (cache.allocated.length === 0) return;
+    const checks = cache.allocated.splice(0);
+    await Promise.all(checks);
+  }
 
   /** Checks the step's inputs, writes them to the GPU, and returns the plan that runs it. */
   private prepare(
@@ -376,7 +391,11 @@ export class WebGPUDecoder {
     const key = `${steps}|${all}`;
     let plan = cache.plans.get(key);
     if (!plan) {
-      plan = new PlanBuilder(this, cache, steps, all).build();
+      const built = this.gpu.allocatingNow(`the kernels and scratch buffers of a ${cache.batch} × ${steps}-token step`, () =>
+        new PlanBuilder(this, cache, steps, all).build(),
+      );
+      plan = built.value;
+      cache.allocated.push(built.check);
       cache.plans.set(key, plan);
     }
     return plan;

@@ -7,6 +7,7 @@
 //   POST /tokenize, /detokenize  the tokenizer (batch encoding with padding and attention masks)
 //   POST /v1/playground/stream   generation with every sampling step explained (for the page)
 //   GET  /                       the playground (index.html, app.js, style.css)
+//   GET  /gpu                    generation in the page on its GPU (gpu.html, gpu.js, /modules/…)
 //
 // Before routing, Host is checked and API POSTs must be application/json (see guard.ts);
 // CORS is answered only for the origin given in `cors`.
@@ -25,6 +26,7 @@ import { readJson, sendError, sendJson } from "./http.js";
 import { handlePlayground } from "./playground.js";
 import { GenerationQueue } from "./queue.js";
 import { staticFile } from "./static_files.js";
+import { browserModule } from "./browser_modules.js";
 import { handleDetokenize, handleTokenize } from "./tokenize.js";
 
 export interface ServeOptions {
@@ -226,7 +228,7 @@ async function handle(
     return sendJson(res, 200, path === "/v1/models" ? { object: "list", data: [model] } : model);
   }
   if (method === "GET" || method === "HEAD") {
-    const file = staticFile(path);
+    const file = staticFile(path) ?? browserModule(path);
     if (file) {
       res.writeHead(200, { "Content-Type": file.type, "Content-Length": file.body.length, "Cache-Control": "no-cache" });
       res.end(method === "HEAD" ? undefined : file.body);

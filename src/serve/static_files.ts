@@ -12,6 +12,10 @@ const FILES: Record<string, { file: string; type: string }> = {
   "/index.html": { file: "index.html", type: "text/html; charset=utf-8" },
   "/app.js": { file: "app.js", type: "text/javascript; charset=utf-8" },
   "/style.css": { file: "style.css", type: "text/css; charset=utf-8" },
+  // The in-browser generator: loads a GGUF the user picks and decodes on the page's GPU.
+  "/gpu": { file: "gpu.html", type: "text/html; charset=utf-8" },
+  "/gpu.html": { file: "gpu.html", type: "text/html; charset=utf-8" },
+  "/gpu.js": { file: "gpu.js", type: "text/javascript; charset=utf-8" },
 };
 
 export function staticDir(): string {

@@ -1,7 +1,7 @@
 // Public API of the tokenizer layer: SentencePiece models (read, write, encode, decode),
 // Hugging Face tokenizer.json / GPT-2 files, normalization, batch encoding with padding,
 // chat templates.
-export { SentencePieceProcessor, type EncodeOptions, type EncodedToken } from "./processor.js";
+export { SentencePieceProcessor, SentencePieceCore, type EncodeOptions, type EncodedToken } from "./processor.js";
 export { encodeBatch, type BatchEncodeOptions, type BatchEncoding, type BatchTokenizer } from "./batch.js";
 export { StreamDecoder } from "./stream_decoder.js";
 export { ParallelEncoder, type EncodedLines } from "./parallel_encode.js";

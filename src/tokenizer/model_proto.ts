@@ -13,8 +13,7 @@ import {
   type MessageSchema,
   type UnknownField,
 } from "./protobuf.js";
-
-import { isUtf8 } from "node:buffer";
+import { isValidUtf8 } from "./utf8.js";
 
 export { ProtoError, type UnknownField } from "./protobuf.js";
 
@@ -385,7 +384,7 @@ function scanPieces(buf: Uint8Array): PieceColumns | null {
 
 /** Whether the texts of the listed pieces are valid UTF-8 (the general decoder reports where one is not). */
 function allValidUtf8(c: PieceColumns, pieces: readonly number[]): boolean {
-  for (const i of pieces) if (!isUtf8(c.bytes.subarray(c.textStart[i]!, c.textEnd[i]!))) return false;
+  for (const i of pieces) if (!isValidUtf8(c.bytes.subarray(c.textStart[i]!, c.textEnd[i]!))) return false;
   return true;
 }
 

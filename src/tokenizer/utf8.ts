@@ -47,6 +47,16 @@ export function validCharLength(bytes: Uint8Array, pos: number, end = bytes.leng
   return 0;
 }
 
+/** Whether `bytes` are valid UTF-8 throughout (node:buffer's isUtf8, in plain JS for browsers too). */
+export function isValidUtf8(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; ) {
+    const n = validCharLength(bytes, i);
+    if (n === 0) return false;
+    i += n;
+  }
+  return true;
+}
+
 /**
  * Decodes arbitrary bytes as SentencePiece does when it reassembles byte-fallback pieces:
  * every byte that does not start a valid character becomes one U+FFFD.

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { deviceFlag } from "../../src/cli/device_option.js";
 import { openWebGPU } from "../../src/backend/webgpu/open.js";
 import { repoRoot, sharedPath, skipUnlessShared } from "../helpers/shared.js";
+import { TextGenerator } from "../../src/generate/text_generator.js";
 
 function tsgpt(argv: string[]): { code: number; out: string; err: string } {
   const r = spawnSync(process.execPath, [join(repoRoot, "bin", "tsgpt.js"), ...argv], { encoding: "utf8", timeout: 120_000 });
@@ -18,6 +19,10 @@ test("deviceFlag: the four devices, the default, and an error naming the choices
   for (const d of ["cpu", "native", "js", "webgpu"]) assert.equal(deviceFlag(d), d);
   assert.equal(deviceFlag(undefined), "cpu");
   assert.throws(() => deviceFlag("cuda"), /--device: expected one of cpu, native, js, webgpu, got "cuda"/);
+});
+
+test("TextGenerator.load: a device other than cpu or webgpu is a TypeError naming the choices", async () => {
+  await assert.rejects(TextGenerator.load("no-such-model", { device: "cuda" as "cpu" }), /device: expected "cpu" or "webgpu", got "cuda"/);
 });
 
 for (const command of ["generate", "chat", "serve"]) {

@@ -1,5 +1,5 @@
-// What a browser page needs to generate on WebGPU must not import Node: the GPU decoder and the
-// generation loop (with everything they import at run time, followed file by file) may import
+// What a browser page needs to generate on WebGPU must not import Node: the GPU decoder, the
+// generation loop and the page's entry (in_browser.ts: GGUF parsing, the tokenizer) (with everything they import at run time, followed file by file) may import
 // only other files of src/, never `node:*`, a Node built-in or an npm package. (The optional
 // `webgpu` package is loaded by a dynamic import with a computed name, and only when the page
 // has no navigator.gpu.) Type-only imports vanish at compile time and are not followed.
@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { repoRoot } from "../helpers/shared.js";
 
-const ENTRIES = ["src/generate/webgpu_decoder.ts", "src/generate/generate.ts"];
+const ENTRIES = ["src/generate/webgpu_decoder.ts", "src/generate/generate.ts", "src/generate/in_browser.ts"];
 
 /** Module specifiers a file imports or re-exports at run time (`import type` / `export type` excluded). */
 export function runtimeImports(text: string): string[] {

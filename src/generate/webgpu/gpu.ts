@@ -85,6 +85,34 @@ export class DecodeGpu {
     return result as T;
   }
 
+  /**
+   * Runs `allocate` (synchronous) inside out-of-memory and validation error scopes and returns its
+   * result with a promise that rejects, naming `what`, if an allocation failed or a kernel did
+   * not compile: for callers that cannot await before using the objects (a failed buffer or
+   * pipeline only errors when used; await the check before reading results).
+   */
+  allocatingNow<T>(what: string, allocate: () => T): { value: T; check: Promise<void> } {
+    this.checkAlive();
+    this.device.pushErrorScope("validation");
+    this.device.pushErrorScope("out-of-memory");
+    let value: T;
+    try {
+      value = allocate();
+    } catch (e) {
+      void this.device.popErrorScope();
+      void this.device.popErrorScope();
+      throw e;
+    }
+    const oom = this.device.popErrorScope();
+    const invalid = this.device.popErrorScope();
+    const check = Promise.all([oom, invalid]).then(([o, v]) => {
+      if (o) throw new Error(`webgpu: out of GPU memory while allocating ${what} (${o.message})`);
+      if (v) throw new Error(`webgpu: creating ${what} failed (${v.message})`);
+    });
+    check.catch(() => {}); // reported when awaited
+    return { value, check };
+  }
+
   /** Submits one command buffer; a validation error in it rejects the returned promise. */
   submit(commands: GPUCommandBuffer): Promise<void> {
     this.checkAlive();
