@@ -80,11 +80,13 @@ export class GpuContext {
     });
   }
 
-  private checkAlive(): void {
-    if (this.lostReason !== null) throw new Error(`webgpu: the GPU device was lost (${this.lostReason}); create a new backend`);
+  /** Throws once the device is lost; `advice` says what the caller should do next. */
+  checkAlive(advice = "create a new backend"): void {
+    if (this.lostReason !== null) throw new Error(`webgpu: the GPU device was lost (${this.lostReason}); ${advice}`);
   }
 
-  private pipeline(key: string, wgsl: () => string): GPUComputePipeline {
+  /** The compute pipeline of a shader, compiled once per key. */
+  pipeline(key: string, wgsl: () => string): GPUComputePipeline {
     let p = this.pipelines.get(key);
     if (!p) {
       const module = this.device.createShaderModule({ code: wgsl(), label: key });
@@ -94,14 +96,19 @@ export class GpuContext {
     return p;
   }
 
+  /** A buffer of `size` bytes with `usage` larger than the device allows is a RangeError naming `label`. */
+  checkBufferSize(size: number, usage: number, label: string): void {
+    const limits = this.device.limits;
+    const max = usage & GPUBufferUsage.STORAGE ? Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize) : limits.maxBufferSize;
+    if (size > max) throw new RangeError(`webgpu: ${label} needs ${size} bytes, more than this device's buffer limit of ${max} bytes`);
+  }
+
   /**
    * Allocates a buffer; a size over the device's limit is an error naming it. Out-of-memory is
    * caught by the error scope that run() opens around all of a dispatch's allocations.
    */
   private createBuffer(size: number, usage: number, label: string, mappedAtCreation = false): GPUBuffer {
-    const limits = this.device.limits;
-    const max = usage & GPUBufferUsage.STORAGE ? Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize) : limits.maxBufferSize;
-    if (size > max) throw new RangeError(`webgpu: ${label} needs ${size} bytes, more than this device's buffer limit of ${max} bytes`);
+    this.checkBufferSize(size, usage, label);
     try {
       return this.device.createBuffer({ size: Math.max(4, Math.ceil(size / 4) * 4), usage, label, mappedAtCreation });
     } catch (e) {

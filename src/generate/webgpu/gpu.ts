@@ -6,15 +6,13 @@ import type { GpuContext } from "../../backend/webgpu/context.js";
 
 export class DecodeGpu {
   readonly device: GPUDevice;
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
-  private lostReason: string | null = null;
+  /** Rejects when the device is lost, so a readback races it instead of waiting forever. */
   private readonly lost: Promise<never>;
 
   constructor(readonly context: GpuContext) {
     this.device = context.device;
     this.lost = this.device.lost.then((info) => {
-      this.lostReason = `${info.reason}: ${info.message}`;
-      throw new Error(`webgpu: the GPU device was lost (${this.lostReason})`);
+      throw new Error(`webgpu: the GPU device was lost (${info.reason}: ${info.message})`);
     });
     this.lost.catch(() => {}); // observed here; callers get it through checkAlive / readback
   }
@@ -24,18 +22,12 @@ export class DecodeGpu {
   }
 
   checkAlive(): void {
-    if (this.lostReason !== null) throw new Error(`webgpu: the GPU device was lost (${this.lostReason}); load the model again`);
+    this.context.checkAlive("load the model again");
   }
 
-  /** The compute pipeline of a shader (compiled once per key). */
+  /** The compute pipeline of a decoder shader (compiled once per key, in the context's cache). */
   pipeline(key: string, wgsl: () => string): GPUComputePipeline {
-    let p = this.pipelines.get(key);
-    if (!p) {
-      const module = this.device.createShaderModule({ code: wgsl(), label: key });
-      p = this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" }, label: key });
-      this.pipelines.set(key, p);
-    }
-    return p;
+    return this.context.pipeline(`decode/${key}`, wgsl);
   }
 
   /**
@@ -44,10 +36,7 @@ export class DecodeGpu {
    * awaits once after a batch of allocations (one error scope instead of one round trip each).
    */
   buffer(size: number, usage: number, label: string): GPUBuffer {
-    const limits = this.device.limits;
-    const max = usage & GPUBufferUsage.STORAGE ? Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize) : limits.maxBufferSize;
-    if (size > max)
-      throw new RangeError(`webgpu: ${label} needs ${size} bytes, more than this device's limit of ${max} bytes for one buffer`);
+    this.context.checkBufferSize(size, usage, label);
     return this.device.createBuffer({ size: Math.max(16, Math.ceil(size / 4) * 4), usage, label });
   }
 
