@@ -6,13 +6,9 @@
 
 import { PieceType } from "./model_proto.js";
 import { Segments } from "./segments.js";
-import { UnigramViterbi } from "./unigram_viterbi.js";
+import { UnigramViterbi, unigramScores } from "./unigram_viterbi.js";
 import { oneCharLen } from "./utf8.js";
 import type { EncodedPiece, Vocab } from "./vocab.js";
-
-const UNK_PENALTY = 10;
-const FLT_MAX = 3.4028234663852886e38;
-const FLT_MIN = 1.1754943508222875e-38;
 
 /** One edge of the lattice: a piece covering bytes [begin, end). */
 export interface LatticeNode {
@@ -34,16 +30,7 @@ export class UnigramModel {
     readonly vocab: Vocab,
     private readonly space?: Uint8Array,
   ) {
-    let min = FLT_MAX,
-      max = FLT_MIN;
-    for (let i = 0; i < vocab.size; i++) {
-      if (vocab.types[i] !== PieceType.NORMAL) continue;
-      min = Math.min(min, vocab.scores[i]!);
-      max = Math.max(max, vocab.scores[i]!);
-    }
-    this.minScore = min;
-    this.maxScore = max;
-    this.unkScore = Math.fround(min - UNK_PENALTY);
+    ({ minScore: this.minScore, maxScore: this.maxScore, unkScore: this.unkScore } = unigramScores(vocab));
   }
 
   /** The score a piece contributes: user-defined symbols get their bonus. */
@@ -82,7 +69,7 @@ export class UnigramModel {
 
   /** The best segmentation (Viterbi) of bytes[0, n) into `out` (cleared first). */
   encodeInto(bytes: Uint8Array, n: number, out: Segments): void {
-    this.viterbi ??= new UnigramViterbi(this.vocab, this.space);
+    this.viterbi ??= new UnigramViterbi(this.vocab, this.space, this);
     this.viterbi.encode(bytes, n, out);
   }
 

@@ -32,6 +32,25 @@ import { MAX_CACHED_WORD, MAX_ENTRIES, WordCache } from "./word_cache.js";
 const UNK_PENALTY = 10;
 const FLT_MAX = 3.4028234663852886e38;
 const FLT_MIN = 1.1754943508222875e-38;
+
+/** The scores every Unigram search needs, as the library derives them from the normal pieces. */
+export interface UnigramScores {
+  readonly minScore: number;
+  readonly maxScore: number;
+  /** The unknown piece's score: the lowest normal score minus a penalty of 10, as a float. */
+  readonly unkScore: number;
+}
+
+export function unigramScores(vocab: Vocab): UnigramScores {
+  let min = FLT_MAX,
+    max = FLT_MIN;
+  for (let i = 0; i < vocab.size; i++) {
+    if (vocab.types[i] !== PieceType.NORMAL) continue;
+    min = Math.min(min, vocab.scores[i]!);
+    max = Math.max(max, vocab.scores[i]!);
+  }
+  return { minScore: min, maxScore: max, unkScore: Math.fround(min - UNK_PENALTY) };
+}
 /** Bytes after which a cut flushes the window. */
 const WINDOW = 1 << 14;
 
@@ -74,18 +93,12 @@ export class UnigramViterbi {
   private readonly exactEdges = new Int32Array(MAX_CACHED_WORD + 1);
   private readonly pairs = new Int32Array(2 * MAX_CACHED_WORD);
 
-  /** `space`: the bytes the normalizer writes for a space; omit it to search every text whole. */
-  constructor(vocab: Vocab, space?: Uint8Array) {
-    let min = FLT_MAX,
-      max = FLT_MIN;
-    for (let i = 0; i < vocab.size; i++) {
-      if (vocab.types[i] !== PieceType.NORMAL) continue;
-      min = Math.min(min, vocab.scores[i]!);
-      max = Math.max(max, vocab.scores[i]!);
-    }
-    this.minScore = min;
-    this.maxScore = max;
-    this.unkScore = Math.fround(min - UNK_PENALTY);
+  /**
+   * `space`: the bytes the normalizer writes for a space; omit it to search every text whole.
+   * `scores`: unigramScores(vocab), when the caller has them already.
+   */
+  constructor(vocab: Vocab, space?: Uint8Array, scores: UnigramScores = unigramScores(vocab)) {
+    ({ minScore: this.minScore, maxScore: this.maxScore, unkScore: this.unkScore } = scores);
     this.unkId = vocab.unkId;
     const { base, check, values } = vocab.trie.arrays;
     this.base = base;
