@@ -10,11 +10,9 @@ import { parseOptions, UsageError } from "../../src/cli/args.js";
 import { run as trainCli } from "../../src/cli/train.js";
 import { run as finetuneCli } from "../../src/cli/finetune.js";
 import { finetune, type FinetuneArgs } from "../../src/train/finetune.js";
-import { saveHFCheckpoint } from "../../src/formats/hf.js";
-import { LlamaForCausalLM, modelToCheckpoint } from "../../src/models/index.js";
 import { DEFAULT_SETTINGS, loadAdapterCheckpoint, verifyCheckpoint } from "../../src/train/index.js";
-import { sharedPath, skipUnlessShared } from "../helpers/shared.js";
-import { TEXT, capture, tinyGPT2Config } from "../train/helpers.js";
+import { skipUnlessShared } from "../helpers/shared.js";
+import { TEXT, capture, tinyGPT2Config, writeTinyFinetuneBase } from "../train/helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tsgpt-cli-resume-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -81,32 +79,10 @@ const TOKENIZER = ["testdata", "tokenizer", "tok512.model"] as const;
 
 describe("tsgpt finetune --resume", { skip: skipUnlessShared(...TOKENIZER) }, () => {
   function setup(): FinetuneArgs {
-    const model = new LlamaForCausalLM(
-      {
-        model_type: "llama",
-        vocab_size: 512,
-        hidden_size: 16,
-        intermediate_size: 32,
-        num_hidden_layers: 1,
-        num_attention_heads: 2,
-        num_key_value_heads: 2,
-        max_position_embeddings: 128,
-        rms_norm_eps: 1e-5,
-        rope_theta: 10000,
-        tie_word_embeddings: true,
-        bos_token_id: 1,
-        eos_token_id: 2,
-      },
-      { seed: 3 },
-    );
-    const base = join(dir, "tiny-base");
-    saveHFCheckpoint(base, { ...modelToCheckpoint(model), tokenizerPath: sharedPath(...TOKENIZER) });
-    const jsonl = join(dir, "tiny.jsonl");
-    const rows = Array.from({ length: 12 }, (_, i) => JSON.stringify({ instruction: `Count to ${i}.`, output: `one two ${i}` }));
-    writeFileSync(jsonl, `${rows.join("\n")}\n`);
+    const { base, data } = writeTinyFinetuneBase(dir);
     return {
       base,
-      data: jsonl,
+      data,
       valFraction: 0.25,
       template: "alpaca",
       r: 2,

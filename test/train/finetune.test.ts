@@ -8,15 +8,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { finetune, type FinetuneArgs, type FinetuneResult } from "../../src/train/finetune.js";
-import { saveHFCheckpoint } from "../../src/formats/hf.js";
 import { FormatError, OptionError, RunDirectoryError } from "../../src/util/errors.js";
 import { run as finetuneCli } from "../../src/cli/finetune.js";
 import { applyAdapter, readAdapter } from "../../src/formats/peft.js";
 import { loadCheckpointSync } from "../../src/formats/load.js";
-import { LlamaForCausalLM, modelToCheckpoint } from "../../src/models/index.js";
 import { DEFAULT_SETTINGS, loadAdapterCheckpoint, loadTrainingCheckpoint, verifyCheckpoint } from "../../src/train/index.js";
-import { sharedPath, skipUnlessShared } from "../helpers/shared.js";
-import { capture } from "./helpers.js";
+import { skipUnlessShared } from "../helpers/shared.js";
+import { capture, writeTinyFinetuneBase } from "./helpers.js";
 
 const TOKENIZER = ["testdata", "tokenizer", "tok512.model"] as const;
 
@@ -35,31 +33,7 @@ describe("finetune", { skip: skipUnlessShared(...TOKENIZER) }, () => {
 
   /** A tiny random base model saved as an HF directory with the shared tokenizer, and its run settings. */
   function setup(): FinetuneArgs {
-    const model = new LlamaForCausalLM(
-      {
-        model_type: "llama",
-        vocab_size: 512,
-        hidden_size: 16,
-        intermediate_size: 32,
-        num_hidden_layers: 1,
-        num_attention_heads: 2,
-        num_key_value_heads: 2,
-        max_position_embeddings: 128,
-        rms_norm_eps: 1e-5,
-        rope_theta: 10000,
-        tie_word_embeddings: true,
-        bos_token_id: 1,
-        eos_token_id: 2,
-      },
-      { seed: 3 },
-    );
-    const base = join(dir, "tiny-base");
-    saveHFCheckpoint(base, { ...modelToCheckpoint(model), tokenizerPath: sharedPath(...TOKENIZER) });
-    const data = join(dir, "tiny.jsonl");
-    writeFileSync(
-      data,
-      Array.from({ length: 12 }, (_, i) => JSON.stringify({ instruction: `Count to ${i}.`, output: `one two ${i}` })).join("\n") + "\n",
-    );
+    const { base, data } = writeTinyFinetuneBase(dir);
     return {
       base,
       data,

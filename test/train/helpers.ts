@@ -7,6 +7,9 @@ import { join } from "node:path";
 import { SentencePieceProcessor, serializeModelProto } from "../../src/tokenizer/index.js";
 import { createModel, type CausalLM, type ModelConfig } from "../../src/models/index.js";
 import { charModelProto } from "../../src/train/index.js";
+import { saveHFCheckpoint } from "../../src/formats/hf.js";
+import { LlamaForCausalLM, modelToCheckpoint } from "../../src/models/index.js";
+import { sharedPath } from "../helpers/shared.js";
 
 export function tempDir(prefix = "tsgpt-train-"): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -110,4 +113,38 @@ export async function capture(fn: () => Promise<number>): Promise<{ code: number
     process.stderr.write = e;
     console.error = ce;
   }
+}
+
+/** The shared 512-piece tokenizer the fine-tuning tests use (under ../shared). */
+export const FINETUNE_TOKENIZER = ["testdata", "tokenizer", "tok512.model"] as const;
+
+/**
+ * A fine-tuning fixture in `dir`: a tiny random Llama base saved as an HF directory with the
+ * shared tokenizer, and 12 instruction rows as JSONL.
+ */
+export function writeTinyFinetuneBase(dir: string): { base: string; data: string } {
+  const model = new LlamaForCausalLM(
+    {
+      model_type: "llama",
+      vocab_size: 512,
+      hidden_size: 16,
+      intermediate_size: 32,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      num_key_value_heads: 2,
+      max_position_embeddings: 128,
+      rms_norm_eps: 1e-5,
+      rope_theta: 10000,
+      tie_word_embeddings: true,
+      bos_token_id: 1,
+      eos_token_id: 2,
+    },
+    { seed: 3 },
+  );
+  const base = join(dir, "tiny-base");
+  saveHFCheckpoint(base, { ...modelToCheckpoint(model), tokenizerPath: sharedPath(...FINETUNE_TOKENIZER) });
+  const data = join(dir, "tiny.jsonl");
+  const rows = Array.from({ length: 12 }, (_, i) => JSON.stringify({ instruction: `Count to ${i}.`, output: `one two ${i}` }));
+  writeFileSync(data, `${rows.join("\n")}\n`);
+  return { base, data };
 }

@@ -9,13 +9,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FormatError } from "../../src/util/errors.js";
-import { modelToCheckpoint, LlamaForCausalLM } from "../../src/models/index.js";
+import { modelToCheckpoint } from "../../src/models/index.js";
 import { Generator, getRngState } from "../../src/tensor/index.js";
 import { AdamW, DEFAULT_SETTINGS, saveTrainingCheckpoint, verifyCheckpoint } from "../../src/train/index.js";
 import { finetune, type FinetuneArgs } from "../../src/train/finetune.js";
-import { saveHFCheckpoint } from "../../src/formats/hf.js";
-import { sharedPath, skipUnlessShared } from "../helpers/shared.js";
-import { charTokenizer, tinyGPT2Config, tinyModel } from "./helpers.js";
+import { skipUnlessShared } from "../helpers/shared.js";
+import { charTokenizer, tinyGPT2Config, tinyModel, writeTinyFinetuneBase } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tsgpt-state-sum-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -96,29 +95,7 @@ const TOKENIZER = ["testdata", "tokenizer", "tok512.model"] as const;
 
 describe("finetune_args.json checked on resume", { skip: skipUnlessShared(...TOKENIZER) }, () => {
   function setup(): FinetuneArgs {
-    const model = new LlamaForCausalLM(
-      {
-        model_type: "llama",
-        vocab_size: 512,
-        hidden_size: 16,
-        intermediate_size: 32,
-        num_hidden_layers: 1,
-        num_attention_heads: 2,
-        num_key_value_heads: 2,
-        max_position_embeddings: 128,
-        rms_norm_eps: 1e-5,
-        rope_theta: 10000,
-        tie_word_embeddings: true,
-        bos_token_id: 1,
-        eos_token_id: 2,
-      },
-      { seed: 3 },
-    );
-    const base = join(dir, "tiny-base");
-    saveHFCheckpoint(base, { ...modelToCheckpoint(model), tokenizerPath: sharedPath(...TOKENIZER) });
-    const data = join(dir, "tiny.jsonl");
-    const rows = Array.from({ length: 12 }, (_, i) => JSON.stringify({ instruction: `Count to ${i}.`, output: `one two ${i}` }));
-    writeFileSync(data, `${rows.join("\n")}\n`);
+    const { base, data } = writeTinyFinetuneBase(dir);
     return {
       base,
       data,
