@@ -17,23 +17,25 @@
 
 import type { QuantDType } from "./quant_blocks.js";
 
-/** Element-wise functions of one float argument. */
-export type UnaryOp =
-  | "neg"
-  | "exp"
-  | "log"
-  | "sqrt"
-  | "rsqrt"
-  | "abs"
-  | "tanh"
-  | "sigmoid"
-  | "relu"
-  | "gelu" // exact: x * 0.5 * (1 + erf(x / sqrt(2)))
-  | "gelu_tanh" // tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-  | "silu" // x * sigmoid(x)
-  | "square"
-  | "sin"
-  | "cos";
+/** Element-wise functions of one float argument (every backend implements each). */
+export const UNARY_OPS = [
+  "neg",
+  "exp",
+  "log",
+  "sqrt",
+  "rsqrt",
+  "abs",
+  "tanh",
+  "sigmoid",
+  "relu",
+  "gelu", // exact: x * 0.5 * (1 + erf(x / sqrt(2)))
+  "gelu_tanh", // tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+  "silu", // x * sigmoid(x)
+  "square",
+  "sin",
+  "cos",
+] as const;
+export type UnaryOp = (typeof UNARY_OPS)[number];
 
 /** Element-wise functions of two arguments (with broadcasting by strides). */
 export type BinaryOp =

@@ -9,7 +9,7 @@
 //   row kernels: rtol 1e-5, atol 1e-6
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { AttentionArgs, Backend, BinaryOp, MatmulArgs, UnaryOp } from "../../src/backend/backend.js";
+import { UNARY_OPS, type AttentionArgs, type Backend, type BinaryOp, type MatmulArgs, type UnaryOp } from "../../src/backend/backend.js";
 import { f32ToBf16, f32ToF16 } from "../../src/backend/half_bits.js";
 import { jsBackend } from "../../src/backend/js.js";
 import { quantizeTensor } from "../../src/quant/quantize.js";
@@ -22,23 +22,6 @@ export interface SuiteOptions {
   skip: string | false;
 }
 
-const UNARY_OPS: UnaryOp[] = [
-  "neg",
-  "exp",
-  "log",
-  "sqrt",
-  "rsqrt",
-  "abs",
-  "tanh",
-  "sigmoid",
-  "relu",
-  "gelu",
-  "gelu_tanh",
-  "silu",
-  "square",
-  "sin",
-  "cos",
-];
 const POSITIVE_ONLY = new Set<UnaryOp>(["log", "sqrt", "rsqrt"]);
 const BINARY_OPS: BinaryOp[] = ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge"];
 
