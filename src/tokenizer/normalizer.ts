@@ -50,6 +50,12 @@ export class CharsMap {
   private readonly replacements: Uint8Array;
   /** For each byte, whether some rule starts with it (most ASCII bytes have none). */
   readonly startsRule = new Uint8Array(256);
+  /**
+   * At b << 8 | c: whether a rule may match where byte b is followed by c (or by the text's
+   * end, c = 0). NFKC has rules starting with ASCII letters (a letter + a combining mark), so
+   * this, not startsRule, is what lets plain text skip the trie.
+   */
+  readonly pairs: Uint8Array;
   /** Set by longest(): the replacement's bytes are replacements[replacementBegin, replacementEnd). */
   replacementBegin = 0;
   replacementEnd = 0;
@@ -66,6 +72,7 @@ export class CharsMap {
     this.trie = new DartsCloneTrie(blob.subarray(4, 4 + trieSize));
     this.replacements = blob.subarray(4 + trieSize);
     for (let b = 0; b < 256; b++) this.startsRule[b] = this.trie.hasChildOfRoot(b) ? 1 : 0;
+    this.pairs = this.trie.pairTable();
   }
 
   /** The replacement table (what replacementBegin / replacementEnd index). */
@@ -241,50 +248,65 @@ export class Normalizer {
       return;
     }
 
-    let consumed = pos;
     // Room for every remaining input byte to become 3 (a space → U+2581) plus the dummy spaces;
-    // the loop keeps this true, so the ASCII path writes without checking.
+    // the loop keeps this true, so the fast paths write without checking.
     out.reserve(3 * (end - pos) + 8);
-    if (!this.treatWhitespaceAsSuffix && spec.addDummyPrefix) this.putSpace(out, consumed);
+    if (!this.treatWhitespaceAsSuffix && spec.addDummyPrefix) this.putSpace(out, pos);
     const removeExtra = spec.removeExtraWhitespaces;
     const escapeSpaces = spec.escapeWhitespaces;
-    const plain = this.symbols === null; // no user-defined symbols: ASCII needs no lookup
-    const startsRule = this.charsMap?.startsRule;
+    const plain = this.symbols === null; // no user-defined symbols: characters need no symbol lookup
+    const cm = this.charsMap;
+    const pairs = cm ? cm.pairs : NO_RULES;
+    const space = this.space,
+      wide = space.length === 3;
     let prevWasSpace = removeExtra;
+    // The output cursor lives in locals on the fast paths; `out` is synced around slow steps.
+    let bytes = out.bytes,
+      orig = out.orig,
+      at = out.length;
     while (pos < end) {
       const b = input[pos]!;
-      if (plain && b < 0x80 && (!startsRule || !startsRule[b])) {
-        // An ASCII byte no rule touches: copied (a space escaped or squeezed).
-        if (b === SPACE) {
-          if (!prevWasSpace) this.putSpace(out, consumed);
+      if (plain && (b < 0x80 || (trusted && b >= 0xc0))) {
+        // A character no rule can match here (no rule pair starts at it): copied as it is,
+        // a space escaped or squeezed. Input offsets equal `pos` (every byte is consumed once).
+        const ruled = pairs[(b << 8) | (pos + 1 < end ? input[pos + 1]! : 0)]!;
+        if (b === SPACE && !ruled) {
+          if (!prevWasSpace) {
+            if (wide) {
+              bytes[at] = space[0]!;
+              bytes[at + 1] = space[1]!;
+              bytes[at + 2] = space[2]!;
+              orig[at] = orig[at + 1] = orig[at + 2] = pos;
+              at += 3;
+            } else {
+              bytes[at] = SPACE;
+              orig[at++] = pos;
+            }
+          }
           prevWasSpace = removeExtra;
-        } else {
-          out.bytes[out.length] = b;
-          out.orig[out.length++] = consumed;
-          prevWasSpace = false;
+          pos++;
+          continue;
         }
-        consumed++;
-        pos++;
-        continue;
-      }
-      if (plain && trusted && b >= 0xc0) {
-        // A character no rule starts with (most of them): copied as it is.
-        const len = Math.min(b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4, end - pos);
-        if (!startsRule || !startsRule[b] || this.charsMap!.longest(input, pos, end) === 0) {
-          const bytes = out.bytes,
-            orig = out.orig;
-          let at = out.length;
+        if (b < 0x80) {
+          if (!ruled) {
+            bytes[at] = b;
+            orig[at++] = pos;
+            prevWasSpace = false;
+            pos++;
+            continue;
+          }
+        } else if (!ruled || cm!.longest(input, pos, end) === 0) {
+          const len = Math.min(b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4, end - pos);
           for (let k = 0; k < len; k++) {
             bytes[at] = input[pos + k]!;
-            orig[at++] = consumed;
+            orig[at++] = pos;
           }
-          out.length = at;
           prevWasSpace = false;
-          consumed += len;
           pos += len;
           continue;
         }
       }
+      out.length = at;
       this.step(input, pos, end, trusted);
       const src = this.src,
         repEnd = this.repEnd;
@@ -295,22 +317,25 @@ export class Normalizer {
         out.reserve((repEnd - start) * 3 + 3 * (end - pos) + 8);
         for (let i = start; i < repEnd; i++) {
           const c = src[i]!;
-          if (escapeSpaces && c === SPACE) this.putSpace(out, consumed);
+          if (escapeSpaces && c === SPACE) this.putSpace(out, pos);
           else {
             out.bytes[out.length] = c;
-            out.orig[out.length++] = consumed;
+            out.orig[out.length++] = pos;
           }
         }
         prevWasSpace = src[repEnd - 1] === SPACE;
       }
-      consumed += this.stepLength;
       pos += this.stepLength;
       if (!removeExtra) prevWasSpace = false;
+      bytes = out.bytes;
+      orig = out.orig;
+      at = out.length;
     }
+    out.length = at;
+    let consumed = pos;
 
     // Trailing whitespace goes too.
     if (removeExtra) {
-      const space = this.space;
       while (endsWith(out, space)) {
         out.length -= space.length;
         consumed = out.orig[out.length]!;
@@ -342,6 +367,8 @@ export class Normalizer {
 }
 
 const encoder = new TextEncoder();
+/** The rule-pair table of a normalizer without a charsmap: no rule anywhere. */
+const NO_RULES = new Uint8Array(1 << 16);
 
 function endsWith(out: NormalizedBuffer, suffix: Uint8Array): boolean {
   if (out.length < suffix.length) return false;
