@@ -20,6 +20,14 @@ export class Segments {
     this.length = n + 1;
   }
 
+  /** Makes room for `count` more segments and returns the index of the first, for direct writes. */
+  extend(count: number): number {
+    const n = this.length;
+    while (n + count > this.id.length) this.grow();
+    this.length = n + count;
+    return n;
+  }
+
   /** Reverses the order (encoders that backtrack write from the end). */
   reverse(): void {
     this.begin.subarray(0, this.length).reverse();

@@ -6,6 +6,10 @@
 // It is only correct where a word's segmentation does not depend on its neighbours; bpe.ts and
 // unigram_viterbi.ts check that before using it.
 
+/** The word hash, 32-bit FNV-1a: h = FNV_OFFSET, then h = Math.imul(h ^ byte, FNV_PRIME) per byte. */
+export const FNV_OFFSET = 0x811c9dc5 | 0;
+export const FNV_PRIME = 0x01000193;
+
 const SLOTS = 1 << 16;
 export const MAX_ENTRIES = (SLOTS * 3) >> 2;
 const KEY_ARENA = 1 << 21;
@@ -38,8 +42,13 @@ export class WordCache {
    * remembers where store() should put it.
    */
   find(bytes: Uint8Array, begin: number, end: number): number {
-    let h = 0x811c9dc5 | 0;
-    for (let i = begin; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+    let h = FNV_OFFSET;
+    for (let i = begin; i < end; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME);
+    return this.findHashed(h, bytes, begin, end);
+  }
+
+  /** find() for a caller that hashed the word already: h = FNV-1a of its bytes (FNV_OFFSET, FNV_PRIME). */
+  findHashed(h: number, bytes: Uint8Array, begin: number, end: number): number {
     this.hash = h;
     const mask = SLOTS - 1;
     let slot = (h ^ (h >>> 15)) & mask;
