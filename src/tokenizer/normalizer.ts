@@ -109,26 +109,32 @@ export class CharsMap {
 }
 
 /**
- * A normalized text in reusable buffers: `bytes[0, length)` and, for each byte, the offset of
- * the original byte it came from (`orig[length]` is where the consumed input ends).
+ * A normalized text in reusable buffers: `bytes[0, length)` and, when `aligned`, for each byte
+ * the offset of the original byte it came from (`orig[length]` is where the consumed input
+ * ends). Encoding needs no alignment, and on a long text the offsets are four times the bytes.
  */
 export class NormalizedBuffer {
   bytes = new Uint8Array(256);
   orig = new Uint32Array(257);
   length = 0;
+  /** Whether `orig` is kept (set by the normalizer for each text). */
+  aligned = true;
 
   /** Room for `extra` more bytes. */
   reserve(extra: number): void {
     const need = this.length + extra + 1;
-    if (need <= this.bytes.length) return;
-    let cap = this.bytes.length;
-    while (cap < need) cap *= 2;
-    const b = new Uint8Array(cap);
-    b.set(this.bytes.subarray(0, this.length));
-    this.bytes = b;
-    const o = new Uint32Array(cap + 1);
-    o.set(this.orig.subarray(0, this.length));
-    this.orig = o;
+    if (need > this.bytes.length) {
+      let cap = this.bytes.length;
+      while (cap < need) cap *= 2;
+      const b = new Uint8Array(cap);
+      b.set(this.bytes.subarray(0, this.length));
+      this.bytes = b;
+    }
+    if (this.aligned && this.orig.length < this.bytes.length + 1) {
+      const o = new Uint32Array(this.bytes.length + 1);
+      o.set(this.orig.subarray(0, this.length));
+      this.orig = o;
+    }
   }
 }
 
@@ -204,13 +210,13 @@ export class Normalizer {
   normalizeString(text: string): NormalizedBuffer {
     if (this.input.length < text.length * 3) this.input = new Uint8Array(Math.max(text.length * 3, this.input.length * 2));
     const n = text.length === 0 ? 0 : encoder.encodeInto(text, this.input).written;
-    this.normalizeInto(this.input, n, true, this.out);
+    this.normalizeInto(this.input, n, true, this.out, false);
     return this.out;
   }
 
   /** Normalizes UTF-8 bytes into the scratch buffer (see normalizeString); `valid`: well-formed for sure. */
   normalizeUtf8(bytes: Uint8Array, valid: boolean): NormalizedBuffer {
-    this.normalizeInto(bytes, bytes.length, valid, this.out);
+    this.normalizeInto(bytes, bytes.length, valid, this.out, false);
     return this.out;
   }
 
@@ -228,11 +234,12 @@ export class Normalizer {
 
   /**
    * The normalizer proper: input[0, end) → `out`. `trusted`: the input is valid UTF-8 (it came
-   * from a string), so characters need no validation.
+   * from a string), so characters need no validation. `aligned`: keep out.orig.
    */
-  normalizeInto(input: Uint8Array, end: number, trusted: boolean, out: NormalizedBuffer): void {
+  normalizeInto(input: Uint8Array, end: number, trusted: boolean, out: NormalizedBuffer, aligned = true): void {
     const spec = this.spec;
     out.length = 0;
+    out.aligned = aligned;
     let pos = 0;
 
     // Leading whitespace goes when remove_extra_whitespaces is on.
@@ -244,7 +251,7 @@ export class Normalizer {
       }
     }
     if (pos >= end) {
-      out.orig[0] = 0;
+      if (aligned) out.orig[0] = 0;
       return;
     }
 
@@ -276,11 +283,11 @@ export class Normalizer {
               bytes[at] = space[0]!;
               bytes[at + 1] = space[1]!;
               bytes[at + 2] = space[2]!;
-              orig[at] = orig[at + 1] = orig[at + 2] = pos;
+              if (aligned) orig[at] = orig[at + 1] = orig[at + 2] = pos;
               at += 3;
             } else {
-              bytes[at] = SPACE;
-              orig[at++] = pos;
+              if (aligned) orig[at] = pos;
+              bytes[at++] = SPACE;
             }
           }
           prevWasSpace = removeExtra;
@@ -289,8 +296,8 @@ export class Normalizer {
         }
         if (b < 0x80) {
           if (!ruled) {
-            bytes[at] = b;
-            orig[at++] = pos;
+            if (aligned) orig[at] = pos;
+            bytes[at++] = b;
             prevWasSpace = false;
             pos++;
             continue;
@@ -298,8 +305,8 @@ export class Normalizer {
         } else if (!ruled || cm!.longest(input, pos, end) === 0) {
           const len = Math.min(b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4, end - pos);
           for (let k = 0; k < len; k++) {
-            bytes[at] = input[pos + k]!;
-            orig[at++] = pos;
+            if (aligned) orig[at] = pos;
+            bytes[at++] = input[pos + k]!;
           }
           prevWasSpace = false;
           pos += len;
@@ -319,8 +326,8 @@ export class Normalizer {
           const c = src[i]!;
           if (escapeSpaces && c === SPACE) this.putSpace(out, pos);
           else {
-            out.bytes[out.length] = c;
-            out.orig[out.length++] = pos;
+            if (aligned) out.orig[out.length] = pos;
+            out.bytes[out.length++] = c;
           }
         }
         prevWasSpace = src[repEnd - 1] === SPACE;
@@ -338,11 +345,11 @@ export class Normalizer {
     if (removeExtra) {
       while (endsWith(out, space)) {
         out.length -= space.length;
-        consumed = out.orig[out.length]!;
+        if (aligned) consumed = out.orig[out.length]!;
       }
     }
     if (this.treatWhitespaceAsSuffix && spec.addDummyPrefix) this.putSpace(out, consumed);
-    out.orig[out.length] = consumed;
+    if (aligned) out.orig[out.length] = consumed;
   }
 
   private putSpace(out: NormalizedBuffer, origOffset: number): void {
@@ -354,13 +361,13 @@ export class Normalizer {
       bytes[at] = space[0]!;
       bytes[at + 1] = space[1]!;
       bytes[at + 2] = space[2]!;
-      orig[at] = orig[at + 1] = orig[at + 2] = origOffset;
+      if (out.aligned) orig[at] = orig[at + 1] = orig[at + 2] = origOffset;
       out.length = at + 3;
       return;
     }
     for (let i = 0; i < space.length; i++) {
-      bytes[at] = space[i]!;
-      orig[at++] = origOffset;
+      if (out.aligned) orig[at] = origOffset;
+      bytes[at++] = space[i]!;
     }
     out.length = at;
   }
