@@ -20,14 +20,19 @@ export const MAX_CACHED_WORD = 64;
 /** The tables start this small and double as words arrive (a short text never pays for the full memo). */
 const INITIAL_ENTRIES = 1024;
 
+// The tables are interleaved so that a lookup touches few cache lines: a slot is (hash, entry
+// + 1, 0 = empty) side by side, and an entry is (key start, key length, value start, value
+// count) side by side.
+const SLOT_HASH = 0,
+  SLOT_ENTRY = 1;
+const KEY_START = 0,
+  KEY_LENGTH = 1,
+  VALUE_START = 2,
+  VALUE_COUNT = 3;
+
 export class WordCache {
-  private readonly hashes = new Int32Array(SLOTS);
-  /** Entry index + 1 per slot; 0 = empty. */
-  private readonly slots = new Int32Array(SLOTS);
-  private keyStart = new Int32Array(INITIAL_ENTRIES);
-  private keyLength = new Int32Array(INITIAL_ENTRIES);
-  private valueStart = new Int32Array(INITIAL_ENTRIES);
-  private valueCount = new Int32Array(INITIAL_ENTRIES);
+  private readonly slots = new Int32Array(2 * SLOTS);
+  private meta = new Int32Array(4 * INITIAL_ENTRIES);
   private keys = new Uint8Array(INITIAL_ENTRIES * 16);
   /** (end within the word, id) pairs. */
   values = new Int32Array(INITIAL_ENTRIES * 8);
@@ -50,13 +55,21 @@ export class WordCache {
   /** find() for a caller that hashed the word already: h = FNV-1a of its bytes (FNV_OFFSET, FNV_PRIME). */
   findHashed(h: number, bytes: Uint8Array, begin: number, end: number): number {
     this.hash = h;
-    const mask = SLOTS - 1;
+    const slots = this.slots,
+      meta = this.meta,
+      mask = SLOTS - 1;
     let slot = (h ^ (h >>> 15)) & mask;
     const len = end - begin;
     for (;;) {
-      const e = this.slots[slot]!;
-      if (e === 0) break;
-      if (this.hashes[slot] === h && this.keyLength[e - 1] === len && this.sameKey(e - 1, bytes, begin, len)) return e - 1;
+      const e = slots[2 * slot + SLOT_ENTRY]! - 1;
+      if (e < 0) break;
+      if (
+        slots[2 * slot + SLOT_HASH] === h &&
+        meta[4 * e + KEY_LENGTH] === len &&
+        this.sameKey(meta[4 * e + KEY_START]!, bytes, begin, len)
+      ) {
+        return e;
+      }
       slot = (slot + 1) & mask;
     }
     this.slot = slot;
@@ -64,11 +77,11 @@ export class WordCache {
   }
 
   valueOffset(entry: number): number {
-    return this.valueStart[entry]!;
+    return this.meta[4 * entry + VALUE_START]!;
   }
 
   valueLength(entry: number): number {
-    return this.valueCount[entry]!;
+    return this.meta[4 * entry + VALUE_COUNT]!;
   }
 
   /**
@@ -81,42 +94,42 @@ export class WordCache {
       this.clear();
       this.find(bytes, begin, end); // recompute the slot in the emptied table
     }
-    this.reserve(this.entries + 1, this.keyUsed + len, this.valueUsed + 2 * count);
+    if (
+      4 * (this.entries + 1) > this.meta.length ||
+      this.keyUsed + len > this.keys.length ||
+      this.valueUsed + 2 * count > this.values.length
+    ) {
+      this.reserve(this.entries + 1, this.keyUsed + len, this.valueUsed + 2 * count);
+    }
     const e = this.entries++;
-    this.keys.set(bytes.subarray(begin, end), this.keyUsed);
-    this.keyStart[e] = this.keyUsed;
-    this.keyLength[e] = len;
+    // Copied by loops: words are short, and a subarray per store would be an allocation each.
+    const keys = this.keys,
+      k0 = this.keyUsed;
+    for (let i = 0; i < len; i++) keys[k0 + i] = bytes[begin + i]!;
     this.keyUsed += len;
-    this.values.set(pairs.subarray(0, 2 * count), this.valueUsed);
-    this.valueStart[e] = this.valueUsed;
-    this.valueCount[e] = count;
+    const values = this.values,
+      v0 = this.valueUsed;
+    for (let i = 0; i < 2 * count; i++) values[v0 + i] = pairs[i]!;
     this.valueUsed += 2 * count;
-    this.hashes[this.slot] = this.hash;
-    this.slots[this.slot] = e + 1;
+    const meta = this.meta;
+    meta[4 * e + KEY_START] = k0;
+    meta[4 * e + KEY_LENGTH] = len;
+    meta[4 * e + VALUE_START] = v0;
+    meta[4 * e + VALUE_COUNT] = count;
+    this.slots[2 * this.slot + SLOT_HASH] = this.hash;
+    this.slots[2 * this.slot + SLOT_ENTRY] = e + 1;
     return e;
   }
 
   /** Grows the tables (doubling, up to their bounds) to hold this many entries, key bytes and values. */
   private reserve(entries: number, keyBytes: number, values: number): void {
-    const grow = <T extends Int32Array | Uint8Array>(a: T, need: number, max: number): T => {
-      if (need <= a.length) return a;
-      let n = a.length;
-      while (n < need) n *= 2;
-      const b = new (a.constructor as new (n: number) => T)(Math.min(n, max));
-      b.set(a);
-      return b;
-    };
-    this.keyStart = grow(this.keyStart, entries, MAX_ENTRIES + 1);
-    this.keyLength = grow(this.keyLength, entries, MAX_ENTRIES + 1);
-    this.valueStart = grow(this.valueStart, entries, MAX_ENTRIES + 1);
-    this.valueCount = grow(this.valueCount, entries, MAX_ENTRIES + 1);
-    this.keys = grow(this.keys, keyBytes, KEY_ARENA);
-    this.values = grow(this.values, values, VALUE_ARENA);
+    this.meta = grown(this.meta, 4 * entries, 4 * (MAX_ENTRIES + 1));
+    this.keys = grown(this.keys, keyBytes, KEY_ARENA);
+    this.values = grown(this.values, values, VALUE_ARENA);
   }
 
-  private sameKey(e: number, bytes: Uint8Array, begin: number, len: number): boolean {
-    const keys = this.keys,
-      at = this.keyStart[e]!;
+  private sameKey(at: number, bytes: Uint8Array, begin: number, len: number): boolean {
+    const keys = this.keys;
     for (let i = 0; i < len; i++) if (keys[at + i] !== bytes[begin + i]) return false;
     return true;
   }
@@ -127,4 +140,14 @@ export class WordCache {
     this.keyUsed = 0;
     this.valueUsed = 0;
   }
+}
+
+/** `a`, or a copy at least `need` long (doubling, at most `max`). */
+function grown<T extends Int32Array | Uint8Array>(a: T, need: number, max: number): T {
+  if (need <= a.length) return a;
+  let n = a.length;
+  while (n < need) n *= 2;
+  const b = new (a.constructor as new (n: number) => T)(Math.min(n, max));
+  b.set(a);
+  return b;
 }
