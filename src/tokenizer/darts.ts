@@ -42,15 +42,16 @@ export class DartsCloneTrie {
   }
 
   /**
-   * For each pair of bytes (b, c), at index b << 8 | c: 1 when some key is "b" or starts with
-   * "b c" (so a match at a position holding b then c is possible), else 0. Index b << 8 | 0
-   * answers for b at the end of the text (no key holds a NUL byte). Lets a caller skip the
-   * trie walk for the many characters that only start keys with other followers (in NFKC, an
-   * ASCII letter starts keys only with a combining mark after it).
+   * A bit set over pairs of bytes (b, c), bit i = b << 8 | c at table[i >> 3] & (1 << (i & 7)):
+   * set when some key is "b" or starts with "b c" (so a match at a position holding b then c is
+   * possible). Bit b << 8 | 0 answers for b at the end of the text (no key holds a NUL byte).
+   * Lets a caller skip the trie walk for the many characters that only start keys with other
+   * followers (in NFKC, an ASCII letter starts keys only with a combining mark after it). 8 kB:
+   * it stays in the first-level cache.
    */
   pairTable(): Uint8Array {
     const units = this.units;
-    const table = new Uint8Array(1 << 16);
+    const table = new Uint8Array(1 << 13);
     if (units.length === 0) return table;
     const root = DartsCloneTrie.offset(units[0]!);
     for (let b = 1; b < 256; b++) {
@@ -63,7 +64,8 @@ export class DartsCloneTrie {
       for (let c = 0; c < 256; c++) {
         const next = node ^ c;
         const child = c > 0 && next < units.length && (units[next]! & 0x800000ff) >>> 0 === c;
-        table[(b << 8) | c] = hasValue || child ? 1 : 0;
+        const i = (b << 8) | c;
+        if (hasValue || child) table[i >> 3]! |= 1 << (i & 7);
       }
     }
     return table;

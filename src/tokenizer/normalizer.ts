@@ -51,9 +51,9 @@ export class CharsMap {
   /** For each byte, whether some rule starts with it (most ASCII bytes have none). */
   readonly startsRule = new Uint8Array(256);
   /**
-   * At b << 8 | c: whether a rule may match where byte b is followed by c (or by the text's
-   * end, c = 0). NFKC has rules starting with ASCII letters (a letter + a combining mark), so
-   * this, not startsRule, is what lets plain text skip the trie.
+   * Bit b << 8 | c: whether a rule may match where byte b is followed by c (or by the text's
+   * end, c = 0; see DartsCloneTrie.pairTable). NFKC has rules starting with ASCII letters (a
+   * letter + a combining mark), so this, not startsRule, is what lets plain text skip the trie.
    */
   readonly pairs: Uint8Array;
   /** Set by longest(): the replacement's bytes are replacements[replacementBegin, replacementEnd). */
@@ -276,7 +276,8 @@ export class Normalizer {
       if (plain && (b < 0x80 || (trusted && b >= 0xc0))) {
         // A character no rule can match here (no rule pair starts at it): copied as it is,
         // a space escaped or squeezed. Input offsets equal `pos` (every byte is consumed once).
-        const ruled = pairs[(b << 8) | (pos + 1 < end ? input[pos + 1]! : 0)]!;
+        const pair = (b << 8) | (pos + 1 < end ? input[pos + 1]! : 0);
+        const ruled = pairs[pair >> 3]! & (1 << (pair & 7));
         if (b === SPACE && !ruled) {
           if (!prevWasSpace) {
             if (wide) {
@@ -375,7 +376,7 @@ export class Normalizer {
 
 const encoder = new TextEncoder();
 /** The rule-pair table of a normalizer without a charsmap: no rule anywhere. */
-const NO_RULES = new Uint8Array(1 << 16);
+const NO_RULES = new Uint8Array(1 << 13);
 
 function endsWith(out: NormalizedBuffer, suffix: Uint8Array): boolean {
   if (out.length < suffix.length) return false;
