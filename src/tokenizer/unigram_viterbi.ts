@@ -88,12 +88,12 @@ export class UnigramViterbi {
   private bestScore = new Float32Array(1024);
   private bestStart = new Int32Array(1024);
   private bestId = new Int32Array(1024);
-  // Word memo (null when words are not independent): per entry, its margin per unit of
-  // rounding, the largest path score magnitude seen in it, and whether the margin includes
-  // pathMargin's bound yet.
+  // Word memo (null when words are not independent): per entry, the largest path score
+  // magnitude |S| before the word at which its path is safe (from its margin; see encodeWord),
+  // the largest score magnitude seen in it, and whether the margin includes pathMargin's bound.
   private readonly memo: WordCache | null;
   private readonly space: Uint8Array;
-  private readonly memoMargin = new Float64Array(MAX_ENTRIES + 1);
+  private readonly memoSafeBelow = new Float64Array(MAX_ENTRIES + 1);
   private readonly memoExtent = new Float64Array(MAX_ENTRIES + 1);
   private readonly memoFull = new Uint8Array(MAX_ENTRIES + 1);
   // Exact analysis of one word: best double score, start, piece and edge count per end byte.
@@ -175,18 +175,19 @@ export class UnigramViterbi {
     if (entry < 0) {
       const count = this.analyse(bytes, from, to);
       entry = memo.store(bytes, from, to, this.pairs, count);
-      this.memoMargin[entry] = this.lastMargin;
+      this.memoSafeBelow[entry] = safeBelow(this.lastMargin, this.lastExtent);
       this.memoExtent[entry] = this.lastExtent;
       this.memoFull[entry] = 0;
     }
-    // The margin must beat the rounding the library's floats can add here.
-    const limit = (Math.abs(score) + this.memoExtent[entry]!) * SAFE_MARGIN_PER_MAGNITUDE;
-    if (!(this.memoMargin[entry]! > limit)) {
+    // The margin must beat the rounding the library's floats can add here: margin > (|score| +
+    // extent) * SAFE_MARGIN_PER_MAGNITUDE, that is |score| < memoSafeBelow.
+    if (!(Math.abs(score) < this.memoSafeBelow[entry]!)) {
       if (this.memoFull[entry] === 0) {
         this.memoFull[entry] = 1;
-        this.memoMargin[entry] = Math.max(this.memoMargin[entry]!, this.pathMargin(bytes, from, to));
+        const bound = safeBelow(this.pathMargin(bytes, from, to), this.memoExtent[entry]!);
+        if (bound > this.memoSafeBelow[entry]!) this.memoSafeBelow[entry] = bound;
       }
-      if (!(this.memoMargin[entry]! > limit)) return this.search(bytes, from, to, score, out);
+      if (!(Math.abs(score) < this.memoSafeBelow[entry]!)) return this.search(bytes, from, to, score, out);
     }
     const values = memo.values,
       at = memo.valueOffset(entry),
@@ -475,6 +476,15 @@ export class UnigramViterbi {
     this.bestStart = start;
     this.bestId = id;
   }
+}
+
+/**
+ * The largest path score magnitude before a word at which a margin (gap per rounding) still
+ * beats the rounding: margin > (|score| + extent) * SAFE_MARGIN_PER_MAGNITUDE. A margin of 0 (a
+ * tie) gives a negative bound, never met; no comparison at all (margin ∞), an infinite one.
+ */
+function safeBelow(margin: number, extent: number): number {
+  return margin / SAFE_MARGIN_PER_MAGNITUDE - extent;
 }
 
 /** Whether no piece segmentation may use holds `space` anywhere but at its start. */

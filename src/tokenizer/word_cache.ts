@@ -18,7 +18,7 @@ const VALUE_ARENA = 1 << 20;
 export const MAX_CACHED_WORD = 64;
 
 /** The tables start this small and double as words arrive (a short text never pays for the full memo). */
-const INITIAL_ENTRIES = 1024;
+const INITIAL_ENTRIES = 4096;
 
 // The tables are interleaved so that a lookup touches few cache lines: a slot is (hash, entry
 // + 1, 0 = empty) side by side, and an entry is (key start, key length, value start, value
