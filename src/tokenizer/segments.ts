@@ -35,11 +35,22 @@ export class Segments {
     this.id.subarray(0, this.length).reverse();
   }
 
+  /**
+   * Room for `capacity` segments in all (a long text's encoder sizes the arrays once from an
+   * estimate instead of doubling them, and copying them, many times).
+   */
+  reserve(capacity: number): void {
+    if (capacity > this.id.length) this.resize(capacity);
+  }
+
   private grow(): void {
-    const cap = this.id.length * 2;
+    this.resize(this.id.length * 2);
+  }
+
+  private resize(cap: number): void {
     const grown = (a: Int32Array): Int32Array<ArrayBuffer> => {
       const b = new Int32Array(cap);
-      b.set(a);
+      b.set(a.subarray(0, this.length));
       return b;
     };
     this.begin = grown(this.begin);

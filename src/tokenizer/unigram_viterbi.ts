@@ -142,6 +142,8 @@ export class UnigramViterbi {
   encode(bytes: Uint8Array, n: number, out: Segments): void {
     out.clear();
     if (n === 0) return;
+    // Pieces average over four bytes of natural text: room for n / 4 avoids most regrowth.
+    out.reserve(n >> 2);
     if (!this.memo) {
       this.search(bytes, 0, n, 0, out);
       return;
