@@ -31,7 +31,7 @@
 import { PieceType } from "./model_proto.js";
 import type { Segments } from "./segments.js";
 import type { Vocab } from "./vocab.js";
-import { FNV_OFFSET, FNV_PRIME, MAX_CACHED_WORD, MAX_ENTRIES, WordCache } from "./word_cache.js";
+import { FNV_OFFSET, FNV_PRIME, MAX_CACHED_WORD, WordCache } from "./word_cache.js";
 
 const UNK_PENALTY = 10;
 const FLT_MAX = 3.4028234663852886e38;
@@ -57,6 +57,13 @@ export function unigramScores(vocab: Vocab): UnigramScores {
 }
 /** Edges a memoized word can have: at most one per (start, end) pair of its bytes. */
 const MAX_CANDIDATES = (MAX_CACHED_WORD * (MAX_CACHED_WORD + 1)) / 2 + MAX_CACHED_WORD;
+// The word memo's floats per word: the largest path score magnitude |S| before the word at
+// which its path is safe (from its margin; see encodeWord), the largest score magnitude seen in
+// it, and whether the margin includes pathMargin's bound yet (1) or not (0).
+const MEMO_SAFE_BELOW = 0,
+  MEMO_EXTENT = 1,
+  MEMO_PATH_DONE = 2,
+  MEMO_FLOATS = 3;
 /** Bytes after which a cut flushes the window. */
 const WINDOW = 1 << 14;
 
@@ -88,14 +95,9 @@ export class UnigramViterbi {
   private bestScore = new Float32Array(1024);
   private bestStart = new Int32Array(1024);
   private bestId = new Int32Array(1024);
-  // Word memo (null when words are not independent): per entry, the largest path score
-  // magnitude |S| before the word at which its path is safe (from its margin; see encodeWord),
-  // the largest score magnitude seen in it, and whether the margin includes pathMargin's bound.
+  // Word memo (null when words are not independent), with three floats per word (MEMO_*).
   private readonly memo: WordCache | null;
   private readonly space: Uint8Array;
-  private readonly memoSafeBelow = new Float64Array(MAX_ENTRIES + 1);
-  private readonly memoExtent = new Float64Array(MAX_ENTRIES + 1);
-  private readonly memoFull = new Uint8Array(MAX_ENTRIES + 1);
   // Exact analysis of one word: best double score, start, piece and edge count per end byte.
   private readonly exactScore = new Float64Array(MAX_CACHED_WORD + 1);
   private readonly exactStart = new Int32Array(MAX_CACHED_WORD + 1);
@@ -129,7 +131,7 @@ export class UnigramViterbi {
     this.edgeScores = new Float64Array(vocab.size);
     for (let id = 0; id < vocab.size; id++) this.edgeScores[id] = this.pieceScore(vocab, id);
     this.space = space ?? new Uint8Array(0);
-    this.memo = space && spaceOnlyLeads(vocab, new TextDecoder().decode(space)) ? new WordCache() : null;
+    this.memo = space && spaceOnlyLeads(vocab, new TextDecoder().decode(space)) ? new WordCache(MEMO_FLOATS) : null;
   }
 
   /** The score a piece adds: user-defined symbols get length * max_score - 0.1, in double. */
@@ -177,19 +179,21 @@ export class UnigramViterbi {
     if (entry < 0) {
       const count = this.analyse(bytes, from, to);
       entry = memo.store(bytes, from, to, this.pairs, count);
-      this.memoSafeBelow[entry] = safeBelow(this.lastMargin, this.lastExtent);
-      this.memoExtent[entry] = this.lastExtent;
-      this.memoFull[entry] = 0;
+      const x = memo.extraIndex(entry);
+      memo.extras[x + MEMO_SAFE_BELOW] = safeBelow(this.lastMargin, this.lastExtent);
+      memo.extras[x + MEMO_EXTENT] = this.lastExtent;
     }
     // The margin must beat the rounding the library's floats can add here: margin > (|score| +
-    // extent) * SAFE_MARGIN_PER_MAGNITUDE, that is |score| < memoSafeBelow.
-    if (!(Math.abs(score) < this.memoSafeBelow[entry]!)) {
-      if (this.memoFull[entry] === 0) {
-        this.memoFull[entry] = 1;
-        const bound = safeBelow(this.pathMargin(bytes, from, to), this.memoExtent[entry]!);
-        if (bound > this.memoSafeBelow[entry]!) this.memoSafeBelow[entry] = bound;
+    // extent) * SAFE_MARGIN_PER_MAGNITUDE, that is |score| < the entry's safe bound.
+    const x = memo.extraIndex(entry),
+      extras = memo.extras;
+    if (!(Math.abs(score) < extras[x + MEMO_SAFE_BELOW]!)) {
+      if (extras[x + MEMO_PATH_DONE] === 0) {
+        extras[x + MEMO_PATH_DONE] = 1;
+        const bound = safeBelow(this.pathMargin(bytes, from, to), extras[x + MEMO_EXTENT]!);
+        if (bound > extras[x + MEMO_SAFE_BELOW]!) extras[x + MEMO_SAFE_BELOW] = bound;
       }
-      if (!(Math.abs(score) < this.memoSafeBelow[entry]!)) return this.search(bytes, from, to, score, out);
+      if (!(Math.abs(score) < extras[x + MEMO_SAFE_BELOW]!)) return this.search(bytes, from, to, score, out);
     }
     const values = memo.values,
       at = memo.valueOffset(entry),

@@ -1,7 +1,12 @@
 // A memo of segmentations per word (BPE's and Unigram's): natural text repeats its words, so
-// most words are segmented once and then copied. Keys are byte strings, hashed and compared here (no string
-// is made); values are the word's segments as (end offset within the word, id) pairs. The
-// memo is bounded: when it fills, it starts over.
+// most words are segmented once and then copied. Keys are byte strings, hashed and compared
+// here (no string is made); values are the word's segments as (end offset within the word, id)
+// pairs. The memo is bounded: when it fills, it starts over.
+//
+// Layout, for few cache misses per lookup (the memo outgrows the fast caches on real text): a
+// slot table of (hash, record + 1) side by side, and one arena of records, each holding the
+// word's length and piece count, the caller's extra numbers (floats), the key bytes and the
+// pairs together. A hit touches a slot and, mostly, one record's cache line.
 //
 // It is only correct where a word's segmentation does not depend on its neighbours; bpe.ts and
 // unigram_viterbi.ts check that before using it.
@@ -11,36 +16,36 @@ export const FNV_OFFSET = 0x811c9dc5 | 0;
 export const FNV_PRIME = 0x01000193;
 
 const SLOTS = 1 << 16;
-export const MAX_ENTRIES = (SLOTS * 3) >> 2;
-const KEY_ARENA = 1 << 21;
-const VALUE_ARENA = 1 << 20;
+const MAX_ENTRIES = (SLOTS * 3) >> 2;
+/** The arena's bound, in 32-bit units (8 MB). */
+const MAX_ARENA = 1 << 21;
 /** Longer words are segmented every time (they are rare, and the memo stays small). */
 export const MAX_CACHED_WORD = 64;
 
-/** The tables start this small and double as words arrive (a short text never pays for the full memo). */
-const INITIAL_ENTRIES = 4096;
+/** The arena starts this small (256 kB) and doubles as words arrive (a short text never pays for the full memo). */
+const INITIAL_ARENA = 1 << 16;
 
-// The tables are interleaved so that a lookup touches few cache lines: a slot is (hash, entry
-// + 1, 0 = empty) side by side, and an entry is (key start, key length, value start, value
-// count) side by side.
-const SLOT_HASH = 0,
-  SLOT_ENTRY = 1;
-const KEY_START = 0,
-  KEY_LENGTH = 1,
-  VALUE_START = 2,
-  VALUE_COUNT = 3;
+// A record, at an even arena index r: [key length, pair count, extras (two units per float),
+// key bytes (four per unit), pairs].
+const KEY_LENGTH = 0,
+  PAIR_COUNT = 1,
+  HEADER = 2;
 
 export class WordCache {
+  /** Per slot: the word's hash, and its record + 1 (0: empty). */
   private readonly slots = new Int32Array(2 * SLOTS);
-  private meta = new Int32Array(4 * INITIAL_ENTRIES);
-  private keys = new Uint8Array(INITIAL_ENTRIES * 16);
-  /** (end within the word, id) pairs. */
-  values = new Int32Array(INITIAL_ENTRIES * 8);
+  /** The record arena; values[valueOffset(entry) ...] are an entry's (end, id) pairs. */
+  values = new Int32Array(INITIAL_ARENA);
+  /** The arena's bytes (keys) and floats (extras). */
+  private bytes = new Uint8Array(this.values.buffer);
+  extras = new Float64Array(this.values.buffer);
   private entries = 0;
-  private keyUsed = 0;
-  private valueUsed = 0;
+  private used = 0;
   private hash = 0;
   private slot = 0;
+
+  /** `extraFloats`: numbers the caller keeps per word, at extras[extraIndex(entry) + k]. */
+  constructor(private readonly extraFloats = 0) {}
 
   /**
    * Looks up bytes[begin, end). Returns the entry (use valueOffset / valueLength), or -1; a miss
@@ -56,20 +61,14 @@ export class WordCache {
   findHashed(h: number, bytes: Uint8Array, begin: number, end: number): number {
     this.hash = h;
     const slots = this.slots,
-      meta = this.meta,
+      arena = this.values,
       mask = SLOTS - 1;
     let slot = (h ^ (h >>> 15)) & mask;
     const len = end - begin;
     for (;;) {
-      const e = slots[2 * slot + SLOT_ENTRY]! - 1;
-      if (e < 0) break;
-      if (
-        slots[2 * slot + SLOT_HASH] === h &&
-        meta[4 * e + KEY_LENGTH] === len &&
-        this.sameKey(meta[4 * e + KEY_START]!, bytes, begin, len)
-      ) {
-        return e;
-      }
+      const r = slots[2 * slot + 1]! - 1;
+      if (r < 0) break;
+      if (slots[2 * slot] === h && arena[r + KEY_LENGTH] === len && this.sameKey(4 * this.keyAt(r), bytes, begin, len)) return r;
       slot = (slot + 1) & mask;
     }
     this.slot = slot;
@@ -77,59 +76,68 @@ export class WordCache {
   }
 
   valueOffset(entry: number): number {
-    return this.meta[4 * entry + VALUE_START]!;
+    return this.keyAt(entry) + ((this.values[entry + KEY_LENGTH]! + 3) >> 2);
   }
 
   valueLength(entry: number): number {
-    return this.meta[4 * entry + VALUE_COUNT]!;
+    return this.values[entry + PAIR_COUNT]!;
+  }
+
+  /** Where an entry's extra floats start in `extras`. */
+  extraIndex(entry: number): number {
+    return (entry + HEADER) >> 1;
   }
 
   /**
    * Stores the word of the last missed find() with `count` (end, id) pairs from `pairs`;
-   * returns its entry (valid until the memo starts over).
+   * returns its entry (valid until the memo starts over). Its extras start at 0.
    */
   store(bytes: Uint8Array, begin: number, end: number, pairs: Int32Array, count: number): number {
     const len = end - begin;
-    if (this.entries >= MAX_ENTRIES || this.keyUsed + len > KEY_ARENA || this.valueUsed + 2 * count > VALUE_ARENA) {
+    let size = HEADER + 2 * this.extraFloats + ((len + 3) >> 2) + 2 * count;
+    size += size & 1; // records stay at even indices, so their floats are aligned
+    if (this.entries >= MAX_ENTRIES || this.used + size > MAX_ARENA) {
       this.clear();
       this.find(bytes, begin, end); // recompute the slot in the emptied table
     }
-    if (
-      4 * (this.entries + 1) > this.meta.length ||
-      this.keyUsed + len > this.keys.length ||
-      this.valueUsed + 2 * count > this.values.length
-    ) {
-      this.reserve(this.entries + 1, this.keyUsed + len, this.valueUsed + 2 * count);
-    }
-    const e = this.entries++;
+    if (this.used + size > this.values.length) this.grow(this.used + size);
+    const r = this.used;
+    this.used += size;
+    this.entries++;
+    const arena = this.values;
+    arena[r + KEY_LENGTH] = len;
+    arena[r + PAIR_COUNT] = count;
+    const x = this.extraIndex(r);
+    for (let k = 0; k < this.extraFloats; k++) this.extras[x + k] = 0;
     // Copied by loops: words are short, and a subarray per store would be an allocation each.
-    const keys = this.keys,
-      k0 = this.keyUsed;
+    const keys = this.bytes,
+      k0 = 4 * this.keyAt(r);
     for (let i = 0; i < len; i++) keys[k0 + i] = bytes[begin + i]!;
-    this.keyUsed += len;
-    const values = this.values,
-      v0 = this.valueUsed;
-    for (let i = 0; i < 2 * count; i++) values[v0 + i] = pairs[i]!;
-    this.valueUsed += 2 * count;
-    const meta = this.meta;
-    meta[4 * e + KEY_START] = k0;
-    meta[4 * e + KEY_LENGTH] = len;
-    meta[4 * e + VALUE_START] = v0;
-    meta[4 * e + VALUE_COUNT] = count;
-    this.slots[2 * this.slot + SLOT_HASH] = this.hash;
-    this.slots[2 * this.slot + SLOT_ENTRY] = e + 1;
-    return e;
+    const v0 = this.valueOffset(r);
+    for (let i = 0; i < 2 * count; i++) arena[v0 + i] = pairs[i]!;
+    this.slots[2 * this.slot] = this.hash;
+    this.slots[2 * this.slot + 1] = r + 1;
+    return r;
   }
 
-  /** Grows the tables (doubling, up to their bounds) to hold this many entries, key bytes and values. */
-  private reserve(entries: number, keyBytes: number, values: number): void {
-    this.meta = grown(this.meta, 4 * entries, 4 * (MAX_ENTRIES + 1));
-    this.keys = grown(this.keys, keyBytes, KEY_ARENA);
-    this.values = grown(this.values, values, VALUE_ARENA);
+  /** The arena index where a record's key bytes start. */
+  private keyAt(r: number): number {
+    return r + HEADER + 2 * this.extraFloats;
+  }
+
+  /** Grows the arena (doubling, up to its bound) to hold `need` units. */
+  private grow(need: number): void {
+    let n = this.values.length;
+    while (n < need) n *= 2;
+    const arena = new Int32Array(Math.min(n, MAX_ARENA));
+    arena.set(this.values.subarray(0, this.used));
+    this.values = arena;
+    this.bytes = new Uint8Array(arena.buffer);
+    this.extras = new Float64Array(arena.buffer);
   }
 
   private sameKey(at: number, bytes: Uint8Array, begin: number, len: number): boolean {
-    const keys = this.keys;
+    const keys = this.bytes;
     for (let i = 0; i < len; i++) if (keys[at + i] !== bytes[begin + i]) return false;
     return true;
   }
@@ -137,17 +145,6 @@ export class WordCache {
   private clear(): void {
     this.slots.fill(0);
     this.entries = 0;
-    this.keyUsed = 0;
-    this.valueUsed = 0;
+    this.used = 0;
   }
-}
-
-/** `a`, or a copy at least `need` long (doubling, at most `max`). */
-function grown<T extends Int32Array | Uint8Array>(a: T, need: number, max: number): T {
-  if (need <= a.length) return a;
-  let n = a.length;
-  while (n < need) n *= 2;
-  const b = new (a.constructor as new (n: number) => T)(Math.min(n, max));
-  b.set(a);
-  return b;
 }
