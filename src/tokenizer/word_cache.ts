@@ -22,8 +22,8 @@ const MAX_ARENA = 1 << 21;
 /** Longer words are segmented every time (they are rare, and the memo stays small). */
 export const MAX_CACHED_WORD = 64;
 
-/** The arena starts this small (256 kB) and doubles as words arrive (a short text never pays for the full memo). */
-const INITIAL_ARENA = 1 << 16;
+/** The arena starts at 1 MB (the words of a typical 1 MB text fit) and doubles when full. */
+const INITIAL_ARENA = 1 << 18;
 
 // A record, at an even arena index r: [key length, pair count, extras (two units per float),
 // key bytes (four per unit), pairs].
