@@ -4,9 +4,10 @@
 // pairs. The memo is bounded: when it fills, it starts over.
 //
 // Layout, for few cache misses per lookup (the memo outgrows the fast caches on real text): a
-// slot table of (hash, record + 1) side by side, and one arena of records, each holding the
-// word's length and piece count, the caller's extra numbers (floats), the key bytes and the
-// pairs together. A hit touches a slot and, mostly, one record's cache line.
+// slot table of one 32-bit unit per slot (the record's place and 11 bits of the word's hash),
+// and one arena of records, each holding the word's length and piece count, the caller's extra
+// numbers (floats), the key bytes and the pairs together. A hit touches a slot and, mostly,
+// one record's cache line.
 //
 // It is only correct where a word's segmentation does not depend on its neighbours; bpe.ts and
 // unigram_viterbi.ts check that before using it.
@@ -27,13 +28,16 @@ const INITIAL_ARENA = 1 << 18;
 
 // A record, at an even arena index r: [key length, pair count, extras (two units per float),
 // key bytes (four per unit), pairs].
+/** A slot's low bits: record / 2 + 1 (records are at even places below MAX_ARENA). */
+const PLACE_BITS = 21,
+  PLACE_MASK = (1 << PLACE_BITS) - 1;
 const KEY_LENGTH = 0,
   PAIR_COUNT = 1,
   HEADER = 2;
 
 export class WordCache {
-  /** Per slot: the word's hash, and its record + 1 (0: empty). */
-  private readonly slots = new Int32Array(2 * SLOTS);
+  /** Per slot: record / 2 + 1 in the low 21 bits (0: empty), the hash's top 11 bits above. */
+  private readonly slots = new Int32Array(SLOTS);
   /** The record arena; values[valueOffset(entry) ...] are an entry's (end, id) pairs. */
   values = new Int32Array(INITIAL_ARENA);
   /** The arena's bytes (keys) and floats (extras). */
@@ -65,10 +69,12 @@ export class WordCache {
       mask = SLOTS - 1;
     let slot = (h ^ (h >>> 15)) & mask;
     const len = end - begin;
+    const tag = h >>> PLACE_BITS;
     for (;;) {
-      const r = slots[2 * slot + 1]! - 1;
-      if (r < 0) break;
-      if (slots[2 * slot] === h && arena[r + KEY_LENGTH] === len && this.sameKey(4 * this.keyAt(r), bytes, begin, len)) return r;
+      const unit = slots[slot]!;
+      if (unit === 0) break;
+      const r = 2 * ((unit & PLACE_MASK) - 1);
+      if (unit >>> PLACE_BITS === tag && arena[r + KEY_LENGTH] === len && this.sameKey(4 * this.keyAt(r), bytes, begin, len)) return r;
       slot = (slot + 1) & mask;
     }
     this.slot = slot;
@@ -115,8 +121,7 @@ export class WordCache {
     for (let i = 0; i < len; i++) keys[k0 + i] = bytes[begin + i]!;
     const v0 = this.valueOffset(r);
     for (let i = 0; i < 2 * count; i++) arena[v0 + i] = pairs[i]!;
-    this.slots[2 * this.slot] = this.hash;
-    this.slots[2 * this.slot + 1] = r + 1;
+    this.slots[this.slot] = (r / 2 + 1) | ((this.hash >>> PLACE_BITS) << PLACE_BITS);
     return r;
   }
 
