@@ -1,7 +1,7 @@
 // The vocabulary of a SentencePiece model: piece ↔ id, scores, types, and the checks the
 // library makes when it loads a model (non-empty unique pieces, exactly one UNKNOWN).
 
-import { PieceType, pieceColumnsOf, pieceText, pieceTypeOf, type ModelProto, type PieceColumns } from "./model_proto.js";
+import { PieceType, pieceColumnsOf, pieceText, pieceTypeOf, pieceUtf8Error, type ModelProto, type PieceColumns } from "./model_proto.js";
 import { DoubleArrayTrie } from "./double_array_trie.js";
 import { buildSymbolTrie } from "./user_symbols.js";
 
@@ -34,46 +34,44 @@ export class Vocab {
   private pieceList: string[] | null = null;
   /** Names the model in errors. */
   private readonly where: string;
-  private uniqueChecked = false;
+  /** The piece texts once checked (parsed files only). */
+  private texts: PieceTexts | null = null;
   private normalMap: Map<string, number> | null = null;
   private reservedMap: Map<string, number> | null = null;
 
   constructor(proto: ModelProto, where: string) {
     const columns = pieceColumnsOf(proto);
     this.columns = columns;
-    const n = columns ? columns.count : proto.pieces.length;
-    this.size = n;
-    this.scores = new Float32Array(n);
-    this.types = new Uint8Array(n);
+    this.where = where;
     let unk = -1;
-    if (columns) {
-      // Typed copies (done natively); the loop below then only checks.
-      this.scores.set(columns.scores.subarray(0, n));
-      this.types.set(columns.types.subarray(0, n));
-    }
-    for (let i = 0; i < n; i++) {
-      let type: number;
-      if (columns) {
-        type = columns.types[i]!;
-        if (type === PieceType.NORMAL && columns.textEnd[i]! > columns.textStart[i]!) continue; // the usual piece
-        if (columns.textEnd[i] === columns.textStart[i]) throw new Error(`${where}: ModelProto.pieces[${i}].piece: must not be empty`);
-      } else {
-        const p = proto.pieces[i]!;
-        type = pieceTypeOf(p);
-        if (typeof p.piece !== "string" || p.piece.length === 0)
-          throw new Error(`${where}: ModelProto.pieces[${i}].piece: must not be empty`);
-        this.scores[i] = p.score ?? 0;
-      }
+    const check = (i: number, type: number, empty: boolean): void => {
+      if (empty) throw new Error(`${where}: ModelProto.pieces[${i}].piece: must not be empty`);
       if (type < PieceType.NORMAL || type > PieceType.BYTE) throw new Error(`${where}: ModelProto.pieces[${i}].type: unknown type ${type}`);
-      this.types[i] = type;
       if (type === PieceType.USER_DEFINED) this.userDefinedSymbols.push(columns ? pieceText(columns, i) : proto.pieces[i]!.piece);
       if (type === PieceType.UNKNOWN) {
         if (unk >= 0) throw new Error(`${where}: ModelProto.pieces[${i}]: <unk> is already defined at id ${unk}`);
         unk = i;
       }
-    }
-    this.where = where;
-    if (!columns) {
+    };
+    if (columns) {
+      // The columns are used as they are (no copy); only the few pieces that are not NORMAL
+      // or have an empty text need a look.
+      this.size = columns.count;
+      this.scores = columns.scores;
+      this.types = columns.types;
+      for (const i of columns.unusual) check(i, columns.types[i]!, columns.textEnd[i] === columns.textStart[i]);
+    } else {
+      const n = proto.pieces.length;
+      this.size = n;
+      this.scores = new Float32Array(n);
+      this.types = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        const p = proto.pieces[i]!;
+        const type = pieceTypeOf(p);
+        check(i, type, typeof p.piece !== "string" || p.piece.length === 0);
+        this.scores[i] = p.score ?? 0;
+        this.types[i] = type;
+      }
       this.pieceList = proto.pieces.map((p) => p.piece);
       this.buildMaps(where);
     }
@@ -81,40 +79,30 @@ export class Vocab {
     this.unkId = unk;
   }
 
-  /** Piece texts by id (decoded from the file on first use). */
+  /** Piece texts by id (decoded from the file on first use, all in one TextDecoder call). */
   get pieces(): string[] {
     if (!this.pieceList) {
-      this.checkUnique();
-      const c = this.columns!;
-      const list = new Array<string>(c.count);
-      for (let i = 0; i < c.count; i++) list[i] = pieceText(c, i);
+      const { all, start } = this.checkUnique()!;
+      const list = new Array<string>(this.size);
+      // Texts are separated by one character in `all`.
+      for (let i = 0; i < this.size; i++) list[i] = all.substring(start[i]!, start[i + 1]! - 1);
       this.pieceList = list;
     }
     return this.pieceList;
   }
 
   /**
-   * The library's duplicate-piece check, made before the piece texts are first used rather
-   * than at load (it reads every byte of every piece; loading stays cheap).
+   * The library's load checks on the piece texts (each is UTF-8; no text twice among the
+   * normal pieces, nor twice among the reserved ones), made before the texts are first used
+   * rather than at load: they read every byte of every piece, and loading stays cheap. Returns
+   * the texts of a parsed file; null for a proto built in code (checked at load).
    */
-  private checkUnique(): void {
-    if (this.uniqueChecked) return;
-    if (this.columns) checkUniqueTexts(this.columns, this.types, this.where);
-    this.uniqueChecked = true;
+  private checkUnique(): PieceTexts | null {
+    if (!this.texts && this.columns) this.texts = checkPieceTexts(this.columns, this.types, this.where);
+    return this.texts;
   }
 
-  /** NORMAL, USER_DEFINED and UNUSED pieces: the ones segmentation may produce. */
-  get normalPieces(): Map<string, number> {
-    if (!this.normalMap) this.buildMaps("<model>");
-    return this.normalMap!;
-  }
-
-  /** CONTROL, UNKNOWN and BYTE pieces: only reachable by id or by exact name. */
-  get reservedPieces(): Map<string, number> {
-    if (!this.reservedMap) this.buildMaps("<model>");
-    return this.reservedMap!;
-  }
-
+  /** Piece → id maps for a proto built in code (a parsed file uses the trie instead). */
   private buildMaps(where: string): void {
     const normal = new Map<string, number>(),
       reserved = new Map<string, number>();
@@ -130,13 +118,38 @@ export class Vocab {
 
   /** The id of `piece`; unknown pieces map to the unk id, as in the library. */
   pieceToId(piece: string): number {
-    return this.reservedPieces.get(piece) ?? this.normalPieces.get(piece) ?? this.unkId;
+    if (!this.columns) return this.reservedMap!.get(piece) ?? this.normalMap!.get(piece) ?? this.unkId;
+    const reserved = this.reservedIds.get(piece);
+    if (reserved !== undefined) return reserved;
+    // Normal pieces through the trie, by their UTF-8 (a lone surrogate is in no piece: its
+    // UTF-8 would be U+FFFD's).
+    if (LONE_SURROGATE.test(piece)) return this.unkId;
+    const bytes = textEncoder.encode(piece);
+    const id = this.trie.lookup(bytes, 0, bytes.length);
+    return id >= 0 ? id : this.unkId;
+  }
+
+  /** CONTROL, UNKNOWN and BYTE pieces by text (few: made on first use, not at load). */
+  private get reservedIds(): Map<string, number> {
+    if (!this.reservedMap) {
+      this.checkUnique();
+      const map = new Map<string, number>();
+      for (let i = 0; i < this.size; i++) if (!isNormalType(this.types[i]!)) map.set(pieceText(this.columns!, i), i);
+      this.reservedMap = map;
+    }
+    return this.reservedMap;
+  }
+
+  /** Piece `id`'s text as UTF-8 (a view of the file's bytes when there is one). */
+  pieceBytes(id: number): Uint8Array {
+    const c = this.columns;
+    return c ? c.bytes.subarray(c.textStart[id]!, c.textEnd[id]!) : textEncoder.encode(this.pieces[id]!);
   }
 
   /** The UTF-8 length of piece `id`'s text. */
   pieceByteLength(id: number): number {
     const c = this.columns;
-    return c ? c.textEnd[id]! - c.textStart[id]! : Buffer.byteLength(this.pieces[id]!);
+    return c ? c.textEnd[id]! - c.textStart[id]! : textEncoder.encode(this.pieces[id]!).length;
   }
 
   isType(id: number, type: number): boolean {
@@ -198,21 +211,50 @@ function isNormalType(t: number): boolean {
   return t === PieceType.NORMAL || t === PieceType.USER_DEFINED || t === PieceType.UNUSED;
 }
 
+const textEncoder = new TextEncoder();
+const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/** Every piece's text: piece i is all.substring(start[i], start[i + 1] - 1). */
+interface PieceTexts {
+  all: string;
+  start: Int32Array;
+}
+
 /**
- * The library's load check: no piece text twice among the normal pieces, nor twice among the
- * reserved ones. Done on the file's bytes (a hash set of byte ranges), so no strings are made.
+ * The library's load checks on the piece texts, on the file's bytes: no text twice among the
+ * normal pieces, nor twice among the reserved ones (a hash set of byte ranges), and every text
+ * UTF-8. The texts are copied, each followed by a space, into one buffer which one strict
+ * TextDecoder call checks and decodes (an ASCII byte after each text keeps a text's broken
+ * end from pairing with the next one's start); the UTF-16 offsets are counted on the way.
  */
-function checkUniqueTexts(c: PieceColumns, types: Uint8Array, where: string): void {
+function checkPieceTexts(c: PieceColumns, types: Uint8Array, where: string): PieceTexts {
   let cap = 1;
   while (cap < c.count * 2) cap *= 2;
   const slots = new Int32Array(cap); // id + 1, 0 = empty
-  const bytes = c.bytes;
-  for (let i = 0; i < c.count; i++) {
+  const bytes = c.bytes,
+    count = c.count;
+  let total = count;
+  for (let i = 0; i < count; i++) total += c.textEnd[i]! - c.textStart[i]!;
+  const joined = new Uint8Array(total);
+  const start = new Int32Array(count + 1);
+  let w = 0,
+    units = 0;
+  for (let i = 0; i < count; i++) {
     const s = c.textStart[i]!,
       e = c.textEnd[i]!,
       normal = isNormalType(types[i]!);
+    start[i] = units;
     let h = normal ? 0x811c9dc5 | 0 : 0x01234567;
-    for (let k = s; k < e; k++) h = Math.imul(h ^ bytes[k]!, 0x01000193);
+    for (let k = s; k < e; k++) {
+      const b = bytes[k]!;
+      h = Math.imul(h ^ b, 0x01000193);
+      joined[w++] = b;
+      // One UTF-16 unit per character, two from U+10000 (a 4-byte sequence).
+      if ((b & 0xc0) !== 0x80) units += b >= 0xf0 ? 2 : 1;
+    }
+    joined[w++] = 0x20;
+    units++;
     let slot = (h ^ (h >>> 16)) & (cap - 1);
     for (;;) {
       const j = slots[slot]! - 1;
@@ -224,6 +266,15 @@ function checkUniqueTexts(c: PieceColumns, types: Uint8Array, where: string): vo
     }
     slots[slot] = i + 1;
   }
+  start[count] = units;
+  let all: string;
+  try {
+    all = strictDecoder.decode(joined);
+  } catch {
+    for (let i = 0; i < count; i++) pieceText(c, i); // throws, naming the first piece that is not UTF-8
+    throw pieceUtf8Error(c, 0); // not reached
+  }
+  return { all, start };
 }
 
 function sameBytes(b: Uint8Array, s1: number, e1: number, s2: number, e2: number): boolean {
