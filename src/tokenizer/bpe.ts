@@ -287,14 +287,16 @@ function startsWith(bytes: Uint8Array, at: number, prefix: Uint8Array): boolean 
 function wordsAreIndependent(vocab: Vocab, space: Uint8Array): boolean {
   const n = space.length;
   if (n === 0) return false;
+  // On the UTF-8 bytes (no piece strings made): a space found after the first byte must
+  // follow another space.
+  const { bytes, start, end } = vocab.textSpans;
   for (let id = 0; id < vocab.size; id++) {
     const t = vocab.types[id];
     if (t !== PieceType.NORMAL && t !== PieceType.USER_DEFINED && t !== PieceType.UNUSED) continue;
-    // On the UTF-8 bytes (no piece strings made): a space found after the first byte must
-    // follow another space.
-    const piece = vocab.pieceBytes(id);
-    for (let k = 1; k + n <= piece.length; k++) {
-      if (startsWith(piece, k, space) && (k < n || !startsWith(piece, k - n, space))) return false;
+    const s = start[id]!,
+      e = end[id]!;
+    for (let k = s + 1; k + n <= e; k++) {
+      if (bytes[k] === space[0] && startsWith(bytes, k, space) && (k < s + n || !startsWith(bytes, k - n, space))) return false;
     }
   }
   return true;

@@ -34,8 +34,8 @@ export class Vocab {
   private pieceList: string[] | null = null;
   /** Names the model in errors. */
   private readonly where: string;
-  /** The piece texts once checked (parsed files only). */
-  private texts: PieceTexts | null = null;
+  /** The piece texts once checked to be UTF-8 (parsed files only). */
+  private texts: string[] | null = null;
   private normalMap: Map<string, number> | null = null;
   private reservedMap: Map<string, number> | null = null;
 
@@ -82,11 +82,8 @@ export class Vocab {
   /** Piece texts by id (decoded from the file on first use, all in one TextDecoder call). */
   get pieces(): string[] {
     if (!this.pieceList) {
-      const { all, start } = this.checkUnique()!;
-      const list = new Array<string>(this.size);
-      // Texts are separated by one character in `all`.
-      for (let i = 0; i < this.size; i++) list[i] = all.substring(start[i]!, start[i + 1]! - 1);
-      this.pieceList = list;
+      this.checkUnique();
+      this.pieceList = this.decodedTexts()!;
     }
     return this.pieceList;
   }
@@ -94,11 +91,17 @@ export class Vocab {
   /**
    * The library's load checks on the piece texts (each is UTF-8; no text twice among the
    * normal pieces, nor twice among the reserved ones), made before the texts are first used
-   * rather than at load: they read every byte of every piece, and loading stays cheap. Returns
-   * the texts of a parsed file; null for a proto built in code (checked at load).
+   * rather than at load: they read every byte of every piece, and loading stays cheap. The
+   * trie build finds a normal piece given twice; the map of reserved pieces, a reserved one.
    */
-  private checkUnique(): PieceTexts | null {
-    if (!this.texts && this.columns) this.texts = checkPieceTexts(this.columns, this.types, this.where);
+  private checkUnique(): void {
+    void this.trie;
+    void this.reservedIds;
+  }
+
+  /** The texts of a parsed file, checked to be UTF-8 (null for a proto built in code, checked at load). */
+  private decodedTexts(): string[] | null {
+    if (!this.texts && this.columns) this.texts = decodePieceTexts(this.columns);
     return this.texts;
   }
 
@@ -132,18 +135,16 @@ export class Vocab {
   /** CONTROL, UNKNOWN and BYTE pieces by text (few: made on first use, not at load). */
   private get reservedIds(): Map<string, number> {
     if (!this.reservedMap) {
-      this.checkUnique();
+      const texts = this.decodedTexts()!;
       const map = new Map<string, number>();
-      for (let i = 0; i < this.size; i++) if (!isNormalType(this.types[i]!)) map.set(pieceText(this.columns!, i), i);
+      for (let i = 0; i < this.size; i++) {
+        if (isNormalType(this.types[i]!)) continue;
+        if (map.has(texts[i]!)) throw new Error(`${this.where}: ModelProto.pieces[${i}].piece: '${texts[i]}' is already defined`);
+        map.set(texts[i]!, i);
+      }
       this.reservedMap = map;
     }
     return this.reservedMap;
-  }
-
-  /** Piece `id`'s text as UTF-8 (a view of the file's bytes when there is one). */
-  pieceBytes(id: number): Uint8Array {
-    const c = this.columns;
-    return c ? c.bytes.subarray(c.textStart[id]!, c.textEnd[id]!) : textEncoder.encode(this.pieces[id]!);
   }
 
   /** The UTF-8 length of piece `id`'s text. */
@@ -166,15 +167,27 @@ export class Vocab {
    */
   get trie(): DoubleArrayTrie {
     if (!this.pieceTrie) {
-      this.checkUnique();
-      const ids: number[] = [];
-      for (let id = 0; id < this.size; id++) if (isNormalType(this.types[id]!)) ids.push(id);
       const c = this.columns;
       if (c) {
-        const starts = ids.map((id) => c.textStart[id]!);
-        const ends = ids.map((id) => c.textEnd[id]!);
-        this.pieceTrie = DoubleArrayTrie.build({ bytes: c.bytes, starts, ends, values: ids });
+        this.decodedTexts(); // UTF-8 first: the duplicate error quotes the text
+        let n = 0;
+        for (let id = 0; id < this.size; id++) if (isNormalType(this.types[id]!)) n++;
+        const ids = new Int32Array(n),
+          starts = new Int32Array(n),
+          ends = new Int32Array(n);
+        for (let id = 0, k = 0; id < this.size; id++) {
+          if (!isNormalType(this.types[id]!)) continue;
+          ids[k] = id;
+          starts[k] = c.textStart[id]!;
+          ends[k++] = c.textEnd[id]!;
+        }
+        this.pieceTrie = DoubleArrayTrie.build({ bytes: c.bytes, starts, ends, values: ids }, (_, later) => {
+          const id = ids[later]!;
+          throw new Error(`${this.where}: ModelProto.pieces[${id}].piece: '${pieceText(c, id)}' is already defined`);
+        });
       } else {
+        const ids: number[] = [];
+        for (let id = 0; id < this.size; id++) if (isNormalType(this.types[id]!)) ids.push(id);
         this.pieceTrie = DoubleArrayTrie.fromStrings(
           ids.map((id) => this.pieces[id]!),
           ids,
@@ -184,10 +197,34 @@ export class Vocab {
     return this.pieceTrie;
   }
 
-  /** Uses a piece trie built elsewhere (by another thread, for this same model). */
+  /**
+   * Uses a piece trie built elsewhere (by another thread, for this same model, which made the
+   * checks on the normal pieces).
+   */
   adoptTrie(trie: DoubleArrayTrie): void {
-    this.checkUnique();
+    void this.reservedIds;
     this.pieceTrie = trie;
+  }
+
+  /**
+   * The pieces' UTF-8 texts in one buffer: piece i is bytes[start[i], end[i]) (the file's
+   * bytes when there is one), for scans that make no strings.
+   */
+  get textSpans(): { bytes: Uint8Array; start: Int32Array; end: Int32Array } {
+    const c = this.columns;
+    if (c) return { bytes: c.bytes, start: c.textStart, end: c.textEnd };
+    const parts = this.pieces.map((p) => textEncoder.encode(p));
+    const start = new Int32Array(this.size),
+      end = new Int32Array(this.size);
+    let at = 0;
+    parts.forEach((p, i) => {
+      start[i] = at;
+      at += p.length;
+      end[i] = at;
+    });
+    const bytes = new Uint8Array(at);
+    parts.forEach((p, i) => bytes.set(p, start[i]!));
+    return { bytes, start, end };
   }
 
   /** The user-defined symbols as a trie (null when there are none). */
@@ -215,58 +252,25 @@ const textEncoder = new TextEncoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
-/** Every piece's text: piece i is all.substring(start[i], start[i + 1] - 1). */
-interface PieceTexts {
-  all: string;
-  start: Int32Array;
-}
-
 /**
- * The library's load checks on the piece texts, on the file's bytes: no text twice among the
- * normal pieces, nor twice among the reserved ones (a hash set of byte ranges), and every text
- * UTF-8. The texts are copied, each followed by a space, into one buffer which one strict
- * TextDecoder call checks and decodes (an ASCII byte after each text keeps a text's broken
- * end from pairing with the next one's start); the UTF-16 offsets are counted on the way.
+ * Every piece's text, checked to be UTF-8 as the library does at load. The texts are copied,
+ * each followed by a newline, into one buffer which one strict TextDecoder call checks and
+ * decodes (an ASCII byte after each text keeps a text's broken end from pairing with the next
+ * one's start); the string is then split at the newlines, or, when a piece has a newline of
+ * its own, cut at UTF-16 offsets counted byte by byte.
  */
-function checkPieceTexts(c: PieceColumns, types: Uint8Array, where: string): PieceTexts {
-  let cap = 1;
-  while (cap < c.count * 2) cap *= 2;
-  const slots = new Int32Array(cap); // id + 1, 0 = empty
-  const bytes = c.bytes,
-    count = c.count;
+function decodePieceTexts(c: PieceColumns): string[] {
+  const { bytes, textStart, textEnd, count } = c;
   let total = count;
-  for (let i = 0; i < count; i++) total += c.textEnd[i]! - c.textStart[i]!;
+  for (let i = 0; i < count; i++) total += textEnd[i]! - textStart[i]!;
   const joined = new Uint8Array(total);
-  const start = new Int32Array(count + 1);
-  let w = 0,
-    units = 0;
-  for (let i = 0; i < count; i++) {
-    const s = c.textStart[i]!,
-      e = c.textEnd[i]!,
-      normal = isNormalType(types[i]!);
-    start[i] = units;
-    let h = normal ? 0x811c9dc5 | 0 : 0x01234567;
-    for (let k = s; k < e; k++) {
-      const b = bytes[k]!;
-      h = Math.imul(h ^ b, 0x01000193);
-      joined[w++] = b;
-      // One UTF-16 unit per character, two from U+10000 (a 4-byte sequence).
-      if ((b & 0xc0) !== 0x80) units += b >= 0xf0 ? 2 : 1;
-    }
-    joined[w++] = 0x20;
-    units++;
-    let slot = (h ^ (h >>> 16)) & (cap - 1);
-    for (;;) {
-      const j = slots[slot]! - 1;
-      if (j < 0) break;
-      if (isNormalType(types[j]!) === normal && sameBytes(bytes, s, e, c.textStart[j]!, c.textEnd[j]!)) {
-        throw new Error(`${where}: ModelProto.pieces[${i}].piece: '${pieceText(c, i)}' is already defined`);
-      }
-      slot = (slot + 1) & (cap - 1);
-    }
-    slots[slot] = i + 1;
+  for (let i = 0, w = 0; i < count; i++) {
+    const s = textStart[i]!,
+      e = textEnd[i]!;
+    joined.set(bytes.subarray(s, e), w);
+    w += e - s;
+    joined[w++] = 0x0a;
   }
-  start[count] = units;
   let all: string;
   try {
     all = strictDecoder.decode(joined);
@@ -274,11 +278,23 @@ function checkPieceTexts(c: PieceColumns, types: Uint8Array, where: string): Pie
     for (let i = 0; i < count; i++) pieceText(c, i); // throws, naming the first piece that is not UTF-8
     throw pieceUtf8Error(c, 0); // not reached
   }
-  return { all, start };
+  const texts = all.split("\n");
+  texts.pop(); // after the last newline
+  return texts.length === count ? texts : splitByUnits(all, c);
 }
 
-function sameBytes(b: Uint8Array, s1: number, e1: number, s2: number, e2: number): boolean {
-  if (e1 - s1 !== e2 - s2) return false;
-  for (let k = 0; k < e1 - s1; k++) if (b[s1 + k] !== b[s2 + k]) return false;
-  return true;
+/** The texts of `all` (decoded from the texts of `c`, each followed by one byte), cut at UTF-16 offsets counted from the bytes. */
+function splitByUnits(all: string, c: PieceColumns): string[] {
+  const texts = new Array<string>(c.count);
+  let from = 0;
+  for (let i = 0; i < c.count; i++) {
+    let units = 0;
+    for (let k = c.textStart[i]!; k < c.textEnd[i]!; k++) {
+      const b = c.bytes[k]!;
+      if ((b & 0xc0) !== 0x80) units += b >= 0xf0 ? 2 : 1; // two units from U+10000
+    }
+    texts[i] = all.substring(from, from + units);
+    from += units + 1;
+  }
+  return texts;
 }
