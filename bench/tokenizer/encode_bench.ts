@@ -255,7 +255,8 @@ async function parallelBench(): Promise<void> {
         warm: number[] = [],
         cpu1: number[] = [],
         cpu2: number[] = [],
-        busiest: number[] = [];
+        busiest: number[] = [],
+        workerStart: number[] = [];
       let same = true;
       for (let r = 0; r < rounds; r++) {
         const a = run(1);
@@ -269,6 +270,7 @@ async function parallelBench(): Promise<void> {
         cpu1.push(cpu(a.stats)[0]!);
         cpu2.push(cpu(c.stats).reduce((x, y) => x + y, 0));
         busiest.push(Math.max(...cpu(c.stats)));
+        workerStart.push(b.stats.threads[1]?.firstMs ?? Number.NaN);
         same &&= [b.ids, c.ids].every((ids) => ids.length === a.ids.length && ids.every((v, i) => v === a.ids[i]));
       }
       const [o, co, wa] = [median(one), median(cold), median(warm)];
@@ -278,7 +280,7 @@ async function parallelBench(): Promise<void> {
       const perMb = (ms: number) => `${((ms / bytes) * 1e6).toFixed(0)} ms/MB`;
       console.log(
         `    2-thread/1-thread: ${(o / co).toFixed(2)}× cold, ${(o / wa).toFixed(2)}× warm (wall); CPU ${perMb(median(cpu1))} on 1 thread, ${perMb(median(cpu2))} on 2 (both threads);` +
-          ` busy-time speed-up ${(median(cpu1) / median(busiest)).toFixed(2)}×; ids identical: ${same}`,
+          ` busy-time speed-up ${(median(cpu1) / median(busiest)).toFixed(2)}×; a cold worker's first chunk after ${median(workerStart).toFixed(0)} ms; ids identical: ${same}`,
       );
     }
   }

@@ -39,7 +39,8 @@ export interface ParallelStats {
   wallMs: number;
   /** Bytes of UTF-8 text in the batch. */
   bytes: number;
-  threads: { chunks: number; bytes: number; busyMs: number; cpuMs: number | null }[];
+  /** Per thread: chunks and bytes encoded, time spent encoding them, its CPU time where known, and when it started its first chunk (ms after the call began). */
+  threads: { chunks: number; bytes: number; busyMs: number; cpuMs: number | null; firstMs: number | null }[];
 }
 
 /** Chunks are at least this many bytes of text. */
@@ -86,6 +87,8 @@ interface ChunkResult extends EncodedLines {
   error?: string;
   busyMs: number;
   cpuMs: number | null;
+  /** When the chunk was started (performance.timeOrigin + performance.now(), comparable across threads). */
+  startedAt: number;
 }
 
 interface Lane {
@@ -177,6 +180,8 @@ export class ParallelEncoder {
       t.bytes += job.bounds[m.chunk + 1]! - job.bounds[m.chunk]!;
       t.busyMs += m.busyMs;
       t.cpuMs = m.cpuMs === null || t.cpuMs === null ? null : t.cpuMs + m.cpuMs;
+      const first = m.startedAt - (performance.timeOrigin + start);
+      t.firstMs = t.firstMs === null ? first : Math.min(t.firstMs, first);
     };
     const drain = (): void => {
       lanes.forEach((lane, i) => {
@@ -190,6 +195,7 @@ export class ParallelEncoder {
       if (chunk >= chunks) break;
       Atomics.store(control, HEADER + job.workers + chunk, CLAIMED);
       const t = performance.now();
+      here.firstMs ??= t - start;
       results[chunk] = encodeChunk(this.sp, text, job.bounds, chunk);
       here.busyMs += performance.now() - t;
       here.chunks++;
@@ -311,7 +317,7 @@ export class ParallelEncoder {
     this.lastStats = {
       wallMs,
       bytes: 0,
-      threads: [{ chunks: 1, bytes: 0, busyMs: wallMs, cpuMs: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0 }],
+      threads: [{ chunks: 1, bytes: 0, busyMs: wallMs, cpuMs: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0, firstMs: 0 }],
     };
     return { ids, lengths };
   }
@@ -321,7 +327,13 @@ function newStats(threads: number, bytes: number): ParallelStats {
   return {
     wallMs: 0,
     bytes,
-    threads: Array.from({ length: threads }, () => ({ chunks: 0, bytes: 0, busyMs: 0, cpuMs: 0 as number | null })),
+    threads: Array.from({ length: threads }, () => ({
+      chunks: 0,
+      bytes: 0,
+      busyMs: 0,
+      cpuMs: 0 as number | null,
+      firstMs: null as number | null,
+    })),
   };
 }
 
@@ -443,6 +455,7 @@ function runJob(job: Job, sp: SentencePieceProcessor | undefined, port: MessageP
         lengths,
         busyMs: performance.now() - t,
         cpuMs: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0,
+        startedAt: performance.timeOrigin + t,
       };
       port.postMessage(result, [ids.buffer as ArrayBuffer, lengths.buffer as ArrayBuffer]);
     } catch (err) {
