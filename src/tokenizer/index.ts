@@ -4,7 +4,7 @@
 export { SentencePieceProcessor, SentencePieceCore, type EncodeOptions, type EncodedToken } from "./processor.js";
 export { encodeBatch, type BatchEncodeOptions, type BatchEncoding, type BatchTokenizer } from "./batch.js";
 export { StreamDecoder } from "./stream_decoder.js";
-export { ParallelEncoder, type EncodedLines } from "./parallel_encode.js";
+export { ParallelEncoder, type EncodedLines, type ParallelStats } from "./parallel_encode.js";
 export { Normalizer, CharsMap, SPACE_SYMBOL, type NormalizedText, type NormalizerOptions } from "./normalizer.js";
 export {
   parseModelProto,
