@@ -8,7 +8,9 @@
 //     second-best segmentation? Keep the pieces that cost most, shrinking the vocabulary by
 //     `shrinkingFactor` per round, until it is within 110% of the target.
 //  4. Final vocabulary: the alphabet, then the best-scoring pieces, sorted by score.
-import { CandidateTexts, Lattice, type LatticeModel } from "./train/lattice.js";
+import { CandidateTexts } from "./train/candidates.js";
+import { Lattice, type LatticeModel } from "./train/lattice.js";
+import { PieceTrie } from "./train/piece_trie.js";
 import { makeSeedPieces } from "./train/seed_pieces.js";
 import { sortedByValue } from "./train/order.js";
 import { countWords } from "./train/words.js";
@@ -86,18 +88,18 @@ export function trainUnigramPieces(input: UnigramInput): Array<[string, number]>
   });
   onProgress?.(`Unigram: ${seeds.length} seed pieces`);
   const seedText = seeds.map((s) => s[0]);
-  const seedIds = new Map(seedText.map((s, i) => [s, i]));
+  const trie = new PieceTrie(seedText);
 
   const words = input.splitIntoWords
     ? countWords(input.sentences, input.treatWhitespaceAsSuffix, input.allowWhitespaceOnlyPieces)
     : input.sentences;
   const wordLattices = new CandidateTexts(
     words.map((w) => w.text),
-    seedIds,
+    trie,
     rules.maxSentencepieceLength,
   );
   const wordFreq = Float64Array.from(words.map((w) => w.freq));
-  const pieceLattices = new CandidateTexts(seedText, seedIds, rules.maxSentencepieceLength);
+  const pieceLattices = new CandidateTexts(seedText, trie, rules.maxSentencepieceLength);
   onProgress?.(`Unigram: EM on ${words.length} ${input.splitIntoWords ? "distinct words" : "sentences"}`);
 
   const vocab = new Vocabulary(seeds.length);

@@ -1,10 +1,12 @@
 // Lattices for Unigram training. Every text (a word, or a piece being judged for pruning) is
-// matched once against the seed vocabulary: `candidates` lists each (begin, length, seed) that
-// fits. The vocabulary only shrinks during training, so a lattice for the current vocabulary
-// is these candidates whose seed is still alive (`pieceOfSeed[seed] >= 0`), plus an unknown
+// matched once against the seed vocabulary (train/candidates.ts lists each (begin, length,
+// seed) that fits). The vocabulary only shrinks during training, so a lattice for the current
+// vocabulary is these candidates whose seed is still alive (`pieceOfSeed[seed] >= 0`), plus an unknown
 // node (score `unkScore`, counted as piece 0) wherever no one-character piece starts, as
 // unigram_model.cc does.
 // Log-space arithmetic is rounded to float32, like the library's `float` lattices.
+
+import type { CandidateTexts } from "./candidates.js";
 
 const f32 = Math.fround;
 
@@ -22,75 +24,6 @@ export function logSumExp(x: number, y: number): number {
     vmax = Math.max(x, y);
   if (vmax > f32(vmin + MINUS_LOG_EPSILON)) return vmax;
   return f32(vmax + Math.log(Math.exp(f32(vmin - vmax)) + 1.0));
-}
-
-/** Texts with their candidate nodes, sorted by begin, then length. */
-export class CandidateTexts {
-  /** Length of each text in code points. */
-  readonly lengths: Int32Array;
-  /** Nodes of text t: nodeStart[t] .. nodeStart[t+1]. */
-  readonly nodeStart: Int32Array;
-  readonly nodeBegin: Int32Array;
-  readonly nodeLength: Int32Array;
-  readonly nodeSeed: Int32Array;
-
-  /** Matches every substring of each text (up to maxLength code points) against `seedIds`. */
-  constructor(texts: string[], seedIds: Map<string, number>, maxLength: number) {
-    this.lengths = new Int32Array(texts.length);
-    this.nodeStart = new Int32Array(texts.length + 1);
-    let begins: number[] = [],
-      lens: number[] = [],
-      seeds: number[] = [];
-    const chunksB: Int32Array[] = [],
-      chunksL: Int32Array[] = [],
-      chunksS: Int32Array[] = [];
-    let total = 0;
-    const flush = (): void => {
-      chunksB.push(Int32Array.from(begins));
-      chunksL.push(Int32Array.from(lens));
-      chunksS.push(Int32Array.from(seeds));
-      begins = [];
-      lens = [];
-      seeds = [];
-    };
-    for (let t = 0; t < texts.length; t++) {
-      const chars = Array.from(texts[t]!);
-      this.lengths[t] = chars.length;
-      this.nodeStart[t] = total;
-      for (let b = 0; b < chars.length; b++) {
-        let piece = "";
-        for (let l = 1; l <= maxLength && b + l <= chars.length; l++) {
-          piece += chars[b + l - 1]!;
-          const id = seedIds.get(piece);
-          if (id === undefined) continue;
-          begins.push(b);
-          lens.push(l);
-          seeds.push(id);
-          total++;
-        }
-      }
-      if (begins.length > 1 << 20) flush();
-    }
-    flush();
-    this.nodeStart[texts.length] = total;
-    this.nodeBegin = concat(chunksB, total);
-    this.nodeLength = concat(chunksL, total);
-    this.nodeSeed = concat(chunksS, total);
-  }
-
-  get size(): number {
-    return this.lengths.length;
-  }
-}
-
-function concat(chunks: Int32Array[], total: number): Int32Array {
-  const out = new Int32Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }
 
 /** The current vocabulary as the lattices see it. */

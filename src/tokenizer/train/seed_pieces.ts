@@ -1,15 +1,16 @@
 // Seed vocabulary of the Unigram trainer (MakeSeedSentencePieces): every character, plus the
 // substrings that occur at least twice and are "branching" (followed by at least two different
 // characters: the internal nodes of the corpus's suffix tree), scored by frequency x length.
-// The library builds a suffix array; we count substrings level by level (length 2, 3, ...),
-// extending only those that occur twice or more and could still become a valid piece, which
-// finds the same set.
+// The library builds a suffix array; we sort the occurrences level by level instead (an MSD
+// radix sort cut off at the longest piece): at depth d every group holds the positions where
+// one substring of length d-1 occurs, and bucketing them by their next character gives its
+// children. Only groups of two or more positions that could still become a valid piece are
+// carried to the next depth, which finds the same set of nodes.
 import { isValidPiece, UNK_CHAR, type PieceRules } from "./piece_rules.js";
 import { compareSuffixTreeOrder, sortedByValue } from "./order.js";
 import type { Sentence } from "./sentences.js";
 
 const BOUNDARY = 0;
-const RADIX = 0x110000;
 
 export interface SeedInput {
   sentences: Sentence[];
@@ -19,104 +20,35 @@ export interface SeedInput {
   duplicateSentences: boolean;
 }
 
+/** All sentences as one array of code points, each sentence followed by a boundary. */
+interface CorpusText {
+  text: Int32Array;
+  /** text with every code point replaced by a dense id (0 .. numChars-1). */
+  charIds: Int32Array;
+  numChars: number;
+  /** code point → summed sentence frequency (boundary and UNK_CHAR left out). */
+  charFreq: Map<number, number>;
+}
+
 /** Seed pieces with log-probability scores: characters first, then substrings by score. */
 export function makeSeedPieces(input: SeedInput): Array<[string, number]> {
-  const { rules } = input;
-  // All sentences in one array of code points, each followed by a boundary.
-  let n = 0;
-  for (const s of input.sentences) n += (s.text.length + 1) * (input.duplicateSentences ? 2 : 1);
-  const text = new Int32Array(n);
-  const charFreq = new Map<string, number>();
-  let len = 0;
-  for (const s of input.sentences) {
-    const start = len;
-    for (const ch of s.text) {
-      const c = ch.codePointAt(0)!;
-      text[len++] = c;
-      if (c !== UNK_CHAR && c !== BOUNDARY) charFreq.set(ch, (charFreq.get(ch) ?? 0) + s.freq);
-    }
-    text[len++] = BOUNDARY;
-    if (input.duplicateSentences) {
-      text.copyWithin(len, start, len);
-      len += len - start;
-    }
-  }
-
-  // Level 1: positions whose character could start a piece; node id = dense char id.
-  let positions: Int32Array = new Int32Array(len);
-  let nodeIds: Int32Array = new Int32Array(len);
-  let count = 0;
-  const charIds = new Map<number, number>();
-  let counts: number[] = [];
-  for (let p = 0; p < len; p++) {
-    const c = text[p]!;
-    if (!isValidPiece(text, rules, p, p + 1, true)) continue;
-    let id = charIds.get(c);
-    if (id === undefined) {
-      id = counts.length;
-      charIds.set(c, id);
-      counts.push(0);
-    }
-    counts[id]!++;
-    positions[count] = p;
-    nodeIds[count++] = id;
-  }
-  // Keep positions whose node occurs at least twice.
-  ({ positions, nodeIds, count } = keepRepeated(positions, nodeIds, count, counts, () => true));
-
-  const found: Array<[number, number, number]> = []; // [offset, length, score]
-  for (let depth = 2; count > 0 && depth <= rules.maxSentencepieceLength + 1; depth++) {
-    // Children of every node of length depth-1: one more character.
-    const childIds = new Map<number, number>();
-    const childCounts: number[] = [];
-    const childOffset: number[] = [];
-    const numChildren = new Int32Array(counts.length);
-    const parentOffset = new Int32Array(counts.length).fill(-1);
-    const next: Int32Array = new Int32Array(count);
-    for (let i = 0; i < count; i++) {
-      const p = positions[i]!,
-        parent = nodeIds[i]!;
-      if (parentOffset[parent] === -1) parentOffset[parent] = p;
-      const key = parent * RADIX + text[p + depth - 1]!;
-      let id = childIds.get(key);
-      if (id === undefined) {
-        id = childCounts.length;
-        childIds.set(key, id);
-        childCounts.push(0);
-        childOffset.push(p);
-        numChildren[parent]!++;
-      }
-      childCounts[id]!++;
-      next[i] = id;
-    }
-    // A parent with two or more different continuations is a suffix-tree node: a seed.
-    if (depth - 1 >= 2) {
-      for (let parent = 0; parent < counts.length; parent++) {
-        const off = parentOffset[parent]!;
-        if (off < 0 || numChildren[parent]! < 2) continue;
-        if (!isValidPiece(text, rules, off, off + depth - 1)) continue;
-        found.push([off, depth - 1, counts[parent]! * (depth - 1)]);
-      }
-    }
-    if (depth > rules.maxSentencepieceLength) break;
-    const extendable = new Int8Array(childCounts.length); // 0 unknown, 1 yes, -1 no
-    ({ positions, nodeIds, count } = keepRepeated(positions, next, count, childCounts, (id) => {
-      if (extendable[id] === 0) {
-        const off = childOffset[id]!;
-        extendable[id] = isValidPiece(text, rules, off, off + depth, true) ? 1 : -1;
-      }
-      return extendable[id] === 1;
-    }));
-    counts = childCounts;
-  }
+  const corpus = corpusText(input.sentences, input.duplicateSentences);
+  const found = branchingSubstrings(corpus, input.rules);
+  const text = corpus.text;
 
   // The best seedSentencepieceSize substrings; ties in the order the library's suffix tree
   // lists them (it matters: later ties between pieces are broken by their position).
-  const substrings = found.map(([off, l, score]): [string, number] => [String.fromCodePoint(...text.subarray(off, off + l)), score]);
+  const substrings: Array<[string, number]> = [];
+  for (let i = 0; i < found.count; i++) {
+    const off = found.offset[i]!,
+      l = found.length[i]!;
+    substrings.push([String.fromCodePoint(...text.subarray(off, off + l)), found.score[i]!]);
+  }
   substrings.sort((a, b) => (a[1] !== b[1] ? b[1] - a[1] : compareSuffixTreeOrder(a[0], b[0])));
   if (substrings.length > input.seedSentencepieceSize) substrings.length = input.seedSentencepieceSize;
 
-  const seeds: Array<[string, number]> = [...sortedByValue(charFreq), ...substrings];
+  const chars = [...corpus.charFreq].map(([c, f]): [string, number] => [String.fromCodePoint(c), f]);
+  const seeds: Array<[string, number]> = [...sortedByValue(chars), ...substrings];
   // Scores become log probabilities (float arithmetic, as in the library).
   let sum = 0;
   for (const [, v] of seeds) sum = Math.fround(sum + Math.fround(v));
@@ -125,20 +57,160 @@ export function makeSeedPieces(input: SeedInput): Array<[string, number]> {
   return seeds;
 }
 
-/** Compacts (positions, ids) to the entries whose node count is >= 2 and that `keep` accepts. */
-function keepRepeated(
-  positions: Int32Array,
-  ids: Int32Array,
-  count: number,
-  counts: number[],
-  keep: (id: number) => boolean,
-): { positions: Int32Array; nodeIds: Int32Array; count: number } {
-  let k = 0;
-  for (let i = 0; i < count; i++) {
-    const id = ids[i]!;
-    if (counts[id]! < 2 || !keep(id)) continue;
-    positions[k] = positions[i]!;
-    ids[k++] = id;
+function corpusText(sentences: Sentence[], duplicate: boolean): CorpusText {
+  let n = 0;
+  for (const s of sentences) n += (s.text.length + 1) * (duplicate ? 2 : 1);
+  const text = new Int32Array(n);
+  const charIds = new Int32Array(n);
+  // code point → dense id + 1 (0: not seen yet); the boundary gets id 0.
+  const idOf = new Int32Array(0x110000);
+  idOf[BOUNDARY] = 1;
+  let numChars = 1;
+  const freqById: number[] = [0];
+  let len = 0;
+  for (const s of sentences) {
+    const start = len;
+    const str = s.text;
+    for (let i = 0; i < str.length; ) {
+      const c = str.codePointAt(i)!;
+      i += c > 0xffff ? 2 : 1;
+      let id = idOf[c]! - 1;
+      if (id < 0) {
+        id = numChars++;
+        idOf[c] = id + 1;
+        freqById.push(0);
+      }
+      text[len] = c;
+      charIds[len++] = id;
+      freqById[id] = freqById[id]! + s.freq;
+    }
+    text[len] = BOUNDARY;
+    charIds[len++] = 0;
+    if (duplicate) {
+      text.copyWithin(len, start, len);
+      charIds.copyWithin(len, start, len);
+      len += len - start;
+    }
   }
-  return { positions, nodeIds: ids, count: k };
+  const charFreq = new Map<number, number>();
+  for (let c = 1; c < idOf.length; c++) {
+    const id = idOf[c]! - 1;
+    if (id > 0 && c !== UNK_CHAR) charFreq.set(c, freqById[id]!);
+  }
+  return { text: text.subarray(0, len), charIds: charIds.subarray(0, len), numChars, charFreq };
+}
+
+/** Suffix-tree nodes of length >= 2 that are valid pieces: where one occurs, length, score. */
+interface Found {
+  offset: number[];
+  length: number[];
+  score: number[];
+  count: number;
+}
+
+function branchingSubstrings(corpus: CorpusText, rules: PieceRules): Found {
+  const { text, charIds, numChars } = corpus;
+  const len = text.length;
+  const maxLength = rules.maxSentencepieceLength;
+  const found: Found = { offset: [], length: [], score: [], count: 0 };
+
+  // Depth 1: positions whose character could start a piece, grouped by character (counting
+  // sort); characters seen only once are dropped.
+  const startOk = new Int8Array(numChars); // 0 unknown, 1 yes, -1 no
+  const counts = new Int32Array(numChars);
+  for (let p = 0; p < len; p++) {
+    const id = charIds[p]!;
+    if (startOk[id] === 0) startOk[id] = isValidPiece(text, rules, p, p + 1, true) ? 1 : -1;
+    if (startOk[id] === 1) counts[id]!++;
+  }
+  const fill = new Int32Array(numChars);
+  let groups: Int32Array = new Int32Array(numChars + 1); // group g: order[groups[g] .. groups[g+1])
+  let numGroups = 0;
+  let total = 0;
+  for (let id = 0; id < numChars; id++) {
+    fill[id] = -1;
+    if (startOk[id] !== 1 || counts[id]! < 2) continue;
+    groups[numGroups++] = total;
+    fill[id] = total;
+    total += counts[id]!;
+  }
+  groups[numGroups] = total;
+  let order: Int32Array = new Int32Array(total);
+  for (let p = 0; p < len; p++) {
+    const at = fill[charIds[p]!]!;
+    if (at < 0) continue;
+    order[at] = p;
+    fill[charIds[p]!] = at + 1;
+  }
+
+  // Deeper levels. Scratch for bucketing one group by its next character.
+  const childCount = new Int32Array(numChars);
+  const childFirst = new Int32Array(numChars);
+  const childAt = new Int32Array(numChars);
+  const touched = new Int32Array(numChars);
+  let next: Int32Array = new Int32Array(total);
+  let nextGroups: Int32Array = new Int32Array(numGroups + 1);
+  for (let depth = 2; numGroups > 0 && depth <= maxLength + 1; depth++) {
+    const nodeLength = depth - 1;
+    const extend = depth <= maxLength;
+    let out = 0,
+      outGroups = 0;
+    for (let g = 0; g < numGroups; g++) {
+      const s = groups[g]!,
+        e = groups[g + 1]!;
+      // Count the children (the distinct next characters) of this node.
+      let numChildren = 0;
+      for (let i = s; i < e; i++) {
+        const p = order[i]!;
+        const k = charIds[p + nodeLength]!;
+        if (childCount[k]!++ === 0) {
+          touched[numChildren++] = k;
+          childFirst[k] = p;
+        }
+      }
+      if (nodeLength >= 2 && numChildren >= 2 && isValidPiece(text, rules, order[s]!, order[s]! + nodeLength)) {
+        found.offset.push(order[s]!);
+        found.length.push(nodeLength);
+        found.score.push((e - s) * nodeLength);
+        found.count++;
+      }
+      // Children seen twice or more that could still be (the start of) a piece form the
+      // groups of the next depth.
+      let kept = 0;
+      for (let j = 0; j < numChildren; j++) {
+        const k = touched[j]!;
+        const c = childCount[k]!;
+        childCount[k] = 0;
+        if (!extend || c < 2 || !isValidPiece(text, rules, childFirst[k]!, childFirst[k]! + depth, true)) {
+          childAt[k] = -1;
+          continue;
+        }
+        if (outGroups + 1 >= nextGroups.length) nextGroups = grow(nextGroups);
+        nextGroups[outGroups++] = out;
+        childAt[k] = out;
+        out += c;
+        kept++;
+      }
+      if (kept === 0) continue;
+      for (let i = s; i < e; i++) {
+        const p = order[i]!;
+        const k = charIds[p + nodeLength]!;
+        const at = childAt[k]!;
+        if (at < 0) continue;
+        next[at] = p;
+        childAt[k] = at + 1;
+      }
+    }
+    nextGroups[outGroups] = out;
+    [order, next] = [next, order];
+    [groups, nextGroups] = [nextGroups, groups];
+    numGroups = outGroups;
+  }
+  return found;
+}
+
+function grow(a: Int32Array): Int32Array {
+  const b = new Int32Array(a.length * 2 + 16);
+  b.set(a);
+  return b;
 }
