@@ -9,6 +9,8 @@
 //     `shrinkingFactor` per round, until it is within 110% of the target.
 //  4. Final vocabulary: the alphabet, then the best-scoring pieces, sorted by score.
 import { CandidateTexts } from "./train/candidates.js";
+import { mergeShards } from "./train/estep.js";
+import { EStepPool } from "./train/estep_pool.js";
 import { Lattice, type LatticeModel } from "./train/lattice.js";
 import { PieceTrie } from "./train/piece_trie.js";
 import { makeSeedPieces } from "./train/seed_pieces.js";
@@ -28,6 +30,8 @@ export interface UnigramInput {
   seedSentencepieceSize: number;
   shrinkingFactor: number;
   numSubIterations: number;
+  /** The library's num_threads: the E step sums its counts in this many shards (train/estep.ts). */
+  numThreads: number;
   /** split_by_whitespace: run EM on counted words instead of whole sentences. */
   splitIntoWords: boolean;
   treatWhitespaceAsSuffix: boolean;
@@ -78,7 +82,7 @@ class Vocabulary implements LatticeModel {
   }
 }
 
-export function trainUnigramPieces(input: UnigramInput): Array<[string, number]> {
+export async function trainUnigramPieces(input: UnigramInput): Promise<Array<[string, number]>> {
   const { rules, onProgress } = input;
   const seeds = makeSeedPieces({
     sentences: input.sentences,
@@ -99,6 +103,9 @@ export function trainUnigramPieces(input: UnigramInput): Array<[string, number]>
     rules.maxSentencepieceLength,
   );
   const wordFreq = Float64Array.from(words.map((w) => w.freq));
+  const numShards = input.numThreads;
+  // Workers start now, while this thread lists the candidates of the seeds themselves.
+  const pool = new EStepPool(wordLattices, wordFreq, numShards);
   const pieceLattices = new CandidateTexts(seedText, trie, rules.maxSentencepieceLength);
   onProgress?.(`Unigram: EM on ${words.length} ${input.splitIntoWords ? "distinct words" : "sentences"}`);
 
@@ -109,37 +116,21 @@ export function trainUnigramPieces(input: UnigramInput): Array<[string, number]>
   );
   const desired = Math.floor(input.vocabSize * 1.1);
   const lattice = new Lattice();
-
-  for (let round = 0; ; round++) {
-    for (let iter = 0; iter < input.numSubIterations; iter++) {
-      const { expected, objective } = eStep(vocab, wordLattices, wordFreq, lattice);
-      mStep(vocab, expected);
-      onProgress?.(`Unigram: round ${round} EM ${iter}: ${vocab.size} pieces, objective ${objective.toFixed(4)}`);
+  try {
+    for (let round = 0; ; round++) {
+      for (let iter = 0; iter < input.numSubIterations; iter++) {
+        const lanes = await pool.run(vocab);
+        const objective = lanes.reduce((sum, l) => sum + l.objective, 0);
+        mStep(vocab, mergeShards(lanes, vocab.size));
+        onProgress?.(`Unigram: round ${round} EM ${iter}: ${vocab.size} pieces, objective ${objective.toFixed(4)}`);
+      }
+      if (vocab.size <= desired) break;
+      prune(vocab, wordLattices, wordFreq, pieceLattices, lattice, desired, input.shrinkingFactor, numShards);
     }
-    if (vocab.size <= desired) break;
-    prune(vocab, wordLattices, wordFreq, pieceLattices, lattice, desired, input.shrinkingFactor);
+  } finally {
+    await pool.close();
   }
   return finalPieces(vocab, seedText, input);
-}
-
-/** Expected count of every piece over all words, and the average negative log-likelihood. */
-function eStep(
-  vocab: Vocabulary,
-  texts: CandidateTexts,
-  freq: Float64Array,
-  lattice: Lattice,
-): { expected: Float32Array; objective: number } {
-  const expected = new Float32Array(vocab.size);
-  let all = 0;
-  for (const f of freq) all += f;
-  let objective = 0;
-  for (let t = 0; t < texts.size; t++) {
-    lattice.build(texts, t, vocab);
-    const z = lattice.addMarginals(freq[t]!, expected);
-    if (Number.isNaN(z)) throw new Error("Unigram trainer: likelihood is NaN (a sentence may be too long)");
-    objective -= z / all;
-  }
-  return { expected, objective };
 }
 
 /** Bayesian M step: drop pieces expected < 0.5 times, score = digamma(count) - digamma(total). */
@@ -170,6 +161,7 @@ function prune(
   lattice: Lattice,
   desired: number,
   shrinkingFactor: number,
+  numShards: number,
 ): void {
   const size = vocab.size;
   // How each piece would be segmented without it: its second-best segmentation.
@@ -184,20 +176,27 @@ function prune(
     else if (nbest[0]!.length === 1) for (const k of nbest[1]!) alternatives[i]!.push(lattice.piece[k]!);
   }
 
-  // Viterbi counts over the corpus, and where each piece is used.
+  // Viterbi counts over the corpus, in the library's shards (see train/estep.ts): freq adds
+  // up each shard's counts, F[i] the frequencies of the words using piece i, shard by shard.
   const freq = new Float32Array(size);
-  const inverted: number[][] = Array.from({ length: size }, () => []);
+  const F = new Float32Array(size);
+  const shardFreq = new Float32Array(size);
   let vsum = 0;
-  for (let t = 0; t < words.size; t++) {
-    lattice.build(words, t, vocab);
-    const f = wordFreq[t]!;
-    vsum = f32(vsum + f);
-    for (const k of lattice.viterbi()) {
-      const p = lattice.piece[k]!;
-      if (p < 0) continue;
-      freq[p] = freq[p]! + f;
-      inverted[p]!.push(t);
+  for (let n = 0; n < numShards; n++) {
+    shardFreq.fill(0);
+    let shardSum = 0;
+    for (let t = n; t < words.size; t += numShards) {
+      lattice.build(words, t, vocab);
+      const f = wordFreq[t]!;
+      shardSum = f32(shardSum + f);
+      for (const k of lattice.viterbi()) {
+        const p = lattice.piece[k]!;
+        shardFreq[p] = shardFreq[p]! + f;
+        F[p] = F[p]! + f;
+      }
     }
+    vsum = f32(vsum + shardSum);
+    for (let i = 0; i < size; i++) freq[i] = freq[i]! + shardFreq[i]!;
   }
   let sumD = 0;
   for (const f of freq) sumD += f;
@@ -213,9 +212,7 @@ function prune(
       kept.push(i);
       continue;
     }
-    let F = 0;
-    for (const t of inverted[i]!) F = f32(F + wordFreq[t]!);
-    F = f32(F / vsum);
+    const share = f32(F[i]! / vsum);
     const logprobSp = f32(Math.log(freq[i]!) - logsum);
     const logsumAlt = f32(Math.log(f32(sum + f32(freq[i]! * (alt.length - 1)))));
     let logprobAlt = 0;
@@ -223,7 +220,7 @@ function prune(
       const fn = freq[n]!;
       logprobAlt = f32(logprobAlt + (Math.log(f32(fn + freq[i]!)) - logsumAlt));
     }
-    candidates.push([i, f32(F * f32(logprobSp - logprobAlt))]);
+    candidates.push([i, f32(share * f32(logprobSp - logprobAlt))]);
   }
   const prunedSize = Math.max(desired, Math.trunc(f32(f32(shrinkingFactor) * size)));
   for (const [i] of sortedByValue(candidates)) {

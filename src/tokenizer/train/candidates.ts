@@ -3,11 +3,20 @@
 // candidates (train/lattice.ts keeps those whose seed is still alive).
 import type { PieceTrie } from "./piece_trie.js";
 
-/** Texts with their candidate nodes (begin, length, seed), sorted by begin, then length. */
-export class CandidateTexts {
+/** Candidate nodes (begin, length, seed) of some texts, sorted by begin, then length. */
+export interface CandidateArrays {
   /** Length of each text in code points. */
   readonly lengths: Int32Array;
   /** Nodes of text t: nodeStart[t] .. nodeStart[t+1]. */
+  readonly nodeStart: Int32Array;
+  readonly nodeBegin: Int32Array;
+  readonly nodeLength: Int32Array;
+  readonly nodeSeed: Int32Array;
+}
+
+/** The candidates of a list of texts. */
+export class CandidateTexts implements CandidateArrays {
+  readonly lengths: Int32Array;
   readonly nodeStart: Int32Array;
   readonly nodeBegin: Int32Array;
   readonly nodeLength: Int32Array;

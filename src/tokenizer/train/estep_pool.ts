@@ -1,0 +1,149 @@
+// The Unigram E step on several threads: worker threads each compute some lanes of shards
+// (train/estep.ts) while the calling thread computes lane 0. The candidate lattices go to the
+// workers once, in SharedArrayBuffers; each step sends only the current vocabulary (a few
+// hundred KB) and gets back the lanes' expected counts, whose buffers are transferred.
+// Shards are what the library's threads are, so the result is the same on any number of lanes.
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import type { CandidateArrays } from "./candidates.js";
+import { laneExpectedCounts, type LaneCounts } from "./estep.js";
+import type { LatticeModel } from "./lattice.js";
+
+interface Job {
+  id: number;
+  pieceOfSeed: Int32Array;
+  scores: Float32Array;
+  unkScore: number;
+  numShards: number;
+  lanes: number;
+  lane: number;
+}
+
+type Reply = { id: number; counts: LaneCounts; error?: undefined } | { id: number; error: string };
+
+/** The worker's program. */
+function workerSource(estepUrl: string): string {
+  return `
+const { parentPort, workerData } = require("node:worker_threads");
+import(${JSON.stringify(estepUrl)}).then(({ laneExpectedCounts }) => {
+  const d = workerData;
+  const texts = {
+    lengths: new Int32Array(d.lengths), nodeStart: new Int32Array(d.nodeStart), nodeBegin: new Int32Array(d.nodeBegin),
+    nodeLength: new Int32Array(d.nodeLength), nodeSeed: new Int32Array(d.nodeSeed),
+  };
+  const freq = new Float64Array(d.freq);
+  parentPort.on("message", (job) => {
+    try {
+      const model = { pieceOfSeed: job.pieceOfSeed, scores: job.scores, unkScore: job.unkScore };
+      const counts = laneExpectedCounts(texts, freq, model, job.numShards, job.lanes, job.lane);
+      parentPort.postMessage({ id: job.id, counts }, counts.expected.map((e) => e.buffer));
+    } catch (err) {
+      parentPort.postMessage({ id: job.id, error: String((err && err.message) || err) });
+    }
+  });
+});
+`;
+}
+
+function shared<T extends Int32Array | Float64Array>(a: T): SharedArrayBuffer {
+  const buf = new SharedArrayBuffer(a.byteLength);
+  new Uint8Array(buf).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return buf;
+}
+
+export class EStepPool {
+  private readonly workers: Worker[] = [];
+  private jobs = 0;
+  private failure: string | null = null;
+
+  /**
+   * An E step over `texts` with `numShards` shards on up to `threads` threads (default: every
+   * core); never more threads than shards, since a shard is the unit of work.
+   */
+  constructor(
+    private readonly texts: CandidateArrays,
+    private readonly freq: Float64Array,
+    private readonly numShards: number,
+    threads = availableParallelism(),
+  ) {
+    // Worker threads load the compiled estep.js; from TypeScript sources (tsx) there is none,
+    // and the step runs on this thread alone (with the same result).
+    const compiled = import.meta.url.endsWith(".js");
+    const lanes = compiled ? Math.max(1, Math.min(threads, numShards)) : 1;
+    if (lanes === 1) return;
+    const workerData = {
+      lengths: shared(texts.lengths),
+      nodeStart: shared(texts.nodeStart),
+      nodeBegin: shared(texts.nodeBegin),
+      nodeLength: shared(texts.nodeLength),
+      nodeSeed: shared(texts.nodeSeed),
+      freq: shared(freq),
+    };
+    const source = workerSource(new URL("./estep.js", import.meta.url).href);
+    for (let i = 1; i < lanes; i++) {
+      const worker = new Worker(source, { eval: true, workerData });
+      worker.on("error", (e) => (this.failure ??= `an E-step worker failed: ${e.message}`));
+      worker.unref();
+      this.workers.push(worker);
+    }
+  }
+
+  get lanes(): number {
+    return this.workers.length + 1;
+  }
+
+  /** Every lane's counts for the vocabulary `model`. */
+  async run(model: LatticeModel): Promise<LaneCounts[]> {
+    const id = ++this.jobs;
+    const lanes = this.lanes;
+    const replies = this.workers.map((w, i) => {
+      const job: Job = {
+        id,
+        pieceOfSeed: model.pieceOfSeed,
+        scores: model.scores,
+        unkScore: model.unkScore,
+        numShards: this.numShards,
+        lanes,
+        lane: i + 1,
+      };
+      const reply = this.reply(w, id);
+      w.postMessage(job);
+      return reply;
+    });
+    const mine = laneExpectedCounts(this.texts, this.freq, model, this.numShards, lanes, 0);
+    return [mine, ...(await Promise.all(replies))];
+  }
+
+  private reply(worker: Worker, id: number): Promise<LaneCounts> {
+    return new Promise((resolve, reject) => {
+      const onMessage = (r: Reply): void => {
+        if (r.id !== id) return;
+        cleanup();
+        if (r.error !== undefined) reject(new Error(r.error));
+        else resolve(r.counts);
+      };
+      const onError = (e: Error): void => {
+        cleanup();
+        reject(new Error(`an E-step worker failed: ${e.message}`));
+      };
+      const onExit = (code: number): void => {
+        cleanup();
+        reject(new Error(this.failure ?? `an E-step worker exited (code ${code})`));
+      };
+      const cleanup = (): void => {
+        worker.off("message", onMessage);
+        worker.off("error", onError);
+        worker.off("exit", onExit);
+      };
+      worker.on("message", onMessage);
+      worker.on("error", onError);
+      worker.on("exit", onExit);
+    });
+  }
+
+  /** Stops the workers. */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.workers.length = 0;
+  }
+}
