@@ -115,7 +115,15 @@ export class Lattice {
     fwd[0] = 0;
     for (let i = 0; i < n; i++) {
       const e = end[i]!;
-      fwd[e] = logSumExp(fwd[e]!, f32(score[i]! + fwd[begin[i]!]!));
+      const x = fwd[e]!,
+        y = f32(score[i]! + fwd[begin[i]!]!);
+      // logSumExp, inlined: this loop and the next are most of the trainer's time.
+      if (x === -Infinity) fwd[e] = y;
+      else {
+        const vmin = x < y ? x : y,
+          vmax = x < y ? y : x;
+        fwd[e] = vmax > f32(vmin + MINUS_LOG_EPSILON) ? vmax : f32(vmax + Math.log(Math.exp(f32(vmin - vmax)) + 1.0));
+      }
     }
     // bwd[pos]: log-sum over paths from pos to the end; the nodes of one begin in their order.
     bwd.fill(-Infinity, 0, len + 1);
@@ -124,8 +132,13 @@ export class Lattice {
       const b = begin[j]!;
       let first = j;
       while (first > 0 && begin[first - 1] === b) first--;
-      let acc = -Infinity;
-      for (let k = first; k <= j; k++) acc = logSumExp(acc, f32(score[k]! + bwd[end[k]!]!));
+      let acc = f32(score[first]! + bwd[end[first]!]!);
+      for (let k = first + 1; k <= j; k++) {
+        const y = f32(score[k]! + bwd[end[k]!]!);
+        const vmin = acc < y ? acc : y,
+          vmax = acc < y ? y : acc;
+        acc = vmax > f32(vmin + MINUS_LOG_EPSILON) ? vmax : f32(vmax + Math.log(Math.exp(f32(vmin - vmax)) + 1.0));
+      }
       bwd[b] = acc;
       j = first - 1;
     }

@@ -124,7 +124,8 @@ function branchingSubstrings(corpus: CorpusText, rules: PieceRules): Found {
     if (startOk[id] === 1) counts[id]!++;
   }
   const fill = new Int32Array(numChars);
-  let groups: Int32Array = new Int32Array(numChars + 1); // group g: order[groups[g] .. groups[g+1])
+  // Group g is order[groups[g] .. groups[g+1]); every group has two positions or more.
+  let groups: Int32Array = new Int32Array(numChars + 1);
   let numGroups = 0;
   let total = 0;
   for (let id = 0; id < numChars; id++) {
@@ -148,44 +149,54 @@ function branchingSubstrings(corpus: CorpusText, rules: PieceRules): Found {
   const childFirst = new Int32Array(numChars);
   const childAt = new Int32Array(numChars);
   const touched = new Int32Array(numChars);
+  const keys = new Int32Array(total); // next character of order[i], read once
   let next: Int32Array = new Int32Array(total);
-  let nextGroups: Int32Array = new Int32Array(numGroups + 1);
+  let nextGroups: Int32Array = new Int32Array((total >> 1) + 1);
   for (let depth = 2; numGroups > 0 && depth <= maxLength + 1; depth++) {
     const nodeLength = depth - 1;
     const extend = depth <= maxLength;
+    if (nextGroups.length < (total >> 1) + 1) nextGroups = new Int32Array((total >> 1) + 1);
     let out = 0,
       outGroups = 0;
     for (let g = 0; g < numGroups; g++) {
       const s = groups[g]!,
         e = groups[g + 1]!;
+      if (e - s === 2) {
+        // Most groups deep down: two occurrences, one child or two.
+        const p0 = order[s]!,
+          p1 = order[s + 1]!;
+        if (charIds[p0 + nodeLength] !== charIds[p1 + nodeLength]) {
+          if (nodeLength >= 2 && isValidPiece(text, rules, p0, p0 + nodeLength)) addFound(found, p0, nodeLength, 2);
+        } else if (extend && extensible(corpus, startOk, rules, p0, depth)) {
+          nextGroups[outGroups++] = out;
+          next[out++] = p0;
+          next[out++] = p1;
+        }
+        continue;
+      }
       // Count the children (the distinct next characters) of this node.
       let numChildren = 0;
       for (let i = s; i < e; i++) {
         const p = order[i]!;
         const k = charIds[p + nodeLength]!;
+        keys[i] = k;
         if (childCount[k]!++ === 0) {
           touched[numChildren++] = k;
           childFirst[k] = p;
         }
       }
-      if (nodeLength >= 2 && numChildren >= 2 && isValidPiece(text, rules, order[s]!, order[s]! + nodeLength)) {
-        found.offset.push(order[s]!);
-        found.length.push(nodeLength);
-        found.score.push((e - s) * nodeLength);
-        found.count++;
-      }
-      // Children seen twice or more that could still be (the start of) a piece form the
-      // groups of the next depth.
+      if (numChildren >= 2 && nodeLength >= 2 && isValidPiece(text, rules, order[s]!, order[s]! + nodeLength))
+        addFound(found, order[s]!, nodeLength, e - s);
+      // The children that go on form the groups of the next depth.
       let kept = 0;
       for (let j = 0; j < numChildren; j++) {
         const k = touched[j]!;
         const c = childCount[k]!;
         childCount[k] = 0;
-        if (!extend || c < 2 || !isValidPiece(text, rules, childFirst[k]!, childFirst[k]! + depth, true)) {
+        if (!extend || c < 2 || !extensible(corpus, startOk, rules, childFirst[k]!, depth)) {
           childAt[k] = -1;
           continue;
         }
-        if (outGroups + 1 >= nextGroups.length) nextGroups = grow(nextGroups);
         nextGroups[outGroups++] = out;
         childAt[k] = out;
         out += c;
@@ -193,11 +204,10 @@ function branchingSubstrings(corpus: CorpusText, rules: PieceRules): Found {
       }
       if (kept === 0) continue;
       for (let i = s; i < e; i++) {
-        const p = order[i]!;
-        const k = charIds[p + nodeLength]!;
+        const k = keys[i]!;
         const at = childAt[k]!;
         if (at < 0) continue;
-        next[at] = p;
+        next[at] = order[i]!;
         childAt[k] = at + 1;
       }
     }
@@ -209,8 +219,14 @@ function branchingSubstrings(corpus: CorpusText, rules: PieceRules): Found {
   return found;
 }
 
-function grow(a: Int32Array): Int32Array {
-  const b = new Int32Array(a.length * 2 + 16);
-  b.set(a);
-  return b;
+/** Whether text[p .. p+length) could be (the start of) a piece: its last character may be in one, and the whole is a valid prefix. */
+function extensible(corpus: CorpusText, startOk: Int8Array, rules: PieceRules, p: number, length: number): boolean {
+  return startOk[corpus.charIds[p + length - 1]!] === 1 && isValidPiece(corpus.text, rules, p, p + length, true);
+}
+
+function addFound(found: Found, offset: number, length: number, occurrences: number): void {
+  found.offset.push(offset);
+  found.length.push(length);
+  found.score.push(occurrences * length);
+  found.count++;
 }
