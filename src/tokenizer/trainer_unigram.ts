@@ -104,9 +104,10 @@ export async function trainUnigramPieces(input: UnigramInput): Promise<Array<[st
   );
   const wordFreq = Float64Array.from(words.map((w) => w.freq));
   const numShards = input.numThreads;
-  // Workers start now, while this thread lists the candidates of the seeds themselves.
   const pool = new EStepPool(wordLattices, wordFreq, numShards);
-  const pieceLattices = new CandidateTexts(seedText, trie, rules.maxSentencepieceLength);
+  // The lattices of the pieces themselves (for pruning), made at the first pruning for the
+  // pieces still there: the vocabulary only shrinks.
+  let pieceLattices: PieceLattices | null = null;
   onProgress?.(`Unigram: EM on ${words.length} ${input.splitIntoWords ? "distinct words" : "sentences"}`);
 
   const vocab = new Vocabulary(seeds.length);
@@ -125,6 +126,7 @@ export async function trainUnigramPieces(input: UnigramInput): Promise<Array<[st
         onProgress?.(`Unigram: round ${round} EM ${iter}: ${vocab.size} pieces, objective ${objective.toFixed(4)}`);
       }
       if (vocab.size <= desired) break;
+      pieceLattices ??= makePieceLattices(vocab.seeds, seedText, trie, rules.maxSentencepieceLength);
       prune(vocab, wordLattices, wordFreq, pieceLattices, lattice, desired, input.shrinkingFactor, numShards);
     }
   } finally {
@@ -152,12 +154,30 @@ function mStep(vocab: Vocabulary, expected: Float32Array): void {
   );
 }
 
+/** Candidate lattices of some seed pieces' own texts. */
+interface PieceLattices {
+  texts: CandidateTexts;
+  /** seed id → its text in `texts`, or -1. */
+  textOfSeed: Int32Array;
+}
+
+function makePieceLattices(seeds: Int32Array, seedText: string[], trie: PieceTrie, maxLength: number): PieceLattices {
+  const textOfSeed = new Int32Array(seedText.length).fill(-1);
+  seeds.forEach((seed, i) => (textOfSeed[seed] = i));
+  const texts = new CandidateTexts(
+    Array.from(seeds, (seed) => seedText[seed]!),
+    trie,
+    maxLength,
+  );
+  return { texts, textOfSeed };
+}
+
 /** Keeps the pieces whose removal would cost most likelihood (PruneSentencePieces). */
 function prune(
   vocab: Vocabulary,
   words: CandidateTexts,
   wordFreq: Float64Array,
-  pieceTexts: CandidateTexts,
+  pieceTexts: PieceLattices,
   lattice: Lattice,
   desired: number,
   shrinkingFactor: number,
@@ -168,7 +188,7 @@ function prune(
   const alwaysKeep = new Uint8Array(size).fill(1);
   const alternatives: number[][] = Array.from({ length: size }, () => []);
   for (let i = 0; i < size; i++) {
-    lattice.build(pieceTexts, vocab.seeds[i]!, vocab);
+    lattice.build(pieceTexts.texts, pieceTexts.textOfSeed[vocab.seeds[i]!]!, vocab);
     const nbest = lattice.nBest(2);
     if (nbest.length === 1) continue;
     if (nbest[0]!.length >= 2)

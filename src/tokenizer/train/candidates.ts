@@ -24,9 +24,11 @@ export class CandidateTexts implements CandidateArrays {
 
   /** Matches every substring of each text (up to maxLength code points) against the trie. */
   constructor(texts: readonly string[], trie: PieceTrie, maxLength: number) {
-    this.lengths = new Int32Array(texts.length);
-    this.nodeStart = new Int32Array(texts.length + 1);
-    const out = new NodeList(texts.length * 4 + 16);
+    this.lengths = new Int32Array(new SharedArrayBuffer(4 * texts.length));
+    this.nodeStart = new Int32Array(new SharedArrayBuffer(4 * (texts.length + 1)));
+    let totalLength = 0;
+    for (const text of texts) totalLength += text.length;
+    const out = new NodeList(totalLength * 4 + 16);
     let chars = new Int32Array(64);
     for (let t = 0; t < texts.length; t++) {
       const text = texts[t]!;
@@ -54,9 +56,10 @@ export class CandidateTexts implements CandidateArrays {
       }
     }
     this.nodeStart[texts.length] = out.count;
-    this.nodeBegin = out.begin.slice(0, out.count);
-    this.nodeLength = out.length.slice(0, out.count);
-    this.nodeSeed = out.seed.slice(0, out.count);
+    // In shared memory: the E step's worker threads read them (train/estep_pool.ts).
+    this.nodeBegin = sharedCopy(out.begin, out.count);
+    this.nodeLength = sharedCopy(out.length, out.count);
+    this.nodeSeed = sharedCopy(out.seed, out.count);
   }
 
   get size(): number {
@@ -87,6 +90,12 @@ class NodeList {
     this.length[this.count] = length;
     this.seed[this.count++] = seed;
   }
+}
+
+function sharedCopy(a: Int32Array, n: number): Int32Array {
+  const b = new Int32Array(new SharedArrayBuffer(4 * n));
+  b.set(a.subarray(0, n));
+  return b;
 }
 
 function grow(a: Int32Array): Int32Array {

@@ -45,7 +45,9 @@ import(${JSON.stringify(estepUrl)}).then(({ laneExpectedCounts }) => {
 `;
 }
 
+/** The buffer of `a` if it is shared memory already, else a shared copy. */
 function shared<T extends Int32Array | Float64Array>(a: T): SharedArrayBuffer {
+  if (a.buffer instanceof SharedArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength) return a.buffer;
   const buf = new SharedArrayBuffer(a.byteLength);
   new Uint8Array(buf).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
   return buf;

@@ -17,6 +17,8 @@ export class PieceTrie {
   private numNodes = 1; // the root is node 0
   /** Piece id ending at each node, or -1. */
   private value: Int32Array;
+  /** The root's children, by character id (every walk starts there). */
+  private rootChild: Int32Array;
 
   /** The trie of `pieces`; piece i gets id i. */
   constructor(pieces: readonly string[]) {
@@ -38,6 +40,8 @@ export class PieceTrie {
     this.value = new Int32Array(totalChars + 1).fill(-1);
     if ((totalChars + 1) * Math.max(1, this.numChars) >= 2 ** 31) throw new Error("PieceTrie: too many pieces for 32-bit keys");
     for (let id = 0; id < pieces.length; id++) this.insert(pieces[id]!, id);
+    this.rootChild = new Int32Array(this.numChars);
+    for (let ch = 0; ch < this.numChars; ch++) this.rootChild[ch] = this.lookup(0, ch);
   }
 
   /** Dense id of code point c, or -1 when no piece contains it. */
@@ -47,6 +51,10 @@ export class PieceTrie {
 
   /** The child of `node` along character id `ch`, or -1. */
   child(node: number, ch: number): number {
+    return node === 0 ? this.rootChild[ch]! : this.lookup(node, ch);
+  }
+
+  private lookup(node: number, ch: number): number {
     const key = node * this.numChars + ch;
     const keys = this.keys;
     for (let s = hash(key, this.shift); ; s = (s + 1) & this.mask) {

@@ -45,8 +45,22 @@ export function splitIntoWords(text: string, suffix: boolean, allowWhitespaceOnl
 /** Word → total frequency, most frequent first (ties in code point order). */
 export function countWords(sentences: Sentence[], suffix: boolean, allowWhitespaceOnly: boolean): Sentence[] {
   const counts = new Map<string, number>();
+  const add = (w: string, freq: number): void => {
+    counts.set(w, (counts.get(w) ?? 0) + freq);
+  };
   for (const s of sentences) {
-    for (const w of splitIntoWords(s.text, suffix, allowWhitespaceOnly)) counts.set(w, (counts.get(w) ?? 0) + s.freq);
+    if (suffix || allowWhitespaceOnly) {
+      for (const w of splitIntoWords(s.text, suffix, allowWhitespaceOnly)) add(w, s.freq);
+      continue;
+    }
+    // The default rules: a word starts at the text's start and at every space symbol.
+    const text = s.text;
+    let start = 0;
+    for (let ws = text.indexOf(WS, 1); ws >= 0; ws = text.indexOf(WS, ws + 1)) {
+      add(text.slice(start, ws), s.freq);
+      start = ws;
+    }
+    if (start < text.length) add(text.slice(start), s.freq);
   }
   return sortedByValue(counts).map(([text, freq]) => ({ text, freq }));
 }
