@@ -13,9 +13,9 @@ import { mergeShards } from "./train/estep.js";
 import { EStepPool } from "./train/estep_pool.js";
 import { Lattice, type LatticeModel } from "./train/lattice.js";
 import { PieceTrie } from "./train/piece_trie.js";
-import { makeSeedPieces } from "./train/seed_pieces.js";
+import { makeSeedPieces, wordsSuffice } from "./train/seed_pieces.js";
 import { sortedByValue } from "./train/order.js";
-import { countWords } from "./train/words.js";
+import { countWords, countWordsWithNext, wordsWithoutNext } from "./train/words.js";
 import type { PieceRules } from "./train/piece_rules.js";
 import type { Sentence } from "./train/sentences.js";
 
@@ -84,19 +84,26 @@ class Vocabulary implements LatticeModel {
 
 export async function trainUnigramPieces(input: UnigramInput): Promise<Array<[string, number]>> {
   const { rules, onProgress } = input;
+  // With the default rules and every sentence once with frequency 1 (not TSV), the seed
+  // search and EM count the same words: count them once.
+  const shareWords = input.splitIntoWords && wordsSuffice(rules) && !input.inputFormatTsv && input.sentences.every((s) => s.freq === 1);
+  const wordCounts = shareWords ? countWordsWithNext(input.sentences, () => 1) : undefined;
   const seeds = makeSeedPieces({
     sentences: input.sentences,
     rules,
     seedSentencepieceSize: input.seedSentencepieceSize,
     duplicateSentences: input.inputFormatTsv,
+    wordCounts,
   });
   onProgress?.(`Unigram: ${seeds.length} seed pieces`);
   const seedText = seeds.map((s) => s[0]);
   const trie = new PieceTrie(seedText);
 
-  const words = input.splitIntoWords
-    ? countWords(input.sentences, input.treatWhitespaceAsSuffix, input.allowWhitespaceOnlyPieces)
-    : input.sentences;
+  const words = wordCounts
+    ? wordsWithoutNext(wordCounts)
+    : input.splitIntoWords
+      ? countWords(input.sentences, input.treatWhitespaceAsSuffix, input.allowWhitespaceOnlyPieces)
+      : input.sentences;
   const wordLattices = new CandidateTexts(
     words.map((w) => w.text),
     trie,

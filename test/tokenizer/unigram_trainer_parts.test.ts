@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { branchingSubstrings, corpusText, wordText, type OccurrenceText } from "../../src/tokenizer/train/seed_pieces.js";
-import { countWords, splitIntoWords } from "../../src/tokenizer/train/words.js";
+import { countWords, countWordsWithNext, splitIntoWords, wordsWithoutNext } from "../../src/tokenizer/train/words.js";
 import { CandidateTexts } from "../../src/tokenizer/train/candidates.js";
 import { PieceTrie } from "../../src/tokenizer/train/piece_trie.js";
 import { EStepPool } from "../../src/tokenizer/train/estep_pool.js";
@@ -67,7 +67,11 @@ test("seed substrings: distinct words give the same nodes and scores as the whol
     const sentences = randomSentences(seed, 30, 3 + (seed % 7));
     for (const duplicate of [false, true]) {
       const whole = found(corpusText(sentences, duplicate));
-      assert.deepEqual(found(wordText(sentences, duplicate)), whole, `seed ${seed}, duplicate ${duplicate}`);
+      assert.deepEqual(
+        found(wordText(countWordsWithNext(sentences, () => (duplicate ? 2 : 1)))),
+        whole,
+        `seed ${seed}, duplicate ${duplicate}`,
+      );
       if (whole.size > 0) nonEmpty++;
     }
   }
@@ -84,7 +88,7 @@ test("seed substrings: distinct words give the same nodes as the whole corpus (2
     .map((l) => ({ text: `\u2581${l.replaceAll(" ", "\u2581")}`, freq: 1 }));
   const whole = found(corpusText(sentences, false));
   assert.ok(whole.size > 1000, `${whole.size} substrings`);
-  assert.deepEqual(found(wordText(sentences, false)), whole);
+  assert.deepEqual(found(wordText(countWordsWithNext(sentences, () => 1))), whole);
 });
 
 test("seed substrings of the whole corpus: a known small case", () => {
@@ -114,6 +118,7 @@ test("countWords: the same words and counts as counting splitIntoWords's words",
       for (const s of sentences) for (const w of splitIntoWords(s.text, suffix, allowWs)) expected.set(w, (expected.get(w) ?? 0) + s.freq);
       const got = countWords(sentences, suffix, allowWs);
       assert.deepEqual(new Map(got.map((w) => [w.text, w.freq])), expected, `seed ${seed}`);
+      if (!suffix && !allowWs) assert.deepEqual(wordsWithoutNext(countWordsWithNext(sentences, (s) => s.freq)), got, `seed ${seed}`);
     }
   }
 });
@@ -121,7 +126,7 @@ test("countWords: the same words and counts as counting splitIntoWords's words",
 test("E step: worker threads give the same expected counts as one thread, bit for bit", async () => {
   const sentences = randomSentences(7, 3000, 9);
   const words = countWords(sentences, false, false);
-  const occ = wordText(sentences, false);
+  const occ = wordText(countWordsWithNext(sentences, () => 1));
   const pieces = [..."\u2581abc\u{1F600}가1\tア", ...found(occ).keys()];
   const trie = new PieceTrie(pieces);
   const texts = new CandidateTexts(

@@ -56,10 +56,9 @@ export class CandidateTexts implements CandidateArrays {
       }
     }
     this.nodeStart[texts.length] = out.count;
-    // In shared memory: the E step's worker threads read them (train/estep_pool.ts).
-    this.nodeBegin = sharedCopy(out.begin, out.count);
-    this.nodeLength = sharedCopy(out.length, out.count);
-    this.nodeSeed = sharedCopy(out.seed, out.count);
+    this.nodeBegin = out.begin.subarray(0, out.count);
+    this.nodeLength = out.length.subarray(0, out.count);
+    this.nodeSeed = out.seed.subarray(0, out.count);
   }
 
   get size(): number {
@@ -67,7 +66,10 @@ export class CandidateTexts implements CandidateArrays {
   }
 }
 
-/** Growable columns of (begin, length, seed). */
+/**
+ * Growable columns of (begin, length, seed), in shared memory: the E step's worker threads
+ * read them where they are (train/estep_pool.ts).
+ */
 class NodeList {
   begin: Int32Array;
   length: Int32Array;
@@ -75,9 +77,9 @@ class NodeList {
   count = 0;
 
   constructor(capacity: number) {
-    this.begin = new Int32Array(capacity);
-    this.length = new Int32Array(capacity);
-    this.seed = new Int32Array(capacity);
+    this.begin = sharedInts(capacity);
+    this.length = sharedInts(capacity);
+    this.seed = sharedInts(capacity);
   }
 
   push(begin: number, length: number, seed: number): void {
@@ -92,14 +94,12 @@ class NodeList {
   }
 }
 
-function sharedCopy(a: Int32Array, n: number): Int32Array {
-  const b = new Int32Array(new SharedArrayBuffer(4 * n));
-  b.set(a.subarray(0, n));
-  return b;
+function sharedInts(n: number): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(4 * n));
 }
 
 function grow(a: Int32Array): Int32Array {
-  const b = new Int32Array(a.length * 2);
+  const b = sharedInts(a.length * 2);
   b.set(a);
   return b;
 }

@@ -1,6 +1,6 @@
 // The Unigram E step on several threads: worker threads each compute some lanes of shards
 // (train/estep.ts) while the calling thread computes lane 0. The candidate lattices go to the
-// workers once, in SharedArrayBuffers; each step sends only the current vocabulary (a few
+// workers once, as typed arrays over SharedArrayBuffers (no copy); each step sends only the current vocabulary (a few
 // hundred KB) and gets back the lanes' expected counts, whose buffers are transferred.
 // Shards are what the library's threads are, so the result is the same on any number of lanes.
 import { availableParallelism } from "node:os";
@@ -26,12 +26,7 @@ function workerSource(estepUrl: string): string {
   return `
 const { parentPort, workerData } = require("node:worker_threads");
 import(${JSON.stringify(estepUrl)}).then(({ laneExpectedCounts }) => {
-  const d = workerData;
-  const texts = {
-    lengths: new Int32Array(d.lengths), nodeStart: new Int32Array(d.nodeStart), nodeBegin: new Int32Array(d.nodeBegin),
-    nodeLength: new Int32Array(d.nodeLength), nodeSeed: new Int32Array(d.nodeSeed),
-  };
-  const freq = new Float64Array(d.freq);
+  const { texts, freq } = workerData;
   parentPort.on("message", (job) => {
     try {
       const model = { pieceOfSeed: job.pieceOfSeed, scores: job.scores, unkScore: job.unkScore };
@@ -45,12 +40,12 @@ import(${JSON.stringify(estepUrl)}).then(({ laneExpectedCounts }) => {
 `;
 }
 
-/** The buffer of `a` if it is shared memory already, else a shared copy. */
-function shared<T extends Int32Array | Float64Array>(a: T): SharedArrayBuffer {
-  if (a.buffer instanceof SharedArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength) return a.buffer;
-  const buf = new SharedArrayBuffer(a.byteLength);
-  new Uint8Array(buf).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-  return buf;
+/** `a` itself if it lives in shared memory (a worker then sees the same memory), else a shared copy. */
+function shared<T extends Int32Array | Float64Array>(a: T): T {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
+  const copy = new (a.constructor as new (b: SharedArrayBuffer) => T)(new SharedArrayBuffer(a.byteLength));
+  copy.set(a as never);
+  return copy;
 }
 
 export class EStepPool {
@@ -74,11 +69,13 @@ export class EStepPool {
     const lanes = compiled ? Math.max(1, Math.min(threads, numShards)) : 1;
     if (lanes === 1) return;
     const workerData = {
-      lengths: shared(texts.lengths),
-      nodeStart: shared(texts.nodeStart),
-      nodeBegin: shared(texts.nodeBegin),
-      nodeLength: shared(texts.nodeLength),
-      nodeSeed: shared(texts.nodeSeed),
+      texts: {
+        lengths: shared(texts.lengths),
+        nodeStart: shared(texts.nodeStart),
+        nodeBegin: shared(texts.nodeBegin),
+        nodeLength: shared(texts.nodeLength),
+        nodeSeed: shared(texts.nodeSeed),
+      },
       freq: shared(freq),
     };
     const source = workerSource(new URL("./estep.js", import.meta.url).href);

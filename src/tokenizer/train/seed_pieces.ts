@@ -13,12 +13,12 @@
 // each distinct word, followed by the character after it (a space symbol or the end of the
 // sentence), written once with its number of occurrences as a weight, has the same substrings
 // with the same counts and the same next characters. That text is several times shorter.
-import { isValidPiece, UNK_CHAR, WS_CHAR, type PieceRules } from "./piece_rules.js";
+import { isValidPiece, UNK_CHAR, type PieceRules } from "./piece_rules.js";
 import { compareSuffixTreeOrder, sortedByValue } from "./order.js";
 import type { Sentence } from "./sentences.js";
+import { countWordsWithNext } from "./words.js";
 
 const BOUNDARY = 0;
-const WS = String.fromCharCode(WS_CHAR);
 
 export interface SeedInput {
   sentences: Sentence[];
@@ -26,6 +26,11 @@ export interface SeedInput {
   seedSentencepieceSize: number;
   /** TSV input: each sentence is written twice so that its substrings count as repeated. */
   duplicateSentences: boolean;
+  /**
+   * countWordsWithNext's counts of occurrences (each sentence once, or twice with
+   * duplicateSentences), if the caller has them; used when wordsSuffice(rules).
+   */
+  wordCounts?: Map<string, number>;
 }
 
 /** The text searched for substrings: code points, each position with a weight. */
@@ -43,8 +48,9 @@ export interface OccurrenceText {
 
 /** Seed pieces with log-probability scores: characters first, then substrings by score. */
 export function makeSeedPieces(input: SeedInput): Array<[string, number]> {
+  const repeat = input.duplicateSentences ? 2 : 1;
   const occurrences = wordsSuffice(input.rules)
-    ? wordText(input.sentences, input.duplicateSentences)
+    ? wordText(input.wordCounts ?? countWordsWithNext(input.sentences, () => repeat))
     : corpusText(input.sentences, input.duplicateSentences);
   const found = branchingSubstrings(occurrences, input.rules);
   const text = occurrences.text;
@@ -162,28 +168,13 @@ export function corpusText(sentences: Sentence[], duplicate: boolean): Occurrenc
   return b.finish();
 }
 
-/** Each distinct word with the character that follows it (space symbol or boundary), once, weighted. */
-export function wordText(sentences: Sentence[], duplicate: boolean): OccurrenceText {
-  const counts = new Map<string, number>();
-  const add = (w: string): void => {
-    counts.set(w, (counts.get(w) ?? 0) + (duplicate ? 2 : 1));
-  };
-  for (const s of sentences) {
-    const text = s.text;
-    // A word runs from a space symbol (or the start) to the next one, which is kept as its
-    // last character (the character after it); the last word of a sentence gets the boundary.
-    let start = 0;
-    for (let ws = text.indexOf(WS, 1); ws >= 0; ws = text.indexOf(WS, ws + 1)) {
-      add(text.slice(start, ws + 1));
-      start = ws;
-    }
-    add(`${text.slice(start)}\0`);
-  }
+/** Each distinct word with the character that follows it (countWordsWithNext), once, weighted by its count. */
+export function wordText(counts: Map<string, number>): OccurrenceText {
   let n = 0;
   for (const w of counts.keys()) n += w.length;
   const b = new TextBuilder(n);
   for (const [w, count] of counts) {
-    // Split off the last character again (both are single UTF-16 units).
+    // The last character (a space symbol or "\0", one UTF-16 unit) is what follows the word.
     b.add(w.slice(0, -1), w.charCodeAt(w.length - 1), count);
   }
   return b.finish();
