@@ -9,7 +9,7 @@
 //     `shrinkingFactor` per round, until it is within 110% of the target.
 //  4. Final vocabulary: the alphabet, then the best-scoring pieces, sorted by score.
 import { CandidateTexts } from "./train/candidates.js";
-import { mergeShards } from "./train/estep.js";
+import { mergeShards, type LanePaths } from "./train/estep.js";
 import { EStepPool } from "./train/estep_pool.js";
 import { Lattice, type LatticeModel } from "./train/lattice.js";
 import { PieceTrie } from "./train/piece_trie.js";
@@ -134,7 +134,7 @@ export async function trainUnigramPieces(input: UnigramInput): Promise<Array<[st
       }
       if (vocab.size <= desired) break;
       pieceLattices ??= makePieceLattices(vocab.seeds, seedText, trie, rules.maxSentencepieceLength);
-      prune(vocab, wordLattices, wordFreq, pieceLattices, lattice, desired, input.shrinkingFactor, numShards);
+      await prune(vocab, pool, wordFreq, pieceLattices, lattice, desired, input.shrinkingFactor, numShards);
     }
   } finally {
     await pool.close();
@@ -180,16 +180,16 @@ function makePieceLattices(seeds: Int32Array, seedText: string[], trie: PieceTri
 }
 
 /** Keeps the pieces whose removal would cost most likelihood (PruneSentencePieces). */
-function prune(
+async function prune(
   vocab: Vocabulary,
-  words: CandidateTexts,
+  pool: EStepPool,
   wordFreq: Float64Array,
   pieceTexts: PieceLattices,
   lattice: Lattice,
   desired: number,
   shrinkingFactor: number,
   numShards: number,
-): void {
+): Promise<void> {
   const size = vocab.size;
   // How each piece would be segmented without it: its second-best segmentation.
   const alwaysKeep = new Uint8Array(size).fill(1);
@@ -205,6 +205,13 @@ function prune(
 
   // Viterbi counts over the corpus, in the library's shards (see train/estep.ts): freq adds
   // up each shard's counts, F[i] the frequencies of the words using piece i, shard by shard.
+  const byShard: LanePaths[] = [];
+  const shardIndex: number[] = [];
+  for (const lane of await pool.viterbi(vocab))
+    lane.shards.forEach((n, i) => {
+      byShard[n] = lane;
+      shardIndex[n] = i;
+    });
   const freq = new Float32Array(size);
   const F = new Float32Array(size);
   const shardFreq = new Float32Array(size);
@@ -212,15 +219,14 @@ function prune(
   for (let n = 0; n < numShards; n++) {
     shardFreq.fill(0);
     let shardSum = 0;
-    for (let t = n; t < words.size; t += numShards) {
-      lattice.build(words, t, vocab);
-      const f = wordFreq[t]!;
-      shardSum = f32(shardSum + f);
-      for (const k of lattice.viterbi()) {
-        const p = lattice.piece[k]!;
-        shardFreq[p] = shardFreq[p]! + f;
-        F[p] = F[p]! + f;
-      }
+    for (let t = n; t < wordFreq.length; t += numShards) shardSum = f32(shardSum + wordFreq[t]!);
+    const pieces = byShard[n]!.pieces[shardIndex[n]!]!,
+      texts = byShard[n]!.texts[shardIndex[n]!]!;
+    for (let j = 0; j < pieces.length; j++) {
+      const p = pieces[j]!,
+        f = wordFreq[texts[j]!]!;
+      shardFreq[p] = shardFreq[p]! + f;
+      F[p] = F[p]! + f;
     }
     vsum = f32(vsum + shardSum);
     for (let i = 0; i < size; i++) freq[i] = freq[i]! + shardFreq[i]!;

@@ -123,7 +123,7 @@ test("countWords: the same words and counts as counting splitIntoWords's words",
   }
 });
 
-test("E step: worker threads give the same expected counts as one thread, bit for bit", async () => {
+test("E step and Viterbi pass: worker threads give the same counts and paths as one thread, bit for bit", async () => {
   const sentences = randomSentences(7, 3000, 9);
   const words = countWords(sentences, false, false);
   const occ = wordText(countWordsWithNext(sentences, () => 1));
@@ -140,17 +140,25 @@ test("E step: worker threads give the same expected counts as one thread, bit fo
   const model = { pieceOfSeed: Int32Array.from(pieces, (_, i) => i), scores, unkScore: -20 };
   for (const numShards of [1, 2, 3]) {
     const counts: Float32Array[] = [];
+    const paths: Array<Array<[Int32Array, Int32Array]>> = [];
     for (const threads of [1, 2, 3]) {
       const pool = new EStepPool(texts, freq, numShards, threads);
       assert.equal(pool.lanes, Math.min(threads, numShards));
       try {
         counts.push(mergeShards(await pool.run(model), pieces.length));
         counts.push(mergeShards(await pool.run(model), pieces.length)); // a second step on the same workers
+        // The Viterbi segmentations, by shard.
+        const byShard: Array<[Int32Array, Int32Array]> = [];
+        for (const lane of await pool.viterbi(model)) lane.shards.forEach((n, i) => (byShard[n] = [lane.pieces[i]!, lane.texts[i]!]));
+        paths.push(byShard);
       } finally {
         await pool.close();
       }
     }
     assert.ok(counts[0]!.some((c) => c > 0));
     for (const c of counts) assert.deepEqual(c, counts[0], `numShards ${numShards}`);
+    assert.equal(paths[0]!.length, numShards);
+    assert.ok(paths[0]![0]![0].length > 0);
+    for (const p of paths) assert.deepEqual(p, paths[0], `numShards ${numShards}`);
   }
 });

@@ -63,3 +63,45 @@ export function mergeShards(lanes: LaneCounts[], vocabSize: number): Float32Arra
   }
   return total;
 }
+
+/** One lane's Viterbi segmentations, shard by shard: the pieces in order, and their texts. */
+export interface LanePaths {
+  /** The shard numbers this lane computed, increasing. */
+  shards: number[];
+  /** pieces[i]: the pieces of the best segmentations of shards[i]'s texts, text after text. */
+  pieces: Int32Array[];
+  /** texts[i][j]: the text pieces[i][j] was found in. */
+  texts: Int32Array[];
+}
+
+/**
+ * The best segmentation of each text of this lane's shards (pruning counts them). The
+ * caller adds them up shard by shard, in the library's order.
+ */
+export function laneViterbiPaths(texts: CandidateArrays, model: LatticeModel, numShards: number, lanes: number, lane: number): LanePaths {
+  const shards: number[] = [];
+  const pieces: number[][] = new Array(numShards);
+  const from: number[][] = new Array(numShards);
+  for (let n = lane; n < numShards; n += lanes) {
+    shards.push(n);
+    pieces[n] = [];
+    from[n] = [];
+  }
+  const lattice = new Lattice();
+  const numTexts = texts.lengths.length;
+  for (let t = 0; t < numTexts; t++) {
+    const n = t % numShards;
+    const out = pieces[n];
+    if (!out) continue; // another lane's shard
+    lattice.build(texts, t, model);
+    for (const k of lattice.viterbi()) {
+      out.push(lattice.piece[k]!);
+      from[n]!.push(t);
+    }
+  }
+  return {
+    shards,
+    pieces: shards.map((n) => Int32Array.from(pieces[n]!)),
+    texts: shards.map((n) => Int32Array.from(from[n]!)),
+  };
+}

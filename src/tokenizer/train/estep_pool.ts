@@ -6,11 +6,13 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { CandidateArrays } from "./candidates.js";
-import { laneExpectedCounts, type LaneCounts } from "./estep.js";
+import { laneExpectedCounts, laneViterbiPaths, type LaneCounts, type LanePaths } from "./estep.js";
 import type { LatticeModel } from "./lattice.js";
 
 interface Job {
   id: number;
+  /** "counts": laneExpectedCounts; "paths": laneViterbiPaths. */
+  kind: "counts" | "paths";
   pieceOfSeed: Int32Array;
   scores: Float32Array;
   unkScore: number;
@@ -19,19 +21,24 @@ interface Job {
   lane: number;
 }
 
-type Reply = { id: number; counts: LaneCounts; error?: undefined } | { id: number; error: string };
+type Reply = { id: number; result: LaneCounts | LanePaths; error?: undefined } | { id: number; error: string };
 
 /** The worker's program. */
 function workerSource(estepUrl: string): string {
   return `
 const { parentPort, workerData } = require("node:worker_threads");
-import(${JSON.stringify(estepUrl)}).then(({ laneExpectedCounts }) => {
+import(${JSON.stringify(estepUrl)}).then(({ laneExpectedCounts, laneViterbiPaths }) => {
   const { texts, freq } = workerData;
   parentPort.on("message", (job) => {
     try {
       const model = { pieceOfSeed: job.pieceOfSeed, scores: job.scores, unkScore: job.unkScore };
-      const counts = laneExpectedCounts(texts, freq, model, job.numShards, job.lanes, job.lane);
-      parentPort.postMessage({ id: job.id, counts }, counts.expected.map((e) => e.buffer));
+      if (job.kind === "counts") {
+        const result = laneExpectedCounts(texts, freq, model, job.numShards, job.lanes, job.lane);
+        parentPort.postMessage({ id: job.id, result }, result.expected.map((e) => e.buffer));
+      } else {
+        const result = laneViterbiPaths(texts, model, job.numShards, job.lanes, job.lane);
+        parentPort.postMessage({ id: job.id, result }, [...result.pieces, ...result.texts].map((e) => e.buffer));
+      }
     } catch (err) {
       parentPort.postMessage({ id: job.id, error: String((err && err.message) || err) });
     }
@@ -91,13 +98,30 @@ export class EStepPool {
     return this.workers.length + 1;
   }
 
-  /** Every lane's counts for the vocabulary `model`. */
-  async run(model: LatticeModel): Promise<LaneCounts[]> {
+  /** Every lane's expected counts for the vocabulary `model`. */
+  run(model: LatticeModel): Promise<LaneCounts[]> {
+    return this.onLanes(model, "counts", (lanes) => laneExpectedCounts(this.texts, this.freq, model, this.numShards, lanes, 0)) as Promise<
+      LaneCounts[]
+    >;
+  }
+
+  /** Every lane's Viterbi segmentations for the vocabulary `model`. */
+  viterbi(model: LatticeModel): Promise<LanePaths[]> {
+    return this.onLanes(model, "paths", (lanes) => laneViterbiPaths(this.texts, model, this.numShards, lanes, 0)) as Promise<LanePaths[]>;
+  }
+
+  /** Posts the job to every worker, computes lane 0 here, then waits for the others. */
+  private async onLanes(
+    model: LatticeModel,
+    kind: Job["kind"],
+    laneZero: (lanes: number) => LaneCounts | LanePaths,
+  ): Promise<Array<LaneCounts | LanePaths>> {
     const id = ++this.jobs;
     const lanes = this.lanes;
     const replies = this.workers.map((w, i) => {
       const job: Job = {
         id,
+        kind,
         pieceOfSeed: model.pieceOfSeed,
         scores: model.scores,
         unkScore: model.unkScore,
@@ -109,17 +133,17 @@ export class EStepPool {
       w.postMessage(job);
       return reply;
     });
-    const mine = laneExpectedCounts(this.texts, this.freq, model, this.numShards, lanes, 0);
+    const mine = laneZero(lanes);
     return [mine, ...(await Promise.all(replies))];
   }
 
-  private reply(worker: Worker, id: number): Promise<LaneCounts> {
+  private reply(worker: Worker, id: number): Promise<LaneCounts | LanePaths> {
     return new Promise((resolve, reject) => {
       const onMessage = (r: Reply): void => {
         if (r.id !== id) return;
         cleanup();
         if (r.error !== undefined) reject(new Error(r.error));
-        else resolve(r.counts);
+        else resolve(r.result);
       };
       const onError = (e: Error): void => {
         cleanup();
