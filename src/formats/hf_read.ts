@@ -74,16 +74,6 @@ function noWeights(files: FileSet): never {
   throw new FormatError(files.path, SINGLE_WEIGHTS, `no model.safetensors or model.safetensors.index.json in the directory${hint}`);
 }
 
-/**
- * The weight files a checkpoint needs, in the order they are read: the shards its index lists,
- * else model.safetensors. A page reads these (and the small files) and no other file of the folder.
- */
-export function weightFileNames(files: FileSet): string[] {
-  if (files.has(WEIGHT_INDEX)) return [...new Set(indexedShards(files).values())];
-  if (files.has(SINGLE_WEIGHTS)) return [SINGLE_WEIGHTS];
-  return noWeights(files);
-}
-
 /** The weight files of a directory: tensor name → safetensors file name. */
 function weightFiles(files: FileSet): Map<string, string> {
   if (files.has(WEIGHT_INDEX)) return indexedShards(files);
@@ -133,21 +123,57 @@ function readShard(
   }
 }
 
-/** Reads a Hugging Face checkpoint from its files, tensor by tensor (dtypes kept as stored). */
-export function readHFCheckpointFrom(files: FileSet): Checkpoint {
+/** What reading a checkpoint needs before its weights: the config, and which tensors each weight file holds. */
+interface HFReadPlan {
+  config: ModelConfig;
+  /** Weight file → the tensor names it holds, in the order the files are read. */
+  byFile: Map<string, string[]>;
+  all: ReadonlySet<string>;
+}
+
+function planRead(files: FileSet): HFReadPlan {
   if (!files.has("config.json"))
     throw new FormatError(files.path, "config.json", "not found: a Hugging Face checkpoint directory needs config.json");
   const config = parseModelConfig(readJsonFile(files, "config.json"), files.pathOf("config.json"));
   const byTensor = weightFiles(files);
   const byFile = new Map<string, string[]>();
   for (const [name, file] of byTensor) byFile.set(file, [...(byFile.get(file) ?? []), name]);
-  const all = new Set(byTensor.keys());
-  const tensors = new Map<string, StoredTensor>();
-  for (const [file, names] of byFile) readShard(files, file, names, config, all, tensors);
+  return { config, byFile, all: new Set(byTensor.keys()) };
+}
+
+function finishRead(files: FileSet, config: ModelConfig, tensors: Map<string, StoredTensor>): Checkpoint {
   const ck: Checkpoint = { config, tensors, source: { path: files.path, format: "hf" } };
   const gen = "generation_config.json";
   if (files.has(gen)) ck.generation = generationConfigFromJson(readJsonFile(files, gen), files.pathOf(gen));
   return ck;
+}
+
+/** Reads a Hugging Face checkpoint from its files, tensor by tensor (dtypes kept as stored). */
+export function readHFCheckpointFrom(files: FileSet): Checkpoint {
+  const { config, byFile, all } = planRead(files);
+  const tensors = new Map<string, StoredTensor>();
+  for (const [file, names] of byFile) readShard(files, file, names, config, all, tensors);
+  return finishRead(files, config, tensors);
+}
+
+/**
+ * readHFCheckpointFrom with a wait before each weight file and a call after it, for files that
+ * arrive asynchronously: a page reads each shard's bytes just before it is parsed and lets them
+ * go after, so a sharded model never sits in memory twice. The index (or model.safetensors, when
+ * there is no index) must be readable from the start.
+ */
+export async function readHFCheckpointShardByShard(
+  files: FileSet,
+  hooks: { before(file: string): Promise<void>; after(file: string): void },
+): Promise<Checkpoint> {
+  const { config, byFile, all } = planRead(files);
+  const tensors = new Map<string, StoredTensor>();
+  for (const [file, names] of byFile) {
+    await hooks.before(file);
+    readShard(files, file, names, config, all, tensors);
+    hooks.after(file);
+  }
+  return finishRead(files, config, tensors);
 }
 
 /** The folder's tokenizer file: tokenizer.model, else a single other *.model (tok* first), else tokenizer.json, else tokenizer.bin. */

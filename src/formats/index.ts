@@ -30,7 +30,7 @@ export {
   DirectoryFiles,
   type SaveHFOptions,
 } from "./hf.js";
-export { readHFCheckpointFrom, weightFileNames, findTokenizerName } from "./hf_read.js";
+export { readHFCheckpointFrom, readHFCheckpointShardByShard, findTokenizerName } from "./hf_read.js";
 export { MemoryFiles, type FileSet } from "./file_set.js";
 export { readHFConfig, parseHFConfig, hfConfigJson, readGenerationConfig } from "./hf_config.js";
 export {

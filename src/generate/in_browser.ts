@@ -11,7 +11,7 @@ import { GGUFSourceReader, hasGGUFMagicBytes } from "../formats/gguf_reader.js";
 import { checkpointFromGGUF } from "../formats/gguf_llama_read.js";
 import { tokenizerForCheckpoint } from "../formats/gguf_tokenizer.js";
 import { MemoryFiles, type FileSet } from "../formats/file_set.js";
-import { WEIGHT_INDEX, findTokenizerName, readHFCheckpointFrom, weightFileNames } from "../formats/hf_read.js";
+import { SINGLE_WEIGHTS, WEIGHT_INDEX, findTokenizerName, readHFCheckpointShardByShard } from "../formats/hf_read.js";
 import type { Checkpoint } from "../formats/types.js";
 import { FormatError } from "../util/errors.js";
 import { SentencePieceCore } from "../tokenizer/processor_core.js";
@@ -117,10 +117,11 @@ export async function loadHFInBrowser(
     );
   }
   for (const name of [...SMALL_FILES, tokenizerName]) await read(name);
-  for (const name of weightFileNames(set)) await read(name);
-  const ckpt = readHFCheckpointFrom(set);
   const tokenizer = tokenizerFromFiles(set, tokenizerName);
-  contents.clear(); // the tensors are copies: let the files' bytes go before the upload
+  if (!set.has(WEIGHT_INDEX)) await read(SINGLE_WEIGHTS); // without an index, its tensor list is in the file
+  // One weight file in memory at a time: the tensors read from it are copies, so its bytes can go.
+  const ckpt = await readHFCheckpointShardByShard(set, { before: read, after: (name) => contents.delete(name) });
+  contents.clear();
   return browserModel(ckpt, tokenizer, optionsFromGenerationConfig(ckpt.generation), "hf", options);
 }
 

