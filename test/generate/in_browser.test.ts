@@ -6,7 +6,7 @@
 // file and what is wrong. Skipped, with the reason, without an adapter or the shared model.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openWebGPU } from "../../src/backend/webgpu/open.js";
@@ -14,7 +14,9 @@ import { loadPickedFiles, type PickedFile } from "../../src/generate/in_browser.
 import { TextGenerator } from "../../src/generate/text_generator.js";
 import { HFTokenizerCore } from "../../src/tokenizer/hf/hf_tokenizer_core.js";
 import { SentencePieceCore } from "../../src/tokenizer/processor_core.js";
-import { skipUnlessShared } from "../helpers/shared.js";
+import { sharedPath, skipUnlessShared } from "../helpers/shared.js";
+import { loadCheckpoint } from "../../src/formats/load.js";
+import { writeGGUFCheckpoint } from "../../src/formats/gguf_llama.js";
 import { pickedFiles, writeShardedQwenTokenizerHF, writeStoriesHF } from "./hf_folder_fixtures.js";
 
 const opened = await openWebGPU();
@@ -103,5 +105,34 @@ describe("the in-browser loader on Hugging Face folders", { skip }, () => {
       /bad\/model\.safetensors\.index\.json: weight_map\.model\.norm\.weight: expected a \.safetensors file name in the same directory/,
     );
     await assert.rejects(load([]), /no file was picked/);
+    await assert.rejects(
+      load(without("config.json").filter((f) => f.name !== "model.safetensors")),
+      /bad: config\.json: not found: pick a GGUF file, .*\(the folder has generation_config\.json, tokenizer\.model\)/,
+    );
+  });
+
+  test("a folder holding one GGUF and no config.json loads the GGUF", {
+    skip: skipUnlessShared("models", "stories260K", "stories260K.bin"),
+  }, async () => {
+    const folder = join(dir, "gguf-folder");
+    mkdirSync(folder);
+    const ckpt = await loadCheckpoint(sharedPath("models", "stories260K", "stories260K.bin"));
+    ckpt.tokenizerPath = sharedPath("models", "stories260K", "tok512.model");
+    writeGGUFCheckpoint(join(folder, "stories.gguf"), ckpt);
+    writeFileSync(join(folder, "README.md"), "notes");
+    const page = await loadPickedFiles(pickedFiles(folder), "gguf-folder", { gpu: gpu! });
+    try {
+      assert.equal(page.format, "gguf");
+      const s = page.stream("Once upon a time", { temperature: 0, maxNewTokens: 20 });
+      for await (const _ of s); // the result comes once the text is consumed
+      const r = await s.result;
+      const cpu = await (await TextGenerator.load(join(folder, "stories.gguf"))).generate("Once upon a time", {
+        temperature: 0,
+        maxNewTokens: 20,
+      });
+      assert.deepEqual(r.tokens, cpu.tokens);
+    } finally {
+      page.destroy();
+    }
   });
 });
