@@ -55,9 +55,9 @@ export class MirrorCache {
 
   /**
    * @param budgetBytes mirrors (and GPU buffers) kept between calls; 0 keeps none, so every
-   *   call uploads all of its arrays (the behaviour without residency).
+   *   call uploads all of its arrays (the behaviour without residency). May be changed later.
    */
-  constructor(private readonly budgetBytes: number) {}
+  constructor(public budgetBytes: number) {}
 
   /** Entries kept and their bytes. */
   get size(): { entries: number; bytes: number } {

@@ -164,6 +164,8 @@ export interface WebGPUSyncBackend extends Backend {
   close(): void;
   /** Round trips and bytes moved so far (see TransferStats). */
   transferStats(): TransferStats;
+  /** Sets the byte budget of resident arrays (TSGPT_WEBGPU_RESIDENT_MB at load); 0: every call uploads every array. */
+  setResidentBudget(bytes: number): void;
 }
 
 /** A backend whose every call runs `op` in the worker and copies back `outputs(args)`. */
@@ -180,6 +182,10 @@ function createSyncBackend(channel: WorkerChannel): WebGPUSyncBackend {
     name: "webgpu",
     adapterName: channel.lastAdapter,
     close: () => channel.close(),
+    setResidentBudget: (bytes: number) => {
+      if (!(bytes >= 0)) throw new RangeError(`setResidentBudget: expected a number of bytes ≥ 0, got ${bytes}`);
+      mirrors.budgetBytes = bytes;
+    },
     transferStats: () => ({
       requests: channel.requests,
       ...channel.gpu,
