@@ -63,6 +63,8 @@ export function grid(groups: number): [number, number] {
 
 export class GpuContext {
   readonly adapterName: string;
+  /** The device has WGSL's f16 type (the adapter's `shader-f16` feature, requested by open.ts). */
+  readonly hasShaderF16: boolean;
   private lostReason: string | null = null;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   /** Resident GPU buffers of the synchronous backend's arrays (set by its worker; null elsewhere). */
@@ -77,6 +79,7 @@ export class GpuContext {
     // biome-ignore lint/correctness/noUnusedPrivateClassMembers: held only so the GC keeps them (Dawn crashes otherwise)
     private readonly keepAlive: readonly unknown[] = [],
   ) {
+    this.hasShaderF16 = device.features.has("shader-f16");
     this.adapterName = [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(" / ") || "unknown adapter";
     // A lost device (driver reset, GPU removed, destroy()) must turn every later call into a
     // clear error, never a hang on a promise that no longer resolves.
