@@ -90,7 +90,7 @@ function main(): void {
     const plain = measured(
       gpu,
       "webgpu, nothing resident",
-      () => lossCurve(config, "webgpu", data, { ...opts, steps: plainSteps }),
+      (o) => lossCurve(config, "webgpu", data, { ...opts, ...o, steps: plainSteps }),
       plainSteps,
     );
     const worst = Math.max(...plain.losses.map((l, i) => Math.abs(l - native.losses[i]!)));
