@@ -37,6 +37,18 @@ describe("the mirror cache (no GPU needed)", () => {
     assert.equal(cache.counters.stagedBytes, 32);
   });
 
+  test("an array zeroed on the CPU is sent as 'zeroed', not uploaded", () => {
+    const cache = new MirrorCache(1 << 20);
+    const g = Float32Array.from([1, 2, 3, 4]);
+    const id = cache.prepare(g);
+    cache.takeUpdate(new Set([id]));
+    g.fill(0);
+    cache.prepare(g);
+    const u = cache.takeUpdate(new Set([id]));
+    assert.deepEqual(u.zeroed, [id]);
+    assert.deepEqual(u.dirty, []);
+  });
+
   test("entries are the memory, not the view object: a new view of the same bytes is the same entry", () => {
     const cache = new MirrorCache(1 << 20);
     const storage = randomF32(16);
@@ -141,6 +153,18 @@ describe("resident buffers on the GPU", { skip: gpu ? false : `webgpu unavailabl
     assert.equal(uploaded() - before2, a.byteLength, "only a goes up again");
     jsBackend.matmul(product(a, b, want));
     assertClose(c, want, "after the write");
+  });
+
+  test("an accumulator zeroed on the CPU (gradients between steps) restarts from zero without an upload", () => {
+    const [a, b, c, want] = [randomF32(m * k), randomF32(k * n), randomF32(m * n), new Float32Array(m * n)];
+    const acc = (c: Float32Array): MatmulArgs => ({ ...product(a, b, c), accumulate: true });
+    gpu!.matmul(acc(c));
+    c.fill(0);
+    const before = uploaded();
+    gpu!.matmul(acc(c));
+    assert.equal(uploaded() - before, 0);
+    jsBackend.matmul(acc(want));
+    assertClose(c, want, "a·b accumulated into zeros");
   });
 
   test("an output is read back at every call, so the CPU reads what the GPU wrote", () => {

@@ -55,6 +55,14 @@ export class Params {
 
 const MAX_GROUPS_X = 65535;
 
+/** Whether every byte of `v` is 0 (a word at a time where the view allows). */
+function allZero(v: ArrayBufferView): boolean {
+  const words = v.byteOffset % 4 === 0 && v.byteLength % 4 === 0;
+  const a = words ? new Int32Array(v.buffer, v.byteOffset, v.byteLength / 4) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  for (let i = 0; i < a.length; i++) if (a[i] !== 0) return false;
+  return true;
+}
+
 /** The workgroup grid for `groups` workgroups (x ≤ 65535); shaders rebuild the flat index. */
 export function grid(groups: number): [number, number] {
   const x = Math.min(Math.max(groups, 1), MAX_GROUPS_X);
@@ -140,17 +148,22 @@ export class GpuContext {
     const pipeline = this.pipeline(key, wgsl);
     const owned: GPUBuffer[] = [];
     const res = this.residency;
-    // At most one binding per resident entry: a writable binding must not alias another one.
-    // The output occurrence gets it when there is one; repeats get a buffer of their own.
-    const residentAt = new Map<ResidentEntry, number>();
-    if (res)
-      for (const pass of [true, false])
-        buffers.forEach((b, i) => {
-          const e = res.lookup(b.data);
-          if (e && !residentAt.has(e) && Boolean(b.output) === pass) residentAt.set(e, i);
-        });
+    // A resident buffer may be bound several times read-only (q, k and v in one packed array),
+    // but a writable binding must not alias another: where an entry is written, its first output
+    // occurrence gets the resident buffer and the other occurrences a buffer of their own.
     const entryOf = new Map<number, ResidentEntry>();
-    for (const [e, i] of residentAt) entryOf.set(i, e);
+    if (res) {
+      const written = new Map<ResidentEntry, number>();
+      buffers.forEach((b, i) => {
+        const e = res.lookup(b.data);
+        if (e && b.output && !written.has(e)) written.set(e, i);
+      });
+      buffers.forEach((b, i) => {
+        const e = res.lookup(b.data);
+        if (e && (written.has(e) ? written.get(e) === i : true)) entryOf.set(i, e);
+      });
+    }
+    const residentAt = new Set(entryOf.values());
     dev.pushErrorScope("out-of-memory");
     let oomPop: Promise<GPUError | null> | null = null;
     const gpuBufs: GPUBuffer[] = [];
@@ -175,9 +188,11 @@ export class GpuContext {
             buf = e.buffer;
           } else {
             const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | (b.output ? GPUBufferUsage.COPY_SRC : 0);
-            buf = this.createBuffer(b.data.byteLength, usage, `${key} binding ${i}`, true);
+            this.checkBufferSize(b.data.byteLength, usage, `${key} binding ${i}`);
+            const zero = allZero(b.data); // a kernel's fresh scratch array: a new buffer is zero-filled already
+            buf = this.createBuffer(b.data.byteLength, usage, `${key} binding ${i}`, !zero);
             owned.push(buf);
-            fills.push({ buf, data: b.data });
+            if (!zero) fills.push({ buf, data: b.data });
           }
           gpuBufs.push(buf);
           if (!b.output) continue;
@@ -238,7 +253,7 @@ export class GpuContext {
       if (res) for (const r of reads) if (!r.resident) res.mirrorWritten(r.target);
     } catch (e) {
       // A resident buffer allocated here may be invalid (out of memory) or half-written.
-      if (res) for (const entry of residentAt.keys()) res.drop(entry);
+      if (res) for (const entry of residentAt) res.drop(entry);
       throw e;
     } finally {
       for (const b of owned) b.destroy();

@@ -39,6 +39,17 @@ export interface MirrorCounters {
 
 const align4 = (n: number): number => Math.max(4, Math.ceil(n / 4) * 4);
 
+const ZEROS = Buffer.alloc(1 << 16);
+
+/** Whether every byte of `b` is 0 (memcmp against a block of zeros). */
+function allZero(b: Buffer): boolean {
+  for (let off = 0; off < b.byteLength; off += ZEROS.byteLength) {
+    const len = Math.min(ZEROS.byteLength, b.byteLength - off);
+    if (!b.subarray(off, off + len).equals(ZEROS.subarray(0, len))) return false;
+  }
+  return true;
+}
+
 function bytesOf(a: Typed): Buffer {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }
@@ -49,7 +60,7 @@ export class MirrorCache {
   /** Every live entry, least recently used first (a Map keeps insertion order). */
   private readonly lru = new Map<number, MirrorEntry>();
   private residentBytes = 0;
-  private pending: ResidencyUpdate = { created: [], dirty: [], freed: [] };
+  private pending: ResidencyUpdate = { created: [], dirty: [], zeroed: [], freed: [] };
   private readonly collected = new FinalizationRegistry<number>((id) => this.evict(id));
   readonly counters: MirrorCounters = { comparedBytes: 0, stagedBytes: 0, returnedBytes: 0 };
 
@@ -70,14 +81,24 @@ export class MirrorCache {
     const src = bytesOf(a);
     this.counters.comparedBytes += a.byteLength;
     // Without a budget nothing stays on the GPU: every array is uploaded, as before residency.
-    if (this.budgetBytes === 0 || !src.equals(e.view)) {
-      e.view.set(src);
-      this.counters.stagedBytes += a.byteLength;
-      this.pending.dirty.push(e.id);
+    if (this.budgetBytes === 0) {
+      this.stage(e, src);
+    } else if (!src.equals(e.view)) {
+      // Zeroed on the CPU (gradients before a step): the GPU makes a zero buffer, nothing goes up.
+      if (allZero(src)) {
+        e.view.fill(0);
+        this.pending.zeroed.push(e.id);
+      } else this.stage(e, src);
     }
     this.lru.delete(e.id); // most recently used last
     this.lru.set(e.id, e);
     return e.id;
+  }
+
+  private stage(e: MirrorEntry, src: Buffer): void {
+    e.view.set(src);
+    this.counters.stagedBytes += src.byteLength;
+    this.pending.dirty.push(e.id);
   }
 
   /** The id of the entry `a` was prepared with in this call. */
@@ -102,7 +123,7 @@ export class MirrorCache {
       if (!keep.has(id)) this.evict(id);
     }
     const u = this.pending;
-    this.pending = { created: [], dirty: [], freed: [] };
+    this.pending = { created: [], dirty: [], zeroed: [], freed: [] };
     return u;
   }
 

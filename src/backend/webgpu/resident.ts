@@ -26,6 +26,8 @@ export interface ResidencyUpdate {
   created: { id: number; mirror: SharedArrayBuffer }[];
   /** Entries whose mirror the caller rewrote: their GPU copy is stale. */
   dirty: number[];
+  /** Entries whose mirror the caller set to all zeros: their next GPU buffer is a fresh (zero-filled) one, no upload. */
+  zeroed: number[];
   /** Entries the caller dropped (evicted, or their array was garbage-collected). */
   freed: number[];
 }
@@ -63,6 +65,12 @@ export class ResidentStore {
     for (const id of u.dirty) {
       const e = this.entries.get(id);
       if (e) this.drop(e);
+    }
+    for (const id of u.zeroed) {
+      const e = this.entries.get(id);
+      if (!e) continue;
+      this.drop(e);
+      e.zero = true;
     }
   }
 
