@@ -73,6 +73,8 @@ export class SentencePieceCore {
   /** The encoders' output, reused from text to text. */
   private readonly segments = new Segments();
   private bpe: BpeEncoder | null = null;
+  /** The bytes fromBytes loaded (the proto read from them is not edited by the processor). */
+  private loadedFrom: Uint8Array | null = null;
   /** Decoding's table of piece surfaces as UTF-8, built on first decode. */
   private surfaces: SurfaceTable | null = null;
 
@@ -106,7 +108,17 @@ export class SentencePieceCore {
     fileName = "<model>",
   ): T {
     if (!(bytes instanceof Uint8Array)) throw new TypeError("SentencePieceProcessor.fromBytes: expected a Uint8Array");
-    return new this(parseModelProto(bytes, fileName), fileName);
+    const sp = new this(parseModelProto(bytes, fileName), fileName);
+    sp.loadedFrom = bytes;
+    return sp;
+  }
+
+  /**
+   * The model as `.model` bytes that load into a processor like this one (for copies on other
+   * threads): the bytes it was loaded from when it was, else serialize().
+   */
+  modelBytes(): Uint8Array {
+    return this.loadedFrom ?? this.serialize();
   }
 
   /** The model as `.model` bytes. */
