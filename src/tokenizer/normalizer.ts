@@ -138,6 +138,14 @@ export class NormalizedBuffer {
   }
 }
 
+/**
+ * Scratch shared by every Normalizer of this thread: the UTF-8 input and the normalized text.
+ * Normalizing is synchronous and its caller reads the result at once (the encoders copy what
+ * they keep), so one set serves every model: a program that loads a model per request, or many
+ * models, does not allocate (and fault in) a long text's buffers again for each.
+ */
+const SCRATCH = { input: new Uint8Array(256), out: new NormalizedBuffer() };
+
 export class Normalizer {
   readonly spec: Required<NormalizerSpec>;
   private readonly charsMap: CharsMap | null;
@@ -145,9 +153,8 @@ export class Normalizer {
   private readonly treatWhitespaceAsSuffix: boolean;
   /** What a space becomes: U+2581 as UTF-8 when escaping whitespace, else " ". */
   readonly space: Uint8Array;
-  // Scratch: the UTF-8 input, and the result of the last normalizeInto / normalizeString.
-  private input = new Uint8Array(256);
-  private readonly out = new NormalizedBuffer();
+  /** The result of the last normalizeString / normalizeUtf8 (shared scratch, see SCRATCH). */
+  private readonly out = SCRATCH.out;
   // Set by step(): the replacement is src[repBegin, repEnd), consuming stepLength input bytes.
   private src: Uint8Array = REPLACEMENT_BYTES;
   private repBegin = 0;
@@ -203,14 +210,15 @@ export class Normalizer {
   }
 
   /**
-   * Normalizes a string into this normalizer's scratch buffer, which stays valid until the
-   * next call (the encoders read it at once). A lone surrogate becomes U+FFFD, as TextEncoder
+   * Normalizes a string into the shared scratch buffer, which stays valid until the next call
+   * on any normalizer (the encoders read it at once). A lone surrogate becomes U+FFFD, as TextEncoder
    * writes it.
    */
   normalizeString(text: string): NormalizedBuffer {
-    if (this.input.length < text.length * 3) this.input = new Uint8Array(Math.max(text.length * 3, this.input.length * 2));
-    const n = text.length === 0 ? 0 : encoder.encodeInto(text, this.input).written;
-    this.normalizeInto(this.input, n, true, this.out, false);
+    if (SCRATCH.input.length < text.length * 3) SCRATCH.input = new Uint8Array(Math.max(text.length * 3, SCRATCH.input.length * 2));
+    const input = SCRATCH.input;
+    const n = text.length === 0 ? 0 : encoder.encodeInto(text, input).written;
+    this.normalizeInto(input, n, true, this.out, false);
     return this.out;
   }
 

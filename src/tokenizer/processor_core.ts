@@ -70,8 +70,8 @@ export class SentencePieceCore {
   private readonly unigram: UnigramModel | null;
   private readonly modelType: number;
   private random: RandomSource = Math.random;
-  /** The encoders' output, reused from text to text. */
-  private readonly segments = new Segments();
+  /** The encoders' output, reused from text to text (and shared by processors, as the normalizer's scratch is). */
+  private readonly segments = SHARED_SEGMENTS;
   private bpe: BpeEncoder | null = null;
   /** The bytes fromBytes loaded (the proto read from them is not edited by the processor). */
   private loadedFrom: Uint8Array | null = null;
@@ -524,6 +524,8 @@ export class SentencePieceCore {
 }
 
 const NO_OPTIONS: EncodeOptions = Object.freeze({});
+/** Segments scratch for every processor of this thread: encoding reads it out before it returns. */
+const SHARED_SEGMENTS = new Segments();
 
 /** `<0x00>` … `<0xFF>`, the byte-fallback piece names. */
 const BYTE_PIECES = Array.from({ length: 256 }, (_, b) => byteToPiece(b));
