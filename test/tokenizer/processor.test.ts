@@ -36,6 +36,22 @@ test("surfaces of the detailed encoding point back into the original text", { sk
   }
 });
 
+// Processors of one thread share their scratch buffers (normalized text, segments): encoding
+// with models in turn, a long text between short ones, must give each model its own answer.
+test("processors used in turn (sharing scratch buffers) give the library's ids", { skip }, () => {
+  const sps = MODELS.map((m) => SentencePieceProcessor.load(modelPath(m)));
+  const cases = MODELS.map((m) => loadVectors(m));
+  const longest = Math.max(...cases.map((c) => c.length));
+  for (let i = 0; i < longest; i++) {
+    MODELS.forEach((m, k) => {
+      const c = cases[k]![i];
+      if (!c) return;
+      assert.deepEqual(sps[k]!.encodeAsIds(c.text), c.ids, `${m} ${c.case}`);
+      sps[(k + 1) % sps.length]!.encodeAsIds(c.text.repeat(50)); // another model, a longer text
+    });
+  }
+});
+
 test("non-string text is a TypeError", { skip }, () => {
   const sp = SentencePieceProcessor.load(modelPath("tok512"));
   for (const bad of [null, undefined, 42, ["a"], Buffer.from("a")]) {
