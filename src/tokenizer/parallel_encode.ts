@@ -37,6 +37,8 @@ export interface EncodedLines {
 /** What each thread did in the last encodeLines call (thread 0 is the caller). */
 export interface ParallelStats {
   wallMs: number;
+  /** Of which the caller alone spent this long writing the batch out and gathering the ids (no thread can share it). */
+  serialMs: number;
   /** Bytes of UTF-8 text in the batch. */
   bytes: number;
   /** Per thread: chunks and bytes encoded, time spent encoding them, its CPU time where known, and when it started its first chunk (ms after the call began). */
@@ -167,6 +169,7 @@ export class ParallelEncoder {
     const chunks = job.bounds.length - 1;
     const results: (EncodedLines | undefined)[] = new Array(chunks);
     const stats = newStats(lanes.length + 1, job.length);
+    stats.serialMs = performance.now() - start;
     for (const lane of lanes) lane.port.postMessage(job);
     const take = (m: ChunkResult, lane: number): void => {
       if (m.job !== job.id) return; // an earlier batch's
@@ -228,7 +231,9 @@ export class ParallelEncoder {
         }
       }
     }
+    const gather = performance.now();
     const out = concat(results as EncodedLines[]);
+    stats.serialMs += performance.now() - gather;
     const cpu1 = threadCpuMs();
     here.cpuMs = cpu0 === null || cpu1 === null ? null : cpu1 - cpu0;
     // A line with a newline of its own was cut in two in the joined text: encode line by line.
@@ -322,6 +327,7 @@ export class ParallelEncoder {
     const wallMs = performance.now() - start;
     this.lastStats = {
       wallMs,
+      serialMs: 0,
       bytes: 0,
       threads: [{ chunks: 1, bytes: 0, busyMs: wallMs, cpuMs: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0, firstMs: 0 }],
     };
@@ -332,6 +338,7 @@ export class ParallelEncoder {
 function newStats(threads: number, bytes: number): ParallelStats {
   return {
     wallMs: 0,
+    serialMs: 0,
     bytes,
     threads: Array.from({ length: threads }, () => ({
       chunks: 0,
