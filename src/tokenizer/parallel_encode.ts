@@ -2,8 +2,8 @@
 // into a SharedArrayBuffer and cut into chunks at line ends; worker threads and the calling
 // thread claim chunks from one shared counter (Atomics.add) until none is left, so a thread
 // that is slower or started late simply takes fewer. Chunks shrink as the batch runs out
-// (each about what is left / (2 × threads), never under MIN_CHUNK_UNITS): few claims, and
-// little left to wait for at the end. The calling thread publishes each chunk as soon as it
+// (each about what is left / (2 × threads), at most 1/(8 × threads) of the batch, never under
+// MIN_CHUNK_UNITS): few claims, and little left to wait for at the end. The calling thread publishes each chunk as soon as it
 // has written it (its end in `bounds`, then the READY count), so the workers start on the
 // first chunks while it writes the rest. Each chunk's ids come back as an Int32Array whose
 // buffer is transferred, not copied.
@@ -363,7 +363,8 @@ function threadCpuMs(): number | null {
 /**
  * Writes the lines as UTF-8, each but the last followed by "\n", and publishes the chunks as
  * they are done: bounds[c + 1] and then READY = c + 1, and at the end TOTAL. A chunk ends after
- * a line once it holds about what is left / (2 × threads) units (at least MIN_CHUNK_UNITS).
+ * a line once it holds about what is left / (2 × threads) units, at most 1/(8 × threads) of the
+ * batch, at least MIN_CHUNK_UNITS.
  * Returns the bytes written.
  */
 function writeLines(lines: readonly string[], text: Uint8Array, bounds: Int32Array, control: Int32Array, threads: number): number {
@@ -373,7 +374,11 @@ function writeLines(lines: readonly string[], text: Uint8Array, bounds: Int32Arr
   let at = 0,
     chunks = 0,
     inChunk = 0;
-  let want = Math.max(MIN_CHUNK_UNITS, Math.ceil(left / (2 * threads)));
+  // No chunk over 1/(8 × threads) of the batch either: a thread still cold (its code not yet
+  // optimized) must not hold a big one that the others then wait for at the end.
+  const most = Math.ceil(left / (8 * threads));
+  const size = (): number => Math.max(MIN_CHUNK_UNITS, Math.min(most, Math.ceil(left / (2 * threads))));
+  let want = size();
   const last = lines.length - 1;
   for (let i = 0; i <= last; i++) {
     const line = lines[i]!;
@@ -388,7 +393,7 @@ function writeLines(lines: readonly string[], text: Uint8Array, bounds: Int32Arr
       Atomics.notify(control, READY);
       left -= inChunk;
       inChunk = 0;
-      want = Math.max(MIN_CHUNK_UNITS, Math.ceil(left / (2 * threads)));
+      want = size();
     }
   }
   bounds[++chunks] = at;
