@@ -109,6 +109,8 @@ interface Lane {
 
 /** The process's worker pool (grown on demand, never shrunk but for workers that died). */
 const pool: Lane[] = [];
+/** Jobs are numbered across encoders (they share the pool's ports): a late answer is never taken for another job's. */
+let jobCount = 0;
 
 function startLane(): Lane {
   const { port1, port2 } = new MessageChannel();
@@ -138,7 +140,6 @@ export class ParallelEncoder {
   private readonly key: string;
   private readonly bytes: Uint8Array;
   private trie: SharedTrie | null = null;
-  private jobs = 0;
   /** For tests: make the workers fail ("throw" in a chunk, or "exit" the thread mid-chunk). */
   faultForTests: "throw" | "exit" | undefined;
   /** What each thread did in the last encodeLines call. */
@@ -171,11 +172,24 @@ export class ParallelEncoder {
     const lanes = this.workers > 0 ? this.lanes() : [];
     for (const lane of lanes) this.ensureModel(lane);
     const job = this.makeJob(lines, lanes.length);
+    const control = new Int32Array(job.control);
+    for (const lane of lanes) lane.port.postMessage(job);
+    try {
+      return this.runJob(lines, job, lanes, start, cpu0);
+    } finally {
+      // Whatever happened, the workers are done with this job: no chunk left to claim.
+      Atomics.compareExchange(control, TOTAL, -1, 0);
+      Atomics.store(control, NEXT_CHUNK, 1 << 30);
+      Atomics.notify(control, READY);
+    }
+  }
+
+  /** The caller's side of a job the workers have been given. */
+  private runJob(lines: readonly string[], job: Job, lanes: Lane[], start: number, cpu0: number | null): EncodedLines {
     const text = new Uint8Array(job.text);
     const control = new Int32Array(job.control);
     const bounds = new Int32Array(job.bounds);
     const stats = newStats(lanes.length + 1, 0);
-    for (const lane of lanes) lane.port.postMessage(job);
     // The workers start as soon as the first chunk is out; this thread writes the rest.
     stats.bytes = writeLines(lines, text, bounds, control, lanes.length + 1);
     const chunks = control[TOTAL]!;
@@ -291,7 +305,7 @@ export class ParallelEncoder {
     control[TOTAL] = -1;
     return {
       kind: "job",
-      id: ++this.jobs,
+      id: ++jobCount,
       model: this.key,
       control: control.buffer as SharedArrayBuffer,
       text: new SharedArrayBuffer(Math.max(1, units * 3)),
