@@ -2,8 +2,10 @@
 // into a SharedArrayBuffer and cut into chunks at line ends; worker threads and the calling
 // thread claim chunks from one shared counter (Atomics.add) until none is left, so a thread
 // that is slower or started late simply takes fewer. Chunks shrink as the batch runs out
-// (each about what is left / (2 × threads), never under MIN_CHUNK_BYTES): few claims, and
-// little left to wait for at the end. Each chunk's ids come back as an Int32Array whose
+// (each about what is left / (2 × threads), at most 1/(8 × threads) of the batch, never under
+// MIN_CHUNK_UNITS): few claims, and little left to wait for at the end. The calling thread publishes each chunk as soon as it
+// has written it (its end in `bounds`, then the READY count), so the workers start on the
+// first chunks while it writes the rest. Each chunk's ids come back as an Int32Array whose
 // buffer is transferred, not copied.
 //
 // The workers form one pool for the process, started on first use and kept (unref'd: they do
@@ -37,22 +39,30 @@ export interface EncodedLines {
 /** What each thread did in the last encodeLines call (thread 0 is the caller). */
 export interface ParallelStats {
   wallMs: number;
+  /**
+   * The caller's time writing the batch out and gathering the ids, which no other thread can
+   * share: its CPU time where known (as cpuMs), else wall time.
+   */
+  serialMs: number;
   /** Bytes of UTF-8 text in the batch. */
   bytes: number;
   /** Per thread: chunks and bytes encoded, time spent encoding them, its CPU time where known, and when it started its first chunk (ms after the call began). */
   threads: { chunks: number; bytes: number; busyMs: number; cpuMs: number | null; firstMs: number | null }[];
 }
 
-/** Chunks are at least this many bytes of text. */
-const MIN_CHUNK_BYTES = 1 << 16;
+/** Chunks are at least this many UTF-16 units of text (the last may be shorter). */
+const MIN_CHUNK_UNITS = 1 << 16;
 /** A worker whose chunk makes no progress for this long is done without (its chunk encoded here). */
 const STALL_MS = 2000;
 
-// The shared control words of a job.
+// The shared control words of a job: the next chunk to claim, how many chunks are done, how
+// many are written out (their bounds final), and how many there are in all (-1 until known).
 const NEXT_CHUNK = 0;
 const DONE = 1;
+const READY = 2;
+const TOTAL = 3;
 /** Then one progress counter per worker (lines encoded), then one state per chunk. */
-const HEADER = 2;
+const HEADER = 4;
 const FREE = 0,
   CLAIMED = 1,
   FINISHED = 2,
@@ -65,9 +75,8 @@ interface Job {
   model: string;
   control: SharedArrayBuffer;
   text: SharedArrayBuffer;
-  length: number;
-  /** Chunk c is text[bounds[c], bounds[c + 1]). */
-  bounds: Int32Array;
+  /** Chunk c is text[bounds[c], bounds[c + 1]) once c < control[READY] (in shared memory). */
+  bounds: SharedArrayBuffer;
   workers: number;
   stats: boolean;
   fault?: "throw" | "exit";
@@ -100,6 +109,8 @@ interface Lane {
 
 /** The process's worker pool (grown on demand, never shrunk but for workers that died). */
 const pool: Lane[] = [];
+/** Jobs are numbered across encoders (they share the pool's ports): a late answer is never taken for another job's. */
+let jobCount = 0;
 
 function startLane(): Lane {
   const { port1, port2 } = new MessageChannel();
@@ -129,7 +140,6 @@ export class ParallelEncoder {
   private readonly key: string;
   private readonly bytes: Uint8Array;
   private trie: SharedTrie | null = null;
-  private jobs = 0;
   /** For tests: make the workers fail ("throw" in a chunk, or "exit" the thread mid-chunk). */
   faultForTests: "throw" | "exit" | undefined;
   /** What each thread did in the last encodeLines call. */
@@ -162,12 +172,30 @@ export class ParallelEncoder {
     const lanes = this.workers > 0 ? this.lanes() : [];
     for (const lane of lanes) this.ensureModel(lane);
     const job = this.makeJob(lines, lanes.length);
-    const text = new Uint8Array(job.text, 0, job.length);
     const control = new Int32Array(job.control);
-    const chunks = job.bounds.length - 1;
-    const results: (EncodedLines | undefined)[] = new Array(chunks);
-    const stats = newStats(lanes.length + 1, job.length);
     for (const lane of lanes) lane.port.postMessage(job);
+    try {
+      return this.runJob(lines, job, lanes, start, cpu0);
+    } finally {
+      // Whatever happened, the workers are done with this job: no chunk left to claim.
+      Atomics.compareExchange(control, TOTAL, -1, 0);
+      Atomics.store(control, NEXT_CHUNK, 1 << 30);
+      Atomics.notify(control, READY);
+    }
+  }
+
+  /** The caller's side of a job the workers have been given. */
+  private runJob(lines: readonly string[], job: Job, lanes: Lane[], start: number, cpu0: number | null): EncodedLines {
+    const text = new Uint8Array(job.text);
+    const control = new Int32Array(job.control);
+    const bounds = new Int32Array(job.bounds);
+    const stats = newStats(lanes.length + 1, 0);
+    // The workers start as soon as the first chunk is out; this thread writes the rest.
+    stats.bytes = writeLines(lines, text, bounds, control, lanes.length + 1);
+    const chunks = control[TOTAL]!;
+    const results: (EncodedLines | undefined)[] = new Array(chunks);
+    const prepCpu = threadCpuMs();
+    stats.serialMs = cpu0 === null || prepCpu === null ? performance.now() - start : prepCpu - cpu0;
     const take = (m: ChunkResult, lane: number): void => {
       if (m.job !== job.id) return; // an earlier batch's
       if (m.error) throw new Error(`ParallelEncoder: worker ${lane + 1} failed: ${m.error}`);
@@ -175,7 +203,7 @@ export class ParallelEncoder {
       results[m.chunk] = m;
       const t = stats.threads[lane + 1]!;
       t.chunks++;
-      t.bytes += job.bounds[m.chunk + 1]! - job.bounds[m.chunk]!;
+      t.bytes += bounds[m.chunk + 1]! - bounds[m.chunk]!;
       t.busyMs += m.busyMs;
       t.cpuMs = m.cpuMs === null || t.cpuMs === null ? null : t.cpuMs + m.cpuMs;
       const first = m.startedAt - (performance.timeOrigin + start);
@@ -194,10 +222,10 @@ export class ParallelEncoder {
       Atomics.store(control, HEADER + job.workers + chunk, CLAIMED);
       const t = performance.now();
       here.firstMs ??= t - start;
-      results[chunk] = encodeChunk(this.sp, text, job.bounds, chunk);
+      results[chunk] = encodeChunk(this.sp, text, bounds, chunk, () => chunk === chunks - 1);
       here.busyMs += performance.now() - t;
       here.chunks++;
-      here.bytes += job.bounds[chunk + 1]! - job.bounds[chunk]!;
+      here.bytes += bounds[chunk + 1]! - bounds[chunk]!;
       Atomics.store(control, HEADER + job.workers + chunk, FINISHED);
       drain();
     }
@@ -221,15 +249,18 @@ export class ParallelEncoder {
           // A stalled worker (or one that died without a word): encode its chunk here.
           const state = Atomics.load(control, HEADER + job.workers + chunk);
           if (state !== FINISHED && Atomics.compareExchange(control, HEADER + job.workers + chunk, state, TAKEN_OVER) === state) {
-            results[chunk] = encodeChunk(this.sp, text, job.bounds, chunk);
+            results[chunk] = encodeChunk(this.sp, text, bounds, chunk, () => chunk === chunks - 1);
             here.chunks++;
-            here.bytes += job.bounds[chunk + 1]! - job.bounds[chunk]!;
+            here.bytes += bounds[chunk + 1]! - bounds[chunk]!;
           }
         }
       }
     }
+    const gather = performance.now(),
+      gatherCpu = threadCpuMs();
     const out = concat(results as EncodedLines[]);
     const cpu1 = threadCpuMs();
+    stats.serialMs += gatherCpu === null || cpu1 === null ? performance.now() - gather : cpu1 - gatherCpu;
     here.cpuMs = cpu0 === null || cpu1 === null ? null : cpu1 - cpu0;
     // A line with a newline of its own was cut in two in the joined text: encode line by line.
     if (out.lengths.length !== lines.length) return this.encodeHere(lines, start, cpu0);
@@ -264,39 +295,21 @@ export class ParallelEncoder {
     lane.models.add(this.key);
   }
 
-  /** The lines as UTF-8 joined by "\n" in shared memory, and the chunk bounds (at line ends). */
+  /** A job's shared memory, sized for `lines`; writeLines fills it in. */
   private makeJob(lines: readonly string[], workers: number): Job {
-    // Line by line into a buffer sized for the worst case (3 bytes per UTF-16 unit): quicker
-    // than joining the lines into one string first.
     let units = lines.length;
     for (const l of lines) units += l.length;
-    const text = Buffer.from(new SharedArrayBuffer(units * 3));
-    let length = 0;
-    for (let i = 0; i < lines.length; i++) {
-      if (i > 0) text[length++] = 0x0a;
-      length += text.write(lines[i]!, length);
-    }
-    const threads = workers + 1;
-    const bounds = [0];
-    for (let at = 0; at < length; ) {
-      const want = Math.max(MIN_CHUNK_BYTES, Math.ceil((length - at) / (2 * threads)));
-      let end = at + want >= length ? length : text.indexOf(0x0a, at + want);
-      end = end < 0 ? length : end + 1;
-      if (length - end < MIN_CHUNK_BYTES / 2) end = length; // no crumb at the end
-      bounds.push(end);
-      at = end;
-    }
-    if (length === 0) bounds.push(0); // one chunk: the empty lines
-    const chunks = bounds.length - 1;
-    const control = new SharedArrayBuffer(4 * (HEADER + workers + chunks));
+    // At most 3 bytes per UTF-16 unit; chunks hold MIN_CHUNK_UNITS or more but the last.
+    const maxChunks = Math.ceil(units / MIN_CHUNK_UNITS) + 1;
+    const control = new Int32Array(new SharedArrayBuffer(4 * (HEADER + workers + maxChunks)));
+    control[TOTAL] = -1;
     return {
       kind: "job",
-      id: ++this.jobs,
+      id: ++jobCount,
       model: this.key,
-      control,
-      text: text.buffer as unknown as SharedArrayBuffer,
-      length,
-      bounds: Int32Array.from(bounds),
+      control: control.buffer as SharedArrayBuffer,
+      text: new SharedArrayBuffer(Math.max(1, units * 3)),
+      bounds: new SharedArrayBuffer(4 * (maxChunks + 1)),
       workers,
       stats: true,
       fault: this.faultForTests,
@@ -322,6 +335,7 @@ export class ParallelEncoder {
     const wallMs = performance.now() - start;
     this.lastStats = {
       wallMs,
+      serialMs: 0,
       bytes: 0,
       threads: [{ chunks: 1, bytes: 0, busyMs: wallMs, cpuMs: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0, firstMs: 0 }],
     };
@@ -332,6 +346,7 @@ export class ParallelEncoder {
 function newStats(threads: number, bytes: number): ParallelStats {
   return {
     wallMs: 0,
+    serialMs: 0,
     bytes,
     threads: Array.from({ length: threads }, () => ({
       chunks: 0,
@@ -360,25 +375,70 @@ function threadCpuMs(): number | null {
 }
 
 /**
- * The ids of chunk c: the lines of text[bounds[c], bounds[c + 1]). Every chunk but the last
- * ends with a "\n"; the last ends the last line (empty when the text ends with "\n").
- * `beat` counts the lines done (a worker's progress, for the caller's stall check).
+ * Writes the lines as UTF-8, each but the last followed by "\n", and publishes the chunks as
+ * they are done: bounds[c + 1] and then READY = c + 1, and at the end TOTAL. A chunk ends after
+ * a line once it holds about what is left / (2 × threads) units, at most 1/(8 × threads) of the
+ * batch, at least MIN_CHUNK_UNITS.
+ * Returns the bytes written.
  */
-function encodeChunk(sp: SentencePieceProcessor, text: Uint8Array, bounds: Int32Array, c: number, beat?: () => void): EncodedLines {
+function writeLines(lines: readonly string[], text: Uint8Array, bounds: Int32Array, control: Int32Array, threads: number): number {
+  const out = Buffer.from(text.buffer, text.byteOffset, text.byteLength);
+  let left = lines.length - 1;
+  for (const l of lines) left += l.length;
+  let at = 0,
+    chunks = 0,
+    inChunk = 0;
+  // No chunk over 1/(8 × threads) of the batch either: a thread still cold (its code not yet
+  // optimized) must not hold a big one that the others then wait for at the end.
+  const most = Math.ceil(left / (8 * threads));
+  const size = (): number => Math.max(MIN_CHUNK_UNITS, Math.min(most, Math.ceil(left / (2 * threads))));
+  let want = size();
+  const last = lines.length - 1;
+  for (let i = 0; i <= last; i++) {
+    const line = lines[i]!;
+    at += out.write(line, at);
+    inChunk += line.length + 1;
+    if (i === last) break;
+    out[at++] = 0x0a;
+    // Close the chunk here unless what would be left is a crumb.
+    if (inChunk >= want && left - inChunk >= MIN_CHUNK_UNITS / 2) {
+      bounds[++chunks] = at;
+      Atomics.store(control, READY, chunks);
+      Atomics.notify(control, READY);
+      left -= inChunk;
+      inChunk = 0;
+      want = size();
+    }
+  }
+  bounds[++chunks] = at;
+  Atomics.store(control, READY, chunks);
+  Atomics.store(control, TOTAL, chunks);
+  Atomics.notify(control, READY);
+  return at;
+}
+
+/**
+ * The ids of chunk c: the lines of text[bounds[c], bounds[c + 1]). Every chunk but the last
+ * ends with a "\n"; the last ends with the last line (empty when the text ends with "\n"), so
+ * after the lines ended by "\n" the last chunk has one more (`isLast` is asked then: a worker
+ * may not know yet). `beat` counts the lines done (a worker's progress, for the caller).
+ */
+function encodeChunk(
+  sp: SentencePieceProcessor,
+  text: Uint8Array,
+  bounds: Int32Array,
+  c: number,
+  isLast: () => boolean,
+  beat?: () => void,
+): EncodedLines {
   const from = bounds[c]!,
     to = bounds[c + 1]!,
-    last = c === bounds.length - 2;
+    view = text.subarray(0, to);
   const lengths: number[] = [];
   let ids = new Int32Array(Math.max(64, (to - from) >> 1));
   let n = 0;
-  for (let p = from; ; ) {
-    let e = text.indexOf(0x0a, p);
-    const lineEnd = e < 0 || e >= to;
-    if (lineEnd) {
-      if (!last) break;
-      e = to;
-    }
-    const line = sp.encodeUtf8AsIds(text.subarray(p, e), true);
+  const add = (begin: number, end: number): void => {
+    const line = sp.encodeUtf8AsIds(view.subarray(begin, end), true);
     if (n + line.length > ids.length) {
       const grown = new Int32Array(Math.max(ids.length * 2, n + line.length));
       grown.set(ids.subarray(0, n));
@@ -387,10 +447,13 @@ function encodeChunk(sp: SentencePieceProcessor, text: Uint8Array, bounds: Int32
     for (let k = 0; k < line.length; k++) ids[n++] = line[k]!;
     lengths.push(line.length);
     beat?.();
-    if (lineEnd) break;
+  };
+  let p = from;
+  for (let e = view.indexOf(0x0a, p); e >= 0; e = view.indexOf(0x0a, p)) {
+    add(p, e);
     p = e + 1;
-    if (p >= to && !last) break;
   }
+  if (isLast()) add(p, to);
   return { ids: ids.slice(0, n), lengths: Int32Array.from(lengths) };
 }
 
@@ -435,8 +498,8 @@ export async function runEncodeWorker(port: MessagePort): Promise<void> {
 
 function runJob(job: Job, sp: SentencePieceProcessor | undefined, port: MessagePort): void {
   const control = new Int32Array(job.control);
-  const text = new Uint8Array(job.text, 0, job.length);
-  const chunks = job.bounds.length - 1;
+  const text = new Uint8Array(job.text);
+  const bounds = new Int32Array(job.bounds);
   // Which worker this is: the first free progress slot.
   let slot = -1;
   for (let w = 0; w < job.workers && slot < 0; w++) if (Atomics.compareExchange(control, HEADER + w, 0, 1) === 0) slot = w;
@@ -444,7 +507,15 @@ function runJob(job: Job, sp: SentencePieceProcessor | undefined, port: MessageP
   const beat = (): void => void Atomics.add(control, HEADER + slot, 1);
   for (;;) {
     const chunk = Atomics.add(control, NEXT_CHUNK, 1);
-    if (chunk >= chunks) break;
+    // Wait until the caller has written the chunk out, or there is no such chunk.
+    let chunks = -1;
+    for (;;) {
+      const ready = Atomics.load(control, READY);
+      chunks = Atomics.load(control, TOTAL);
+      if (chunk < ready || (chunks >= 0 && chunk >= chunks)) break;
+      Atomics.wait(control, READY, ready, 100);
+    }
+    if (chunks >= 0 && chunk >= chunks) break;
     const state = HEADER + job.workers + chunk;
     Atomics.store(control, state, CLAIMED);
     const cpu0 = job.stats ? threadCpuMs() : null;
@@ -452,7 +523,8 @@ function runJob(job: Job, sp: SentencePieceProcessor | undefined, port: MessageP
     try {
       if (job.fault === "throw") throw new Error("fault injected for a test");
       if (job.fault === "exit") process.exit(3);
-      const { ids, lengths } = encodeChunk(sp, text, job.bounds, chunk, beat);
+      const isLast = (): boolean => isLastChunk(control, chunk);
+      const { ids, lengths } = encodeChunk(sp, text, bounds, chunk, isLast, beat);
       const cpu1 = job.stats ? threadCpuMs() : null;
       const result: ChunkResult = {
         job: job.id,
@@ -471,6 +543,20 @@ function runJob(job: Job, sp: SentencePieceProcessor | undefined, port: MessageP
     Atomics.compareExchange(control, state, CLAIMED, FINISHED);
     Atomics.add(control, DONE, 1);
     Atomics.notify(control, DONE);
+  }
+}
+
+/**
+ * Whether `chunk` (written out) is the last. Only the newest chunk written out can be: it is
+ * not once the caller writes out another, and is once the caller sets TOTAL (a wait of at most
+ * the time the caller takes to write the next chunk).
+ */
+function isLastChunk(control: Int32Array, chunk: number): boolean {
+  for (;;) {
+    if (Atomics.load(control, READY) > chunk + 1) return false;
+    const total = Atomics.load(control, TOTAL);
+    if (total >= 0) return total === chunk + 1;
+    Atomics.wait(control, READY, chunk + 1, 100);
   }
 }
 

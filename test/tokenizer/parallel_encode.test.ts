@@ -90,6 +90,10 @@ test("ParallelEncoder: a worker that fails gives an error naming it; one that di
     assert.throws(() => enc.encodeLines(lines), /ParallelEncoder: worker 1 failed: fault injected for a test/);
     enc.faultForTests = undefined;
     assertSameIds(enc.encodeLines(lines), expected, "after a failed batch");
+    // A new encoder on the same pool takes no late answer of the other's batches.
+    const other = new ParallelEncoder(sp, 2);
+    assertSameIds(other.encodeLines(lines), expected, "a second encoder on the pool");
+    other.close();
     // The worker exits in the middle of a chunk: the caller finishes the batch itself.
     enc.faultForTests = "exit";
     assertSameIds(enc.encodeLines(lines), expected, "a worker that exits");
