@@ -129,12 +129,15 @@ export async function trainUnigramPieces(input: UnigramInput): Promise<Array<[st
       for (let iter = 0; iter < input.numSubIterations; iter++) {
         const lanes = await pool.run(vocab);
         const objective = lanes.reduce((sum, l) => sum + l.objective, 0);
+        const before = vocab.size;
         mStep(vocab, mergeShards(lanes, vocab.size));
+        if (vocab.size < 0.9 * before) wordLattices.dropDead(vocab.pieceOfSeed);
         onProgress?.(`Unigram: round ${round} EM ${iter}: ${vocab.size} pieces, objective ${objective.toFixed(4)}`);
       }
       if (vocab.size <= desired) break;
       pieceLattices ??= makePieceLattices(vocab.seeds, seedText, trie, rules.maxSentencepieceLength);
       await prune(vocab, pool, wordFreq, pieceLattices, lattice, desired, input.shrinkingFactor, numShards);
+      wordLattices.dropDead(vocab.pieceOfSeed);
     }
   } finally {
     await pool.close();
