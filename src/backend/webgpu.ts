@@ -38,8 +38,7 @@ import {
   unaryWgsl,
 } from "./webgpu/elementwise_wgsl.js";
 import { embeddingBackwardWgsl, embeddingWgsl } from "./webgpu/embedding_wgsl.js";
-import { halfLinearWgsl } from "./webgpu/half_linear_wgsl.js";
-import { MATMUL_SMALL_TILE, MATMUL_TILE, matmulSmallWgsl, matmulWgsl } from "./webgpu/matmul_wgsl.js";
+import { MATMUL_SMALL_TILE, MATMUL_TILE, type MatmulB, matmulSmallWgsl, matmulWgsl } from "./webgpu/matmul_wgsl.js";
 import { layerNormBackwardWgsl, layerNormParamGradWgsl, rmsNormBackwardWgsl, rmsNormParamGradWgsl } from "./webgpu/norm_backward_wgsl.js";
 import { layerNormWgsl, rmsNormWgsl } from "./webgpu/norm_wgsl.js";
 import { openWebGPU } from "./webgpu/open.js";
@@ -106,6 +105,11 @@ function causalAttentionParams(a: CausalAttentionArgs, gradOffsets: [number, num
 
 export class WebGPUBackend {
   readonly name = "webgpu";
+  /**
+   * Whether linearHalf reads f16 weights as WGSL f16 when the adapter has shader-f16 (true), or
+   * decodes their bits by hand as on adapters without it (false; tests compare the two paths).
+   */
+  useShaderF16 = true;
   constructor(readonly gpu: GpuContext) {}
 
   /** The adapter's name (vendor / architecture / device / description), for logs and benchmarks. */
@@ -119,6 +123,12 @@ export class WebGPUBackend {
     need("b", a.b, a.bOffset + (batch - 1) * a.bBatchStride + k * n, "matmul");
     need("c", a.c, batch * m * n, "matmul");
     if (batch * m * n === 0) return;
+    await this.tiledMatmul("f32", a, a.b);
+  }
+
+  /** Runs the tiled matmul kernel (matmul_wgsl.ts) on `a`, with B = `b` stored as `bType`. */
+  private async tiledMatmul(bType: MatmulB, a: MatmulArgs, b: ArrayBufferView): Promise<void> {
+    const { batch, m, n, k } = a;
     const c = a.c.subarray(0, batch * m * n);
     const p = new Params()
       .u32(batch)
@@ -136,8 +146,10 @@ export class WebGPUBackend {
     const big = Math.min(m, n) >= 32;
     const tile = big ? MATMUL_TILE : MATMUL_SMALL_TILE;
     const groups = batch * ceilDiv(m, tile) * ceilDiv(n, tile);
-    const buffers = [{ data: a.a }, { data: a.b }, { data: c, output: true }];
-    await this.gpu.run(big ? "matmul" : "matmul_small", big ? matmulWgsl : matmulSmallWgsl, buffers, p, groups);
+    const buffers = [{ data: a.a }, { data: b }, { data: c, output: true }];
+    const suffix = bType === "f32" ? "" : `_${bType}`;
+    const key = `${big ? "matmul" : "matmul_small"}${suffix}`;
+    await this.gpu.run(key, () => (big ? matmulWgsl(bType) : matmulSmallWgsl(bType)), buffers, p, groups);
   }
 
   async unary(op: UnaryOp, x: Float32Array, out: Float32Array): Promise<void> {
@@ -628,13 +640,26 @@ export class WebGPUBackend {
   ): Promise<void> {
     checkLinearHalfArgs(dtype, x, m, k, bits, n, out);
     if (m * n === 0) return;
-    await this.gpu.run(
-      `linearHalf_${dtype}`,
-      halfLinearWgsl(dtype),
-      [{ data: x.subarray(0, m * k) }, { data: bits.subarray(0, n * k) }, { data: out.subarray(0, m * n), output: true }],
-      new Params().u32(m).u32(n).u32(k),
-      ceilDiv(m * n, ELEMENT_THREADS),
-    );
+    // x · Wᵀ is the tiled matmul with B = W (n × k) transposed, its 16-bit values widened as
+    // they are staged: natively as f16 where the adapter has shader-f16, else from the bits.
+    const bType: MatmulB = dtype === "BF16" ? "BF16bits" : this.useShaderF16 && this.gpu.hasShaderF16 ? "f16" : "F16bits";
+    const args: MatmulArgs = {
+      batch: 1,
+      m,
+      n,
+      k,
+      a: x,
+      aOffset: 0,
+      aBatchStride: m * k,
+      transA: false,
+      b: new Float32Array(0), // unused: B is `bits`
+      bOffset: 0,
+      bBatchStride: n * k,
+      transB: true,
+      c: out,
+      accumulate: false,
+    };
+    await this.tiledMatmul(bType, args, bits.subarray(0, n * k));
   }
 
   async attention(a: AttentionArgs): Promise<void> {

@@ -8,6 +8,7 @@ import { describe, test, after } from "node:test";
 import assert from "node:assert/strict";
 import { UNARY_OPS, type AttentionArgs, type BinaryOp, type MatmulArgs } from "../../src/backend/backend.js";
 import { jsBackend } from "../../src/backend/js.js";
+import { f32ToBf16, f32ToF16 } from "../../src/backend/half_bits.js";
 import { spawnSync } from "node:child_process";
 import { availableBackends, getBackend, loadWebGPUBackend, setBackend } from "../../src/backend/index.js";
 import { webgpuTimeoutSeconds } from "../../src/backend/webgpu/sync_backend.js";
@@ -224,6 +225,46 @@ describe("webgpu backend against the js backend", { skip }, () => {
       await be.quantMatmul("Q8_0", "rows", x, m, k, q.data, n, got);
       assertClose(got, want, 1e-5, `Q8_0 ${m}×${k}·${n}`);
     }
+  });
+});
+
+describe("webgpu linearHalf: the tiled matmul on 16-bit weights", { skip }, () => {
+  const be = gpu!;
+  // Thin (the 16×16 kernel) and wide (64×64 tiles, 4×4 per thread) products, k not a multiple of 16.
+  const shapes: [number, number, number][] = [
+    [1, 70, 129],
+    [5, 33, 17],
+    [40, 200, 96],
+  ];
+  for (const dtype of ["F16", "BF16"] as const) {
+    for (const [m, k, n] of shapes) {
+      test(`${dtype} ${m}×${k}·(${n}×${k})ᵀ equals the js backend's`, async () => {
+        const x = randomF32(m * k);
+        const bits = (dtype === "F16" ? f32ToF16 : f32ToBf16)(randomF32(n * k));
+        const want = new Float32Array(m * n);
+        jsBackend.linearHalf(dtype, x, m, k, bits, n, want);
+        const got = new Float32Array(m * n);
+        await be.linearHalf(dtype, x, m, k, bits, n, got);
+        assertClose(got, want, 2e-5 * Math.sqrt(k), `linearHalf ${dtype}`);
+      });
+    }
+  }
+
+  test(`f16 read as WGSL f16 (shader-f16: ${be?.gpu.hasShaderF16 ? "present" : "absent, so only the bits path runs"}) gives the bits path's result exactly`, async () => {
+    const [m, k, n] = [33, 96, 65];
+    const x = randomF32(m * k);
+    const bits = f32ToF16(randomF32(n * k, 4));
+    const viaF16 = new Float32Array(m * n),
+      viaBits = new Float32Array(m * n);
+    await be.linearHalf("F16", x, m, k, bits, n, viaF16);
+    be.useShaderF16 = false;
+    try {
+      await be.linearHalf("F16", x, m, k, bits, n, viaBits);
+    } finally {
+      be.useShaderF16 = true;
+    }
+    // Widening f16 to f32 is exact both ways and the sums run in the same order.
+    assert.deepEqual(viaF16, viaBits);
   });
 });
 

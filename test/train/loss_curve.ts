@@ -13,6 +13,8 @@ export interface CurveOptions {
   context: number;
   seed?: number;
   lr?: number;
+  /** Called after each step (0-based), outside the timed part: benchmarks read counters here. */
+  afterStep?: (step: number) => void;
 }
 
 export interface Curve {
@@ -58,6 +60,7 @@ export function lossCurve(config: ModelConfig, backend: BackendName, data: Int32
       opt.zeroGrad();
       losses.push(loss!.item());
       times.push(performance.now() - t0);
+      o.afterStep?.(step);
     }
     times.sort((a, b) => a - b);
     return { losses, msPerStep: times[Math.floor(times.length / 2)]! };

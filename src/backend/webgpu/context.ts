@@ -5,6 +5,7 @@
 // JS cannot block on a promise), so these kernels return promises, unlike the synchronous
 // `Backend` interface of src/backend/backend.ts. See src/backend/webgpu.ts.
 /// <reference types="@webgpu/types" />
+import type { ResidentEntry, ResidentStore } from "./resident.js";
 
 /** A buffer a kernel reads or writes; typed arrays are uploaded as their raw bytes. */
 export interface KernelBuffer {
@@ -54,6 +55,14 @@ export class Params {
 
 const MAX_GROUPS_X = 65535;
 
+/** Whether every byte of `v` is 0 (a word at a time where the view allows). */
+function allZero(v: ArrayBufferView): boolean {
+  const words = v.byteOffset % 4 === 0 && v.byteLength % 4 === 0;
+  const a = words ? new Int32Array(v.buffer, v.byteOffset, v.byteLength / 4) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  for (let i = 0; i < a.length; i++) if (a[i] !== 0) return false;
+  return true;
+}
+
 /** The workgroup grid for `groups` workgroups (x ≤ 65535); shaders rebuild the flat index. */
 export function grid(groups: number): [number, number] {
   const x = Math.min(Math.max(groups, 1), MAX_GROUPS_X);
@@ -62,8 +71,14 @@ export function grid(groups: number): [number, number] {
 
 export class GpuContext {
   readonly adapterName: string;
+  /** The device has WGSL's f16 type (the adapter's `shader-f16` feature, requested by open.ts). */
+  readonly hasShaderF16: boolean;
   private lostReason: string | null = null;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
+  /** Resident GPU buffers of the synchronous backend's arrays (set by its worker; null elsewhere). */
+  residency: ResidentStore | null = null;
+  /** What run() moved and how often it waited on the GPU, for the transfer counters of the sync backend. */
+  readonly stats = { submits: 0, uploadBytes: 0, readbackBytes: 0 };
 
   constructor(
     readonly device: GPUDevice,
@@ -72,6 +87,7 @@ export class GpuContext {
     // biome-ignore lint/correctness/noUnusedPrivateClassMembers: held only so the GC keeps them (Dawn crashes otherwise)
     private readonly keepAlive: readonly unknown[] = [],
   ) {
+    this.hasShaderF16 = device.features.has("shader-f16");
     this.adapterName = [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(" / ") || "unknown adapter";
     // A lost device (driver reset, GPU removed, destroy()) must turn every later call into a
     // clear error, never a hang on a promise that no longer resolves.
@@ -120,52 +136,90 @@ export class GpuContext {
   /**
    * Runs the shader `key` (compiled once from `wgsl()`): binding i is buffers[i], the last
    * binding is the uniform `params`. Outputs are read back into their typed arrays.
-   * One error scope covers the allocations and one the submit, so a call waits on the GPU
-   * three times (out-of-memory check, validation check, readback), whatever its buffer count.
+   *
+   * A buffer whose array is the mirror of a resident entry (see `residency`) is bound as that
+   * entry's GPU buffer, uploaded only when the entry has none; the others get a buffer of
+   * their own for this dispatch, filled from the array. The allocations, the validation of
+   * the submit and the readbacks are awaited together: one wait on the GPU per call.
    */
   async run(key: string, wgsl: () => string, buffers: KernelBuffer[], params: Params, groups: number): Promise<void> {
     this.checkAlive();
     const dev = this.device;
     const pipeline = this.pipeline(key, wgsl);
     const owned: GPUBuffer[] = [];
+    const res = this.residency;
+    // A resident buffer may be bound several times read-only (q, k and v in one packed array),
+    // but a writable binding must not alias another: where an entry is written, its first output
+    // occurrence gets the resident buffer and the other occurrences a buffer of their own.
+    const entryOf = new Map<number, ResidentEntry>();
+    if (res) {
+      const written = new Map<ResidentEntry, number>();
+      buffers.forEach((b, i) => {
+        const e = res.lookup(b.data);
+        if (e && b.output && !written.has(e)) written.set(e, i);
+      });
+      buffers.forEach((b, i) => {
+        const e = res.lookup(b.data);
+        if (e && (written.has(e) ? written.get(e) === i : true)) entryOf.set(i, e);
+      });
+    }
+    const residentAt = new Set(entryOf.values());
+    dev.pushErrorScope("out-of-memory");
+    let oomPop: Promise<GPUError | null> | null = null;
+    const gpuBufs: GPUBuffer[] = [];
+    const reads: { staging: GPUBuffer; source: GPUBuffer; target: ArrayBufferView; size: number; resident: boolean }[] = [];
+    const fills: { buf: GPUBuffer; data: ArrayBufferView }[] = [];
+    let ubuf: GPUBuffer;
     try {
-      dev.pushErrorScope("out-of-memory");
-      let oom: GPUError | null = null;
-      const gpuBufs: GPUBuffer[] = [];
-      const reads: { staging: GPUBuffer; source: GPUBuffer; target: ArrayBufferView }[] = [];
-      let ubuf: GPUBuffer;
       try {
         for (const [i, b] of buffers.entries()) {
-          const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | (b.output ? GPUBufferUsage.COPY_SRC : 0);
-          const buf = this.createBuffer(b.data.byteLength, usage, `${key} binding ${i}`, true);
-          owned.push(buf);
+          const size = Math.ceil(b.data.byteLength / 4) * 4;
+          const e = entryOf.get(i);
+          let buf: GPUBuffer;
+          if (e) {
+            res!.bound(e, Boolean(b.output));
+            if (!e.buffer) {
+              const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+              const mapped = !e.zero; // a fresh buffer is zero-filled, like a mirror nobody wrote
+              e.buffer = this.createBuffer(e.mirror.byteLength, usage, `${key} binding ${i} (resident)`, mapped);
+              if (mapped) fills.push({ buf: e.buffer, data: new Uint8Array(e.mirror) });
+              e.zero = false;
+            }
+            buf = e.buffer;
+          } else {
+            const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | (b.output ? GPUBufferUsage.COPY_SRC : 0);
+            this.checkBufferSize(b.data.byteLength, usage, `${key} binding ${i}`);
+            const zero = allZero(b.data); // a kernel's fresh scratch array: a new buffer is zero-filled already
+            buf = this.createBuffer(b.data.byteLength, usage, `${key} binding ${i}`, !zero);
+            owned.push(buf);
+            if (!zero) fills.push({ buf, data: b.data });
+          }
           gpuBufs.push(buf);
           if (!b.output) continue;
-          const staging = this.createBuffer(buf.size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, `${key} readback ${i}`);
+          const staging = this.createBuffer(size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, `${key} readback ${i}`);
           owned.push(staging);
-          reads.push({ staging, source: buf, target: b.data });
+          reads.push({ staging, source: buf, target: b.data, size, resident: e !== undefined });
         }
         ubuf = this.createBuffer(params.bytes().byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, `${key} params`);
         owned.push(ubuf);
       } finally {
-        oom = await dev.popErrorScope();
-      }
-      if (oom) {
-        const bytes = buffers.reduce((sum, b) => sum + b.data.byteLength, 0);
-        throw new Error(`webgpu: out of GPU memory allocating the ${bytes} bytes of kernel ${key} (${oom.message})`);
+        oomPop = dev.popErrorScope();
       }
       // Inputs are copied straight into the buffers' mapped memory: one copy, any byte length, and
-      // views of a SharedArrayBuffer (the sync backend's arena) too, which writeBuffer refuses.
-      buffers.forEach((b, i) => {
-        const buf = gpuBufs[i]!;
-        new Uint8Array(buf.getMappedRange(), 0, b.data.byteLength).set(new Uint8Array(b.data.buffer, b.data.byteOffset, b.data.byteLength));
+      // views of a SharedArrayBuffer (the sync backend's mirrors) too, which writeBuffer refuses.
+      for (const { buf, data } of fills) {
+        new Uint8Array(buf.getMappedRange(), 0, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
         buf.unmap();
-      });
+        this.stats.uploadBytes += data.byteLength;
+      }
       dev.queue.writeBuffer(ubuf, 0, params.bytes());
-      const entries = gpuBufs.map((buffer, binding) => ({ binding, resource: { buffer } }));
-      entries.push({ binding: gpuBufs.length, resource: { buffer: ubuf } });
+      dev.pushErrorScope("validation");
+      const entries = gpuBufs.map((buffer, binding) => ({
+        binding,
+        resource: { buffer, offset: 0, size: Math.max(4, Math.ceil(buffers[binding]!.data.byteLength / 4) * 4) },
+      }));
+      entries.push({ binding: gpuBufs.length, resource: { buffer: ubuf, offset: 0, size: ubuf.size } });
       const bindGroup = dev.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-
       const enc = dev.createCommandEncoder();
       const pass = enc.beginComputePass();
       pass.setPipeline(pipeline);
@@ -173,28 +227,47 @@ export class GpuContext {
       const [gx, gy] = grid(groups);
       pass.dispatchWorkgroups(gx, gy);
       pass.end();
-      for (const r of reads) enc.copyBufferToBuffer(r.source, 0, r.staging, 0, r.source.size);
-      dev.pushErrorScope("validation");
+      for (const r of reads) enc.copyBufferToBuffer(r.source, 0, r.staging, 0, Math.max(4, r.size));
       dev.queue.submit([enc.finish()]);
-      const verr = await dev.popErrorScope();
-      if (verr) throw new Error(`webgpu: kernel ${key} failed validation: ${verr.message}`);
-      await Promise.all(reads.map((r) => this.mapOrLost(r.staging)));
+      const valPop = dev.popErrorScope();
+      this.stats.submits++;
+      const settled = await this.settleOrLost([oomPop, valPop, ...reads.map((r) => r.staging.mapAsync(GPUMapMode.READ))]);
+      const [oom, verr, ...maps] = settled;
+      if (oom!.status === "rejected" || oom!.value) {
+        const bytes = buffers.reduce((sum, b) => sum + b.data.byteLength, 0);
+        const why = oom!.status === "rejected" ? String(oom!.reason) : (oom!.value as GPUError).message;
+        throw new Error(`webgpu: out of GPU memory allocating the ${bytes} bytes of kernel ${key} (${why})`);
+      }
+      if (verr!.status === "rejected" || verr!.value) {
+        const why = verr!.status === "rejected" ? String(verr!.reason) : (verr!.value as GPUError).message;
+        throw new Error(`webgpu: kernel ${key} failed validation: ${why}`);
+      }
+      for (const m of maps) if (m.status === "rejected") throw new Error(`webgpu: reading back kernel ${key} failed (${String(m.reason)})`);
       for (const { staging, target } of reads) {
         const bytes = new Uint8Array(staging.getMappedRange(), 0, target.byteLength);
         new Uint8Array(target.buffer, target.byteOffset, target.byteLength).set(bytes);
         staging.unmap();
+        this.stats.readbackBytes += target.byteLength;
       }
+      // An output read back from a buffer of its own into a mirror leaves that entry's GPU copy behind.
+      if (res) for (const r of reads) if (!r.resident) res.mirrorWritten(r.target);
+    } catch (e) {
+      // A resident buffer allocated here may be invalid (out of memory) or half-written.
+      if (res) for (const entry of residentAt) res.drop(entry);
+      throw e;
     } finally {
       for (const b of owned) b.destroy();
     }
   }
 
-  /** mapAsync, but a device lost meanwhile rejects instead of leaving the promise pending. */
-  private async mapOrLost(buf: GPUBuffer): Promise<void> {
+  /** Settles every promise, or rejects as soon as the device is lost: a lost device never leaves a call waiting. */
+  private async settleOrLost(ps: Promise<unknown>[]): Promise<PromiseSettledResult<unknown>[]> {
+    for (const p of ps) p.catch(() => {}); // observed below; keeps a late rejection from being "unhandled"
     const lost = this.device.lost.then((i) => {
-      throw new Error(`webgpu: the GPU device was lost during a readback (${i.reason}: ${i.message})`);
+      throw new Error(`webgpu: the GPU device was lost during a kernel (${i.reason}: ${i.message})`);
     });
-    await Promise.race([buf.mapAsync(GPUMapMode.READ), lost]);
+    lost.catch(() => {});
+    return Promise.race([Promise.allSettled(ps), lost]);
   }
 
   destroy(): void {

@@ -8,13 +8,34 @@
 //   multiply-add than with one output per thread.
 // - matmulSmallWgsl (thin products: decode's m = 1, narrow heads): one output per thread,
 //   16×16 tiles, so a 1-row product does not leave 63 of 64 rows of a tile idle.
+//
+// B may also be 16-bit (linearHalf's weights, backend.ts), widened to f32 as the tile is
+// staged, so the multiply-adds and the sums stay f32 and the result is that of the f32 kernel
+// on the widened weights:
+// - "f16": an array<f16> read natively, on adapters with the `shader-f16` feature;
+// - "F16bits" / "BF16bits": the same bits two to a u32 word, decoded by hand (any adapter).
 export const MATMUL_TILE = 64; // C tile side of matmulWgsl
 export const MATMUL_SMALL_TILE = 16; // C tile side of matmulSmallWgsl
 
-const header = /* wgsl */ `
+/** How B's elements are stored. */
+export type MatmulB = "f32" | "f16" | "F16bits" | "BF16bits";
+
+/** B's declaration and bAt(i), its element i widened to f32. */
+function bAccess(b: MatmulB): string {
+  if (b === "f32") return "@group(0) @binding(1) var<storage, read> B: array<f32>;\nfn bAt(i: u32) -> f32 { return B[i]; }";
+  if (b === "f16") return "@group(0) @binding(1) var<storage, read> B: array<f16>;\nfn bAt(i: u32) -> f32 { return f32(B[i]); }";
+  const widen = b === "F16bits" ? "unpack2x16float(h).x" : "bitcast<f32>(h << 16u)";
+  return `@group(0) @binding(1) var<storage, read> B: array<u32>;
+fn bAt(i: u32) -> f32 {
+  let h = (B[i / 2u] >> ((i % 2u) * 16u)) & 0xffffu;
+  return ${widen};
+}`;
+}
+
+const header = (b: MatmulB): string => /* wgsl */ `${b === "f16" ? "enable f16;" : ""}
 struct P { batch: u32, m: u32, n: u32, k: u32, aOff: u32, aBS: u32, bOff: u32, bBS: u32, transA: u32, transB: u32, accumulate: u32 };
 @group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<f32>;
+${bAccess(b)}
 @group(0) @binding(2) var<storage, read_write> C: array<f32>;
 @group(0) @binding(3) var<uniform> p: P;
 
@@ -25,8 +46,8 @@ fn loadA(base: u32, i: u32, kk: u32) -> f32 {
 }
 fn loadB(base: u32, kk: u32, j: u32) -> f32 {
   if (kk >= p.k || j >= p.n) { return 0.0; }
-  if (p.transB == 1u) { return B[base + j * p.k + kk]; }
-  return B[base + kk * p.n + j];
+  if (p.transB == 1u) { return bAt(base + j * p.k + kk); }
+  return bAt(base + kk * p.n + j);
 }
 fn store(b: u32, i: u32, j: u32, v: f32) {
   if (i >= p.m || j >= p.n) { return; }
@@ -34,7 +55,7 @@ fn store(b: u32, i: u32, j: u32, v: f32) {
   if (p.accumulate == 1u) { C[o] += v; } else { C[o] = v; }
 }`;
 
-export const matmulWgsl = (): string => /* wgsl */ `${header}
+export const matmulWgsl = (b: MatmulB = "f32"): string => /* wgsl */ `${header(b)}
 const BT: u32 = ${MATMUL_TILE}u; // C tile side
 const BK: u32 = 16u;             // k slice per step
 var<workgroup> tA: array<f32, 1024>; // [kk][i]: BK × BT
@@ -87,7 +108,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
 }`;
 
-export const matmulSmallWgsl = (): string => /* wgsl */ `${header}
+export const matmulSmallWgsl = (b: MatmulB = "f32"): string => /* wgsl */ `${header(b)}
 const T: u32 = ${MATMUL_SMALL_TILE}u;
 var<workgroup> tA: array<array<f32, T>, T>;
 var<workgroup> tB: array<array<f32, T>, T>;

@@ -32,6 +32,8 @@ export async function openWebGPU(): Promise<OpenResult> {
     };
   const limits = adapter.limits;
   const device = await adapter.requestDevice({
+    // f16 in WGSL where the adapter has it (linearHalf reads f16 weights natively then).
+    requiredFeatures: adapter.features.has("shader-f16") ? ["shader-f16"] : [],
     // Large models need large storage bindings: ask for what the adapter has.
     requiredLimits: { maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize, maxBufferSize: limits.maxBufferSize },
   });

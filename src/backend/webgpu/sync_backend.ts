@@ -3,11 +3,32 @@
 //
 // WebGPU reads results back only through promises, and the tensor ops cannot wait for one.
 // So a worker thread (sync_worker.ts) owns the GPU device and runs the async kernels of
-// WebGPUBackend (webgpu.ts); each call here copies its arrays into a shared arena
-// (marshal.ts), posts the op and sleeps in Atomics.wait until the worker says it is done,
-// then copies the outputs back. Never a hang: a call that takes longer than
-// TSGPT_WEBGPU_TIMEOUT_S seconds (default 300) is an error, and so are a lost device and an
-// allocation the GPU cannot hold (the worker reports them).
+// WebGPUBackend (webgpu.ts); each call here posts the op and sleeps in Atomics.wait until the
+// worker says it is done. Never a hang: a call that takes longer than TSGPT_WEBGPU_TIMEOUT_S
+// seconds (default 300) is an error, and so are a lost device and an allocation the GPU
+// cannot hold (the worker reports them).
+//
+// Resident buffers: what stays on the GPU between calls, and why it is exact.
+// Every array a call passes has an entry: a mirror (shared memory both threads see) and, on
+// the worker's side, a GPU buffer. One rule holds between calls: an entry's GPU buffer, when
+// it exists, holds exactly its mirror's bytes (resident.ts drops it whenever that might not
+// be so). Before a call, each array is compared byte for byte with its mirror
+// (mirror_cache.ts): if they differ, whatever wrote the array (a tensor op on the js backend,
+// a data loader, a test poking at .data()), the bytes are copied into the mirror and the GPU
+// buffer is rebuilt from them. So a kernel always reads what the CPU array holds now; nothing
+// depends on being told about writes, which typed arrays cannot report. After the call every
+// output is read back into its mirror and copied into the array, so a CPU read never sees
+// stale data either.
+// What this saves: the upload of every array the GPU already holds, which in training is
+// nearly all of them (weights, AdamW's moments, activations that the next op and the
+// backward pass read, gradients), and the allocation of its buffer; a call also waits on the
+// GPU once instead of three times (context.ts). What it does not save: reading outputs back.
+// Lazy readback (results staying on the GPU until the CPU reads them) would need every read
+// of a tensor's storage to pass through a hook, and the tensor layer hands out plain typed
+// arrays; a design that cannot see a read cannot be exact, so outputs come back every call.
+// Mirrors and GPU buffers are kept for the most recently used arrays up to
+// TSGPT_WEBGPU_RESIDENT_MB (default 1024; 0 keeps none, so every call uploads every array,
+// as before this cache). Counters of round trips and bytes: transferStats().
 //
 // Kernels left on the js backend (each rare in training): int32 arithmetic (the tensor layer
 // already keeps int32 ops on js), copies of byte arrays (masks), ranks above 8 in binary and
@@ -16,12 +37,41 @@ import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from "
 import type { Backend, DataArray, MatmulArgs, QuantDType, QuantLayout } from "../backend.js";
 import { jsBackend } from "../js.js";
 import { checkTargets } from "../webgpu.js";
-import { ArenaWriter, type Typed } from "./marshal.js";
+import { type Typed, encodeArgs } from "./marshal.js";
+import { MirrorCache } from "./mirror_cache.js";
 import { MAX_BINARY_RANK } from "./elementwise_wgsl.js";
 import { MAX_COPY_RANK } from "./strided_copy_wgsl.js";
-import { DONE, IDLE, type Reply, type Request } from "./sync_protocol.js";
+import { DONE, type GpuCounters, IDLE, type Reply, type Request } from "./sync_protocol.js";
 
 const DEFAULT_TIMEOUT_S = 300;
+const DEFAULT_RESIDENT_MB = 1024;
+
+/** TSGPT_WEBGPU_RESIDENT_MB, checked: megabytes (2^20 bytes) of arrays kept on the GPU between calls, ≥ 0. */
+export function webgpuResidentBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.TSGPT_WEBGPU_RESIDENT_MB;
+  if (raw === undefined || raw === "") return DEFAULT_RESIDENT_MB * 2 ** 20;
+  const mb = Number(raw);
+  if (!(mb >= 0) || !Number.isFinite(mb)) throw new RangeError(`TSGPT_WEBGPU_RESIDENT_MB must be a number of megabytes ≥ 0, got "${raw}"`);
+  return Math.floor(mb * 2 ** 20);
+}
+
+/** What crossed between the CPU and the GPU since the backend was opened (running totals). */
+export interface TransferStats {
+  /** Blocking round trips to the worker thread (one per backend call that runs on the GPU). */
+  requests: number;
+  /** Command submissions, each followed by one wait for the GPU. */
+  submits: number;
+  /** Bytes written into GPU buffers (arrays the GPU did not hold yet, or that changed on the CPU). */
+  uploadBytes: number;
+  /** Bytes read back from the GPU (the outputs). */
+  readbackBytes: number;
+  /** Bytes the caller compared with their mirrors to find what changed. */
+  comparedBytes: number;
+  /** Arrays kept between calls, their mirrors' bytes, and the GPU bytes they hold now. */
+  residentEntries: number;
+  residentBytes: number;
+  gpuResidentBytes: number;
+}
 
 /** TSGPT_WEBGPU_TIMEOUT_S, checked: a positive number of seconds. */
 export function webgpuTimeoutSeconds(env: NodeJS.ProcessEnv = process.env): number {
@@ -38,11 +88,17 @@ class WorkerChannel {
   private readonly port: MessagePort;
   private readonly worker: Worker;
   private broken: string | null = null;
-  readonly arena = new ArenaWriter();
+  readonly mirrors: MirrorCache;
   /** The adapter's name, from the reply to "open". */
   lastAdapter = "";
+  requests = 0;
+  gpu: GpuCounters = { submits: 0, uploadBytes: 0, readbackBytes: 0, residentBytes: 0 };
 
-  constructor(private readonly timeoutMs: number) {
+  constructor(
+    private readonly timeoutMs: number,
+    residentBytes: number,
+  ) {
+    this.mirrors = new MirrorCache(residentBytes);
     // --input-type (from `node --input-type=module -e …`) would make the worker wait for code on stdin.
     const execArgv = process.execArgv.filter((a) => !a.startsWith("--input-type"));
     this.worker = new Worker(new URL("./sync_worker.js", import.meta.url), { execArgv });
@@ -78,6 +134,8 @@ class WorkerChannel {
     const msg = receiveMessageOnPort(this.port);
     if (Atomics.load(this.control, 0) !== DONE || !msg) throw new Error(`webgpu: ${what}: the worker woke the caller without a reply`);
     const reply = msg.message as Reply;
+    this.requests++;
+    if (reply.gpu) this.gpu = reply.gpu;
     if (reply.ok) {
       this.lastAdapter = reply.adapterName ?? this.lastAdapter;
       return;
@@ -104,19 +162,38 @@ export interface WebGPUSyncBackend extends Backend {
   readonly adapterName: string;
   /** Ends the worker and its device; later calls throw. */
   close(): void;
+  /** Round trips and bytes moved so far (see TransferStats). */
+  transferStats(): TransferStats;
+  /** Sets the byte budget of resident arrays (TSGPT_WEBGPU_RESIDENT_MB at load); 0: every call uploads every array. */
+  setResidentBudget(bytes: number): void;
 }
 
 /** A backend whose every call runs `op` in the worker and copies back `outputs(args)`. */
 function createSyncBackend(channel: WorkerChannel): WebGPUSyncBackend {
+  const mirrors = channel.mirrors;
   const call = (op: string, args: unknown[], outputs: (Typed | null | undefined)[]): void => {
-    const { wire, arena } = channel.arena.encode(args);
-    channel.request({ kind: "call", op, args: wire, arena }, `webgpu ${op}`);
-    channel.arena.copyBack(outputs);
+    const { wire, used } = encodeArgs(mirrors, args);
+    const outs = outputs.filter((o): o is Typed => o !== null && o !== undefined);
+    const outputIds = outs.map((o) => mirrors.idOf(o));
+    channel.request({ kind: "call", op, args: wire, update: mirrors.takeUpdate(used), outputs: outputIds }, `webgpu ${op}`);
+    for (const o of outs) mirrors.copyBack(o);
   };
   return {
     name: "webgpu",
     adapterName: channel.lastAdapter,
     close: () => channel.close(),
+    setResidentBudget: (bytes: number) => {
+      if (!(bytes >= 0)) throw new RangeError(`setResidentBudget: expected a number of bytes ≥ 0, got ${bytes}`);
+      mirrors.budgetBytes = bytes;
+    },
+    transferStats: () => ({
+      requests: channel.requests,
+      ...channel.gpu,
+      comparedBytes: mirrors.counters.comparedBytes,
+      residentEntries: mirrors.size.entries,
+      residentBytes: mirrors.size.bytes,
+      gpuResidentBytes: channel.gpu.residentBytes,
+    }),
     matmul: (a: MatmulArgs) => {
       if (a.batch * a.m * a.n === 0) return;
       call("matmul", [a], [a.c]);
@@ -194,7 +271,7 @@ export function loadedWebGPUSyncBackend(): WebGPUSyncBackend | null {
  */
 export function loadWebGPUSyncBackend(why: string): WebGPUSyncBackend {
   if (loaded) return loaded;
-  const channel = new WorkerChannel(webgpuTimeoutSeconds() * 1000);
+  const channel = new WorkerChannel(webgpuTimeoutSeconds() * 1000, webgpuResidentBytes());
   try {
     channel.request({ kind: "open" }, "opening the GPU");
   } catch (e) {

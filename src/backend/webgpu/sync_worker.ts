@@ -8,12 +8,18 @@ import { type MessagePort as NodeMessagePort, parentPort } from "node:worker_thr
 import { WebGPUBackend } from "../webgpu.js";
 import { decodeArgs } from "./marshal.js";
 import { openWebGPU } from "./open.js";
-import { DONE, type Reply, type Request } from "./sync_protocol.js";
+import { ResidentStore } from "./resident.js";
+import { DONE, type GpuCounters, type Reply, type Request } from "./sync_protocol.js";
 
 let control: Int32Array | null = null;
 let port: NodeMessagePort | null = null;
-let arena: SharedArrayBuffer | null = null;
 let backend: WebGPUBackend | null = null;
+const residency = new ResidentStore();
+
+function counters(): GpuCounters | undefined {
+  if (!backend) return undefined;
+  return { ...backend.gpu.stats, residentBytes: residency.residentBytes };
+}
 
 function reply(r: Reply): void {
   port!.postMessage(r);
@@ -30,15 +36,25 @@ async function open(): Promise<Reply> {
   const opened = await openWebGPU();
   if (!opened.ok) return { ok: false, error: opened.reason, errorName: "Error" };
   backend = new WebGPUBackend(opened.context);
+  backend.gpu.residency = residency;
   return { ok: true, adapterName: backend.adapterName };
 }
 
-async function call(op: string, args: unknown[]): Promise<Reply> {
+async function call(req: Extract<Request, { kind: "call" }>): Promise<Reply> {
+  residency.apply(req.update);
   if (!backend) return { ok: false, error: "webgpu: the device is not open", errorName: "Error" };
-  const fn = (backend as unknown as Record<string, unknown>)[op];
-  if (typeof fn !== "function") return { ok: false, error: `webgpu: no kernel "${op}"`, errorName: "Error" };
-  await (fn as (...a: unknown[]) => Promise<void>).apply(backend, args);
-  return { ok: true };
+  const fn = (backend as unknown as Record<string, unknown>)[req.op];
+  if (typeof fn !== "function") return { ok: false, error: `webgpu: no kernel "${req.op}"`, errorName: "Error" };
+  const args = decodeArgs(req.args, (id) => residency.mirror(id));
+  residency.beginCall(req.outputs);
+  let ok = false;
+  try {
+    await (fn as (...a: unknown[]) => Promise<void>).apply(backend, args);
+    ok = true;
+  } finally {
+    residency.endCall(ok);
+  }
+  return { ok: true, gpu: counters() };
 }
 
 async function handle(req: Request): Promise<void> {
@@ -51,12 +67,9 @@ async function handle(req: Request): Promise<void> {
   let r: Reply;
   try {
     if (req.kind === "open") r = await open();
-    else {
-      if (req.arena) arena = req.arena;
-      r = await call(req.op, decodeArgs(req.args, arena!));
-    }
+    else r = await call(req);
   } catch (e) {
-    r = fail(e);
+    r = { ...fail(e), gpu: counters() };
   }
   reply(r);
 }

@@ -1,0 +1,134 @@
+// The worker's half of the resident-buffer cache of the synchronous webgpu backend: one GPU
+// buffer per cached CPU array, kept from call to call. The design, and why it is exact, is at
+// the top of sync_backend.ts; the caller's half is mirror_cache.ts.
+//
+// Each entry has a mirror (a SharedArrayBuffer the caller and this thread both see) and at
+// most one GPU buffer. The rule this file keeps: an entry's GPU buffer, when it has one, holds
+// exactly the bytes of its mirror. So the buffer is dropped (and rebuilt from the mirror at its
+// next use) whenever the two might differ: the caller changed the mirror (`dirty`), a kernel
+// wrote the mirror on this thread's CPU instead of on the GPU, or a call failed halfway.
+/// <reference types="@webgpu/types" />
+
+/** One cached array on the GPU side. */
+export interface ResidentEntry {
+  readonly id: number;
+  /** The bytes as both threads know them; the GPU buffer mirrors them. */
+  readonly mirror: SharedArrayBuffer;
+  /** The GPU copy of the mirror; null until first used, and after anything that may have made it differ. */
+  buffer: GPUBuffer | null;
+  /** True while the mirror is all zeros as created: a fresh GPU buffer (zero-filled by WebGPU) needs no upload. */
+  zero: boolean;
+}
+
+/** What the caller changed since the last call (sync_protocol.ts carries it). */
+export interface ResidencyUpdate {
+  /** New entries: their id and mirror (all zeros when sent). */
+  created: { id: number; mirror: SharedArrayBuffer }[];
+  /** Entries whose mirror the caller rewrote: their GPU copy is stale. */
+  dirty: number[];
+  /** Entries whose mirror the caller set to all zeros: their next GPU buffer is a fresh (zero-filled) one, no upload. */
+  zeroed: number[];
+  /** Entries the caller dropped (evicted, or their array was garbage-collected). */
+  freed: number[];
+}
+
+export class ResidentStore {
+  private readonly entries = new Map<number, ResidentEntry>();
+  private readonly byMirror = new Map<SharedArrayBuffer, ResidentEntry>();
+  /** Outputs of the call in progress, and which of them a kernel wrote on the GPU (then read back). */
+  private outputs: ResidentEntry[] = [];
+  private readonly writtenOnGpu = new Set<ResidentEntry>();
+  /** Entries bound by the call in progress: dropped if it fails. */
+  private readonly touched = new Set<ResidentEntry>();
+
+  /** Bytes of GPU memory held by resident buffers. */
+  get residentBytes(): number {
+    let sum = 0;
+    for (const e of this.entries.values()) sum += e.buffer ? e.buffer.size : 0;
+    return sum;
+  }
+
+  /** Created first, then freed: an entry made and evicted before one call is never kept. */
+  apply(u: ResidencyUpdate): void {
+    for (const { id, mirror } of u.created) {
+      const e: ResidentEntry = { id, mirror, buffer: null, zero: true };
+      this.entries.set(id, e);
+      this.byMirror.set(mirror, e);
+    }
+    for (const id of u.freed) {
+      const e = this.entries.get(id);
+      if (!e) continue;
+      this.drop(e);
+      this.entries.delete(id);
+      this.byMirror.delete(e.mirror);
+    }
+    for (const id of u.dirty) {
+      const e = this.entries.get(id);
+      if (e) this.drop(e);
+    }
+    for (const id of u.zeroed) {
+      const e = this.entries.get(id);
+      if (!e) continue;
+      this.drop(e);
+      e.zero = true;
+    }
+  }
+
+  /** The mirror of entry `id` (for decoding the call's arguments). */
+  mirror(id: number): SharedArrayBuffer {
+    const e = this.entries.get(id);
+    if (!e) throw new Error(`webgpu: resident entry ${id} is unknown to the worker`);
+    return e.mirror;
+  }
+
+  /** The entry whose mirror `view` starts at, or null (a temporary array of a kernel, or a view inside a mirror). */
+  lookup(view: ArrayBufferView): ResidentEntry | null {
+    if (view.byteOffset !== 0 || !(view.buffer instanceof SharedArrayBuffer)) return null;
+    return this.byMirror.get(view.buffer) ?? null;
+  }
+
+  /** `view` (any view of a mirror) was written on this thread's CPU: its entry's GPU copy is stale. */
+  mirrorWritten(view: ArrayBufferView): void {
+    const e = view.buffer instanceof SharedArrayBuffer ? this.byMirror.get(view.buffer) : undefined;
+    if (e) this.drop(e);
+  }
+
+  beginCall(outputIds: readonly number[]): void {
+    this.outputs = outputIds.map((id) => this.entries.get(id)).filter((e): e is ResidentEntry => e !== undefined);
+    this.writtenOnGpu.clear();
+    this.touched.clear();
+  }
+
+  /** `e` is bound by a kernel of this call; `asOutput`: the kernel writes it and run() reads it back into the mirror. */
+  bound(e: ResidentEntry, asOutput: boolean): void {
+    this.touched.add(e);
+    if (asOutput) this.writtenOnGpu.add(e);
+  }
+
+  /**
+   * Ends the call: an output whose mirror was written other than by reading back its own GPU
+   * buffer (a kernel that narrows or copies on the CPU) loses its GPU copy; after a failure,
+   * so does every entry the call bound, since a kernel may have run halfway.
+   */
+  endCall(ok: boolean): void {
+    for (const e of this.outputs) if (!this.writtenOnGpu.has(e)) this.drop(e);
+    if (!ok) for (const e of this.touched) this.drop(e);
+    this.outputs = [];
+    this.writtenOnGpu.clear();
+    this.touched.clear();
+  }
+
+  /** Drops the GPU copy of `e` (after a failed allocation too: the buffer may be invalid). */
+  drop(e: ResidentEntry): void {
+    e.buffer?.destroy();
+    e.buffer = null;
+    // Whatever the mirror holds now, a new buffer must be filled from it.
+    e.zero = false;
+  }
+
+  clear(): void {
+    for (const e of this.entries.values()) this.drop(e);
+    this.entries.clear();
+    this.byMirror.clear();
+  }
+}
