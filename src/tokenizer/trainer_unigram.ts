@@ -3,7 +3,8 @@
 //  2. EM: the E step segments every word in all possible ways (forward-backward over its
 //     lattice) and collects the expected count of each piece; the M step turns counts into
 //     log probabilities with the Bayesian (digamma) update and drops pieces expected < 0.5
-//     times. `numSubIterations` EM steps per round.
+//     times. `numSubIterations` EM steps per round. The E step sums in the library's
+//     `num_threads` shards, on worker threads (train/estep.ts, train/estep_pool.ts).
 //  3. Pruning: for each piece, how much would the likelihood drop if it were replaced by its
 //     second-best segmentation? Keep the pieces that cost most, shrinking the vocabulary by
 //     `shrinkingFactor` per round, until it is within 110% of the target.
