@@ -3,10 +3,11 @@
 // wall time of both and their ratio, CPU time (user + system, all threads) of both, the share
 // of spm_train's pieces that tsgpt also has, whether the .model files are byte-identical, and
 // how many tokens each model needs for the held-out text (ratio tsgpt / spm_train; both models
-// encoded by tsgpt's processor). Both sides get the same thread count (num_threads=2). With
+// encoded by tsgpt's processor). Both sides get the same thread count (num_threads=2, or
+// --threads N). With
 // --rounds N the two sides alternate N times per config and the medians are printed.
 //
-//   npm run bench:train-tokenizer -- [--corpus FILE] [--heldout FILE] [--only NAME,...] [--rounds N]
+//   npm run bench:train-tokenizer -- [--corpus FILE] [--heldout FILE] [--only NAME,...] [--rounds N] [--threads N]
 //
 // It runs from dist/ (npm run build): the Unigram E step's worker threads load compiled code.
 //
@@ -105,7 +106,13 @@ function countTokens(modelFile: string, lines: string[]): number {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { corpus: { type: "string" }, heldout: { type: "string" }, only: { type: "string" }, rounds: { type: "string" } },
+    options: {
+      corpus: { type: "string" },
+      heldout: { type: "string" },
+      only: { type: "string" },
+      rounds: { type: "string" },
+      threads: { type: "string" },
+    },
   });
   const rounds = Number(values.rounds ?? 1);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got ${values.rounds}`);
@@ -120,9 +127,18 @@ async function main(): Promise<void> {
         .filter((l) => l !== "")
     : [];
   const only = values.only?.split(",");
+  const threads = values.threads === undefined ? undefined : Number(values.threads);
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1))
+    throw new Error(`--threads must be a positive integer, got ${values.threads}`);
+  if (threads !== undefined) {
+    for (const c of CONFIGS) {
+      c.options.numThreads = threads;
+      c.flags = c.flags.map((f) => (f.startsWith("--num_threads=") ? `--num_threads=${threads}` : f));
+    }
+  }
   const work = mkdtempSync(join(tmpdir(), "tsgpt-train-bench-"));
   console.log(`corpus: ${corpus}\nheld-out: ${heldout.length} lines`);
-  console.log(`rounds: ${rounds} (medians)`);
+  console.log(`rounds: ${rounds} (medians), threads: ${threads ?? 2} on both sides`);
   console.log(
     "config                        tsgpt s  spm_train s  ratio  tsgpt cpu s  spm cpu s  cpu ratio  overlap  identical  held-out tokens tsgpt/spm",
   );

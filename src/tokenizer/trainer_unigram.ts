@@ -3,7 +3,8 @@
 //  2. EM: the E step segments every word in all possible ways (forward-backward over its
 //     lattice) and collects the expected count of each piece; the M step turns counts into
 //     log probabilities with the Bayesian (digamma) update and drops pieces expected < 0.5
-//     times. `numSubIterations` EM steps per round.
+//     times. `numSubIterations` EM steps per round. The E step sums in the library's
+//     `num_threads` shards, on worker threads (train/estep.ts, train/estep_pool.ts).
 //  3. Pruning: for each piece, how much would the likelihood drop if it were replaced by its
 //     second-best segmentation? Keep the pieces that cost most, shrinking the vocabulary by
 //     `shrinkingFactor` per round, until it is within 110% of the target.
@@ -129,12 +130,15 @@ export async function trainUnigramPieces(input: UnigramInput): Promise<Array<[st
       for (let iter = 0; iter < input.numSubIterations; iter++) {
         const lanes = await pool.run(vocab);
         const objective = lanes.reduce((sum, l) => sum + l.objective, 0);
+        const before = vocab.size;
         mStep(vocab, mergeShards(lanes, vocab.size));
+        if (vocab.size < 0.9 * before) wordLattices.dropDead(vocab.pieceOfSeed);
         onProgress?.(`Unigram: round ${round} EM ${iter}: ${vocab.size} pieces, objective ${objective.toFixed(4)}`);
       }
       if (vocab.size <= desired) break;
       pieceLattices ??= makePieceLattices(vocab.seeds, seedText, trie, rules.maxSentencepieceLength);
       await prune(vocab, pool, wordFreq, pieceLattices, lattice, desired, input.shrinkingFactor, numShards);
+      wordLattices.dropDead(vocab.pieceOfSeed);
     }
   } finally {
     await pool.close();

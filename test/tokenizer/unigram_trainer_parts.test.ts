@@ -11,6 +11,7 @@ import { CandidateTexts } from "../../src/tokenizer/train/candidates.js";
 import { PieceTrie } from "../../src/tokenizer/train/piece_trie.js";
 import { EStepPool } from "../../src/tokenizer/train/estep_pool.js";
 import { mergeShards } from "../../src/tokenizer/train/estep.js";
+import { Lattice } from "../../src/tokenizer/train/lattice.js";
 import type { PieceRules } from "../../src/tokenizer/train/piece_rules.js";
 import type { Sentence } from "../../src/tokenizer/train/sentences.js";
 import { sharedPath, skipUnlessShared } from "../helpers/shared.js";
@@ -161,4 +162,25 @@ test("E step and Viterbi pass: worker threads give the same counts and paths as 
     assert.ok(paths[0]![0]![0].length > 0);
     for (const p of paths) assert.deepEqual(p, paths[0], `numShards ${numShards}`);
   }
+});
+
+test("CandidateTexts.dropDead: lattices stay the same once the candidates of removed seeds are dropped", () => {
+  const sentences = randomSentences(5, 500, 9);
+  const words = countWords(sentences, false, false).map((w) => w.text);
+  const pieces = [..."\u2581abc\u{1F600}가1\tア", ...found(wordText(countWordsWithNext(sentences, () => 1))).keys()];
+  const texts = new CandidateTexts(words, new PieceTrie(pieces), RULES.maxSentencepieceLength);
+  // Remove every third seed, the characters "a" and the emoji included (unknown nodes appear).
+  const pieceOfSeed = Int32Array.from(pieces, (_, i) => (i % 3 === 1 ? -1 : i));
+  const model = { pieceOfSeed, scores: Float32Array.from(pieces, (_, i) => -1 - (i % 7)), unkScore: -20 };
+  const lattice = new Lattice();
+  const snapshot = (): string[] =>
+    words.map((_, t) => {
+      lattice.build(texts, t, model);
+      return Array.from({ length: lattice.count }, (_, i) => `${lattice.begin[i]}-${lattice.end[i]}:${lattice.piece[i]}`).join(" ");
+    });
+  const before = snapshot();
+  const count = texts.count;
+  texts.dropDead(pieceOfSeed);
+  assert.ok(texts.count < count, `${texts.count} of ${count} candidates kept`);
+  assert.deepEqual(snapshot(), before);
 });

@@ -64,6 +64,35 @@ export class CandidateTexts implements CandidateArrays {
   get size(): number {
     return this.lengths.length;
   }
+
+  /** Number of candidate nodes (all texts). */
+  get count(): number {
+    return this.nodeStart[this.lengths.length]!;
+  }
+
+  /**
+   * Drops, in place, the candidates whose seed is gone (`pieceOfSeed[seed] < 0`): the
+   * vocabulary only shrinks, so they never come back, and every later lattice skips them.
+   * In place (writes never pass reads), so worker threads that share these arrays see the
+   * result; call it only while none of them is reading.
+   */
+  dropDead(pieceOfSeed: Int32Array): void {
+    const { nodeStart, nodeBegin, nodeLength, nodeSeed } = this;
+    let out = 0;
+    for (let t = 0; t < this.lengths.length; t++) {
+      const from = nodeStart[t]!,
+        to = nodeStart[t + 1]!;
+      nodeStart[t] = out;
+      for (let k = from; k < to; k++) {
+        const seed = nodeSeed[k]!;
+        if (pieceOfSeed[seed]! < 0) continue;
+        nodeBegin[out] = nodeBegin[k]!;
+        nodeLength[out] = nodeLength[k]!;
+        nodeSeed[out++] = seed;
+      }
+    }
+    nodeStart[this.lengths.length] = out;
+  }
 }
 
 /**

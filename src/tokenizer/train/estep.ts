@@ -9,7 +9,7 @@
 // n mod lanes = lane), reading its texts in increasing order, so each shard's sum runs in the
 // same order as the library's thread.
 import type { CandidateArrays } from "./candidates.js";
-import { Lattice, type LatticeModel } from "./lattice.js";
+import { IntList, Lattice, type LatticeModel } from "./lattice.js";
 
 /** One lane's answer: its shards' expected counts and its part of the objective. */
 export interface LaneCounts {
@@ -80,12 +80,12 @@ export interface LanePaths {
  */
 export function laneViterbiPaths(texts: CandidateArrays, model: LatticeModel, numShards: number, lanes: number, lane: number): LanePaths {
   const shards: number[] = [];
-  const pieces: number[][] = new Array(numShards);
-  const from: number[][] = new Array(numShards);
+  const pieces: IntList[] = new Array(numShards);
+  const from: IntList[] = new Array(numShards);
   for (let n = lane; n < numShards; n += lanes) {
     shards.push(n);
-    pieces[n] = [];
-    from[n] = [];
+    pieces[n] = new IntList();
+    from[n] = new IntList();
   }
   const lattice = new Lattice();
   const numTexts = texts.lengths.length;
@@ -94,14 +94,14 @@ export function laneViterbiPaths(texts: CandidateArrays, model: LatticeModel, nu
     const out = pieces[n];
     if (!out) continue; // another lane's shard
     lattice.build(texts, t, model);
-    for (const k of lattice.viterbi()) {
-      out.push(lattice.piece[k]!);
-      from[n]!.push(t);
-    }
+    const start = out.length;
+    const count = lattice.viterbiPiecesReversed(out);
+    out.data.subarray(start, start + count).reverse();
+    for (let j = 0; j < count; j++) from[n]!.push(t);
   }
   return {
     shards,
-    pieces: shards.map((n) => Int32Array.from(pieces[n]!)),
-    texts: shards.map((n) => Int32Array.from(from[n]!)),
+    pieces: shards.map((n) => pieces[n]!.toArray()),
+    texts: shards.map((n) => from[n]!.toArray()),
   };
 }

@@ -154,6 +154,23 @@ export class Lattice {
 
   /** The best segmentation as node indices (ties: the node with the earliest begin). */
   viterbi(): number[] {
+    const path: number[] = [];
+    for (let pos = this.bestPath(); pos > 0; pos = this.begin[this.back[pos]!]!) path.push(this.back[pos]!);
+    return path.reverse();
+  }
+
+  /**
+   * Appends the pieces of the best segmentation to `out`, last piece first; returns how many.
+   * (viterbi() without allocating: the pruning pass runs it on every word.)
+   */
+  viterbiPiecesReversed(out: IntList): number {
+    let n = 0;
+    for (let pos = this.bestPath(); pos > 0; pos = this.begin[this.back[pos]!]!, n++) out.push(this.piece[this.back[pos]!]!);
+    return n;
+  }
+
+  /** Fills back[pos] with the last node of the best path to pos; returns the text length. */
+  private bestPath(): number {
     const len = this.length,
       n = this.count;
     const best = this.fwd,
@@ -169,9 +186,7 @@ export class Lattice {
         back[e] = i;
       }
     }
-    const path: number[] = [];
-    for (let pos = len; pos > 0; pos = this.begin[back[pos]!]!) path.push(back[pos]!);
-    return path.reverse();
+    return len;
   }
 
   /**
@@ -271,5 +286,25 @@ class MaxHeap {
       }
     }
     return top;
+  }
+}
+
+/** A growable list of int32s. */
+export class IntList {
+  data = new Int32Array(1024);
+  length = 0;
+
+  push(x: number): void {
+    if (this.length === this.data.length) {
+      const d = new Int32Array(this.data.length * 2);
+      d.set(this.data);
+      this.data = d;
+    }
+    this.data[this.length++] = x;
+  }
+
+  /** The values, in a buffer of their own. */
+  toArray(): Int32Array {
+    return this.data.slice(0, this.length);
   }
 }

@@ -14,7 +14,7 @@
 // sentence), written once with its number of occurrences as a weight, has the same substrings
 // with the same counts and the same next characters. That text is several times shorter.
 import { isValidPiece, UNK_CHAR, type PieceRules } from "./piece_rules.js";
-import { compareSuffixTreeOrder, sortedByValue } from "./order.js";
+import { sortedByValue } from "./order.js";
 import type { Sentence } from "./sentences.js";
 import { countWordsWithNext } from "./words.js";
 
@@ -56,15 +56,19 @@ export function makeSeedPieces(input: SeedInput): Array<[string, number]> {
   const text = occurrences.text;
 
   // The best seedSentencepieceSize substrings; ties in the order the library's suffix tree
-  // lists them (it matters: later ties between pieces are broken by their position).
-  const substrings: Array<[string, number]> = [];
-  for (let i = 0; i < found.count; i++) {
-    const off = found.offset[i]!,
-      l = found.length[i]!;
-    substrings.push([String.fromCodePoint(...text.subarray(off, off + l)), found.score[i]!]);
-  }
-  substrings.sort((a, b) => (a[1] !== b[1] ? b[1] - a[1] : compareSuffixTreeOrder(a[0], b[0])));
-  if (substrings.length > input.seedSentencepieceSize) substrings.length = input.seedSentencepieceSize;
+  // lists them (it matters: later ties between pieces are broken by their position). Sorted
+  // as code points in place; strings are made only for the ones kept.
+  const order = Array.from({ length: found.count }, (_, i) => i);
+  order.sort((a, b) => {
+    const sa = found.score[a]!,
+      sb = found.score[b]!;
+    return sa !== sb ? sb - sa : compareSuffixTreeOrderAt(text, found.offset[a]!, found.length[a]!, found.offset[b]!, found.length[b]!);
+  });
+  if (order.length > input.seedSentencepieceSize) order.length = input.seedSentencepieceSize;
+  const substrings = order.map((i): [string, number] => [
+    String.fromCodePoint(...text.subarray(found.offset[i]!, found.offset[i]! + found.length[i]!)),
+    found.score[i]!,
+  ]);
 
   const seeds: Array<[string, number]> = [...sortedByValue(charFrequencies(input.sentences)), ...substrings];
   // Scores become log probabilities (float arithmetic, as in the library).
@@ -306,6 +310,21 @@ export function branchingSubstrings(occ: OccurrenceText, rules: PieceRules): Fou
     numGroups = outGroups;
   }
   return found;
+}
+
+/**
+ * compareSuffixTreeOrder (train/order.ts) of text[a .. a+la) and text[b .. b+lb), on code
+ * points: code point order, except that a string comes after the longer strings it is a
+ * prefix of.
+ */
+function compareSuffixTreeOrderAt(text: Int32Array, a: number, la: number, b: number, lb: number): number {
+  const n = Math.min(la, lb);
+  for (let i = 0; i < n; i++) {
+    const x = text[a + i]!,
+      y = text[b + i]!;
+    if (x !== y) return x - y;
+  }
+  return lb - la;
 }
 
 /** Whether text[p .. p+length) could be (the start of) a piece: its last character may be in one, and the whole is a valid prefix. */

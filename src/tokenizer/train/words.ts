@@ -72,20 +72,93 @@ export function countWords(sentences: Sentence[], suffix: boolean, allowWhitespa
  * them, EM the words alone (wordsWithoutNext).
  */
 export function countWordsWithNext(sentences: Sentence[], weight: (s: Sentence) => number): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const s of sentences) {
+  const table = new WordTable(sentences);
+  for (let i = 0; i < sentences.length; i++) {
+    const s = sentences[i]!;
     const text = s.text,
       w = weight(s);
     let start = 0;
     for (let ws = text.indexOf(WS, 1); ws >= 0; ws = text.indexOf(WS, ws + 1)) {
-      const word = text.slice(start, ws + 1);
-      counts.set(word, (counts.get(word) ?? 0) + w);
+      table.add(text, i, start, ws + 1, false, w);
       start = ws;
     }
-    const last = `${text.slice(start)}\0`;
-    counts.set(last, (counts.get(last) ?? 0) + w);
+    table.add(text, i, start, text.length, true, w);
   }
-  return counts;
+  return table.toMap();
+}
+
+/**
+ * Counts of substrings of the sentences (a word, plus "\0" after it when `nul`) without
+ * making a string per occurrence: a hash table of (sentence, start, end) references, and a
+ * string only for each distinct word. A million words per corpus make this worth it.
+ */
+class WordTable {
+  private slots = new Int32Array(1 << 16); // entry index + 1, or 0
+  private readonly texts: string[];
+  private sentence: number[] = [];
+  private start: number[] = [];
+  private end: number[] = [];
+  private nul: boolean[] = [];
+  private hash: number[] = [];
+  private count: number[] = [];
+
+  /** `sentences`: the texts the references point into. */
+  constructor(sentences: Sentence[]) {
+    this.texts = sentences.map((s) => s.text);
+  }
+
+  add(text: string, sentence: number, start: number, end: number, nul: boolean, weight: number): void {
+    let h = nul ? 0x2f1 : 0x811c9dc5;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+    h >>>= 0;
+    const mask = this.slots.length - 1;
+    for (let s = h & mask; ; s = (s + 1) & mask) {
+      const e = this.slots[s]! - 1;
+      if (e < 0) {
+        this.slots[s] = this.sentence.length + 1;
+        this.sentence.push(sentence);
+        this.start.push(start);
+        this.end.push(end);
+        this.nul.push(nul);
+        this.hash.push(h);
+        this.count.push(weight);
+        if (this.sentence.length * 2 > this.slots.length) this.rehash();
+        return;
+      }
+      if (this.hash[e] === h && this.nul[e] === nul && this.end[e]! - this.start[e]! === end - start && this.sameText(e, text, start)) {
+        this.count[e] = this.count[e]! + weight;
+        return;
+      }
+    }
+  }
+
+  private sameText(e: number, text: string, start: number): boolean {
+    const other = this.texts[this.sentence[e]!]!;
+    const from = this.start[e]!;
+    for (let i = 0, n = this.end[e]! - from; i < n; i++) if (other.charCodeAt(from + i) !== text.charCodeAt(start + i)) return false;
+    return true;
+  }
+
+  private rehash(): void {
+    const slots = new Int32Array(this.slots.length * 2);
+    const mask = slots.length - 1;
+    for (let e = 0; e < this.hash.length; e++) {
+      let s = this.hash[e]! & mask;
+      while (slots[s] !== 0) s = (s + 1) & mask;
+      slots[s] = e + 1;
+    }
+    this.slots = slots;
+  }
+
+  /** word (with "\0" when nul) → count, in first-seen order. */
+  toMap(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (let e = 0; e < this.sentence.length; e++) {
+      const word = this.texts[this.sentence[e]!]!.slice(this.start[e]!, this.end[e]!);
+      m.set(this.nul[e] ? `${word}\0` : word, this.count[e]!);
+    }
+    return m;
+  }
 }
 
 /** countWords's result (default rules) from countWordsWithNext's counts with weight = freq. */
