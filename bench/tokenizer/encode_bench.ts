@@ -11,16 +11,17 @@
 // thread, line by line, for llama2.model (BPE) and unigram8k_nfkc.model (Unigram), each round
 // with a fresh processor (tsgpt's word memo starts empty); the whole file as one text;
 // encodeBatch of 10k lines; decode line by line; the worker-thread corpus encoder on 2 threads
-// against 1 (ids compared); `tsgpt tokenize --jsonl` peak memory on two input sizes.
+// against 1 (ids compared; `--only parallel` runs just this); `tsgpt tokenize --jsonl` peak
+// memory on two input sizes.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { encodeBatch } from "../../src/tokenizer/batch.js";
-import { ParallelEncoder } from "../../src/tokenizer/parallel_encode.js";
+import { ParallelEncoder, type ParallelStats } from "../../src/tokenizer/parallel_encode.js";
 import { SentencePieceProcessor } from "../../src/tokenizer/processor.js";
 
 function repoRoot(): string {
@@ -122,15 +123,21 @@ async function main(): Promise<void> {
     // tsgpt: a fresh Node process per round (a cold load, as a user meets it). Wall time, and
     // CPU time (all threads of the process; the library's process: its CPU time), which a
     // busy machine disturbs less.
-    const script = `import(${JSON.stringify(join(root, "dist", "src", "tokenizer", "processor.js"))}).then(({ SentencePieceProcessor: P }) => { const c = process.cpuUsage(); const t = performance.now(); P.load(${JSON.stringify(modelFile("llama2"))}); const w = performance.now() - t; const u = process.cpuUsage(c); console.log(w + " " + (u.user + u.system) / 1000); })`;
+    // Also timed from the import of the module to the end of a first encode (which builds
+    // what the load leaves for later: the piece trie, the texts' checks).
+    const script = `const c0 = process.cpuUsage(); const t0 = performance.now(); import(${JSON.stringify(join(root, "dist", "src", "tokenizer", "processor.js"))}).then(({ SentencePieceProcessor: P }) => { const c = process.cpuUsage(); const t = performance.now(); const sp = P.load(${JSON.stringify(modelFile("llama2"))}); const w = performance.now() - t; const u = process.cpuUsage(c); sp.encodeAsIds("Hello world, this is a test."); const all = process.cpuUsage(c0); console.log(w + " " + (u.user + u.system) / 1000 + " " + (performance.now() - t0) + " " + (all.user + all.system) / 1000); })`;
     const cold: number[] = [],
       coldCpu: number[] = [],
+      first: number[] = [],
+      firstCpu: number[] = [],
       libWall: number[] = [],
       libCpu: number[] = [];
     for (let r = 0; r < rounds; r++) {
-      const [w, c] = spawnSync(process.execPath, ["-e", script], { encoding: "utf8" }).stdout.trim().split(" ").map(Number);
+      const [w, c, fw, fc] = spawnSync(process.execPath, ["-e", script], { encoding: "utf8" }).stdout.trim().split(" ").map(Number);
       cold.push(w! / 1000);
       coldCpu.push(c! / 1000);
+      first.push(fw! / 1000);
+      firstCpu.push(fc! / 1000);
       const answer = await ref.ask({ op: "load", model: modelFile("llama2") });
       libWall.push(answer.seconds as number);
       libCpu.push(answer.cpu as number);
@@ -144,6 +151,8 @@ async function main(): Promise<void> {
       (libCpuMedian * 1000).toFixed(1),
       (libCpuMedian / oursCpu).toFixed(2) + "×",
     );
+    row("  import → load → first encode (ms)", (median(first) * 1000).toFixed(1), "", "");
+    row("  the same, CPU time (ms)", (median(firstCpu) * 1000).toFixed(1), "", "");
     // tsgpt again, in this process (warm code, as in a server that loads models).
     const [warm, lib2] = await alternate(
       () => seconds(() => SentencePieceProcessor.load(modelFile("llama2"))),
@@ -206,43 +215,74 @@ async function main(): Promise<void> {
   }
   ref.close();
 
-  if (wanted("parallel")) parallelBench();
+  if (wanted("parallel")) await parallelBench();
   if (wanted("jsonl")) jsonlMemory(lines);
 }
 
-/** The worker-thread corpus encoder, 2 threads against 1, on the training corpus. */
-function parallelBench(): void {
-  const corpus = readFileSync(args.corpus!, "utf8").split("\n");
-  const bytes = Buffer.byteLength(corpus.join("\n"));
-  for (const name of ["llama2", "unigram8k_nfkc"]) {
-    const path = modelFile(name);
-    const one: number[] = [],
-      two: number[] = [];
-    let same = true;
-    for (let r = 0; r < rounds; r++) {
-      const sp = SentencePieceProcessor.load(path);
-      let reference: number[] = [];
-      one.push(
-        seconds(() => {
-          reference = corpus.flatMap((l) => sp.encodeAsIds(l));
-        }),
+/**
+ * The worker-thread corpus encoder (ParallelEncoder, as `tsgpt train` uses it), 2 threads
+ * against 1 thread of the same code, on the training corpus and on it 4 times over (~20 MB).
+ * "cold": a fresh worker pool (its start-up timed, as one `tsgpt train` run pays it); "warm":
+ * the pool kept from the round before. Besides wall times (which other processes on the
+ * machine disturb), each thread's CPU time: CPU ms per MB, and the speed-up the busy times
+ * give (1-thread CPU / the busiest thread's CPU in the 2-thread run).
+ */
+async function parallelBench(): Promise<void> {
+  const base = readFileSync(args.corpus!, "utf8");
+  const corpora = [base, [base, base, base, base].join("\n")];
+  console.log(
+    `  (load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}, ${cpus().length} cores)`,
+  );
+  for (const text of corpora) {
+    const corpus = text.split("\n");
+    const bytes = Buffer.byteLength(text);
+    const mb = (bytes / 1e6).toFixed(1);
+    for (const name of ["llama2", "unigram8k_nfkc"]) {
+      const path = modelFile(name);
+      const run = (threads: number): { wall: number; ids: Int32Array; stats: ParallelStats } => {
+        const enc = new ParallelEncoder(SentencePieceProcessor.load(path), threads);
+        collect();
+        const t = performance.now();
+        const ids = enc.encodeLines(corpus).ids;
+        const wall = (performance.now() - t) / 1000;
+        enc.close();
+        return { wall, ids, stats: enc.lastStats! };
+      };
+      const one: number[] = [],
+        cold: number[] = [],
+        warm: number[] = [],
+        cpu1: number[] = [],
+        cpu2: number[] = [],
+        busiest: number[] = [],
+        workerStart: number[] = [];
+      let same = true;
+      for (let r = 0; r < rounds; r++) {
+        const a = run(1);
+        await ParallelEncoder.shutdown();
+        const b = run(2); // the pool starts here
+        const c = run(2); // and is warm here
+        one.push(a.wall);
+        cold.push(b.wall);
+        warm.push(c.wall);
+        const cpu = (s: ParallelStats) => s.threads.map((t) => t.cpuMs ?? Number.NaN);
+        cpu1.push(cpu(a.stats)[0]!);
+        cpu2.push(cpu(c.stats).reduce((x, y) => x + y, 0));
+        busiest.push(Math.max(...cpu(c.stats)));
+        workerStart.push(b.stats.threads[1]?.firstMs ?? Number.NaN);
+        same &&= [b.ids, c.ids].every((ids) => ids.length === a.ids.length && ids.every((v, i) => v === a.ids[i]));
+      }
+      const [o, co, wa] = [median(one), median(cold), median(warm)];
+      row(`corpus ${name} ${mb} MB, 1 thread`, mbps(bytes, o), "", "");
+      row(`corpus ${name} ${mb} MB, 2 threads, cold pool`, mbps(bytes, co), "", `${(o / co).toFixed(2)}×`);
+      row(`corpus ${name} ${mb} MB, 2 threads, warm pool`, mbps(bytes, wa), "", `${(o / wa).toFixed(2)}×`);
+      const perMb = (ms: number) => `${((ms / bytes) * 1e6).toFixed(0)} ms/MB`;
+      console.log(
+        `    2-thread/1-thread: ${(o / co).toFixed(2)}× cold, ${(o / wa).toFixed(2)}× warm (wall); CPU ${perMb(median(cpu1))} on 1 thread, ${perMb(median(cpu2))} on 2 (both threads);` +
+          ` busy-time speed-up ${(median(cpu1) / median(busiest)).toFixed(2)}×; a cold worker's first chunk after ${median(workerStart).toFixed(0)} ms; ids identical: ${same}`,
       );
-      const sp2 = SentencePieceProcessor.load(path);
-      let got: Int32Array = new Int32Array(0);
-      // Worker start-up included: this is what `tsgpt train` pays.
-      two.push(
-        seconds(() => {
-          const enc = new ParallelEncoder(sp2, 2);
-          got = enc.encodeLines(corpus).ids;
-          enc.close();
-        }),
-      );
-      same &&= got.length === reference.length && got.every((v, i) => v === reference[i]);
     }
-    const a = median(one),
-      b = median(two);
-    row(`corpus ${name}, 2 threads vs 1 (${(bytes / 1e6).toFixed(1)} MB)`, mbps(bytes, b), mbps(bytes, a) + "*", (a / b).toFixed(2) + "×");
-    console.log(`    * the 1-thread tsgpt figure; ids identical: ${same}`);
   }
 }
 

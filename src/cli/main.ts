@@ -20,6 +20,7 @@ export const COMMANDS: Record<string, Command> = {
   quantize: { summary: "quantize a model to q8_0, q6_k, q5_0, q4_1, q4_0 or q4_k", module: "./quantize.js" },
   eval: { summary: "perplexity of a model on held-out text", module: "./eval.js" },
   serve: { summary: "OpenAI-compatible HTTP server and web playground", module: "./serve.js" },
+  "export-page": { summary: "write the in-browser (WebGPU) generator page as static files", module: "./export_page.js" },
 };
 
 function version(): string {

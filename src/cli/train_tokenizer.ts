@@ -22,7 +22,12 @@ const SPECS: OptionSpecs = {
   "seed-sentencepiece-size": { type: "string", arg: "N", help: "unigram: seed vocabulary size", default: "1000000" },
   "shrinking-factor": { type: "string", arg: "X", help: "unigram: share of pieces kept per pruning round", default: "0.75" },
   "num-sub-iterations": { type: "string", arg: "N", help: "unigram: EM steps per round", default: "2" },
-  "num-threads": { type: "string", arg: "N", help: "recorded in the model as spm_train does; training runs on one thread", default: "16" },
+  "num-threads": {
+    type: "string",
+    arg: "N",
+    help: "unigram: EM sums in N shards as spm_train's threads do, on up to N cores (the vocabulary depends on N, not on the cores)",
+    default: "16",
+  },
   "no-split-by-whitespace": { type: "boolean", help: "let pieces cross the space symbol" },
   "no-split-by-unicode-script": { type: "boolean", help: "let pieces mix scripts" },
   "no-split-by-number": { type: "boolean", help: "let digits join letters" },

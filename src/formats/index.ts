@@ -13,6 +13,7 @@ export { FormatError } from "../util/errors.js";
 export { elementCount, storageBytes, toFloat32, convertFloat, QUANT_BLOCKS } from "./dtypes.js";
 export {
   SafetensorsReader,
+  SafetensorsSourceReader,
   readSafetensors,
   writeSafetensors,
   SAFETENSORS_DTYPES,
@@ -20,7 +21,17 @@ export {
   type LazyTensor,
   type TensorSource,
 } from "./safetensors.js";
-export { readHFCheckpoint, saveHFCheckpoint, isHFDirectory, findTokenizer, transpose2d, type SaveHFOptions } from "./hf.js";
+export {
+  readHFCheckpoint,
+  saveHFCheckpoint,
+  isHFDirectory,
+  findTokenizer,
+  transpose2d,
+  DirectoryFiles,
+  type SaveHFOptions,
+} from "./hf.js";
+export { readHFCheckpointFrom, readHFCheckpointShardByShard, findTokenizerName } from "./hf_read.js";
+export { MemoryFiles, type FileSet } from "./file_set.js";
 export { readHFConfig, parseHFConfig, hfConfigJson, readGenerationConfig } from "./hf_config.js";
 export {
   readLlama2c,

@@ -40,14 +40,23 @@ function moduleList(): { root: string; files: Set<string> } | null {
 }
 
 /**
+ * The page's modules: the folder they are in (dist/src) and their paths relative to it
+ * ("generate/in_browser.js", …); an Error when tsgpt runs unbuilt (no dist/), saying what to do.
+ */
+export function browserModuleFiles(): { root: string; files: string[] } {
+  const list = moduleList();
+  if (!list) throw new Error("the in-browser page needs the compiled modules in dist/: run `npm run build`");
+  return { root: list.root, files: [...list.files].sort() };
+}
+
+/**
  * The module for a URL path under /modules/, or undefined when it is not one of the page's;
  * an Error when tsgpt runs unbuilt (no dist/), saying what to do.
  */
 export function browserModule(path: string): StaticFile | undefined {
   if (!path.startsWith("/modules/")) return undefined;
-  const list = moduleList();
-  if (!list) throw new Error("the in-browser page needs the compiled modules in dist/: run `npm run build`");
+  const list = browserModuleFiles();
   const rel = path.slice("/modules/".length);
-  if (!list.files.has(rel)) return undefined;
+  if (!list.files.includes(rel)) return undefined;
   return { body: readFileSync(join(list.root, rel)), type: "text/javascript; charset=utf-8" };
 }

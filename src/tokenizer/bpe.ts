@@ -58,7 +58,7 @@ export class BpeEncoder {
   ) {
     this.trie = vocab.trie;
     this.space = space ?? new Uint8Array(0);
-    this.cache = space && wordsAreIndependent(vocab, utf8Decode(space)) ? new WordCache() : null;
+    this.cache = space && wordsAreIndependent(vocab, space) ? new WordCache() : null;
   }
 
   /** Segments bytes[0, length) into `out` (cleared first). */
@@ -284,14 +284,19 @@ function startsWith(bytes: Uint8Array, at: number, prefix: Uint8Array): boolean 
  * the end of one word to the space that starts the next, and words segment independently
  * (true of every model SentencePiece trains with split_by_whitespace, Llama's included).
  */
-function wordsAreIndependent(vocab: Vocab, space: string): boolean {
-  if (space.length === 0) return false;
+function wordsAreIndependent(vocab: Vocab, space: Uint8Array): boolean {
+  const n = space.length;
+  if (n === 0) return false;
+  // On the UTF-8 bytes (no piece strings made): a space found after the first byte must
+  // follow another space.
+  const { bytes, start, end } = vocab.textSpans;
   for (let id = 0; id < vocab.size; id++) {
     const t = vocab.types[id];
     if (t !== PieceType.NORMAL && t !== PieceType.USER_DEFINED && t !== PieceType.UNUSED) continue;
-    const piece = vocab.pieces[id]!;
-    for (let k = piece.indexOf(space, 1); k > 0; k = piece.indexOf(space, k + 1)) {
-      if (!piece.startsWith(space, k - space.length)) return false;
+    const s = start[id]!,
+      e = end[id]!;
+    for (let k = s + 1; k + n <= e; k++) {
+      if (bytes[k] === space[0] && startsWith(bytes, k, space) && (k < s + n || !startsWith(bytes, k - n, space))) return false;
     }
   }
   return true;

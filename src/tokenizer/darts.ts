@@ -42,6 +42,36 @@ export class DartsCloneTrie {
   }
 
   /**
+   * A bit set over pairs of bytes (b, c), bit i = b << 8 | c at table[i >> 3] & (1 << (i & 7)):
+   * set when some key is "b" or starts with "b c" (so a match at a position holding b then c is
+   * possible). Bit b << 8 | 0 answers for b at the end of the text (no key holds a NUL byte).
+   * Lets a caller skip the trie walk for the many characters that only start keys with other
+   * followers (in NFKC, an ASCII letter starts keys only with a combining mark after it). 8 kB:
+   * it stays in the first-level cache.
+   */
+  pairTable(): Uint8Array {
+    const units = this.units;
+    const table = new Uint8Array(1 << 13);
+    if (units.length === 0) return table;
+    const root = DartsCloneTrie.offset(units[0]!);
+    for (let b = 1; b < 256; b++) {
+      const first = root ^ b;
+      if (first >= units.length) continue;
+      const unit = units[first]!;
+      if ((unit & 0x800000ff) >>> 0 !== b) continue;
+      const hasValue = (unit >>> 8) & 1;
+      const node = first ^ DartsCloneTrie.offset(unit);
+      for (let c = 0; c < 256; c++) {
+        const next = node ^ c;
+        const child = c > 0 && next < units.length && (units[next]! & 0x800000ff) >>> 0 === c;
+        const i = (b << 8) | c;
+        if (hasValue || child) table[i >> 3]! |= 1 << (i & 7);
+      }
+    }
+    return table;
+  }
+
+  /**
    * Length of the longest key that is a prefix of bytes[pos..end) (0 if none); its value goes
    * to `lastValue`. The allocation-free form of commonPrefixSearch, for the normalizer's loop.
    */

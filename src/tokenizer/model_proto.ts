@@ -8,12 +8,12 @@ import {
   decodeMessage,
   decodeMessageRanges,
   encodeMessage,
+  ProtoError,
   withDefaults,
   type FieldSpec,
   type MessageSchema,
   type UnknownField,
 } from "./protobuf.js";
-import { isValidUtf8 } from "./utf8.js";
 
 export { ProtoError, type UnknownField } from "./protobuf.js";
 
@@ -280,14 +280,18 @@ export interface PieceColumns {
   count: number;
   /** The file's bytes; piece i's text is bytes[textStart[i], textEnd[i]). */
   bytes: Uint8Array;
+  /** Names the file in errors. */
+  fileName: string;
   textStart: Int32Array;
   textEnd: Int32Array;
   /** 0 where absent. */
   scores: Float32Array;
-  /** NORMAL where absent. */
-  types: Int32Array;
+  /** NORMAL where absent; a type too big for a byte is not read here (the general decoder reads it). */
+  types: Uint8Array;
   /** Bit 1: score present, bit 2: type present. */
   present: Uint8Array;
+  /** The pieces that are not NORMAL, or whose text is empty, in order (few: Vocab checks them). */
+  unusual: number[];
   /** Byte ranges [start, end) of the top-level fields other than pieces, as pairs. */
   rest: number[];
 }
@@ -311,7 +315,7 @@ const MODEL_PROTO_SKIPPING_PIECES: MessageSchema = {
  * e.g. "tokenizer.model: ModelProto.pieces[17].score: truncated 32-bit value at byte 420".
  */
 export function parseModelProto(bytes: Uint8Array, fileNameForErrors = "<model>"): ModelProto {
-  const columns = scanPieces(bytes);
+  const columns = scanPieces(bytes, fileNameForErrors);
   if (!columns) {
     // Pieces in an unusual shape: the general decoder reads them (and says what is wrong).
     const msg = decodeMessage(MODEL_PROTO_SCHEMA, bytes, fileNameForErrors) as unknown as ModelProto;
@@ -339,113 +343,146 @@ export function parseModelProto(bytes: Uint8Array, fileNameForErrors = "<model>"
 /**
  * Finds every top-level `pieces` message and reads it into columns, when all of them have the
  * usual shape (see decodePieceFast); else null. Top-level fields other than pieces are only
- * stepped over here. This is most of a model's load time (Llama's 32k pieces), so it runs as
- * two flat loops: one counts the pieces, one reads them.
+ * stepped over here. This is most of a model's load time (Llama's 32k pieces), and in a fresh
+ * process it runs mostly in the interpreter, so it is one loop doing a fixed amount of work per
+ * piece: it never reads a piece's text (that the texts are UTF-8 and unique is checked when
+ * they are first used: see Vocab), and the arrays are sized for the most pieces the file could
+ * hold, then cut (no counting pass).
  */
-function scanPieces(buf: Uint8Array): PieceColumns | null {
+function scanPieces(buf: Uint8Array, fileName: string): PieceColumns | null {
   const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  const end = bytes.length;
-  const rest: number[] = [];
-  // Pass 1: the top-level fields (every one of ModelProto's is length-delimited, number <= 15).
-  let count = 0;
-  for (let pos = 0; pos < end; ) {
-    const fieldStart = pos;
-    const tag = bytes[pos++]!;
-    if (tag >= 0x80 || (tag & 7) !== 2) return null;
-    let len = 0,
-      shift = 0,
-      b = 0;
-    do {
-      if (pos >= end || shift > 28) return null;
-      b = bytes[pos++]!;
-      len |= (b & 0x7f) << shift;
-      shift += 7;
-    } while (b >= 0x80);
-    if (len < 0 || pos + len > end) return null;
-    pos += len;
-    if (tag === 0x0a) count++;
-    else if (rest.length > 0 && rest[rest.length - 1] === fieldStart) rest[rest.length - 1] = pos;
-    else rest.push(fieldStart, pos);
-  }
-  const columns: PieceColumns = {
-    count,
+  // A piece of the usual shape takes at least 4 bytes (tag, length, text tag, text length).
+  const most = bytes.length >> 2;
+  const c: PieceColumns = {
+    count: 0,
     bytes,
-    textStart: new Int32Array(count),
-    textEnd: new Int32Array(count),
-    scores: new Float32Array(count),
-    types: new Int32Array(count).fill(PieceType.NORMAL),
-    present: new Uint8Array(count),
-    rest,
+    fileName,
+    textStart: new Int32Array(most),
+    textEnd: new Int32Array(most),
+    scores: new Float32Array(most),
+    types: new Uint8Array(most).fill(PieceType.NORMAL),
+    present: new Uint8Array(most),
+    unusual: [],
+    rest: [],
   };
-  const nonAscii: number[] = [];
-  if (!readPieces(columns, nonAscii)) return null;
-  return allValidUtf8(columns, nonAscii) ? columns : null;
-}
-
-/** Whether the texts of the listed pieces are valid UTF-8 (the general decoder reports where one is not). */
-function allValidUtf8(c: PieceColumns, pieces: readonly number[]): boolean {
-  for (const i of pieces) if (!isValidUtf8(c.bytes.subarray(c.textStart[i]!, c.textEnd[i]!))) return false;
-  return true;
+  const count = readPieces(c);
+  if (count < 0) return null;
+  c.count = count;
+  c.textStart = c.textStart.slice(0, count);
+  c.textEnd = c.textEnd.slice(0, count);
+  c.scores = c.scores.slice(0, count);
+  c.types = c.types.slice(0, count);
+  c.present = c.present.slice(0, count);
+  return c;
 }
 
 /**
- * Pass 2 (its own function: the optimizing compiler then compiles this loop alone, which is
- * much quicker): each piece: text (tag 0x0a), score (0x15, float), type (0x18, one-byte enum),
- * each at most once; anything else: false, and the general decoder takes over.
+ * The loop of scanPieces. Top-level fields: every one of ModelProto's is length-delimited,
+ * number <= 15. A piece is checked first for the layout the library writes (text, score, then
+ * the type unless NORMAL); any other is read field by field (readPiece). Returns the number of
+ * pieces; -1 when a field or piece is not of the usual shape (the general decoder then takes
+ * over and says what is wrong).
  */
-function readPieces(c: PieceColumns, nonAscii: number[]): boolean {
-  const { bytes, textStart, textEnd, scores, types, present } = c;
+function readPieces(c: PieceColumns): number {
+  const { bytes, textStart, textEnd, scores, types, unusual, rest } = c;
   const end = bytes.length;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let i = 0;
   for (let pos = 0; pos < end; ) {
+    const fieldStart = pos;
     const tag = bytes[pos++]!;
-    let len = 0,
-      shift = 0,
-      b = 0;
-    do {
-      b = bytes[pos++]!;
-      len |= (b & 0x7f) << shift;
-      shift += 7;
-    } while (b >= 0x80);
+    let len = bytes[pos++]!;
+    if (len >= 0x80) {
+      len &= 0x7f;
+      let shift = 7,
+        b = 0;
+      do {
+        if (pos >= end || shift > 28) return -1;
+        b = bytes[pos++]!;
+        len |= (b & 0x7f) << shift;
+        shift += 7;
+      } while (b >= 0x80);
+    }
     const stop = pos + len;
+    if (tag >= 0x80 || (tag & 7) !== 2 || len < 0 || stop > end) return -1;
     if (tag !== 0x0a) {
+      if (rest.length > 0 && rest[rest.length - 1] === fieldStart) rest[rest.length - 1] = stop;
+      else rest.push(fieldStart, stop);
       pos = stop;
       continue;
     }
-    let seen = 0;
-    while (pos < stop) {
-      const t = bytes[pos++]!;
-      if (t === 0x0a && !(seen & 1)) {
-        const n = bytes[pos++]!;
-        if (n >= 0x80 || pos + n > stop) return false;
-        textStart[i] = pos;
-        textEnd[i] = pos + n;
-        let any = 0; // the high bit: is any byte non-ASCII?
-        for (let k = pos, e = pos + n; k < e; k++) any |= bytes[k]!;
-        if (any >= 0x80) nonAscii.push(i);
-        pos += n;
-        seen |= 1;
-      } else if (t === 0x15 && !(seen & 2) && pos + 4 <= stop) {
-        scores[i] = view.getFloat32(pos, true);
-        pos += 4;
-        seen |= 2;
-      } else if (t === 0x18 && !(seen & 4) && pos < stop && bytes[pos]! < 0x80) {
-        types[i] = bytes[pos++]!;
-        seen |= 4;
-      } else {
-        return false;
+    // The usual layout: 0a n text[n] 15 score[4] (18 type).
+    const n = bytes[pos + 1]!,
+      at = pos + 2 + n;
+    if (
+      bytes[pos] === 0x0a &&
+      n > 0 &&
+      n < 0x80 &&
+      bytes[at] === 0x15 &&
+      (at + 5 === stop || (at + 7 === stop && bytes[at + 5] === 0x18 && bytes[at + 6]! < 0x80))
+    ) {
+      textStart[i] = pos + 2;
+      textEnd[i] = at;
+      scores[i] = view.getFloat32(at + 1, true);
+      if (at + 5 === stop) c.present[i] = 1;
+      else {
+        const type = bytes[at + 6]!;
+        types[i] = type;
+        c.present[i] = 3;
+        if (type !== PieceType.NORMAL) unusual.push(i);
       }
-    }
-    if (!(seen & 1)) return false;
-    present[i++] = seen >> 1;
+    } else if (!readPiece(c, view, i, pos, stop)) return -1;
+    i++;
+    pos = stop;
   }
+  return i;
+}
+
+/**
+ * Piece i, in bytes[pos, stop), field by field: text (tag 0x0a), score (0x15, float), type
+ * (0x18, one-byte enum), each at most once, in any order; false for anything else.
+ */
+function readPiece(c: PieceColumns, view: DataView, i: number, pos: number, stop: number): boolean {
+  const bytes = c.bytes;
+  let seen = 0,
+    type: number = PieceType.NORMAL;
+  while (pos < stop) {
+    const t = bytes[pos++]!;
+    if (t === 0x0a && !(seen & 1)) {
+      const n = bytes[pos++]!;
+      if (n >= 0x80 || pos + n > stop) return false;
+      c.textStart[i] = pos;
+      c.textEnd[i] = pos + n;
+      pos += n;
+      seen |= 1;
+    } else if (t === 0x15 && !(seen & 2) && pos + 4 <= stop) {
+      c.scores[i] = view.getFloat32(pos, true);
+      pos += 4;
+      seen |= 2;
+    } else if (t === 0x18 && !(seen & 4) && pos < stop && bytes[pos]! < 0x80) {
+      type = bytes[pos++]!;
+      seen |= 4;
+    } else {
+      return false;
+    }
+  }
+  if (!(seen & 1)) return false;
+  c.types[i] = type;
+  if (type !== PieceType.NORMAL || c.textEnd[i] === c.textStart[i]) c.unusual.push(i);
+  c.present[i] = seen >> 1;
   return true;
 }
 
-/** Piece i's text. */
+/** The error for piece i, whose text is not UTF-8 (as the general decoder words it). */
+export function pieceUtf8Error(c: PieceColumns, i: number): ProtoError {
+  return new ProtoError(`${c.fileName}: ModelProto.pieces[${i}].piece: string is not valid UTF-8 at byte ${c.textStart[i]}`);
+}
+
+/** Piece i's text (a ProtoError naming the piece when its bytes are not UTF-8). */
 export function pieceText(c: PieceColumns, i: number): string {
-  return asciiOrUtf8(c.bytes, c.textStart[i]!, c.textEnd[i]!)!;
+  const text = asciiOrUtf8(c.bytes, c.textStart[i]!, c.textEnd[i]!);
+  if (text === null) throw pieceUtf8Error(c, i);
+  return text;
 }
 
 function materializePieces(c: PieceColumns): SentencePiece[] {

@@ -50,6 +50,12 @@ export class CharsMap {
   private readonly replacements: Uint8Array;
   /** For each byte, whether some rule starts with it (most ASCII bytes have none). */
   readonly startsRule = new Uint8Array(256);
+  /**
+   * Bit b << 8 | c: whether a rule may match where byte b is followed by c (or by the text's
+   * end, c = 0; see DartsCloneTrie.pairTable). NFKC has rules starting with ASCII letters (a
+   * letter + a combining mark), so this, not startsRule, is what lets plain text skip the trie.
+   */
+  readonly pairs: Uint8Array;
   /** Set by longest(): the replacement's bytes are replacements[replacementBegin, replacementEnd). */
   replacementBegin = 0;
   replacementEnd = 0;
@@ -66,6 +72,7 @@ export class CharsMap {
     this.trie = new DartsCloneTrie(blob.subarray(4, 4 + trieSize));
     this.replacements = blob.subarray(4 + trieSize);
     for (let b = 0; b < 256; b++) this.startsRule[b] = this.trie.hasChildOfRoot(b) ? 1 : 0;
+    this.pairs = this.trie.pairTable();
   }
 
   /** The replacement table (what replacementBegin / replacementEnd index). */
@@ -102,26 +109,32 @@ export class CharsMap {
 }
 
 /**
- * A normalized text in reusable buffers: `bytes[0, length)` and, for each byte, the offset of
- * the original byte it came from (`orig[length]` is where the consumed input ends).
+ * A normalized text in reusable buffers: `bytes[0, length)` and, when `aligned`, for each byte
+ * the offset of the original byte it came from (`orig[length]` is where the consumed input
+ * ends). Encoding needs no alignment, and on a long text the offsets are four times the bytes.
  */
 export class NormalizedBuffer {
   bytes = new Uint8Array(256);
   orig = new Uint32Array(257);
   length = 0;
+  /** Whether `orig` is kept (set by the normalizer for each text). */
+  aligned = true;
 
   /** Room for `extra` more bytes. */
   reserve(extra: number): void {
     const need = this.length + extra + 1;
-    if (need <= this.bytes.length) return;
-    let cap = this.bytes.length;
-    while (cap < need) cap *= 2;
-    const b = new Uint8Array(cap);
-    b.set(this.bytes.subarray(0, this.length));
-    this.bytes = b;
-    const o = new Uint32Array(cap + 1);
-    o.set(this.orig.subarray(0, this.length));
-    this.orig = o;
+    if (need > this.bytes.length) {
+      let cap = this.bytes.length;
+      while (cap < need) cap *= 2;
+      const b = new Uint8Array(cap);
+      b.set(this.bytes.subarray(0, this.length));
+      this.bytes = b;
+    }
+    if (this.aligned && this.orig.length < this.bytes.length + 1) {
+      const o = new Uint32Array(this.bytes.length + 1);
+      o.set(this.orig.subarray(0, this.length));
+      this.orig = o;
+    }
   }
 }
 
@@ -197,13 +210,13 @@ export class Normalizer {
   normalizeString(text: string): NormalizedBuffer {
     if (this.input.length < text.length * 3) this.input = new Uint8Array(Math.max(text.length * 3, this.input.length * 2));
     const n = text.length === 0 ? 0 : encoder.encodeInto(text, this.input).written;
-    this.normalizeInto(this.input, n, true, this.out);
+    this.normalizeInto(this.input, n, true, this.out, false);
     return this.out;
   }
 
   /** Normalizes UTF-8 bytes into the scratch buffer (see normalizeString); `valid`: well-formed for sure. */
   normalizeUtf8(bytes: Uint8Array, valid: boolean): NormalizedBuffer {
-    this.normalizeInto(bytes, bytes.length, valid, this.out);
+    this.normalizeInto(bytes, bytes.length, valid, this.out, false);
     return this.out;
   }
 
@@ -221,11 +234,12 @@ export class Normalizer {
 
   /**
    * The normalizer proper: input[0, end) → `out`. `trusted`: the input is valid UTF-8 (it came
-   * from a string), so characters need no validation.
+   * from a string), so characters need no validation. `aligned`: keep out.orig.
    */
-  normalizeInto(input: Uint8Array, end: number, trusted: boolean, out: NormalizedBuffer): void {
+  normalizeInto(input: Uint8Array, end: number, trusted: boolean, out: NormalizedBuffer, aligned = true): void {
     const spec = this.spec;
     out.length = 0;
+    out.aligned = aligned;
     let pos = 0;
 
     // Leading whitespace goes when remove_extra_whitespaces is on.
@@ -237,54 +251,70 @@ export class Normalizer {
       }
     }
     if (pos >= end) {
-      out.orig[0] = 0;
+      if (aligned) out.orig[0] = 0;
       return;
     }
 
-    let consumed = pos;
     // Room for every remaining input byte to become 3 (a space → U+2581) plus the dummy spaces;
-    // the loop keeps this true, so the ASCII path writes without checking.
+    // the loop keeps this true, so the fast paths write without checking.
     out.reserve(3 * (end - pos) + 8);
-    if (!this.treatWhitespaceAsSuffix && spec.addDummyPrefix) this.putSpace(out, consumed);
+    if (!this.treatWhitespaceAsSuffix && spec.addDummyPrefix) this.putSpace(out, pos);
     const removeExtra = spec.removeExtraWhitespaces;
     const escapeSpaces = spec.escapeWhitespaces;
-    const plain = this.symbols === null; // no user-defined symbols: ASCII needs no lookup
-    const startsRule = this.charsMap?.startsRule;
+    const plain = this.symbols === null; // no user-defined symbols: characters need no symbol lookup
+    const cm = this.charsMap;
+    const pairs = cm ? cm.pairs : NO_RULES;
+    const space = this.space,
+      wide = space.length === 3;
     let prevWasSpace = removeExtra;
+    // The output cursor lives in locals on the fast paths; `out` is synced around slow steps.
+    let bytes = out.bytes,
+      orig = out.orig,
+      at = out.length;
     while (pos < end) {
       const b = input[pos]!;
-      if (plain && b < 0x80 && (!startsRule || !startsRule[b])) {
-        // An ASCII byte no rule touches: copied (a space escaped or squeezed).
-        if (b === SPACE) {
-          if (!prevWasSpace) this.putSpace(out, consumed);
-          prevWasSpace = removeExtra;
-        } else {
-          out.bytes[out.length] = b;
-          out.orig[out.length++] = consumed;
-          prevWasSpace = false;
-        }
-        consumed++;
-        pos++;
-        continue;
-      }
-      if (plain && trusted && b >= 0xc0) {
-        // A character no rule starts with (most of them): copied as it is.
-        const len = Math.min(b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4, end - pos);
-        if (!startsRule || !startsRule[b] || this.charsMap!.longest(input, pos, end) === 0) {
-          const bytes = out.bytes,
-            orig = out.orig;
-          let at = out.length;
-          for (let k = 0; k < len; k++) {
-            bytes[at] = input[pos + k]!;
-            orig[at++] = consumed;
+      if (plain && (b < 0x80 || (trusted && b >= 0xc0))) {
+        // A character no rule can match here (no rule pair starts at it): copied as it is,
+        // a space escaped or squeezed. Input offsets equal `pos` (every byte is consumed once).
+        const pair = (b << 8) | (pos + 1 < end ? input[pos + 1]! : 0);
+        const ruled = pairs[pair >> 3]! & (1 << (pair & 7));
+        if (b === SPACE && !ruled) {
+          if (!prevWasSpace) {
+            if (wide) {
+              bytes[at] = space[0]!;
+              bytes[at + 1] = space[1]!;
+              bytes[at + 2] = space[2]!;
+              if (aligned) orig[at] = orig[at + 1] = orig[at + 2] = pos;
+              at += 3;
+            } else {
+              if (aligned) orig[at] = pos;
+              bytes[at++] = SPACE;
+            }
           }
-          out.length = at;
+          prevWasSpace = removeExtra;
+          pos++;
+          continue;
+        }
+        if (b < 0x80) {
+          if (!ruled) {
+            if (aligned) orig[at] = pos;
+            bytes[at++] = b;
+            prevWasSpace = false;
+            pos++;
+            continue;
+          }
+        } else if (!ruled || cm!.longest(input, pos, end) === 0) {
+          const len = Math.min(b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4, end - pos);
+          for (let k = 0; k < len; k++) {
+            if (aligned) orig[at] = pos;
+            bytes[at++] = input[pos + k]!;
+          }
           prevWasSpace = false;
-          consumed += len;
           pos += len;
           continue;
         }
       }
+      out.length = at;
       this.step(input, pos, end, trusted);
       const src = this.src,
         repEnd = this.repEnd;
@@ -295,29 +325,32 @@ export class Normalizer {
         out.reserve((repEnd - start) * 3 + 3 * (end - pos) + 8);
         for (let i = start; i < repEnd; i++) {
           const c = src[i]!;
-          if (escapeSpaces && c === SPACE) this.putSpace(out, consumed);
+          if (escapeSpaces && c === SPACE) this.putSpace(out, pos);
           else {
-            out.bytes[out.length] = c;
-            out.orig[out.length++] = consumed;
+            if (aligned) out.orig[out.length] = pos;
+            out.bytes[out.length++] = c;
           }
         }
         prevWasSpace = src[repEnd - 1] === SPACE;
       }
-      consumed += this.stepLength;
       pos += this.stepLength;
       if (!removeExtra) prevWasSpace = false;
+      bytes = out.bytes;
+      orig = out.orig;
+      at = out.length;
     }
+    out.length = at;
+    let consumed = pos;
 
     // Trailing whitespace goes too.
     if (removeExtra) {
-      const space = this.space;
       while (endsWith(out, space)) {
         out.length -= space.length;
-        consumed = out.orig[out.length]!;
+        if (aligned) consumed = out.orig[out.length]!;
       }
     }
     if (this.treatWhitespaceAsSuffix && spec.addDummyPrefix) this.putSpace(out, consumed);
-    out.orig[out.length] = consumed;
+    if (aligned) out.orig[out.length] = consumed;
   }
 
   private putSpace(out: NormalizedBuffer, origOffset: number): void {
@@ -329,19 +362,21 @@ export class Normalizer {
       bytes[at] = space[0]!;
       bytes[at + 1] = space[1]!;
       bytes[at + 2] = space[2]!;
-      orig[at] = orig[at + 1] = orig[at + 2] = origOffset;
+      if (out.aligned) orig[at] = orig[at + 1] = orig[at + 2] = origOffset;
       out.length = at + 3;
       return;
     }
     for (let i = 0; i < space.length; i++) {
-      bytes[at] = space[i]!;
-      orig[at++] = origOffset;
+      if (out.aligned) orig[at] = origOffset;
+      bytes[at++] = space[i]!;
     }
     out.length = at;
   }
 }
 
 const encoder = new TextEncoder();
+/** The rule-pair table of a normalizer without a charsmap: no rule anywhere. */
+const NO_RULES = new Uint8Array(1 << 13);
 
 function endsWith(out: NormalizedBuffer, suffix: Uint8Array): boolean {
   if (out.length < suffix.length) return false;

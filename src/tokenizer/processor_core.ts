@@ -73,6 +73,8 @@ export class SentencePieceCore {
   /** The encoders' output, reused from text to text. */
   private readonly segments = new Segments();
   private bpe: BpeEncoder | null = null;
+  /** The bytes fromBytes loaded (the proto read from them is not edited by the processor). */
+  private loadedFrom: Uint8Array | null = null;
   /** Decoding's table of piece surfaces as UTF-8, built on first decode. */
   private surfaces: SurfaceTable | null = null;
 
@@ -106,7 +108,17 @@ export class SentencePieceCore {
     fileName = "<model>",
   ): T {
     if (!(bytes instanceof Uint8Array)) throw new TypeError("SentencePieceProcessor.fromBytes: expected a Uint8Array");
-    return new this(parseModelProto(bytes, fileName), fileName);
+    const sp = new this(parseModelProto(bytes, fileName), fileName);
+    sp.loadedFrom = bytes;
+    return sp;
+  }
+
+  /**
+   * The model as `.model` bytes that load into a processor like this one (for copies on other
+   * threads): the bytes it was loaded from when it was, else serialize().
+   */
+  modelBytes(): Uint8Array {
+    return this.loadedFrom ?? this.serialize();
   }
 
   /** The model as `.model` bytes. */
@@ -254,29 +266,46 @@ export class SentencePieceCore {
 
   /**
    * The ids of the segments just made, as populate() would give them: an unknown piece becomes
-   * its byte pieces (byte fallback) or, run by run, one <unk>.
+   * its byte pieces (byte fallback) or, run by run, one <unk>. The array is made at its final
+   * size (counted first): growing a long text's array by pushes copies it again and again.
    */
   private idsOf(norm: NormalizedBuffer, options: EncodeOptions): number[] {
     const seg = this.segments,
+      segIds = seg.id,
       unk = this.vocab.unkId,
       bytes = norm.bytes;
     const byteIds = this.trainerSpec.byteFallback ? this.vocab.byteIds : null;
-    const ids: number[] = [];
-    if (options.addBos) ids.push(this.requireSpecial("BOS", this.bosId));
+    const bos = options.addBos ? this.requireSpecial("BOS", this.bosId) : -1;
+    const eos = options.addEos ? this.requireSpecial("EOS", this.eosId) : -1;
+    let count = (bos >= 0 ? 1 : 0) + (eos >= 0 ? 1 : 0);
     let prevUnk = false;
     for (let i = 0; i < seg.length; i++) {
-      const id = seg.id[i]!;
-      if (id !== unk) {
-        ids.push(id);
+      if (segIds[i] !== unk) {
+        count++;
         prevUnk = false;
-      } else if (byteIds) {
-        for (let b = seg.begin[i]!; b < seg.end[i]!; b++) ids.push(byteIds[bytes[b]!]!);
-      } else {
-        if (!prevUnk) ids.push(unk);
+      } else if (byteIds) count += seg.end[i]! - seg.begin[i]!;
+      else {
+        if (!prevUnk) count++;
         prevUnk = true;
       }
     }
-    if (options.addEos) ids.push(this.requireSpecial("EOS", this.eosId));
+    const ids = new Array<number>(count);
+    let k = 0;
+    if (bos >= 0) ids[k++] = bos;
+    prevUnk = false;
+    for (let i = 0; i < seg.length; i++) {
+      const id = segIds[i]!;
+      if (id !== unk) {
+        ids[k++] = id;
+        prevUnk = false;
+      } else if (byteIds) {
+        for (let b = seg.begin[i]!; b < seg.end[i]!; b++) ids[k++] = byteIds[bytes[b]!]!;
+      } else {
+        if (!prevUnk) ids[k++] = unk;
+        prevUnk = true;
+      }
+    }
+    if (eos >= 0) ids[k++] = eos;
     return ids;
   }
 

@@ -20,6 +20,14 @@ export class Segments {
     this.length = n + 1;
   }
 
+  /** Makes room for `count` more segments and returns the index of the first, for direct writes. */
+  extend(count: number): number {
+    const n = this.length;
+    while (n + count > this.id.length) this.grow();
+    this.length = n + count;
+    return n;
+  }
+
   /** Reverses the order (encoders that backtrack write from the end). */
   reverse(): void {
     this.begin.subarray(0, this.length).reverse();
@@ -27,11 +35,22 @@ export class Segments {
     this.id.subarray(0, this.length).reverse();
   }
 
+  /**
+   * Room for `capacity` segments in all (a long text's encoder sizes the arrays once from an
+   * estimate instead of doubling them, and copying them, many times).
+   */
+  reserve(capacity: number): void {
+    if (capacity > this.id.length) this.resize(capacity);
+  }
+
   private grow(): void {
-    const cap = this.id.length * 2;
+    this.resize(this.id.length * 2);
+  }
+
+  private resize(cap: number): void {
     const grown = (a: Int32Array): Int32Array<ArrayBuffer> => {
       const b = new Int32Array(cap);
-      b.set(a);
+      b.set(a.subarray(0, this.length));
       return b;
     };
     this.begin = grown(this.begin);

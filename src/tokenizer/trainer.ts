@@ -24,7 +24,7 @@ export async function trainSentencePiece(options: TrainerOptions): Promise<Model
   const metaStrings = [...meta.values()].map((m) => m.piece);
   const started = Date.now();
   const corpus = await loadCorpus(o, normalizerSpec, metaStrings);
-  const pieces = learnPieces(o, corpus, meta.size);
+  const pieces = await learnPieces(o, corpus, meta.size);
   const proto = layOut(o, meta, pieces);
   proto.trainerSpec = { ...trainerSpec, vocabSize: o.hardVocabLimit && o.modelType !== "char" ? o.vocabSize : proto.pieces.length };
   if ((o.modelType === "char" || o.modelType === "word") && o.useAllVocab) proto.trainerSpec.vocabSize = proto.pieces.length;
@@ -46,7 +46,7 @@ function pieceRules(o: ResolvedOptions): PieceRules {
 }
 
 /** The learned pieces with their scores, in vocabulary order. */
-function learnPieces(o: ResolvedOptions, corpus: Corpus, metaCount: number): Array<[string, number]> {
+async function learnPieces(o: ResolvedOptions, corpus: Corpus, metaCount: number): Promise<Array<[string, number]>> {
   const rules = pieceRules(o);
   switch (o.modelType) {
     case "bpe":
@@ -70,6 +70,7 @@ function learnPieces(o: ResolvedOptions, corpus: Corpus, metaCount: number): Arr
         seedSentencepieceSize: o.seedSentencepieceSize,
         shrinkingFactor: o.shrinkingFactor,
         numSubIterations: o.numSubIterations,
+        numThreads: o.numThreads,
         splitIntoWords: o.splitByWhitespace,
         treatWhitespaceAsSuffix: o.treatWhitespaceAsSuffix,
         allowWhitespaceOnlyPieces: o.allowWhitespaceOnlyPieces,

@@ -29,7 +29,11 @@ export interface TrainerOptions {
   shrinkingFactor?: number;
   /** Lines longer than this many UTF-8 bytes are skipped. */
   maxSentenceLength?: number;
-  /** Recorded in the model as spm_train does; training here runs on one thread. */
+  /**
+   * spm_train's num_threads. Unigram: the E step sums its counts in this many shards, as the
+   * library's threads do, and runs on up to this many cores (the vocabulary depends on this
+   * number, not on the number of cores). Recorded in the model.
+   */
   numThreads?: number;
   numSubIterations?: number;
   maxSentencepieceLength?: number;

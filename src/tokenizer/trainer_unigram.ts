@@ -8,10 +8,14 @@
 //     second-best segmentation? Keep the pieces that cost most, shrinking the vocabulary by
 //     `shrinkingFactor` per round, until it is within 110% of the target.
 //  4. Final vocabulary: the alphabet, then the best-scoring pieces, sorted by score.
-import { CandidateTexts, Lattice, type LatticeModel } from "./train/lattice.js";
-import { makeSeedPieces } from "./train/seed_pieces.js";
+import { CandidateTexts } from "./train/candidates.js";
+import { mergeShards, type LanePaths } from "./train/estep.js";
+import { EStepPool } from "./train/estep_pool.js";
+import { Lattice, type LatticeModel } from "./train/lattice.js";
+import { PieceTrie } from "./train/piece_trie.js";
+import { makeSeedPieces, wordsSuffice } from "./train/seed_pieces.js";
 import { sortedByValue } from "./train/order.js";
-import { countWords } from "./train/words.js";
+import { countWords, countWordsWithNext, wordsWithoutNext } from "./train/words.js";
 import type { PieceRules } from "./train/piece_rules.js";
 import type { Sentence } from "./train/sentences.js";
 
@@ -26,6 +30,8 @@ export interface UnigramInput {
   seedSentencepieceSize: number;
   shrinkingFactor: number;
   numSubIterations: number;
+  /** The library's num_threads: the E step sums its counts in this many shards (train/estep.ts). */
+  numThreads: number;
   /** split_by_whitespace: run EM on counted words instead of whole sentences. */
   splitIntoWords: boolean;
   treatWhitespaceAsSuffix: boolean;
@@ -76,28 +82,39 @@ class Vocabulary implements LatticeModel {
   }
 }
 
-export function trainUnigramPieces(input: UnigramInput): Array<[string, number]> {
+export async function trainUnigramPieces(input: UnigramInput): Promise<Array<[string, number]>> {
   const { rules, onProgress } = input;
+  // With the default rules and every sentence once with frequency 1 (not TSV), the seed
+  // search and EM count the same words: count them once.
+  const shareWords = input.splitIntoWords && wordsSuffice(rules) && !input.inputFormatTsv && input.sentences.every((s) => s.freq === 1);
+  const wordCounts = shareWords ? countWordsWithNext(input.sentences, () => 1) : undefined;
   const seeds = makeSeedPieces({
     sentences: input.sentences,
     rules,
     seedSentencepieceSize: input.seedSentencepieceSize,
     duplicateSentences: input.inputFormatTsv,
+    wordCounts,
   });
   onProgress?.(`Unigram: ${seeds.length} seed pieces`);
   const seedText = seeds.map((s) => s[0]);
-  const seedIds = new Map(seedText.map((s, i) => [s, i]));
+  const trie = new PieceTrie(seedText);
 
-  const words = input.splitIntoWords
-    ? countWords(input.sentences, input.treatWhitespaceAsSuffix, input.allowWhitespaceOnlyPieces)
-    : input.sentences;
+  const words = wordCounts
+    ? wordsWithoutNext(wordCounts)
+    : input.splitIntoWords
+      ? countWords(input.sentences, input.treatWhitespaceAsSuffix, input.allowWhitespaceOnlyPieces)
+      : input.sentences;
   const wordLattices = new CandidateTexts(
     words.map((w) => w.text),
-    seedIds,
+    trie,
     rules.maxSentencepieceLength,
   );
   const wordFreq = Float64Array.from(words.map((w) => w.freq));
-  const pieceLattices = new CandidateTexts(seedText, seedIds, rules.maxSentencepieceLength);
+  const numShards = input.numThreads;
+  const pool = new EStepPool(wordLattices, wordFreq, numShards);
+  // The lattices of the pieces themselves (for pruning), made at the first pruning for the
+  // pieces still there: the vocabulary only shrinks.
+  let pieceLattices: PieceLattices | null = null;
   onProgress?.(`Unigram: EM on ${words.length} ${input.splitIntoWords ? "distinct words" : "sentences"}`);
 
   const vocab = new Vocabulary(seeds.length);
@@ -107,37 +124,22 @@ export function trainUnigramPieces(input: UnigramInput): Array<[string, number]>
   );
   const desired = Math.floor(input.vocabSize * 1.1);
   const lattice = new Lattice();
-
-  for (let round = 0; ; round++) {
-    for (let iter = 0; iter < input.numSubIterations; iter++) {
-      const { expected, objective } = eStep(vocab, wordLattices, wordFreq, lattice);
-      mStep(vocab, expected);
-      onProgress?.(`Unigram: round ${round} EM ${iter}: ${vocab.size} pieces, objective ${objective.toFixed(4)}`);
+  try {
+    for (let round = 0; ; round++) {
+      for (let iter = 0; iter < input.numSubIterations; iter++) {
+        const lanes = await pool.run(vocab);
+        const objective = lanes.reduce((sum, l) => sum + l.objective, 0);
+        mStep(vocab, mergeShards(lanes, vocab.size));
+        onProgress?.(`Unigram: round ${round} EM ${iter}: ${vocab.size} pieces, objective ${objective.toFixed(4)}`);
+      }
+      if (vocab.size <= desired) break;
+      pieceLattices ??= makePieceLattices(vocab.seeds, seedText, trie, rules.maxSentencepieceLength);
+      await prune(vocab, pool, wordFreq, pieceLattices, lattice, desired, input.shrinkingFactor, numShards);
     }
-    if (vocab.size <= desired) break;
-    prune(vocab, wordLattices, wordFreq, pieceLattices, lattice, desired, input.shrinkingFactor);
+  } finally {
+    await pool.close();
   }
   return finalPieces(vocab, seedText, input);
-}
-
-/** Expected count of every piece over all words, and the average negative log-likelihood. */
-function eStep(
-  vocab: Vocabulary,
-  texts: CandidateTexts,
-  freq: Float64Array,
-  lattice: Lattice,
-): { expected: Float32Array; objective: number } {
-  const expected = new Float32Array(vocab.size);
-  let all = 0;
-  for (const f of freq) all += f;
-  let objective = 0;
-  for (let t = 0; t < texts.size; t++) {
-    lattice.build(texts, t, vocab);
-    const z = lattice.addMarginals(freq[t]!, expected);
-    if (Number.isNaN(z)) throw new Error("Unigram trainer: likelihood is NaN (a sentence may be too long)");
-    objective -= z / all;
-  }
-  return { expected, objective };
 }
 
 /** Bayesian M step: drop pieces expected < 0.5 times, score = digamma(count) - digamma(total). */
@@ -159,22 +161,41 @@ function mStep(vocab: Vocabulary, expected: Float32Array): void {
   );
 }
 
+/** Candidate lattices of some seed pieces' own texts. */
+interface PieceLattices {
+  texts: CandidateTexts;
+  /** seed id → its text in `texts`, or -1. */
+  textOfSeed: Int32Array;
+}
+
+function makePieceLattices(seeds: Int32Array, seedText: string[], trie: PieceTrie, maxLength: number): PieceLattices {
+  const textOfSeed = new Int32Array(seedText.length).fill(-1);
+  seeds.forEach((seed, i) => (textOfSeed[seed] = i));
+  const texts = new CandidateTexts(
+    Array.from(seeds, (seed) => seedText[seed]!),
+    trie,
+    maxLength,
+  );
+  return { texts, textOfSeed };
+}
+
 /** Keeps the pieces whose removal would cost most likelihood (PruneSentencePieces). */
-function prune(
+async function prune(
   vocab: Vocabulary,
-  words: CandidateTexts,
+  pool: EStepPool,
   wordFreq: Float64Array,
-  pieceTexts: CandidateTexts,
+  pieceTexts: PieceLattices,
   lattice: Lattice,
   desired: number,
   shrinkingFactor: number,
-): void {
+  numShards: number,
+): Promise<void> {
   const size = vocab.size;
   // How each piece would be segmented without it: its second-best segmentation.
   const alwaysKeep = new Uint8Array(size).fill(1);
   const alternatives: number[][] = Array.from({ length: size }, () => []);
   for (let i = 0; i < size; i++) {
-    lattice.build(pieceTexts, vocab.seeds[i]!, vocab);
+    lattice.build(pieceTexts.texts, pieceTexts.textOfSeed[vocab.seeds[i]!]!, vocab);
     const nbest = lattice.nBest(2);
     if (nbest.length === 1) continue;
     if (nbest[0]!.length >= 2)
@@ -182,20 +203,33 @@ function prune(
     else if (nbest[0]!.length === 1) for (const k of nbest[1]!) alternatives[i]!.push(lattice.piece[k]!);
   }
 
-  // Viterbi counts over the corpus, and where each piece is used.
+  // Viterbi counts over the corpus, in the library's shards (see train/estep.ts): freq adds
+  // up each shard's counts, F[i] the frequencies of the words using piece i, shard by shard.
+  const byShard: LanePaths[] = [];
+  const shardIndex: number[] = [];
+  for (const lane of await pool.viterbi(vocab))
+    lane.shards.forEach((n, i) => {
+      byShard[n] = lane;
+      shardIndex[n] = i;
+    });
   const freq = new Float32Array(size);
-  const inverted: number[][] = Array.from({ length: size }, () => []);
+  const F = new Float32Array(size);
+  const shardFreq = new Float32Array(size);
   let vsum = 0;
-  for (let t = 0; t < words.size; t++) {
-    lattice.build(words, t, vocab);
-    const f = wordFreq[t]!;
-    vsum = f32(vsum + f);
-    for (const k of lattice.viterbi()) {
-      const p = lattice.piece[k]!;
-      if (p < 0) continue;
-      freq[p] = freq[p]! + f;
-      inverted[p]!.push(t);
+  for (let n = 0; n < numShards; n++) {
+    shardFreq.fill(0);
+    let shardSum = 0;
+    for (let t = n; t < wordFreq.length; t += numShards) shardSum = f32(shardSum + wordFreq[t]!);
+    const pieces = byShard[n]!.pieces[shardIndex[n]!]!,
+      texts = byShard[n]!.texts[shardIndex[n]!]!;
+    for (let j = 0; j < pieces.length; j++) {
+      const p = pieces[j]!,
+        f = wordFreq[texts[j]!]!;
+      shardFreq[p] = shardFreq[p]! + f;
+      F[p] = F[p]! + f;
     }
+    vsum = f32(vsum + shardSum);
+    for (let i = 0; i < size; i++) freq[i] = freq[i]! + shardFreq[i]!;
   }
   let sumD = 0;
   for (const f of freq) sumD += f;
@@ -211,9 +245,7 @@ function prune(
       kept.push(i);
       continue;
     }
-    let F = 0;
-    for (const t of inverted[i]!) F = f32(F + wordFreq[t]!);
-    F = f32(F / vsum);
+    const share = f32(F[i]! / vsum);
     const logprobSp = f32(Math.log(freq[i]!) - logsum);
     const logsumAlt = f32(Math.log(f32(sum + f32(freq[i]! * (alt.length - 1)))));
     let logprobAlt = 0;
@@ -221,7 +253,7 @@ function prune(
       const fn = freq[n]!;
       logprobAlt = f32(logprobAlt + (Math.log(f32(fn + freq[i]!)) - logsumAlt));
     }
-    candidates.push([i, f32(F * f32(logprobSp - logprobAlt))]);
+    candidates.push([i, f32(share * f32(logprobSp - logprobAlt))]);
   }
   const prunedSize = Math.max(desired, Math.trunc(f32(f32(shrinkingFactor) * size)));
   for (const [i] of sortedByValue(candidates)) {

@@ -3,7 +3,9 @@
 //
 // For each character position `pos`, in order, every piece that starts there (found by walking
 // the double-array trie over the bytes) offers a path ending at pos + its length, scored
-// best[pos] + its score. A character no single-character piece covers gets an <unk> edge.
+// best[pos] + its score. A character no single-character piece covers gets an <unk> edge. The
+// trie is walked in an interleaved copy (base, check and piece id of a node side by side), so
+// one byte of the walk touches one cache line.
 //
 // Exactness: the library keeps each best score as a `float`, but adds a piece's score in double
 // (the piece score is the common type of `float` and the user-defined bonus `len * max - 0.1`,
@@ -20,14 +22,16 @@
 // Word memo: when no piece holds the space symbol after its first byte, every space starts a
 // cut, and a word's best path depends on the text before it only through the rounding of the
 // float scores, which grows with the path score so far. So each word is analysed once, exactly
-// (doubles, from score 0), noting how far apart every comparison was relative to the rounding
-// it can suffer; the memo's path is used wherever that margin beats the float ulp at the
-// current path score, and the word is searched again as the library does where it does not.
+// (doubles, from score 0), noting how far apart its comparisons were relative to the rounding
+// they can suffer (analyse, and pathMargin when that is not enough); the memo's path is used
+// wherever that margin beats the float ulp at the current path score, and the word is searched
+// again as the library does where it does not. The scan for spaces also hashes each word for
+// the memo, so a word's bytes are read once before its lookup.
 
 import { PieceType } from "./model_proto.js";
 import type { Segments } from "./segments.js";
 import type { Vocab } from "./vocab.js";
-import { MAX_CACHED_WORD, MAX_ENTRIES, WordCache } from "./word_cache.js";
+import { FNV_OFFSET, FNV_PRIME, MAX_CACHED_WORD, WordCache } from "./word_cache.js";
 
 const UNK_PENALTY = 10;
 const FLT_MAX = 3.4028234663852886e38;
@@ -51,6 +55,15 @@ export function unigramScores(vocab: Vocab): UnigramScores {
   }
   return { minScore: min, maxScore: max, unkScore: Math.fround(min - UNK_PENALTY) };
 }
+/** Edges a memoized word can have: at most one per (start, end) pair of its bytes. */
+const MAX_CANDIDATES = (MAX_CACHED_WORD * (MAX_CACHED_WORD + 1)) / 2 + MAX_CACHED_WORD;
+// The word memo's floats per word: the largest path score magnitude |S| before the word at
+// which its path is safe (from its margin; see encodeWord), the largest score magnitude seen in
+// it, and whether the margin includes pathMargin's bound yet (1) or not (0).
+const MEMO_SAFE_BELOW = 0,
+  MEMO_EXTENT = 1,
+  MEMO_PATH_DONE = 2,
+  MEMO_FLOATS = 3;
 /** Bytes after which a cut flushes the window. */
 const WINDOW = 1 << 14;
 
@@ -58,21 +71,23 @@ const WINDOW = 1 << 14;
 const CHAR_LEN = new Uint8Array(256).map((_, b) => (b < 0xc0 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4));
 
 /**
- * A float's ulp at magnitude m is at most m * 2^-23, and the library's rounding moves a
- * comparison by at most half an ulp per rounding; a margin (per rounding) above m * 2^-21
- * leaves a factor of eight to spare.
+ * A float's ulp at magnitude m is at most m * 2^-23, and each of the library's roundings moves
+ * a value by at most half an ulp; a gap per rounding above m * 2^-23 leaves a factor of two to
+ * spare (for the doubles' own, far smaller, rounding).
  */
-const SAFE_MARGIN_PER_MAGNITUDE = 2 ** -21;
+const SAFE_MARGIN_PER_MAGNITUDE = 2 ** -23;
 
 export class UnigramViterbi {
   readonly minScore: number;
   readonly maxScore: number;
   /** min_score - 10, a float as in the library. */
   readonly unkScore: number;
-  private readonly base: Int32Array;
-  private readonly check: Int32Array;
-  /** Trie node → piece id, -1 where no piece ends or the piece is UNUSED. */
-  private readonly nodeIds: Int32Array;
+  /**
+   * The piece trie, interleaved: node s at 4s holds 4 * base[s], 4 * check[s] and the id of the
+   * piece ending there (-1 where none does or it is UNUSED). The child of node 4s along byte c
+   * is t = trie[4s] + 4c, when trie[t + 1] === 4s.
+   */
+  private readonly trie: Int32Array;
   /** Piece id → the score an edge adds (user-defined symbols: their bonus). */
   private readonly edgeScores: Float64Array;
   private readonly unkId: number;
@@ -80,18 +95,22 @@ export class UnigramViterbi {
   private bestScore = new Float32Array(1024);
   private bestStart = new Int32Array(1024);
   private bestId = new Int32Array(1024);
-  // Word memo (null when words are not independent): per entry, its margin per unit of
-  // rounding and the largest path score magnitude seen in it.
+  // Word memo (null when words are not independent), with three floats per word (MEMO_*).
   private readonly memo: WordCache | null;
   private readonly space: Uint8Array;
-  private readonly memoMargin = new Float64Array(MAX_ENTRIES + 1);
-  private readonly memoExtent = new Float64Array(MAX_ENTRIES + 1);
   // Exact analysis of one word: best double score, start, piece and edge count per end byte.
   private readonly exactScore = new Float64Array(MAX_CACHED_WORD + 1);
   private readonly exactStart = new Int32Array(MAX_CACHED_WORD + 1);
   private readonly exactId = new Int32Array(MAX_CACHED_WORD + 1);
   private readonly exactEdges = new Int32Array(MAX_CACHED_WORD + 1);
   private readonly pairs = new Int32Array(2 * MAX_CACHED_WORD);
+  /** pathMargin: per end byte, the most roundings on any path there; whether the best path ends there. */
+  private readonly exactDepth = new Int32Array(MAX_CACHED_WORD + 1);
+  private readonly onPath = new Uint8Array(MAX_CACHED_WORD + 1);
+  // pathMargin: every candidate edge of the word (start, end, score).
+  private readonly candStart = new Int32Array(MAX_CANDIDATES);
+  private readonly candEnd = new Int32Array(MAX_CANDIDATES);
+  private readonly candScore = new Float64Array(MAX_CANDIDATES);
 
   /**
    * `space`: the bytes the normalizer writes for a space; omit it to search every text whole.
@@ -101,13 +120,18 @@ export class UnigramViterbi {
     ({ minScore: this.minScore, maxScore: this.maxScore, unkScore: this.unkScore } = scores);
     this.unkId = vocab.unkId;
     const { base, check, values } = vocab.trie.arrays;
-    this.base = base;
-    this.check = check;
-    this.nodeIds = values.map((id) => (id >= 0 && vocab.types[id] === PieceType.UNUSED ? -1 : id));
+    const trie = new Int32Array(4 * base.length);
+    for (let s = 0; s < base.length; s++) {
+      const id = values[s]!;
+      trie[4 * s] = 4 * base[s]!;
+      trie[4 * s + 1] = check[s]! < 0 ? -1 : 4 * check[s]!;
+      trie[4 * s + 2] = id >= 0 && vocab.types[id] === PieceType.UNUSED ? -1 : id;
+    }
+    this.trie = trie;
     this.edgeScores = new Float64Array(vocab.size);
     for (let id = 0; id < vocab.size; id++) this.edgeScores[id] = this.pieceScore(vocab, id);
     this.space = space ?? new Uint8Array(0);
-    this.memo = space && spaceOnlyLeads(vocab, new TextDecoder().decode(space)) ? new WordCache() : null;
+    this.memo = space && spaceOnlyLeads(vocab, new TextDecoder().decode(space)) ? new WordCache(MEMO_FLOATS) : null;
   }
 
   /** The score a piece adds: user-defined symbols get length * max_score - 0.1, in double. */
@@ -120,6 +144,8 @@ export class UnigramViterbi {
   encode(bytes: Uint8Array, n: number, out: Segments): void {
     out.clear();
     if (n === 0) return;
+    // Pieces average over four bytes of natural text: room for n / 4 avoids most regrowth.
+    out.reserve(n >> 2);
     if (!this.memo) {
       this.search(bytes, 0, n, 0, out);
       return;
@@ -128,41 +154,66 @@ export class UnigramViterbi {
       wl = w.length,
       w0 = w[0]!;
     let start = 0,
-      score = 0;
-    for (let i = 1; i + wl <= n; i++) {
-      if (bytes[i] !== w0 || !startsWith(bytes, i, w)) continue;
-      score = this.encodeWord(bytes, start, i, score, out);
-      start = i;
+      score = 0,
+      hash = FNV_OFFSET;
+    for (let i = 0; i < n; i++) {
+      const b = bytes[i]!;
+      if (b === w0 && i > start && i + wl <= n && startsWith(bytes, i, w)) {
+        score = this.encodeWord(bytes, start, i, hash, score, out);
+        start = i;
+        hash = FNV_OFFSET;
+      }
+      hash = Math.imul(hash ^ b, FNV_PRIME);
     }
-    this.encodeWord(bytes, start, n, score, out);
+    this.encodeWord(bytes, start, n, hash, score, out);
   }
 
-  /** Appends the best path over bytes[from, to) starting from path score `score`; returns the score at `to`. */
-  private encodeWord(bytes: Uint8Array, from: number, to: number, score: number, out: Segments): number {
+  /**
+   * Appends the best path over bytes[from, to) (whose memo hash is `hash`) starting from path
+   * score `score`; returns the score at `to`.
+   */
+  private encodeWord(bytes: Uint8Array, from: number, to: number, hash: number, score: number, out: Segments): number {
     if (to - from > MAX_CACHED_WORD) return this.search(bytes, from, to, score, out);
     const memo = this.memo!;
-    let entry = memo.find(bytes, from, to);
+    let entry = memo.findHashed(hash, bytes, from, to);
     if (entry < 0) {
       const count = this.analyse(bytes, from, to);
       entry = memo.store(bytes, from, to, this.pairs, count);
-      this.memoMargin[entry] = this.lastMargin;
-      this.memoExtent[entry] = this.lastExtent;
+      const x = memo.extraIndex(entry);
+      memo.extras[x + MEMO_SAFE_BELOW] = safeBelow(this.lastMargin, this.lastExtent);
+      memo.extras[x + MEMO_EXTENT] = this.lastExtent;
     }
-    // Every comparison's margin must beat the rounding the library's floats can add here.
-    const reach = Math.abs(score) + this.memoExtent[entry]!;
-    if (!(this.memoMargin[entry]! > reach * SAFE_MARGIN_PER_MAGNITUDE)) return this.search(bytes, from, to, score, out);
+    // The margin must beat the rounding the library's floats can add here: margin > (|score| +
+    // extent) * SAFE_MARGIN_PER_MAGNITUDE, that is |score| < the entry's safe bound.
+    const x = memo.extraIndex(entry),
+      extras = memo.extras;
+    if (!(Math.abs(score) < extras[x + MEMO_SAFE_BELOW]!)) {
+      if (extras[x + MEMO_PATH_DONE] === 0) {
+        extras[x + MEMO_PATH_DONE] = 1;
+        const bound = safeBelow(this.pathMargin(bytes, from, to), extras[x + MEMO_EXTENT]!);
+        if (bound > extras[x + MEMO_SAFE_BELOW]!) extras[x + MEMO_SAFE_BELOW] = bound;
+      }
+      if (!(Math.abs(score) < extras[x + MEMO_SAFE_BELOW]!)) return this.search(bytes, from, to, score, out);
+    }
     const values = memo.values,
       at = memo.valueOffset(entry),
       count = memo.valueLength(entry);
     const edgeScores = this.edgeScores,
-      unkId = this.unkId;
+      unkId = this.unkId,
+      unkScore = this.unkScore;
+    let k = out.extend(count);
+    const begins = out.begin,
+      ends = out.end,
+      ids = out.id;
     let b = from;
-    for (let k = 0; k < count; k++) {
-      const e = from + values[at + 2 * k]!,
-        id = values[at + 2 * k + 1]!;
-      out.push(b, e, id);
+    for (let v = at; v < at + 2 * count; v += 2) {
+      const e = from + values[v]!,
+        id = values[v + 1]!;
+      begins[k] = b;
+      ends[k] = e;
+      ids[k++] = id;
       // The float the library stores at e, along the path it picks.
-      score = id === unkId ? Math.fround(this.unkScore + score) : Math.fround(edgeScores[id]! + score);
+      score = Math.fround((id === unkId ? unkScore : edgeScores[id]!) + score);
       b = e;
     }
     return score;
@@ -174,23 +225,23 @@ export class UnigramViterbi {
 
   /**
    * The best path over bytes[from, to) in exact (double) arithmetic from score 0, into `pairs`
-   * as (end within the word, id); returns its length. Sets lastMargin: the smallest gap between
-   * two compared scores, divided by the number of float roundings the library's two values
-   * may carry (edges on both paths, plus one); and lastExtent: the largest score magnitude.
+   * as (end within the word, id); returns its length. Sets lastExtent, the largest score
+   * magnitude, and lastMargin: the smallest gap between two compared scores, divided by the
+   * roundings the library's two values may carry (edges on both paths, plus one). When every
+   * comparison goes the same way, every stored score is its path's, with one rounding per
+   * edge; so where the margin beats the rounding, the library makes the same choices.
    */
   private analyse(bytes: Uint8Array, from: number, to: number): number {
-    const base = this.base,
-      check = this.check,
-      nodeIds = this.nodeIds,
+    const trie = this.trie,
       edgeScores = this.edgeScores;
     const score = this.exactScore,
       start = this.exactStart,
       ids = this.exactId,
       edges = this.exactEdges;
     const n = to - from;
-    score.fill(Number.NEGATIVE_INFINITY, 0, n + 1);
     score[0] = 0;
     edges[0] = 0;
+    for (let e = 1; e <= n; e++) score[e] = Number.NEGATIVE_INFINITY;
     let margin = Number.POSITIVE_INFINITY,
       extent = 0;
     for (let pos = 0; pos < n; ) {
@@ -199,17 +250,21 @@ export class UnigramViterbi {
         m = edges[pos]! + 1;
       let hasSingleChar = false;
       let node = 0;
-      for (let i = pos; i < n; i++) {
-        const t = base[node]! + bytes[from + i]!;
-        if (check[t] !== node) break;
+      for (let i = from + pos; i < to; i++) {
+        const t = trie[node]! + (bytes[i]! << 2);
+        if (trie[t + 1] !== node) break;
         node = t;
-        const id = nodeIds[node]!;
+        const id = trie[t + 2]!;
         if (id < 0) continue;
-        const e = i + 1;
+        const e = i + 1 - from;
         const cand = edgeScores[id]! + here;
         const target = score[e]!;
-        if (target !== Number.NEGATIVE_INFINITY) margin = Math.min(margin, Math.abs(cand - target) / (m + edges[e]! + 1));
-        if (Math.abs(cand) > extent) extent = Math.abs(cand);
+        // The gap per rounding, divided only when it is a new smallest (a first edge: gap ∞).
+        const gap = Math.abs(cand - target),
+          rounds = m + edges[e]! + 1;
+        if (gap < margin * rounds) margin = gap / rounds;
+        if (-cand > extent) extent = -cand;
+        if (cand > extent) extent = cand;
         if (cand > target) {
           score[e] = cand;
           start[e] = pos;
@@ -222,7 +277,9 @@ export class UnigramViterbi {
         const e = pos + charLen;
         const cand = this.unkScore + here;
         const target = score[e]!;
-        if (target !== Number.NEGATIVE_INFINITY) margin = Math.min(margin, Math.abs(cand - target) / (m + edges[e]! + 1));
+        const gap = Math.abs(cand - target),
+          rounds = m + edges[e]! + 1;
+        if (gap < margin * rounds) margin = gap / rounds;
         if (Math.abs(cand) > extent) extent = Math.abs(cand);
         if (cand > target) {
           score[e] = cand;
@@ -245,13 +302,83 @@ export class UnigramViterbi {
   }
 
   /**
+   * A second bound for the word bytes[from, to), for where analyse's is not enough (a long
+   * text, whose path score is large): only the choices on the best path count. At each of its
+   * nodes, the winner's gap to every other candidate there, divided by the roundings both may
+   * carry (the most on any path into their starts, plus their own edges, plus one). Off the
+   * best path a comparison may flip, but a flip only picks among values within the rounding,
+   * so a stored score stays within one rounding per edge of the longest path into it from the
+   * exact best score there; so each node of the best path keeps its winner, and the library
+   * traces back the same path.
+   */
+  private pathMargin(bytes: Uint8Array, from: number, to: number): number {
+    const trie = this.trie,
+      edgeScores = this.edgeScores;
+    const score = this.exactScore,
+      start = this.exactStart,
+      depth = this.exactDepth,
+      onPath = this.onPath;
+    const n = to - from;
+    for (let e = 0; e <= n; e++) {
+      score[e] = Number.NEGATIVE_INFINITY;
+      depth[e] = 0;
+      onPath[e] = 0;
+    }
+    score[0] = 0;
+    this.cands = 0;
+    for (let pos = 0; pos < n; ) {
+      const charLen = Math.min(CHAR_LEN[bytes[from + pos]!]!, n - pos);
+      let hasSingleChar = false;
+      let node = 0;
+      for (let i = from + pos; i < to; i++) {
+        const t = trie[node]! + (bytes[i]! << 2);
+        if (trie[t + 1] !== node) break;
+        node = t;
+        const id = trie[t + 2]!;
+        if (id < 0) continue;
+        this.candidate(pos, i + 1 - from, edgeScores[id]!, 1);
+        if (i + 1 - from - pos === charLen) hasSingleChar = true;
+      }
+      // The library sums the <unk> edge in float: one more rounding.
+      if (!hasSingleChar) this.candidate(pos, pos + charLen, this.unkScore, 2);
+      pos += charLen;
+    }
+    for (let e = n; e > 0; e = start[e]!) onPath[e] = 1;
+    let margin = Number.POSITIVE_INFINITY;
+    for (let c = 0; c < this.cands; c++) {
+      const e = this.candEnd[c]!,
+        b = this.candStart[c]!;
+      if (onPath[e] === 0 || b === start[e]) continue;
+      margin = Math.min(margin, (score[e]! - this.candScore[c]!) / (depth[start[e]!]! + depth[b]! + 3));
+    }
+    return margin;
+  }
+
+  /** pathMargin's candidate count. */
+  private cands = 0;
+
+  /** pathMargin: an edge [pos, e) adding `edge` to the score, which the library rounds `rounds` times. */
+  private candidate(pos: number, e: number, edge: number, rounds: number): void {
+    const score = this.exactScore,
+      depth = this.exactDepth;
+    const cand = edge + score[pos]!;
+    if (cand > score[e]!) {
+      score[e] = cand;
+      this.exactStart[e] = pos;
+    }
+    if (depth[pos]! + rounds > depth[e]!) depth[e] = depth[pos]! + rounds;
+    const c = this.cands++;
+    this.candStart[c] = pos;
+    this.candEnd[c] = e;
+    this.candScore[c] = cand;
+  }
+
+  /**
    * The library's search over bytes[from, to), starting from path score `initial` (a float);
    * appends the best path to `out` and returns the score at `to`.
    */
   private search(bytes: Uint8Array, from: number, to: number, initial: number, out: Segments): number {
-    const base = this.base,
-      check = this.check,
-      nodeIds = this.nodeIds,
+    const trie = this.trie,
       edgeScores = this.edgeScores;
     const unkId = this.unkId,
       unkScore = this.unkScore;
@@ -275,10 +402,10 @@ export class UnigramViterbi {
       let hasSingleChar = false;
       let node = 0;
       for (let i = pos; i < to; i++) {
-        const t = base[node]! + bytes[i]!;
-        if (check[t] !== node) break;
+        const t = trie[node]! + (bytes[i]! << 2);
+        if (trie[t + 1] !== node) break;
         node = t;
-        const id = nodeIds[node]!;
+        const id = trie[t + 2]!;
         if (id < 0) continue;
         const end = i + 1;
         const e = end - offset;
@@ -332,9 +459,7 @@ export class UnigramViterbi {
       bestId = this.bestId;
     let count = 0;
     for (let e = to; e > 0; e = bestStart[e]! - offset) count++;
-    const first = out.length;
-    for (let k = 0; k < count; k++) out.push(0, 0, 0);
-    let k = first + count - 1;
+    let k = out.extend(count) + count - 1;
     for (let e = to; e > 0; k--) {
       const b = bestStart[e]! - offset;
       out.begin[k] = b + offset;
@@ -357,6 +482,15 @@ export class UnigramViterbi {
     this.bestStart = start;
     this.bestId = id;
   }
+}
+
+/**
+ * The largest path score magnitude before a word at which a margin (gap per rounding) still
+ * beats the rounding: margin > (|score| + extent) * SAFE_MARGIN_PER_MAGNITUDE. A margin of 0 (a
+ * tie) gives a negative bound, never met; no comparison at all (margin ∞), an infinite one.
+ */
+function safeBelow(margin: number, extent: number): number {
+  return margin / SAFE_MARGIN_PER_MAGNITUDE - extent;
 }
 
 /** Whether no piece segmentation may use holds `space` anywhere but at its start. */

@@ -1,53 +1,74 @@
 // A memo of segmentations per word (BPE's and Unigram's): natural text repeats its words, so
-// most words are segmented once and then copied. Keys are byte strings, hashed and compared here (no string
-// is made); values are the word's segments as (end offset within the word, id) pairs. The
-// memo is bounded: when it fills, it starts over.
+// most words are segmented once and then copied. Keys are byte strings, hashed and compared
+// here (no string is made); values are the word's segments as (end offset within the word, id)
+// pairs. The memo is bounded: when it fills, it starts over.
+//
+// Layout, for few cache misses per lookup (the memo outgrows the fast caches on real text): a
+// slot table of (hash, record + 1) side by side, and one arena of records, each holding the
+// word's length and piece count, the caller's extra numbers (floats), the key bytes and the
+// pairs together. A hit touches a slot and, mostly, one record's cache line.
 //
 // It is only correct where a word's segmentation does not depend on its neighbours; bpe.ts and
 // unigram_viterbi.ts check that before using it.
 
+/** The word hash, 32-bit FNV-1a: h = FNV_OFFSET, then h = Math.imul(h ^ byte, FNV_PRIME) per byte. */
+export const FNV_OFFSET = 0x811c9dc5 | 0;
+export const FNV_PRIME = 0x01000193;
+
 const SLOTS = 1 << 16;
-export const MAX_ENTRIES = (SLOTS * 3) >> 2;
-const KEY_ARENA = 1 << 21;
-const VALUE_ARENA = 1 << 20;
+const MAX_ENTRIES = (SLOTS * 3) >> 2;
+/** The arena's bound, in 32-bit units (8 MB). */
+const MAX_ARENA = 1 << 21;
 /** Longer words are segmented every time (they are rare, and the memo stays small). */
 export const MAX_CACHED_WORD = 64;
 
-/** The tables start this small and double as words arrive (a short text never pays for the full memo). */
-const INITIAL_ENTRIES = 1024;
+/** The arena starts at 1 MB (the words of a typical 1 MB text fit) and doubles when full. */
+const INITIAL_ARENA = 1 << 18;
+
+// A record, at an even arena index r: [key length, pair count, extras (two units per float),
+// key bytes (four per unit), pairs].
+const KEY_LENGTH = 0,
+  PAIR_COUNT = 1,
+  HEADER = 2;
 
 export class WordCache {
-  private readonly hashes = new Int32Array(SLOTS);
-  /** Entry index + 1 per slot; 0 = empty. */
-  private readonly slots = new Int32Array(SLOTS);
-  private keyStart = new Int32Array(INITIAL_ENTRIES);
-  private keyLength = new Int32Array(INITIAL_ENTRIES);
-  private valueStart = new Int32Array(INITIAL_ENTRIES);
-  private valueCount = new Int32Array(INITIAL_ENTRIES);
-  private keys = new Uint8Array(INITIAL_ENTRIES * 16);
-  /** (end within the word, id) pairs. */
-  values = new Int32Array(INITIAL_ENTRIES * 8);
+  /** Per slot: the word's hash, and its record + 1 (0: empty). */
+  private readonly slots = new Int32Array(2 * SLOTS);
+  /** The record arena; values[valueOffset(entry) ...] are an entry's (end, id) pairs. */
+  values = new Int32Array(INITIAL_ARENA);
+  /** The arena's bytes (keys) and floats (extras). */
+  private bytes = new Uint8Array(this.values.buffer);
+  extras = new Float64Array(this.values.buffer);
   private entries = 0;
-  private keyUsed = 0;
-  private valueUsed = 0;
+  private used = 0;
   private hash = 0;
   private slot = 0;
+
+  /** `extraFloats`: numbers the caller keeps per word, at extras[extraIndex(entry) + k]. */
+  constructor(private readonly extraFloats = 0) {}
 
   /**
    * Looks up bytes[begin, end). Returns the entry (use valueOffset / valueLength), or -1; a miss
    * remembers where store() should put it.
    */
   find(bytes: Uint8Array, begin: number, end: number): number {
-    let h = 0x811c9dc5 | 0;
-    for (let i = begin; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+    let h = FNV_OFFSET;
+    for (let i = begin; i < end; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME);
+    return this.findHashed(h, bytes, begin, end);
+  }
+
+  /** find() for a caller that hashed the word already: h = FNV-1a of its bytes (FNV_OFFSET, FNV_PRIME). */
+  findHashed(h: number, bytes: Uint8Array, begin: number, end: number): number {
     this.hash = h;
-    const mask = SLOTS - 1;
+    const slots = this.slots,
+      arena = this.values,
+      mask = SLOTS - 1;
     let slot = (h ^ (h >>> 15)) & mask;
     const len = end - begin;
     for (;;) {
-      const e = this.slots[slot]!;
-      if (e === 0) break;
-      if (this.hashes[slot] === h && this.keyLength[e - 1] === len && this.sameKey(e - 1, bytes, begin, len)) return e - 1;
+      const r = slots[2 * slot + 1]! - 1;
+      if (r < 0) break;
+      if (slots[2 * slot] === h && arena[r + KEY_LENGTH] === len && this.sameKey(4 * this.keyAt(r), bytes, begin, len)) return r;
       slot = (slot + 1) & mask;
     }
     this.slot = slot;
@@ -55,59 +76,68 @@ export class WordCache {
   }
 
   valueOffset(entry: number): number {
-    return this.valueStart[entry]!;
+    return this.keyAt(entry) + ((this.values[entry + KEY_LENGTH]! + 3) >> 2);
   }
 
   valueLength(entry: number): number {
-    return this.valueCount[entry]!;
+    return this.values[entry + PAIR_COUNT]!;
+  }
+
+  /** Where an entry's extra floats start in `extras`. */
+  extraIndex(entry: number): number {
+    return (entry + HEADER) >> 1;
   }
 
   /**
    * Stores the word of the last missed find() with `count` (end, id) pairs from `pairs`;
-   * returns its entry (valid until the memo starts over).
+   * returns its entry (valid until the memo starts over). Its extras start at 0.
    */
   store(bytes: Uint8Array, begin: number, end: number, pairs: Int32Array, count: number): number {
     const len = end - begin;
-    if (this.entries >= MAX_ENTRIES || this.keyUsed + len > KEY_ARENA || this.valueUsed + 2 * count > VALUE_ARENA) {
+    let size = HEADER + 2 * this.extraFloats + ((len + 3) >> 2) + 2 * count;
+    size += size & 1; // records stay at even indices, so their floats are aligned
+    if (this.entries >= MAX_ENTRIES || this.used + size > MAX_ARENA) {
       this.clear();
       this.find(bytes, begin, end); // recompute the slot in the emptied table
     }
-    this.reserve(this.entries + 1, this.keyUsed + len, this.valueUsed + 2 * count);
-    const e = this.entries++;
-    this.keys.set(bytes.subarray(begin, end), this.keyUsed);
-    this.keyStart[e] = this.keyUsed;
-    this.keyLength[e] = len;
-    this.keyUsed += len;
-    this.values.set(pairs.subarray(0, 2 * count), this.valueUsed);
-    this.valueStart[e] = this.valueUsed;
-    this.valueCount[e] = count;
-    this.valueUsed += 2 * count;
-    this.hashes[this.slot] = this.hash;
-    this.slots[this.slot] = e + 1;
-    return e;
+    if (this.used + size > this.values.length) this.grow(this.used + size);
+    const r = this.used;
+    this.used += size;
+    this.entries++;
+    const arena = this.values;
+    arena[r + KEY_LENGTH] = len;
+    arena[r + PAIR_COUNT] = count;
+    const x = this.extraIndex(r);
+    for (let k = 0; k < this.extraFloats; k++) this.extras[x + k] = 0;
+    // Copied by loops: words are short, and a subarray per store would be an allocation each.
+    const keys = this.bytes,
+      k0 = 4 * this.keyAt(r);
+    for (let i = 0; i < len; i++) keys[k0 + i] = bytes[begin + i]!;
+    const v0 = this.valueOffset(r);
+    for (let i = 0; i < 2 * count; i++) arena[v0 + i] = pairs[i]!;
+    this.slots[2 * this.slot] = this.hash;
+    this.slots[2 * this.slot + 1] = r + 1;
+    return r;
   }
 
-  /** Grows the tables (doubling, up to their bounds) to hold this many entries, key bytes and values. */
-  private reserve(entries: number, keyBytes: number, values: number): void {
-    const grow = <T extends Int32Array | Uint8Array>(a: T, need: number, max: number): T => {
-      if (need <= a.length) return a;
-      let n = a.length;
-      while (n < need) n *= 2;
-      const b = new (a.constructor as new (n: number) => T)(Math.min(n, max));
-      b.set(a);
-      return b;
-    };
-    this.keyStart = grow(this.keyStart, entries, MAX_ENTRIES + 1);
-    this.keyLength = grow(this.keyLength, entries, MAX_ENTRIES + 1);
-    this.valueStart = grow(this.valueStart, entries, MAX_ENTRIES + 1);
-    this.valueCount = grow(this.valueCount, entries, MAX_ENTRIES + 1);
-    this.keys = grow(this.keys, keyBytes, KEY_ARENA);
-    this.values = grow(this.values, values, VALUE_ARENA);
+  /** The arena index where a record's key bytes start. */
+  private keyAt(r: number): number {
+    return r + HEADER + 2 * this.extraFloats;
   }
 
-  private sameKey(e: number, bytes: Uint8Array, begin: number, len: number): boolean {
-    const keys = this.keys,
-      at = this.keyStart[e]!;
+  /** Grows the arena (doubling, up to its bound) to hold `need` units. */
+  private grow(need: number): void {
+    let n = this.values.length;
+    while (n < need) n *= 2;
+    const arena = new Int32Array(Math.min(n, MAX_ARENA));
+    arena.set(this.values.subarray(0, this.used));
+    this.values = arena;
+    this.bytes = new Uint8Array(arena.buffer);
+    this.extras = new Float64Array(arena.buffer);
+  }
+
+  private sameKey(at: number, bytes: Uint8Array, begin: number, len: number): boolean {
+    const keys = this.bytes;
     for (let i = 0; i < len; i++) if (keys[at + i] !== bytes[begin + i]) return false;
     return true;
   }
@@ -115,7 +145,6 @@ export class WordCache {
   private clear(): void {
     this.slots.fill(0);
     this.entries = 0;
-    this.keyUsed = 0;
-    this.valueUsed = 0;
+    this.used = 0;
   }
 }

@@ -1,5 +1,7 @@
 // What a browser page needs to generate on WebGPU must not import Node: the GPU decoder, the
-// generation loop and the page's entry (in_browser.ts: GGUF parsing, the tokenizer) (with everything they import at run time, followed file by file) may import
+// generation loop, the page's entry (in_browser.ts) and the readers it uses (GGUF; Hugging Face
+// folders: safetensors, config.json, tensor names; SentencePiece and tokenizer.json tokenizers),
+// with everything they import at run time, followed file by file, may import
 // only other files of src/, never `node:*`, a Node built-in or an npm package. (The optional
 // `webgpu` package is loaded by a dynamic import with a computed name, and only when the page
 // has no navigator.gpu.) Type-only imports vanish at compile time and are not followed.
@@ -10,7 +12,18 @@ import { readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { repoRoot } from "../helpers/shared.js";
 
-const ENTRIES = ["src/generate/webgpu_decoder.ts", "src/generate/generate.ts", "src/generate/in_browser.ts"];
+const ENTRIES = [
+  "src/generate/webgpu_decoder.ts",
+  "src/generate/generate.ts",
+  "src/generate/in_browser.ts",
+  "src/formats/gguf_llama_read.ts",
+  "src/formats/safetensors_reader.ts",
+  "src/formats/hf_json.ts",
+  "src/formats/hf_read.ts",
+  "src/formats/file_set.ts",
+  "src/tokenizer/processor_core.ts",
+  "src/tokenizer/hf/hf_tokenizer_core.ts",
+];
 
 /** Module specifiers a file imports or re-exports at run time (`import type` / `export type` excluded). */
 export function runtimeImports(text: string): string[] {
@@ -43,7 +56,7 @@ test("the regex sees run-time imports and skips type-only ones", () => {
   assert.deepEqual(runtimeImports(src), ["./b.js", "node:os", "../d.js", "node:url"]);
 });
 
-test("the GPU decoder and the generation loop import no Node module (a browser can load them)", () => {
+test("the GPU decoder, the generation loop and the page's readers import no Node module (a browser can load them)", () => {
   const { files, outside } = closure(ENTRIES);
   assert.ok(files.length > 10, `followed ${files.length} files`);
   const node = outside.filter((line) => {

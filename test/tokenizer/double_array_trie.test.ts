@@ -41,15 +41,40 @@ function build(keys: Uint8Array[], values: number[]): DoubleArrayTrie {
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
-test("every key and every prefix of a key is found exactly as a Map finds it", () => {
-  const keys = randomKeys(3000, 7);
+/** Builds a trie of `count` random keys and checks every key and prefix against a Map. */
+function checkAgainstMap(count: number, probeCount: number, seed: number): void {
+  const keys = randomKeys(count, seed);
   const values = keys.map((_, i) => i * 3 + 1);
-  const trie = build(keys, values);
+  const duplicates: [number, number][] = [];
+  const bytes = new Uint8Array(keys.reduce((n, k) => n + k.length, 0));
+  const starts: number[] = [],
+    ends: number[] = [];
+  let at = 0;
+  for (const k of keys) {
+    bytes.set(k, at);
+    starts.push(at);
+    at += k.length;
+    ends.push(at);
+  }
+  const trie = DoubleArrayTrie.build({ bytes, starts, ends, values }, (first, later) => duplicates.push([first, later]));
   const oracle = new Map<string, number>();
+  const firstIndex = new Map<string, number>();
   keys.forEach((k, i) => {
-    if (!oracle.has(hex(k))) oracle.set(hex(k), values[i]!); // the first of equal keys wins
+    if (!oracle.has(hex(k))) {
+      oracle.set(hex(k), values[i]!); // the first of equal keys wins
+      firstIndex.set(hex(k), i);
+    }
   });
-  const probes = [...keys, ...randomKeys(2000, 8)];
+  // Each key given more than once is reported once, as (its first index, a later one).
+  const seen = new Map<string, number>();
+  for (const k of keys) seen.set(hex(k), (seen.get(hex(k)) ?? 0) + 1);
+  assert.equal(duplicates.length, [...seen.values()].filter((n) => n > 1).length);
+  for (const [first, later] of duplicates) {
+    assert.equal(firstIndex.get(hex(keys[first]!)), first);
+    assert.equal(hex(keys[later]!), hex(keys[first]!));
+    assert.ok(later > first);
+  }
+  const probes = [...keys, ...randomKeys(probeCount, seed + 1)];
   for (const p of probes) {
     let node = 0;
     let longest = 0;
@@ -62,6 +87,10 @@ test("every key and every prefix of a key is found exactly as a Map finds it", (
     }
     assert.equal(trie.longestPrefix(p, 0, p.length), longest);
   }
+}
+
+test("every key and every prefix of a key is found exactly as a Map finds it; duplicates are reported", () => {
+  checkAgainstMap(3000, 2000, 7);
 });
 
 test("walks continue from a node, fail cleanly from -1, and an empty trie finds nothing", () => {

@@ -75,11 +75,16 @@ test("a model file with a piece twice or a piece that is not UTF-8 is refused be
   const twice = SentencePieceProcessor.fromBytes(serializeModelProto({ ...proto, pieces }), "twice.model");
   assert.throws(() => twice.encodeAsIds("hello world"), /twice\.model: ModelProto\.pieces\[\d+\]\.piece: '.*' is already defined/);
   assert.throws(() => twice.idToPiece(5), /already defined/);
-  // A piece whose text bytes are not UTF-8 (the general decoder names the field and offset).
+  // A piece whose text bytes are not UTF-8: checked with the duplicates, before the texts are
+  // first used (loading does not read them); the error names the piece and the byte.
   const bytes = Uint8Array.from(file);
   const at = Buffer.from(bytes).indexOf(Buffer.from("\u2581t", "utf8"));
   bytes[at] = 0xff;
-  assert.throws(() => SentencePieceProcessor.fromBytes(bytes, "bad.model"), /bad\.model: ModelProto\.pieces\[\d+\]\.piece/);
+  const notUtf8 = /bad\.model: ModelProto\.pieces\[\d+\]\.piece: string is not valid UTF-8 at byte \d+/;
+  assert.throws(() => SentencePieceProcessor.fromBytes(bytes, "bad.model").encodeAsIds("hello world"), notUtf8);
+  assert.throws(() => SentencePieceProcessor.fromBytes(bytes, "bad.model").idToPiece(5), notUtf8);
+  assert.throws(() => SentencePieceProcessor.fromBytes(bytes, "bad.model").proto.pieces, notUtf8);
+  assert.throws(() => SentencePieceProcessor.fromBytes(bytes, "bad.model").pieceToId("hello"), notUtf8);
 });
 
 for (const model of MODELS) {

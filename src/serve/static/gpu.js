@@ -1,8 +1,10 @@
-// The in-browser generator page: parses the picked GGUF in the page, uploads it to the page's
-// GPU and streams the continuation there (src/generate/in_browser.ts, served under /modules/).
-// The page's state is mirrored on document.body.dataset (state: idle | loading | ready |
-// generating | done | error) and the last result's ids on #ids, for automated checks.
-import { loadGGUFInBrowser } from "/modules/generate/in_browser.js";
+// The in-browser generator page: parses the picked checkpoint in the page (a GGUF file, or a
+// Hugging Face folder's files), uploads it to the page's GPU and streams the continuation there
+// (src/generate/in_browser.ts, under modules/ beside this file: served by `tsgpt serve`, or
+// written with the page by `tsgpt export-page`). The page's state is mirrored on
+// document.body.dataset (state: idle | loading | ready | generating | done | error) and the last
+// result's ids on #ids, for automated checks.
+import { loadPickedFiles } from "./modules/generate/in_browser.js";
 
 const $ = (id) => document.getElementById(id);
 let model = null;
@@ -18,25 +20,46 @@ function setState(state, message) {
 setState("idle");
 if (!("gpu" in navigator)) setState("error", "This browser has no WebGPU (navigator.gpu): use a recent Chrome, Edge or Safari.");
 
-$("file").addEventListener("change", async () => {
-  const file = $("file").files[0];
-  if (!file) return;
+/** Loads the picked files; `folder` names them in messages. */
+async function load(files, folder) {
   model?.destroy();
   model = null;
-  setState("loading", `Reading ${file.name} (${(file.size / 1e6).toFixed(1)} MB)…`);
+  if (files.length === 0) {
+    setState("error", `${folder}: no files in it.`);
+    return;
+  }
+  const bytes = files.reduce((n, f) => n + f.size, 0);
+  setState("loading", `Reading ${folder} (${files.length} file${files.length === 1 ? "" : "s"}, ${(bytes / 1e6).toFixed(1)} MB)…`);
   try {
     const t0 = performance.now();
-    model = await loadGGUFInBrowser(new Uint8Array(await file.arrayBuffer()), file.name);
+    model = await loadPickedFiles(files, folder);
     const d = model.model.dims;
     $("adapter").textContent = `GPU: ${model.model.adapterName}`;
     setState(
       "ready",
-      `${file.name}: ${d.arch}, ${d.layers} layers, vocab ${d.vocabSize}, weights ${model.model.weightFormats} ` +
+      `${folder} (${model.format === "hf" ? "Hugging Face" : "GGUF"}): ${d.arch}, ${d.layers} layers, vocab ${d.vocabSize}, ` +
+        `${model.tokenizer.kind} tokenizer, weights ${model.model.weightFormats} ` +
         `(${(model.model.weightBytes / 1e6).toFixed(1)} MB on the GPU), loaded in ${(performance.now() - t0).toFixed(0)} ms.`,
     );
   } catch (err) {
-    setState("error", `Could not load ${file.name}: ${err.message}`);
+    setState("error", `Could not load ${folder}: ${err.message}`);
   }
+}
+
+$("file").addEventListener("change", () => {
+  const files = [...$("file").files];
+  if (files.length > 0) load(files, files.length === 1 ? files[0].name : "the picked files");
+});
+
+// A picked folder lists every file under it (webkitRelativePath "folder/…"): a checkpoint is
+// the files directly in the folder, not those of its subfolders.
+$("folder").addEventListener("change", () => {
+  const all = [...$("folder").files];
+  const folder = all.length > 0 ? all[0].webkitRelativePath.split("/")[0] : "the folder";
+  load(
+    all.filter((f) => f.webkitRelativePath.split("/").length === 2),
+    folder,
+  );
 });
 
 $("generate").addEventListener("click", async () => {

@@ -1,10 +1,13 @@
 // Lattices for Unigram training. Every text (a word, or a piece being judged for pruning) is
-// matched once against the seed vocabulary: `candidates` lists each (begin, length, seed) that
-// fits. The vocabulary only shrinks during training, so a lattice for the current vocabulary
-// is these candidates whose seed is still alive (`pieceOfSeed[seed] >= 0`), plus an unknown
-// node (score `unkScore`, counted as piece 0) wherever no one-character piece starts, as
-// unigram_model.cc does.
-// Log-space arithmetic is rounded to float32, like the library's `float` lattices.
+// matched once against the seed vocabulary (train/candidates.ts lists each (begin, length,
+// seed) that fits). The vocabulary only shrinks during training, so a lattice for the current
+// vocabulary is these candidates whose seed is still alive (`pieceOfSeed[seed] >= 0`), plus an
+// unknown node (score `unkScore`, counted as piece 0) wherever no one-character piece starts,
+// as unigram_model.cc does.
+// Log-space arithmetic is rounded to float32, like the library's `float` lattices, and sums
+// run in the library's order, so that the same vocabulary comes out.
+
+import type { CandidateArrays } from "./candidates.js";
 
 const f32 = Math.fround;
 
@@ -16,81 +19,15 @@ const f32 = Math.fround;
 const UNK_PIECE = 0;
 const MINUS_LOG_EPSILON = 50;
 
-/** log(exp(x) + exp(y)), as the library's LogSumExp. */
+/**
+ * log(exp(x) + exp(y)), as the library's LogSumExp. An x of -Infinity (nothing summed yet)
+ * gives y, as the library's init mode does.
+ */
 export function logSumExp(x: number, y: number): number {
-  const vmin = Math.min(x, y),
-    vmax = Math.max(x, y);
+  const vmin = x < y ? x : y,
+    vmax = x < y ? y : x;
   if (vmax > f32(vmin + MINUS_LOG_EPSILON)) return vmax;
   return f32(vmax + Math.log(Math.exp(f32(vmin - vmax)) + 1.0));
-}
-
-/** Texts with their candidate nodes, sorted by begin, then length. */
-export class CandidateTexts {
-  /** Length of each text in code points. */
-  readonly lengths: Int32Array;
-  /** Nodes of text t: nodeStart[t] .. nodeStart[t+1]. */
-  readonly nodeStart: Int32Array;
-  readonly nodeBegin: Int32Array;
-  readonly nodeLength: Int32Array;
-  readonly nodeSeed: Int32Array;
-
-  /** Matches every substring of each text (up to maxLength code points) against `seedIds`. */
-  constructor(texts: string[], seedIds: Map<string, number>, maxLength: number) {
-    this.lengths = new Int32Array(texts.length);
-    this.nodeStart = new Int32Array(texts.length + 1);
-    let begins: number[] = [],
-      lens: number[] = [],
-      seeds: number[] = [];
-    const chunksB: Int32Array[] = [],
-      chunksL: Int32Array[] = [],
-      chunksS: Int32Array[] = [];
-    let total = 0;
-    const flush = (): void => {
-      chunksB.push(Int32Array.from(begins));
-      chunksL.push(Int32Array.from(lens));
-      chunksS.push(Int32Array.from(seeds));
-      begins = [];
-      lens = [];
-      seeds = [];
-    };
-    for (let t = 0; t < texts.length; t++) {
-      const chars = Array.from(texts[t]!);
-      this.lengths[t] = chars.length;
-      this.nodeStart[t] = total;
-      for (let b = 0; b < chars.length; b++) {
-        let piece = "";
-        for (let l = 1; l <= maxLength && b + l <= chars.length; l++) {
-          piece += chars[b + l - 1]!;
-          const id = seedIds.get(piece);
-          if (id === undefined) continue;
-          begins.push(b);
-          lens.push(l);
-          seeds.push(id);
-          total++;
-        }
-      }
-      if (begins.length > 1 << 20) flush();
-    }
-    flush();
-    this.nodeStart[texts.length] = total;
-    this.nodeBegin = concat(chunksB, total);
-    this.nodeLength = concat(chunksL, total);
-    this.nodeSeed = concat(chunksS, total);
-  }
-
-  get size(): number {
-    return this.lengths.length;
-  }
-}
-
-function concat(chunks: Int32Array[], total: number): Int32Array {
-  const out = new Int32Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }
 
 /** The current vocabulary as the lattices see it. */
@@ -103,7 +40,10 @@ export interface LatticeModel {
   unkScore: number;
 }
 
-/** One text's lattice: live nodes (begin, end, piece, score), sorted by begin then length. */
+/**
+ * One text's lattice: live nodes (begin, end, piece, score), sorted by begin then length.
+ * One Lattice is reused for every text: its arrays only grow.
+ */
 export class Lattice {
   begin = new Int32Array(256);
   end = new Int32Array(256);
@@ -113,91 +53,100 @@ export class Lattice {
   length = 0;
   private fwd = new Float64Array(64);
   private bwd = new Float64Array(64);
+  private back = new Int32Array(64);
 
-  build(texts: CandidateTexts, t: number, model: LatticeModel): void {
+  build(texts: CandidateArrays, t: number, model: LatticeModel): void {
     const len = texts.lengths[t]!;
-    this.length = len;
-    this.count = 0;
     const from = texts.nodeStart[t]!,
       to = texts.nodeStart[t + 1]!;
+    // At most every candidate plus one unknown node per position.
+    if (this.begin.length < to - from + len) this.grow(to - from + len);
+    if (this.fwd.length < len + 1) {
+      this.fwd = new Float64Array(2 * len + 2);
+      this.bwd = new Float64Array(2 * len + 2);
+      this.back = new Int32Array(2 * len + 2);
+    }
+    const { begin, end, piece, score } = this;
+    const { nodeBegin, nodeSeed, nodeLength } = texts;
+    const { pieceOfSeed, scores } = model;
+    let n = 0;
     let k = from;
     for (let b = 0; b < len; b++) {
       let single = false;
-      for (; k < to && texts.nodeBegin[k] === b; k++) {
-        const piece = model.pieceOfSeed[texts.nodeSeed[k]!]!;
-        if (piece < 0) continue;
-        const l = texts.nodeLength[k]!;
+      for (; k < to && nodeBegin[k] === b; k++) {
+        const p = pieceOfSeed[nodeSeed[k]!]!;
+        if (p < 0) continue;
+        const l = nodeLength[k]!;
         if (l === 1) single = true;
-        this.push(b, b + l, piece, model.scores[piece]!);
+        begin[n] = b;
+        end[n] = b + l;
+        piece[n] = p;
+        score[n++] = scores[p]!;
       }
-      if (!single) this.push(b, b + 1, UNK_PIECE, model.unkScore);
+      if (!single) {
+        begin[n] = b;
+        end[n] = b + 1;
+        piece[n] = UNK_PIECE;
+        score[n++] = model.unkScore;
+      }
     }
+    this.count = n;
+    this.length = len;
   }
 
-  private push(b: number, e: number, piece: number, score: number): void {
-    if (this.count === this.begin.length) {
-      const grow = <T extends Int32Array | Float64Array>(a: T): T => {
-        const n = new (a.constructor as new (n: number) => T)(a.length * 2);
-        n.set(a);
-        return n;
-      };
-      this.begin = grow(this.begin);
-      this.end = grow(this.end);
-      this.piece = grow(this.piece);
-      this.score = grow(this.score);
-    }
-    const i = this.count++;
-    this.begin[i] = b;
-    this.end[i] = e;
-    this.piece[i] = piece;
-    this.score[i] = score;
-  }
-
-  private ensure(n: number): void {
-    if (this.fwd.length < n) {
-      this.fwd = new Float64Array(n * 2);
-      this.bwd = new Float64Array(n * 2);
-    }
+  private grow(n: number): void {
+    this.begin = new Int32Array(2 * n);
+    this.end = new Int32Array(2 * n);
+    this.piece = new Int32Array(2 * n);
+    this.score = new Float64Array(2 * n);
   }
 
   /**
-   * Forward-backward: adds freq x the marginal probability of every piece node to
-   * `expected`; returns log Z (the log-likelihood of the text).
+   * Forward-backward: adds freq x the marginal probability of every node to `expected`
+   * (indexed by piece); returns freq x log Z (Z: the likelihood of the text).
    */
   addMarginals(freq: number, expected: Float32Array): number {
     const len = this.length,
       n = this.count;
-    this.ensure(len + 1);
-    const fwd = this.fwd,
-      bwd = this.bwd;
-    // fwd[pos]: log-sum over paths from the start to pos (nodes taken in begin order).
-    fwd.fill(NaN, 0, len + 1);
+    const { begin, end, piece, score, fwd, bwd } = this;
+    // fwd[pos]: log-sum over paths from the start to pos, nodes taken in begin order (the
+    // library's order of end_nodes_).
+    fwd.fill(-Infinity, 0, len + 1);
     fwd[0] = 0;
     for (let i = 0; i < n; i++) {
-      const e = this.end[i]!;
-      const v = f32(this.score[i]! + fwd[this.begin[i]!]!);
-      fwd[e] = Number.isNaN(fwd[e]!) ? v : logSumExp(fwd[e]!, v);
-    }
-    // bwd[pos]: log-sum over paths from pos to the end.
-    bwd.fill(NaN, 0, len + 1);
-    bwd[len] = 0;
-    let i = n - 1;
-    while (i >= 0) {
-      const b = this.begin[i]!;
-      let j = i;
-      while (j > 0 && this.begin[j - 1] === b) j--;
-      for (let k = j; k <= i; k++) {
-        const v = f32(this.score[k]! + bwd[this.end[k]!]!);
-        bwd[b] = Number.isNaN(bwd[b]!) ? v : logSumExp(bwd[b]!, v);
+      const e = end[i]!;
+      const x = fwd[e]!,
+        y = f32(score[i]! + fwd[begin[i]!]!);
+      // logSumExp, inlined: this loop and the next are most of the trainer's time.
+      if (x === -Infinity) fwd[e] = y;
+      else {
+        const vmin = x < y ? x : y,
+          vmax = x < y ? y : x;
+        fwd[e] = vmax > f32(vmin + MINUS_LOG_EPSILON) ? vmax : f32(vmax + Math.log(Math.exp(f32(vmin - vmax)) + 1.0));
       }
-      i = j - 1;
+    }
+    // bwd[pos]: log-sum over paths from pos to the end; the nodes of one begin in their order.
+    bwd.fill(-Infinity, 0, len + 1);
+    bwd[len] = 0;
+    for (let j = n - 1; j >= 0; ) {
+      const b = begin[j]!;
+      let first = j;
+      while (first > 0 && begin[first - 1] === b) first--;
+      let acc = f32(score[first]! + bwd[end[first]!]!);
+      for (let k = first + 1; k <= j; k++) {
+        const y = f32(score[k]! + bwd[end[k]!]!);
+        const vmin = acc < y ? acc : y,
+          vmax = acc < y ? y : acc;
+        acc = vmax > f32(vmin + MINUS_LOG_EPSILON) ? vmax : f32(vmax + Math.log(Math.exp(f32(vmin - vmax)) + 1.0));
+      }
+      bwd[b] = acc;
+      j = first - 1;
     }
     const z = fwd[len]!;
     for (let k = 0; k < n; k++) {
-      const p = this.piece[k]!;
-      if (p < 0) continue;
       // float arithmetic inside, double exp, as the library does.
-      const logp = f32(f32(f32(fwd[this.begin[k]!]! + this.score[k]!) + bwd[this.end[k]!]!) - z);
+      const logp = f32(f32(f32(fwd[begin[k]!]! + score[k]!) + bwd[end[k]!]!) - z);
+      const p = piece[k]!;
       expected[p] = expected[p]! + freq * Math.exp(logp);
     }
     return f32(freq * z);
@@ -207,9 +156,9 @@ export class Lattice {
   viterbi(): number[] {
     const len = this.length,
       n = this.count;
-    this.ensure(len + 1);
-    const best = this.fwd;
-    const back = new Int32Array(len + 1).fill(-1);
+    const best = this.fwd,
+      back = this.back;
+    back.fill(-1, 0, len + 1);
     best.fill(-Infinity, 0, len + 1);
     best[0] = 0;
     for (let i = 0; i < n; i++) {

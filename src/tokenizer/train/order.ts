@@ -23,8 +23,10 @@ export function compareCodepoints(a: string, b: string): number {
  */
 export function compareSuffixTreeOrder(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
-  if (a.slice(0, n) === b.slice(0, n)) return b.length - a.length;
-  return compareCodepoints(a, b);
+  for (let i = 0; i < n; i++) {
+    if (a.charCodeAt(i) !== b.charCodeAt(i)) return compareCodepoints(a, b);
+  }
+  return b.length - a.length;
 }
 
 /**

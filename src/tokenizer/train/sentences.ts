@@ -111,7 +111,10 @@ export function makeReplacer(pieces: string[], by: string): (text: string) => st
     byFirst.set(c, list);
   }
   for (const list of byFirst.values()) list.sort((a, b) => b.length - a.length);
+  const firsts = [...byFirst.keys()].map((c) => String.fromCharCode(c));
   return (text: string): string => {
+    // Most texts contain no piece's first character: one indexOf each says so.
+    if (!firsts.some((f) => text.includes(f))) return text;
     let out = "";
     let last = 0;
     for (let i = 0; i < text.length; ) {
@@ -180,19 +183,9 @@ export async function loadCorpus(o: ResolvedOptions, normalizerSpec: NormalizerS
 
   const requiredChars = chooseAlphabet(sentences, o);
   o.onProgress(`alphabet: ${requiredChars.length} characters`);
-  const keep = new Set(requiredChars.map(([c]) => c));
-  for (const s of sentences) {
-    let out = "";
-    let changed = false;
-    for (const ch of s.text) {
-      if (keep.has(ch.codePointAt(0)!)) out += ch;
-      else {
-        out += UNK_STR;
-        changed = true;
-      }
-    }
-    if (changed) s.text = out;
-  }
+  const keep = new Uint8Array(0x110000);
+  for (const [c] of requiredChars) keep[c] = 1;
+  for (const s of sentences) s.text = replaceUnknown(s.text, keep);
   const metaCount = metaPieceStrings.length;
   if (o.modelType !== "word" && o.modelType !== "char" && requiredChars.length + metaCount > o.vocabSize) {
     throw new Error(
@@ -203,18 +196,38 @@ export async function loadCorpus(o: ResolvedOptions, normalizerSpec: NormalizerS
   return { sentences, requiredChars };
 }
 
+/** `text` with every character outside `keep` (a 0/1 table by code point) replaced by UNK_CHAR. */
+function replaceUnknown(text: string, keep: Uint8Array): string {
+  let i = 0;
+  for (; i < text.length; i++) {
+    const c = text.codePointAt(i)!;
+    if (!keep[c]) break;
+    if (c > 0xffff) i++;
+  }
+  if (i === text.length) return text; // the usual case: nothing to replace
+  let out = text.slice(0, i);
+  for (const ch of text.slice(i)) out += keep[ch.codePointAt(0)!] ? ch : UNK_STR;
+  return out;
+}
+
 /** The characters kept: most frequent first until characterCoverage is reached (float math, as in C++). */
 function chooseAlphabet(sentences: Sentence[], o: ResolvedOptions): Array<[number, number]> {
-  const counts = new Map<number, number>();
+  // Counts by code point in a flat table (seen: the code points met, in order).
+  const table = new Float64Array(0x110000);
+  const seen: number[] = [];
   let all = 0;
   for (const s of sentences) {
-    for (const ch of s.text) {
-      const c = ch.codePointAt(0)!;
+    const text = s.text;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.codePointAt(i)!;
+      if (c > 0xffff) i++;
       if (c === 0 || c === 0x20 || (c >= 0xd800 && c <= 0xdfff)) continue;
-      counts.set(c, (counts.get(c) ?? 0) + s.freq);
+      if (table[c] === 0) seen.push(c);
+      table[c] = table[c]! + s.freq;
       all += s.freq;
     }
   }
+  const counts = new Map<number, number>(seen.map((c) => [c, table[c]!]));
   const forced = new Set<number>();
   for (const ch of o.requiredChars) forced.add(ch.codePointAt(0)!);
   // Required characters sort first, then by count.

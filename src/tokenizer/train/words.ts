@@ -45,8 +45,55 @@ export function splitIntoWords(text: string, suffix: boolean, allowWhitespaceOnl
 /** Word → total frequency, most frequent first (ties in code point order). */
 export function countWords(sentences: Sentence[], suffix: boolean, allowWhitespaceOnly: boolean): Sentence[] {
   const counts = new Map<string, number>();
+  const add = (w: string, freq: number): void => {
+    counts.set(w, (counts.get(w) ?? 0) + freq);
+  };
   for (const s of sentences) {
-    for (const w of splitIntoWords(s.text, suffix, allowWhitespaceOnly)) counts.set(w, (counts.get(w) ?? 0) + s.freq);
+    if (suffix || allowWhitespaceOnly) {
+      for (const w of splitIntoWords(s.text, suffix, allowWhitespaceOnly)) add(w, s.freq);
+      continue;
+    }
+    // The default rules: a word starts at the text's start and at every space symbol.
+    const text = s.text;
+    let start = 0;
+    for (let ws = text.indexOf(WS, 1); ws >= 0; ws = text.indexOf(WS, ws + 1)) {
+      add(text.slice(start, ws), s.freq);
+      start = ws;
+    }
+    if (start < text.length) add(text.slice(start), s.freq);
   }
   return sortedByValue(counts).map(([text, freq]) => ({ text, freq }));
+}
+
+/**
+ * The default rules' words (split before every space symbol), each with the character that
+ * follows it appended (a space symbol, or "\0" at the end of a sentence), with their summed
+ * `weight`. Unigram training needs both: the seed search counts the words with what follows
+ * them, EM the words alone (wordsWithoutNext).
+ */
+export function countWordsWithNext(sentences: Sentence[], weight: (s: Sentence) => number): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const s of sentences) {
+    const text = s.text,
+      w = weight(s);
+    let start = 0;
+    for (let ws = text.indexOf(WS, 1); ws >= 0; ws = text.indexOf(WS, ws + 1)) {
+      const word = text.slice(start, ws + 1);
+      counts.set(word, (counts.get(word) ?? 0) + w);
+      start = ws;
+    }
+    const last = `${text.slice(start)}\0`;
+    counts.set(last, (counts.get(last) ?? 0) + w);
+  }
+  return counts;
+}
+
+/** countWords's result (default rules) from countWordsWithNext's counts with weight = freq. */
+export function wordsWithoutNext(counts: Map<string, number>): Sentence[] {
+  const words = new Map<string, number>();
+  for (const [w, n] of counts) {
+    const word = w.slice(0, -1);
+    words.set(word, (words.get(word) ?? 0) + n);
+  }
+  return sortedByValue(words).map(([text, freq]) => ({ text, freq }));
 }
