@@ -733,22 +733,27 @@ export class WebGPUBackend {
     const params = causalAttentionParams(a, packed ? [0, 0, 0] : [0, a.gq.length, a.gq.length + a.gk.length]);
     const probs = { data: a.probs.subarray(0, rows * a.time) };
     const gOut = { data: a.gOut.subarray(0, a.batch * a.time * a.heads * a.headDim) };
-    const dS = new Float32Array(rows * a.time);
-    await this.gpu.run(
-      "causalAttentionGradQ",
-      causalAttentionGradQWgsl,
-      [{ data: a.k }, { data: a.v }, probs, gOut, { data: dS, output: true }, { data: g, output: true }],
-      params,
-      rows,
-    );
-    const kvElements = a.batch * a.kvHeads * a.time * a.headDim;
-    await this.gpu.run(
-      "causalAttentionGradKV",
-      causalAttentionGradKVWgsl,
-      [{ data: a.q }, probs, gOut, { data: dS }, { data: g, output: true }],
-      params,
-      ceilDiv(kvElements, ELEMENT_THREADS),
-    );
+    // The score gradients: written by the first pass, read by the second, never by the CPU.
+    const dS = { data: new Float32Array(rows * a.time), deviceOnly: true };
+    try {
+      await this.gpu.run(
+        "causalAttentionGradQ",
+        causalAttentionGradQWgsl,
+        [{ data: a.k }, { data: a.v }, probs, gOut, dS, { data: g, output: true }],
+        params,
+        rows,
+      );
+      const kvElements = a.batch * a.kvHeads * a.time * a.headDim;
+      await this.gpu.run(
+        "causalAttentionGradKV",
+        causalAttentionGradKVWgsl,
+        [{ data: a.q }, probs, gOut, dS, { data: g, output: true }],
+        params,
+        ceilDiv(kvElements, ELEMENT_THREADS),
+      );
+    } finally {
+      this.gpu.releaseDeviceOnly(dS.data);
+    }
     if (!packed) {
       a.gq.set(g.subarray(0, a.gq.length));
       a.gk.set(g.subarray(a.gq.length, a.gq.length + a.gk.length));

@@ -12,6 +12,12 @@ export interface KernelBuffer {
   data: ArrayBufferView;
   /** Read back into `data` after the dispatch. */
   output?: boolean;
+  /**
+   * Lives only on the GPU: the buffer is made (zero-filled) at the first run that names this
+   * `data` object, bound as it is by later runs, never uploaded nor read back, and destroyed
+   * by releaseDeviceOnly(data). For scratch that one pass writes and the next reads.
+   */
+  deviceOnly?: boolean;
 }
 
 /** How many workgroups to launch; x is capped by the device, the rest spills into y. */
@@ -77,6 +83,7 @@ export class GpuContext {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   /** Resident GPU buffers of the synchronous backend's arrays (set by its worker; null elsewhere). */
   residency: ResidentStore | null = null;
+  private readonly deviceOnlyBuffers = new Map<ArrayBufferView, GPUBuffer>();
   /** What run() moved and how often it waited on the GPU, for the transfer counters of the sync backend. */
   readonly stats = { submits: 0, uploadBytes: 0, readbackBytes: 0 };
 
@@ -176,6 +183,16 @@ export class GpuContext {
           const size = Math.ceil(b.data.byteLength / 4) * 4;
           const e = entryOf.get(i);
           let buf: GPUBuffer;
+          if (b.deviceOnly) {
+            let kept = this.deviceOnlyBuffers.get(b.data);
+            if (!kept) {
+              const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+              kept = this.createBuffer(b.data.byteLength, usage, `${key} binding ${i} (on the GPU only)`);
+              this.deviceOnlyBuffers.set(b.data, kept);
+            }
+            gpuBufs.push(kept);
+            continue;
+          }
           if (e) {
             res!.bound(e, Boolean(b.output));
             if (!e.buffer) {
@@ -258,6 +275,12 @@ export class GpuContext {
     } finally {
       for (const b of owned) b.destroy();
     }
+  }
+
+  /** Destroys the buffer that run() made for a deviceOnly `data`. */
+  releaseDeviceOnly(data: ArrayBufferView): void {
+    this.deviceOnlyBuffers.get(data)?.destroy();
+    this.deviceOnlyBuffers.delete(data);
   }
 
   /** Settles every promise, or rejects as soon as the device is lost: a lost device never leaves a call waiting. */
