@@ -70,7 +70,9 @@ describe("the in-browser loader on Hugging Face folders", { skip }, () => {
     assert.equal(r.page.text, r.cpu.text);
   });
 
-  test("bad folders: errors name the file and what is wrong", async () => {
+  test("bad folders: errors name the file and what is wrong", {
+    skip: skipUnlessShared("models", "stories260K", "stories260K.bin"),
+  }, async () => {
     const hf = await writeStoriesHF(join(dir, "bad"));
     const files = pickedFiles(hf);
     const without = (name: string) => files.filter((f) => f.name !== name);
