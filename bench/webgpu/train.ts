@@ -5,7 +5,9 @@
 // says why and runs native alone. Not a test: nothing is asserted.
 //
 // Also counts, per step, what crossed between the CPU and the GPU (sync_backend.ts's
-// TransferStats): round trips to the worker, GPU submissions, bytes uploaded and read back;
+// TransferStats): requests to the worker and the waits for it (round trips; with lazy readback,
+// TSGPT_WEBGPU_LAZY, most requests are posted without waiting), GPU submissions, bytes
+// uploaded and read back;
 // and does so again for --plain-steps steps with the resident-buffer cache off (every call
 // uploads every array, as before it), in the same run, so the two can be compared.
 //
@@ -32,13 +34,13 @@ function option(name: string, fallback: number, min = 1): number {
 
 const MB = 2 ** 20;
 
-type Counted = "requests" | "submits" | "uploadBytes" | "readbackBytes" | "comparedBytes";
+type Counted = "requests" | "waits" | "submits" | "uploadBytes" | "readbackBytes" | "comparedBytes";
 
 /** The growth of the counters from `a` to `b`, per step. */
 function perStep(a: TransferStats, b: TransferStats, steps: number): string {
   const d = (k: Counted) => (b[k] - a[k]) / steps;
   return (
-    `${d("requests").toFixed(0)} round trips, ${d("submits").toFixed(0)} GPU submissions, ` +
+    `${d("requests").toFixed(0)} requests, ${d("waits").toFixed(0)} waits (round trips), ${d("submits").toFixed(0)} GPU submissions, ` +
     `${(d("uploadBytes") / MB).toFixed(2)} MB up, ${(d("readbackBytes") / MB).toFixed(2)} MB back ` +
     `(${(d("comparedBytes") / MB).toFixed(2)} MB compared on the CPU)`
   );
@@ -51,8 +53,13 @@ function perStep(a: TransferStats, b: TransferStats, steps: number): string {
 function measured(gpu: WebGPUSyncBackend, label: string, run: (o: Pick<CurveOptions, "afterStep">) => Curve, steps: number): Curve {
   const start = gpu.transferStats();
   let first = start;
-  const curve = run({ afterStep: (s) => (s === 0 ? (first = gpu.transferStats()) : undefined) });
-  const end = gpu.transferStats();
+  let end = start; // after the last step, before the run switches backends (which reads back what the GPU holds)
+  const curve = run({
+    afterStep: (s) => {
+      end = gpu.transferStats();
+      if (s === 0) first = end;
+    },
+  });
   console.log(`${label}: ${curve.msPerStep.toFixed(1)} ms/step`);
   console.log(`  step 1: ${perStep(start, first, 1)}`);
   if (steps > 1) console.log(`  steps 2-${steps}, per step: ${perStep(first, end, steps - 1)}`);

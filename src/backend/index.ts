@@ -55,6 +55,8 @@ export function getBackend(): Backend {
 
 /** Switch backends. "native" and "webgpu" throw a clear error when they are unavailable here. */
 export function setBackend(name: BackendName): void {
+  // Outputs the GPU still holds come back first: the CPU backends read the arrays themselves.
+  if (name !== "webgpu") loadedWebGPUSyncBackend()?.syncAll();
   if (name === "js") current = jsBackend;
   else if (name === "native") current = nativeOrThrow('setBackend("native")');
   else if (name === "webgpu") current = loadWebGPUSyncBackend('setBackend("webgpu")');

@@ -726,6 +726,7 @@ export class WebGPUBackend {
     const packed = same(a.gq, a.gk) && same(a.gq, a.gv);
     const g = packed ? a.gq : new Float32Array(a.gq.length + a.gk.length + a.gv.length);
     if (!packed) {
+      await this.gpu.currentOnCpu([a.gq, a.gk, a.gv]); // read here, on the CPU
       g.set(a.gq, 0);
       g.set(a.gk, a.gq.length);
       g.set(a.gv, a.gq.length + a.gk.length);
@@ -776,6 +777,7 @@ export class WebGPUBackend {
     if (dtype !== "Q8_0" || layout !== "rows")
       throw new Error(`webgpu quantMatmul: only Q8_0 in the "rows" layout runs on the GPU so far, got ${dtype}/${layout}`);
     if (m * n === 0) return;
+    await this.gpu.currentOnCpu([x]); // quantized here, on the CPU
     const act = quantizeActivations(x.subarray(0, m * k), m, k); // the same codes as js and native
     await this.gpu.run(
       "q8_0",

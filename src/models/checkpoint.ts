@@ -113,7 +113,7 @@ function keepQuantizedLinear(
 export function modelToCheckpoint(model: CausalLM, extras: Partial<Omit<Checkpoint, "config" | "tensors">> = {}): Checkpoint {
   const tensors = new Map<string, StoredTensor>();
   for (const [name, p] of model.namedParameters()) {
-    tensors.set(name, { dtype: "F32", shape: p.shape.slice(), data: (p.data() as Float32Array).slice() });
+    tensors.set(name, { dtype: "F32", shape: p.shape.slice(), data: (p.cpuData() as Float32Array).slice() });
   }
   return {
     source: { path: "(in memory)", format: "hf" },

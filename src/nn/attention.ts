@@ -18,6 +18,7 @@
 // batched matmul serves them all and k, v are never repeated in memory.
 import { Tensor, getBackend } from "../tensor/index.js";
 import type { CausalAttentionArgs } from "../backend/backend.js";
+import { deviceArray } from "../backend/device_arrays.js";
 import { record } from "../tensor/autograd.js";
 import type { InitOptions } from "./init.js";
 import { Linear } from "./linear.js";
@@ -186,7 +187,7 @@ function denseHeads(t: Tensor): Tensor {
 
 /** The elements of a tensor from its offset on (the kernel reads at offset 0 with the tensor's strides). */
 function fromOffset(t: Tensor): Float32Array {
-  const s = t.storage as Float32Array;
+  const s = t.deviceStorage as Float32Array; // for the kernel only
   return t.offset === 0 ? s : s.subarray(t.offset);
 }
 
@@ -207,7 +208,7 @@ function causalAttentionOp(
   let args: CausalAttentionArgs;
   if (packed) {
     const { heads: H, kvHeads: G, headDim: D } = packed;
-    const buf = inputs[0]!.data() as Float32Array;
+    const buf = inputs[0]!.deviceData() as Float32Array;
     const W = (H + 2 * G) * D;
     const strides = [T * W, W, D] as [number, number, number];
     args = {
@@ -223,7 +224,7 @@ function causalAttentionOp(
         vOffset: (H + G) * D,
         vStrides: strides,
       },
-      ...{ keyValid: ctx.keyValid, window: ctx.window ?? 0, scale: 1 / Math.sqrt(D), probs: new Float32Array(B * H * T * T) },
+      ...{ keyValid: ctx.keyValid, window: ctx.window ?? 0, scale: 1 / Math.sqrt(D), probs: deviceArray(B * H * T * T) },
     };
   } else {
     const [q, k, v] = inputs as [Tensor, Tensor, Tensor];
@@ -233,16 +234,16 @@ function causalAttentionOp(
       ...{ batch: B, time: T, heads: H, kvHeads: k.shape[2]!, headDim: D },
       ...{ q: fromOffset(q), qOffset: 0, qStrides: headStrides(q), k: fromOffset(k), kOffset: 0, kStrides: headStrides(k) },
       ...{ v: fromOffset(v), vOffset: 0, vStrides: headStrides(v) },
-      ...{ keyValid: ctx.keyValid, window: ctx.window ?? 0, scale: 1 / Math.sqrt(D), probs: new Float32Array(B * H * T * T) },
+      ...{ keyValid: ctx.keyValid, window: ctx.window ?? 0, scale: 1 / Math.sqrt(D), probs: deviceArray(B * H * T * T) },
     };
   }
   const backend = getBackend();
-  const out = new Float32Array(B * T * args.heads * args.headDim);
+  const out = deviceArray(B * T * args.heads * args.headDim);
   backend.causalAttention(args, out);
   return record(new Tensor(out, [B, T, args.heads * args.headDim]), "causalAttention", inputs, (g) => {
-    const grads = inputs.map((x) => new Float32Array(x.numel));
+    const grads = inputs.map((x) => deviceArray(x.numel));
     const [gq, gk, gv] = packed ? [grads[0]!, grads[0]!, grads[0]!] : (grads as [Float32Array, Float32Array, Float32Array]);
-    backend.causalAttentionBackward({ ...args, gOut: g.data() as Float32Array, gq, gk, gv });
+    backend.causalAttentionBackward({ ...args, gOut: g.deviceData() as Float32Array, gq, gk, gv });
     return inputs.map((x, i) => new Tensor(grads[i]!, x.shape, packed ? undefined : x.strides));
   });
 }

@@ -13,7 +13,7 @@ export interface InitOptions {
 export function normalInit(shape: number[], opts: InitOptions = {}): Tensor {
   const t = randn(shape, { generator: opts.generator ?? defaultGenerator });
   const std = opts.std ?? 0.02;
-  const v = t.storage as Float32Array;
+  const v = t.cpuStorage() as Float32Array; // scaled in place, no reference kept
   for (let i = 0; i < v.length; i++) v[i] = v[i]! * std;
   return t;
 }

@@ -257,7 +257,7 @@ export interface LoRAFactorData {
 /** A and B of every LoRA layer by module name, copied: what an adapter file stores. */
 export function getLoRAFactors(model: Module): Map<string, { a: LoRAFactorData; b: LoRAFactorData }> {
   const out = new Map<string, { a: LoRAFactorData; b: LoRAFactorData }>();
-  const copy = (p: Parameter): LoRAFactorData => ({ shape: p.shape.slice(), data: (p.data() as Float32Array).slice() });
+  const copy = (p: Parameter): LoRAFactorData => ({ shape: p.shape.slice(), data: (p.cpuData() as Float32Array).slice() });
   for (const [name, l] of loraLayers(model)) out.set(name, { a: copy(l.lora_A.weight), b: copy(l.lora_B.weight) });
   return out;
 }

@@ -28,8 +28,11 @@ export class Parameter extends Tensor {
   /** Wraps the elements of `data` (made contiguous; shares storage when it already is). */
   constructor(data: Tensor, opts: ParameterOptions = {}) {
     const src = data.isContiguous() && data.dtype === "float32" ? data : data.float().contiguous();
+    // Shared, not read here: kernels may go on keeping its newest bytes on a GPU (backend/device_arrays.ts).
     const storage =
-      src.offset === 0 && src.storage.length === src.numel ? src.storage : src.storage.slice(src.offset, src.offset + src.numel);
+      src.offset === 0 && src.deviceStorage.length === src.numel
+        ? src.deviceStorage
+        : src.cpuStorage().slice(src.offset, src.offset + src.numel);
     super(storage, src.shape.slice());
     this.decay = opts.decay ?? false;
     this.requiresGrad_(true);
@@ -43,7 +46,7 @@ export class Parameter extends Tensor {
 
   /** True for a shape-only parameter (see Parameter.meta): it has no values to compute with. */
   get isMeta(): boolean {
-    return this.storage.length < this.numel;
+    return this.deviceStorage.length < this.numel; // the length only: nothing to read back
   }
 }
 

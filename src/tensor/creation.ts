@@ -6,7 +6,8 @@
 // given it is inferred like PyTorch: booleans → bool, integers → int32, anything fractional →
 // float32 (zeros / ones / empty / rand / randn default to float32).
 import type { DataArray } from "../backend/backend.js";
-import { type DType, allocate, checkDType } from "./dtype.js";
+import { deviceArray } from "../backend/device_arrays.js";
+import { type DType, allocate, allocateOutput, checkDType } from "./dtype.js";
 import { type Generator, defaultGenerator } from "./random.js";
 import { checkSize, numelOf, shapeStr } from "./shape.js";
 import { Tensor } from "./tensor.js";
@@ -168,7 +169,7 @@ function filled(op: string, size: Size, fillValue: number | boolean, opts: Tenso
   }
   const dtype = opts.dtype === undefined ? inferDType(fillValue) : checkDType(op, opts.dtype);
   const one = storeValues(op, [fillValue], dtype)[0];
-  const storage = allocate(dtype, numelOf(shape));
+  const storage = allocateOutput(dtype, numelOf(shape)); // only this function holds it: a kernel may keep it on a GPU
   if (one !== 0) storage.fill(one);
   return finish(op, storage, shape, opts);
 }
@@ -254,7 +255,7 @@ function floatOnly(op: string, opts: TensorOptions): void {
 export function rand(size: Size, opts: RandomOptions = {}): Tensor {
   floatOnly("rand", opts);
   const shape = checkSize("rand", size);
-  const out = new Float32Array(numelOf(shape));
+  const out = deviceArray(numelOf(shape));
   (opts.generator ?? defaultGenerator).fillUniform(out);
   return finish("rand", out, shape, opts);
 }
@@ -263,7 +264,7 @@ export function rand(size: Size, opts: RandomOptions = {}): Tensor {
 export function randn(size: Size, opts: RandomOptions = {}): Tensor {
   floatOnly("randn", opts);
   const shape = checkSize("randn", size);
-  const out = new Float32Array(numelOf(shape));
+  const out = deviceArray(numelOf(shape));
   (opts.generator ?? defaultGenerator).fillNormal(out);
   return finish("randn", out, shape, opts);
 }

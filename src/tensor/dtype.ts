@@ -4,6 +4,7 @@
 // per element, 0 or 1). Checkpoints in float16 / bfloat16 are widened to float32 on load
 // (see convert.ts): they are storage formats, not compute types.
 import type { DataArray } from "../backend/backend.js";
+import { deviceArray } from "../backend/device_arrays.js";
 
 export type DType = "float32" | "int32" | "bool";
 
@@ -19,6 +20,15 @@ export function allocate(dtype: DType, length: number): DataArray {
     case "bool":
       return new Uint8Array(length);
   }
+}
+
+/**
+ * allocate() for a kernel's output that is only wrapped in a Tensor or passed to other kernels,
+ * never read on the CPU directly: a float32 one may keep its newest bytes on a GPU backend
+ * until something reads the tensor (backend/device_arrays.ts).
+ */
+export function allocateOutput(dtype: DType, length: number): DataArray {
+  return dtype === "float32" ? deviceArray(length) : allocate(dtype, length);
 }
 
 /** The dtype a typed array stores. */

@@ -2,6 +2,7 @@
 // crossEntropy, embedding, layerNorm, rmsNorm, dropout, linear. Each calls one fused backend
 // kernel forward and one backward, so they are fast and numerically stable.
 import { getBackend } from "../backend/index.js";
+import { deviceArray } from "../backend/device_arrays.js";
 import { record } from "./autograd.js";
 import { type Generator, defaultGenerator } from "./random.js";
 import { normDim, numelOf, sameShape, shapeStr, type Shape } from "./shape.js";
@@ -32,13 +33,13 @@ function softmaxImpl(op: "softmax" | "logSoftmax", x: Tensor, dim: number): Tens
   const log = op === "logSoftmax";
   const cols = x.ndim === 0 ? 1 : x.shape[last];
   const rows = cols === 0 ? 0 : x.numel / cols;
-  const xs = x.data() as Float32Array;
-  const ys = new Float32Array(xs.length);
+  const xs = x.deviceData() as Float32Array;
+  const ys = deviceArray(xs.length);
   getBackend().softmax(xs, rows, cols, ys, log);
   const out = new Tensor(ys, x.shape);
   return record(out, op, [x], (g) => {
-    const gx = new Float32Array(xs.length);
-    getBackend().softmaxBackward(ys, g.data() as Float32Array, rows, cols, gx, log);
+    const gx = deviceArray(xs.length);
+    getBackend().softmaxBackward(ys, g.deviceData() as Float32Array, rows, cols, gx, log);
     return [new Tensor(gx, x.shape)];
   });
 }
@@ -124,7 +125,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
 /** Per-row losses from the fused kernel (0 for ignored rows). */
 function rowLosses(logits: Tensor, targets: Tensor, ignoreIndex: number, overwrite: boolean): Tensor {
   const [rows, cols] = logits.shape;
-  const xs = logits.data() as Float32Array;
+  const xs = logits.deviceData() as Float32Array;
   const ts = targets.data() as Int32Array;
   // Checked here so every backend reports a bad target the same way.
   ts.forEach((t, r) => {
@@ -132,12 +133,12 @@ function rowLosses(logits: Tensor, targets: Tensor, ignoreIndex: number, overwri
       throw new RangeError(`crossEntropy: target ${t} at row ${r} is out of range for ${cols} classes (ignoreIndex is ${ignoreIndex})`);
     }
   });
-  const losses = new Float32Array(rows);
-  const lse = new Float32Array(rows);
+  const losses = deviceArray(rows);
+  const lse = deviceArray(rows);
   getBackend().crossEntropy(xs, ts, rows, cols, ignoreIndex, losses, lse);
   return record(new Tensor(losses, [rows]), "crossEntropy", [logits], (g) => {
-    const gx = overwrite ? xs : new Float32Array(xs.length);
-    getBackend().crossEntropyBackward(xs, ts, lse, g.data() as Float32Array, rows, cols, ignoreIndex, gx);
+    const gx = overwrite ? xs : deviceArray(xs.length);
+    getBackend().crossEntropyBackward(xs, ts, lse, g.deviceData() as Float32Array, rows, cols, ignoreIndex, gx);
     return [new Tensor(gx, logits.shape)];
   });
 }
@@ -183,11 +184,11 @@ export function embedding(ids: Tensor, weight: Tensor): Tensor {
   idv.forEach((id, i) => {
     if (id < 0 || id >= vocab) throw new RangeError(`embedding: index ${id} at position ${i} is out of range for a vocabulary of ${vocab}`);
   });
-  const out = new Float32Array(idv.length * dim);
-  getBackend().embedding(weight.data() as Float32Array, vocab, dim, idv, out);
+  const out = deviceArray(idv.length * dim);
+  getBackend().embedding(weight.deviceData() as Float32Array, vocab, dim, idv, out);
   return record(new Tensor(out, [...ids.shape, dim]), "embedding", [weight], (g) => {
-    const gw = new Float32Array(vocab * dim);
-    getBackend().embeddingBackward(g.data() as Float32Array, idv, dim, gw);
+    const gw = deviceArray(vocab * dim);
+    getBackend().embeddingBackward(g.deviceData() as Float32Array, idv, dim, gw);
     return [new Tensor(gw, weight.shape)];
   });
 }
@@ -218,15 +219,12 @@ function linearRows(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
   if (bias && bias.shape[0] !== outF) throw new RangeError(`linear: bias shape ${shapeStr(bias.shape)} does not match ${outF} outputs`);
   const n = x.numel / inF;
   const backend = getBackend();
-  const xs = x.data() as Float32Array;
-  const ws = weight.data() as Float32Array;
-  const y = new Float32Array(n * outF);
-  if (bias) {
-    const bs = bias.data() as Float32Array;
-    // One row, then doubling copies: log2(N) memmoves instead of N small copies.
-    if (n > 0) y.set(bs, 0);
-    for (let filled = outF; filled < y.length; filled *= 2) y.copyWithin(filled, 0, Math.min(filled, y.length - filled));
-  }
+  const xs = x.deviceData() as Float32Array;
+  const ws = weight.deviceData() as Float32Array;
+  const y = deviceArray(n * outF);
+  // The bias broadcast to every row by the backend (a stride-0 copy), so on a GPU it is
+  // written there and never uploaded.
+  if (bias && n > 0) backend.copyStrided(bias.deviceData(), 0, [n, outF], [0, 1], y);
   const product = (
     m: number,
     cols: number,
@@ -259,22 +257,22 @@ function linearRows(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
   product(n, outF, inF, xs, false, ws, true, y, bias !== null); // y (N × out) = x · Wᵀ (+ b)
   const shape = [...x.shape.slice(0, -1), outF];
   return record(new Tensor(y, shape), "linear", [x, weight, bias], (g, needs) => {
-    const gs = g.data() as Float32Array;
+    const gs = g.deviceData() as Float32Array;
     let gx: Tensor | null = null;
     let gw: Tensor | null = null;
     let gb: Tensor | null = null;
     if (needs[0]) {
-      const d = new Float32Array(n * inF);
+      const d = deviceArray(n * inF);
       product(n, inF, outF, gs, false, ws, false, d, false); // dx (N × in) = dy · W
       gx = new Tensor(d, x.shape);
     }
     if (needs[1]) {
-      const d = new Float32Array(outF * inF);
+      const d = deviceArray(outF * inF);
       product(outF, inF, n, gs, true, xs, false, d, false); // dW (out × in) = dyᵀ · x
       gw = new Tensor(d, weight.shape);
     }
     if (needs[2]) {
-      const d = new Float32Array(outF);
+      const d = deviceArray(outF);
       backend.reduce("sum", gs, 1, n, outF, d); // db = Σ over rows of dy
       gb = new Tensor(d, [outF]);
     }
@@ -321,17 +319,17 @@ export function layerNorm(
   const [rows, cols] = normRows("layerNorm", x, shape);
   const w = checkParam("layerNorm", "weight", weight, shape);
   const b = checkParam("layerNorm", "bias", bias, shape);
-  const xs = x.data() as Float32Array;
-  const ws = w ? (w.data() as Float32Array) : null;
-  const out = new Float32Array(xs.length);
-  const meanBuf = new Float32Array(rows);
-  const rstd = new Float32Array(rows);
-  getBackend().layerNorm(xs, ws, b ? (b.data() as Float32Array) : null, rows, cols, eps, out, meanBuf, rstd);
+  const xs = x.deviceData() as Float32Array;
+  const ws = w ? (w.deviceData() as Float32Array) : null;
+  const out = deviceArray(xs.length);
+  const meanBuf = deviceArray(rows);
+  const rstd = deviceArray(rows);
+  getBackend().layerNorm(xs, ws, b ? (b.deviceData() as Float32Array) : null, rows, cols, eps, out, meanBuf, rstd);
   return record(new Tensor(out, x.shape), "layerNorm", [x, w, b], (g, needs) => {
-    const gx = new Float32Array(xs.length);
-    const gw = needs[1] ? new Float32Array(cols) : null;
-    const gb = needs[2] ? new Float32Array(cols) : null;
-    getBackend().layerNormBackward(xs, ws, meanBuf, rstd, g.data() as Float32Array, rows, cols, gx, gw, gb);
+    const gx = deviceArray(xs.length);
+    const gw = needs[1] ? deviceArray(cols) : null;
+    const gb = needs[2] ? deviceArray(cols) : null;
+    getBackend().layerNormBackward(xs, ws, meanBuf, rstd, g.deviceData() as Float32Array, rows, cols, gx, gw, gb);
     return [needs[0] ? new Tensor(gx, x.shape) : null, gw ? new Tensor(gw, shape) : null, gb ? new Tensor(gb, shape) : null];
   });
 }
@@ -345,15 +343,15 @@ export function rmsNorm(x: Tensor, weight?: Tensor | null, eps = 1e-6): Tensor {
   const shape = weight ? weight.shape.slice() : [x.shape[x.ndim - 1] ?? 1];
   const [rows, cols] = normRows("rmsNorm", x, shape);
   const w = checkParam("rmsNorm", "weight", weight, shape);
-  const xs = x.data() as Float32Array;
-  const ws = w ? (w.data() as Float32Array) : null;
-  const out = new Float32Array(xs.length);
-  const rstd = new Float32Array(rows);
+  const xs = x.deviceData() as Float32Array;
+  const ws = w ? (w.deviceData() as Float32Array) : null;
+  const out = deviceArray(xs.length);
+  const rstd = deviceArray(rows);
   getBackend().rmsNorm(xs, ws, rows, cols, eps, out, rstd);
   return record(new Tensor(out, x.shape), "rmsNorm", [x, w], (g, needs) => {
-    const gx = new Float32Array(xs.length);
-    const gw = needs[1] ? new Float32Array(cols) : null;
-    getBackend().rmsNormBackward(xs, ws, rstd, g.data() as Float32Array, rows, cols, gx, gw);
+    const gx = deviceArray(xs.length);
+    const gw = needs[1] ? deviceArray(cols) : null;
+    getBackend().rmsNormBackward(xs, ws, rstd, g.deviceData() as Float32Array, rows, cols, gx, gw);
     return [needs[0] ? new Tensor(gx, x.shape) : null, gw ? new Tensor(gw, shape) : null];
   });
 }

@@ -3,7 +3,7 @@
 // give the same answer whichever backend is active.
 import type { DataArray } from "../backend/backend.js";
 import { getBackend, jsBackend } from "../backend/index.js";
-import { allocate, type DType } from "./dtype.js";
+import { allocate, allocateOutput, type DType } from "./dtype.js";
 import { broadcastStrides, contiguousStrides, numelOf, sameShape, type Shape } from "./shape.js";
 import type { Tensor } from "./tensor.js";
 
@@ -44,14 +44,17 @@ function backendFor(dtype: DType) {
 export function materialize(t: Tensor, shape: Shape): DataArray {
   if (sameShape(t.shape, shape)) return t.data();
   const out = allocate(t.dtype, numelOf(shape));
-  backendFor(t.dtype).copyStrided(t.storage, t.offset, shape, broadcastStrides(t.shape, t.strides, shape), out);
+  backendFor(t.dtype).copyStrided(t.deviceStorage, t.offset, shape, broadcastStrides(t.shape, t.strides, shape), out);
   return out;
 }
 
-/** A contiguous copy of the view's elements (always a fresh array). */
-export function copyOut(t: Tensor): DataArray {
-  const out = allocate(t.dtype, t.numel);
-  backendFor(t.dtype).copyStrided(t.storage, t.offset, t.shape, t.strides, out);
+/**
+ * A contiguous copy of the view's elements (always a fresh array). `forKernels`: the copy is
+ * only wrapped in a Tensor, never read here, so a GPU backend may keep it (allocateOutput).
+ */
+export function copyOut(t: Tensor, forKernels = false): DataArray {
+  const out = forKernels ? allocateOutput(t.dtype, t.numel) : allocate(t.dtype, t.numel);
+  backendFor(t.dtype).copyStrided(t.deviceStorage, t.offset, t.shape, t.strides, out);
   return out;
 }
 

@@ -6,6 +6,7 @@
 // ops/ and functional.ts, where each op and its gradient live.
 import type { DataArray } from "../backend/backend.js";
 import { getBackend, jsBackend } from "../backend/index.js";
+import { deviceArray, exposeToCpu, syncForCpu } from "../backend/device_arrays.js";
 import { type Node, isGradEnabled, runBackward } from "./autograd.js";
 import { type DType, allocate, checkDType, dtypeOfArray } from "./dtype.js";
 import { type Shape, contiguousStrides, normDim, numelOf, shapeStr } from "./shape.js";
@@ -25,8 +26,7 @@ export type NestedArray = number | boolean | NestedArray[];
 export type TensorLike = Tensor | number;
 
 export class Tensor {
-  /** The typed array holding the elements (shared between views). */
-  storage: DataArray;
+  private _storage: DataArray;
   readonly shape: readonly number[];
   readonly strides: readonly number[];
   /** Element offset of this view's first element in `storage`. */
@@ -44,7 +44,7 @@ export class Tensor {
    * The dtype follows the storage type: Float32Array → float32, Int32Array → int32, Uint8Array → bool.
    */
   constructor(storage: DataArray, shape: Shape, strides?: readonly number[], offset = 0) {
-    this.storage = storage;
+    this._storage = storage;
     this.dtype = dtypeOfArray(storage);
     this.shape = Object.freeze(shape.slice());
     this.strides = Object.freeze(strides ? strides.slice() : contiguousStrides(shape));
@@ -57,6 +57,36 @@ export class Tensor {
   // ---------------------------------------------------------------------------------------
   // Basic properties
   // ---------------------------------------------------------------------------------------
+
+  /**
+   * The typed array holding the elements (shared between views), current on the CPU: a GPU
+   * backend copies back whatever it still holds of it first (backend/device_arrays.ts).
+   */
+  get storage(): DataArray {
+    exposeToCpu(this._storage);
+    return this._storage;
+  }
+
+  set storage(s: DataArray) {
+    this._storage = s;
+  }
+
+  /**
+   * @internal The storage, current on the CPU, for code that reads or writes it now and keeps
+   * no reference to it afterwards (unlike `storage`, the array stays deferrable).
+   */
+  cpuStorage(): DataArray {
+    syncForCpu(this._storage);
+    return this._storage;
+  }
+
+  /**
+   * @internal The storage as it is, for passing to the current backend's kernels only: bytes a
+   * GPU backend still holds are not copied back, so never read it on the CPU.
+   */
+  get deviceStorage(): DataArray {
+    return this._storage;
+  }
 
   get numel(): number {
     return numelOf(this.shape);
@@ -127,14 +157,38 @@ export class Tensor {
    * otherwise a fresh copy.
    */
   data(): DataArray {
+    if (this.isContiguous()) return this.contiguousView(this.storage);
+    return this.gatherWith(allocate(this.dtype, this.numel));
+  }
+
+  /**
+   * @internal data() for passing straight to the current backend's kernels: bytes a GPU backend
+   * still holds stay there (backend/device_arrays.ts), so never read the result on the CPU.
+   */
+  deviceData(): DataArray {
+    if (this.isContiguous()) return this.contiguousView(this._storage);
+    return this.gatherWith(this.dtype === "float32" ? deviceArray(this.numel) : allocate(this.dtype, this.numel));
+  }
+
+  /**
+   * @internal data() for code that reads the elements now and keeps no reference to the
+   * result afterwards (a copy for a file, a norm): unlike data(), the storage stays deferrable.
+   */
+  cpuData(): DataArray {
+    if (this.isContiguous()) return this.contiguousView(this.cpuStorage());
+    return this.gatherWith(allocate(this.dtype, this.numel));
+  }
+
+  private contiguousView(s: DataArray): DataArray {
     const n = this.numel;
-    if (this.isContiguous()) {
-      if (this.offset === 0 && this.storage.length === n) return this.storage;
-      return this.storage.subarray(this.offset, this.offset + n);
-    }
-    const out = allocate(this.dtype, n);
+    if (this.offset === 0 && s.length === n) return s;
+    return s.subarray(this.offset, this.offset + n);
+  }
+
+  /** The elements copied into `out` in row-major order (float32 on the current backend). */
+  private gatherWith(out: DataArray): DataArray {
     const backend = this.dtype === "float32" ? getBackend() : jsBackend;
-    backend.copyStrided(this.storage, this.offset, this.shape, this.strides, out);
+    backend.copyStrided(this._storage, this.offset, this.shape, this.strides, out);
     return out;
   }
 
@@ -143,7 +197,8 @@ export class Tensor {
     if (this.numel !== 1) {
       throw new RangeError(`item: only one-element tensors can be converted to a number, this one has shape ${shapeStr(this.shape)}`);
     }
-    return this.storage[this.offset];
+    syncForCpu(this._storage); // read once here, not kept: the storage stays deferrable
+    return this._storage[this.offset];
   }
 
   /** Nested JS arrays of the values (booleans for bool tensors), like torch's tolist(). */
@@ -208,13 +263,13 @@ export class Tensor {
     const acc = this.grad;
     getBackend().binary(
       "add",
-      acc.storage as Float32Array,
+      acc._storage as Float32Array,
       acc.offset,
       acc.strides,
-      g.storage as Float32Array,
+      g._storage as Float32Array,
       g.offset,
       g.strides,
-      acc.storage,
+      acc._storage,
       acc.shape,
     );
   }
@@ -226,7 +281,7 @@ export class Tensor {
 
   /** A tensor sharing this one's storage, cut from the graph (requiresGrad false). */
   detach(): Tensor {
-    return new Tensor(this.storage, this.shape, this.strides, this.offset);
+    return new Tensor(this._storage, this.shape, this.strides, this.offset);
   }
 
   /**
@@ -247,7 +302,7 @@ export class Tensor {
     if (isGradEnabled() && this.requiresGrad) {
       throw new Error(`${op}: in-place update of a tensor that requires grad; wrap it in noGrad(() => ...)`);
     }
-    if (this.storage.length === 0 && this.numel > 0) throw new Error(`${op}: the tensor was disposed`);
+    if (this._storage.length === 0 && this.numel > 0) throw new Error(`${op}: the tensor was disposed`);
   }
 
   /** Copies `src` (broadcast to this shape, same dtype) into this tensor's elements. */

@@ -9,6 +9,7 @@
 // flag (nn/module.ts: Linear weights decay; biases, norm weights and embeddings do not);
 // `decayEmbeddings` also decays embedding tables; `decay` overrides the rule entirely.
 import { getBackend, noGrad, type Tensor } from "../tensor/index.js";
+import { deviceArray, syncForCpu } from "../backend/device_arrays.js";
 
 export interface AdamWOptions {
   lr?: number;
@@ -58,8 +59,9 @@ export class AdamW {
         name,
         param,
         decay: decides(name, param, options),
-        expAvg: new Float32Array(param.numel),
-        expAvgSq: new Float32Array(param.numel),
+        // Read on the CPU only through stateTensors / loadState, which read them back first.
+        expAvg: deviceArray(param.numel),
+        expAvgSq: deviceArray(param.numel),
       });
     }
   }
@@ -81,7 +83,7 @@ export class AdamW {
         const g = s.param.grad;
         if (!g) continue;
         const p = paramView(s.param);
-        const gd = g.data() as Float32Array;
+        const gd = g.deviceData() as Float32Array;
         backend.adamw(
           p,
           gd,
@@ -103,12 +105,17 @@ export class AdamW {
     for (const s of this.slots) s.param.zeroGrad();
   }
 
-  /** The moments by name ("<param>.exp_avg", "<param>.exp_avg_sq") — what optimizer.safetensors holds. */
+  /** Copies of the moments by name ("<param>.exp_avg", "<param>.exp_avg_sq") — what optimizer.safetensors holds. */
   stateTensors(): Map<string, { shape: number[]; data: Float32Array }> {
     const out = new Map<string, { shape: number[]; data: Float32Array }>();
+    // Copies: the moments may live on a GPU between steps (backend/device_arrays.ts).
+    const snapshot = (a: Float32Array): Float32Array => {
+      syncForCpu(a);
+      return a.slice();
+    };
     for (const s of this.slots) {
-      out.set(`${s.name}.exp_avg`, { shape: s.param.shape.slice(), data: s.expAvg });
-      out.set(`${s.name}.exp_avg_sq`, { shape: s.param.shape.slice(), data: s.expAvgSq });
+      out.set(`${s.name}.exp_avg`, { shape: s.param.shape.slice(), data: snapshot(s.expAvg) });
+      out.set(`${s.name}.exp_avg_sq`, { shape: s.param.shape.slice(), data: snapshot(s.expAvgSq) });
     }
     return out;
   }
@@ -126,6 +133,7 @@ export class AdamW {
         if (t.data.length !== dest.length || t.shape.length !== s.param.ndim || t.shape.some((d, i) => d !== s.param.shape[i])) {
           throw new Error(`${source}: ${name}: shape [${t.shape.join(", ")}] does not match the parameter's [${s.param.shape.join(", ")}]`);
         }
+        syncForCpu(dest); // what a GPU holds comes back first, so the write below is the newest
         dest.set(t.data);
       }
     }
@@ -144,7 +152,7 @@ function decides(name: string, param: Tensor, o: AdamWOptions): boolean {
 
 /** The parameter's own elements (not a copy), for the in-place kernel. */
 function paramView(p: Tensor): Float32Array {
-  const s = p.storage as Float32Array;
+  const s = p.deviceStorage as Float32Array; // for the kernel only
   return p.offset === 0 && s.length === p.numel ? s : s.subarray(p.offset, p.offset + p.numel);
 }
 

@@ -7,16 +7,21 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { AttentionArgs, MatmulArgs } from "../../src/backend/backend.js";
 import { jsBackend } from "../../src/backend/js.js";
-import { MirrorCache } from "../../src/backend/webgpu/mirror_cache.js";
+import { MirrorCache, type MirrorChannel } from "../../src/backend/webgpu/mirror_cache.js";
 import { type WebGPUSyncBackend, loadWebGPUSyncBackend, webgpuResidentBytes } from "../../src/backend/webgpu/sync_backend.js";
 import { rng } from "../helpers/random.js";
 
 const rand = rng(97531);
 const randomF32 = (n: number): Float32Array => Float32Array.from({ length: n }, () => rand());
+/** A channel for the cache alone: nothing is in flight, and nothing is GPU-newer unless a test says so. */
+const idle: MirrorChannel = {
+  drain: () => {},
+  readBack: () => assert.fail("nothing should be read back here"),
+};
 
 describe("the mirror cache (no GPU needed)", () => {
   test("an array is staged when new and non-zero, or after a CPU write; never when unchanged", () => {
-    const cache = new MirrorCache(1 << 20);
+    const cache = new MirrorCache(1 << 20, idle);
     const zeros = new Float32Array(8);
     const data = Float32Array.from([1, 2, 3, 4]);
     const z = cache.prepare(zeros);
@@ -38,7 +43,7 @@ describe("the mirror cache (no GPU needed)", () => {
   });
 
   test("an array zeroed on the CPU is sent as 'zeroed', not uploaded", () => {
-    const cache = new MirrorCache(1 << 20);
+    const cache = new MirrorCache(1 << 20, idle);
     const g = Float32Array.from([1, 2, 3, 4]);
     const id = cache.prepare(g);
     cache.takeUpdate(new Set([id]));
@@ -50,7 +55,7 @@ describe("the mirror cache (no GPU needed)", () => {
   });
 
   test("entries are the memory, not the view object: a new view of the same bytes is the same entry", () => {
-    const cache = new MirrorCache(1 << 20);
+    const cache = new MirrorCache(1 << 20, idle);
     const storage = randomF32(16);
     const a = cache.prepare(storage.subarray(0, 8));
     assert.equal(cache.prepare(storage.subarray(0, 8)), a);
@@ -59,7 +64,7 @@ describe("the mirror cache (no GPU needed)", () => {
   });
 
   test("over the budget the least recently used entries are freed, never those of the current call", () => {
-    const cache = new MirrorCache(64); // room for two arrays of 8 floats
+    const cache = new MirrorCache(64, idle); // room for two arrays of 8 floats
     const [x, y, z] = [randomF32(8), randomF32(8), randomF32(8)];
     const ix = cache.prepare(x),
       iy = cache.prepare(y);
@@ -75,7 +80,7 @@ describe("the mirror cache (no GPU needed)", () => {
   });
 
   test("a budget of 0 keeps nothing: every array is uploaded at every call", () => {
-    const cache = new MirrorCache(0);
+    const cache = new MirrorCache(0, idle);
     const x = new Float32Array(4);
     const a = cache.prepare(x);
     assert.deepEqual(cache.takeUpdate(new Set([a])).dirty, [a]);

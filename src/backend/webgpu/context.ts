@@ -171,6 +171,26 @@ export class GpuContext {
       });
     }
     const residentAt = new Set(entryOf.values());
+    const writtenEntries = new Set<ResidentEntry>();
+    if (res) {
+      const seen = new Map<ResidentEntry, number>();
+      for (const b of buffers) {
+        const e = res.owner(b.data);
+        if (!e) continue;
+        seen.set(e, (seen.get(e) ?? 0) + 1);
+        if (b.output) writtenEntries.add(e);
+      }
+      // Deferred outputs stay on the GPU, unless bound twice (then no one buffer holds the result).
+      for (const e of writtenEntries) if ((seen.get(e) ?? 0) > 1) res.undefer(e);
+      // A binding of a GPU-newer entry that does not get the entry's own buffer is filled from
+      // the mirror: bring the mirror up to date first.
+      const stale = new Set<ResidentEntry>();
+      buffers.forEach((b, i) => {
+        const e = res.owner(b.data);
+        if (e?.gpuNewer && entryOf.get(i) !== e) stale.add(e);
+      });
+      if (stale.size > 0) await this.readResident([...stale]);
+    }
     dev.pushErrorScope("out-of-memory");
     let oomPop: Promise<GPUError | null> | null = null;
     const gpuBufs: GPUBuffer[] = [];
@@ -212,7 +232,7 @@ export class GpuContext {
             if (!zero) fills.push({ buf, data: b.data });
           }
           gpuBufs.push(buf);
-          if (!b.output) continue;
+          if (!b.output || (e && res!.isDeferred(e))) continue; // a deferred output is not read back
           const staging = this.createBuffer(size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, `${key} readback ${i}`);
           owned.push(staging);
           reads.push({ staging, source: buf, target: b.data, size, resident: e !== undefined });
@@ -268,12 +288,64 @@ export class GpuContext {
       }
       // An output read back from a buffer of its own into a mirror leaves that entry's GPU copy behind.
       if (res) for (const r of reads) if (!r.resident) res.mirrorWritten(r.target);
+      // Deferred outputs: from now on only their GPU buffer holds their bytes.
+      if (res) for (const [i, e] of entryOf) if (buffers[i]!.output && res.isDeferred(e)) e.gpuNewer = true;
     } catch (e) {
       // A resident buffer allocated here may be invalid (out of memory) or half-written.
-      if (res) for (const entry of residentAt) res.drop(entry);
+      if (res) res.dropAfterFailure(residentAt, writtenEntries);
       throw e;
     } finally {
       for (const b of owned) b.destroy();
+    }
+  }
+
+  /** Before a kernel reads these arrays on this thread's CPU: those whose newest bytes are on the GPU come back. */
+  async currentOnCpu(views: readonly ArrayBufferView[]): Promise<void> {
+    const res = this.residency;
+    if (!res) return;
+    const stale = new Set<ResidentEntry>();
+    for (const v of views) {
+      const e = res.owner(v);
+      if (e?.gpuNewer) stale.add(e);
+    }
+    if (stale.size > 0) await this.readResident([...stale]);
+  }
+
+  /**
+   * Copies the GPU buffers of GPU-newer resident entries into their mirrors (one submit, one
+   * wait); they are then current again (lazy readback, see resident.ts).
+   */
+  async readResident(entries: readonly ResidentEntry[]): Promise<void> {
+    this.checkAlive();
+    const live = entries.filter((e) => e.gpuNewer && e.buffer);
+    if (live.length === 0) return;
+    const dev = this.device;
+    const staging: GPUBuffer[] = [];
+    try {
+      const enc = dev.createCommandEncoder();
+      for (const e of live) {
+        const s = this.createBuffer(
+          e.buffer!.size,
+          GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+          `readback of resident entry ${e.id}`,
+        );
+        staging.push(s);
+        enc.copyBufferToBuffer(e.buffer!, 0, s, 0, e.buffer!.size);
+      }
+      dev.queue.submit([enc.finish()]);
+      this.stats.submits++;
+      const maps = await this.settleOrLost(staging.map((s) => s.mapAsync(GPUMapMode.READ)));
+      for (const m of maps)
+        if (m.status === "rejected") throw new Error(`webgpu: reading back a resident buffer failed (${String(m.reason)})`);
+      live.forEach((e, i) => {
+        const n = e.mirror.byteLength;
+        new Uint8Array(e.mirror).set(new Uint8Array(staging[i]!.getMappedRange(), 0, n));
+        staging[i]!.unmap();
+        this.stats.readbackBytes += n;
+        e.gpuNewer = false; // the buffer and the mirror agree again
+      });
+    } finally {
+      for (const s of staging) s.destroy();
     }
   }
 

@@ -12,6 +12,13 @@
 // typed-array object: tensor code makes new views of the same storage all the time. The most
 // recently used entries are kept up to a byte budget; older ones are evicted (the next use
 // uploads again), and so are the entries of garbage-collected arrays.
+//
+// Lazy readback (backend/device_arrays.ts): an output left on the GPU makes its entry
+// `gpuNewer`: the GPU holds its newest bytes, neither the mirror nor the array does. Such an
+// entry is not compared before a call (the array cannot have been written since: the tensor
+// layer reads it back before any CPU access), and is read back (mirror, then array) when the
+// CPU asks for its memory, when another view of the same memory is passed to a kernel, and
+// before it is evicted.
 import type { ResidencyUpdate } from "./resident.js";
 
 export type Typed = Float32Array | Int32Array | Uint8Array | Uint16Array;
@@ -25,6 +32,17 @@ interface MirrorEntry {
   /** The memory this entry mirrors (weakly: the cache must not keep arrays alive) and its key there. */
   readonly memory: WeakRef<ArrayBufferLike>;
   readonly key: string;
+  readonly byteOffset: number;
+  /** Only the GPU holds the newest bytes (a deferred output). */
+  gpuNewer: boolean;
+}
+
+/** What the cache needs from the channel to the worker. */
+export interface MirrorChannel {
+  /** Waits until the worker has finished every request posted so far (none may be using a mirror then). */
+  drain(): void;
+  /** Makes the worker copy the GPU buffers of these entries into their mirrors, and waits. */
+  readBack(ids: number[]): void;
 }
 
 /** Counters of what crossed between the caller's arrays and the GPU (see TransferStats in sync_backend.ts). */
@@ -63,39 +81,53 @@ export class MirrorCache {
   private pending: ResidencyUpdate = { created: [], dirty: [], zeroed: [], freed: [] };
   private readonly collected = new FinalizationRegistry<number>((id) => this.evict(id));
   readonly counters: MirrorCounters = { comparedBytes: 0, stagedBytes: 0, returnedBytes: 0 };
+  /** Entries that are gpuNewer now. */
+  private gpuNewerCount = 0;
 
   /**
    * @param budgetBytes mirrors (and GPU buffers) kept between calls; 0 keeps none, so every
    *   call uploads all of its arrays (the behaviour without residency). May be changed later.
    */
-  constructor(public budgetBytes: number) {}
+  constructor(
+    public budgetBytes: number,
+    private readonly channel: MirrorChannel,
+  ) {}
 
   /** Entries kept and their bytes. */
   get size(): { entries: number; bytes: number } {
     return { entries: this.lru.size, bytes: this.residentBytes };
   }
 
-  /** The id of `a`'s entry, made current: after this, its mirror holds a's bytes. */
+  /**
+   * The id of `a`'s entry, made current: after this, its mirror holds a's bytes, or the GPU
+   * holds newer ones (gpuNewer).
+   */
   prepare(a: Typed): number {
-    const e = this.entryOf(a);
-    const src = bytesOf(a);
-    this.counters.comparedBytes += a.byteLength;
-    // Without a budget nothing stays on the GPU: every array is uploaded, as before residency.
-    if (this.budgetBytes === 0) {
-      this.stage(e, src);
-    } else if (!src.equals(e.view)) {
-      // Zeroed on the CPU (gradients before a step): the GPU makes a zero buffer, nothing goes up.
-      if (allZero(src)) {
-        e.view.fill(0);
-        this.pending.zeroed.push(e.id);
-      } else this.stage(e, src);
+    this.readBackOthers(a);
+    const { entry: e, created } = this.entryOf(a);
+    if (!e.gpuNewer) {
+      const src = bytesOf(a);
+      this.counters.comparedBytes += a.byteLength;
+      // Without a budget nothing stays on the GPU: every array is uploaded, as before residency.
+      if (this.budgetBytes === 0) {
+        this.stage(e, src, created);
+      } else if (!src.equals(e.view)) {
+        // Zeroed on the CPU (gradients before a step): the GPU makes a zero buffer, nothing goes up.
+        if (allZero(src)) {
+          if (!created) this.channel.drain();
+          e.view.fill(0);
+          this.pending.zeroed.push(e.id);
+        } else this.stage(e, src, created);
+      }
     }
     this.lru.delete(e.id); // most recently used last
     this.lru.set(e.id, e);
     return e.id;
   }
 
-  private stage(e: MirrorEntry, src: Buffer): void {
+  /** `created`: the mirror is new, so no request in flight can be reading it. */
+  private stage(e: MirrorEntry, src: Buffer, created: boolean): void {
+    if (!created) this.channel.drain(); // a posted kernel may still upload from this mirror
     e.view.set(src);
     this.counters.stagedBytes += src.byteLength;
     this.pending.dirty.push(e.id);
@@ -112,23 +144,82 @@ export class MirrorCache {
     this.counters.returnedBytes += a.byteLength;
   }
 
+  /** `a`, an output of the call just posted, stays on the GPU: its entry is gpuNewer until read back. */
+  markGpuNewer(a: Typed): void {
+    const e = this.current(a);
+    if (!e.gpuNewer) this.gpuNewerCount++;
+    e.gpuNewer = true;
+  }
+
+  /** Whether any entry is gpuNewer. */
+  get hasGpuNewer(): boolean {
+    return this.gpuNewerCount > 0;
+  }
+
+  /** Reads back every gpuNewer entry within `memory` into it (a CPU read of that memory is coming). */
+  readBackMemory(memory: ArrayBufferLike): void {
+    if (this.gpuNewerCount === 0) return;
+    const forBuffer = this.byMemory.get(memory);
+    if (!forBuffer) return;
+    this.readBack([...forBuffer.values()].filter((e) => e.gpuNewer && this.lru.has(e.id)));
+  }
+
+  /** Reads back every gpuNewer entry (before the CPU backends take over). */
+  readBackAll(): void {
+    if (this.gpuNewerCount === 0) return;
+    this.readBack([...this.lru.values()].filter((e) => e.gpuNewer));
+  }
+
+  /** Reads back the gpuNewer entries of other views of `a`'s memory: `a` is about to be compared or uploaded. */
+  private readBackOthers(a: Typed): void {
+    if (this.gpuNewerCount === 0) return;
+    const forBuffer = this.byMemory.get(a.buffer);
+    if (!forBuffer) return;
+    const key = `${a.byteOffset}:${a.byteLength}`;
+    const others = [...forBuffer.values()].filter((e) => e.gpuNewer && e.key !== key && this.lru.has(e.id));
+    if (others.length > 0) this.readBack(others);
+  }
+
+  /** The worker copies these entries' GPU buffers into their mirrors; then the mirrors go into the arrays. */
+  private readBack(entries: MirrorEntry[]): void {
+    if (entries.length === 0) return;
+    this.channel.readBack(entries.map((e) => e.id));
+    for (const e of entries) {
+      const memory = e.memory.deref();
+      if (memory) {
+        new Uint8Array(memory, e.byteOffset, e.bytes).set(e.view);
+        this.counters.returnedBytes += e.bytes;
+      }
+      e.gpuNewer = false;
+      this.gpuNewerCount--;
+    }
+  }
+
   /**
    * What the worker must learn before this call (new mirrors, stale GPU copies, freed entries),
    * after evicting the least recently used entries over the budget, those of `keep` (this
    * call's) excepted.
    */
   takeUpdate(keep: ReadonlySet<number>): ResidencyUpdate {
-    for (const [id] of this.lru) {
-      if (this.residentBytes <= this.budgetBytes) break;
-      if (!keep.has(id)) this.evict(id);
+    const victims: MirrorEntry[] = [];
+    let bytes = this.residentBytes;
+    for (const [id, e] of this.lru) {
+      if (bytes <= this.budgetBytes) break;
+      if (keep.has(id)) continue;
+      victims.push(e);
+      bytes -= e.mirror.byteLength;
     }
+    // Bytes only the GPU holds come back before their buffer is freed.
+    this.readBack(victims.filter((e) => e.gpuNewer));
+    for (const e of victims) this.evict(e.id);
     const u = this.pending;
     this.pending = { created: [], dirty: [], zeroed: [], freed: [] };
     return u;
   }
 
-  /** Drops every entry (their arrays upload again at their next use). */
+  /** Drops every entry (their arrays upload again at their next use), reading back what only the GPU holds. */
   clear(): void {
+    this.readBackAll();
     for (const id of [...this.lru.keys()]) this.evict(id);
   }
 
@@ -138,7 +229,7 @@ export class MirrorCache {
     return e;
   }
 
-  private entryOf(a: Typed): MirrorEntry {
+  private entryOf(a: Typed): { entry: MirrorEntry; created: boolean } {
     let forBuffer = this.byMemory.get(a.buffer);
     if (!forBuffer) {
       forBuffer = new Map();
@@ -146,22 +237,25 @@ export class MirrorCache {
     }
     const key = `${a.byteOffset}:${a.byteLength}`;
     let e = forBuffer.get(key);
-    if (e && this.lru.has(e.id)) return e;
+    if (e && this.lru.has(e.id)) return { entry: e, created: false };
     // A new mirror is all zeros, and so is a new GPU buffer: an array of zeros needs no upload.
     const mirror = new SharedArrayBuffer(align4(a.byteLength));
     const view = Buffer.from(mirror, 0, a.byteLength);
-    e = { id: this.nextId++, mirror, bytes: a.byteLength, view, memory: new WeakRef(a.buffer), key };
+    const memory = new WeakRef(a.buffer);
+    e = { id: this.nextId++, mirror, bytes: a.byteLength, view, memory, key, byteOffset: a.byteOffset, gpuNewer: false };
     forBuffer.set(key, e);
     this.lru.set(e.id, e);
     this.residentBytes += mirror.byteLength;
     this.pending.created.push({ id: e.id, mirror });
     this.collected.register(a.buffer, e.id);
-    return e;
+    return { entry: e, created: true };
   }
 
   private evict(id: number): void {
     const e = this.lru.get(id);
     if (!e) return;
+    if (e.gpuNewer) this.gpuNewerCount--; // its memory was collected, or it was read back just before
+    e.gpuNewer = false;
     this.lru.delete(id);
     const forBuffer = e.memory.deref();
     if (forBuffer) this.byMemory.get(forBuffer)?.delete(e.key);

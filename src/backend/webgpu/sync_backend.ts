@@ -22,13 +22,19 @@
 // What this saves: the upload of every array the GPU already holds, which in training is
 // nearly all of them (weights, AdamW's moments, activations that the next op and the
 // backward pass read, gradients), and the allocation of its buffer; a call also waits on the
-// GPU once instead of three times (context.ts). What it does not save: reading outputs back.
-// Lazy readback (results staying on the GPU until the CPU reads them) would need every read
-// of a tensor's storage to pass through a hook, and the tensor layer hands out plain typed
-// arrays; a design that cannot see a read cannot be exact, so outputs come back every call.
+// GPU once instead of three times (context.ts).
 // Mirrors and GPU buffers are kept for the most recently used arrays up to
 // TSGPT_WEBGPU_RESIDENT_MB (default 1024; 0 keeps none, so every call uploads every array,
 // as before this cache). Counters of round trips and bytes: transferStats().
+//
+// Lazy readback and calls that do not wait (TSGPT_WEBGPU_LAZY, on by default; 0 turns it off).
+// An output array the tensor layer allocated for kernels only (deviceArray(), see
+// backend/device_arrays.ts for why that is exact) is not read back: its bytes stay on the GPU
+// until the CPU reads the tensor, another view of its memory goes to a kernel, its entry is
+// evicted, or the backend is switched. A call whose outputs all stay on the GPU is posted
+// without waiting for the worker; its error, if any, is thrown by the next call that waits.
+// So a training step waits on the GPU a few times (the loss, parameters and CPU-written
+// inputs) instead of once per kernel, and reads back little besides the parameters.
 //
 // Kernels left on the js backend (each rare in training): int32 arithmetic (the tensor layer
 // already keeps int32 ops on js), copies of byte arrays (masks), ranks above 8 in binary and
@@ -41,10 +47,21 @@ import { type Typed, encodeArgs } from "./marshal.js";
 import { MirrorCache } from "./mirror_cache.js";
 import { MAX_BINARY_RANK } from "./elementwise_wgsl.js";
 import { MAX_COPY_RANK } from "./strided_copy_wgsl.js";
-import { DONE, type GpuCounters, IDLE, type Reply, type Request } from "./sync_protocol.js";
+import type { GpuCounters, Reply, Request } from "./sync_protocol.js";
+import { isDeviceArray, setDeviceSyncHook } from "../device_arrays.js";
 
 const DEFAULT_TIMEOUT_S = 300;
 const DEFAULT_RESIDENT_MB = 1024;
+/** Calls posted without waiting before the caller waits for the worker to catch up (bounds the queue). */
+const MAX_IN_FLIGHT = 64;
+
+/** TSGPT_WEBGPU_LAZY, checked: "0" turns lazy readback off (every output read back after every call). */
+export function webgpuLazyReadback(env: NodeJS.ProcessEnv = process.env): boolean {
+  const raw = env.TSGPT_WEBGPU_LAZY;
+  if (raw === undefined || raw === "" || raw === "1") return true;
+  if (raw === "0") return false;
+  throw new RangeError(`TSGPT_WEBGPU_LAZY must be 0 (off) or 1 (on), got "${raw}"`);
+}
 
 /** TSGPT_WEBGPU_RESIDENT_MB, checked: megabytes (2^20 bytes) of arrays kept on the GPU between calls, ≥ 0. */
 export function webgpuResidentBytes(env: NodeJS.ProcessEnv = process.env): number {
@@ -57,8 +74,10 @@ export function webgpuResidentBytes(env: NodeJS.ProcessEnv = process.env): numbe
 
 /** What crossed between the CPU and the GPU since the backend was opened (running totals). */
 export interface TransferStats {
-  /** Blocking round trips to the worker thread (one per backend call that runs on the GPU). */
+  /** Requests to the worker thread (one per backend call that runs on the GPU, plus lazy readbacks). */
   requests: number;
+  /** Times the caller waited for the worker (a round trip: a readback, or a call that must finish first). */
+  waits: number;
   /** Command submissions, each followed by one wait for the GPU. */
   submits: number;
   /** Bytes written into GPU buffers (arrays the GPU did not hold yet, or that changed on the CPU). */
@@ -82,8 +101,9 @@ export function webgpuTimeoutSeconds(env: NodeJS.ProcessEnv = process.env): numb
   return s;
 }
 
-/** The worker thread and the blocking request/reply over it. */
+/** The worker thread and the requests and replies over it (see sync_protocol.ts). */
 class WorkerChannel {
+  /** Word 0: replies the worker has posted. */
   private readonly control = new Int32Array(new SharedArrayBuffer(4));
   private readonly port: MessagePort;
   private readonly worker: Worker;
@@ -91,14 +111,20 @@ class WorkerChannel {
   readonly mirrors: MirrorCache;
   /** The adapter's name, from the reply to "open". */
   lastAdapter = "";
+  /** Requests posted, replies read, and waits for replies. */
   requests = 0;
+  private replies = 0;
+  waits = 0;
   gpu: GpuCounters = { submits: 0, uploadBytes: 0, readbackBytes: 0, residentBytes: 0 };
 
   constructor(
     private readonly timeoutMs: number,
     residentBytes: number,
   ) {
-    this.mirrors = new MirrorCache(residentBytes);
+    this.mirrors = new MirrorCache(residentBytes, {
+      drain: () => this.drain("webgpu (waiting for earlier kernels)"),
+      readBack: (ids) => this.request({ kind: "read", ids }, "webgpu readback"),
+    });
     // --input-type (from `node --input-type=module -e …`) would make the worker wait for code on stdin.
     const execArgv = process.execArgv.filter((a) => !a.startsWith("--input-type"));
     this.worker = new Worker(new URL("./sync_worker.js", import.meta.url), { execArgv });
@@ -118,36 +144,72 @@ class WorkerChannel {
     this.port.unref();
   }
 
-  /** Posts `req` and blocks until the worker replies; throws its error, or a timeout error. */
+  /** Posts `req` and waits until the worker has answered it and everything before it; throws the first error. */
   request(req: Request, what: string): void {
+    this.post(req, what);
+    this.drain(what);
+  }
+
+  /** Posts `req` without waiting (its error, if any, is thrown by the next drain). */
+  post(req: Request, what: string): void {
     if (this.broken) throw new Error(`webgpu: the backend is unusable after an earlier failure (${this.broken})`);
-    Atomics.store(this.control, 0, IDLE);
     this.port.postMessage(req);
-    const woke = Atomics.wait(this.control, 0, IDLE, this.timeoutMs);
-    if (woke === "timed-out") {
-      this.broken = `${what} did not finish within ${this.timeoutMs / 1000} s`;
-      void this.worker.terminate();
-      throw new Error(
-        `webgpu: ${what} did not finish within ${this.timeoutMs / 1000} s (TSGPT_WEBGPU_TIMEOUT_S); the GPU may be hung or far too slow for this size`,
-      );
-    }
-    const msg = receiveMessageOnPort(this.port);
-    if (Atomics.load(this.control, 0) !== DONE || !msg) throw new Error(`webgpu: ${what}: the worker woke the caller without a reply`);
-    const reply = msg.message as Reply;
     this.requests++;
-    if (reply.gpu) this.gpu = reply.gpu;
-    if (reply.ok) {
-      this.lastAdapter = reply.adapterName ?? this.lastAdapter;
-      return;
+    if (this.requests - this.replies >= MAX_IN_FLIGHT) this.drain(what);
+  }
+
+  /** Whether some request has not been answered yet. */
+  get inFlight(): boolean {
+    return this.replies < this.requests;
+  }
+
+  /**
+   * Waits until every posted request is answered (or the timeout: then the backend is
+   * unusable), then reads the replies and throws the first error among them.
+   */
+  drain(what: string): void {
+    if (!this.inFlight) return;
+    if (this.broken) throw new Error(`webgpu: the backend is unusable after an earlier failure (${this.broken})`);
+    this.waits++;
+    const deadline = Date.now() + this.timeoutMs;
+    for (;;) {
+      const done = Atomics.load(this.control, 0);
+      if (done >= this.requests) break;
+      const left = deadline - Date.now();
+      if (left <= 0 || Atomics.wait(this.control, 0, done, left) === "timed-out") {
+        this.broken = `${what} did not finish within ${this.timeoutMs / 1000} s`;
+        void this.worker.terminate();
+        throw new Error(
+          `webgpu: ${what} did not finish within ${this.timeoutMs / 1000} s (TSGPT_WEBGPU_TIMEOUT_S); the GPU may be hung or far too slow for this size`,
+        );
+      }
     }
-    if (/device was lost/.test(reply.error)) this.broken = reply.error;
-    const err =
-      reply.errorName === "RangeError"
-        ? new RangeError(reply.error)
-        : reply.errorName === "TypeError"
-          ? new TypeError(reply.error)
-          : new Error(reply.error);
-    throw err;
+    let failed: Extract<Reply, { ok: false }> | null = null;
+    let failedLate = false;
+    for (let msg = receiveMessageOnPort(this.port); msg; msg = receiveMessageOnPort(this.port)) {
+      const reply = msg.message as Reply;
+      this.replies++;
+      if (reply.gpu) this.gpu = reply.gpu;
+      if (reply.ok) {
+        this.lastAdapter = reply.adapterName ?? this.lastAdapter;
+        continue;
+      }
+      if (reply.fatal || /device was lost/.test(reply.error)) this.broken = reply.error;
+      if (!failed) {
+        failed = reply;
+        failedLate = this.replies < this.requests;
+      }
+    }
+    if (this.replies < this.requests && !this.broken) throw new Error(`webgpu: ${what}: the worker woke the caller without a reply`);
+    if (!failed) return;
+    // A call posted without waiting fails here, at a later call: say which one it was.
+    const message =
+      failedLate && failed.op ? `${failed.error} (in webgpu ${failed.op}, run without waiting and reported here)` : failed.error;
+    throw failed.errorName === "RangeError"
+      ? new RangeError(message)
+      : failed.errorName === "TypeError"
+        ? new TypeError(message)
+        : new Error(message);
   }
 
   close(): void {
@@ -162,32 +224,87 @@ export interface WebGPUSyncBackend extends Backend {
   readonly adapterName: string;
   /** Ends the worker and its device; later calls throw. */
   close(): void;
+  /**
+   * Reads back every output still only on the GPU and waits for every posted kernel (throwing
+   * the first error of one): after this the CPU arrays are current. setBackend calls it when
+   * switching away.
+   */
+  syncAll(): void;
   /** Round trips and bytes moved so far (see TransferStats). */
   transferStats(): TransferStats;
   /** Sets the byte budget of resident arrays (TSGPT_WEBGPU_RESIDENT_MB at load); 0: every call uploads every array. */
   setResidentBudget(bytes: number): void;
 }
 
-/** A backend whose every call runs `op` in the worker and copies back `outputs(args)`. */
-function createSyncBackend(channel: WorkerChannel): WebGPUSyncBackend {
+/** Typed arrays among `args` (nested in arrays and option objects too). */
+function typedArgs(args: readonly unknown[]): Typed[] {
+  const found: Typed[] = [];
+  const walk = (v: unknown): void => {
+    if (v instanceof Float32Array || v instanceof Int32Array || v instanceof Uint8Array || v instanceof Uint16Array) found.push(v);
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (typeof v === "object" && v !== null) Object.values(v).forEach(walk);
+  };
+  walk(args);
+  return found;
+}
+
+/**
+ * A backend whose every call runs `op` in the worker and copies back `outputs(args)`, except,
+ * with lazy readback, the outputs the tensor layer marked with deviceArray().
+ */
+function createSyncBackend(channel: WorkerChannel, lazy: boolean): WebGPUSyncBackend {
   const mirrors = channel.mirrors;
   const call = (op: string, args: unknown[], outputs: (Typed | null | undefined)[]): void => {
     const { wire, used } = encodeArgs(mirrors, args);
     const outs = outputs.filter((o): o is Typed => o !== null && o !== undefined);
     const outputIds = outs.map((o) => mirrors.idOf(o));
-    channel.request({ kind: "call", op, args: wire, update: mirrors.takeUpdate(used), outputs: outputIds }, `webgpu ${op}`);
-    for (const o of outs) mirrors.copyBack(o);
+    // Outputs stay on the GPU when marked, resident (a budget), and each in memory of its own
+    // (one array passed as several outputs, as the packed gradients of attention, counts once).
+    const unique = [...new Map(outs.map((o, i) => [outputIds[i]!, o])).values()];
+    const distinct = new Set(unique.map((o) => o.buffer)).size === unique.length;
+    const deferred = lazy && mirrors.budgetBytes > 0 && distinct ? unique.filter((o) => isDeviceArray(o)) : [];
+    const req: Request = {
+      kind: "call",
+      op,
+      args: wire,
+      update: mirrors.takeUpdate(used),
+      outputs: outputIds,
+      deferred: deferred.map((o) => mirrors.idOf(o)),
+    };
+    if (deferred.length === unique.length) channel.post(req, `webgpu ${op}`);
+    else channel.request(req, `webgpu ${op}`);
+    for (const o of unique) {
+      if (deferred.includes(o)) mirrors.markGpuNewer(o);
+      else mirrors.copyBack(o);
+    }
   };
-  return {
+  /** A kernel that runs on the js backend here reads and writes the CPU arrays: bring them up to date first. */
+  const onCpu = (args: readonly unknown[]): void => {
+    for (const a of typedArgs(args)) mirrors.readBackMemory(a.buffer);
+  };
+  const backend: WebGPUSyncBackend = {
     name: "webgpu",
     adapterName: channel.lastAdapter,
-    close: () => channel.close(),
+    close: () => {
+      try {
+        backend.syncAll(); // tensors still on the GPU come back before the device goes
+      } catch {
+        // closing after a failure: what the GPU held is lost, and the CPU arrays keep what they have
+      }
+      setDeviceSyncHook(null);
+      channel.close();
+    },
+    syncAll: () => {
+      mirrors.readBackAll();
+      channel.drain("webgpu (finishing the posted kernels)");
+    },
     setResidentBudget: (bytes: number) => {
       if (!(bytes >= 0)) throw new RangeError(`setResidentBudget: expected a number of bytes ≥ 0, got ${bytes}`);
       mirrors.budgetBytes = bytes;
     },
     transferStats: () => ({
       requests: channel.requests,
+      waits: channel.waits,
       ...channel.gpu,
       comparedBytes: mirrors.counters.comparedBytes,
       residentEntries: mirrors.size.entries,
@@ -202,6 +319,7 @@ function createSyncBackend(channel: WorkerChannel): WebGPUSyncBackend {
     unaryBackward: (op, x, y, gy, gx) => call("unaryBackward", [op, x, y, gy, gx], [gx]),
     binary: (op, a, aOffset, aStrides, b, bOffset, bStrides, out, shape) => {
       if (a instanceof Int32Array || b instanceof Int32Array || shape.length > MAX_BINARY_RANK) {
+        onCpu([a, b, out]);
         jsBackend.binary(op, a, aOffset, aStrides, b, bOffset, bStrides, out, shape);
         return;
       }
@@ -234,6 +352,7 @@ function createSyncBackend(channel: WorkerChannel): WebGPUSyncBackend {
       call("crossEntropyBackward", [logits, targets, lse, gLoss, rows, cols, ignoreIndex, glogits], [glogits]),
     copyStrided: (src: DataArray, offset, shape, strides, out: DataArray) => {
       if (src instanceof Uint8Array || shape.length > MAX_COPY_RANK) {
+        onCpu([src, out]);
         jsBackend.copyStrided(src, offset, shape, strides, out);
         return;
       }
@@ -243,6 +362,7 @@ function createSyncBackend(channel: WorkerChannel): WebGPUSyncBackend {
       call("adamw", [p, g, m, v, lr, beta1, beta2, eps, weightDecay, step], [p, m, v]),
     quantMatmul: (dtype: QuantDType, layout: QuantLayout, x, m, k, w, n, out) => {
       if (dtype !== "Q8_0" || layout !== "rows") {
+        onCpu([x, w, out]);
         jsBackend.quantMatmul(dtype, layout, x, m, k, w, n, out);
         return;
       }
@@ -256,6 +376,7 @@ function createSyncBackend(channel: WorkerChannel): WebGPUSyncBackend {
     linearHalf: (dtype, x, m, k, bits, n, out) => call("linearHalf", [dtype, x, m, k, bits, n, out], [out]),
     attention: (a) => call("attention", [a], [a.out]),
   };
+  return backend;
 }
 
 let loaded: WebGPUSyncBackend | null = null;
@@ -271,6 +392,7 @@ export function loadedWebGPUSyncBackend(): WebGPUSyncBackend | null {
  */
 export function loadWebGPUSyncBackend(why: string): WebGPUSyncBackend {
   if (loaded) return loaded;
+  const lazy = webgpuLazyReadback();
   const channel = new WorkerChannel(webgpuTimeoutSeconds() * 1000, webgpuResidentBytes());
   try {
     channel.request({ kind: "open" }, "opening the GPU");
@@ -279,6 +401,8 @@ export function loadWebGPUSyncBackend(why: string): WebGPUSyncBackend {
     const reason = (e as Error).message.replace(/^no WebGPU adapter \((.*)\)$/s, "$1");
     throw new Error(`tsgpt: ${why} asks for the webgpu backend, but there is no WebGPU adapter: ${reason}`);
   }
-  loaded = createSyncBackend(channel);
+  loaded = createSyncBackend(channel, lazy);
+  // CPU reads of tensors marked with deviceArray() read back their bytes first (device_arrays.ts).
+  setDeviceSyncHook((memory) => channel.mirrors.readBackMemory(memory));
   return loaded;
 }

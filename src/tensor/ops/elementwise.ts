@@ -9,8 +9,9 @@
 // - Arithmetic on bool tensors is an error; use logicalAnd/logicalOr, or convert with .int().
 import type { BinaryOp, UnaryOp } from "../../backend/backend.js";
 import { getBackend, jsBackend } from "../../backend/index.js";
+import { deviceArray } from "../../backend/device_arrays.js";
 import { record } from "../autograd.js";
-import { type DType, allocate } from "../dtype.js";
+import { type DType, allocate, allocateOutput } from "../dtype.js";
 import { broadcastShapes, broadcastStrides, numelOf, shapeStr } from "../shape.js";
 import { materialize } from "../strided.js";
 import { Tensor, type TensorLike } from "../tensor.js";
@@ -69,14 +70,14 @@ function requireFloat(op: string, x: Tensor): void {
 /** Runs a broadcasting binary kernel and returns the contiguous result. */
 function runBinary(op: BinaryOp, a: Tensor, b: Tensor, outDtype: DType): Tensor {
   const shape = broadcastShapes(op, a.shape, b.shape);
-  const out = allocate(outDtype, numelOf(shape));
+  const out = allocateOutput(outDtype, numelOf(shape));
   const backend = a.dtype === "float32" ? getBackend() : jsBackend;
   backend.binary(
     op,
-    a.storage as Float32Array | Int32Array,
+    a.deviceStorage as Float32Array | Int32Array,
     a.offset,
     broadcastStrides(a.shape, a.strides, shape),
-    b.storage as Float32Array | Int32Array,
+    b.deviceStorage as Float32Array | Int32Array,
     b.offset,
     broadcastStrides(b.shape, b.strides, shape),
     out,
@@ -169,13 +170,13 @@ export function minimum(a: TensorLike, b: TensorLike): Tensor {
 function unary(op: UnaryOp, x: Tensor, name: string = op): Tensor {
   requireFloat(name, x);
   const backend = getBackend();
-  const xs = x.data() as Float32Array;
-  const ys = new Float32Array(xs.length);
+  const xs = x.deviceData() as Float32Array;
+  const ys = deviceArray(xs.length);
   backend.unary(op, xs, ys);
   const out = new Tensor(ys, x.shape);
   return record(out, name, [x], (g) => {
-    const gx = new Float32Array(xs.length);
-    getBackend().unaryBackward(op, xs, ys, g.data() as Float32Array, gx);
+    const gx = deviceArray(xs.length);
+    getBackend().unaryBackward(op, xs, ys, g.deviceData() as Float32Array, gx);
     return [new Tensor(gx, x.shape)];
   });
 }

@@ -2,6 +2,7 @@
 // leading (batch) dims broadcast. Transposed views (w.t(), k.transpose(-2, -1)) go to the
 // kernel as a transpose flag, without a copy.
 import { getBackend } from "../../backend/index.js";
+import { deviceArray } from "../../backend/device_arrays.js";
 import { record } from "../autograd.js";
 import { broadcastShapes, broadcastStrides, numelOf, shapeStr, type Shape } from "../shape.js";
 import { Tensor, assertTensor } from "../tensor.js";
@@ -46,7 +47,7 @@ function layoutOf(t: Tensor, batchShape: Shape): Operand | null {
   const bStrides = broadcastStrides(t.shape.slice(0, nd - 2), t.strides.slice(0, nd - 2), batchShape);
   const batchStride = flatBatchStride(batchShape, bStrides);
   if (batchStride === null) return null;
-  return { data: t.storage as Float32Array, offset: t.offset, batchStride, trans };
+  return { data: t.deviceStorage as Float32Array, offset: t.offset, batchStride, trans };
 }
 
 function operand(t: Tensor, batchShape: Shape): Operand {
@@ -76,7 +77,7 @@ function batchedMatmul(a: Tensor, b: Tensor, shownA: Shape, shownB: Shape): Tens
   const batch = numelOf(batchShape);
   const A = operand(a, batchShape);
   const B = operand(b, batchShape);
-  const c = new Float32Array(batch * m * n);
+  const c = deviceArray(batch * m * n);
   if (c.length > 0) {
     getBackend().matmul({
       batch,

@@ -18,7 +18,7 @@ function makeView(
   offset: number,
   backward: (g: Tensor) => Tensor,
 ): Tensor {
-  const out = new Tensor(x.storage, shape, strides, offset);
+  const out = new Tensor(x.deviceStorage, shape, strides, offset);
   return record(out, name, [x], (g) => [backward(g)]);
 }
 
@@ -258,13 +258,13 @@ export function contiguous(x: Tensor): Tensor {
 
 /** A contiguous copy, recorded in the graph. */
 export function clone(x: Tensor): Tensor {
-  const out = new Tensor(copyOut(x), x.shape);
+  const out = new Tensor(copyOut(x, true), x.shape);
   return record(out, "clone", [x], (g) => [g]);
 }
 
 /** A contiguous copy outside the graph (internal). */
 export function contiguousCopy(x: Tensor): Tensor {
-  return new Tensor(copyOut(x), x.shape);
+  return new Tensor(copyOut(x, true), x.shape);
 }
 
 function zerosLikeFloat(shape: Shape): Tensor {

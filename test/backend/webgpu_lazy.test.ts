@@ -1,0 +1,210 @@
+// Lazy readback of the synchronous webgpu backend (backend/device_arrays.ts explains why it is
+// exact): outputs the tensor layer allocated for kernels stay on the GPU until the CPU reads
+// them, calls with only such outputs are posted without waiting, and every way the CPU can
+// reach the bytes (a tensor read, another view of the memory, an eviction, a backend switch)
+// brings them back first. The cache's bookkeeping is tested without a GPU; the rest needs an
+// adapter (lavapipe on Linux without a GPU) and is skipped, with the reason, without one.
+import { describe, test, after } from "node:test";
+import assert from "node:assert/strict";
+import { deviceArray, isDeviceArray, syncForCpu } from "../../src/backend/device_arrays.js";
+import { getBackend, setBackend } from "../../src/backend/index.js";
+import { MirrorCache, type MirrorChannel } from "../../src/backend/webgpu/mirror_cache.js";
+import { type WebGPUSyncBackend, loadWebGPUSyncBackend, webgpuLazyReadback } from "../../src/backend/webgpu/sync_backend.js";
+import { Tensor, randn, exp } from "../../src/tensor/index.js";
+import { rng } from "../helpers/random.js";
+
+const rand = rng(8642);
+const randomF32 = (n: number): Float32Array => Float32Array.from({ length: n }, () => rand());
+
+describe("the mirror cache's GPU-newer entries (no GPU needed)", () => {
+  /** A channel whose "GPU" holds `gpuBytes` for an entry: a read back writes them into its mirror. */
+  function fakeChannel(
+    mirrors: Map<number, SharedArrayBuffer>,
+    gpuBytes: Map<number, Float32Array>,
+  ): MirrorChannel & { reads: number[][] } {
+    const reads: number[][] = [];
+    return {
+      reads,
+      drain: () => {},
+      readBack: (ids) => {
+        reads.push(ids);
+        for (const id of ids) new Float32Array(mirrors.get(id)!).set(gpuBytes.get(id)!);
+      },
+    };
+  }
+
+  test("a GPU-newer array is neither compared nor uploaded, and a CPU read brings its bytes back", () => {
+    const mirrors = new Map<number, SharedArrayBuffer>();
+    const gpuBytes = new Map<number, Float32Array>();
+    const channel = fakeChannel(mirrors, gpuBytes);
+    const cache = new MirrorCache(1 << 20, channel);
+    const out = new Float32Array(4);
+    const id = cache.prepare(out);
+    for (const c of cache.takeUpdate(new Set([id])).created) mirrors.set(c.id, c.mirror);
+    cache.markGpuNewer(out); // the kernel's result stays on the GPU
+    gpuBytes.set(id, Float32Array.from([1, 2, 3, 4]));
+    assert.equal(cache.hasGpuNewer, true);
+    const compared = cache.counters.comparedBytes;
+    assert.equal(cache.prepare(out), id, "passed again: the same entry");
+    assert.equal(cache.counters.comparedBytes, compared, "not compared: the GPU copy is the newest");
+    assert.deepEqual(cache.takeUpdate(new Set([id])).dirty, [], "and not uploaded");
+    assert.deepEqual([...out], [0, 0, 0, 0], "the CPU array is stale until read back");
+    cache.readBackMemory(out.buffer);
+    assert.deepEqual(channel.reads, [[id]]);
+    assert.deepEqual([...out], [1, 2, 3, 4]);
+    assert.equal(cache.hasGpuNewer, false);
+    cache.readBackMemory(out.buffer);
+    assert.equal(channel.reads.length, 1, "read back once");
+  });
+
+  test("another view of the same memory, and an eviction, read the GPU-newer bytes back first", () => {
+    const mirrors = new Map<number, SharedArrayBuffer>();
+    const gpuBytes = new Map<number, Float32Array>();
+    const channel = fakeChannel(mirrors, gpuBytes);
+    const cache = new MirrorCache(64, channel); // room for 16 floats
+    const storage = new Float32Array(8);
+    const id = cache.prepare(storage);
+    for (const c of cache.takeUpdate(new Set([id])).created) mirrors.set(c.id, c.mirror);
+    cache.markGpuNewer(storage);
+    gpuBytes.set(
+      id,
+      Float32Array.from({ length: 8 }, (_, i) => i + 1),
+    );
+    const half = storage.subarray(4, 8);
+    const hid = cache.prepare(half);
+    assert.deepEqual(channel.reads, [[id]], "the whole array came back before its second half was staged");
+    const u = cache.takeUpdate(new Set([hid]));
+    const staged = u.created.find((c) => c.id === hid)!;
+    assert.deepEqual([...new Float32Array(staged.mirror, 0, 4)], [5, 6, 7, 8]);
+    // Eviction: a new GPU-newer entry, then enough other arrays to push it out.
+    const y = new Float32Array(8);
+    const yid = cache.prepare(y);
+    for (const c of cache.takeUpdate(new Set([yid])).created) mirrors.set(c.id, c.mirror);
+    cache.markGpuNewer(y);
+    gpuBytes.set(
+      yid,
+      Float32Array.from({ length: 8 }, () => 7),
+    );
+    const big = randomF32(16);
+    const bid = cache.prepare(big);
+    const u2 = cache.takeUpdate(new Set([bid]));
+    assert.ok(u2.freed.includes(yid), "y was evicted");
+    assert.deepEqual(channel.reads.at(-1), [yid], "after being read back");
+    assert.deepEqual([...y], [7, 7, 7, 7, 7, 7, 7, 7]);
+  });
+
+  test("TSGPT_WEBGPU_LAZY is checked", () => {
+    assert.equal(webgpuLazyReadback({}), true);
+    assert.equal(webgpuLazyReadback({ TSGPT_WEBGPU_LAZY: "0" }), false);
+    assert.equal(webgpuLazyReadback({ TSGPT_WEBGPU_LAZY: "1" }), true);
+    assert.throws(() => webgpuLazyReadback({ TSGPT_WEBGPU_LAZY: "yes" }), /TSGPT_WEBGPU_LAZY must be 0 \(off\) or 1 \(on\), got "yes"/);
+  });
+});
+
+let gpu: WebGPUSyncBackend | null = null;
+let reason = "";
+try {
+  gpu = webgpuLazyReadback() ? loadWebGPUSyncBackend("the lazy readback tests") : null;
+  if (!gpu) reason = "TSGPT_WEBGPU_LAZY=0";
+} catch (e) {
+  reason = (e as Error).message;
+}
+
+function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  for (let i = 0; i < want.length; i++) {
+    if (!(Math.abs(got[i]! - want[i]!) <= 1e-5 * (1 + Math.abs(want[i]!))))
+      assert.fail(`${what}: element ${i} is ${got[i]}, expected ${want[i]}`);
+  }
+}
+
+describe("lazy readback on the GPU", { skip: gpu ? false : `webgpu unavailable: ${reason}` }, () => {
+  const before = getBackend().name;
+  after(() => setBackend(before));
+
+  test("a tensor op's result stays on the GPU, posted without a wait, until the CPU reads the tensor", () => {
+    setBackend("webgpu");
+    const x = randn([64, 32]);
+    const want = Array.from(x.data(), Math.exp); // x read on the CPU: from now on it is read back after every write
+    const s0 = gpu!.transferStats();
+    const y = exp(x);
+    const s1 = gpu!.transferStats();
+    assert.ok(isDeviceArray(y.deviceStorage), "the result was allocated for kernels");
+    assert.equal(s1.requests - s0.requests, 1, "one kernel posted");
+    assert.equal(s1.waits - s0.waits, 0, "without waiting for it");
+    assert.equal(s1.readbackBytes - s0.readbackBytes, 0, "nothing read back yet");
+    // Without the read-back hook in Tensor.storage / data(), this would read zeros.
+    assertClose(y.data(), want, "exp(x) read through data()");
+    const s2 = gpu!.transferStats();
+    assert.equal(s2.readbackBytes - s1.readbackBytes, 64 * 32 * 4, "read back when asked for, once");
+    assert.equal(isDeviceArray(y.deviceStorage), false, "handed out by data(): from now on read back after every write");
+    assertClose(exp(y).data(), want.map(Math.exp), "a kernel reading it again");
+  });
+
+  test("item(), a view of the same memory, and a backend switch all see the GPU's bytes", () => {
+    setBackend("webgpu");
+    const x = randn([40]);
+    const xs = Array.from(x.cpuData());
+    const y = exp(x);
+    assert.ok(Math.abs(y.select(0, 3).item() - Math.exp(xs[3]!)) < 1e-5, "item() of one element of a view");
+    const z = exp(y.slice(0, 10, 20)); // a kernel reading part of y's memory
+    assertClose(
+      z.cpuData(),
+      xs.slice(10, 20).map((v) => Math.exp(Math.exp(v))),
+      "exp of a slice of a GPU-newer tensor",
+    );
+    const w = exp(x);
+    setBackend("js"); // every GPU-newer array comes back before the CPU backend runs
+    assertClose(w.deviceStorage, xs.map(Math.exp), "the raw storage after switching to js");
+  });
+
+  test("an array the CPU wrote after reading it back goes up again", () => {
+    setBackend("webgpu");
+    const x = randn([16]);
+    const y = exp(x);
+    const ys = y.cpuStorage() as Float32Array; // current now; written below without a hook
+    ys.fill(1);
+    assertClose(exp(y).cpuData(), new Array(16).fill(Math.E), "exp of the rewritten array");
+  });
+
+  test("a posted call's error is thrown by the next call that waits, naming the call", () => {
+    const a = deviceArray(6),
+      b = deviceArray(6),
+      c = deviceArray(2); // 2×2 needs 4 elements: the worker rejects it
+    gpu!.matmul({
+      ...{ batch: 1, m: 2, n: 2, k: 3, a, aOffset: 0, aBatchStride: 0, transA: false },
+      ...{ b, bOffset: 0, bBatchStride: 0, transB: false, c, accumulate: false },
+    });
+    assert.throws(() => gpu!.syncAll(), /c has 2 elements, needs 4 \(in webgpu matmul, run without waiting and reported here\)/);
+    // The backend goes on working after the error.
+    const x = randomF32(8);
+    const out = new Float32Array(8);
+    gpu!.unary("exp", x, out);
+    assertClose(out, Array.from(x, Math.exp), "exp after the failure");
+  });
+
+  test("an evicted GPU-newer array is read back before its buffer is freed", () => {
+    setBackend("webgpu");
+    const x = randn([256]);
+    const xs = Array.from(x.cpuData());
+    const y = exp(x);
+    gpu!.setResidentBudget(8 * 1024); // a few small arrays
+    try {
+      for (let i = 0; i < 8; i++) exp(randn([512])); // pushes y out
+      syncForCpu(y.deviceStorage);
+      assertClose(y.deviceStorage, xs.map(Math.exp), "y after its eviction");
+    } finally {
+      gpu!.setResidentBudget(1024 * 2 ** 20);
+    }
+  });
+
+  test("a plain Float32Array (not allocated for kernels) is read back at every call", () => {
+    const x = randomF32(32);
+    const out = new Float32Array(32);
+    const s0 = gpu!.transferStats();
+    gpu!.unary("exp", x, out);
+    assert.equal(gpu!.transferStats().waits - s0.waits, 1, "waited");
+    assertClose(out, Array.from(x, Math.exp), "exp");
+    assert.ok(new Tensor(out, [32]).data().length === 32);
+  });
+});
