@@ -12,6 +12,8 @@ import { MirrorCache, type MirrorChannel } from "../../src/backend/webgpu/mirror
 import { type WebGPUSyncBackend, loadWebGPUSyncBackend, webgpuLazyReadback } from "../../src/backend/webgpu/sync_backend.js";
 import { Tensor, randn, exp } from "../../src/tensor/index.js";
 import { rng } from "../helpers/random.js";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 
 const rand = rng(8642);
 const randomF32 = (n: number): Float32Array => Float32Array.from({ length: n }, () => rand());
@@ -91,6 +93,25 @@ describe("the mirror cache's GPU-newer entries (no GPU needed)", () => {
     assert.ok(u2.freed.includes(yid), "y was evicted");
     assert.deepEqual(channel.reads.at(-1), [yid], "after being read back");
     assert.deepEqual([...y], [7, 7, 7, 7, 7, 7, 7, 7]);
+  });
+
+  test("the cache keeps no array alive: a loop that never yields can still free what it stops using", () => {
+    // A WeakRef keeps its target until the current job ends, and a training loop is one job:
+    // a cache holding WeakRefs would keep every array the loop ever passed.
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const cache = new MirrorCache(1 << 20, { drain: () => {}, readBack: () => {} });
+    gc();
+    const before = process.memoryUsage().arrayBuffers;
+    for (let i = 0; i < 16; i++) {
+      const a = new Float32Array(2 << 20); // 8 MB each, 128 MB in all
+      a[0] = i;
+      cache.takeUpdate(new Set([cache.prepare(a)])); // over the budget: its mirror is evicted at the next call
+    }
+    cache.takeUpdate(new Set());
+    gc();
+    const grown = (process.memoryUsage().arrayBuffers - before) / 2 ** 20;
+    assert.ok(grown < 40, `${grown.toFixed(0)} MB of array memory still held after the loop`);
   });
 
   test("TSGPT_WEBGPU_LAZY is checked", () => {

@@ -29,12 +29,18 @@ interface MirrorEntry {
   readonly bytes: number;
   /** Buffer.equals / copies over the mirror's first `bytes` bytes. */
   readonly view: Buffer;
-  /** The memory this entry mirrors (weakly: the cache must not keep arrays alive) and its key there. */
-  readonly memory: WeakRef<ArrayBufferLike>;
+  /** The entries of the same memory (byMemory's value for it) and this one's key there. */
+  readonly holder: Map<string, MirrorEntry>;
   readonly key: string;
   readonly byteOffset: number;
   /** Only the GPU holds the newest bytes (a deferred output). */
   gpuNewer: boolean;
+  /**
+   * The memory, held only while gpuNewer (its bytes must come back into it). Never a WeakRef:
+   * creating one keeps its target alive until the current job ends, and a training loop is
+   * one job, so every array it ever passed would stay in memory until the loop returned.
+   */
+  target: ArrayBufferLike | null;
 }
 
 /** What the cache needs from the channel to the worker. */
@@ -149,6 +155,7 @@ export class MirrorCache {
     const e = this.current(a);
     if (!e.gpuNewer) this.gpuNewerCount++;
     e.gpuNewer = true;
+    e.target = a.buffer;
   }
 
   /** Whether any entry is gpuNewer. */
@@ -185,11 +192,11 @@ export class MirrorCache {
     if (entries.length === 0) return;
     this.channel.readBack(entries.map((e) => e.id));
     for (const e of entries) {
-      const memory = e.memory.deref();
-      if (memory) {
-        new Uint8Array(memory, e.byteOffset, e.bytes).set(e.view);
+      if (e.target) {
+        new Uint8Array(e.target, e.byteOffset, e.bytes).set(e.view);
         this.counters.returnedBytes += e.bytes;
       }
+      e.target = null;
       e.gpuNewer = false;
       this.gpuNewerCount--;
     }
@@ -203,8 +210,12 @@ export class MirrorCache {
   takeUpdate(keep: ReadonlySet<number>): ResidencyUpdate {
     const victims: MirrorEntry[] = [];
     let bytes = this.residentBytes;
+    // Over the budget, down to three quarters of it: the read-backs of GPU-newer victims (often
+    // arrays already dead, which a synchronous loop gives the garbage collector no turn to
+    // report) then come in a few large batches, each one wait, rather than a wait per call.
+    const goal = bytes > this.budgetBytes ? this.budgetBytes * 0.75 : this.budgetBytes;
     for (const [id, e] of this.lru) {
-      if (bytes <= this.budgetBytes) break;
+      if (bytes <= goal) break;
       if (keep.has(id)) continue;
       victims.push(e);
       bytes -= e.mirror.byteLength;
@@ -241,8 +252,8 @@ export class MirrorCache {
     // A new mirror is all zeros, and so is a new GPU buffer: an array of zeros needs no upload.
     const mirror = new SharedArrayBuffer(align4(a.byteLength));
     const view = Buffer.from(mirror, 0, a.byteLength);
-    const memory = new WeakRef(a.buffer);
-    e = { id: this.nextId++, mirror, bytes: a.byteLength, view, memory, key, byteOffset: a.byteOffset, gpuNewer: false };
+    const fields = { holder: forBuffer, key, byteOffset: a.byteOffset, gpuNewer: false, target: null };
+    e = { id: this.nextId++, mirror, bytes: a.byteLength, view, ...fields };
     forBuffer.set(key, e);
     this.lru.set(e.id, e);
     this.residentBytes += mirror.byteLength;
@@ -256,9 +267,9 @@ export class MirrorCache {
     if (!e) return;
     if (e.gpuNewer) this.gpuNewerCount--; // its memory was collected, or it was read back just before
     e.gpuNewer = false;
+    e.target = null;
     this.lru.delete(id);
-    const forBuffer = e.memory.deref();
-    if (forBuffer) this.byMemory.get(forBuffer)?.delete(e.key);
+    if (e.holder.get(e.key) === e) e.holder.delete(e.key);
     this.residentBytes -= e.mirror.byteLength;
     this.pending.freed.push(id);
   }
