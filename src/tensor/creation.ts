@@ -243,7 +243,8 @@ export function linspace(start: number, end: number, steps: number, opts: Tensor
 /** The n × m identity matrix (m defaults to n). */
 export function eye(n: number, m: number = n, opts: TensorOptions = {}): Tensor {
   const t = zeros([n, m], opts);
-  for (let i = 0; i < Math.min(n, m); i++) t.storage[i * m + i] = 1;
+  const storage = t.cpuStorage(); // fresh: nothing to read back, and no reference kept
+  for (let i = 0; i < Math.min(n, m); i++) storage[i * m + i] = 1;
   return t;
 }
 

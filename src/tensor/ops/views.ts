@@ -289,8 +289,9 @@ export function fillInto(dst: Tensor, value: number | boolean): void {
   const v = typeof value === "boolean" ? (value ? 1 : 0) : value;
   if (dst.dtype === "int32" && !Number.isInteger(v)) throw new TypeError(`fill_: ${value} is not an integer (tensor is int32)`);
   if (dst.dtype === "bool" && v !== 0 && v !== 1) throw new TypeError(`fill_: ${value} is not a boolean (tensor is bool)`);
+  const storage = dst.storage; // once: the getter reads back what a GPU holds
   forEachStrided(dst.shape, dst.strides, dst.offset, (_i, s) => {
-    dst.storage[s] = v;
+    storage[s] = v;
   });
 }
 
