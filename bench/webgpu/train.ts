@@ -13,7 +13,8 @@
 //
 //   node dist/bench/webgpu/train.js   options: --steps N (50)  --batch B (8)  --vocab V (512)
 //                                               --context T (64)  --plain-steps N (3; 0: skip)
-//                                               --native-only
+//                                               --native-only  --preset NAME (gpt-mini; any
+//                                               model preset, e.g. llama-15m)
 import { loadNativeBackend, nativeUnavailableReason } from "../../src/backend/native.js";
 import {
   type TransferStats,
@@ -85,10 +86,12 @@ function main(): void {
     }
   }
   console.log(`adapter: ${adapter ?? "(none)"}`);
-  const config = presetConfig("gpt-mini", { vocabSize: vocab, context });
+  const pi = process.argv.indexOf("--preset");
+  const preset = pi >= 0 ? (process.argv[pi + 1] ?? "") : "gpt-mini";
+  const config = presetConfig(preset, { vocabSize: vocab, context });
   const data = syntheticTokens(vocab, 200_000);
   const opts = { steps, batch, context };
-  console.log(`gpt-mini, vocab ${vocab}, batch ${batch} × ${context} tokens, ${steps} steps of AdamW`);
+  console.log(`${preset}, vocab ${vocab}, batch ${batch} × ${context} tokens, ${steps} steps of AdamW`);
   const native = lossCurve(config, "native", data, opts);
   console.log(`native: ${native.msPerStep.toFixed(1)} ms/step, loss ${native.losses[0]!.toFixed(4)} → ${native.losses.at(-1)!.toFixed(4)}`);
   if (!adapter || !gpu) return;

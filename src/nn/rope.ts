@@ -9,7 +9,7 @@
 // RoPE a natural custom autograd op: one pass forward, one pass backward, no temporaries.
 // The op also moves the head dim before the time dim — (B, T, H, hd) → (B, H, T, hd) — since
 // attention needs that layout next and doing it here saves a copy.
-import { Tensor } from "../tensor/index.js";
+import { Tensor, getBackend, matmul } from "../tensor/index.js";
 import { record } from "../tensor/autograd.js";
 import { checkRope, ropeTables, type RopeScaling } from "./rope_tables.js";
 
@@ -97,6 +97,7 @@ export class RotaryEmbedding {
     let top = 0;
     for (const p of positions) top = Math.max(top, p);
     const { cos, sin } = this.table(top + 1);
+    if (getBackend().name === "webgpu") return rotateWithKernels(x, positions, cos, sin);
     const src = x.data() as Float32Array;
     const out = new Float32Array(src.length);
     rotate(src, out, B, T, H, hd, positions, cos, sin, 1, false);
@@ -106,6 +107,36 @@ export class RotaryEmbedding {
       return [new Tensor(gx, x.shape)];
     });
   }
+}
+
+/** [[0, 1], [1, 0]]: swaps the two halves of a head (a (2, hd/2) view) as a matrix product. */
+const SWAP_HALVES = new Tensor(Float32Array.from([0, 1, 1, 0]), [2, 2]);
+
+/**
+ * The same rotation as rotate(), as tensor ops that run on the backend, so on a GPU q and k
+ * never leave it (the loop above would read them back, and upload the result, every layer):
+ * with each head viewed as its two halves (x1, x2),
+ *   out = x · [cos, cos] + swap(x) · [−sin, sin],  swap(x) = [x2, x1] = [[0, 1], [1, 0]] · x,
+ * which is x1·c − x2·s and x2·c + x1·s, exactly the loop's products and sums (multiplying by 1
+ * and adding 0 are exact). Autograd differentiates it; only the small tables go up each call.
+ */
+function rotateWithKernels(x: Tensor, positions: Int32Array, cos: Float32Array, sin: Float32Array): Tensor {
+  const [B, T, H, hd] = x.shape as [number, number, number, number];
+  const half = hd / 2;
+  const c = new Float32Array(B * T * half);
+  const sn = new Float32Array(B * T * 2 * half);
+  for (let bt = 0; bt < B * T; bt++) {
+    const tab = positions[bt]! * half;
+    for (let i = 0; i < half; i++) {
+      c[bt * half + i] = cos[tab + i]!;
+      sn[bt * hd + i] = -sin[tab + i]!;
+      sn[bt * hd + half + i] = sin[tab + i]!;
+    }
+  }
+  const halves = x.reshape([B, T, H, 2, half]);
+  const swapped = matmul(SWAP_HALVES, halves);
+  const rotated = halves.mul(new Tensor(c, [B, T, 1, 1, half])).add(swapped.mul(new Tensor(sn, [B, T, 1, 2, half])));
+  return rotated.reshape([B, T, H, hd]).transpose(1, 2).contiguous();
 }
 
 /**
