@@ -25,7 +25,7 @@ import { quantizeActivations } from "./quant_activations.js";
 import { adamwWgsl } from "./webgpu/adamw_wgsl.js";
 import { attentionWgsl } from "./webgpu/attention_wgsl.js";
 import { causalAttentionGradKVWgsl, causalAttentionGradQWgsl, causalAttentionWgsl } from "./webgpu/causal_attention_wgsl.js";
-import { type GpuContext, Params } from "./webgpu/context.js";
+import { type GpuContext, type KernelBuffer, Params } from "./webgpu/context.js";
 import { crossEntropyBackwardWgsl, crossEntropyWgsl } from "./webgpu/cross_entropy_wgsl.js";
 import {
   COMPARISONS,
@@ -45,7 +45,7 @@ import { openWebGPU } from "./webgpu/open.js";
 import { q8_0MatmulWgsl } from "./webgpu/q8_0_wgsl.js";
 import { argReduceWgsl, reduceWgsl } from "./webgpu/reduce_wgsl.js";
 import { softmaxBackwardWgsl, softmaxWgsl } from "./webgpu/softmax_wgsl.js";
-import { MAX_COPY_RANK, copyStridedWgsl } from "./webgpu/strided_copy_wgsl.js";
+import { MAX_COPY_RANK, copyRangeWgsl, copyStridedWgsl } from "./webgpu/strided_copy_wgsl.js";
 
 export { openWebGPU } from "./webgpu/open.js";
 
@@ -721,26 +721,26 @@ export class WebGPUBackend {
     const rows = checkCausalAttention(a);
     need("gOut", a.gOut, a.batch * a.time * a.heads * a.headDim, "causalAttentionBackward");
     if (rows === 0) return;
-    // One writable buffer for the three gradients: the packed array itself, or the three laid end to end.
+    // One writable buffer for the three gradients: the packed array itself, or the three laid
+    // end to end in a buffer that lives on the GPU only, copied in and out there.
     const same = (x: Float32Array, y: Float32Array) => x.buffer === y.buffer && x.byteOffset === y.byteOffset && x.length === y.length;
     const packed = same(a.gq, a.gk) && same(a.gq, a.gv);
+    const parts = [a.gq, a.gk, a.gv];
+    const starts = [0, a.gq.length, a.gq.length + a.gk.length];
     const g = packed ? a.gq : new Float32Array(a.gq.length + a.gk.length + a.gv.length);
-    if (!packed) {
-      await this.gpu.currentOnCpu([a.gq, a.gk, a.gv]); // read here, on the CPU
-      g.set(a.gq, 0);
-      g.set(a.gk, a.gq.length);
-      g.set(a.gv, a.gq.length + a.gk.length);
-    }
-    const params = causalAttentionParams(a, packed ? [0, 0, 0] : [0, a.gq.length, a.gq.length + a.gk.length]);
+    const gBinding = packed ? { data: g, output: true } : { data: g, deviceOnly: true };
+    const params = causalAttentionParams(a, packed ? [0, 0, 0] : (starts as [number, number, number]));
     const probs = { data: a.probs.subarray(0, rows * a.time) };
     const gOut = { data: a.gOut.subarray(0, a.batch * a.time * a.heads * a.headDim) };
     // The score gradients: written by the first pass, read by the second, never by the CPU.
     const dS = { data: new Float32Array(rows * a.time), deviceOnly: true };
     try {
+      // The kernels accumulate: the gradients so far go in first.
+      if (!packed) for (let i = 0; i < 3; i++) await this.copyRange(parts[i]!, 0, gBinding, starts[i]!, parts[i]!.length);
       await this.gpu.run(
         "causalAttentionGradQ",
         causalAttentionGradQWgsl,
-        [{ data: a.k }, { data: a.v }, probs, gOut, dS, { data: g, output: true }],
+        [{ data: a.k }, { data: a.v }, probs, gOut, dS, gBinding],
         params,
         rows,
       );
@@ -748,18 +748,38 @@ export class WebGPUBackend {
       await this.gpu.run(
         "causalAttentionGradKV",
         causalAttentionGradKVWgsl,
-        [{ data: a.q }, probs, gOut, dS, { data: g, output: true }],
+        [{ data: a.q }, probs, gOut, dS, gBinding],
         params,
         ceilDiv(kvElements, ELEMENT_THREADS),
       );
+      if (!packed)
+        for (let i = 0; i < 3; i++) await this.copyRange(g, starts[i]!, { data: parts[i]!, output: true }, 0, parts[i]!.length, true);
     } finally {
       this.gpu.releaseDeviceOnly(dS.data);
+      if (!packed) this.gpu.releaseDeviceOnly(g);
     }
-    if (!packed) {
-      a.gq.set(g.subarray(0, a.gq.length));
-      a.gk.set(g.subarray(a.gq.length, a.gq.length + a.gk.length));
-      a.gv.set(g.subarray(a.gq.length + a.gk.length));
-    }
+  }
+
+  /**
+   * dst[dstOff …] = src[srcOff …] (n floats) on the GPU. `dst` is a binding: an output, or a
+   * buffer on the GPU only; `srcOnDevice`: src is such a buffer too.
+   */
+  private async copyRange(
+    src: Float32Array,
+    srcOff: number,
+    dst: KernelBuffer,
+    dstOff: number,
+    n: number,
+    srcOnDevice = false,
+  ): Promise<void> {
+    if (n === 0) return;
+    await this.gpu.run(
+      "copyRange",
+      copyRangeWgsl,
+      [srcOnDevice ? { data: src, deviceOnly: true } : { data: src }, dst],
+      new Params().u32(n).u32(srcOff).u32(dstOff),
+      ceilDiv(n, ELEMENT_THREADS),
+    );
   }
 
   /** Q8_0 in the "rows" layout (preferredQuantLayout); other dtypes are not on the GPU yet. */

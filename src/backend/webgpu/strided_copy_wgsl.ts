@@ -25,3 +25,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
   Dst[i] = Src[si];
 }`;
+
+/** Dst[dstOff + i] = Src[srcOff + i] for i < n: moving one block between buffers that stay on the GPU. */
+export const copyRangeWgsl = (): string => /* wgsl */ `
+struct P { n: u32, srcOff: u32, dstOff: u32 };
+@group(0) @binding(0) var<storage, read> Src: array<u32>;
+@group(0) @binding(1) var<storage, read_write> Dst: array<u32>;
+@group(0) @binding(2) var<uniform> p: P;
+${flatIndex}
+@compute @workgroup_size(${ELEMENT_THREADS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let i = flatIndex(wid, nwg, lid);
+  if (i >= p.n) { return; }
+  Dst[p.dstOff + i] = Src[p.srcOff + i];
+}`;
