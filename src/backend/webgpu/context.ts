@@ -173,21 +173,24 @@ export class GpuContext {
     const residentAt = new Set(entryOf.values());
     const writtenEntries = new Set<ResidentEntry>();
     if (res) {
-      const seen = new Map<ResidentEntry, number>();
+      const writes = new Map<ResidentEntry, number>();
       for (const b of buffers) {
         const e = res.owner(b.data);
-        if (!e) continue;
-        seen.set(e, (seen.get(e) ?? 0) + 1);
-        if (b.output) writtenEntries.add(e);
+        if (!e || !b.output) continue;
+        writes.set(e, (writes.get(e) ?? 0) + 1);
+        writtenEntries.add(e);
       }
-      // Deferred outputs stay on the GPU, unless bound twice (then no one buffer holds the result).
-      for (const e of writtenEntries) if ((seen.get(e) ?? 0) > 1) res.undefer(e);
-      // A binding of a GPU-newer entry that does not get the entry's own buffer is filled from
-      // the mirror: bring the mirror up to date first.
+      // Deferred outputs stay on the GPU, unless written through two bindings (then no one
+      // buffer holds the result).
+      for (const [e, n] of writes) if (n > 1) res.undefer(e);
+      // Another binding of a resident entry (an input beside the same array as output, or a view
+      // inside it) is copied from the entry's buffer on the GPU (gpuCopyFrom); where that is not
+      // possible (a byte offset that is not a multiple of 4) it is filled from the mirror, which
+      // must then be current.
       const stale = new Set<ResidentEntry>();
       buffers.forEach((b, i) => {
         const e = res.owner(b.data);
-        if (e?.gpuNewer && entryOf.get(i) !== e) stale.add(e);
+        if (e?.gpuNewer && entryOf.get(i) !== e && b.data.byteOffset % 4 !== 0) stale.add(e);
       });
       if (stale.size > 0) await this.readResident([...stale]);
     }
@@ -196,6 +199,7 @@ export class GpuContext {
     const gpuBufs: GPUBuffer[] = [];
     const reads: { staging: GPUBuffer; source: GPUBuffer; target: ArrayBufferView; size: number; resident: boolean }[] = [];
     const fills: { buf: GPUBuffer; data: ArrayBufferView }[] = [];
+    const gpuCopies: { from: GPUBuffer; offset: number; to: GPUBuffer; size: number }[] = [];
     let ubuf: GPUBuffer;
     try {
       try {
@@ -226,10 +230,12 @@ export class GpuContext {
           } else {
             const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | (b.output ? GPUBufferUsage.COPY_SRC : 0);
             this.checkBufferSize(b.data.byteLength, usage, `${key} binding ${i}`);
-            const zero = allZero(b.data); // a kernel's fresh scratch array: a new buffer is zero-filled already
-            buf = this.createBuffer(b.data.byteLength, usage, `${key} binding ${i}`, !zero);
+            const from = this.gpuCopyFrom(b.data);
+            const zero = from === null && allZero(b.data); // a kernel's fresh scratch array: a new buffer is zero-filled already
+            buf = this.createBuffer(b.data.byteLength, usage, `${key} binding ${i}`, from === null && !zero);
             owned.push(buf);
-            if (!zero) fills.push({ buf, data: b.data });
+            if (from) gpuCopies.push({ from, offset: b.data.byteOffset, to: buf, size });
+            else if (!zero) fills.push({ buf, data: b.data });
           }
           gpuBufs.push(buf);
           if (!b.output || (e && res!.isDeferred(e))) continue; // a deferred output is not read back
@@ -258,6 +264,7 @@ export class GpuContext {
       entries.push({ binding: gpuBufs.length, resource: { buffer: ubuf, offset: 0, size: ubuf.size } });
       const bindGroup = dev.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
       const enc = dev.createCommandEncoder();
+      for (const c of gpuCopies) enc.copyBufferToBuffer(c.from, c.offset, c.to, 0, Math.max(4, c.size));
       const pass = enc.beginComputePass();
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, bindGroup);
@@ -297,6 +304,13 @@ export class GpuContext {
     } finally {
       for (const b of owned) b.destroy();
     }
+  }
+
+  /** The resident buffer that holds `view`'s bytes (at view.byteOffset), when a GPU copy can take them from there. */
+  private gpuCopyFrom(view: ArrayBufferView): GPUBuffer | null {
+    const e = this.residency?.owner(view);
+    if (!e?.buffer || view.byteOffset % 4 !== 0) return null;
+    return e.buffer;
   }
 
   /** Before a kernel reads these arrays on this thread's CPU: those whose newest bytes are on the GPU come back. */
