@@ -70,6 +70,24 @@ export class RotaryEmbedding {
     return this.tables;
   }
 
+  /** The last tables rotateWithKernels used, kept while the positions repeat (every step of a training run). */
+  private lastKernelTables: { positions: Int32Array; cos: Float32Array; tables: KernelTables } | null = null;
+
+  /** rotateWithKernels' tables for these positions: the same arrays as last time when nothing changed, so nothing goes up again. */
+  private kernelTables(positions: Int32Array, B: number, T: number, cos: Float32Array, sin: Float32Array): KernelTables {
+    const last = this.lastKernelTables;
+    const same =
+      last !== null &&
+      last.cos === cos &&
+      last.tables.c.shape[0] === B &&
+      last.positions.length === positions.length &&
+      last.positions.every((p, i) => p === positions[i]);
+    if (same) return last.tables;
+    const tables = buildKernelTables(positions, B, T, this.headDim, cos, sin);
+    this.lastKernelTables = { positions: positions.slice(), cos, tables };
+    return tables;
+  }
+
   /** The full tables, (maxPositions, hd/2). */
   get cos(): Float32Array {
     return this.table(this.maxPositions).cos;
@@ -97,7 +115,7 @@ export class RotaryEmbedding {
     let top = 0;
     for (const p of positions) top = Math.max(top, p);
     const { cos, sin } = this.table(top + 1);
-    if (getBackend().name === "webgpu") return rotateWithKernels(x, positions, cos, sin);
+    if (getBackend().name === "webgpu") return rotateWithKernels(x, this.kernelTables(positions, B, T, cos, sin));
     const src = x.data() as Float32Array;
     const out = new Float32Array(src.length);
     rotate(src, out, B, T, H, hd, positions, cos, sin, 1, false);
@@ -120,8 +138,22 @@ const SWAP_HALVES = new Tensor(Float32Array.from([0, 1, 1, 0]), [2, 2]);
  * which is x1·c − x2·s and x2·c + x1·s, exactly the loop's products and sums (multiplying by 1
  * and adding 0 are exact). Autograd differentiates it; only the small tables go up each call.
  */
-function rotateWithKernels(x: Tensor, positions: Int32Array, cos: Float32Array, sin: Float32Array): Tensor {
+function rotateWithKernels(x: Tensor, { c, s }: KernelTables): Tensor {
   const [B, T, H, hd] = x.shape as [number, number, number, number];
+  const half = hd / 2;
+  const halves = x.reshape([B, T, H, 2, half]);
+  const swapped = matmul(SWAP_HALVES, halves);
+  const rotated = halves.mul(c).add(swapped.mul(s));
+  return rotated.reshape([B, T, H, hd]).transpose(1, 2).contiguous();
+}
+
+/** rotateWithKernels' factors per token: c = cos (B, T, 1, 1, hd/2), s = [−sin, sin] (B, T, 1, 2, hd/2). */
+interface KernelTables {
+  c: Tensor;
+  s: Tensor;
+}
+
+function buildKernelTables(positions: Int32Array, B: number, T: number, hd: number, cos: Float32Array, sin: Float32Array): KernelTables {
   const half = hd / 2;
   const c = new Float32Array(B * T * half);
   const sn = new Float32Array(B * T * 2 * half);
@@ -133,10 +165,7 @@ function rotateWithKernels(x: Tensor, positions: Int32Array, cos: Float32Array, 
       sn[bt * hd + half + i] = sin[tab + i]!;
     }
   }
-  const halves = x.reshape([B, T, H, 2, half]);
-  const swapped = matmul(SWAP_HALVES, halves);
-  const rotated = halves.mul(new Tensor(c, [B, T, 1, 1, half])).add(swapped.mul(new Tensor(sn, [B, T, 1, 2, half])));
-  return rotated.reshape([B, T, H, hd]).transpose(1, 2).contiguous();
+  return { c: new Tensor(c, [B, T, 1, 1, half]), s: new Tensor(sn, [B, T, 1, 2, half]) };
 }
 
 /**
