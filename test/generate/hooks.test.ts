@@ -265,6 +265,10 @@ describe("onToken", () => {
     await assert.rejects(
       generate(model, tokenizer, "hi", {
         maxNewTokens: 5,
+        // No end-of-sequence stop and a fixed seed: step 2 is always reached (a random seed
+        // could sample the end of the sequence first, and then nothing would throw).
+        eosTokenId: [],
+        seed: 1,
         onToken: (e) => {
           if (e.step === 2) throw boom;
         },
