@@ -45,7 +45,7 @@ import { openWebGPU } from "./webgpu/open.js";
 import { q8_0MatmulWgsl } from "./webgpu/q8_0_wgsl.js";
 import { argReduceWgsl, reduceWgsl } from "./webgpu/reduce_wgsl.js";
 import { softmaxBackwardWgsl, softmaxWgsl } from "./webgpu/softmax_wgsl.js";
-import { MAX_COPY_RANK, copyRangeWgsl, copyStridedWgsl } from "./webgpu/strided_copy_wgsl.js";
+import { MAX_COPY_RANK, copyStridedWgsl } from "./webgpu/strided_copy_wgsl.js";
 
 export { openWebGPU } from "./webgpu/open.js";
 
@@ -101,6 +101,13 @@ function causalAttentionParams(a: CausalAttentionArgs, gradOffsets: [number, num
   }
   for (const o of gradOffsets) p.u32(o);
   return p.u32(0);
+}
+
+/** The strided-copy shader's parameters: n elements of the view (offset, shape, strides) to Dst from word dstOff. */
+function copyParams(n: number, offset: number, shape: readonly number[], strides: readonly number[], dstOff: number): Params {
+  const p = new Params().u32(n).u32(offset).u32(shape.length).u32(dstOff);
+  for (const arr of [shape, strides]) for (let d = 0; d < MAX_COPY_RANK; d++) p.u32(arr[d] ?? 1);
+  return p;
 }
 
 export class WebGPUBackend {
@@ -270,13 +277,11 @@ export class WebGPUBackend {
     const n = shape.reduce((x, y) => x * y, 1);
     need("out", out, n, "copyStrided");
     if (n === 0) return;
-    const p = new Params().u32(n).u32(offset).u32(shape.length).u32(0); // the 0 pads the shape array to 16 bytes
-    for (const arr of [shape, strides]) for (let d = 0; d < MAX_COPY_RANK; d++) p.u32(arr[d] ?? 1);
     await this.gpu.run(
       "copyStrided",
       copyStridedWgsl,
       [{ data: src }, { data: out.subarray(0, n), output: true }],
-      p,
+      copyParams(n, offset, shape, strides, 0),
       ceilDiv(n, ELEMENT_THREADS),
     );
   }
@@ -774,10 +779,10 @@ export class WebGPUBackend {
   ): Promise<void> {
     if (n === 0) return;
     await this.gpu.run(
-      "copyRange",
-      copyRangeWgsl,
+      "copyStrided",
+      copyStridedWgsl,
       [srcOnDevice ? { data: src, deviceOnly: true } : { data: src }, dst],
-      new Params().u32(n).u32(srcOff).u32(dstOff),
+      copyParams(n, srcOff, [n], [1], dstOff),
       ceilDiv(n, ELEMENT_THREADS),
     );
   }

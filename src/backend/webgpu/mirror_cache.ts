@@ -115,15 +115,14 @@ export class MirrorCache {
       const src = bytesOf(a);
       this.counters.comparedBytes += a.byteLength;
       // Without a budget nothing stays on the GPU: every array is uploaded, as before residency.
-      if (this.budgetBytes === 0) {
-        this.stage(e, src, created);
-      } else if (!src.equals(e.view)) {
+      if (this.budgetBytes === 0 || !src.equals(e.view)) {
+        // A posted kernel may still read this mirror; a new one no request can know yet.
+        if (!created) this.channel.drain();
         // Zeroed on the CPU (gradients before a step): the GPU makes a zero buffer, nothing goes up.
-        if (allZero(src)) {
-          if (!created) this.channel.drain();
+        if (this.budgetBytes > 0 && allZero(src)) {
           e.view.fill(0);
           this.pending.zeroed.push(e.id);
-        } else this.stage(e, src, created);
+        } else this.stage(e, src);
       }
     }
     this.lru.delete(e.id); // most recently used last
@@ -131,9 +130,7 @@ export class MirrorCache {
     return e.id;
   }
 
-  /** `created`: the mirror is new, so no request in flight can be reading it. */
-  private stage(e: MirrorEntry, src: Buffer, created: boolean): void {
-    if (!created) this.channel.drain(); // a posted kernel may still upload from this mirror
+  private stage(e: MirrorEntry, src: Buffer): void {
     e.view.set(src);
     this.counters.stagedBytes += src.byteLength;
     this.pending.dirty.push(e.id);
@@ -158,17 +155,9 @@ export class MirrorCache {
     e.target = a.buffer;
   }
 
-  /** Whether any entry is gpuNewer. */
-  get hasGpuNewer(): boolean {
-    return this.gpuNewerCount > 0;
-  }
-
   /** Reads back every gpuNewer entry within `memory` into it (a CPU read of that memory is coming). */
   readBackMemory(memory: ArrayBufferLike): void {
-    if (this.gpuNewerCount === 0) return;
-    const forBuffer = this.byMemory.get(memory);
-    if (!forBuffer) return;
-    this.readBack([...forBuffer.values()].filter((e) => e.gpuNewer && this.lru.has(e.id)));
+    this.readBack(this.gpuNewerIn(memory));
   }
 
   /** Reads back every gpuNewer entry (before the CPU backends take over). */
@@ -179,12 +168,14 @@ export class MirrorCache {
 
   /** Reads back the gpuNewer entries of other views of `a`'s memory: `a` is about to be compared or uploaded. */
   private readBackOthers(a: Typed): void {
-    if (this.gpuNewerCount === 0) return;
-    const forBuffer = this.byMemory.get(a.buffer);
-    if (!forBuffer) return;
     const key = `${a.byteOffset}:${a.byteLength}`;
-    const others = [...forBuffer.values()].filter((e) => e.gpuNewer && e.key !== key && this.lru.has(e.id));
-    if (others.length > 0) this.readBack(others);
+    this.readBack(this.gpuNewerIn(a.buffer).filter((e) => e.key !== key));
+  }
+
+  /** The gpuNewer entries of views of `memory` (evicted entries are no longer in byMemory). */
+  private gpuNewerIn(memory: ArrayBufferLike): MirrorEntry[] {
+    if (this.gpuNewerCount === 0) return [];
+    return [...(this.byMemory.get(memory)?.values() ?? [])].filter((e) => e.gpuNewer);
   }
 
   /** The worker copies these entries' GPU buffers into their mirrors; then the mirrors go into the arrays. */

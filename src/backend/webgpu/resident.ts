@@ -142,11 +142,10 @@ export class ResidentStore {
    * so does every entry the call bound, since a kernel may have run halfway.
    */
   endCall(ok: boolean): void {
-    const outputs = new Set(this.outputs);
     for (const e of this.outputs) {
       if (!this.writtenOnGpu.has(e)) this.release(e); // written into the mirror on the CPU: the mirror is current
     }
-    if (!ok) for (const e of this.touched) if (outputs.has(e) || !e.gpuNewer) this.release(e);
+    if (!ok) this.dropAfterFailure(this.touched, new Set(this.outputs));
     this.outputs = [];
     this.deferred = new Set();
     this.writtenOnGpu.clear();

@@ -236,18 +236,6 @@ export interface WebGPUSyncBackend extends Backend {
   setResidentBudget(bytes: number): void;
 }
 
-/** Typed arrays among `args` (nested in arrays and option objects too). */
-function typedArgs(args: readonly unknown[]): Typed[] {
-  const found: Typed[] = [];
-  const walk = (v: unknown): void => {
-    if (v instanceof Float32Array || v instanceof Int32Array || v instanceof Uint8Array || v instanceof Uint16Array) found.push(v);
-    else if (Array.isArray(v)) v.forEach(walk);
-    else if (typeof v === "object" && v !== null) Object.values(v).forEach(walk);
-  };
-  walk(args);
-  return found;
-}
-
 /**
  * A backend whose every call runs `op` in the worker and copies back `outputs(args)`, except,
  * with lazy readback, the outputs the tensor layer marked with deviceArray().
@@ -260,27 +248,20 @@ function createSyncBackend(channel: WorkerChannel, lazy: boolean): WebGPUSyncBac
     const outputIds = outs.map((o) => mirrors.idOf(o));
     // Outputs stay on the GPU when marked, resident (a budget), and each in memory of its own
     // (one array passed as several outputs, as the packed gradients of attention, counts once).
-    const unique = [...new Map(outs.map((o, i) => [outputIds[i]!, o])).values()];
-    const distinct = new Set(unique.map((o) => o.buffer)).size === unique.length;
-    const deferred = lazy && mirrors.budgetBytes > 0 && distinct ? unique.filter((o) => isDeviceArray(o)) : [];
-    const req: Request = {
-      kind: "call",
-      op,
-      args: wire,
-      update: mirrors.takeUpdate(used),
-      outputs: outputIds,
-      deferred: deferred.map((o) => mirrors.idOf(o)),
-    };
-    if (deferred.length === unique.length) channel.post(req, `webgpu ${op}`);
+    const byId = new Map(outs.map((o, i) => [outputIds[i]!, o]));
+    const distinct = new Set([...byId.values()].map((o) => o.buffer)).size === byId.size;
+    const deferred = lazy && mirrors.budgetBytes > 0 && distinct ? [...byId.keys()].filter((id) => isDeviceArray(byId.get(id)!)) : [];
+    const req: Request = { kind: "call", op, args: wire, update: mirrors.takeUpdate(used), outputs: outputIds, deferred };
+    if (deferred.length === byId.size) channel.post(req, `webgpu ${op}`);
     else channel.request(req, `webgpu ${op}`);
-    for (const o of unique) {
-      if (deferred.includes(o)) mirrors.markGpuNewer(o);
+    for (const [id, o] of byId) {
+      if (deferred.includes(id)) mirrors.markGpuNewer(o);
       else mirrors.copyBack(o);
     }
   };
   /** A kernel that runs on the js backend here reads and writes the CPU arrays: bring them up to date first. */
-  const onCpu = (args: readonly unknown[]): void => {
-    for (const a of typedArgs(args)) mirrors.readBackMemory(a.buffer);
+  const onCpu = (arrays: readonly Typed[]): void => {
+    for (const a of arrays) mirrors.readBackMemory(a.buffer);
   };
   const backend: WebGPUSyncBackend = {
     name: "webgpu",
